@@ -1,0 +1,142 @@
+"""Nothing-up-my-sleeve generators by hash-to-curve (try-and-increment).
+
+For purpose ``P`` and index ``i`` the generator is found as follows:
+
+  DST  = b"zkclear:v1:BN254-G1:generators:" + P
+  for ctr = 0, 1, 2, ...:
+      u  = expand_message_xmd(SHA-256, msg = u32be(i) || u8(ctr), DST, 48)
+      x  = OS2IP(u) mod p
+      if x^3 + 3 is a square in F_p:
+          y = (x^3 + 3)^((p+1)/4)        (p = 3 mod 4)
+          choose the even one of {y, p - y}      -- the fixed sign rule
+          return (x, y)
+
+48 bytes (384 bits) make x statistically uniform in F_p.  BN254 G1 has
+cofactor 1, so each such point lies in the prime-order group; nobody knows a
+discrete-log relation between generators (or with the standard generator
+(1, 2), which is never used as a base).
+
+Purposes: ``pedersen.G`` (value base), ``pedersen.H`` (blinding base),
+``bp.G`` / ``bp.H`` (Bulletproofs vectors, up to CAPACITY = 64*64 each),
+``bp.U`` (inner-product base).  The *generator-set id* is SHA-256 over the
+domain string and the encodings of every generator of the set in order; it
+enters every transcript, so proofs made with other generators cannot verify.
+"""
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+
+from py_ecc.bls.hash import expand_message_xmd
+
+from .field import P
+from .group import FixedBase, Point, get_backend, sqrt_fp, _encode_affine
+
+DOMAIN = b"zkclear:v1:BN254-G1:generators:"
+#: Largest n*m supported by the range proofs (n = 64 bits, m = 64 values).
+CAPACITY = 64 * 64
+
+
+def hash_to_curve_affine(purpose: bytes, index: int) -> tuple[int, int]:
+    if not 0 <= index < 1 << 32:
+        raise ValueError("generator index out of range")
+    dst = DOMAIN + purpose
+    for ctr in range(256):
+        u = expand_message_xmd(index.to_bytes(4, "big") + bytes([ctr]), dst, 48, hashlib.sha256)
+        x = int.from_bytes(u, "big") % P
+        y = sqrt_fp((x * x * x + 3) % P)  # strict: y*y == rhs checked
+        if y is not None:
+            if y & 1:
+                y = P - y
+            return (x, y)
+    raise RuntimeError("hash-to-curve: no point found in 256 tries")  # never happens
+
+
+_VECTORS: dict[bytes, list] = {}
+
+
+def _affine_vector(purpose: bytes, count: int) -> list:
+    """The first ``count`` generators of a purpose (computed once, grown lazily)."""
+    vec = _VECTORS.setdefault(purpose, [])
+    while len(vec) < count:
+        vec.append(hash_to_curve_affine(purpose, len(vec)))
+    return vec[:count]
+
+
+#: SHA-256 set id of the default generator set (capacity 64*64), pinned here
+#: so processes need not hash all 8,195 generators at start-up; a test
+#: recomputes it from scratch (tests/test_generators.py).
+GENERATOR_SET_ID = bytes.fromhex("84300a01445759e2fbac436c8a7ec06412f8f8fe48b4795102392755e0b08898")
+
+
+class GeneratorSet:
+    """Pedersen bases G, H; vectors G_i, H_i; inner-product base U.
+
+    One instance per backend (see :func:`generators`)."""
+
+    def __init__(self, backend, capacity: int = CAPACITY):
+        self.backend = backend
+        self.capacity = capacity
+        mk = lambda a: Point(backend, backend.from_affine(*a))  # noqa: E731
+        self.G = mk(hash_to_curve_affine(b"pedersen.G", 0))
+        self.H = mk(hash_to_curve_affine(b"pedersen.H", 0))
+        self.U = mk(hash_to_curve_affine(b"bp.U", 0))
+        self._mk = mk
+        self._Gv: list[Point] = []
+        self._Hv: list[Point] = []
+        self.G_table = FixedBase(self.G)
+        self.H_table = FixedBase(self.H)
+        self._id = None
+
+    def _grow(self, n: int) -> None:
+        if n > self.capacity:
+            raise ValueError("generator capacity exceeded")
+        if len(self._Gv) < n:
+            self._Gv = [self._mk(a) for a in _affine_vector(b"bp.G", n)]
+            self._Hv = [self._mk(a) for a in _affine_vector(b"bp.H", n)]
+
+    def G_vec(self, n: int) -> list[Point]:
+        self._grow(n)
+        return self._Gv[:n]
+
+    def H_vec(self, n: int) -> list[Point]:
+        self._grow(n)
+        return self._Hv[:n]
+
+    @property
+    def set_id(self) -> bytes:
+        """SHA-256 over the domain and every generator's encoding (pinned)."""
+        if self.capacity == CAPACITY:
+            return GENERATOR_SET_ID
+        if self._id is None:
+            self._id = generator_set_id(self.capacity)
+        return self._id
+
+    def commit(self, value: int, blinding: int) -> Point:
+        """Pedersen commitment value*G + blinding*H (fixed-base tables)."""
+        return Point(self.backend, self.backend.add(self.G_table.mul(value).raw, self.H_table.mul(blinding).raw))
+
+
+@lru_cache(maxsize=None)
+def generator_set_id(capacity: int = CAPACITY) -> bytes:
+    h = hashlib.sha256()
+    h.update(DOMAIN + b"set-id")
+    h.update(capacity.to_bytes(4, "big"))
+    for purpose in (b"pedersen.G", b"pedersen.H", b"bp.U"):
+        h.update(_encode_affine(hash_to_curve_affine(purpose, 0)))
+    for purpose in (b"bp.G", b"bp.H"):
+        for a in _affine_vector(purpose, capacity):
+            h.update(_encode_affine(a))
+    return h.digest()
+
+
+_SETS: dict[str, GeneratorSet] = {}
+
+
+def generators(backend=None) -> GeneratorSet:
+    """The generator set for ``backend`` (default: the current backend)."""
+    b = backend or get_backend()
+    gs = _SETS.get(b.name)
+    if gs is None:
+        gs = _SETS[b.name] = GeneratorSet(b)
+    return gs

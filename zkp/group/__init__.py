@@ -1,0 +1,320 @@
+"""BN254 (alt_bn128) G1: one small group interface, interchangeable backends.
+
+Backends (all computing the same group; ``pyecc`` is the reference oracle):
+
+=========  ===============================================================
+``pyecc``  py_ecc's optimized_bn128 -- slow, the reference for tests
+``ints``   Jacobian coordinates over plain Python ints
+``gmpy2``  the same formulas over gmpy2 integers (default when installed)
+``mcl``    optional native backend (``pip install zkclear[mcl]``)
+=========  ===============================================================
+
+Select with the ``ZKCLEAR_BACKEND`` environment variable or
+:func:`set_backend` / :func:`use_backend`.  Protocol code works with
+:class:`Point` values (operators ``+ - *``), and with :func:`msm` for
+multi-scalar multiplication; hot loops reach the backend's raw functions.
+
+Encoding (32 bytes, compressed): big-endian x in the low 254 bits; the top
+byte carries two flags -- ``0x80`` set iff y is odd, ``0x40`` marks the
+identity, whose only encoding is ``0x40`` followed by 31 zero bytes.
+Decoding is strict: wrong length, unknown flag combinations, x >= p, x not
+on the curve, and (unless explicitly allowed) the identity are rejected with
+:class:`~zkp.errors.DecodeError`.  BN254 G1 has cofactor 1, so every curve
+point is in the prime-order group.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Iterable, Sequence
+
+from ..errors import BackendError, DecodeError
+from ..field import P, R
+
+POINT_BYTES = 32
+_SIGN = 0x80
+_INFINITY = 0x40
+_X_MASK = (1 << 254) - 1
+_B = 3  # y^2 = x^3 + 3
+_SQRT_EXP = (P + 1) // 4  # p = 3 (mod 4)
+
+_BACKENDS: dict[str, object] = {}
+
+
+def _load(name: str):
+    if name in _BACKENDS:
+        return _BACKENDS[name]
+    if name not in ("pyecc", "ints", "gmpy2", "mcl"):
+        raise BackendError(f"unknown group backend {name!r}")
+    try:
+        if name == "pyecc":
+            from .pyecc_backend import pyecc_backend as factory
+        elif name == "ints":
+            from .jacobian import ints_backend as factory
+        elif name == "gmpy2":
+            from .jacobian import gmpy2_backend as factory
+        else:
+            from .mcl_backend import mcl_backend as factory
+        backend = factory()
+    except ImportError as exc:
+        raise BackendError(f"group backend {name!r} is not available: {exc}") from None
+    _BACKENDS[name] = backend
+    return backend
+
+
+def available_backends() -> list[str]:
+    """Names of the backends that load on this machine (reference first)."""
+    names = []
+    for name in ("pyecc", "ints", "gmpy2", "mcl"):
+        try:
+            _load(name)
+        except BackendError:
+            continue
+        names.append(name)
+    return names
+
+
+def default_backend_name() -> str:
+    env = os.environ.get("ZKCLEAR_BACKEND")
+    if env:
+        return env
+    for name in ("gmpy2", "ints"):
+        try:
+            _load(name)
+            return name
+        except BackendError:
+            continue
+    return "ints"
+
+
+_current = None
+
+
+def get_backend():
+    global _current
+    if _current is None:
+        _current = _load(default_backend_name())
+    return _current
+
+
+def set_backend(name: str):
+    """Make ``name`` the process-wide backend; returns the backend object."""
+    global _current
+    _current = _load(name)
+    return _current
+
+
+@contextlib.contextmanager
+def use_backend(name: str):
+    global _current
+    previous = _current
+    _current = _load(name)
+    try:
+        yield _current
+    finally:
+        _current = previous
+
+
+class Point:
+    """An element of BN254 G1 held in one backend's representation."""
+
+    __slots__ = ("b", "raw")
+
+    def __init__(self, backend, raw):
+        self.b = backend
+        self.raw = raw
+
+    # -- constructors -------------------------------------------------------
+    @classmethod
+    def identity(cls, backend=None) -> "Point":
+        b = backend or get_backend()
+        return cls(b, b.identity())
+
+    @classmethod
+    def generator(cls, backend=None) -> "Point":
+        """The curve's standard generator (1, 2).  Never used as a
+        commitment base -- those come from hash-to-curve."""
+        b = backend or get_backend()
+        return cls(b, b.generator())
+
+    @classmethod
+    def from_affine(cls, x: int, y: int, backend=None) -> "Point":
+        """Build from affine coordinates, checking the curve equation."""
+        if not (0 <= x < P and 0 <= y < P) or (y * y - x * x * x - _B) % P:
+            raise DecodeError("point is not on the curve")
+        b = backend or get_backend()
+        return cls(b, b.from_affine(x, y))
+
+    # -- arithmetic ---------------------------------------------------------
+    def _same(self, other: "Point"):
+        if not isinstance(other, Point):
+            return NotImplemented
+        if other.b is not self.b:
+            raise BackendError("points from different backends")
+        return None
+
+    def __add__(self, other: "Point") -> "Point":
+        if self._same(other) is NotImplemented:
+            return NotImplemented
+        return Point(self.b, self.b.add(self.raw, other.raw))
+
+    def __sub__(self, other: "Point") -> "Point":
+        if self._same(other) is NotImplemented:
+            return NotImplemented
+        return Point(self.b, self.b.sub(self.raw, other.raw))
+
+    def __neg__(self) -> "Point":
+        return Point(self.b, self.b.neg(self.raw))
+
+    def __mul__(self, k: int) -> "Point":
+        if not isinstance(k, int):
+            return NotImplemented
+        return Point(self.b, self.b.mul(self.raw, k % R))
+
+    __rmul__ = __mul__
+
+    def double(self) -> "Point":
+        return Point(self.b, self.b.dbl(self.raw))
+
+    def is_identity(self) -> bool:
+        return bool(self.b.is_identity(self.raw))
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Point):
+            return NotImplemented
+        if other.b is not self.b:
+            return self.encode() == other.encode()
+        return bool(self.b.eq(self.raw, other.raw))
+
+    def __hash__(self) -> int:
+        return hash(self.encode())
+
+    def __repr__(self) -> str:
+        return f"Point({self.encode().hex()})"
+
+    # -- conversion ----------------------------------------------------------
+    def affine(self):
+        """(x, y) as ints, or None for the identity."""
+        a = self.b.to_affine(self.raw)
+        return None if a is None else (int(a[0]), int(a[1]))
+
+    def to_backend(self, backend) -> "Point":
+        if backend is self.b:
+            return self
+        a = self.affine()
+        if a is None:
+            return Point(backend, backend.identity())
+        return Point(backend, backend.from_affine(*a))
+
+    def encode(self) -> bytes:
+        return _encode_affine(self.affine())
+
+    @classmethod
+    def decode(cls, data: bytes, *, allow_identity: bool = False, backend=None) -> "Point":
+        b = backend or get_backend()
+        a = decode_affine(data, allow_identity=allow_identity)
+        if a is None:
+            return cls(b, b.identity())
+        return cls(b, b.from_affine(*a))
+
+
+def _encode_affine(a) -> bytes:
+    if a is None:
+        return bytes([_INFINITY]) + bytes(POINT_BYTES - 1)
+    x, y = a
+    out = bytearray(x.to_bytes(POINT_BYTES, "big"))
+    if y & 1:
+        out[0] |= _SIGN
+    return bytes(out)
+
+
+def encode_points(points: Sequence[Point]) -> list[bytes]:
+    """Encode many points with one field inversion per backend."""
+    if not points:
+        return []
+    b = points[0].b
+    if any(pt.b is not b for pt in points):
+        return [pt.encode() for pt in points]
+    aff = b.batch_affine([pt.raw for pt in points])
+    return [_encode_affine(None if a is None else (int(a[0]), int(a[1]))) for a in aff]
+
+
+def sqrt_fp(a: int):
+    """Square root in F_p (p = 3 mod 4), or None when a is not a square."""
+    y = pow(a, _SQRT_EXP, P)
+    return y if y * y % P == a % P else None
+
+
+def decode_affine(data: bytes, *, allow_identity: bool = False):
+    """Strictly decode 32 bytes into affine (x, y), or None for the identity."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise DecodeError("point must be bytes")
+    data = bytes(data)
+    if len(data) != POINT_BYTES:
+        raise DecodeError(f"point must be {POINT_BYTES} bytes, got {len(data)}")
+    flags = data[0] & (_SIGN | _INFINITY)
+    if flags & _INFINITY:
+        if data != bytes([_INFINITY]) + bytes(POINT_BYTES - 1):
+            raise DecodeError("malformed identity encoding")
+        if not allow_identity:
+            raise DecodeError("identity point not allowed here")
+        return None
+    x = int.from_bytes(data, "big") & _X_MASK
+    if x >= P:
+        raise DecodeError("point x-coordinate not canonical (>= p)")
+    y = sqrt_fp((x * x * x + _B) % P)
+    if y is None:
+        raise DecodeError("point is not on the curve")
+    if (y & 1) != bool(flags & _SIGN):
+        y = P - y
+    return (x, y)
+
+
+def msm(points: Sequence[Point], scalars: Sequence[int]) -> Point:
+    """sum_i scalars[i] * points[i] in one multi-scalar multiplication."""
+    if len(points) != len(scalars):
+        raise ValueError("msm: points and scalars differ in length")
+    if not points:
+        return Point.identity()
+    b = points[0].b
+    raws = []
+    for pt in points:
+        if pt.b is not b:
+            raise BackendError("points from different backends")
+        raws.append(pt.raw)
+    return Point(b, b.msm(raws, [k % R for k in scalars]))
+
+
+def point_sum(points: Iterable[Point], backend=None) -> Point:
+    it = iter(points)
+    try:
+        acc = next(it)
+    except StopIteration:
+        return Point.identity(backend)
+    raw = acc.raw
+    b = acc.b
+    for pt in it:
+        if pt.b is not b:
+            raise BackendError("points from different backends")
+        raw = b.add(raw, pt.raw)
+    return Point(b, raw)
+
+
+class FixedBase:
+    """Precomputed table for repeated multiplication of one fixed point."""
+
+    __slots__ = ("point", "_table")
+
+    def __init__(self, point: Point):
+        self.point = point
+        self._table = point.b.fixed_base(point.raw)
+
+    def mul(self, k: int) -> Point:
+        return Point(self.point.b, self._table.mul(k % R))
+
+
+__all__ = [
+    "Point", "FixedBase", "msm", "point_sum", "encode_points", "decode_affine",
+    "sqrt_fp", "get_backend", "set_backend", "use_backend", "available_backends",
+    "default_backend_name", "POINT_BYTES",
+]
