@@ -1,0 +1,279 @@
+r"""Aggregated Bulletproofs range proofs -- verification, single and batched.
+
+Relation, message flow, transcript order and the verification equation: see
+:mod:`zkp.rangeproof`.  Pure: no I/O, never imports :mod:`prover`.
+
+Single verification (:func:`verify_range`)
+------------------------------------------
+The verifier replays the transcript for y, z, x, w, u_1..u_k, then checks
+the t_hat equation and the inner-product argument together as ONE
+multi-scalar multiplication (weight c on the t_hat equation, c a fresh
+128-bit value from ``os.urandom``)::
+
+    A + x*S + sum u_j^2*L_j + sum u_j^{-2}*R_j + c*x*T1 + c*x^2*T2
+      + sum_j c*z^{2+j}*V_j + sum_i g_i*G_i + sum_i h_i*H_i
+      + c*(delta(y,z) - t_hat)*G + (-mu - c*tau_x)*H + w*(t_hat - a*b)*U  ==  0
+    g_i = -z - a*s_i,   h_i = z + y^{-i}*(zz_i - b*s_{N-1-i})
+
+A proof is structurally checked first (L and R have exactly log2(n*M)
+entries; A, S, T1, T2, L_j, R_j are group elements other than the identity;
+scalars are ints in [0, r)).  Every failure raises the same
+:class:`~zkp.errors.VerificationError`.
+
+Batch verification (:func:`batch_verify`)
+-----------------------------------------
+Each proof's equation is computed once as *terms*: scalars for the shared
+generators (G_vec, H_vec prefixes, G, H, U) and (point, scalar) pairs for
+its own points.  The batch equation is sum_k w_k * (terms_k) with fresh
+128-bit weights w_k from ``os.urandom``, evaluated as ONE MSM in which every
+shared generator appears once with its scalars summed across proofs.  Proofs
+of different n and m mix freely (a proof of size N uses the prefixes
+G_0..G_{N-1}, H_0..H_{N-1}).  A wrong proof makes the sum non-zero except
+with probability about 2^-128.
+
+When the batch fails, bisection names the failing proofs: a failing set is
+split in halves and each half is re-checked with fresh weights, reusing the
+cached terms (no transcript is replayed twice).  When the left half passes,
+the right half is known to contain a failure and is split without a check of
+its own.  Singletons that fail are exactly the bad proofs, so one bad proof
+never gets the others rejected.  :class:`BatchVerificationError` carries
+``.failed``, the sorted list of their indices.
+"""
+from __future__ import annotations
+
+import os
+import weakref
+from dataclasses import dataclass
+from typing import Sequence
+
+from zkp.errors import TranscriptError, VerificationError
+from zkp.field import R, batch_inv
+from zkp.generators import generators
+from zkp.group import Point
+from zkp.rangeproof import (
+    MAX_VALUES, SUPPORTED_BITS, RangeProof, delta, pad_commitments, padded_m, powers,
+    replay_challenges, s_vector, zz_vector,
+)
+
+
+class BatchVerificationError(VerificationError):
+    """A batch did not verify; ``failed`` lists exactly the failing indices."""
+
+    def __init__(self, failed: Sequence[int]):
+        super().__init__()
+        self.failed = sorted(failed)
+
+
+@dataclass
+class RangeCheck:
+    """One proof to check in a batch: the caller's transcript (holding the
+    statement), the commitments, the proof and the bit size."""
+
+    transcript: object
+    commitments: Sequence[Point]
+    proof: RangeProof
+    n: int
+
+
+def _weight() -> int:
+    """A fresh non-zero 128-bit weight from the OS CSPRNG."""
+    while True:
+        w = int.from_bytes(os.urandom(16), "big")
+        if w:
+            return w
+
+
+class _Invalid(Exception):
+    """Internal: a proof is structurally unusable (reported as a failure)."""
+
+
+# Raw generator lists per generator set (Point wrappers stripped once).
+_RAW: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _raw_gens(gens, N: int):
+    cached = _RAW.get(gens)
+    if cached is None or len(cached[0]) < N:
+        cached = ([pt.raw for pt in gens.G_vec(N)], [pt.raw for pt in gens.H_vec(N)])
+        _RAW[gens] = cached
+    return cached
+
+
+@dataclass
+class _Terms:
+    """One proof's verification equation (unweighted), sum == identity iff
+    the proof is accepted (for this proof's random c)."""
+
+    N: int
+    g: list       # scalars of G_0..G_{N-1}
+    h: list       # scalars of H_0..H_{N-1}
+    sG: int       # scalar of the Pedersen base G
+    sH: int       # scalar of the Pedersen base H
+    sU: int       # scalar of the inner-product base U
+    points: list  # raw points of the proof and its commitments
+    scalars: list
+
+
+def _point(pt, b, *, allow_identity: bool):
+    if not isinstance(pt, Point):
+        raise _Invalid
+    if pt.b is not b:
+        pt = pt.to_backend(b)
+    if not allow_identity and pt.is_identity():
+        raise _Invalid
+    return pt
+
+
+def _scalar(k) -> int:
+    if not isinstance(k, int) or isinstance(k, bool) or not 0 <= k < R:
+        raise _Invalid
+    return k
+
+
+def _terms(transcript, commitments, proof, n, gens) -> _Terms:
+    """Replay the transcript and build this proof's MSM terms (or _Invalid)."""
+    if not isinstance(proof, RangeProof) or not isinstance(n, int) or isinstance(n, bool) \
+            or n not in SUPPORTED_BITS:
+        raise _Invalid
+    b = gens.backend
+    try:
+        commitments = list(commitments)
+    except TypeError:
+        raise _Invalid from None
+    m = len(commitments)
+    if not 1 <= m <= MAX_VALUES:
+        raise _Invalid
+    M = padded_m(m)
+    N = n * M
+    k = N.bit_length() - 1
+    if N > gens.capacity or len(proof.L) != k or len(proof.R) != k:
+        raise _Invalid
+    V = [_point(C, b, allow_identity=True) for C in commitments]
+    A, S, T1, T2 = (_point(p, b, allow_identity=False) for p in (proof.A, proof.S, proof.T1, proof.T2))
+    Ls = [_point(p, b, allow_identity=False) for p in proof.L]
+    Rs = [_point(p, b, allow_identity=False) for p in proof.R]
+    t_hat, tau_x, mu, a, bb = (_scalar(v) for v in (proof.t_hat, proof.tau_x, proof.mu, proof.a, proof.b))
+    proof = RangeProof(A, S, T1, T2, t_hat, tau_x, mu, tuple(Ls), tuple(Rs), a, bb)
+
+    ch = replay_challenges(transcript, n, M, gens.set_id, pad_commitments(V, M, b), proof)
+    y, z, x, w, us = ch.y, ch.z, ch.x, ch.w, ch.u
+    c = _weight()
+
+    s = s_vector(us)
+    y_inv = batch_inv([y])[0]
+    y_inv_pow = powers(y_inv, N)
+    zz = zz_vector(z, n, M)
+    minus_z = R - z
+    g = [(minus_z - a * si) % R for si in s]
+    # h_i = z + y^{-i} (zz_i - b*s_{N-1-i})
+    s_rev = s[::-1]
+    h = [(z + yi * (zzi - bb * si)) % R for yi, zzi, si in zip(y_inv_pow, zz, s_rev)]
+
+    u_sq = [u * u % R for u in us]
+    u_inv_sq = [ui * ui % R for ui in batch_inv(list(us))]
+    z_pow = powers(z, m + 2)
+    points = [A.raw, S.raw, T1.raw, T2.raw]
+    scalars = [1, x, c * x % R, c * x % R * x % R]
+    for Lj, Rj, us2, ui2 in zip(Ls, Rs, u_sq, u_inv_sq):
+        points.append(Lj.raw)
+        scalars.append(us2)
+        points.append(Rj.raw)
+        scalars.append(ui2)
+    for j, Vj in enumerate(V):  # padded entries are the identity: no term
+        points.append(Vj.raw)
+        scalars.append(c * z_pow[2 + j] % R)
+    sG = c * (delta(y, z, n, M) - t_hat) % R
+    sH = (-mu - c * tau_x) % R
+    sU = w * (t_hat - a * bb) % R
+    return _Terms(N, g, h, sG, sH, sU, points, scalars)
+
+
+def _check(terms: Sequence[_Terms], weights: Sequence[int], gens) -> bool:
+    """Is sum_k weights[k] * terms[k] the identity?  One MSM."""
+    b = gens.backend
+    Nmax = max(t.N for t in terms)
+    G_raw, H_raw = _raw_gens(gens, Nmax)
+    g_acc = [0] * Nmax
+    h_acc = [0] * Nmax
+    sG = sH = sU = 0
+    points: list = []
+    scalars: list = []
+    for t, wk in zip(terms, weights):
+        N = t.N
+        if wk == 1:
+            g_acc[:N] = [p + q for p, q in zip(g_acc, t.g)]
+            h_acc[:N] = [p + q for p, q in zip(h_acc, t.h)]
+        else:
+            g_acc[:N] = [p + wk * q for p, q in zip(g_acc, t.g)]
+            h_acc[:N] = [p + wk * q for p, q in zip(h_acc, t.h)]
+        sG += wk * t.sG
+        sH += wk * t.sH
+        sU += wk * t.sU
+        points.extend(t.points)
+        scalars.extend(wk * k % R for k in t.scalars)
+    all_points = G_raw[:Nmax] + H_raw[:Nmax] + [gens.G.raw, gens.H.raw, gens.U.raw] + points
+    all_scalars = ([k % R for k in g_acc] + [k % R for k in h_acc]
+                   + [sG % R, sH % R, sU % R] + scalars)
+    return bool(b.is_identity(b.msm(all_points, all_scalars)))
+
+
+def verify_range(transcript, commitments, proof, n, *, gens=None) -> None:
+    """Verify ``proof`` that every commitment holds a value in [0, 2^n).
+
+    ``transcript`` must be in the state the prover's was in (holding the same
+    statement); it is extended.  Raises
+    :class:`~zkp.errors.VerificationError` on any failure."""
+    gens = gens or generators()
+    try:
+        terms = _terms(transcript, commitments, proof, n, gens)
+    except (_Invalid, TranscriptError):
+        raise VerificationError() from None
+    if not _check([terms], [1], gens):
+        raise VerificationError()
+
+
+def batch_verify(checks: Sequence[RangeCheck], *, gens=None) -> None:
+    """Verify many range proofs together (one MSM when all are valid).
+
+    Raises :class:`BatchVerificationError` whose ``failed`` names exactly the
+    indices of the proofs that do not verify.  An empty batch passes."""
+    checks = list(checks)
+    if not checks:
+        return
+    gens = gens or generators()
+    failed: list[int] = []
+    cached: dict[int, _Terms] = {}
+    for idx, chk in enumerate(checks):
+        try:
+            cached[idx] = _terms(chk.transcript, chk.commitments, chk.proof, chk.n, gens)
+        except (_Invalid, TranscriptError):
+            failed.append(idx)
+    candidates = sorted(cached)
+    if candidates and not _subset_ok(candidates, cached, gens):
+        failed.extend(_bisect(candidates, cached, gens))
+    if failed:
+        raise BatchVerificationError(failed)
+
+
+def _subset_ok(indices: Sequence[int], cached, gens) -> bool:
+    terms = [cached[i] for i in indices]
+    weights = [1] if len(terms) == 1 else [_weight() for _ in terms]
+    return _check(terms, weights, gens)
+
+
+def _bisect(indices: list, cached, gens) -> list[int]:
+    """``indices`` is known to contain at least one failing proof."""
+    if len(indices) == 1:
+        return list(indices)
+    mid = len(indices) // 2
+    left, right = indices[:mid], indices[mid:]
+    bad = []
+    if _subset_ok(left, cached, gens):
+        return _bisect(right, cached, gens)
+    bad.extend(_bisect(left, cached, gens))
+    if not _subset_ok(right, cached, gens):
+        bad.extend(_bisect(right, cached, gens))
+    return bad
+
+
+__all__ = ["verify_range", "batch_verify", "RangeCheck", "BatchVerificationError"]
