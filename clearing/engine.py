@@ -1,0 +1,1322 @@
+"""The blind clearing node: a deterministic state machine over commitments.
+
+The engine is the CCP's logic (DESIGN §4-§5) with no network in it.  It holds
+commitments, proofs, signatures and public market data -- never an opening --
+and it imports nothing from ``prover/``.  Every request is checked *before*
+anything is written: signatures (Ed25519 over the canonical tuples below),
+proofs (``verifier.statements``), public bounds and the ledger state; an
+invalid request raises an exception from :mod:`clearing.errors` and changes
+nothing.  A valid request becomes one event in the hash-chained log
+(:mod:`clearing.ledger`) and the state is the fold of all events.
+
+Structure
+---------
+:class:`Core`   the state and the two pure steps every event goes through:
+                ``verify_event`` (all checks, against the state before the
+                event) and ``apply_event`` (the fold).  ``apply_event`` is
+                written over an abstract *value algebra*: the node runs it on
+                Pedersen commitments (:class:`PointAlgebra`), the prover
+                service (``prover.witness``) runs the very same code on the
+                openings, so the two cannot drift and any divergence shows up
+                as a commitment mismatch.
+:class:`Engine` the node: Core + the SQLite ledger + the request API.
+:func:`audit`   replays a public event list through ``verify_event`` +
+                ``apply_event`` from scratch: every signature and proof is
+                re-verified, every margin decision recomputed, every cycle
+                digest recomputed and its node signature checked.
+
+Accounts (DESIGN §4)
+--------------------
+Per member: ``pos[i]`` per instrument (signed quantity), ``cash`` (equity:
+collateral plus realised VM; signed), ``df`` (default-fund contribution), all
+commitments; a status (``active``, ``call`` = IM call, ``payment`` = no valid
+solvency proof, i.e. a payment-default candidate, ``defaulted``) and a
+*version*: the sequence number of the last event that changed the account.
+Margin, withdrawal and funding proofs are bound to Context(cycle, version,
+member), so a proof about a stale account never verifies.
+
+Cycle k (DESIGN §5.3)
+---------------------
+``trading``  trades (§5.2), deposits, withdrawals, default funding;
+``settle``   the operator-signed prices P_k and scenario set (versioned,
+             identified by a hash); every account gets
+             cash += sum_i (P_k,i - P_k-1,i) * mult_i * pos_i (one MSM per
+             member); phase becomes ``margin``;
+``margin``   the prover service's batch of margin proofs is verified with
+             ``verify_many`` (failures bisected to name the culprits); a
+             member whose full proof verifies passes, whose solvency-only
+             proof verifies gets an IM call, with neither becomes a payment
+             default candidate.  Called members cure by deposit + re-proof;
+             the operator signs default declarations; trading goes on.
+``close``    needs no open call; expires unaffirmed trades; checks the
+             public invariants; the node signs the cycle digest; cycle k+1
+             opens in phase ``trading``.
+
+Novation (§5.2) happens in the fold when a trade has both the counterparty's
+affirmation and the prover service's receipt: buyer pos += T, seller pos -= T,
+and the trade's VM from its price p to the *latest published* settlement
+price P (the previous settlement for the next mark):
+buyer cash += (P - p) * mult * T, seller the negative -- so every position is
+marked exactly once.  The cycle's VM commitments (novation VM plus settlement
+VM) are accumulated per member; they sum to the identity.
+
+Called members and risk (DESIGN §5.3.5)
+--------------------------------------
+A called (``call``/``payment``) member may not withdraw and may not enter new
+trades, neither as initiator nor as affirming counterparty; a defaulted member
+may do neither.  Why not "only risk-reducing trades": the node sees a trade's
+side but not its size nor the sign or size of the member's position, so it
+cannot tell whether a trade reduces risk.  Allowing it needs a proof, bound to
+the member's current position commitment, that the position moves toward zero
+without crossing it (pos - T in [0, 2^64) for a long selling,
+-pos - T in [0, 2^64) for a short buying) -- a statement that
+``zkp.statements`` does not define yet.  Until it does, the engine enforces
+the stricter rule: a called member's only ways out are deposit + re-proof
+(cure) or the operator's default declaration.
+
+Public invariants (checked at every cycle close, and by the auditor)
+-------------------------------------------------------------------
+* per instrument, sum of every member's pos[i] is the identity;
+* the cycle's VM commitments sum to the identity;
+* sum_j (cash_j + df_j) == G * (deposits - withdrawals - public charges).
+
+Bounds (no wrap-around, DESIGN §4; see also zkp/statements.py)
+-------------------------------------------------------------
+Public amounts are in [1, 2^63), prices in [1, 2^40), multipliers in
+[1, 2^24), quantities are range-proven in [1, 2^32], at most MAX_TRADES
+novations per member and instrument (|pos| < 2^52) and at most MAX_CYCLES
+cycles.  VM per cycle and member is below 64 * 2^40 * 2^24 * 2^52 = 2^122,
+so over MAX_CYCLES = 2^20 cycles |cash| < 2^143, deposits add < 2^63 each;
+all values stay far below r/2 ~ 2^252.6, so commitments' mod-r arithmetic is
+the integers' arithmetic.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+from zkp.errors import DecodeError, VerificationError, ZkclearError
+from zkp.generators import generators
+from zkp.group import Point, msm
+from zkp.field import from_int
+from zkp.pedersen import public
+from zkp.statements import (
+    MAX_MULTIPLIER, MAX_PRICE, MAX_PUBLIC_AMOUNT, Context, DefaultFunding, Margin,
+    StatementError, StatementProof, TradeValidity, Withdrawal, check_matrix,
+)
+from verifier.statements import BatchVerificationError, verify, verify_many
+
+from . import signing
+from .errors import (
+    AlreadyExists, FailedPrecondition, InvalidArgument, LedgerCorrupted, NotFound, PermissionDenied,
+)
+from .ledger import Ledger, canonical, content_hash
+
+MAX_CYCLES = 1 << 20
+MAX_TRADES = 1 << 20
+MAX_MEMBERS = 1 << 16
+MAX_PROOF_BYTES = 1 << 16
+#: Relay ciphertext bound (a sealed trade opening is 89 bytes).
+MAX_SEALED_BYTES = 4096
+PROVER = "prover"
+OPERATOR = "operator"
+NODE = "node"
+
+_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_RESERVED = {PROVER, OPERATOR, NODE}
+
+STATUS_ACTIVE = "active"
+STATUS_CALL = "call"
+STATUS_PAYMENT = "payment"
+STATUS_DEFAULTED = "defaulted"
+
+
+# ---------------------------------------------------------------------------
+# Small checked conversions (all raise InvalidArgument)
+# ---------------------------------------------------------------------------
+def _int(name: str, v, lo: int, hi: int) -> int:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise InvalidArgument(f"{name} must be an integer")
+    if not lo <= v < hi:
+        raise InvalidArgument(f"{name} out of range [{lo}, {hi})")
+    return v
+
+
+def _ident(name: str, v) -> str:
+    if not isinstance(v, str) or _ID_RE.fullmatch(v) is None:
+        raise InvalidArgument(f"{name} must match [A-Za-z0-9][A-Za-z0-9._-]{{0,63}}")
+    return v
+
+
+def _hexbytes(name: str, v, size: int | None = None, max_size: int = MAX_PROOF_BYTES) -> bytes:
+    if isinstance(v, (bytes, bytearray)):
+        b = bytes(v)
+    elif isinstance(v, str):
+        try:
+            b = bytes.fromhex(v)
+        except ValueError:
+            raise InvalidArgument(f"{name} is not hex") from None
+    else:
+        raise InvalidArgument(f"{name} must be bytes or hex")
+    if size is not None and len(b) != size:
+        raise InvalidArgument(f"{name} must be {size} bytes")
+    if len(b) > max_size:
+        raise InvalidArgument(f"{name} too long")
+    return b
+
+
+def _point(name: str, v, allow_identity: bool = False) -> Point:
+    if isinstance(v, Point):
+        v = v.encode()
+    try:
+        return Point.decode(_hexbytes(name, v, 32), allow_identity=allow_identity)
+    except DecodeError as exc:
+        raise InvalidArgument(f"{name}: {exc}") from None
+
+
+def _h(b: bytes) -> str:
+    return bytes(b).hex()
+
+
+def sha256(b: bytes) -> bytes:
+    return hashlib.sha256(b).digest()
+
+
+# ---------------------------------------------------------------------------
+# Signed message formats (canonical tuples, clearing.signing)
+# ---------------------------------------------------------------------------
+def genesis_message(config: dict):
+    return "genesis", [("config", canonical(config))]
+
+
+def admission_message(member: str, key: bytes, relay_key: bytes):
+    return "admission", [("member", member), ("key", bytes(key)), ("relay-key", bytes(relay_key))]
+
+
+def deposit_message(member: str, amount: int, cycle: int, request_id: str):
+    return "deposit", [("member", member), ("amount", amount), ("cycle", cycle), ("request-id", request_id)]
+
+
+def funding_message(member: str, epoch: int, df: bytes, request_id: str):
+    return "default-funding", [("member", member), ("epoch", epoch), ("df", bytes(df)), ("request-id", request_id)]
+
+
+TRADE_FIELDS = ("trade_id", "cycle", "buyer", "seller", "instrument", "side", "price", "T")
+
+
+def trade_message(trade: dict):
+    """The signed trade tuple (DESIGN §5.2): trade id, cycle, buyer, seller,
+    instrument, side (the initiator's), price, T."""
+    return "trade", [
+        ("trade-id", trade["trade_id"]), ("cycle", trade["cycle"]), ("buyer", trade["buyer"]),
+        ("seller", trade["seller"]), ("instrument", trade["instrument"]), ("side", trade["side"]),
+        ("price", trade["price"]), ("T", _hexbytes("T", trade["T"], 32)),
+    ]
+
+
+def trade_tuple(trade: dict) -> bytes:
+    """Canonical bytes of the trade tuple: signed by the initiator, bound into
+    the TradeValidity transcript and used as the relay's associated data."""
+    return signing.encode_tuple(*trade_message(trade))
+
+
+def affirmation_message(trade: dict, member: str):
+    return "affirmation", [("trade-id", trade["trade_id"]), ("member", member), ("trade", sha256(trade_tuple(trade)))]
+
+
+def receipt_message(trade: dict):
+    return "prover-receipt", [("trade-id", trade["trade_id"]), ("trade", sha256(trade_tuple(trade)))]
+
+
+def scenario_set_id(version: int, instruments: Sequence[str], matrix) -> bytes:
+    """The hash naming an operator's scenario set."""
+    return sha256(signing.encode_tuple("scenario-set", [
+        ("version", version), ("instruments", list(instruments)), ("matrix", [list(r) for r in matrix]),
+    ]))
+
+
+def settlement_message(cycle: int, prices: Sequence[int], set_id: bytes):
+    return "settlement", [("cycle", cycle), ("prices", list(prices)), ("scenario-set", bytes(set_id))]
+
+
+def margin_batch_message(cycle: int, entries: Sequence[dict]):
+    return "margin-batch", [("cycle", cycle), ("entries", [
+        [e["member"], bool(e["solvency_only"]), e["ctx_seq"], sha256(_hexbytes("proof", e["proof"]))]
+        for e in entries
+    ])]
+
+
+def margin_proof_message(cycle: int, member: str, solvency_only: bool, ctx_seq: int, proof: bytes):
+    return "margin-proof", [
+        ("cycle", cycle), ("member", member), ("solvency-only", bool(solvency_only)),
+        ("ctx-seq", ctx_seq), ("proof", sha256(bytes(proof))),
+    ]
+
+
+def withdrawal_message(member: str, amount: int, cycle: int, request_id: str):
+    return "withdrawal", [("member", member), ("amount", amount), ("cycle", cycle), ("request-id", request_id)]
+
+
+def default_message(cycle: int, member: str):
+    return "default-declaration", [("cycle", cycle), ("member", member)]
+
+
+def digest_message(cycle: int, digest: bytes):
+    return "cycle-digest", [("cycle", cycle), ("digest", bytes(digest))]
+
+
+def _verify_sig(key_hex: str, msg, sig_hex, who: str) -> None:
+    kind, fields = msg
+    try:
+        signing.verify(bytes.fromhex(key_hex), kind, fields, _hexbytes("signature", sig_hex, 64))
+    except (signing.SignatureError, signing.KeyFormatError, signing.EncodingError):
+        raise InvalidArgument(f"signature of {who} does not verify") from None
+
+
+# ---------------------------------------------------------------------------
+# Statements the node and the prover build identically
+# ---------------------------------------------------------------------------
+def margin_statement(cycle: int, version: int, member: str, cash: Point, positions: Sequence[Point],
+                     scenario_set: dict, solvency_only: bool = False) -> Margin:
+    return Margin(Context(cycle, version, member.encode()), cash, tuple(positions),
+                  scenario_set["matrix"], bytes.fromhex(scenario_set["id"]), solvency_only)
+
+
+def withdrawal_statement(cycle: int, version: int, member: str, cash: Point, positions: Sequence[Point],
+                         scenario_set: dict, amount: int, request: bytes) -> Withdrawal:
+    return Withdrawal(Context(cycle, version, member.encode()), cash, tuple(positions),
+                      scenario_set["matrix"], bytes.fromhex(scenario_set["id"]), False, amount, request)
+
+
+def funding_statement(cycle: int, version: int, member: str, cash: Point, df: Point, epoch: int) -> DefaultFunding:
+    return DefaultFunding(Context(cycle, version, member.encode()), cash, df, epoch)
+
+
+def trade_statement(cycle: int, cycle_seq: int, initiator: str, T: Point, tuple_bytes: bytes) -> TradeValidity:
+    """Trade validity is bound to Context(cycle, seq of the cycle's opening
+    event, initiator) and to the full trade tuple (unique trade id)."""
+    return TradeValidity(Context(cycle, cycle_seq, initiator.encode()), T, tuple_bytes)
+
+
+def _proof(st, data) -> StatementProof:
+    try:
+        return StatementProof.from_bytes(_hexbytes("proof", data), st)
+    except (DecodeError, StatementError, ValueError) as exc:
+        raise InvalidArgument(f"malformed proof: {exc}") from None
+
+
+# ---------------------------------------------------------------------------
+# Value algebra: the fold runs on commitments (node) or openings (prover)
+# ---------------------------------------------------------------------------
+class PointAlgebra:
+    """Pedersen commitments: the clearing node's values."""
+
+    def zero(self):
+        return Point.identity(generators().backend)
+
+    def public(self, amount: int):
+        return public(amount)
+
+    def commitment(self, hexstr: str, what: str):
+        return Point.decode(bytes.fromhex(hexstr), allow_identity=False)
+
+    def lincomb(self, values, coeffs):
+        vs = [v for v, c in zip(values, coeffs) if c]
+        cs = [from_int(c) for c in coeffs if c]
+        return msm(vs, cs) if vs else self.zero()
+
+    def encode(self, v) -> str:
+        return v.encode().hex()
+
+
+@dataclass
+class Account:
+    """One member's account; values are commitments (node) or openings (prover)."""
+
+    key: str
+    relay_key: str
+    cash: Any
+    df: Any
+    pos: list
+    status: str = STATUS_ACTIVE
+    version: int = 0
+    funded: bool = False
+    trades: list = field(default_factory=list)  # novations per instrument (bound MAX_TRADES)
+
+    def copy(self) -> "Account":
+        return Account(self.key, self.relay_key, self.cash, self.df, list(self.pos), self.status,
+                       self.version, self.funded, list(self.trades))
+
+
+@dataclass
+class State:
+    """Everything the fold derives from the events."""
+
+    seq: int = 0
+    config: dict | None = None
+    cycle: int = 0
+    cycle_seq: int = 0
+    phase: str = "trading"
+    prices: list = field(default_factory=list)
+    scenario_set: dict | None = None
+    members: dict = field(default_factory=dict)
+    trades: dict = field(default_factory=dict)
+    seen_T: set = field(default_factory=set)
+    vm: dict = field(default_factory=dict)
+    flows: dict = field(default_factory=lambda: {"deposits": 0, "withdrawals": 0, "charges": 0})
+    margin: dict = field(default_factory=dict)
+    margin_done: bool = False
+    digests: list = field(default_factory=list)
+
+    def copy(self) -> "State":
+        s = State(**{k: getattr(self, k) for k in self.__dataclass_fields__})
+        s.prices = list(self.prices)
+        s.members = {k: a.copy() for k, a in self.members.items()}
+        s.trades = {k: dict(t) for k, t in self.trades.items()}
+        s.seen_T = set(self.seen_T)
+        s.vm = dict(self.vm)
+        s.flows = dict(self.flows)
+        s.margin = dict(self.margin)
+        s.digests = list(self.digests)
+        return s
+
+    # -- helpers used by the engine and the prover -------------------------
+    def instrument_ids(self) -> list[str]:
+        return [i["id"] for i in self.config["instruments"]]
+
+    def instrument_index(self, inst: str) -> int:
+        ids = self.instrument_ids()
+        if inst not in ids:
+            raise NotFound(f"unknown instrument {inst!r}")
+        return ids.index(inst)
+
+    def account(self, member: str) -> Account:
+        acct = self.members.get(member)
+        if acct is None:
+            raise NotFound(f"unknown member {member!r}")
+        return acct
+
+
+# ---------------------------------------------------------------------------
+# The fold
+# ---------------------------------------------------------------------------
+def apply_event(state: State, seq: int, body: dict, alg) -> None:
+    """Apply one (already verified) event to ``state`` in place.
+
+    Deterministic and total for every event ``verify_event`` accepted; it is
+    the only code that changes accounts, and it runs unchanged on commitments
+    (node, auditor) and on openings (prover service)."""
+    kind = body["kind"]
+    state.seq = seq
+    if kind == "genesis":
+        state.config = body["config"]
+        state.cycle, state.cycle_seq, state.phase = 1, seq, "trading"
+        state.prices = [i["price0"] for i in state.config["instruments"]]
+        return
+    if kind == "admit":
+        n = len(state.config["instruments"])
+        state.members[body["member"]] = Account(
+            body["key"], body["relay_key"], alg.zero(), alg.zero(), [alg.zero()] * n,
+            version=seq, trades=[0] * n)
+        return
+    if kind == "deposit":
+        a = state.members[body["member"]]
+        a.cash = a.cash + alg.public(body["amount"])
+        a.version = seq
+        state.flows["deposits"] += body["amount"]
+        return
+    if kind == "df-fund":
+        a = state.members[body["member"]]
+        df = alg.commitment(body["df"], "df")
+        a.cash = a.cash - df
+        a.df = a.df + df
+        a.funded = True
+        a.version = seq
+        return
+    if kind == "trade":
+        t = dict(body["trade"])
+        t.update(status="pending", affirmed=False, receipt=False)
+        state.trades[t["trade_id"]] = t
+        state.seen_T.add(t["T"])
+        return
+    if kind in ("affirm", "receipt"):
+        t = state.trades[body["trade_id"]]
+        t["affirmed" if kind == "affirm" else "receipt"] = True
+        if t["affirmed"] and t["receipt"]:
+            _novate(state, seq, t, alg)
+        return
+    if kind == "settle":
+        mults = [i["multiplier"] for i in state.config["instruments"]]
+        coeffs = [(p - q) * m for p, q, m in zip(body["prices"], state.prices, mults)]
+        for mid in sorted(state.members):
+            a = state.members[mid]
+            vm = alg.lincomb(a.pos, coeffs)
+            a.cash = a.cash + vm
+            state.vm[mid] = state.vm.get(mid, alg.zero()) + vm
+            a.version = seq
+        state.prices = list(body["prices"])
+        state.scenario_set = dict(body["scenario_set"])
+        state.phase = "margin"
+        state.margin, state.margin_done = {}, False
+        return
+    if kind == "margin-batch":
+        for mid, res in sorted(body["results"].items()):
+            a = state.members[mid]
+            if a.status != STATUS_DEFAULTED:
+                a.status = {"pass": STATUS_ACTIVE, "call": STATUS_CALL, "payment": STATUS_PAYMENT}[res]
+        state.margin = dict(body["results"])
+        state.margin_done = True
+        return
+    if kind == "margin-cure":
+        a = state.members[body["member"]]
+        a.status = STATUS_CALL if body["solvency_only"] else STATUS_ACTIVE
+        return
+    if kind == "withdraw":
+        a = state.members[body["member"]]
+        a.cash = a.cash - alg.public(body["amount"])
+        a.version = seq
+        state.flows["withdrawals"] += body["amount"]
+        return
+    if kind == "default":
+        state.members[body["member"]].status = STATUS_DEFAULTED
+        return
+    if kind == "close":
+        for t in state.trades.values():
+            if t["status"] == "pending":
+                t["status"] = "expired"
+        state.vm = {}
+        state.digests.append(body["digest"])
+        state.cycle += 1
+        state.cycle_seq = seq
+        state.phase = "trading"
+        state.margin, state.margin_done = {}, False
+        return
+    raise LedgerCorrupted(f"unknown event kind {kind!r}")
+
+
+def _novate(state: State, seq: int, t: dict, alg) -> None:
+    i = state.instrument_index(t["instrument"])
+    mult = state.config["instruments"][i]["multiplier"]
+    T = alg.commitment(t["T"], "T")
+    vm_coeff = (state.prices[i] - t["price"]) * mult
+    buyer, seller = state.members[t["buyer"]], state.members[t["seller"]]
+    vm = alg.lincomb([T], [vm_coeff])
+    buyer.pos[i] = buyer.pos[i] + T
+    seller.pos[i] = seller.pos[i] - T
+    buyer.cash = buyer.cash + vm
+    seller.cash = seller.cash - vm
+    state.vm[t["buyer"]] = state.vm.get(t["buyer"], alg.zero()) + vm
+    state.vm[t["seller"]] = state.vm.get(t["seller"], alg.zero()) - vm
+    buyer.trades[i] += 1
+    seller.trades[i] += 1
+    buyer.version = seller.version = seq
+    t["status"] = "novated"
+
+
+def snapshot(state: State, alg=None) -> dict[str, str]:
+    """The derived state as key -> canonical JSON (node values only)."""
+    alg = alg or PointAlgebra()
+    out: dict[str, str] = {}
+    if state.config is None:
+        return out
+    enc = lambda v: alg.encode(v)  # noqa: E731
+    out["config"] = canonical(state.config).decode()
+    out["cycle"] = canonical({
+        "seq": state.seq, "cycle": state.cycle, "cycle_seq": state.cycle_seq, "phase": state.phase,
+        "prices": state.prices, "scenario_set": state.scenario_set, "flows": state.flows,
+        "margin": state.margin, "margin_done": state.margin_done, "digests": state.digests,
+        "vm": {m: enc(v) for m, v in sorted(state.vm.items())},
+    }).decode()
+    for mid, a in state.members.items():
+        out["member/" + mid] = canonical({
+            "key": a.key, "relay_key": a.relay_key, "cash": enc(a.cash), "df": enc(a.df),
+            "pos": [enc(p) for p in a.pos], "status": a.status, "version": a.version,
+            "funded": a.funded, "trades": a.trades,
+        }).decode()
+    for tid, t in state.trades.items():
+        out["trade/" + tid] = canonical(t).decode()
+    return out
+
+
+def state_hash(state: State) -> bytes:
+    return sha256(canonical(snapshot(state)))
+
+
+def cycle_digest(cycle: int, prev_digest: bytes, chain_head: bytes, st_hash: bytes) -> bytes:
+    """Digest of cycle k: the hash chain head before the close event covers
+    every event of the cycle (commitments, proofs, signatures, decisions);
+    the state hash covers every derived commitment at close."""
+    return sha256(b"zkclear.v1/cycle-digest" + cycle.to_bytes(8, "big") + prev_digest + chain_head + st_hash)
+
+
+# ---------------------------------------------------------------------------
+# Core: verification + fold on commitments
+# ---------------------------------------------------------------------------
+class Core:
+    """State on commitments plus the verification of every event kind.
+
+    ``verify_event(body)`` checks an event against the current state and
+    raises an engine error if it is not acceptable; ``margin-batch`` results
+    and ``close`` digests are recomputed and must equal the event's."""
+
+    def __init__(self):
+        self.alg = PointAlgebra()
+        self.state = State()
+        self._batch_cache = None
+        self.head = b""  # chain hash of the last event (set by the owner)
+
+    # -- generic -----------------------------------------------------------
+    def _cfg(self) -> dict:
+        if self.state.config is None:
+            raise FailedPrecondition("the ledger has no genesis event")
+        return self.state.config
+
+    def _member(self, mid) -> Account:
+        _ident("member", mid)
+        if mid in _RESERVED:
+            raise InvalidArgument("reserved member id")
+        return self.state.account(mid)
+
+    def _check_cycle(self, cycle) -> None:
+        _int("cycle", cycle, 1, MAX_CYCLES)
+        if cycle != self.state.cycle:
+            raise FailedPrecondition(f"request is for cycle {cycle}, the ledger is in cycle {self.state.cycle}")
+
+    def verify_event(self, body: dict) -> None:
+        if not isinstance(body, dict) or not isinstance(body.get("kind"), str):
+            raise InvalidArgument("an event is a dict with a kind")
+        fn = getattr(self, "_v_" + body["kind"].replace("-", "_"), None)
+        if fn is None:
+            raise InvalidArgument(f"unknown event kind {body['kind']!r}")
+        if body["kind"] != "genesis":
+            self._cfg()
+        fn(body)
+
+    def apply(self, seq: int, body: dict) -> None:
+        apply_event(self.state, seq, body, self.alg)
+
+    # -- per-kind verification ------------------------------------------------
+    def _v_genesis(self, b):
+        if self.state.config is not None:
+            raise FailedPrecondition("genesis already happened")
+        cfg = b.get("config")
+        if not isinstance(cfg, dict):
+            raise InvalidArgument("genesis needs a config")
+        insts = cfg.get("instruments")
+        if not isinstance(insts, list) or not 1 <= len(insts) <= 64:
+            raise InvalidArgument("1..64 instruments")
+        ids = set()
+        for k, inst in enumerate(insts):
+            if not isinstance(inst, dict) or set(inst) != {"id", "multiplier", "tick", "price0"}:
+                raise InvalidArgument(f"instrument {k} needs exactly id, multiplier, tick, price0")
+            ids.add(_ident("instrument id", inst["id"]))
+            _int("multiplier", inst["multiplier"], 1, MAX_MULTIPLIER)
+            _int("tick", inst["tick"], 1, MAX_PRICE)
+            _int("price0", inst["price0"], 1, MAX_PRICE)
+        if len(ids) != len(insts):
+            raise InvalidArgument("duplicate instrument id")
+        ccp = cfg.get("ccp")
+        if not isinstance(ccp, dict) or set(ccp) != {"skin_in_the_game_1", "skin_in_the_game_2", "assessment_cap_multiple"}:
+            raise InvalidArgument("ccp needs skin_in_the_game_1, skin_in_the_game_2, assessment_cap_multiple")
+        _int("skin_in_the_game_1", ccp["skin_in_the_game_1"], 0, MAX_PUBLIC_AMOUNT)
+        _int("skin_in_the_game_2", ccp["skin_in_the_game_2"], 0, MAX_PUBLIC_AMOUNT)
+        _int("assessment_cap_multiple", ccp["assessment_cap_multiple"], 0, 1 << 8)
+        keys = cfg.get("keys")
+        if not isinstance(keys, dict) or set(keys) != {"operator", "prover", "prover_relay", "prover_relay_sig", "node"}:
+            raise InvalidArgument("keys needs operator, prover, prover_relay, prover_relay_sig, node")
+        for k in ("operator", "prover", "prover_relay", "node"):
+            _hexbytes(f"{k} key", keys[k], 32)
+        try:
+            signing.verify_kem_key(bytes.fromhex(keys["prover"]), PROVER, bytes.fromhex(keys["prover_relay"]),
+                                   _hexbytes("prover relay signature", keys["prover_relay_sig"], 64))
+        except (signing.SignatureError, signing.KeyFormatError):
+            raise InvalidArgument("the prover's relay key is not signed by its identity") from None
+        if set(b) != {"kind", "config", "op_sig"}:
+            raise InvalidArgument("genesis fields")
+        _verify_sig(keys["operator"], genesis_message(cfg), b["op_sig"], "the operator")
+
+    def _v_admit(self, b):
+        if set(b) != {"kind", "member", "key", "relay_key", "relay_sig", "op_sig"}:
+            raise InvalidArgument("admit fields")
+        mid = _ident("member", b["member"])
+        if mid in _RESERVED:
+            raise InvalidArgument("reserved member id")
+        if mid in self.state.members:
+            raise AlreadyExists(f"member {mid!r} already admitted")
+        if len(self.state.members) >= MAX_MEMBERS:
+            raise FailedPrecondition("member limit reached")
+        key = _hexbytes("key", b["key"], 32)
+        relay = _hexbytes("relay key", b["relay_key"], 32)
+        if any(a.key == key.hex() for a in self.state.members.values()):
+            raise AlreadyExists("identity key already admitted")
+        _verify_sig(self._cfg()["keys"]["operator"], admission_message(mid, key, relay), b["op_sig"], "the operator")
+        try:
+            signing.verify_kem_key(key, mid, relay, _hexbytes("relay signature", b["relay_sig"], 64))
+        except (signing.SignatureError, signing.KeyFormatError):
+            raise InvalidArgument("the member's relay key is not signed by its identity") from None
+
+    def _v_deposit(self, b):
+        if set(b) != {"kind", "member", "amount", "cycle", "request_id", "sig"}:
+            raise InvalidArgument("deposit fields")
+        a = self._member(b["member"])
+        _int("amount", b["amount"], 1, MAX_PUBLIC_AMOUNT)
+        self._check_cycle(b["cycle"])
+        _ident("request id", b["request_id"])
+        if a.status == STATUS_DEFAULTED:
+            raise FailedPrecondition("member is in default")
+        _verify_sig(a.key, deposit_message(b["member"], b["amount"], b["cycle"], b["request_id"]), b["sig"], b["member"])
+
+    def _v_df_fund(self, b):
+        if set(b) != {"kind", "member", "epoch", "df", "ctx_seq", "proof", "request_id", "sig"}:
+            raise InvalidArgument("default funding fields")
+        mid = b["member"]
+        a = self._member(mid)
+        _int("epoch", b["epoch"], 0, 1 << 64)
+        _ident("request id", b["request_id"])
+        if a.status != STATUS_ACTIVE:
+            raise FailedPrecondition("only an active member may fund its default-fund contribution")
+        if a.funded:
+            raise FailedPrecondition("default-fund contribution already funded; it changes only at epoch boundaries")
+        if self.state.phase != "trading":
+            raise FailedPrecondition("default funding is allowed in the trading phase only")
+        df = _point("df", b["df"])
+        if b["ctx_seq"] != a.version:
+            raise FailedPrecondition("funding proof is for a stale account version")
+        _verify_sig(a.key, funding_message(mid, b["epoch"], df.encode(), b["request_id"]), b["sig"], mid)
+        st = funding_statement(self.state.cycle, a.version, mid, a.cash, df, b["epoch"])
+        try:
+            verify(st, _proof(st, b["proof"]))
+        except VerificationError:
+            raise InvalidArgument("default-funding proof does not verify") from None
+
+    def _check_trade(self, t) -> dict:
+        if not isinstance(t, dict) or set(t) != set(TRADE_FIELDS):
+            raise InvalidArgument(f"a trade has exactly the fields {TRADE_FIELDS}")
+        _ident("trade id", t["trade_id"])
+        self._check_cycle(t["cycle"])
+        if t["buyer"] == t["seller"]:
+            raise InvalidArgument("buyer and seller must differ")
+        for side in ("buyer", "seller"):
+            a = self._member(t[side])
+            if a.status != STATUS_ACTIVE:
+                raise FailedPrecondition(
+                    f"{side} {t[side]!r} is {a.status}: called or defaulted members may not enter new trades")
+        i = self.state.instrument_index(t["instrument"])
+        inst = self._cfg()["instruments"][i]
+        _int("price", t["price"], 1, MAX_PRICE)
+        if t["price"] % inst["tick"]:
+            raise InvalidArgument("price is not a multiple of the instrument's tick")
+        if t["side"] not in ("buy", "sell"):
+            raise InvalidArgument("side must be 'buy' or 'sell'")
+        if not isinstance(t["T"], str) or _point("T", t["T"]).encode().hex() != t["T"]:
+            raise InvalidArgument("T must be the canonical lower-case hex encoding of a point")
+        return inst
+
+    def _v_trade(self, b):
+        if set(b) != {"kind", "trade", "proof", "request_id", "sig"}:
+            raise InvalidArgument("trade fields")
+        t = b["trade"]
+        self._check_trade(t)
+        _ident("request id", b["request_id"])
+        if t["trade_id"] in self.state.trades:
+            raise AlreadyExists(f"trade id {t['trade_id']!r} already used")
+        if t["T"] in self.state.seen_T:
+            raise AlreadyExists("trade commitment T already used")
+        initiator = t["buyer"] if t["side"] == "buy" else t["seller"]
+        a = self.state.members[initiator]
+        for side in ("buyer", "seller"):
+            if self.state.members[t[side]].trades[self.state.instrument_index(t["instrument"])] >= MAX_TRADES:
+                raise FailedPrecondition("trade count bound reached for this member and instrument")
+        _verify_sig(a.key, trade_message(t), b["sig"], initiator)
+        st = trade_statement(self.state.cycle, self.state.cycle_seq, initiator, _point("T", t["T"]), trade_tuple(t))
+        try:
+            verify(st, _proof(st, b["proof"]))
+        except VerificationError:
+            raise InvalidArgument("trade validity proof does not verify") from None
+
+    def _pending(self, tid) -> dict:
+        _ident("trade id", tid)
+        t = self.state.trades.get(tid)
+        if t is None:
+            raise NotFound(f"unknown trade {tid!r}")
+        if t["status"] != "pending":
+            raise FailedPrecondition(f"trade {tid!r} is {t['status']}")
+        trade = {k: t[k] for k in TRADE_FIELDS}
+        for side in ("buyer", "seller"):
+            if self.state.members[t[side]].status != STATUS_ACTIVE:
+                raise FailedPrecondition(f"{side} {t[side]!r} is called or defaulted; the trade cannot be novated")
+        return trade
+
+    def _v_affirm(self, b):
+        if set(b) != {"kind", "trade_id", "member", "request_id", "sig"}:
+            raise InvalidArgument("affirmation fields")
+        t = self._pending(b["trade_id"])
+        _ident("request id", b["request_id"])
+        counterparty = t["seller"] if t["side"] == "buy" else t["buyer"]
+        a = self._member(b["member"])
+        if b["member"] != counterparty:
+            raise PermissionDenied(f"{b['member']!r} is not the counterparty of trade {t['trade_id']!r}")
+        if self.state.trades[t["trade_id"]]["affirmed"]:
+            raise AlreadyExists("trade already affirmed")
+        _verify_sig(a.key, affirmation_message(t, b["member"]), b["sig"], b["member"])
+
+    def _v_receipt(self, b):
+        if set(b) != {"kind", "trade_id", "request_id", "sig"}:
+            raise InvalidArgument("receipt fields")
+        t = self._pending(b["trade_id"])
+        _ident("request id", b["request_id"])
+        if self.state.trades[t["trade_id"]]["receipt"]:
+            raise AlreadyExists("trade already has the prover's receipt")
+        _verify_sig(self._cfg()["keys"]["prover"], receipt_message(t), b["sig"], "the prover service")
+
+    def _v_settle(self, b):
+        if set(b) != {"kind", "cycle", "prices", "scenario_set", "request_id", "op_sig"}:
+            raise InvalidArgument("settlement fields")
+        self._check_cycle(b["cycle"])
+        _ident("request id", b["request_id"])
+        if self.state.phase != "trading":
+            raise FailedPrecondition("this cycle is already settled")
+        insts = self._cfg()["instruments"]
+        prices = b["prices"]
+        if not isinstance(prices, list) or len(prices) != len(insts):
+            raise InvalidArgument("one settlement price per instrument")
+        for p, inst in zip(prices, insts):
+            _int("price", p, 1, MAX_PRICE)
+            if p % inst["tick"]:
+                raise InvalidArgument("settlement price is not a multiple of the tick")
+        ss = b["scenario_set"]
+        if not isinstance(ss, dict) or set(ss) != {"version", "matrix", "id"}:
+            raise InvalidArgument("scenario set needs version, matrix, id")
+        _int("scenario set version", ss["version"], 0, 1 << 32)
+        try:
+            matrix = check_matrix(ss["matrix"])
+        except StatementError as exc:
+            raise InvalidArgument(str(exc)) from None
+        if len(matrix[0]) != len(insts):
+            raise InvalidArgument("scenario matrix has the wrong number of instruments")
+        if any(matrix[0]):
+            raise InvalidArgument("scenario 0 must be the no-move scenario")
+        cur = self.state.scenario_set
+        if cur is not None and ss["version"] < cur["version"]:
+            raise InvalidArgument("scenario set versions never go back")
+        if cur is not None and ss["version"] == cur["version"] and ss["matrix"] != cur["matrix"]:
+            raise InvalidArgument("a scenario set version names one matrix only")
+        set_id = scenario_set_id(ss["version"], [i["id"] for i in insts], matrix)
+        if ss["id"] != set_id.hex():
+            raise InvalidArgument("scenario set id is not the hash of the set")
+        _verify_sig(self._cfg()["keys"]["operator"], settlement_message(b["cycle"], prices, set_id),
+                    b["op_sig"], "the operator")
+
+    def margin_results(self, cycle: int, entries: list) -> dict:
+        """Verify a cycle's margin proofs as one batch; name the culprits.
+
+        Returns {member: "pass" | "call" | "payment"} for every member that is
+        not in default: full proof verified -> pass; solvency-only proof
+        verified -> call; no (valid) proof -> payment default candidate."""
+        items, owners = [], []
+        for e in entries:
+            a = self.state.members[e["member"]]
+            if e["ctx_seq"] != a.version:
+                continue  # stale: treated as no proof
+            st = margin_statement(cycle, a.version, e["member"], a.cash, a.pos, self.state.scenario_set,
+                                  e["solvency_only"])
+            try:
+                pr = StatementProof.from_bytes(bytes.fromhex(e["proof"]), st)
+            except (DecodeError, StatementError, ValueError):
+                continue
+            items.append((st, pr))
+            owners.append(e)
+        failed: set[int] = set()
+        if items:
+            try:
+                verify_many(items)
+            except BatchVerificationError as exc:
+                failed = set(exc.failed)
+            except VerificationError:
+                failed = set(range(len(items)))
+        res = {m: "payment" for m, a in self.state.members.items() if a.status != STATUS_DEFAULTED}
+        for k, e in enumerate(owners):
+            if k not in failed and e["member"] in res:
+                res[e["member"]] = "call" if e["solvency_only"] else "pass"
+        return dict(sorted(res.items()))
+
+    def _v_margin_batch(self, b):
+        if set(b) != {"kind", "cycle", "entries", "results", "request_id", "sig"}:
+            raise InvalidArgument("margin batch fields")
+        self._check_cycle(b["cycle"])
+        _ident("request id", b["request_id"])
+        if self.state.phase != "margin" or self.state.margin_done:
+            raise FailedPrecondition("margin proofs are collected once per cycle, after settlement")
+        entries = b["entries"]
+        if not isinstance(entries, list):
+            raise InvalidArgument("entries must be a list")
+        seen = set()
+        for e in entries:
+            if not isinstance(e, dict) or set(e) != {"member", "solvency_only", "ctx_seq", "proof"}:
+                raise InvalidArgument("each entry has member, solvency_only, ctx_seq, proof")
+            a = self._member(e["member"])
+            if e["member"] in seen:
+                raise InvalidArgument("one margin proof per member")
+            seen.add(e["member"])
+            if a.status == STATUS_DEFAULTED:
+                raise FailedPrecondition(f"member {e['member']!r} is in default")
+            if not isinstance(e["solvency_only"], bool):
+                raise InvalidArgument("solvency_only must be a boolean")
+            _int("ctx_seq", e["ctx_seq"], 0, 1 << 64)
+            _hexbytes("proof", e["proof"])
+        _verify_sig(self._cfg()["keys"]["prover"], margin_batch_message(b["cycle"], entries), b["sig"],
+                    "the prover service")
+        cached = self._batch_cache
+        self._batch_cache = None
+        if cached is not None and cached[0] == (self.state.seq, content_hash(entries)):
+            results = cached[1]  # computed by submit_margin_batch on this very state
+        else:
+            results = self.margin_results(b["cycle"], entries)
+        if b["results"] != results:
+            raise InvalidArgument("margin results do not match the verified proofs")
+
+    def _v_margin_cure(self, b):
+        if set(b) != {"kind", "cycle", "member", "solvency_only", "ctx_seq", "proof", "request_id", "sig"}:
+            raise InvalidArgument("margin proof fields")
+        self._check_cycle(b["cycle"])
+        _ident("request id", b["request_id"])
+        a = self._member(b["member"])
+        if a.status not in (STATUS_CALL, STATUS_PAYMENT):
+            raise FailedPrecondition(f"member {b['member']!r} is not called")
+        if not isinstance(b["solvency_only"], bool):
+            raise InvalidArgument("solvency_only must be a boolean")
+        if b["solvency_only"] and a.status != STATUS_PAYMENT:
+            raise FailedPrecondition("a solvency-only proof only turns a payment default into an IM call")
+        if b["ctx_seq"] != a.version:
+            raise FailedPrecondition("margin proof is for a stale account version")
+        proof = _hexbytes("proof", b["proof"])
+        _verify_sig(self._cfg()["keys"]["prover"],
+                    margin_proof_message(b["cycle"], b["member"], b["solvency_only"], b["ctx_seq"], proof),
+                    b["sig"], "the prover service")
+        st = margin_statement(b["cycle"], a.version, b["member"], a.cash, a.pos, self.state.scenario_set,
+                              b["solvency_only"])
+        try:
+            verify(st, _proof(st, proof))
+        except VerificationError:
+            raise InvalidArgument("margin proof does not verify") from None
+
+    def _v_withdraw(self, b):
+        if set(b) != {"kind", "member", "amount", "cycle", "ctx_seq", "proof", "request_id", "sig"}:
+            raise InvalidArgument("withdrawal fields")
+        mid = b["member"]
+        a = self._member(mid)
+        _int("amount", b["amount"], 1, MAX_PUBLIC_AMOUNT)
+        self._check_cycle(b["cycle"])
+        _ident("request id", b["request_id"])
+        if a.status != STATUS_ACTIVE:
+            raise FailedPrecondition(f"member {mid!r} is {a.status} and may not withdraw")
+        if self.state.scenario_set is None:
+            raise FailedPrecondition("no scenario set published yet")
+        if b["ctx_seq"] != a.version:
+            raise FailedPrecondition("withdrawal proof is for a stale account version")
+        msg = withdrawal_message(mid, b["amount"], b["cycle"], b["request_id"])
+        _verify_sig(a.key, msg, b["sig"], mid)
+        st = withdrawal_statement(b["cycle"], a.version, mid, a.cash, a.pos, self.state.scenario_set,
+                                  b["amount"], signing.encode_tuple(*msg))
+        try:
+            verify(st, _proof(st, b["proof"]))
+        except VerificationError:
+            raise InvalidArgument("withdrawal proof does not verify") from None
+
+    def _v_default(self, b):
+        if set(b) != {"kind", "cycle", "member", "request_id", "op_sig"}:
+            raise InvalidArgument("default declaration fields")
+        self._check_cycle(b["cycle"])
+        _ident("request id", b["request_id"])
+        a = self._member(b["member"])
+        if a.status not in (STATUS_CALL, STATUS_PAYMENT):
+            raise FailedPrecondition("only a called member can be declared in default")
+        _verify_sig(self._cfg()["keys"]["operator"], default_message(b["cycle"], b["member"]), b["op_sig"],
+                    "the operator")
+
+    def check_invariants(self) -> None:
+        """The public invariants of DESIGN §4 on the current state."""
+        s = self.state
+        zero = self.alg.zero()
+        members = [s.members[m] for m in sorted(s.members)]
+        for i, inst in enumerate(s.instrument_ids()):
+            total = zero
+            for a in members:
+                total = total + a.pos[i]
+            if not total.is_identity():
+                raise LedgerCorrupted(f"positions in {inst} do not net to zero")
+        vm = zero
+        for v in s.vm.values():
+            vm = vm + v
+        if not vm.is_identity():
+            raise LedgerCorrupted("the cycle's VM commitments do not sum to zero")
+        total = zero
+        for a in members:
+            total = total + a.cash + a.df
+        f = s.flows
+        if total != self.alg.public(f["deposits"] - f["withdrawals"] - f["charges"]):
+            raise LedgerCorrupted("cash and default fund do not match public deposits and withdrawals")
+
+    def expected_digest(self) -> bytes:
+        prev = bytes.fromhex(self.state.digests[-1]) if self.state.digests else bytes(32)
+        return cycle_digest(self.state.cycle, prev, self.head, state_hash(self.state))
+
+    def _v_close(self, b):
+        if set(b) != {"kind", "cycle", "digest", "request_id", "node_sig"}:
+            raise InvalidArgument("close fields")
+        self._check_cycle(b["cycle"])
+        _ident("request id", b["request_id"])
+        if self.state.phase != "margin" or not self.state.margin_done:
+            raise FailedPrecondition("a cycle closes after settlement and the margin batch")
+        open_calls = sorted(m for m, a in self.state.members.items() if a.status in (STATUS_CALL, STATUS_PAYMENT))
+        if open_calls:
+            raise FailedPrecondition(f"open margin calls: {open_calls}; cure or declare default first")
+        self.check_invariants()
+        if b["digest"] != self.expected_digest().hex():
+            raise InvalidArgument("cycle digest does not match the ledger")
+        _verify_sig(self._cfg()["keys"]["node"], digest_message(b["cycle"], bytes.fromhex(b["digest"])),
+                    b["node_sig"], "the clearing node")
+
+
+# ---------------------------------------------------------------------------
+# The engine: Core + persistence + request API
+# ---------------------------------------------------------------------------
+class Engine(Core):
+    """The blind clearing node, persisted in one SQLite database.
+
+    Open with :meth:`create` (new ledger, operator-signed genesis) or
+    :meth:`open` (replays the log, checks the chain and the stored derived
+    state).  ``node_key`` is the node's Ed25519 private key; it signs cycle
+    digests and is never stored in the database.
+
+    Every mutating method takes a ``request_id``: (actor, request id) is
+    unique; repeating a request returns the original result and changes
+    nothing, the same id with different content is AlreadyExists.  Each
+    returns a dict with at least ``seq`` (the event's sequence number)."""
+
+    def __init__(self, ledger: Ledger, node_key):
+        super().__init__()
+        self.ledger = ledger
+        self._node_key = node_key
+
+    def __repr__(self) -> str:
+        return f"Engine(path={self.ledger.path!r}, seq={self.state.seq}, cycle={self.state.cycle})"
+
+    @classmethod
+    def create(cls, path: str, config: dict, op_sig: bytes, node_key) -> "Engine":
+        led = Ledger(path)
+        if led.head()[0] != 0:
+            led.close()
+            raise FailedPrecondition("database already holds a ledger; use Engine.open")
+        eng = cls(led, node_key)
+        eng.head = led.head()[1]
+        eng._commit({"kind": "genesis", "config": config, "op_sig": _h(op_sig)}, None, None)
+        return eng
+
+    @classmethod
+    def open(cls, path: str, node_key, *, verify_proofs: bool = False) -> "Engine":
+        """Reopen: verify the hash chain, replay every event through the fold
+        (with ``verify_proofs`` also through every check, as the auditor
+        does), compare with the stored derived state.  LedgerCorrupted if
+        anything disagrees."""
+        from .ledger import GENESIS_HASH, chain_hash
+
+        led = Ledger(path)
+        try:
+            _, head_hash = led.verify_chain()
+            eng = cls(led, node_key)
+            eng.head = GENESIS_HASH
+            for seq, body in led.events():
+                if verify_proofs:
+                    try:
+                        eng.verify_event(body)
+                    except ZkclearError as exc:
+                        raise LedgerCorrupted(f"event {seq} does not verify: {exc}") from None
+                try:
+                    eng.apply(seq, body)
+                except (KeyError, TypeError, ValueError, IndexError, AttributeError, DecodeError) as exc:
+                    raise LedgerCorrupted(f"event {seq} cannot be replayed: {type(exc).__name__}") from None
+                eng.head = chain_hash(eng.head, seq, body)
+            if eng.head != head_hash:
+                raise LedgerCorrupted("replayed chain head differs from the stored head")
+            led.check_derived(snapshot(eng.state))
+            stale = [t for t in led.relay_trades() if eng.state.trades.get(t, {}).get("status") != "pending"]
+            led.relay_drop(stale)
+        except BaseException:
+            led.close()
+            raise
+        if eng.state.config is not None and eng.state.config["keys"]["node"] != _node_pub(node_key):
+            led.close()
+            raise PermissionDenied("node key does not match the ledger's genesis")
+        return eng
+
+    def close(self) -> None:
+        self.ledger.close()
+
+    # -- internals -----------------------------------------------------------
+    def _commit(self, body: dict, request: tuple[str, str, Any] | None, result_fn, extra=None) -> dict:
+        """verify -> fold on a copy -> append atomically -> swap state."""
+        self.verify_event(body)
+        new = self.state.copy()
+        seq = self.state.seq + 1
+        apply_event(new, seq, body, self.alg)
+        result = {"seq": seq}
+        if result_fn is not None:
+            result.update(result_fn(new))
+        req = None
+        if request is not None:
+            actor, rid, chash = request
+            req = (actor, rid, chash, result)
+        _, h = self.ledger.append(body, snapshot(new), req, extra)
+        self.state, self.head = new, h
+        return result
+
+    def _idempotent(self, actor: str, request_id, content: dict):
+        """(stored result, None) for a repeated request, else (None, request
+        tuple).  ``content`` is what the client sent (not derived fields), so
+        a retry after the ledger moved on is still recognised."""
+        _ident("request id", request_id)
+        chash = content_hash(content)
+        found = self.ledger.lookup_request(actor, request_id)
+        if found is not None:
+            if found[0] != chash:
+                raise AlreadyExists(f"request id {request_id!r} was used for a different request")
+            return found[2], None
+        return None, (actor, request_id, chash)
+
+    def _run(self, actor: str, request_id, body: dict, result_fn=None, extra=None, content=None) -> dict:
+        done, req = self._idempotent(actor, request_id, body if content is None else content)
+        if done is not None:
+            return done
+        return self._commit(body, req, result_fn, extra)
+
+    # -- requests --------------------------------------------------------------
+    def admit(self, member: str, key: bytes, relay_key: bytes, relay_sig: bytes, op_sig: bytes, request_id: str) -> dict:
+        """Operator-signed admission of a member's identity key and its
+        identity-signed X25519 relay key."""
+        body = {"kind": "admit", "member": member, "key": _h(key), "relay_key": _h(relay_key),
+                "relay_sig": _h(relay_sig), "op_sig": _h(op_sig)}
+        return self._run(OPERATOR, request_id, body)
+
+    def deposit(self, member: str, amount: int, cycle: int, sig: bytes, request_id: str) -> dict:
+        """A member-signed public deposit: cash += amount*G.  The signature
+        covers (member, amount, cycle, request id), so it cannot be replayed."""
+        body = {"kind": "deposit", "member": member, "amount": amount, "cycle": cycle,
+                "request_id": request_id, "sig": _h(sig)}
+        return self._run(member, request_id, body)
+
+    def fund_default(self, member: str, df, epoch: int, ctx_seq: int, proof: bytes, sig: bytes,
+                     request_id: str) -> dict:
+        """Default-fund funding out of cash: cash -= C_df, df = C_df, with a
+        DefaultFunding range proof bound to the account version ``ctx_seq``."""
+        df_hex = df.encode().hex() if isinstance(df, Point) else _h(_hexbytes("df", df, 32))
+        body = {"kind": "df-fund", "member": member, "epoch": epoch, "df": df_hex, "ctx_seq": ctx_seq,
+                "proof": _h(proof), "request_id": request_id, "sig": _h(sig)}
+        return self._run(member, request_id, body)
+
+    def submit_trade(self, trade: dict, proof: bytes, sig: bytes, sealed_counterparty: bytes,
+                     sealed_prover: bytes, request_id: str) -> dict:
+        """The initiator's trade: T, its validity proof, its signature over the
+        trade tuple, and the opening sealed to the counterparty and to the
+        prover service (stored in the relay table, outside the ledger)."""
+        trade = dict(trade)
+        if isinstance(trade.get("T"), Point):
+            trade["T"] = trade["T"].encode().hex()
+        if not isinstance(trade.get("side"), str) or trade["side"] not in ("buy", "sell"):
+            raise InvalidArgument("side must be 'buy' or 'sell'")
+        initiator = trade.get("buyer") if trade["side"] == "buy" else trade.get("seller")
+        counterparty = trade.get("seller") if trade["side"] == "buy" else trade.get("buyer")
+        _ident("initiator", initiator)
+        _ident("counterparty", counterparty)
+        sc = _hexbytes("sealed opening", sealed_counterparty, max_size=MAX_SEALED_BYTES)
+        sp = _hexbytes("sealed opening", sealed_prover, max_size=MAX_SEALED_BYTES)
+        body = {"kind": "trade", "trade": trade, "proof": _h(proof), "request_id": request_id, "sig": _h(sig)}
+        content = dict(body, sealed=[_h(sc), _h(sp)])
+        tid = trade.get("trade_id")
+
+        def relay(cur):
+            cur.execute("INSERT OR REPLACE INTO relay (trade_id, recipient, sealed) VALUES (?, ?, ?)",
+                        (tid, counterparty, sc))
+            cur.execute("INSERT OR REPLACE INTO relay (trade_id, recipient, sealed) VALUES (?, ?, ?)",
+                        (tid, PROVER, sp))
+
+        return self._run(initiator, request_id, body, extra=relay, content=content)
+
+    def relayed(self, trade_id: str, recipient: str) -> bytes:
+        """The sealed opening waiting for ``recipient`` (counterparty id or
+        "prover"); NotFound once the trade is novated or expired."""
+        sealed = self.ledger.relay_get(trade_id, recipient)
+        if sealed is None:
+            raise NotFound(f"no relayed opening of trade {trade_id!r} for {recipient!r}")
+        return sealed
+
+    def trade(self, trade_id: str) -> dict:
+        """The public record of a trade (terms, T, status)."""
+        t = self.state.trades.get(trade_id)
+        if t is None:
+            raise NotFound(f"unknown trade {trade_id!r}")
+        return dict(t)
+
+    def _after_trade_step(self, tid):
+        def fn(new: State):
+            return {"status": new.trades[tid]["status"]}
+        return fn
+
+    def affirm(self, trade_id: str, member: str, sig: bytes, request_id: str) -> dict:
+        """The counterparty's signed affirmation (after it decrypted and
+        checked the opening).  Novates when the prover's receipt is in too;
+        the relayed ciphertexts are then dropped."""
+        body = {"kind": "affirm", "trade_id": trade_id, "member": member, "request_id": request_id, "sig": _h(sig)}
+        res = self._run(member, request_id, body, self._after_trade_step(trade_id))
+        self._drop_relay(trade_id)
+        return res
+
+    def receipt(self, trade_id: str, sig: bytes, request_id: str) -> dict:
+        """The prover service's signed receipt: it holds an opening of T."""
+        body = {"kind": "receipt", "trade_id": trade_id, "request_id": request_id, "sig": _h(sig)}
+        res = self._run(PROVER, request_id, body, self._after_trade_step(trade_id))
+        self._drop_relay(trade_id)
+        return res
+
+    def _drop_relay(self, trade_id: str) -> None:
+        t = self.state.trades.get(trade_id)
+        if t is not None and t["status"] != "pending":
+            self.ledger.relay_drop([trade_id])
+
+    def settle(self, cycle: int, prices: Sequence[int], scenario_set: dict, op_sig: bytes, request_id: str) -> dict:
+        """Operator-signed settlement prices and scenario set; applies VM."""
+        body = {"kind": "settle", "cycle": cycle, "prices": list(prices), "scenario_set": dict(scenario_set),
+                "request_id": request_id, "op_sig": _h(op_sig)}
+        return self._run(OPERATOR, request_id, body)
+
+    def submit_margin_batch(self, cycle: int, entries: Sequence[dict], sig: bytes, request_id: str) -> dict:
+        """The prover service's margin proofs for the cycle, verified as one
+        batch.  Returns {"seq", "results": {member: pass|call|payment}}."""
+        entries = [dict(e, proof=_h(_hexbytes("proof", e.get("proof")))) for e in entries]
+        content = {"kind": "margin-batch", "cycle": cycle, "entries": entries, "request_id": request_id,
+                   "sig": _h(sig)}
+        done, req = self._idempotent(PROVER, request_id, content)
+        if done is not None:
+            return done
+        self._check_cycle(cycle)
+        if self.state.phase != "margin" or self.state.margin_done:
+            raise FailedPrecondition("margin proofs are collected once per cycle, after settlement")
+        for e in entries:
+            if set(e) != {"member", "solvency_only", "ctx_seq", "proof"}:
+                raise InvalidArgument("each entry has member, solvency_only, ctx_seq, proof")
+            self._member(e["member"])
+            if not isinstance(e["ctx_seq"], int) or not isinstance(e["solvency_only"], bool):
+                raise InvalidArgument("each entry has member, solvency_only, ctx_seq, proof")
+        results = self.margin_results(cycle, entries)
+        self._batch_cache = ((self.state.seq, content_hash(entries)), results)
+        body = dict(content, results=results)
+        return self._commit(body, req, lambda new: {"results": results})
+
+    def cure(self, cycle: int, member: str, solvency_only: bool, ctx_seq: int, proof: bytes, sig: bytes,
+             request_id: str) -> dict:
+        """A called member's re-proof (after a cure deposit), submitted by the
+        prover service: a full proof clears the call; a solvency-only proof
+        turns a payment default candidate into an IM call."""
+        body = {"kind": "margin-cure", "cycle": cycle, "member": member, "solvency_only": solvency_only,
+                "ctx_seq": ctx_seq, "proof": _h(proof), "request_id": request_id, "sig": _h(sig)}
+        return self._run(PROVER, request_id, body)
+
+    def withdraw(self, member: str, amount: int, cycle: int, ctx_seq: int, proof: bytes, sig: bytes,
+                 request_id: str) -> dict:
+        """A member-signed withdrawal with the prover's Withdrawal proof
+        (margin on cash - w); refused for called or defaulted members."""
+        body = {"kind": "withdraw", "member": member, "amount": amount, "cycle": cycle,
+                "ctx_seq": ctx_seq, "proof": _h(proof), "request_id": request_id, "sig": _h(sig)}
+        return self._run(member, request_id, body)
+
+    def declare_default(self, cycle: int, member: str, op_sig: bytes, request_id: str) -> dict:
+        """The operator-signed default declaration of a called member."""
+        body = {"kind": "default", "cycle": cycle, "member": member, "request_id": request_id, "op_sig": _h(op_sig)}
+        return self._run(OPERATOR, request_id, body)
+
+    def close_cycle(self, cycle: int, request_id: str) -> dict:
+        """Close the cycle: invariants, digest signed by the node, next cycle.
+
+        The digest covers the chain head before the close event and the full
+        derived state; the close event records it with the node's signature."""
+        done, req = self._idempotent(NODE, request_id, {"kind": "close", "cycle": cycle})
+        if done is not None:
+            return done
+        self._check_cycle(cycle)
+        if self.state.phase != "margin" or not self.state.margin_done:
+            raise FailedPrecondition("a cycle closes after settlement and the margin batch")
+        digest = self.expected_digest()
+        sig = signing.sign(self._node_key, *digest_message(cycle, digest))
+        body = {"kind": "close", "cycle": cycle, "digest": digest.hex(), "request_id": request_id, "node_sig": sig.hex()}
+        expired = [tid for tid, t in self.state.trades.items() if t["status"] == "pending"]
+        res = self._commit(body, req, lambda new: {"cycle": cycle, "digest": digest.hex()})
+        self.ledger.relay_drop(expired)
+        return res
+
+    # -- public reads -------------------------------------------------------------
+    def account(self, member: str) -> dict:
+        """The member's public account: commitments (hex), status, version."""
+        a = self.state.account(member)
+        return {"cash": a.cash.encode().hex(), "df": a.df.encode().hex(), "pos": [p.encode().hex() for p in a.pos],
+                "status": a.status, "version": a.version, "funded": a.funded}
+
+    def events(self, since: int = 0) -> list[tuple[int, dict]]:
+        return list(self.ledger.events(since))
+
+    def state_digest(self) -> str:
+        """Hash of the full derived state (for restart comparisons)."""
+        return state_hash(self.state).hex()
+
+
+def _node_pub(node_key) -> str:
+    return signing.public_key_bytes(node_key).hex()
+
+
+# ---------------------------------------------------------------------------
+# The auditor
+# ---------------------------------------------------------------------------
+@dataclass
+class AuditReport:
+    """What the auditor established by replaying the public ledger."""
+
+    events: int
+    cycles: int
+    digests: list
+    head: str
+    state_hash: str
+
+
+def audit(events: Iterable[tuple[int, dict]]) -> AuditReport:
+    """Replay a public event list from scratch, re-verifying every signature
+    and proof, recomputing every margin decision, the public invariants and
+    every cycle digest (checking the node's signature on it) and the hash
+    chain.  Raises LedgerCorrupted naming the first event that fails."""
+    from .ledger import GENESIS_HASH, chain_hash
+
+    core = Core()
+    core.head = GENESIS_HASH
+    n = 0
+    for seq, body in events:
+        if seq != n + 1:
+            raise LedgerCorrupted(f"event {n + 1} missing")
+        try:
+            core.verify_event(body)
+        except ZkclearError as exc:
+            raise LedgerCorrupted(f"event {seq} ({body.get('kind')}) does not verify: {exc}") from None
+        core.apply(seq, body)
+        core.head = chain_hash(core.head, seq, body)
+        n = seq
+    return AuditReport(n, len(core.state.digests), list(core.state.digests), core.head.hex(),
+                       state_hash(core.state).hex())
+
+
+__all__ = [
+    "Engine", "Core", "State", "Account", "PointAlgebra", "apply_event", "snapshot", "state_hash",
+    "cycle_digest", "audit", "AuditReport", "trade_tuple", "trade_message", "affirmation_message",
+    "receipt_message", "deposit_message", "funding_message", "withdrawal_message", "settlement_message",
+    "margin_batch_message", "margin_proof_message", "default_message", "digest_message", "genesis_message",
+    "admission_message", "scenario_set_id", "margin_statement", "withdrawal_statement", "funding_statement",
+    "trade_statement", "MAX_CYCLES", "MAX_TRADES", "PROVER", "OPERATOR", "NODE",
+]

@@ -1,0 +1,319 @@
+"""The prover service's witness store: openings, replay of the public ledger,
+and proofs of exactly what the ledger requires.
+
+The store custodies the openings of every member of the default-fund group
+(DESIGN §2).  It follows the clearing node's public events and applies each
+one to its openings with the *same fold* the node applies to commitments
+(:func:`clearing.engine.apply_event` over :class:`OpeningAlgebra`), so after
+every event each of its openings commits to the node's commitment -- unless
+the node (or the store) diverged.  Before any proof about a member it
+recomputes that member's commitments and compares them with the node's public
+account (:meth:`WitnessStore.check`); on any difference it raises
+:class:`Divergence` and proves nothing.
+
+It is not an oracle.  It proves only what the replayed, signed ledger requires:
+
+* trade receipts: for a trade that is pending in the ledger, after decrypting
+  the relayed opening and checking it against T and the signed terms;
+* default funding and withdrawals: only with the member's signature over the
+  request (checked against the member's admitted identity key);
+* margin: for the current cycle, after an operator-signed settlement, against
+  that settlement's scenario set, once per cycle as a batch -- and re-proofs
+  only for members the ledger shows as called.
+
+Every request is appended to :attr:`WitnessStore.log` (kind, member, cycle,
+outcome; never a value).  Openings live in memory here; the sealed SQLite
+store comes with the services.  Nothing in this module prints or logs an
+opening; :class:`~zkp.pedersen.Opening` hides itself in ``repr``.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+from clearing import engine as E
+from clearing import signing
+from clearing.relay import RelayError, OpeningError, open_opening, relay_public_bytes
+from zkp.errors import ProvingError
+from zkp.field import random_scalar, to_signed
+from zkp.generators import generators
+from zkp.pedersen import Opening, opening_combination
+
+from .statements import prove, prove_margin_or_solvency
+
+
+class Divergence(ProvingError):
+    """The node's public commitments differ from the replayed openings."""
+
+
+class Refused(ProvingError):
+    """The request is not something the signed ledger requires."""
+
+
+class OpeningAlgebra:
+    """The fold's value algebra on openings (value, blinding) mod r.
+
+    ``commitment(hex)`` resolves a commitment named in an event (a trade's T,
+    a df contribution) to the opening this store holds for it; a commitment
+    it has no opening for is a divergence."""
+
+    def __init__(self, known: dict):
+        self.known = known
+
+    def zero(self):
+        return Opening(0, 0)
+
+    def public(self, amount: int):
+        return Opening(amount, 0)
+
+    def commitment(self, hexstr: str, what: str):
+        op = self.known.get(hexstr)
+        if op is None:
+            raise Divergence(f"the ledger uses a {what} commitment this prover holds no opening for")
+        return op
+
+    def lincomb(self, values, coeffs):
+        return opening_combination(values, coeffs)
+
+    def encode(self, v) -> str:
+        return generators().commit(v.value, v.blinding).encode().hex()
+
+
+class WitnessStore:
+    """Openings of all members, kept in step with the public ledger.
+
+    ``signing_key``: the prover service's Ed25519 key (receipts, margin
+    submissions); ``relay_key``: its X25519 key for sealed openings;
+    ``operator_key``: the operator's raw Ed25519 public key, against which
+    settlements, admissions and default declarations are checked."""
+
+    def __init__(self, signing_key, relay_key, operator_key: bytes, *, rng=None):
+        self._sk = signing_key
+        self._relay = relay_key
+        self._operator = bytes(operator_key)
+        self._rng = rng
+        self._known: dict[str, Opening] = {}
+        self.alg = OpeningAlgebra(self._known)
+        self.state = E.State()
+        self.log: list[tuple[str, str, int, str]] = []
+
+    def __repr__(self) -> str:
+        return f"WitnessStore(seq={self.state.seq}, members={len(self.state.members)})"
+
+    # -- identity -------------------------------------------------------------
+    @property
+    def public_key(self) -> bytes:
+        return signing.public_key_bytes(self._sk)
+
+    @property
+    def relay_public(self) -> bytes:
+        return relay_public_bytes(self._relay)
+
+    def relay_binding(self) -> bytes:
+        """The prover's X25519 key signed by its identity (for the genesis)."""
+        return signing.sign_kem_key(self._sk, E.PROVER, self.relay_public)
+
+    # -- following the ledger ---------------------------------------------------
+    def follow(self, events: Iterable[tuple[int, dict]]) -> int:
+        """Apply new public events in order; returns the last sequence number.
+
+        Checks the operator's signature on every event this store acts upon
+        (genesis, admission, settlement, default declaration) and that the
+        genesis names this prover's keys."""
+        for seq, body in events:
+            if seq <= self.state.seq:
+                continue
+            if seq != self.state.seq + 1:
+                raise Divergence(f"missing ledger events before {seq}")
+            self._check_event(body)
+            E.apply_event(self.state, seq, body, self.alg)
+        return self.state.seq
+
+    def _op(self, msg, sig_hex: str) -> None:
+        try:
+            signing.verify(self._operator, *msg, bytes.fromhex(sig_hex))
+        except (signing.SignatureError, ValueError):
+            raise Divergence("an operator signature in the ledger does not verify") from None
+
+    def _check_event(self, b: dict) -> None:
+        kind = b["kind"]
+        if kind == "genesis":
+            keys = b["config"]["keys"]
+            if (keys["operator"] != self._operator.hex() or keys["prover"] != self.public_key.hex()
+                    or keys["prover_relay"] != self.relay_public.hex()):
+                raise Divergence("the ledger's genesis names other operator or prover keys")
+            self._op(E.genesis_message(b["config"]), b["op_sig"])
+        elif kind == "admit":
+            self._op(E.admission_message(b["member"], bytes.fromhex(b["key"]), bytes.fromhex(b["relay_key"])),
+                     b["op_sig"])
+        elif kind == "settle":
+            self._op(E.settlement_message(b["cycle"], b["prices"], bytes.fromhex(b["scenario_set"]["id"])),
+                     b["op_sig"])
+        elif kind == "default":
+            self._op(E.default_message(b["cycle"], b["member"]), b["op_sig"])
+
+    def check(self, member: str, public_account: dict) -> None:
+        """Compare this store's commitments for ``member`` with the node's
+        public account (as returned by ``Engine.account``); Divergence if any
+        differs, including the account version."""
+        a = self.state.account(member)
+        gens = generators()
+        mine = [a.cash, a.df, *a.pos]
+        theirs = [public_account["cash"], public_account["df"], *public_account["pos"]]
+        if len(mine) != len(theirs) or public_account["version"] != a.version:
+            raise Divergence(f"account of {member!r} diverged from the ledger")
+        for op, h in zip(mine, theirs):
+            if gens.commit(op.value, op.blinding).encode().hex() != h:
+                raise Divergence(f"account of {member!r} diverged from the ledger")
+
+    def _commitments(self, a):
+        gens = generators()
+        return gens.commit(a.cash.value, a.cash.blinding), [gens.commit(p.value, p.blinding) for p in a.pos]
+
+    def _member_key(self, member: str) -> bytes:
+        return bytes.fromhex(self.state.account(member).key)
+
+    def _member_sig(self, member: str, msg, sig: bytes) -> None:
+        try:
+            signing.verify(self._member_key(member), *msg, bytes(sig))
+        except signing.SignatureError:
+            self.log.append((msg[0], member, self.state.cycle, "refused: bad signature"))
+            raise Refused("the member's signature on the request does not verify") from None
+
+    # -- trades -----------------------------------------------------------------
+    def receive_opening(self, trade_id: str, sealed: bytes) -> bytes:
+        """Decrypt a relayed trade opening, check it against the ledger's
+        pending trade (its T and signed terms) and sign the receipt."""
+        t = self.state.trades.get(trade_id)
+        if t is None or t["status"] != "pending":
+            raise Refused(f"trade {trade_id!r} is not pending in the ledger")
+        trade = {k: t[k] for k in E.TRADE_FIELDS}
+        try:
+            q, rho = open_opening(self._relay, sealed, E.trade_tuple(trade))
+        except (RelayError, OpeningError):
+            self.log.append(("receipt", trade_id, self.state.cycle, "refused: bad opening"))
+            raise Refused("the relayed opening does not decrypt to a valid opening") from None
+        op = Opening(q, rho)
+        if generators().commit(op.value, op.blinding).encode().hex() != t["T"]:
+            self.log.append(("receipt", trade_id, self.state.cycle, "refused: opening does not match T"))
+            raise Refused("the relayed opening does not open the trade's commitment T")
+        if t["T"] in self._known:
+            raise Refused("this commitment was seen before")
+        self._known[t["T"]] = op
+        self.log.append(("receipt", trade_id, self.state.cycle, "signed"))
+        return signing.sign(self._sk, *E.receipt_message(trade))
+
+    # -- default funding --------------------------------------------------------
+    def prepare_funding(self, member: str, amount: int):
+        """Commit to a default-fund contribution (fresh blinding); returns the
+        commitment C_df for the member to sign.  Nothing is proven yet."""
+        self.state.account(member)
+        if not 0 <= amount < 1 << 63:
+            raise Refused("default-fund contribution out of range")
+        op = Opening(amount, random_scalar(self._rng))
+        C = generators().commit(op.value, op.blinding)
+        self._known[C.encode().hex()] = op
+        return C
+
+    def prove_funding(self, member: str, df_hex: str, epoch: int, request_id: str, sig: bytes,
+                      public_account: dict) -> tuple[int, bytes]:
+        """DefaultFunding proof for a member-signed funding request; returns
+        (account version the proof is bound to, proof bytes)."""
+        if df_hex not in self._known:
+            raise Refused("no prepared contribution with this commitment")
+        self._member_sig(member, E.funding_message(member, epoch, bytes.fromhex(df_hex), request_id), sig)
+        self.check(member, public_account)
+        a = self.state.account(member)
+        cash, _ = self._commitments(a)
+        st = E.funding_statement(self.state.cycle, a.version, member, cash,
+                                 E.PointAlgebra().commitment(df_hex, "df"), epoch)
+        proof = prove(st, [self._known[df_hex]], rng=self._rng)
+        self.log.append(("default-funding", member, self.state.cycle, "proved"))
+        return a.version, proof.to_bytes()
+
+    # -- margin -----------------------------------------------------------------
+    def _require_margin_phase(self, cycle: int) -> None:
+        if cycle != self.state.cycle or self.state.phase != "margin" or self.state.scenario_set is None:
+            raise Refused("margin is proven only for the current cycle after its signed settlement")
+
+    def margin_batch(self, cycle: int, accounts: dict) -> tuple[list[dict], bytes]:
+        """The cycle's margin proofs, released together: per member not in
+        default, the full proof when it holds, else solvency-only, else no
+        entry (a payment default candidate).  ``accounts`` maps member ->
+        the node's public account; returns (entries, prover signature)."""
+        self._require_margin_phase(cycle)
+        if self.state.margin_done:
+            raise Refused("the margin batch of this cycle was already submitted")
+        entries = []
+        for mid in sorted(self.state.members):
+            a = self.state.members[mid]
+            if a.status == E.STATUS_DEFAULTED:
+                continue
+            self.check(mid, accounts[mid])
+            cash, pos = self._commitments(a)
+            st = E.margin_statement(cycle, a.version, mid, cash, pos, self.state.scenario_set)
+            try:
+                proved, proof = prove_margin_or_solvency(st, [a.cash, *a.pos], rng=self._rng)
+            except ProvingError:
+                self.log.append(("margin", mid, cycle, "insolvent: no proof"))
+                continue
+            self.log.append(("margin", mid, cycle, "solvency-only" if proved.solvency_only else "full"))
+            entries.append({"member": mid, "solvency_only": proved.solvency_only, "ctx_seq": a.version,
+                            "proof": proof.to_bytes().hex()})
+        sig = signing.sign(self._sk, *E.margin_batch_message(cycle, entries))
+        return entries, sig
+
+    def cure_proof(self, member: str, public_account: dict) -> dict:
+        """A re-proof for a member the ledger shows as called (after its cure
+        deposit).  Returns the keyword arguments of ``Engine.cure`` (minus the
+        request id).  Refused when the member is not called; ProvingError
+        when even solvency fails."""
+        a = self.state.account(member)
+        self._require_margin_phase(self.state.cycle)
+        if a.status not in (E.STATUS_CALL, E.STATUS_PAYMENT):
+            raise Refused(f"member {member!r} is not called")
+        self.check(member, public_account)
+        cash, pos = self._commitments(a)
+        st = E.margin_statement(self.state.cycle, a.version, member, cash, pos, self.state.scenario_set)
+        proved, proof = prove_margin_or_solvency(st, [a.cash, *a.pos], rng=self._rng)
+        if proved.solvency_only and a.status != E.STATUS_PAYMENT:
+            self.log.append(("cure", member, self.state.cycle, "still short"))
+            raise ProvingError("the full margin proof still fails")
+        pb = proof.to_bytes()
+        sig = signing.sign(self._sk, *E.margin_proof_message(self.state.cycle, member, proved.solvency_only,
+                                                              a.version, pb))
+        self.log.append(("cure", member, self.state.cycle, "solvency-only" if proved.solvency_only else "full"))
+        return {"cycle": self.state.cycle, "member": member, "solvency_only": proved.solvency_only,
+                "ctx_seq": a.version, "proof": pb, "sig": sig}
+
+    # -- withdrawals --------------------------------------------------------------
+    def prove_withdrawal(self, member: str, amount: int, cycle: int, request_id: str, sig: bytes,
+                         public_account: dict) -> tuple[int, bytes]:
+        """Withdrawal proof (margin on cash - w) for a member-signed request;
+        returns (account version, proof bytes)."""
+        msg = E.withdrawal_message(member, amount, cycle, request_id)
+        self._member_sig(member, msg, sig)
+        a = self.state.account(member)
+        if a.status != E.STATUS_ACTIVE or cycle != self.state.cycle or self.state.scenario_set is None:
+            raise Refused("withdrawal not allowed for this member or cycle")
+        self.check(member, public_account)
+        cash, pos = self._commitments(a)
+        st = E.withdrawal_statement(cycle, a.version, member, cash, pos, self.state.scenario_set, amount,
+                                    signing.encode_tuple(*msg))
+        proof = prove(st, [a.cash, *a.pos], rng=self._rng)
+        self.log.append(("withdrawal", member, cycle, "proved"))
+        return a.version, proof.to_bytes()
+
+    # -- the member's own view (for the member and for tests) -------------------
+    def balances(self, member: str) -> dict:
+        """The member's opened account as signed integers (private data)."""
+        a = self.state.account(member)
+        return {"cash": to_signed(a.cash.value), "df": to_signed(a.df.value),
+                "pos": [to_signed(p.value) for p in a.pos]}
+
+    def vm(self, member: str) -> int:
+        """The member's opened VM of the current cycle so far."""
+        v = self.state.vm.get(member)
+        return 0 if v is None else to_signed(v.value)
+
+
+__all__ = ["WitnessStore", "OpeningAlgebra", "Divergence", "Refused"]

@@ -1,0 +1,166 @@
+"""Full in-process cycles: trade capture and novation, settlement VM, margin
+batch, IM call and cure, payment default and declaration, withdrawal, cycle
+close with invariants and a signed digest, the auditor -- with every public
+outcome and every opened balance checked against the plaintext oracle's pure
+helpers (clearing.oracle) on the same inputs."""
+from __future__ import annotations
+
+import pytest
+
+from clearing import engine as E
+from clearing.errors import FailedPrecondition, NotFound
+from clearing.oracle import requirement, vm
+from prover.witness import Refused
+from zkp.errors import ProvingError
+
+from test_engine_support import INSTRUMENTS, MATRIX, basic_sim
+
+MULTS = [i["multiplier"] for i in INSTRUMENTS]
+P0 = [i["price0"] for i in INSTRUMENTS]
+
+
+class Plain:
+    """The same inputs in plaintext, using the oracle's pure helpers."""
+
+    def __init__(self, cash: dict, df: int):
+        self.cash = dict(cash)
+        self.df = {m: df for m in cash}
+        self.pos = {m: [0, 0] for m in cash}
+        self.prices = list(P0)
+        self.vm = {m: 0 for m in cash}
+
+    def trade(self, buyer, seller, i, q, p):
+        v = (self.prices[i] - p) * MULTS[i] * q
+        self.pos[buyer][i] += q
+        self.pos[seller][i] -= q
+        self.cash[buyer] += v
+        self.cash[seller] -= v
+        self.vm[buyer] += v
+        self.vm[seller] -= v
+
+    def settle(self, prices):
+        for m in self.cash:
+            v = vm(self.prices, prices, MULTS, self.pos[m])
+            self.cash[m] += v
+            self.vm[m] += v
+        self.prices = list(prices)
+
+    def status(self, m):
+        if self.cash[m] < 0:
+            return "payment"
+        return "call" if self.cash[m] < requirement(MATRIX, self.pos[m]) else "pass"
+
+    def balances(self, m):
+        return {"cash": self.cash[m], "df": self.df[m], "pos": list(self.pos[m])}
+
+
+def check_against(sim, plain):
+    for m in sim.members:
+        assert sim.witness.balances(m) == plain.balances(m), m
+        sim.witness.check(m, sim.engine.account(m))
+
+
+def test_two_cycles_with_call_cure_and_payment_default(tmp_path):
+    cash = {"A": 10**9, "B": 2 * 10**7, "C": 10**6}
+    sim = basic_sim(tmp_path, members=())
+    for m, c in cash.items():
+        sim.admit(m)
+        sim.deposit(m, c + 10**5)
+        sim.fund(m, 10**5)
+    plain = Plain(cash, 10**5)
+    check_against(sim, plain)
+
+    # cycle 1: A buys 10 ESX from B (A initiates); A sells 5 RTX to C (A initiates, side "sell")
+    r = sim.trade("t1", "A", "B", "ESX", 10, 500025)
+    assert r["status"] == "novated"
+    plain.trade("A", "B", 0, 10, 500025)
+    sim.trade("t2", "C", "A", "RTX", 5, 200010, side="sell")
+    plain.trade("C", "A", 1, 5, 200010)
+    check_against(sim, plain)
+    assert sim.witness.vm("A") == plain.vm["A"]
+
+    prices1 = [501000, 199990]
+    sim.settle(prices1, MATRIX)
+    plain.settle(prices1)
+    check_against(sim, plain)
+    for m in cash:
+        assert sim.witness.vm(m) == plain.vm[m]
+    res = sim.margin()
+    assert res == {m: plain.status(m) for m in cash} == {"A": "pass", "B": "pass", "C": "pass"}
+    close1 = sim.close()
+    assert close1["cycle"] == 1 and len(close1["digest"]) == 64
+    plain.vm = {m: 0 for m in cash}
+
+    # cycle 2: ESX up 32000 (B short: IM call), RTX down 15000 (C long: unpaid VM)
+    prices2 = [533000, 184990]
+    sim.settle(prices2, MATRIX)
+    plain.settle(prices2)
+    check_against(sim, plain)
+    res = sim.margin()
+    assert res == {m: plain.status(m) for m in cash} == {"A": "pass", "B": "call", "C": "payment"}
+    assert sim.engine.account("B")["status"] == "call"
+    assert sim.engine.account("C")["status"] == "payment"
+
+    # a called member may not withdraw nor trade
+    with pytest.raises(FailedPrecondition):
+        sim.engine.withdraw("B", 1, sim.cycle, sim.engine.account("B")["version"], b"\0", b"\0" * 64, "wd-x")
+    with pytest.raises(Refused):
+        sim.withdraw("B", 1)
+    trade, proof, sig, sc, sp, _ = sim.make_trade("t3", "A", "B", "ESX", 1, 533000)
+    with pytest.raises(FailedPrecondition):
+        sim.engine.submit_trade(trade, proof, sig, sc, sp, "t3")
+    # the cycle cannot close with open calls
+    with pytest.raises(FailedPrecondition):
+        sim.close()
+
+    # B cures: deposits exactly the call (requirement - cash), then re-proves
+    call_b = requirement(MATRIX, plain.pos["B"]) - plain.cash["B"]
+    assert call_b > 0
+    with pytest.raises(ProvingError):  # not enough yet
+        sim.cure("B", call_b - 1)
+    plain.cash["B"] += call_b - 1
+    sim.cure("B", 1)
+    plain.cash["B"] += 1
+    assert sim.engine.account("B")["status"] == "active"
+    check_against(sim, plain)
+
+    # C: no proof possible -> the operator declares the default
+    with pytest.raises(ProvingError):
+        sim.witness.cure_proof("C", sim.engine.account("C"))
+    sim.declare_default("C")
+    assert sim.engine.account("C")["status"] == "defaulted"
+    close2 = sim.close()
+    assert close2["cycle"] == 2
+    check_against(sim, plain)
+
+    # cycle 3: A withdraws within its excess; the auditor re-verifies everything
+    sim.withdraw("A", 12345)
+    plain.cash["A"] -= 12345
+    check_against(sim, plain)
+    rep = E.audit(sim.engine.events())
+    assert rep.cycles == 2
+    assert rep.digests == [close1["digest"], close2["digest"]]
+    assert rep.state_hash == sim.engine.state_digest()
+    sim.engine.check_invariants()
+
+
+def test_unaffirmed_trade_expires_at_close_and_relay_is_dropped(tmp_path):
+    sim = basic_sim(tmp_path, members=("A", "B"))
+    trade, proof, sig, sc, sp, _ = sim.make_trade("t1", "A", "B", "ESX", 3, 500000)
+    sim.engine.submit_trade(trade, proof, sig, sc, sp, "sub-1")
+    sim.sync()
+    assert sim.engine.relayed("t1", "B") == sc
+    # the prover signs a receipt, the counterparty never affirms
+    sim.engine.receipt("t1", sim.witness.receive_opening("t1", sim.engine.relayed("t1", E.PROVER)), "rc-1")
+    assert sim.engine.trade("t1")["status"] == "pending"
+    sim.settle(P0, MATRIX)
+    sim.margin()
+    sim.close()
+    assert sim.engine.trade("t1")["status"] == "expired"
+    with pytest.raises(NotFound):
+        sim.engine.relayed("t1", "B")
+    assert sim.witness.balances("A")["pos"] == [0, 0]
+    # an expired trade cannot be affirmed any more
+    sim.sync()
+    with pytest.raises(FailedPrecondition):
+        sim.engine.affirm("t1", "B", sim.members["B"].sign(E.affirmation_message(trade, "B")), "aff-late")

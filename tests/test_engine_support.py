@@ -1,0 +1,226 @@
+"""In-process harness for the clearing engine: operator, node, prover service
+and members with real keys, driving the engine through its public API the way
+the services will (sign, prove, seal, relay, affirm, receipt, settle, margin,
+cure, default, close).  The checks at the bottom test the harness itself."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from clearing import engine as E
+from clearing import signing
+from clearing.engine import Engine
+from clearing.relay import generate_relay_key, open_opening, relay_public_bytes, seal_opening
+from prover.statements import prove
+from prover.witness import WitnessStore
+from zkp.field import SeededRng, random_scalar
+from zkp.generators import generators
+from zkp.pedersen import Opening
+
+
+class Member:
+    def __init__(self, mid: str):
+        self.id = mid
+        self.sk = signing.generate_identity_key()
+        self.relay = generate_relay_key()
+        self.pk = signing.public_key_bytes(self.sk)
+        self.rpk = relay_public_bytes(self.relay)
+        self.seen_T: set[str] = set()
+
+    def sign(self, msg) -> bytes:
+        return signing.sign(self.sk, *msg)
+
+
+class Sim:
+    """One clearing house: engine (SQLite at ``path``) + prover witness store."""
+
+    def __init__(self, path, instruments, ccp=None, seed=b"sim"):
+        self.path = str(path)
+        self.rng = SeededRng(seed)
+        self.op_sk = signing.generate_identity_key()
+        self.node_sk = signing.generate_identity_key()
+        self.prover_sk = signing.generate_identity_key()
+        self.prover_relay = generate_relay_key()
+        self.op_pk = signing.public_key_bytes(self.op_sk)
+        self.witness = WitnessStore(self.prover_sk, self.prover_relay, self.op_pk, rng=self.rng)
+        self.config = {
+            "instruments": [dict(i) for i in instruments],
+            "ccp": dict(ccp or {"skin_in_the_game_1": 0, "skin_in_the_game_2": 0, "assessment_cap_multiple": 2}),
+            "keys": {
+                "operator": self.op_pk.hex(), "prover": self.witness.public_key.hex(),
+                "prover_relay": self.witness.relay_public.hex(),
+                "prover_relay_sig": self.witness.relay_binding().hex(),
+                "node": signing.public_key_bytes(self.node_sk).hex(),
+            },
+        }
+        self.engine = Engine.create(self.path, self.config, self.op(E.genesis_message(self.config)), self.node_sk)
+        self.members: dict[str, Member] = {}
+        self._rid = 0
+        self.scenario_version = 0
+        self.sync()
+
+    # -- plumbing ----------------------------------------------------------------
+    def rid(self, prefix="r") -> str:
+        self._rid += 1
+        return f"{prefix}-{self._rid}"
+
+    def op(self, msg) -> bytes:
+        return signing.sign(self.op_sk, *msg)
+
+    def sync(self):
+        self.witness.follow(self.engine.events(self.witness.state.seq))
+
+    def reopen(self):
+        """Drop the engine object and reopen the database."""
+        self.engine.close()
+        self.engine = Engine.open(self.path, self.node_sk)
+
+    @property
+    def cycle(self) -> int:
+        return self.engine.state.cycle
+
+    def accounts(self) -> dict:
+        return {m: self.engine.account(m) for m in self.engine.state.members}
+
+    # -- onboarding -----------------------------------------------------------------
+    def admit(self, mid: str) -> Member:
+        m = Member(mid)
+        self.members[mid] = m
+        self.engine.admit(mid, m.pk, m.rpk, signing.sign_kem_key(m.sk, mid, m.rpk),
+                          self.op(E.admission_message(mid, m.pk, m.rpk)), self.rid("admit"))
+        self.sync()
+        return m
+
+    def deposit(self, mid: str, amount: int, request_id=None):
+        m = self.members[mid]
+        rid = request_id or self.rid("dep")
+        res = self.engine.deposit(mid, amount, self.cycle, m.sign(E.deposit_message(mid, amount, self.cycle, rid)), rid)
+        self.sync()
+        return res
+
+    def fund(self, mid: str, amount: int, epoch: int = 0):
+        m = self.members[mid]
+        C = self.witness.prepare_funding(mid, amount)
+        rid = self.rid("df")
+        sig = m.sign(E.funding_message(mid, epoch, C.encode(), rid))
+        ctx_seq, proof = self.witness.prove_funding(mid, C.encode().hex(), epoch, rid, sig, self.engine.account(mid))
+        res = self.engine.fund_default(mid, C, epoch, ctx_seq, proof, sig, rid)
+        self.sync()
+        return res
+
+    # -- trades -----------------------------------------------------------------------
+    def make_trade(self, tid, buyer, seller, inst, qty, price, side="buy"):
+        """The initiator's half: T, proof, signature, sealed openings."""
+        gens = generators()
+        rho = random_scalar(self.rng)
+        T = gens.commit(qty, rho)
+        trade = {"trade_id": tid, "cycle": self.cycle, "buyer": buyer, "seller": seller, "instrument": inst,
+                 "side": side, "price": price, "T": T.encode().hex()}
+        initiator = self.members[buyer if side == "buy" else seller]
+        counterparty = self.members[seller if side == "buy" else buyer]
+        tup = E.trade_tuple(trade)
+        st = E.trade_statement(self.cycle, self.engine.state.cycle_seq, initiator.id, T, tup)
+        proof = prove(st, [Opening(qty, rho)], rng=self.rng).to_bytes()
+        sig = initiator.sign(E.trade_message(trade))
+        sealed_cp = seal_opening(counterparty.rpk, qty, rho, tup)
+        sealed_pv = seal_opening(self.witness.relay_public, qty, rho, tup)
+        return trade, proof, sig, sealed_cp, sealed_pv, (qty, rho)
+
+    def counterparty_check(self, mid: str, trade_id: str) -> dict:
+        """The counterparty decrypts the relayed opening and checks it."""
+        m = self.members[mid]
+        t = self.engine.trade(trade_id)
+        trade = {k: t[k] for k in E.TRADE_FIELDS}
+        q, rho = open_opening(m.relay, self.engine.relayed(trade_id, mid), E.trade_tuple(trade))
+        if generators().commit(q, rho).encode().hex() != trade["T"] or trade["T"] in m.seen_T:
+            raise ValueError("opening does not match T")
+        m.seen_T.add(trade["T"])
+        return trade
+
+    def trade(self, tid, buyer, seller, inst, qty, price, side="buy"):
+        """Full capture: submit, counterparty affirms, prover receipts."""
+        trade, proof, sig, sc, sp, _ = self.make_trade(tid, buyer, seller, inst, qty, price, side)
+        self.engine.submit_trade(trade, proof, sig, sc, sp, self.rid("trade"))
+        self.sync()
+        cp = seller if side == "buy" else buyer
+        checked = self.counterparty_check(cp, tid)
+        self.engine.affirm(tid, cp, self.members[cp].sign(E.affirmation_message(checked, cp)), self.rid("aff"))
+        self.sync()
+        rsig = self.witness.receive_opening(tid, self.engine.relayed(tid, E.PROVER))
+        res = self.engine.receipt(tid, rsig, self.rid("rcpt"))
+        self.sync()
+        return res
+
+    # -- cycle ------------------------------------------------------------------------------
+    def settle(self, prices, matrix, version=None):
+        if version is None:
+            version = self.scenario_version
+        ids = [i["id"] for i in self.config["instruments"]]
+        sid = E.scenario_set_id(version, ids, matrix)
+        ss = {"version": version, "matrix": [list(r) for r in matrix], "id": sid.hex()}
+        res = self.engine.settle(self.cycle, list(prices), ss, self.op(E.settlement_message(self.cycle, prices, sid)),
+                                 self.rid("settle"))
+        self.sync()
+        return res
+
+    def margin(self):
+        entries, sig = self.witness.margin_batch(self.cycle, self.accounts())
+        res = self.engine.submit_margin_batch(self.cycle, entries, sig, self.rid("margin"))
+        self.sync()
+        return res["results"]
+
+    def cure(self, mid: str, amount: int):
+        if amount:
+            self.deposit(mid, amount)
+        kw = self.witness.cure_proof(mid, self.engine.account(mid))
+        res = self.engine.cure(request_id=self.rid("cure"), **kw)
+        self.sync()
+        return res
+
+    def declare_default(self, mid: str):
+        res = self.engine.declare_default(self.cycle, mid, self.op(E.default_message(self.cycle, mid)),
+                                          self.rid("default"))
+        self.sync()
+        return res
+
+    def withdraw(self, mid: str, amount: int):
+        m = self.members[mid]
+        rid = self.rid("wd")
+        cyc = self.cycle
+        sig = m.sign(E.withdrawal_message(mid, amount, cyc, rid))
+        ctx_seq, proof = self.witness.prove_withdrawal(mid, amount, cyc, rid, sig, self.engine.account(mid))
+        res = self.engine.withdraw(mid, amount, cyc, ctx_seq, proof, sig, rid)
+        self.sync()
+        return res
+
+    def close(self):
+        res = self.engine.close_cycle(self.cycle, self.rid("close"))
+        self.sync()
+        return res
+
+
+INSTRUMENTS = [
+    {"id": "ESX", "multiplier": 50, "tick": 25, "price0": 500000},
+    {"id": "RTX", "multiplier": 20, "tick": 10, "price0": 200000},
+]
+#: 4 scenarios: no move, both down, both up, rotation (A[s][i] = shock * mult).
+MATRIX = [[0, 0], [-10000 * 50, -5000 * 20], [10000 * 50, 5000 * 20], [5000 * 50, -5000 * 20]]
+
+
+def basic_sim(tmp_path, members=("A", "B", "C"), cash=10**9, df=10**7, seed=b"basic") -> Sim:
+    sim = Sim(tmp_path / "ledger.db", INSTRUMENTS, seed=seed)
+    for mid in members:
+        sim.admit(mid)
+        sim.deposit(mid, cash + df)
+        sim.fund(mid, df)
+    return sim
+
+
+def test_harness_boots_and_funds(tmp_path):
+    sim = basic_sim(tmp_path, members=("A", "B"))
+    assert sim.witness.balances("A") == {"cash": 10**9, "df": 10**7, "pos": [0, 0]}
+    for mid, acct in sim.accounts().items():
+        sim.witness.check(mid, acct)
+    assert sim.engine.state.flows["deposits"] == 2 * (10**9 + 10**7)
+    sim.engine.check_invariants()
