@@ -331,6 +331,26 @@ def test_structurally_bad_proof_objects_rejected():
             _verify(V, proof, n)
 
 
+def test_identity_in_an_otherwise_valid_proof_is_rejected(monkeypatch):
+    """A prover choosing s_L = 0 and tau2 = 0 makes T2 the identity in a proof
+    that satisfies both equations; the verifier must still refuse it."""
+    n, values, blinds = 8, [9], [4]
+    N = 8
+    real = SeededRng("zero-T2")
+    plan = iter([real.randbelow(R - 1) + 1 for _ in range(2)]      # alpha, rho
+                + [0] * N                                          # s_L
+                + [real.randbelow(R - 1) + 1 for _ in range(N + 1)]  # s_R, tau1
+                + [0])                                             # tau2
+    monkeypatch.setattr(prover_mod, "random_scalar", lambda rng=None: next(plan))
+    proof = prove_range(_transcript(), values, blinds, n)
+    assert proof.T2.is_identity()
+    V = [generators().commit(9, 4)]
+    with pytest.raises(VerificationError):
+        _verify(V, proof, n)
+    with pytest.raises(DecodeError):
+        RangeProof.from_bytes(proof.to_bytes(), n, 1)
+
+
 # -- the statement is bound (Frozen Heart) ------------------------------------------------
 
 def test_swapped_commitments_rejected():
