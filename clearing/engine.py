@@ -931,10 +931,10 @@ class Core:
         self._check_cycle(b["cycle"])
         _ident("request id", b["request_id"])
         a = self._member(b["member"])
-        if a.status not in (STATUS_CALL, STATUS_PAYMENT):
-            raise FailedPrecondition("only a called member can be declared in default")
         _verify_sig(self._cfg()["keys"]["operator"], default_message(b["cycle"], b["member"]), b["op_sig"],
                     "the operator")
+        if a.status not in (STATUS_CALL, STATUS_PAYMENT):
+            raise FailedPrecondition("only a called member can be declared in default")
 
     def check_invariants(self) -> None:
         """The public invariants of DESIGN §4 on the current state."""
