@@ -1,47 +1,175 @@
 """Fast pure-Python BN254 G1 arithmetic: Jacobian coordinates over ints.
 
-Field elements are either plain Python ints or ``gmpy2.mpz`` (about twice as
-fast on 254-bit operands); the same formulas serve both, chosen by the
-``num`` constructor passed to :func:`make_backend`.
+Field elements are either plain Python ints or ``gmpy2.mpz`` (roughly twice
+as fast on 254-bit operands); the same formulas serve both, chosen by the
+``num`` constructor passed to :func:`make_backend`.  In CPython the cost of a
+formula is close to its count of interpreter operations (a ``%`` costs about
+two multiplications, an addition about two thirds of one), so the formulas
+below are arranged to minimise reductions and temporaries rather than to
+trade multiplications for squarings.
 
-Curve: y^2 = x^3 + 3 over F_p (a = 0).  A point is a tuple (X, Y, Z) with
-affine coordinates (X/Z^2, Y/Z^3); Z = 0 is the identity.  The group has
-prime order r and cofactor 1, so y = 0 never occurs on a valid point and a
-doubling never meets the point at infinity except from the identity.
+Curve and points
+----------------
+y^2 = x^3 + 3 over F_p (a = 0), group order r (prime), cofactor 1.  A point
+is a tuple (X, Y, Z) with affine coordinates (X/Z^2, Y/Z^3); Z = 0 is the
+identity.  Since the order is odd, y = 0 never occurs on a group element, so
+a doubling never produces the identity from a non-identity point.
 
 Formulas (Explicit-Formulas Database, a = 0):
-  doubling      dbl-2009-l style: M = 3X^2, S = 4XY^2, X3 = M^2 - 2S,
-                Y3 = M(S - X3) - 8Y^4, Z3 = 2YZ
-  addition      add-1998-cmo-2, falling back to doubling when P == Q
-  mixed add     the same with Z2 = 1 (second operand affine)
 
-Scalar multiplication uses width-5 wNAF; multi-scalar multiplication uses
-Straus (interleaved wNAF) for small n and signed-digit Pippenger buckets for
-large n; fixed bases get a precomputed comb table (no doublings at all).
+  doubling     S = 4*X*Y^2, M = 3*X^2, X3 = M^2 - 2S,
+               Y3 = M*(S - X3) - 8*Y^4, Z3 = 2*Y*Z          (dbl-2009-l shape)
+  addition     add-1998-cmo-2 (U1, U2, S1, S2, H = U2 - U1, R = S2 - S1),
+               falling back to doubling when H = R = 0 and to the identity
+               when H = 0, R != 0
+  mixed add    the same with Z2 = 1 (second operand affine)
+  affine add   lambda = (y2 - y1)/(x2 - x1) (or 3x^2/2y when doubling),
+               x3 = lambda^2 - x1 - x2, y3 = lambda*(x1 - x3) - y1;
+               many independent additions share one inversion through
+               Montgomery's trick (prefix products, one inversion, then
+               peel the inverses off backwards: 3 multiplications each).
+
+GLV endomorphism
+----------------
+p = 1 (mod 3), so F_p holds a primitive cube root of unity beta, and
+phi(x, y) = (beta*x, y) maps the curve to itself.  phi is a group
+endomorphism with phi^3 = 1, so on the cyclic group it acts as
+multiplication by a cube root of unity lambda of F_r:  phi(P) = lambda*P.
+Of the two (beta, lambda) pairings, :data:`GLV_BETA` / :data:`GLV_LAMBDA`
+is the one that matches (checked against the reference in the tests).
+
+The lattice L = {(a, b) in Z^2 : a + b*lambda = 0 (mod r)} has determinant r
+and, for BN curves with parameter u (here u = 4965661367192848881), the
+short basis
+
+    v1 = (2u + 1, -(6u^2 + 2u)),     v2 = (6u^2 + 4u + 1, 2u + 1),
+
+both of norm below 2^127 (the extended-Euclid construction of Gallant,
+Lambert and Vanstone finds the same vectors; the tests rebuild it).  To split
+k, write (k, 0) = beta1*v1 + beta2*v2 over Q (beta1 = k*b2/r,
+beta2 = -k*b1/r), round to the nearest integers c1, c2, and take
+(k1, k2) = (k, 0) - c1*v1 - c2*v2.  Then k = k1 + k2*lambda (mod r) and
+(k1, k2) lies in the half-fundamental parallelogram, so
+|k1|, |k2| <= (|v1| + |v2|)/2 < 2^127, and
+k*P = k1*P + k2*phi(P): two half-length scalars sharing one doubling chain.
+
+Algorithms
+----------
+* Scalar multiplication and small MSMs (Straus): GLV-split every scalar,
+  width-5 wNAF digits for each half, tables of the odd multiples
+  P, 3P, ..., 15P in affine form (phi of a table is the table with x scaled
+  by beta, negation flips y), then one shared chain of about 128 doublings
+  with a mixed addition per non-zero digit.
+* Large MSMs (Pippenger, signed digits): scalars are cut into c-bit windows
+  with digits in [-2^(c-1), 2^(c-1)); adding h = 2^(c-1) * sum_i 2^(c*i)
+  first makes every window of k + h an unsigned value u, and u - 2^(c-1) is
+  the signed digit, with no carry loop.  A digit d sends +P (d > 0) or -P
+  (d < 0) to bucket |d| of its window, so each window has 2^(c-1) buckets.
+  Buckets of *all* windows are summed as affine pairwise trees, one
+  Montgomery-batched inversion per tree level; each window's
+  sum_j j*B_j is the sum of its running suffix sums (computed for all
+  windows in lock-step, again batched), and windows are combined by c
+  doublings each (Horner).  With GLV the MSM has twice as many points but
+  half as many windows, which halves the bucket-reduction work.
+* Fixed bases: a signed comb, table[i][j-1] = j * 2^(w*i) * A for
+  j = 1..2^(w-1) in affine form (built with batched affine additions);
+  k*A = sum_i sign_i * table[i][|d_i|-1] -- ceil(256/w) mixed additions and
+  no doublings.
 """
 from __future__ import annotations
 
 from ..field import P as _P, R as _R
 
+#: Primitive cube root of unity in F_p used by phi(x, y) = (beta*x, y).
+GLV_BETA = 0x59E26BCEA0D48BACD4F263F1ACDB5C4F5763473177FFFFFE
+#: The matching cube root of unity in F_r: phi(P) = GLV_LAMBDA * P.
+GLV_LAMBDA = 0xB3C4D79D41A917585BFC41088D8DAAA78B17EA66B99C90DD
+#: BN parameter u of BN254 (p and r are polynomials in u).
+BN_U = 4965661367192848881
+#: Short basis of {(a, b) : a + b*lambda = 0 mod r}.
+GLV_V1 = (2 * BN_U + 1, -(6 * BN_U * BN_U + 2 * BN_U))
+GLV_V2 = (6 * BN_U * BN_U + 4 * BN_U + 1, 2 * BN_U + 1)
+#: |k1|, |k2| produced by :func:`glv_split` are below 2^GLV_BITS.
+GLV_BITS = 127
 
-def make_backend(name: str, num):
+_HALF_R = _R // 2
+_A1, _B1 = GLV_V1
+_A2, _B2 = GLV_V2
+_NB1 = -_B1
+
+
+def glv_split(k: int) -> tuple[int, int]:
+    """(k1, k2) with k = k1 + k2*GLV_LAMBDA (mod r) and |k1|, |k2| < 2^127.
+
+    ``k`` must be in [0, r).  Babai rounding against the basis (v1, v2);
+    see the module docstring for the bound."""
+    c1 = (_B2 * k + _HALF_R) // _R
+    c2 = (_NB1 * k + _HALF_R) // _R
+    return k - c1 * _A1 - c2 * _A2, -c1 * _B1 - c2 * _B2
+
+
+def wnaf_positions(k: int, w: int) -> list:
+    """Width-w NAF of k > 0 as (bit position, odd digit) pairs, low first.
+
+    Digits are odd, |d| < 2^(w-1), and any two non-zero digits are at least
+    w positions apart; sum d * 2^pos == k."""
+    out = []
+    pos = 0
+    full = 1 << w
+    half = full >> 1
+    mask = full - 1
+    while k:
+        tz = (k & -k).bit_length() - 1
+        k >>= tz
+        pos += tz
+        d = k & mask
+        if d >= half:
+            d -= full
+        out.append((pos, d))
+        k = (k - d) >> w
+        pos += w
+    return out
+
+
+def pippenger_window(n: int, bits: int = GLV_BITS) -> int:
+    """Window width c for a signed-digit Pippenger over n points with
+    ``bits``-bit scalars: minimises windows * (n + 2^c), the count of
+    bucket additions plus bucket-reduction additions."""
+    best_c, best = 2, None
+    for c in range(2, 17):
+        nwin = -(-(bits + 2) // c)
+        cost = nwin * (n + (1 << c))
+        if best is None or cost < best:
+            best_c, best = c, cost
+    return best_c
+
+
+#: Below this many (non-trivial) terms :func:`msm` uses Straus.
+STRAUS_MAX = 32
+
+
+def make_backend(name: str, num, invert):
+    """Build a backend over the number type ``num``; ``invert(a)`` returns
+    a^-1 mod p for a non-zero ``num``."""
     p = num(_P)
     zero = num(0)
     one = num(1)
+    beta = num(GLV_BETA)
     INF = (one, one, zero)
 
     def is_inf(A):
         return not A[2]
 
+    # -- single-point formulas ------------------------------------------------
     def dbl(A):
         X, Y, Z = A
         if not Z:
             return A
         YY = Y * Y % p
-        S = 4 * X * YY % p
-        M = 3 * X * X % p
-        X3 = (M * M - 2 * S) % p
-        return (X3, (M * (S - X3) - 8 * YY * YY) % p, 2 * Y * Z % p)
+        S = (X * YY % p) << 2
+        M = X * X * 3 % p
+        X3 = (M * M - (S << 1)) % p
+        return (X3, (M * (S - X3) - (YY * YY << 3)) % p, (Y * Z << 1) % p)
 
     def add(A, B):
         X1, Y1, Z1 = A
@@ -63,8 +191,8 @@ def make_backend(name: str, num):
         HH = H * H % p
         HHH = H * HH % p
         V = U1 * HH % p
-        X3 = (Rr * Rr - HHH - 2 * V) % p
-        return (X3, (Rr * (V - X3) - S1 * HHH) % p, Z1 * Z2 * H % p)
+        X3 = (Rr * Rr - HHH - (V << 1)) % p
+        return (X3, (Rr * (V - X3) - S1 * HHH) % p, Z1 * Z2 % p * H % p)
 
     def madd(A, x2, y2):
         """A + (x2, y2) with the second point affine and not the identity."""
@@ -81,12 +209,16 @@ def make_backend(name: str, num):
         HH = H * H % p
         HHH = H * HH % p
         V = X1 * HH % p
-        X3 = (Rr * Rr - HHH - 2 * V) % p
+        X3 = (Rr * Rr - HHH - (V << 1)) % p
         return (X3, (Rr * (V - X3) - Y1 * HHH) % p, Z1 * H % p)
 
     def neg(A):
         X, Y, Z = A
         return (X, (-Y) % p, Z)
+
+    def sub(A, B):
+        X, Y, Z = B
+        return add(A, (X, (-Y) % p, Z))
 
     def eq(A, B):
         X1, Y1, Z1 = A
@@ -99,225 +231,416 @@ def make_backend(name: str, num):
             return False
         return (Y1 * Z2 * Z2Z2 - Y2 * Z1 * Z1Z1) % p == 0
 
+    # -- affine conversion ---------------------------------------------------
     def batch_affine(points):
         """Affine (x, y) for each point (None for the identity); one inversion."""
-        zs = [Pt[2] for Pt in points]
+        n = len(points)
+        pref = [one] * n
         acc = one
-        prefix = []
-        for z in zs:
-            prefix.append(acc)
-            if z:
+        for i, A in enumerate(points):
+            z = A[2]
+            pref[i] = acc
+            if z and z != 1:
                 acc = acc * z % p
-        inv = num(pow(int(acc), -1, _P)) if acc != 1 else one
-        out = [None] * len(points)
-        for i in range(len(points) - 1, -1, -1):
-            z = zs[i]
+        inv = invert(acc) if acc != 1 else one
+        out = [None] * n
+        for i in range(n - 1, -1, -1):
+            X, Y, z = points[i]
             if not z:
                 continue
-            zi = inv * prefix[i] % p
+            if z == 1:
+                out[i] = (X, Y)
+                continue
+            zi = inv * pref[i] % p
             inv = inv * z % p
             zi2 = zi * zi % p
-            X, Y, _ = points[i]
             out[i] = (X * zi2 % p, Y * zi2 * zi % p)
         return out
 
     def to_affine(A):
-        if not A[2]:
+        X, Y, Z = A
+        if not Z:
             return None
-        return batch_affine([A])[0]
+        if Z == 1:
+            return (X, Y)
+        zi = invert(Z)
+        zi2 = zi * zi % p
+        return (X * zi2 % p, Y * zi2 * zi % p)
 
     def from_affine(x, y):
         return (num(x), num(y), one)
 
-    def wnaf(k, w):
-        """Width-w non-adjacent form, least significant digit first."""
-        digits = []
-        half = 1 << (w - 1)
-        full = 1 << w
-        while k:
-            if k & 1:
-                d = k & (full - 1)
-                if d >= half:
-                    d -= full
-                k -= d
-            else:
-                d = 0
-            digits.append(d)
-            k >>= 1
-        return digits
+    def phi(A):
+        X, Y, Z = A
+        return (beta * X % p, Y, Z)
 
-    def odd_multiples_affine(A, count):
-        """Affine [A, 3A, 5A, ...] (count entries)."""
-        two = dbl(A)
-        mult = [A]
-        for _ in range(count - 1):
-            mult.append(add(mult[-1], two))
-        return batch_affine(mult)
+    # -- batched affine additions --------------------------------------------
+    def batch_add(pairs):
+        """[a + b for a, b in pairs] for affine non-identity a, b; a sum that
+        is the identity comes back as None.  One inversion for the batch."""
+        n = len(pairs)
+        if not n:
+            return []
+        ds = [b[0] - a[0] for a, b in pairs]
+        if not all(ds):
+            return _batch_add_general(pairs)
+        pref = [one] * n
+        acc = one
+        for i, d in enumerate(ds):
+            pref[i] = acc
+            acc = acc * d % p
+        inv = invert(acc % p)
+        out = [None] * n
+        for i in range(n - 1, -1, -1):
+            (x1, y1), (x2, y2) = pairs[i]
+            lam = (y2 - y1) * inv * pref[i] % p
+            inv = inv * ds[i] % p
+            x3 = (lam * lam - x1 - x2) % p
+            out[i] = (x3, (lam * (x1 - x3) - y1) % p)
+        return out
+
+    def _batch_add_general(pairs):
+        """batch_add when some pair has x1 == x2 (P + P or P + (-P))."""
+        nums = []
+        dens = []
+        for (x1, y1), (x2, y2) in pairs:
+            if x1 != x2:
+                nums.append(y2 - y1)
+                dens.append(x2 - x1)
+            elif y1 == y2:
+                nums.append(x1 * x1 * 3)  # tangent: 3x^2 / 2y
+                dens.append(y1 << 1)
+            else:
+                nums.append(None)  # P + (-P): the identity
+                dens.append(one)
+        n = len(pairs)
+        pref = [one] * n
+        acc = one
+        for i, d in enumerate(dens):
+            pref[i] = acc
+            acc = acc * d % p
+        inv = invert(acc % p)
+        out = [None] * n
+        for i in range(n - 1, -1, -1):
+            di = inv * pref[i] % p
+            inv = inv * dens[i] % p
+            nu = nums[i]
+            if nu is None:
+                continue
+            (x1, y1), (x2, _y2) = pairs[i]
+            lam = nu * di % p
+            x3 = (lam * lam - x1 - x2) % p
+            out[i] = (x3, (lam * (x1 - x3) - y1) % p)
+        return out
+
+    def tree_sum_lists(lists):
+        """Replace every list of affine points by [its sum] (or [] when the
+        sum is the identity), pairing neighbours level by level; each level
+        of all lists together costs one inversion."""
+        work = [L for L in lists if len(L) > 1]
+        while work:
+            pairs = []
+            for L in work:
+                pairs.extend(zip(L[0::2], L[1::2]))
+            sums = batch_add(pairs)
+            holes = None in sums
+            nxt = []
+            off = 0
+            for L in work:
+                m = len(L) >> 1
+                S = sums[off:off + m]
+                off += m
+                if len(L) & 1:
+                    S.append(L[-1])
+                if holes:
+                    S = [s for s in S if s is not None]
+                L[:] = S
+                if len(S) > 1:
+                    nxt.append(L)
+            work = nxt
+
+    # -- tables ----------------------------------------------------------------
+    def odd_multiples(affs, count):
+        """For each affine point A: affine [A, 3A, ..., (2*count-1)A]."""
+        twos = batch_affine([dbl((x, y, one)) for x, y in affs])
+        jac = []
+        for (x, y), (tx, ty) in zip(affs, twos):
+            cur = (x, y, one)
+            jac.append(cur)
+            for _ in range(count - 1):
+                cur = madd(cur, tx, ty)
+                jac.append(cur)
+        flat = batch_affine(jac)
+        return [flat[i:i + count] for i in range(0, len(flat), count)]
+
+    # -- multi-scalar multiplication -----------------------------------------
+    def _prepare(points, scalars):
+        """Drop zero scalars and identity points; affine points, reduced k."""
+        jac = []
+        ks = []
+        for A, k in zip(points, scalars):
+            k %= _R
+            if k and A[2]:
+                jac.append(A)
+                ks.append(k)
+        return batch_affine(jac), ks
+
+    def straus(affs, ks, w=5):
+        """sum k_i * A_i (affine A_i, 0 < k_i < r): GLV + interleaved wNAF."""
+        count = 1 << (w - 2)
+        tables = odd_multiples(affs, count)
+        halves = []
+        for table, k in zip(tables, ks):
+            k1, k2 = glv_split(k)
+            if k1:
+                halves.append((table, k1, False))
+            if k2:
+                halves.append((table, k2, True))
+        nbits = max(abs(kk) for _t, kk, _f in halves).bit_length() if halves else 0
+        sched = [[] for _ in range(nbits + 2)]
+        for table, kk, use_phi in halves:
+            flip = kk < 0
+            if flip:
+                kk = -kk
+            for pos, d in wnaf_positions(kk, w):
+                if d < 0:
+                    x, y = table[(-d) >> 1]
+                    negate = not flip
+                else:
+                    x, y = table[d >> 1]
+                    negate = flip
+                if use_phi:
+                    x = beta * x % p
+                sched[pos].append((x, p - y) if negate else (x, y))
+        top = len(sched) - 1
+        while top >= 0 and not sched[top]:
+            top -= 1
+        if top < 0:
+            return INF
+        X, Y, Z = INF
+        for pos in range(top, -1, -1):
+            if Z:
+                # doubling, inlined
+                YY = Y * Y % p
+                S = (X * YY % p) << 2
+                M = X * X * 3 % p
+                X = (M * M - (S << 1)) % p
+                Z = (Y * Z << 1) % p
+                Y = (M * (S - X) - (YY * YY << 3)) % p
+            for x2, y2 in sched[pos]:
+                # mixed addition, inlined
+                if not Z:
+                    X, Y, Z = x2, y2, one
+                    continue
+                ZZ = Z * Z % p
+                H = (x2 * ZZ - X) % p
+                Rr = (y2 * ZZ * Z - Y) % p
+                if not H:
+                    if Rr:
+                        X, Y, Z = INF
+                    else:
+                        X, Y, Z = dbl((X, Y, Z))
+                    continue
+                HH = H * H % p
+                HHH = H * HH % p
+                V = X * HH % p
+                X = (Rr * Rr - HHH - (V << 1)) % p
+                Y = (Rr * (V - X) - Y * HHH) % p
+                Z = Z * H % p
+        return (X, Y, Z)
+
+    def pippenger(affs, ks, c=None, glv=True):
+        """sum k_i * A_i (affine A_i, 0 < k_i < r): signed-digit buckets,
+        batched affine bucket sums."""
+        pts = []
+        negs = []
+        scal = []
+        if glv:
+            for (x, y), k in zip(affs, ks):
+                k1, k2 = glv_split(k)
+                ny = p - y
+                if k1:
+                    if k1 > 0:
+                        pts.append((x, y))
+                        negs.append((x, ny))
+                        scal.append(k1)
+                    else:
+                        pts.append((x, ny))
+                        negs.append((x, y))
+                        scal.append(-k1)
+                if k2:
+                    bx = beta * x % p
+                    if k2 > 0:
+                        pts.append((bx, y))
+                        negs.append((bx, ny))
+                        scal.append(k2)
+                    else:
+                        pts.append((bx, ny))
+                        negs.append((bx, y))
+                        scal.append(-k2)
+        else:
+            pts = list(affs)
+            negs = [(x, p - y) for x, y in affs]
+            scal = list(ks)
+        if not pts:
+            return INF
+        bits = max(scal).bit_length()
+        if c is None:
+            c = pippenger_window(len(pts), bits)
+        nwin = -(-(bits + 2) // c)
+        half = 1 << (c - 1)
+        mask = (1 << c) - 1
+        h = 0
+        for _ in range(nwin):
+            h = (h << c) | half
+        buckets = [[] for _ in range(nwin * half)]
+        # bucket index of window w, digit d != 0: w*half + |d| - 1
+        for pt, npt, k in zip(pts, negs, scal):
+            kk = k + h
+            base = -half - 1
+            for _ in range(nwin):
+                u = kk & mask
+                kk >>= c
+                if u > half:
+                    buckets[base + u].append(pt)
+                elif u < half:
+                    buckets[base + (half << 1) - u].append(npt)
+                base += half
+        tree_sum_lists(buckets)
+        # sum_j j*B_j per window = sum over j of the suffix sums
+        # running_j = B_half + ... + B_j (all windows in lock-step).
+        running = [None] * nwin
+        partial = [[] for _ in range(nwin)]
+        for j in range(half - 1, -1, -1):
+            pairs = []
+            idx = []
+            for w in range(nwin):
+                L = buckets[w * half + j]
+                if L:
+                    cur = running[w]
+                    if cur is None:
+                        running[w] = L[0]
+                    else:
+                        pairs.append((cur, L[0]))
+                        idx.append(w)
+            if pairs:
+                for w, s in zip(idx, batch_add(pairs)):
+                    running[w] = s
+            for w in range(nwin):
+                cur = running[w]
+                if cur is not None:
+                    partial[w].append(cur)
+        tree_sum_lists(partial)
+        acc = INF
+        for w in range(nwin - 1, -1, -1):
+            if acc[2]:
+                for _ in range(c):
+                    acc = dbl(acc)
+            if partial[w]:
+                x, y = partial[w][0]
+                acc = madd(acc, x, y)
+        return acc
+
+    def msm(points, scalars):
+        if len(points) != len(scalars):
+            raise ValueError("msm: points and scalars differ in length")
+        affs, ks = _prepare(points, scalars)
+        if not ks:
+            return INF
+        if len(ks) <= STRAUS_MAX:
+            return straus(affs, ks)
+        return pippenger(affs, ks)
+
+    def msm_straus(points, scalars):
+        affs, ks = _prepare(points, scalars)
+        return straus(affs, ks) if ks else INF
+
+    def msm_pippenger(points, scalars, c=None, glv=True):
+        affs, ks = _prepare(points, scalars)
+        return pippenger(affs, ks, c, glv) if ks else INF
 
     def mul(A, k):
         k %= _R
         if not k or not A[2]:
             return INF
-        w = 5
-        table = odd_multiples_affine(A, 1 << (w - 2))
-        digits = wnaf(k, w)
-        acc = INF
-        for d in reversed(digits):
-            acc = dbl(acc)
-            if d > 0:
-                x, y = table[d >> 1]
-                acc = madd(acc, x, y)
-            elif d < 0:
-                x, y = table[(-d) >> 1]
-                acc = madd(acc, x, p - y)
-        return acc
-
-    def msm_straus(points, scalars, w=4):
-        tables = []
-        nafs = []
-        for A, k in zip(points, scalars):
-            k %= _R
-            if not k or not A[2]:
-                continue
-            tables.append(odd_multiples_affine(A, 1 << (w - 2)))
-            nafs.append(wnaf(k, w))
-        if not nafs:
-            return INF
-        length = max(len(d) for d in nafs)
-        acc = INF
-        for bit in range(length - 1, -1, -1):
-            acc = dbl(acc)
-            for table, digits in zip(tables, nafs):
-                if bit < len(digits):
-                    d = digits[bit]
-                    if d > 0:
-                        x, y = table[d >> 1]
-                        acc = madd(acc, x, y)
-                    elif d < 0:
-                        x, y = table[(-d) >> 1]
-                        acc = madd(acc, x, p - y)
-        return acc
-
-    def pippenger_window(n):
-        if n < 32:
-            return 3
-        if n < 128:
-            return 5
-        if n < 512:
-            return 6
-        if n < 2048:
-            return 8
-        if n < 8192:
-            return 9
-        return 10
-
-    def msm_pippenger(points, scalars):
-        pts = []
-        ks = []
-        for A, k in zip(points, scalars):
-            k %= _R
-            if k and A[2]:
-                pts.append(A)
-                ks.append(k)
-        if not pts:
-            return INF
-        aff = batch_affine(pts)
-        n = len(aff)
-        c = pippenger_window(n)
-        mask = (1 << c) - 1
-        half = 1 << (c - 1)
-        full = 1 << c
-        # signed digits in [-2^(c-1), 2^(c-1)), windows least significant first
-        nwin = (_R.bit_length() + c) // c + 1
-        digit_rows = []
-        for k in ks:
-            row = []
-            carry = 0
-            for _ in range(nwin):
-                d = (k & mask) + carry
-                k >>= c
-                if d >= half:
-                    d -= full
-                    carry = 1
-                else:
-                    carry = 0
-                row.append(d)
-            digit_rows.append(row)
-        neg_y = [(x, p - y) for (x, y) in aff]
-        result = INF
-        for win in range(nwin - 1, -1, -1):
-            if result[2]:
-                for _ in range(c):
-                    result = dbl(result)
-            buckets = [INF] * (half + 1)
-            for i in range(n):
-                d = digit_rows[i][win]
-                if d > 0:
-                    x, y = aff[i]
-                    buckets[d] = madd(buckets[d], x, y)
-                elif d < 0:
-                    x, y = neg_y[i]
-                    buckets[-d] = madd(buckets[-d], x, y)
-            running = INF
-            total = INF
-            for j in range(half, 0, -1):
-                running = add(running, buckets[j])
-                total = add(total, running)
-            result = add(result, total)
-        return result
-
-    def msm(points, scalars):
-        if len(points) != len(scalars):
-            raise ValueError("msm: points and scalars differ in length")
-        n = len(points)
-        if n == 0:
-            return INF
-        if n == 1:
-            return mul(points[0], scalars[0])
-        if n <= 16:
-            return msm_straus(points, scalars)
-        return msm_pippenger(points, scalars)
+        a = to_affine(A)
+        return straus([a], [k])
 
     class FixedBase:
-        """Comb table for a fixed base: table[i][j] = j * 2^(w*i) * A (affine).
+        """Signed comb for a fixed base A (see the module docstring).
 
-        k*A = sum_i table[i][digit_i(k)]: ceil(254/w) mixed additions, no
-        doublings.
-        """
+        ``rows[i][j-1] = j * 2^(w*i) * A`` (affine), j = 1..2^(w-1)."""
 
-        __slots__ = ("rows", "w")
+        __slots__ = ("rows", "w", "_h")
 
         def __init__(self, A, w=8):
+            if not 2 <= w <= 16:
+                raise ValueError("fixed-base window must be in [2, 16]")
             self.w = w
-            nrows = (_R.bit_length() + w - 1) // w
-            rows_jac = []
-            base = A
+            half = 1 << (w - 1)
+            nrows = -(-(_R.bit_length() + 2) // w)
+            h = 0
             for _ in range(nrows):
-                row = [INF, base]
-                for _j in range(2, 1 << w):
-                    row.append(add(row[-1], base))
-                rows_jac.append(row)
-                for _ in range(w):
-                    base = dbl(base)
-            flat = [pt for row in rows_jac for pt in row]
-            aff = batch_affine(flat)
-            size = 1 << w
-            self.rows = [aff[i * size:(i + 1) * size] for i in range(nrows)]
+                h = (h << w) | half
+            self._h = h
+            if not A[2]:
+                self.rows = None
+                return
+            # 2^j * A for j < w*nrows: rows need 2^(w*i) A and 2^(w*i+1) A
+            chain = []
+            cur = A
+            for _ in range(w * nrows):
+                chain.append(cur)
+                cur = dbl(cur)
+            aff = batch_affine(chain)
+            rows = [[aff[w * i]] for i in range(nrows)]
+            if half >= 2:
+                for i in range(nrows):
+                    rows[i].append(aff[w * i + 1])
+            for _j in range(3, half + 1):
+                sums = batch_add([(row[-1], row[0]) for row in rows])
+                for row, s in zip(rows, sums):
+                    row.append(s)
+            self.rows = rows
 
         def mul(self, k):
             k %= _R
-            acc = INF
+            if not k or self.rows is None:
+                return INF
+            kk = k + self._h
             w = self.w
+            half = 1 << (w - 1)
             mask = (1 << w) - 1
+            X, Y, Z = INF
             for row in self.rows:
-                d = k & mask
-                k >>= w
-                if d:
-                    x, y = row[d]
-                    acc = madd(acc, x, y)
-                if not k:
-                    break
-            return acc
+                u = kk & mask
+                kk >>= w
+                if u == half:
+                    continue
+                if u > half:
+                    x2, y2 = row[u - half - 1]
+                else:
+                    x2, y2 = row[half - u - 1]
+                    y2 = p - y2
+                if not Z:
+                    X, Y, Z = x2, y2, one
+                    continue
+                ZZ = Z * Z % p
+                H = (x2 * ZZ - X) % p
+                Rr = (y2 * ZZ * Z - Y) % p
+                if not H:
+                    if Rr:
+                        X, Y, Z = INF
+                    else:
+                        X, Y, Z = dbl((X, Y, Z))
+                    continue
+                HH = H * H % p
+                HHH = H * HH % p
+                V = X * HH % p
+                X = (Rr * Rr - HHH - (V << 1)) % p
+                Y = (Rr * (V - X) - Y * HHH) % p
+                Z = Z * H % p
+            return (X, Y, Z)
 
     class Backend:
         pass
@@ -329,14 +652,17 @@ def make_backend(name: str, num):
     B.generator = lambda: (num(1), num(2), one)
     B.is_identity = is_inf
     B.add = add
+    B.madd = madd
     B.dbl = dbl
     B.neg = neg
-    B.sub = lambda A, C: add(A, neg(C))
+    B.sub = sub
     B.mul = mul
     B.eq = eq
+    B.phi = phi
     B.msm = msm
     B.msm_straus = msm_straus
     B.msm_pippenger = msm_pippenger
+    B.batch_add = batch_add
     B.to_affine = to_affine
     B.batch_affine = batch_affine
     B.from_affine = from_affine
@@ -345,10 +671,19 @@ def make_backend(name: str, num):
 
 
 def ints_backend():
-    return make_backend("ints", int)
+    def invert(a):
+        return pow(a, -1, _P)
+
+    return make_backend("ints", int, invert)
 
 
 def gmpy2_backend():
-    import gmpy2  # noqa: F401  (ImportError -> backend unavailable)
+    import gmpy2  # ImportError -> backend unavailable
 
-    return make_backend("gmpy2", gmpy2.mpz)
+    p = gmpy2.mpz(_P)
+    ginvert = gmpy2.invert
+
+    def invert(a):
+        return ginvert(a, p)
+
+    return make_backend("gmpy2", gmpy2.mpz, invert)
