@@ -94,7 +94,7 @@ def prove_margin_or_solvency(st: Margin, openings: Sequence[Opening], *, gens=No
 
 def pro_rata_shares(
     context: Context, purpose: bytes, R_amount: int, D0: int, members, df_commitments, df_openings: Sequence[Opening],
-    *, gens=None, rng=None,
+    *, cap_multiple: int = 1, gens=None, rng=None,
 ):
     """Compute each survivor's c_j = floor(R*df_j/D0), commit to it with a
     fresh blinding, and prove the shares.  Returns (statement, proof, share
@@ -110,7 +110,9 @@ def pro_rata_shares(
         so = Opening(c, random_scalar(rng))
         share_openings.append(so)
         shares.append(gens.commit(so.value, so.blinding))
-    st = ProRataShares(context, purpose, R_amount, D0, tuple(members), tuple(df_commitments), tuple(shares))
+    st = ProRataShares(
+        context, purpose, R_amount, D0, tuple(members), tuple(df_commitments), tuple(shares), cap_multiple,
+    )
     proof = prove(st, list(df_openings) + share_openings, gens=gens, rng=rng)
     return st, proof, share_openings
 

@@ -377,3 +377,22 @@ def test_verify_many_names_the_bad_statement(margin_pair):
     with pytest.raises(V.BatchVerificationError) as ei:
         V.verify_many(bad)
     assert ei.value.failed == [2]
+
+
+def test_assessment_shares_above_d0_up_to_cap():
+    dfs = [400, 350, 250]
+    D0 = sum(dfs)
+    C_df, o_df = committed(dfs)
+    members = [b"C", b"D", b"E"]
+    R_amount = 2 * D0 - 7                     # between D0 and a*D0 with a = 2
+    st, proof, sh = P.pro_rata_shares(ctx(member=b"CCP"), b"assessment", R_amount, D0, members, C_df, o_df,
+                                      cap_multiple=2, rng=RNG)
+    V.verify(st, proof)
+    assert [o.value for o in sh] == pro_rata(R_amount, dfs)[0]
+    assert all(o.value <= 2 * d for o, d in zip(sh, dfs))
+    with pytest.raises(VerificationError):
+        V.verify(_replace(st, cap_multiple=3), proof)
+    with pytest.raises(StatementError):
+        _replace(st, R_amount=2 * D0)         # at the cap: pay in full, no proof
+    with pytest.raises(StatementError):
+        _replace(st, purpose=b"default-fund")  # tranche 4 has cap 1

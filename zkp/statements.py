@@ -42,7 +42,10 @@ value stays below r/2 in absolute value.  Entry checks guarantee:
     (number of members <= 2^16) = 2^80; R*df_j < 2^127 and D0*c_j < 2^144,
     so R*df_j = D0*c_j + rem_j holds over the integers; with 0 <= rem_j <= D0-1
     this forces c_j = floor(R*df_j / D0) exactly, and so c_j <= df_j when
-    R <= D0.
+    R <= D0 (tranche 4) and c_j <= a*df_j when R < a*D0 (assessments).
+  * Trade quantities: T - G in [0, 2^32) proves 1 <= q <= 2^32 (the entry
+    rule q < 2^32 is the member's obligation; the proof's bound is what the
+    no-wrap argument uses).
 Public inputs are range-checked here, at construction (:class:`StatementError`),
 so e.g. a withdrawal of r - 10^6 can never become a deposit.
 
@@ -87,6 +90,8 @@ AMOUNT_BITS = 64
 MAX_REVEAL = 1 << 127
 #: Survivors per aggregated pro-rata range proof: 3 values each, m <= 64.
 SHARES_PER_PROOF = 21
+#: Assessment cap multiple a (cap * df_j must stay below 2^64).
+MAX_CAP_MULTIPLE = 255
 
 
 class StatementError(ZkclearError, ValueError):
@@ -411,13 +416,15 @@ class AssessmentSettlement(Statement):
 class ProRataShares(Statement):
     """c_j = floor(R * df_j / D0) for every survivor j, from commitments.
 
-    Public: R (the loss to allocate, 0 < R < D0 -- when R >= D0 everyone pays
-    in full and no proof is needed), D0 (the snapshot total), the survivors'
-    ids and snapshot commitments C_df[j], and the prover's C_c[j].  The
-    verifier derives C_rem[j] = R*C_df[j] - D0*C_c[j] and (D0 - 1)*G - C_rem[j];
-    range proofs over chunks of SHARES_PER_PROOF survivors show c_j, rem_j and
-    D0 - 1 - rem_j in [0, 2^64).  ``purpose`` separates tranche 4
-    (b"default-fund") from assessments (b"assessment")."""
+    Public: R (the loss to allocate, 0 < R < cap*D0 -- when R >= cap*D0 every
+    survivor pays cap*df_j in full and no proof is needed), D0 (the snapshot
+    total), the cap multiple (1 for tranche 4; the assessment cap a for
+    tranche 6, where R may exceed D0 and c_j up to a*df_j < 2^64), the
+    survivors' ids and snapshot commitments C_df[j], and the prover's C_c[j].
+    The verifier derives C_rem[j] = R*C_df[j] - D0*C_c[j] and
+    (D0 - 1)*G - C_rem[j]; range proofs over chunks of SHARES_PER_PROOF
+    survivors show c_j, rem_j and D0 - 1 - rem_j in [0, 2^64).  ``purpose``
+    separates tranche 4 (b"default-fund") from assessments (b"assessment")."""
 
     KIND = b"pro-rata"
     context: Context
@@ -427,12 +434,16 @@ class ProRataShares(Statement):
     members: tuple[bytes, ...]
     df: tuple[Point, ...]
     shares: tuple[Point, ...]
+    cap_multiple: int = 1
 
     def __post_init__(self):
         if self.purpose not in (b"default-fund", b"assessment"):
             raise StatementError("purpose must be b'default-fund' or b'assessment'")
+        _check_int("cap multiple", self.cap_multiple, 1, MAX_CAP_MULTIPLE + 1)
+        if self.purpose == b"default-fund" and self.cap_multiple != 1:
+            raise StatementError("the default-fund tranche has cap multiple 1")
         _check_int("D0", self.D0, 1, MAX_DF_TOTAL)
-        _check_int("R", self.R_amount, 1, min(self.D0, MAX_PUBLIC_AMOUNT))
+        _check_int("R", self.R_amount, 1, min(self.cap_multiple * self.D0, MAX_PUBLIC_AMOUNT))
         object.__setattr__(self, "members", tuple(_member_bytes(m) for m in self.members))
         object.__setattr__(self, "df", tuple(self.df))
         object.__setattr__(self, "shares", tuple(self.shares))
@@ -467,6 +478,7 @@ class ProRataShares(Statement):
 
     def _bind(self, t):
         t.append_message(b"purpose", self.purpose)
+        t.append_u64(b"cap", self.cap_multiple)
         t.append_u64(b"R", self.R_amount)
         t.append_int(b"D0", self.D0)
         t.append_u64(b"N", len(self.members))
