@@ -64,18 +64,7 @@ def verify_many(items: Sequence[tuple[Statement, StatementProof]], *, gens=None)
     except BatchVerificationError as exc:
         bad.update(owner[k] for k in exc.failed)
     if bad:
-        err = BatchVerificationError(sorted(bad)) if _takes_list() else BatchVerificationError()
-        err.failed = sorted(bad)
-        raise err
-
-
-def _takes_list() -> bool:
-    import inspect
-
-    try:
-        return len(inspect.signature(BatchVerificationError).parameters) > 0
-    except (TypeError, ValueError):
-        return False
+        raise BatchVerificationError(sorted(bad))
 
 
 def verify_reveals(st: Statement, proof: RevealProofs, *, gens=None) -> None:
