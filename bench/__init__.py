@@ -46,7 +46,7 @@ from typing import Callable
 
 #: suite name -> modules whose import registers that suite's cases.
 SUITES: dict[str, tuple[str, ...]] = {
-    "crypto": ("bench.crypto",),
+    "crypto": ("bench.crypto", "bench.statements"),
 }
 DEFAULT_SUITE = "crypto"
 

@@ -1,0 +1,14 @@
+"""`zkclear bench` statement cases produce the documented JSON shape."""
+import json
+
+from clearing.cli import main
+
+
+def test_prorata_share_case_json(tmp_path):
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--quick", "--backend", "gmpy2", "--cases", "prorata_share", "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    (row,) = report["results"]
+    assert row["backend"] == "gmpy2" and row["case"] == "prorata_share"
+    assert isinstance(row["prove_ms"], float) and isinstance(row["verify_ms"], float)
+    assert row["size_bytes"] == (2 * 10 + 9) * 32   # 15 values padded to 16, 64 bits each
