@@ -11,4 +11,5 @@ def test_prorata_share_case_json(tmp_path):
     (row,) = report["results"]
     assert row["backend"] == "gmpy2" and row["case"] == "prorata_share"
     assert isinstance(row["prove_ms"], float) and isinstance(row["verify_ms"], float)
-    assert row["size_bytes"] == (2 * 10 + 9) * 32   # 15 values padded to 16, 64 bits each
+    # one 15-value proof padded to 16 x 64 bits (928 B) in the statement-proof frame (2 + 4 B)
+    assert row["size_bytes"] == (2 * 10 + 9) * 32 + 6
