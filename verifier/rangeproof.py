@@ -52,7 +52,7 @@ from zkp.generators import generators
 from zkp.group import Point
 from zkp.rangeproof import (
     MAX_VALUES, SUPPORTED_BITS, RangeProof, delta, pad_commitments, padded_m, powers,
-    replay_challenges, s_vector, zz_vector,
+    replay_challenges, s_vector,
 )
 
 
@@ -83,6 +83,24 @@ def _weight() -> int:
             return w
 
 
+try:  # optional speed-up for the vector arithmetic; plain ints otherwise
+    from gmpy2 import mpz as _num
+except ImportError:  # pragma: no cover - gmpy2 is a dependency
+    _num = int
+_RN = _num(R)
+
+
+def _geometric(start, ratio, count: int) -> list:
+    """[start, start*ratio, .., start*ratio^(count-1)] mod r, built by
+    doubling the list (list comprehensions, one multiplication each)."""
+    out = [start % _RN]
+    step = ratio % _RN           # ratio^len(out)
+    while len(out) < count:
+        out += [v * step % _RN for v in out]
+        step = step * step % _RN
+    return out[:count]
+
+
 class _Invalid(Exception):
     """Internal: a proof is structurally unusable (reported as a failure)."""
 
@@ -101,12 +119,20 @@ def _raw_gens(gens, N: int):
 
 @dataclass
 class _Terms:
-    """One proof's verification equation (unweighted), sum == identity iff
-    the proof is accepted (for this proof's random c)."""
+    """One proof's verification equation, unweighted: the sum below is the
+    identity iff the proof is accepted (for this proof's random c).
+
+        sum_i (-z - a*s_i)*G_i + sum_i (z + e_i)*H_i + sG*G + sH*H + sU*U
+          + sum points[k]*scalars[k]
+
+    (e_i = y^{-i}*(zz_i - b*s_{N-1-i})); s and e are kept apart from z and a
+    so a weighted batch needs one multiplication per generator and proof."""
 
     N: int
-    g: list       # scalars of G_0..G_{N-1}
-    h: list       # scalars of H_0..H_{N-1}
+    z: int
+    a: int
+    s: list       # s_0..s_{N-1}
+    e: list       # e_0..e_{N-1}
     sG: int       # scalar of the Pedersen base G
     sH: int       # scalar of the Pedersen base H
     sU: int       # scalar of the inner-product base U
@@ -159,15 +185,21 @@ def _terms(transcript, commitments, proof, n, gens) -> _Terms:
     y, z, x, w, us = ch.y, ch.z, ch.x, ch.w, ch.u
     c = _weight()
 
-    s = s_vector(us)
-    y_inv = batch_inv([y])[0]
-    y_inv_pow = powers(y_inv, N)
-    zz = zz_vector(z, n, M)
-    minus_z = R - z
-    g = [(minus_z - a * si) % R for si in s]
-    # h_i = z + y^{-i} (zz_i - b*s_{N-1-i})
+    # Vectors of length N in gmpy2 integers when available (about twice as
+    # fast as ints at this size); every scalar handed to the MSM is an int.
+    zN, aN, bN = _num(z), _num(a), _num(bb)
+    s = s_vector([_num(u) for u in us])
+    y_inv = _num(batch_inv([y])[0])
+    by = _geometric(bN, y_inv, N)                      # b * y^{-i}
+    y_inv_n = _geometric(_num(1), y_inv, n + 1)        # y^{-k}, k <= n
+    T = [(1 << k) * y_inv_n[k] % _RN for k in range(n)]  # 2^k * y^{-k}
+    Z = _geometric(zN * zN % _RN, zN * y_inv_n[n] % _RN, M)  # z^{2+j} * y^{-j*n}
     s_rev = s[::-1]
-    h = [(z + yi * (zzi - bb * si)) % R for yi, zzi, si in zip(y_inv_pow, zz, s_rev)]
+    e = []
+    for j in range(M):
+        lo = j * n
+        Zj = Z[j]
+        e.extend([(Zj * t - p * q) % _RN for t, p, q in zip(T, by[lo:lo + n], s_rev[lo:lo + n])])
 
     u_sq = [u * u % R for u in us]
     u_inv_sq = [ui * ui % R for ui in batch_inv(list(us))]
@@ -185,35 +217,48 @@ def _terms(transcript, commitments, proof, n, gens) -> _Terms:
     sG = c * (delta(y, z, n, M) - t_hat) % R
     sH = (-mu - c * tau_x) % R
     sU = w * (t_hat - a * bb) % R
-    return _Terms(N, g, h, sG, sH, sU, points, scalars)
+    return _Terms(N, zN, aN, s, e, sG, sH, sU, points, scalars)
 
 
 def _check(terms: Sequence[_Terms], weights: Sequence[int], gens) -> bool:
-    """Is sum_k weights[k] * terms[k] the identity?  One MSM."""
+    """Is sum_k weights[k] * terms[k] the identity?  One MSM in which every
+    shared generator appears once with its scalars summed over the proofs."""
     b = gens.backend
     Nmax = max(t.N for t in terms)
     G_raw, H_raw = _raw_gens(gens, Nmax)
-    g_acc = [0] * Nmax
-    h_acc = [0] * Nmax
+    as_acc = [0] * Nmax      # sum_k w_k a_k s_k,i
+    e_acc = [0] * Nmax       # sum_k w_k e_k,i
+    z_by_N: dict[int, int] = {}   # sum_k w_k z_k over proofs of size N
     sG = sH = sU = 0
     points: list = []
     scalars: list = []
     for t, wk in zip(terms, weights):
         N = t.N
+        wa = wk * t.a % _RN
+        as_acc[:N] = [p + wa * q for p, q in zip(as_acc, t.s)]
         if wk == 1:
-            g_acc[:N] = [p + q for p, q in zip(g_acc, t.g)]
-            h_acc[:N] = [p + q for p, q in zip(h_acc, t.h)]
+            e_acc[:N] = [p + q for p, q in zip(e_acc, t.e)]
         else:
-            g_acc[:N] = [p + wk * q for p, q in zip(g_acc, t.g)]
-            h_acc[:N] = [p + wk * q for p, q in zip(h_acc, t.h)]
+            e_acc[:N] = [p + wk * q for p, q in zip(e_acc, t.e)]
+        z_by_N[N] = z_by_N.get(N, 0) + wk * t.z
         sG += wk * t.sG
         sH += wk * t.sH
         sU += wk * t.sU
         points.extend(t.points)
         scalars.extend(wk * k % R for k in t.scalars)
+    # G_i and H_i take -z / +z from every proof with N > i.
+    g_sc = [0] * Nmax
+    h_sc = [0] * Nmax
+    zc = 0
+    hi = Nmax
+    for N in sorted(z_by_N, reverse=True) + [0]:
+        if N < hi:
+            g_sc[N:hi] = [int((-zc - q) % _RN) for q in as_acc[N:hi]]
+            h_sc[N:hi] = [int((zc + q) % _RN) for q in e_acc[N:hi]]
+            hi = N
+        zc += z_by_N.get(N, 0)
     all_points = G_raw[:Nmax] + H_raw[:Nmax] + [gens.G.raw, gens.H.raw, gens.U.raw] + points
-    all_scalars = ([k % R for k in g_acc] + [k % R for k in h_acc]
-                   + [sG % R, sH % R, sU % R] + scalars)
+    all_scalars = g_sc + h_sc + [int(sG % R), int(sH % R), int(sU % R)] + scalars
     return bool(b.is_identity(b.msm(all_points, all_scalars)))
 
 
