@@ -28,7 +28,8 @@ For the challenges y, z write
 Message flow (Fiat-Shamir; "->" the prover sends, "<-" a challenge)
 ====================================================================
 1. a_L = the bits of all v_j (a_L[j*n + k] = bit k of v_j), a_R = a_L - 1^N;
-   alpha, rho, s_L, s_R random (drawn in the order alpha, rho, s_L, s_R)::
+   alpha, rho, s_L, s_R (and tau1, tau2 of step 2) random -- the prover
+   draws them in the order alpha, rho, s_L, s_R, tau1, tau2::
 
        -> A = alpha*H + <a_L, G_vec> + <a_R, H_vec>
        -> S = rho*H   + <s_L, G_vec> + <s_R, H_vec>
@@ -46,7 +47,7 @@ Message flow (Fiat-Shamir; "->" the prover sends, "<-" a challenge)
        delta(y, z) = (z - z^2)*<1^N, y^N> - sum_{j<M} z^{3+j}*<1^n, 2^n>
        t1 = <l0, r1> + <l1, r0>,      t2 = <l1, r1>
 
-   tau1, tau2 random::
+   ::
 
        -> T1 = t1*G + tau1*H,  T2 = t2*G + tau2*H
        <- x
