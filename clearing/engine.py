@@ -60,6 +60,33 @@ buyer cash += (P - p) * mult * T, seller the negative -- so every position is
 marked exactly once.  The cycle's VM commitments (novation VM plus settlement
 VM) are accumulated per member; they sum to the identity.
 
+Default management (DESIGN §6)
+------------------------------
+``default``       operator-signed declaration of a called member (or of one
+                  that did not pay an assessment: the cascade);
+``dm-open``       the prover service discloses every declared defaulter (cash,
+                  df, unpaid payable, positions: reveal proofs against the
+                  node's own commitments, bound to the declaration) and opens
+                  the survivors' snapshot total D0 over the full survivor set;
+                  the survivors' df commitments are snapshotted;
+``dm-closeout``   operator-signed close-out prices c: positions go to the public
+                  auction book at c; tranches 1-2 per defaulter and the public
+                  sizes of tranches 3-6 come from the oracle's pure helpers
+                  (``defaulter_tranches``, ``mutual_waterfall`` on D0); tranche 4
+                  in full and capped assessments are applied homomorphically;
+``dm-shares``     otherwise the prover's ProRataShares proof plus the opening of
+                  the shares' sum (the rounding residual, < #survivors, is
+                  absorbed by the CCP); tranche 4 debits df, tranche 6 creates
+                  committed payables ``due``;
+``assessment-pay`` a member-signed tagged deposit d with the proof d - due >= 0;
+                  the rest goes to cash.  An unpaid payable blocks the close
+                  until the operator declares that member in default (its
+                  disclosed payable joins its own tranche 1).
+The completed event's report (``default_reports``, ``report_table``) carries
+every tranche, the residuals, the uncovered loss, the liquidity line (VM the
+defaulters did not pay), SITG before/after, the disclosure policy
+("individual" with fewer than three survivors, DESIGN §2) and proof hashes.
+
 Called members and risk (DESIGN §5.3.5)
 --------------------------------------
 A called (``call``/``payment``) member may not withdraw and may not enter new
@@ -76,9 +103,14 @@ the stricter rule: a called member's only ways out are deposit + re-proof
 
 Public invariants (checked at every cycle close, and by the auditor)
 -------------------------------------------------------------------
-* per instrument, sum of every member's pos[i] is the identity;
-* the cycle's VM commitments sum to the identity;
-* sum_j (cash_j + df_j) == G * (deposits - withdrawals - public charges).
+* per instrument, every member's pos[i] plus the auction book's public
+  position (times G) sum to the identity;
+* the cycle's VM commitments (members, plus the auction book's public VM)
+  sum to the identity;
+* sum_j (cash_j + df_j - due_j) + residue == G * (deposits - withdrawals -
+  public charges), the residue being the zero-commitments left by moving
+  opened committed totals into the public books (State.residue);
+* auction cash + default account == public charges + CCP capital used.
 
 Bounds (no wrap-around, DESIGN §4; see also zkp/statements.py)
 -------------------------------------------------------------
@@ -103,10 +135,12 @@ from zkp.group import Point, msm
 from zkp.field import from_int
 from zkp.pedersen import public
 from zkp.statements import (
-    MAX_MULTIPLIER, MAX_PRICE, MAX_PUBLIC_AMOUNT, Context, DefaultFunding, Margin,
-    StatementError, StatementProof, TradeValidity, Withdrawal, check_matrix,
+    MAX_MULTIPLIER, MAX_PRICE, MAX_PUBLIC_AMOUNT, AggregateOpening, AssessmentSettlement, Context,
+    DefaultFunding, Disclosure, Margin, ProRataShares, RevealProofs, StatementError, StatementProof,
+    TradeValidity, Withdrawal, check_matrix,
 )
-from verifier.statements import BatchVerificationError, verify, verify_many
+from verifier.statements import BatchVerificationError, verify, verify_many, verify_reveals
+from .oracle import closeout_loss, defaulter_tranches, mutual_waterfall, vm as public_vm
 
 from . import signing
 from .errors import (
@@ -120,6 +154,9 @@ MAX_MEMBERS = 1 << 16
 MAX_PROOF_BYTES = 1 << 16
 #: Relay ciphertext bound (a sealed trade opening is 89 bytes).
 MAX_SEALED_BYTES = 4096
+#: key of the auction book's (public) VM among the cycle's VM entries; member
+#: ids cannot start with "@"
+AUCTION = "@auction"
 PROVER = "prover"
 OPERATOR = "operator"
 NODE = "node"
@@ -267,6 +304,33 @@ def digest_message(cycle: int, digest: bytes):
     return "cycle-digest", [("cycle", cycle), ("digest", bytes(digest))]
 
 
+def dm_open_message(cycle: int, defaulters, survivors, D0: int, disclosures: dict, D0_proof: bytes):
+    return "default-open", [
+        ("cycle", cycle), ("defaulters", list(defaulters)), ("survivors", list(survivors)), ("D0", D0),
+        ("disclosures", [[m, list(disclosures[m]["values"]), sha256(_hexbytes("proof", disclosures[m]["proof"]))]
+                         for m in defaulters]),
+        ("D0-proof", sha256(bytes(D0_proof))),
+    ]
+
+
+def closeout_message(cycle: int, index: int, prices: Sequence[int]):
+    return "close-out", [("cycle", cycle), ("event", index), ("prices", list(prices))]
+
+
+def shares_message(cycle: int, index: int, purpose: str, R: int, shares: Sequence[str], total: int,
+                   proof: bytes, total_proof: bytes):
+    return "pro-rata-shares", [
+        ("cycle", cycle), ("event", index), ("purpose", purpose), ("R", R),
+        ("shares", [bytes.fromhex(h) for h in shares]), ("total", total),
+        ("proof", sha256(bytes(proof))), ("total-proof", sha256(bytes(total_proof))),
+    ]
+
+
+def assessment_payment_message(member: str, index: int, amount: int, cycle: int, request_id: str):
+    return "assessment-payment", [("member", member), ("event", index), ("amount", amount), ("cycle", cycle),
+                                  ("request-id", request_id)]
+
+
 def _verify_sig(key_hex: str, msg, sig_hex, who: str) -> None:
     kind, fields = msg
     try:
@@ -298,6 +362,57 @@ def trade_statement(cycle: int, cycle_seq: int, initiator: str, T: Point, tuple_
     """Trade validity is bound to Context(cycle, seq of the cycle's opening
     event, initiator) and to the full trade tuple (unique trade id)."""
     return TradeValidity(Context(cycle, cycle_seq, initiator.encode()), T, tuple_bytes)
+
+
+CCP_CONTEXT = b"ccp"
+
+
+def disclosure_labels(acct, instrument_ids: Sequence[str]) -> list[bytes]:
+    """Labels of a defaulter's disclosed accounts, in value order: cash, df,
+    the unpaid assessment payable if any, then every position."""
+    return [b"cash", b"df"] + ([b"due"] if acct.due is not None else []) + [b"pos:" + i.encode() for i in instrument_ids]
+
+
+def disclosure_commitments(acct) -> list:
+    return [acct.cash, acct.df] + ([acct.due] if acct.due is not None else []) + list(acct.pos)
+
+
+def disclosed_values(acct, values: Sequence[int]) -> dict:
+    """The public account of a defaulter from its disclosed values."""
+    k = 3 if acct.due is not None else 2
+    out = {"cash": values[0], "df": values[1], "pos": list(values[k:])}
+    if acct.due is not None:
+        out["due"] = values[2]
+    return out
+
+
+def disclosure_statement(cycle: int, member: str, acct, commitments, values, instrument_ids) -> Disclosure:
+    """Bound to Context(cycle, account version, member) and to the operator's
+    signed default declaration."""
+    decl = signing.encode_tuple(*default_message(cycle, member))
+    return Disclosure(Context(cycle, acct.version, member.encode()), decl,
+                      tuple(disclosure_labels(acct, instrument_ids)), tuple(commitments), tuple(values))
+
+
+def snapshot_statement(cycle: int, seq: int, survivors: Sequence[str], dfs, D0: int) -> AggregateOpening:
+    """D0 = the survivors' snapshot total, opened over the full survivor set."""
+    ms = tuple(m.encode() for m in survivors)
+    return AggregateOpening(Context(cycle, seq, CCP_CONTEXT), b"default-fund-snapshot", ms, tuple(dfs), D0, ms)
+
+
+def shares_statement(cycle: int, open_seq: int, purpose: str, R: int, D0: int, survivors, dfs, shares) -> ProRataShares:
+    return ProRataShares(Context(cycle, open_seq, CCP_CONTEXT), purpose.encode(), R, D0,
+                         tuple(m.encode() for m in survivors), tuple(dfs), tuple(shares))
+
+
+def shares_total_statement(cycle: int, open_seq: int, purpose: str, survivors, shares, total: int) -> AggregateOpening:
+    ms = tuple(m.encode() for m in survivors)
+    return AggregateOpening(Context(cycle, open_seq, CCP_CONTEXT), purpose.encode() + b"-total", ms,
+                            tuple(shares), total, ms)
+
+
+def assessment_statement(cycle: int, version: int, member: str, due, amount: int, tag: bytes) -> AssessmentSettlement:
+    return AssessmentSettlement(Context(cycle, version, member.encode()), due, amount, tag)
 
 
 def _proof(st, data) -> StatementProof:
@@ -344,10 +459,11 @@ class Account:
     version: int = 0
     funded: bool = False
     trades: list = field(default_factory=list)  # novations per instrument (bound MAX_TRADES)
+    due: Any = None  # committed assessment payable (DESIGN §6.4), None when there is none
 
     def copy(self) -> "Account":
         return Account(self.key, self.relay_key, self.cash, self.df, list(self.pos), self.status,
-                       self.version, self.funded, list(self.trades))
+                       self.version, self.funded, list(self.trades), self.due)
 
 
 @dataclass
@@ -369,6 +485,18 @@ class State:
     margin: dict = field(default_factory=dict)
     margin_done: bool = False
     digests: list = field(default_factory=list)
+    #: public books of default management: the auction book (winners of the
+    #: close-out auctions, outside the member set), the default account, the
+    #: CCP capital used, and the skin-in-the-game tranches left
+    books: dict = field(default_factory=dict)
+    pending_defaults: list = field(default_factory=list)
+    dm: dict | None = None          # the default event in progress (public data)
+    dm_snapshot: dict = field(default_factory=dict)  # survivor -> snapshot df value
+    reports: list = field(default_factory=list)      # completed default events
+    #: sum over pro-rata allocations of (sum_j C_c_j - total*G): each term is
+    #: proven to commit to zero (the aggregate opening of the shares), and
+    #: carries the shares' blindings out of the member accounts
+    residue: Any = None
 
     def copy(self) -> "State":
         s = State(**{k: getattr(self, k) for k in self.__dataclass_fields__})
@@ -380,6 +508,11 @@ class State:
         s.flows = dict(self.flows)
         s.margin = dict(self.margin)
         s.digests = list(self.digests)
+        s.books = {k: (list(v) if isinstance(v, list) else v) for k, v in self.books.items()}
+        s.pending_defaults = list(self.pending_defaults)
+        s.dm = None if self.dm is None else _deepcopy_json(self.dm)
+        s.dm_snapshot = dict(self.dm_snapshot)
+        s.reports = list(self.reports)
         return s
 
     # -- helpers used by the engine and the prover -------------------------
@@ -399,6 +532,14 @@ class State:
         return acct
 
 
+def _deepcopy_json(v):
+    if isinstance(v, dict):
+        return {k: _deepcopy_json(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_deepcopy_json(x) for x in v]
+    return v
+
+
 # ---------------------------------------------------------------------------
 # The fold
 # ---------------------------------------------------------------------------
@@ -414,6 +555,9 @@ def apply_event(state: State, seq: int, body: dict, alg) -> None:
         state.config = body["config"]
         state.cycle, state.cycle_seq, state.phase = 1, seq, "trading"
         state.prices = [i["price0"] for i in state.config["instruments"]]
+        ccp = state.config["ccp"]
+        state.books = {"auction_pos": [0] * len(state.prices), "auction_cash": 0, "default_account": 0,
+                       "ccp_capital": 0, "sitg1": ccp["skin_in_the_game_1"], "sitg2": ccp["skin_in_the_game_2"]}
         return
     if kind == "admit":
         n = len(state.config["instruments"])
@@ -456,6 +600,11 @@ def apply_event(state: State, seq: int, body: dict, alg) -> None:
             a.cash = a.cash + vm
             state.vm[mid] = state.vm.get(mid, alg.zero()) + vm
             a.version = seq
+        # the auction book's public VM (paid by / to the members through the CCP)
+        avm = public_vm(state.prices, body["prices"], mults, state.books["auction_pos"])
+        state.books["auction_cash"] += avm
+        state.flows["charges"] += avm
+        state.vm[AUCTION] = state.vm.get(AUCTION, alg.zero()) + alg.public(avm)
         state.prices = list(body["prices"])
         state.scenario_set = dict(body["scenario_set"])
         state.phase = "margin"
@@ -481,6 +630,10 @@ def apply_event(state: State, seq: int, body: dict, alg) -> None:
         return
     if kind == "default":
         state.members[body["member"]].status = STATUS_DEFAULTED
+        state.pending_defaults.append(body["member"])
+        return
+    if kind in ("dm-open", "dm-closeout", "dm-shares", "assessment-pay"):
+        _apply_default_management(state, seq, body, alg)
         return
     if kind == "close":
         for t in state.trades.values():
@@ -515,6 +668,229 @@ def _novate(state: State, seq: int, t: dict, alg) -> None:
     t["status"] = "novated"
 
 
+TRANCHE_NAMES = ("defaulter_margin", "defaulter_default_fund", "skin_in_the_game_1",
+                 "survivors_default_fund", "skin_in_the_game_2", "assessments")
+
+
+def _apply_default_management(state: State, seq: int, body: dict, alg) -> None:
+    """The default-management part of the fold (DESIGN §6).
+
+    dm-open      the prover's disclosure of every defaulter (values now public)
+                 and the survivors' snapshot total D0: the event starts and
+                 every survivor's df value is snapshotted.
+    dm-closeout  the operator's close-out prices: positions to the auction book
+                 at c, then tranches 1-2 per defaulter (public arithmetic with
+                 the oracle's helpers, applied to the defaulter's commitments
+                 as public amounts), the estate surplus released, and the
+                 mutual tranches: SITG 1, survivors' df (in full homomorphically,
+                 or pending a pro-rata proof), SITG 2, assessments (a*df in
+                 full homomorphically, else pending a pro-rata proof), uncovered.
+    dm-shares    a verified pro-rata allocation: tranche 4 debits df_j by C_c_j;
+                 assessments create payables due_j = m*df_j + C_c_j (m = the
+                 whole multiples of D0 in the assessed amount); the rounding
+                 residual Sum - R is absorbed by the CCP.
+    assessment-pay  a tagged deposit d settles due_j: cash += d*G - C_due.
+
+    Bookkeeping (all public ints): ``flows.charges`` is the net amount moved
+    from member commitments into the CCP's public books, with an outstanding
+    payable counted as already moved; so at all times
+        sum_j (cash_j + df_j - due_j) = G*(deposits - withdrawals - charges)
+        auction_cash + default_account   = charges + ccp_capital.
+    """
+    kind = body["kind"]
+    books = state.books
+    if kind == "dm-open":
+        state.dm = {
+            "index": len(state.reports), "cycle": body["cycle"], "open_seq": seq,
+            "defaulters": list(body["defaulters"]), "survivors": list(body["survivors"]), "D0": body["D0"],
+            "disclosed": {m: disclosed_values(state.members[m], body["disclosures"][m]["values"])
+                          for m in body["defaulters"]}, "stage": "disclosed",
+            "proofs": {"disclosure": sha256(canonical(body["disclosures"])).hex(),
+                       "D0": sha256(bytes.fromhex(body["D0_proof"])).hex()},
+        }
+        state.dm_snapshot = {m: state.members[m].df for m in body["survivors"]}
+        state.pending_defaults = []
+        return
+    ev = state.dm
+    if kind == "dm-closeout":
+        mults = [i["multiplier"] for i in state.config["instruments"]]
+        c, P = body["prices"], state.prices
+        rows = []
+        for m in ev["defaulters"]:
+            d = ev["disclosed"][m]
+            a = state.members[m]
+            X = closeout_loss(c, P, mults, d["pos"])
+            u = d.get("due", 0)
+            t = defaulter_tranches(X, d["cash"], d["df"], u)
+            for i, q in enumerate(d["pos"]):
+                a.pos[i] = a.pos[i] - alg.public(q)
+                books["auction_pos"][i] += q
+            # close-out: the defaulter pays X to the auction book
+            a.cash = a.cash - alg.public(X)
+            books["auction_cash"] += X
+            state.flows["charges"] += X
+            # an unpaid assessment: the payable is cleared against the defaulter's cash
+            if a.due is not None:
+                a.cash = a.cash - alg.public(u)
+                a.due = a.due - alg.public(u)
+                a.due = None
+            # tranche 2: own df to cash; the residual R2 is taken over by the default account
+            a.df = a.df - alg.public(t.defaulter_default_fund)
+            a.cash = a.cash + alg.public(t.defaulter_default_fund) + alg.public(t.residual)
+            books["default_account"] -= t.residual
+            state.flows["charges"] -= t.residual
+            cash_left = d["cash"] - X - u + t.defaulter_default_fund + t.residual
+            df_left = d["df"] - t.defaulter_default_fund
+            if cash_left < 0 or cash_left + df_left != t.estate_surplus:
+                raise LedgerCorrupted(f"defaulter {m}: tranches 1-2 do not add up")
+            # the estate surplus is released (a public withdrawal)
+            a.cash = a.cash - alg.public(cash_left)
+            a.df = a.df - alg.public(df_left)
+            state.flows["withdrawals"] += cash_left + df_left
+            a.version = seq
+            rows.append({"member": m, "cash": d["cash"], "df": d["df"], "positions": list(d["pos"]), "X": X,
+                         "unpaid_vm": max(0, -d["cash"]), "unpaid_assessment": u, "loss": t.loss,
+                         "defaulter_margin": t.defaulter_margin,
+                         "defaulter_default_fund": t.defaulter_default_fund, "residual": t.residual,
+                         "estate_surplus": t.estate_surplus})
+        R = sum(r["residual"] for r in rows)
+        D0 = ev["D0"]
+        cap = state.config["ccp"]["assessment_cap_multiple"]
+        # The public sizes of tranches 3-6 come from the oracle's mutual_waterfall run on
+        # the survivors' *total* D0 as one contribution: every public amount (SITG 1 and 2,
+        # the tranche-4 and tranche-6 totals before rounding, "in full"/"capped", the
+        # uncovered loss) depends on the contributions only through D0.  The per-survivor
+        # split and its rounding residual come from the pro-rata proofs (dm-shares).
+        mw = mutual_waterfall(R, [D0] if D0 else [], books["sitg1"], books["sitg2"], cap)
+        sitg1_before, sitg2_before = books["sitg1"], books["sitg2"]
+        books["sitg1"] -= mw.skin_in_the_game_1
+        books["sitg2"] -= mw.skin_in_the_game_2
+        capital = mw.skin_in_the_game_1 + mw.skin_in_the_game_2
+        books["ccp_capital"] += capital
+        books["default_account"] += capital
+        ev.update(stage="closed-out", prices=list(c), rows=rows, R=R, need={}, k4=0, k6=0,
+                  sitg1=[sitg1_before, books["sitg1"]], sitg2=[sitg2_before, books["sitg2"]],
+                  tranches={"defaulter_margin": sum(r["defaulter_margin"] for r in rows),
+                            "defaulter_default_fund": sum(r["defaulter_default_fund"] for r in rows),
+                            "skin_in_the_game_1": mw.skin_in_the_game_1, "survivors_default_fund": 0,
+                            "skin_in_the_game_2": mw.skin_in_the_game_2, "assessments": 0},
+                  df_in_full=mw.default_fund_in_full, capped=mw.assessments_capped,
+                  uncovered=mw.uncovered_loss, assess_multiple=0)
+        rem4 = R - mw.skin_in_the_game_1
+        if D0 and mw.default_fund_in_full:
+            for m in ev["survivors"]:
+                a = state.members[m]
+                a.df = a.df - state.dm_snapshot[m]
+                a.version = seq
+            _book_charge(state, D0)
+            _move_residue(state, alg, [state.dm_snapshot[m] for m in ev["survivors"]], D0, 1)
+            ev["tranches"]["survivors_default_fund"] = D0
+        elif D0 and rem4 > 0:
+            ev["need"]["default-fund"] = rem4
+        if D0 and mw.assessments_capped and cap:
+            for m in ev["survivors"]:
+                _add_due(state, m, alg.lincomb([state.dm_snapshot[m]], [cap]), seq, alg)
+            _book_charge(state, cap * D0)
+            _move_residue(state, alg, [state.dm_snapshot[m] for m in ev["survivors"]], D0, cap)
+            ev["tranches"]["assessments"] = cap * D0
+        elif D0 and not mw.assessments_capped:
+            rem6 = mw.assessments  # the single-contribution run has no rounding
+            whole, part = divmod(rem6, D0)
+            ev["assess_multiple"] = whole
+            if whole:
+                for m in ev["survivors"]:
+                    _add_due(state, m, alg.lincomb([state.dm_snapshot[m]], [whole]), seq, alg)
+                _book_charge(state, whole * D0)
+                _move_residue(state, alg, [state.dm_snapshot[m] for m in ev["survivors"]], D0, whole)
+                ev["tranches"]["assessments"] = whole * D0
+            if part:
+                ev["need"]["assessment"] = part
+        _finish_if_done(state)
+        return
+    if kind == "dm-shares":
+        purpose, Rp, total = body["purpose"], body["R"], body["total"]
+        shares = [alg.commitment(h, "pro-rata share") for h in body["shares"]]
+        for m, cj in zip(ev["survivors"], shares):
+            a = state.members[m]
+            if purpose == "default-fund":
+                a.df = a.df - cj
+            else:
+                _add_due(state, m, cj, seq, alg)
+            a.version = seq
+        _book_charge(state, total)
+        _move_residue(state, alg, shares, total, 1)
+        k = Rp - total
+        books["ccp_capital"] += k
+        books["default_account"] += k
+        if purpose == "default-fund":
+            ev["tranches"]["survivors_default_fund"] += total
+            ev["k4"] = k
+        else:
+            ev["tranches"]["assessments"] += total
+            ev["k6"] = k
+        ev["proofs"][purpose] = sha256(bytes.fromhex(body["proof"]) + bytes.fromhex(body["total_proof"])).hex()
+        del ev["need"][purpose]
+        _finish_if_done(state)
+        return
+    if kind == "assessment-pay":
+        a = state.members[body["member"]]
+        a.cash = a.cash + alg.public(body["amount"]) - a.due
+        a.due = None
+        a.version = seq
+        state.flows["deposits"] += body["amount"]
+        return
+
+
+def _book_charge(state: State, amount: int) -> None:
+    """``amount`` moves from member commitments to the default account."""
+    state.books["default_account"] += amount
+    state.flows["charges"] += amount
+
+
+def _move_residue(state: State, alg, commitments, opened_total: int, k: int) -> None:
+    """k * (sum of ``commitments`` - opened_total*G) joins the residue.
+
+    Used whenever committed amounts whose sum was opened in public (D0 by the
+    snapshot's aggregate opening, a pro-rata total by its own) move into the
+    public books: the term commits to zero (that is what the opening proved)
+    and carries the moved commitments' blindings, so the conservation
+    invariant keeps holding on commitments."""
+    moved = alg.lincomb(list(commitments) + [alg.public(1)], [k] * len(commitments) + [-k * opened_total])
+    state.residue = moved if state.residue is None else state.residue + moved
+
+
+def _add_due(state: State, member: str, value, seq: int, alg) -> None:
+    a = state.members[member]
+    a.due = value if a.due is None else a.due + value
+    a.version = seq
+
+
+def _finish_if_done(state: State) -> None:
+    ev = state.dm
+    if ev["need"]:
+        return
+    tr = ev["tranches"]
+    loss = sum(r["loss"] for r in ev["rows"])
+    residual = ev["k4"] + ev["k6"]
+    if loss != sum(tr.values()) + residual + ev["uncovered"]:
+        raise LedgerCorrupted(f"default event {ev['index']}: the waterfall does not add up")
+    report = {
+        "index": ev["index"], "cycle": ev["cycle"], "defaulters": ev["rows"], "survivors": ev["survivors"],
+        "D0": ev["D0"], "loss": loss, "R": ev["R"], "close_out_prices": ev["prices"],
+        "waterfall": [{"tranche": n, "amount": tr[n]} for n in TRANCHE_NAMES],
+        "survivors_default_fund_in_full": ev["df_in_full"], "assessments_capped": ev["capped"],
+        "default_fund_residual": ev["k4"], "assessment_residual": ev["k6"], "rounding_residual": residual,
+        "uncovered_loss": ev["uncovered"], "liquidity_line": sum(r["unpaid_vm"] for r in ev["rows"]),
+        "skin_in_the_game_1_before": ev["sitg1"][0], "skin_in_the_game_1_after": ev["sitg1"][1],
+        "skin_in_the_game_2_before": ev["sitg2"][0], "skin_in_the_game_2_after": ev["sitg2"][1],
+        "disclosure_policy": "individual" if len(ev["survivors"]) < 3 else "aggregate",
+        "proofs": dict(ev["proofs"]),
+    }
+    state.reports.append(report)
+    state.dm = None
+    state.dm_snapshot = {}
+
+
 def snapshot(state: State, alg=None) -> dict[str, str]:
     """The derived state as key -> canonical JSON (node values only)."""
     alg = alg or PointAlgebra()
@@ -529,11 +905,18 @@ def snapshot(state: State, alg=None) -> dict[str, str]:
         "margin": state.margin, "margin_done": state.margin_done, "digests": state.digests,
         "vm": {m: enc(v) for m, v in sorted(state.vm.items())},
     }).decode()
+    out["default"] = canonical({
+        "books": state.books, "pending": state.pending_defaults, "event": state.dm,
+        "snapshot": {m: enc(v) for m, v in sorted(state.dm_snapshot.items())},
+        "residue": None if state.residue is None else enc(state.residue),
+    }).decode()
+    for k, rep in enumerate(state.reports):
+        out[f"report/{k}"] = canonical(rep).decode()
     for mid, a in state.members.items():
         out["member/" + mid] = canonical({
             "key": a.key, "relay_key": a.relay_key, "cash": enc(a.cash), "df": enc(a.df),
             "pos": [enc(p) for p in a.pos], "status": a.status, "version": a.version,
-            "funded": a.funded, "trades": a.trades,
+            "funded": a.funded, "trades": a.trades, "due": None if a.due is None else enc(a.due),
         }).decode()
     for tid, t in state.trades.items():
         out["trade/" + tid] = canonical(t).decode()
@@ -914,6 +1297,8 @@ class Core:
             raise FailedPrecondition(f"member {mid!r} is {a.status} and may not withdraw")
         if self.state.scenario_set is None:
             raise FailedPrecondition("no scenario set published yet")
+        if a.due is not None:
+            raise FailedPrecondition(f"member {mid!r} has an unpaid assessment")
         if b["ctx_seq"] != a.version:
             raise FailedPrecondition("withdrawal proof is for a stale account version")
         msg = withdrawal_message(mid, b["amount"], b["cycle"], b["request_id"])
@@ -933,16 +1318,150 @@ class Core:
         a = self._member(b["member"])
         _verify_sig(self._cfg()["keys"]["operator"], default_message(b["cycle"], b["member"]), b["op_sig"],
                     "the operator")
-        if a.status not in (STATUS_CALL, STATUS_PAYMENT):
-            raise FailedPrecondition("only a called member can be declared in default")
+        if a.status not in (STATUS_CALL, STATUS_PAYMENT) and not (a.status == STATUS_ACTIVE and a.due is not None):
+            raise FailedPrecondition("only a called member or one with an unpaid assessment can be declared in default")
+        if self.state.dm is not None:
+            raise FailedPrecondition("a default event is in progress; finish it first")
+
+    # -- default management (DESIGN §6) ------------------------------------------
+    def _dm(self, index) -> dict:
+        ev = self.state.dm
+        if ev is None or index != ev["index"]:
+            raise FailedPrecondition("no such default event in progress")
+        return ev
+
+    def _v_dm_open(self, b):
+        if set(b) != {"kind", "cycle", "defaulters", "survivors", "D0", "D0_proof", "disclosures", "request_id", "sig"}:
+            raise InvalidArgument("default-open fields")
+        self._check_cycle(b["cycle"])
+        _ident("request id", b["request_id"])
+        s = self.state
+        if s.dm is not None or not s.pending_defaults:
+            raise FailedPrecondition("no declared default waiting to be processed")
+        open_calls = sorted(m for m, a in s.members.items() if a.status in (STATUS_CALL, STATUS_PAYMENT))
+        if open_calls:
+            raise FailedPrecondition(f"open margin calls {open_calls}: cure or declare them before the default event")
+        if b["defaulters"] != sorted(s.pending_defaults):
+            raise InvalidArgument("the event must cover exactly the declared defaulters")
+        survivors = sorted(m for m, a in s.members.items() if a.status != STATUS_DEFAULTED)
+        if b["survivors"] != survivors:
+            raise InvalidArgument("the survivors are every member not in default")
+        if not isinstance(b["disclosures"], dict) or sorted(b["disclosures"]) != b["defaulters"]:
+            raise InvalidArgument("one disclosure per defaulter")
+        ids = s.instrument_ids()
+        for m in b["defaulters"]:
+            a = s.members[m]
+            d = b["disclosures"][m]
+            if not isinstance(d, dict) or set(d) != {"values", "proof"} or not isinstance(d["values"], list):
+                raise InvalidArgument("a disclosure has values and proof")
+            if len(d["values"]) != len(disclosure_labels(a, ids)):
+                raise InvalidArgument("a disclosure reveals every account of the defaulter")
+            for v in d["values"]:
+                _int("disclosed value", v, -MAX_PUBLIC_AMOUNT + 1, MAX_PUBLIC_AMOUNT)
+            try:
+                st = disclosure_statement(b["cycle"], m, a, disclosure_commitments(a), d["values"], ids)
+                verify_reveals(st, RevealProofs.from_bytes(_hexbytes("proof", d["proof"]), len(d["values"])))
+            except (VerificationError, DecodeError, StatementError):
+                raise InvalidArgument(f"disclosure of {m!r} does not verify") from None
+        _int("D0", b["D0"], 0, MAX_PUBLIC_AMOUNT)
+        proof = _hexbytes("D0 proof", b["D0_proof"])
+        if survivors:
+            try:
+                st = snapshot_statement(b["cycle"], s.seq, survivors, [s.members[m].df for m in survivors], b["D0"])
+                verify_reveals(st, RevealProofs.from_bytes(proof, 1))
+            except (VerificationError, DecodeError, StatementError):
+                raise InvalidArgument("the opening of D0 does not verify") from None
+        elif b["D0"] != 0 or proof:
+            raise InvalidArgument("with no survivors D0 is 0 and has no proof")
+        _verify_sig(self._cfg()["keys"]["prover"],
+                    dm_open_message(b["cycle"], b["defaulters"], survivors, b["D0"], b["disclosures"], proof),
+                    b["sig"], "the prover service")
+
+    def _v_dm_closeout(self, b):
+        if set(b) != {"kind", "cycle", "index", "prices", "request_id", "op_sig"}:
+            raise InvalidArgument("close-out fields")
+        self._check_cycle(b["cycle"])
+        _ident("request id", b["request_id"])
+        ev = self._dm(b["index"])
+        if ev["stage"] != "disclosed":
+            raise FailedPrecondition("this default event is already closed out")
+        insts = self._cfg()["instruments"]
+        if not isinstance(b["prices"], list) or len(b["prices"]) != len(insts):
+            raise InvalidArgument("one close-out price per instrument")
+        for p, inst in zip(b["prices"], insts):
+            _int("close-out price", p, 1, MAX_PRICE)
+            if p % inst["tick"]:
+                raise InvalidArgument("close-out price is not a multiple of the tick")
+        _verify_sig(self._cfg()["keys"]["operator"], closeout_message(b["cycle"], b["index"], b["prices"]),
+                    b["op_sig"], "the operator")
+
+    def _v_dm_shares(self, b):
+        if set(b) != {"kind", "cycle", "index", "purpose", "R", "shares", "total", "proof", "total_proof",
+                      "request_id", "sig"}:
+            raise InvalidArgument("pro-rata share fields")
+        self._check_cycle(b["cycle"])
+        _ident("request id", b["request_id"])
+        ev = self._dm(b["index"])
+        if b["purpose"] not in ev.get("need", {}):
+            raise FailedPrecondition(f"no {b['purpose']!r} allocation is pending in this default event")
+        if b["R"] != ev["need"][b["purpose"]]:
+            raise InvalidArgument("the allocated amount differs from the pending tranche")
+        n = len(ev["survivors"])
+        if not isinstance(b["shares"], list) or len(b["shares"]) != n:
+            raise InvalidArgument("one share per survivor")
+        shares = [_point("share", h, allow_identity=True) for h in b["shares"]]
+        if [p.encode().hex() for p in shares] != b["shares"]:
+            raise InvalidArgument("shares must be canonical lower-case hex")
+        _int("total", b["total"], 0, b["R"] + 1)
+        if b["R"] - b["total"] >= n:
+            raise InvalidArgument("the rounding residual must be smaller than the number of survivors")
+        dfs = [self.state.dm_snapshot[m] for m in ev["survivors"]]
+        proof = _hexbytes("proof", b["proof"])
+        total_proof = _hexbytes("total proof", b["total_proof"])
+        try:
+            st = shares_statement(b["cycle"], ev["open_seq"], b["purpose"], b["R"], ev["D0"], ev["survivors"], dfs, shares)
+            verify(st, StatementProof.from_bytes(proof, st))
+            tst = shares_total_statement(b["cycle"], ev["open_seq"], b["purpose"], ev["survivors"], shares, b["total"])
+            verify_reveals(tst, RevealProofs.from_bytes(total_proof, 1))
+        except (VerificationError, DecodeError, StatementError):
+            raise InvalidArgument("the pro-rata shares do not verify") from None
+        _verify_sig(self._cfg()["keys"]["prover"],
+                    shares_message(b["cycle"], b["index"], b["purpose"], b["R"], b["shares"], b["total"], proof,
+                                   total_proof), b["sig"], "the prover service")
+
+    def _v_assessment_pay(self, b):
+        if set(b) != {"kind", "member", "index", "amount", "cycle", "ctx_seq", "proof", "request_id", "sig"}:
+            raise InvalidArgument("assessment payment fields")
+        self._check_cycle(b["cycle"])
+        _ident("request id", b["request_id"])
+        a = self._member(b["member"])
+        if a.due is None or a.status != STATUS_ACTIVE:
+            raise FailedPrecondition(f"member {b['member']!r} has no assessment to pay")
+        _int("event", b["index"], 0, len(self.state.reports))
+        _int("amount", b["amount"], 1, MAX_PUBLIC_AMOUNT)
+        if b["ctx_seq"] != a.version:
+            raise FailedPrecondition("assessment proof is for a stale account version")
+        msg = assessment_payment_message(b["member"], b["index"], b["amount"], b["cycle"], b["request_id"])
+        _verify_sig(a.key, msg, b["sig"], b["member"])
+        st = assessment_statement(b["cycle"], a.version, b["member"], a.due, b["amount"], signing.encode_tuple(*msg))
+        try:
+            verify(st, _proof(st, b["proof"]))
+        except VerificationError:
+            raise InvalidArgument("the assessment settlement proof does not verify") from None
 
     def check_invariants(self) -> None:
-        """The public invariants of DESIGN §4 on the current state."""
+        """The public invariants of DESIGN §4 on the current state:
+        positions (members plus the public auction book) net to zero per
+        instrument; the cycle's VM (members plus the auction book's public
+        VM) sums to zero; sum_j (cash_j + df_j - due_j) + residue equals
+        G*(deposits - withdrawals - charges), where the residue is the sum of
+        the pro-rata shares' zero-commitments (see State.residue); the public
+        books balance."""
         s = self.state
         zero = self.alg.zero()
         members = [s.members[m] for m in sorted(s.members)]
         for i, inst in enumerate(s.instrument_ids()):
-            total = zero
+            total = self.alg.public(s.books["auction_pos"][i])
             for a in members:
                 total = total + a.pos[i]
             if not total.is_identity():
@@ -952,12 +1471,16 @@ class Core:
             vm = vm + v
         if not vm.is_identity():
             raise LedgerCorrupted("the cycle's VM commitments do not sum to zero")
-        total = zero
+        total = zero if s.residue is None else s.residue
         for a in members:
             total = total + a.cash + a.df
-        f = s.flows
+            if a.due is not None:
+                total = total - a.due
+        f, b = s.flows, s.books
         if total != self.alg.public(f["deposits"] - f["withdrawals"] - f["charges"]):
             raise LedgerCorrupted("cash and default fund do not match public deposits and withdrawals")
+        if b["auction_cash"] + b["default_account"] != f["charges"] + b["ccp_capital"]:
+            raise LedgerCorrupted("the public default-management books do not balance")
 
     def expected_digest(self) -> bytes:
         prev = bytes.fromhex(self.state.digests[-1]) if self.state.digests else bytes(32)
@@ -973,6 +1496,11 @@ class Core:
         open_calls = sorted(m for m, a in self.state.members.items() if a.status in (STATUS_CALL, STATUS_PAYMENT))
         if open_calls:
             raise FailedPrecondition(f"open margin calls: {open_calls}; cure or declare default first")
+        if self.state.pending_defaults or self.state.dm is not None:
+            raise FailedPrecondition("a default event is not finished")
+        unpaid = sorted(m for m, a in self.state.members.items() if a.due is not None and a.status == STATUS_ACTIVE)
+        if unpaid:
+            raise FailedPrecondition(f"unpaid assessments: {unpaid}; settle them or declare default first")
         self.check_invariants()
         if b["digest"] != self.expected_digest().hex():
             raise InvalidArgument("cycle digest does not match the ledger")
@@ -1255,11 +1783,54 @@ class Engine(Core):
         self.ledger.relay_drop(expired)
         return res
 
+    # -- default management ------------------------------------------------------
+    def dm_open(self, cycle: int, defaulters, survivors, D0: int, D0_proof: bytes, disclosures: dict, sig: bytes,
+                request_id: str) -> dict:
+        """The prover service opens the default event: every defaulter's
+        accounts disclosed (reveal proofs against the node's commitments) and
+        the survivors' snapshot total D0 (aggregate opening)."""
+        body = {"kind": "dm-open", "cycle": cycle, "defaulters": list(defaulters), "survivors": list(survivors),
+                "D0": D0, "D0_proof": _h(D0_proof),
+                "disclosures": {m: {"values": list(d["values"]), "proof": _h(d["proof"])} for m, d in disclosures.items()},
+                "request_id": request_id, "sig": _h(sig)}
+        return self._run(PROVER, request_id, body, lambda new: {"index": len(new.reports) if new.dm is None
+                                                                 else new.dm["index"]})
+
+    def dm_closeout(self, cycle: int, index: int, prices: Sequence[int], op_sig: bytes, request_id: str) -> dict:
+        """Operator-signed close-out prices; runs the public tranches.  Returns
+        the pending pro-rata allocations ({purpose: amount}) if any."""
+        body = {"kind": "dm-closeout", "cycle": cycle, "index": index, "prices": list(prices),
+                "request_id": request_id, "op_sig": _h(op_sig)}
+        return self._run(OPERATOR, request_id, body,
+                         lambda new: {"need": {} if new.dm is None else dict(new.dm["need"])})
+
+    def dm_shares(self, cycle: int, index: int, purpose: str, R: int, shares, total: int, proof: bytes,
+                  total_proof: bytes, sig: bytes, request_id: str) -> dict:
+        """The prover's pro-rata allocation of a tranche over the survivors."""
+        body = {"kind": "dm-shares", "cycle": cycle, "index": index, "purpose": purpose, "R": R,
+                "shares": [p.encode().hex() if isinstance(p, Point) else p for p in shares], "total": total,
+                "proof": _h(proof), "total_proof": _h(total_proof), "request_id": request_id, "sig": _h(sig)}
+        return self._run(PROVER, request_id, body,
+                         lambda new: {"need": {} if new.dm is None else dict(new.dm["need"])})
+
+    def pay_assessment(self, member: str, index: int, amount: int, cycle: int, ctx_seq: int, proof: bytes,
+                       sig: bytes, request_id: str) -> dict:
+        """A member-signed deposit tagged to its assessment, with the prover's
+        proof that it covers the committed payable (the rest goes to cash)."""
+        body = {"kind": "assessment-pay", "member": member, "index": index, "amount": amount, "cycle": cycle,
+                "ctx_seq": ctx_seq, "proof": _h(proof), "request_id": request_id, "sig": _h(sig)}
+        return self._run(member, request_id, body)
+
+    def default_reports(self) -> list[dict]:
+        """The default reports of DESIGN §6.5 (JSON-able), one per event."""
+        return [_deepcopy_json(r) for r in self.state.reports]
+
     # -- public reads -------------------------------------------------------------
     def account(self, member: str) -> dict:
         """The member's public account: commitments (hex), status, version."""
         a = self.state.account(member)
         return {"cash": a.cash.encode().hex(), "df": a.df.encode().hex(), "pos": [p.encode().hex() for p in a.pos],
+                "due": None if a.due is None else a.due.encode().hex(),
                 "status": a.status, "version": a.version, "funded": a.funded}
 
     def events(self, since: int = 0) -> list[tuple[int, dict]]:
@@ -1268,6 +1839,26 @@ class Engine(Core):
     def state_digest(self) -> str:
         """Hash of the full derived state (for restart comparisons)."""
         return state_hash(self.state).hex()
+
+
+def report_table(report: dict) -> str:
+    """The default report of DESIGN §6.5 as a human-readable table."""
+    lines = [f"Default event {report['index']} (cycle {report['cycle']}): "
+             f"defaulters {', '.join(r['member'] for r in report['defaulters'])}; "
+             f"survivors {len(report['survivors'])}, D0 = {report['D0']}; disclosure {report['disclosure_policy']}"]
+    for r in report["defaulters"]:
+        lines.append(f"  {r['member']}: cash {r['cash']}, df {r['df']}, close-out loss X {r['X']}, "
+                     f"loss {r['loss']}, residual {r['residual']}, estate surplus {r['estate_surplus']}")
+    w = max(len(t["tranche"]) for t in report["waterfall"])
+    lines.append(f"  {'tranche'.ljust(w)}  {'amount':>16}")
+    for t in report["waterfall"]:
+        lines.append(f"  {t['tranche'].ljust(w)}  {t['amount']:>16}")
+    for name in ("rounding_residual", "uncovered_loss", "liquidity_line"):
+        lines.append(f"  {name.ljust(w)}  {report[name]:>16}")
+    lines.append(f"  total loss {report['loss']}; SITG1 {report['skin_in_the_game_1_before']} -> "
+                 f"{report['skin_in_the_game_1_after']}, SITG2 {report['skin_in_the_game_2_before']} -> "
+                 f"{report['skin_in_the_game_2_after']}")
+    return "\n".join(lines)
 
 
 def _node_pub(node_key) -> str:

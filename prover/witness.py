@@ -37,8 +37,9 @@ from zkp.errors import ProvingError
 from zkp.field import random_scalar, to_signed
 from zkp.generators import generators
 from zkp.pedersen import Opening, opening_combination
+from zkp.statements import Context
 
-from .statements import prove, prove_margin_or_solvency
+from .statements import pro_rata_shares, prove, prove_margin_or_solvency, prove_reveals
 
 
 class Divergence(ProvingError):
@@ -157,8 +158,10 @@ class WitnessStore:
         differs, including the account version."""
         a = self.state.account(member)
         gens = generators()
-        mine = [a.cash, a.df, *a.pos]
+        mine = [a.cash, a.df, *a.pos] + ([] if a.due is None else [a.due])
         theirs = [public_account["cash"], public_account["df"], *public_account["pos"]]
+        if public_account.get("due") is not None:
+            theirs.append(public_account["due"])
         if len(mine) != len(theirs) or public_account["version"] != a.version:
             raise Divergence(f"account of {member!r} diverged from the ledger")
         for op, h in zip(mine, theirs):
@@ -301,6 +304,90 @@ class WitnessStore:
                                     signing.encode_tuple(*msg))
         proof = prove(st, [a.cash, *a.pos], rng=self._rng)
         self.log.append(("withdrawal", member, cycle, "proved"))
+        return a.version, proof.to_bytes()
+
+    # -- default management -------------------------------------------------------
+    def default_open(self, cycle: int, accounts: dict) -> dict:
+        """Disclose every declared defaulter (the operator's signed
+        declarations are in the ledger) and open the survivors' snapshot total
+        D0 over the full survivor set.  Returns ``Engine.dm_open`` arguments
+        (minus the request id)."""
+        s = self.state
+        if cycle != s.cycle or not s.pending_defaults or s.dm is not None:
+            raise Refused("no declared default waiting to be processed")
+        gens = generators()
+        ids = s.instrument_ids()
+        defaulters = sorted(s.pending_defaults)
+        survivors = sorted(m for m, a in s.members.items() if a.status != E.STATUS_DEFAULTED)
+        for m in defaulters + survivors:
+            self.check(m, accounts[m])
+        disclosures = {}
+        for m in defaulters:
+            a = s.members[m]
+            ops = E.disclosure_commitments(a)
+            values = [to_signed(op.value) for op in ops]
+            st = E.disclosure_statement(cycle, m, a, [gens.commit(op.value, op.blinding) for op in ops], values, ids)
+            disclosures[m] = {"values": values, "proof": prove_reveals(st, ops, rng=self._rng).to_bytes()}
+            self.log.append(("disclosure", m, cycle, "revealed"))
+        D0, D0_proof = 0, b""
+        if survivors:
+            ops = [s.members[m].df for m in survivors]
+            D0 = sum(to_signed(op.value) for op in ops)
+            st = E.snapshot_statement(cycle, s.seq, survivors, [gens.commit(o.value, o.blinding) for o in ops], D0)
+            D0_proof = prove_reveals(st, ops, rng=self._rng).to_bytes()
+            self.log.append(("snapshot", "survivors", cycle, "opened D0"))
+        sig = signing.sign(self._sk, *E.dm_open_message(cycle, defaulters, survivors, D0, disclosures, D0_proof))
+        return {"cycle": cycle, "defaulters": defaulters, "survivors": survivors, "D0": D0, "D0_proof": D0_proof,
+                "disclosures": disclosures, "sig": sig}
+
+    def default_shares(self, purpose: str) -> dict:
+        """The pro-rata allocation the ledger's default event is waiting for
+        (after the operator's close-out): c_j = floor(R*df_j/D0) committed,
+        proven, and their sum opened.  Returns ``Engine.dm_shares`` arguments
+        (minus the request id)."""
+        s = self.state
+        ev = s.dm
+        if ev is None or purpose not in ev.get("need", {}):
+            raise Refused(f"no {purpose!r} allocation is pending in the ledger")
+        gens = generators()
+        R = ev["need"][purpose]
+        survivors = ev["survivors"]
+        df_ops = [s.dm_snapshot[m] for m in survivors]
+        df_cs = [gens.commit(o.value, o.blinding) for o in df_ops]
+        ctx = Context(s.cycle, ev["open_seq"], E.CCP_CONTEXT)
+        st, proof, share_ops = pro_rata_shares(ctx, purpose.encode(), R, ev["D0"], [m.encode() for m in survivors],
+                                               df_cs, df_ops, rng=self._rng)
+        total = sum(to_signed(o.value) for o in share_ops)
+        tst = E.shares_total_statement(s.cycle, ev["open_seq"], purpose, survivors, list(st.shares), total)
+        total_proof = prove_reveals(tst, share_ops, rng=self._rng).to_bytes()
+        shares = [p.encode().hex() for p in st.shares]
+        for h, o in zip(shares, share_ops):
+            self._known[h] = o
+        pb = proof.to_bytes()
+        sig = signing.sign(self._sk, *E.shares_message(s.cycle, ev["index"], purpose, R, shares, total, pb, total_proof))
+        self.log.append(("pro-rata", purpose, s.cycle, "proved"))
+        return {"cycle": s.cycle, "index": ev["index"], "purpose": purpose, "R": R, "shares": shares,
+                "total": total, "proof": pb, "total_proof": total_proof, "sig": sig}
+
+    def due(self, member: str) -> int:
+        """The member's committed assessment payable (private to it), 0 if none."""
+        a = self.state.account(member)
+        return 0 if a.due is None else to_signed(a.due.value)
+
+    def prove_assessment_payment(self, member: str, index: int, amount: int, cycle: int, request_id: str,
+                                 sig: bytes, public_account: dict) -> tuple[int, bytes]:
+        """AssessmentSettlement proof (d - due >= 0) for a member-signed
+        tagged deposit; returns (account version, proof bytes)."""
+        msg = E.assessment_payment_message(member, index, amount, cycle, request_id)
+        self._member_sig(member, msg, sig)
+        a = self.state.account(member)
+        if a.due is None or cycle != self.state.cycle:
+            raise Refused("no assessment payable for this member")
+        self.check(member, public_account)
+        due_c = generators().commit(a.due.value, a.due.blinding)
+        st = E.assessment_statement(cycle, a.version, member, due_c, amount, signing.encode_tuple(*msg))
+        proof = prove(st, [a.due], rng=self._rng)
+        self.log.append(("assessment", member, cycle, "proved"))
         return a.version, proof.to_bytes()
 
     # -- the member's own view (for the member and for tests) -------------------

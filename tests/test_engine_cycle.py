@@ -9,7 +9,7 @@ import pytest
 
 from clearing import engine as E
 from clearing.errors import FailedPrecondition, NotFound
-from clearing.oracle import requirement, vm
+from clearing.oracle import closeout_loss, defaulter_tranches, mutual_waterfall, requirement, vm
 from prover.witness import Refused
 from zkp.errors import ProvingError
 
@@ -129,6 +129,31 @@ def test_two_cycles_with_call_cure_and_payment_default(tmp_path):
         sim.witness.cure_proof("C", sim.engine.account("C"))
     sim.declare_default("C")
     assert sim.engine.account("C")["status"] == "defaulted"
+    with pytest.raises(FailedPrecondition):  # the default event must run first
+        sim.close()
+    closeout = [533000, 184000]
+    sim.default_event(closeout)
+    (rep,) = sim.engine.default_reports()
+    X = closeout_loss(closeout, prices2, MULTS, plain.pos["C"])
+    t = defaulter_tranches(X, plain.cash["C"], plain.df["C"])
+    mw = mutual_waterfall(t.residual, [plain.df["A"], plain.df["B"]], 0, 0, 2)
+    assert rep["defaulters"][0]["X"] == X and rep["defaulters"][0]["cash"] == plain.cash["C"] < 0
+    assert [w["amount"] for w in rep["waterfall"]] == [
+        t.defaulter_margin, t.defaulter_default_fund, mw.skin_in_the_game_1, mw.survivors_default_fund,
+        mw.skin_in_the_game_2, mw.assessments]
+    assert rep["rounding_residual"] == mw.rounding_residual and rep["uncovered_loss"] == mw.uncovered_loss
+    assert rep["liquidity_line"] == -plain.cash["C"]
+    assert rep["disclosure_policy"] == "individual"  # two survivors
+    print(E.report_table(rep))
+    for m, c in zip(("A", "B"), mw.survivor_charges):
+        plain.df[m] -= c
+    for m, due in zip(("A", "B"), mw.assessments_due):
+        assert sim.witness.due(m) == due
+        if due:
+            sim.pay_assessment(m, 0, due)
+    plain.cash["C"] = plain.df["C"] = 0
+    plain.pos["C"] = [0, 0]
+    plain.vm = {m: 0 for m in cash}
     close2 = sim.close()
     assert close2["cycle"] == 2
     check_against(sim, plain)

@@ -184,6 +184,32 @@ class Sim:
         self.sync()
         return res
 
+    def default_event(self, close_out_prices) -> int:
+        """Run one default event: disclosure + D0, close-out, pro-rata shares."""
+        kw = self.witness.default_open(self.cycle, self.accounts())
+        index = self.engine.dm_open(request_id=self.rid("dm-open"), **kw)["index"]
+        self.sync()
+        need = self.engine.dm_closeout(self.cycle, index, close_out_prices,
+                                       self.op(E.closeout_message(self.cycle, index, close_out_prices)),
+                                       self.rid("dm-close"))["need"]
+        self.sync()
+        for purpose in sorted(need):
+            self.engine.dm_shares(request_id=self.rid("dm-shares"), **self.witness.default_shares(purpose))
+            self.sync()
+        assert self.engine.state.dm is None
+        return index
+
+    def pay_assessment(self, mid: str, index: int, amount: int):
+        m = self.members[mid]
+        rid = self.rid("assess")
+        cyc = self.cycle
+        sig = m.sign(E.assessment_payment_message(mid, index, amount, cyc, rid))
+        ctx_seq, proof = self.witness.prove_assessment_payment(mid, index, amount, cyc, rid, sig,
+                                                               self.engine.account(mid))
+        res = self.engine.pay_assessment(mid, index, amount, cyc, ctx_seq, proof, sig, rid)
+        self.sync()
+        return res
+
     def withdraw(self, mid: str, amount: int):
         m = self.members[mid]
         rid = self.rid("wd")
@@ -281,6 +307,19 @@ def run_scenario(tmp_path, sc, variant_name: str, seed=b"scenario"):
             else:
                 sim.declare_default(m)
                 defaults.append(m)
+        # default events; a survivor that cannot pay its assessment defaults in turn
+        while sim.engine.state.pending_defaults:
+            index = sim.default_event(list(variant.close_out_prices))
+            for m in sorted(sim.engine.state.members):
+                due = sim.witness.due(m)
+                if not due or sim.engine.account(m)["status"] != "active":
+                    continue
+                if due <= liquidity[m]:
+                    liquidity[m] -= due
+                    sim.pay_assessment(m, index, due)
+                else:
+                    sim.declare_default(m)
+                    defaults.append(m)
         close = sim.close()
         days.append({"day": d, "booked": booked, "rejected": rejected, "vm": vm, "cash": cash, "calls": calls,
                      "cures": cures, "defaults": defaults, "digest": close["digest"],
