@@ -1,0 +1,233 @@
+"""Proto <-> domain conversion: the one place where wire values become the
+engine's values and back.
+
+Wire rules (see ``proto/zkclear/v1/common.proto``):
+
+* a commitment is exactly 32 bytes, the canonical compressed BN254 G1
+  encoding (:meth:`zkp.group.Point.decode` is strict: off-curve, non-canonical
+  x, a wrong length, and the identity where one is not allowed are all
+  rejected); the engine's domain form is the lowercase hex of those bytes;
+* a scalar is exactly 32 bytes big-endian and < r (:func:`zkp.field.decode_scalar`);
+* an integer that may exceed 64 bits is a canonical decimal string;
+* keys are 32 bytes, signatures 64 bytes.
+
+Every decoding failure raises :class:`ConversionError`, a subclass of
+:class:`clearing.errors.InvalidArgument`, so the RPC layer answers
+INVALID_ARGUMENT without inspecting messages.  Messages name the field, never
+a value.
+"""
+from __future__ import annotations
+
+import re
+from typing import Iterable, Sequence
+
+from zkp.errors import DecodeError
+from zkp.field import decode_scalar, encode_scalar
+from zkp.group import Point
+
+from clearing import engine as E
+from clearing.errors import InvalidArgument
+
+from . import admin_pb2, common_pb2
+
+POINT_BYTES = 32
+KEY_BYTES = 32
+SIG_BYTES = 64
+_DECIMAL_RE = re.compile(r"-?(0|[1-9][0-9]{0,99})")
+_SIDES = {common_pb2.SIDE_BUY: "buy", common_pb2.SIDE_SELL: "sell"}
+_SIDE_ENUM = {v: k for k, v in _SIDES.items()}
+
+
+class ConversionError(InvalidArgument):
+    """A wire value that is not a canonical encoding of its domain value."""
+
+
+# -- scalars, points, integers ---------------------------------------------------
+def point(data: bytes, field: str, *, allow_identity: bool = False) -> str:
+    """A 32-byte commitment on the wire -> the engine's hex form (validated)."""
+    if not isinstance(data, (bytes, bytearray)) or len(data) != POINT_BYTES:
+        raise ConversionError(f"{field} must be a {POINT_BYTES}-byte point encoding")
+    try:
+        Point.decode(bytes(data), allow_identity=allow_identity)
+    except DecodeError as exc:
+        raise ConversionError(f"{field}: {exc}") from None
+    return bytes(data).hex()
+
+
+def points(data: Iterable[bytes], field: str, *, allow_identity: bool = False) -> list[str]:
+    return [point(d, field, allow_identity=allow_identity) for d in data]
+
+
+def point_bytes(hexstr: str) -> bytes:
+    """The engine's hex commitment -> wire bytes."""
+    return bytes.fromhex(hexstr)
+
+
+def scalar(data: bytes, field: str) -> int:
+    """A 32-byte scalar on the wire -> int in [0, r)."""
+    try:
+        return decode_scalar(bytes(data))
+    except (DecodeError, TypeError) as exc:
+        raise ConversionError(f"{field}: {exc}") from None
+
+
+def scalar_bytes(k: int) -> bytes:
+    return encode_scalar(k)
+
+
+def decimal(text: str, field: str) -> int:
+    """A canonical decimal string -> int (no '+', no leading zeros, no '-0')."""
+    if not isinstance(text, str) or _DECIMAL_RE.fullmatch(text) is None or text == "-0":
+        raise ConversionError(f"{field} must be a canonical decimal integer")
+    return int(text)
+
+
+def to_decimal(v: int) -> str:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise TypeError("decimal fields hold integers")
+    return str(v)
+
+
+_REQUEST_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def request_id(text: str) -> str:
+    """A client request id: [A-Za-z0-9][A-Za-z0-9._-]{0,63}."""
+    if not isinstance(text, str) or _REQUEST_ID_RE.fullmatch(text) is None:
+        raise ConversionError("request_id must match [A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+    return text
+
+
+def fixed(data: bytes, size: int, field: str) -> bytes:
+    if not isinstance(data, (bytes, bytearray)) or len(data) != size:
+        raise ConversionError(f"{field} must be {size} bytes")
+    return bytes(data)
+
+
+def key(data: bytes, field: str) -> bytes:
+    return fixed(data, KEY_BYTES, field)
+
+
+def signature(data: bytes, field: str = "signature") -> bytes:
+    return fixed(data, SIG_BYTES, field)
+
+
+def nonempty(data: bytes, field: str) -> bytes:
+    if not data:
+        raise ConversionError(f"{field} is required")
+    return bytes(data)
+
+
+# -- trades -------------------------------------------------------------------------
+def trade(msg: common_pb2.Trade) -> dict:
+    """Wire trade -> the engine's trade dict (the signed tuple's fields)."""
+    side = _SIDES.get(msg.side)
+    if side is None:
+        raise ConversionError("trade side must be SIDE_BUY or SIDE_SELL")
+    return {"trade_id": msg.trade_id, "cycle": msg.cycle, "buyer": msg.buyer, "seller": msg.seller,
+            "instrument": msg.instrument, "side": side, "price": msg.price,
+            "T": point(msg.commitment, "trade commitment")}
+
+
+def trade_msg(t: dict) -> common_pb2.Trade:
+    return common_pb2.Trade(trade_id=t["trade_id"], cycle=t["cycle"], buyer=t["buyer"], seller=t["seller"],
+                            instrument=t["instrument"], side=_SIDE_ENUM[t["side"]], price=t["price"],
+                            commitment=point_bytes(t["T"]))
+
+
+# -- accounts -------------------------------------------------------------------------
+def account_msg(member: str, a: dict) -> common_pb2.Account:
+    """``Engine.account`` dict -> wire."""
+    return common_pb2.Account(member=member, cash=point_bytes(a["cash"]), df=point_bytes(a["df"]),
+                              positions=[point_bytes(p) for p in a["pos"]],
+                              due=b"" if a["due"] is None else point_bytes(a["due"]),
+                              status=a["status"], version=a["version"], funded=a["funded"])
+
+
+def account(msg: common_pb2.Account) -> dict:
+    """Wire -> the ``Engine.account`` dict form (what ``WitnessStore.check`` takes)."""
+    return {"cash": point(msg.cash, "cash", allow_identity=True),
+            "df": point(msg.df, "df", allow_identity=True),
+            "pos": points(msg.positions, "position", allow_identity=True),
+            "due": None if not msg.due else point(msg.due, "due", allow_identity=True),
+            "status": msg.status, "version": msg.version, "funded": msg.funded}
+
+
+# -- margin -----------------------------------------------------------------------------
+def margin_entries(msg: common_pb2.MarginBatch) -> list[dict]:
+    return [{"member": e.member, "solvency_only": e.solvency_only, "ctx_seq": e.ctx_seq,
+             "proof": nonempty(e.proof, "proof").hex()} for e in msg.entries]
+
+
+def margin_batch_msg(cycle: int, entries: Sequence[dict], sig: bytes) -> common_pb2.MarginBatch:
+    return common_pb2.MarginBatch(cycle=cycle, signature=sig, entries=[
+        common_pb2.MarginEntry(member=e["member"], solvency_only=e["solvency_only"], ctx_seq=e["ctx_seq"],
+                               proof=bytes.fromhex(e["proof"])) for e in entries])
+
+
+def cure_msg(kw: dict) -> common_pb2.CureProof:
+    return common_pb2.CureProof(cycle=kw["cycle"], member=kw["member"], solvency_only=kw["solvency_only"],
+                                ctx_seq=kw["ctx_seq"], proof=kw["proof"], signature=kw["sig"])
+
+
+def cure(msg: common_pb2.CureProof) -> dict:
+    return {"cycle": msg.cycle, "member": msg.member, "solvency_only": msg.solvency_only, "ctx_seq": msg.ctx_seq,
+            "proof": nonempty(msg.proof, "proof"), "sig": signature(msg.signature)}
+
+
+# -- default management -------------------------------------------------------------
+def default_open_msg(kw: dict) -> common_pb2.DefaultOpen:
+    return common_pb2.DefaultOpen(
+        cycle=kw["cycle"], defaulters=kw["defaulters"], survivors=kw["survivors"], d0=to_decimal(kw["D0"]),
+        d0_proof=kw["D0_proof"], signature=kw["sig"],
+        disclosures=[common_pb2.Disclosure(member=m, values=[to_decimal(v) for v in d["values"]], proof=d["proof"])
+                     for m, d in sorted(kw["disclosures"].items())])
+
+
+def default_open(msg: common_pb2.DefaultOpen) -> dict:
+    disclosures = {}
+    for d in msg.disclosures:
+        if d.member in disclosures:
+            raise ConversionError("duplicate disclosure")
+        disclosures[d.member] = {"values": [decimal(v, "disclosed value") for v in d.values],
+                                 "proof": bytes(d.proof)}
+    return {"cycle": msg.cycle, "defaulters": list(msg.defaulters), "survivors": list(msg.survivors),
+            "D0": decimal(msg.d0, "D0"), "D0_proof": bytes(msg.d0_proof), "disclosures": disclosures,
+            "sig": signature(msg.signature)}
+
+
+def default_shares_msg(kw: dict) -> common_pb2.DefaultShares:
+    return common_pb2.DefaultShares(
+        cycle=kw["cycle"], index=kw["index"], purpose=kw["purpose"], r=to_decimal(kw["R"]),
+        shares=[point_bytes(h) for h in kw["shares"]], total=to_decimal(kw["total"]), proof=kw["proof"],
+        total_proof=kw["total_proof"], signature=kw["sig"])
+
+
+def default_shares(msg: common_pb2.DefaultShares) -> dict:
+    return {"cycle": msg.cycle, "index": msg.index, "purpose": msg.purpose, "R": decimal(msg.r, "R"),
+            "shares": points(msg.shares, "share", allow_identity=True), "total": decimal(msg.total, "total"),
+            "proof": nonempty(msg.proof, "proof"), "total_proof": bytes(msg.total_proof),
+            "sig": signature(msg.signature)}
+
+
+# -- operator inputs ------------------------------------------------------------------
+def scenario_set(msg: admin_pb2.ScenarioSet, instruments: Sequence[str]) -> dict:
+    """Wire scenario set -> the engine's dict with its id (hash over the
+    version, the instrument ids and the matrix)."""
+    matrix = [list(row.pnl) for row in msg.rows]
+    if not matrix:
+        raise ConversionError("scenario set has no scenarios")
+    sid = E.scenario_set_id(msg.version, list(instruments), matrix)
+    return {"version": msg.version, "matrix": matrix, "id": sid.hex()}
+
+
+def scenario_set_msg(version: int, matrix: Sequence[Sequence[int]]) -> admin_pb2.ScenarioSet:
+    return admin_pb2.ScenarioSet(version=version, rows=[admin_pb2.ScenarioSet.Row(pnl=list(r)) for r in matrix])
+
+
+__all__ = [
+    "ConversionError", "point", "points", "point_bytes", "scalar", "scalar_bytes", "decimal", "to_decimal",
+    "key", "signature", "request_id", "trade", "trade_msg", "account", "account_msg", "margin_entries", "margin_batch_msg",
+    "cure", "cure_msg", "default_open", "default_open_msg", "default_shares", "default_shares_msg",
+    "scenario_set", "scenario_set_msg",
+]

@@ -1,0 +1,497 @@
+"""The clearing node as a gRPC server: ClearingService + AdminService.
+
+The servicers are a thin, checked shell around :class:`clearing.engine.Engine`:
+
+* **one engine thread.**  The engine and its SQLite connection live in a
+  single dedicated thread (:class:`EngineThread`); every handler submits its
+  engine call there and waits.  That serialises all ledger writes (the engine
+  is a state machine, not a concurrent object) and respects sqlite3's thread
+  affinity.  No lock is held while the node talks to the prover service, so
+  the prover can stream the ledger back from this node in the middle of a
+  node -> prover call.
+* **who may do what.**  The caller is its mTLS certificate
+  (:func:`clearing.rpc.authenticate`).  A member acts only for itself:
+  its trades as initiator, its affirmations, deposits, funding,
+  withdrawals, assessment payments, cure requests and the openings relayed
+  to it.  Only the operator may use AdminService.  Public reads (accounts'
+  commitments, trades' public terms, the ledger stream, status) are open to
+  every authenticated party -- they are the public ledger.  On top of that
+  the engine verifies every signature and proof, so the certificate check
+  is defence in depth, not the only check.
+* **the prover service is asked, never trusted.**  The node forwards each
+  trade's opening sealed to the prover (PushOpening) and books the returned
+  receipt; on the operator's cycle control it asks the prover for the margin
+  batch, cure re-proofs and default steps and submits them to the engine,
+  which verifies them like any other input.  Node-driven requests use
+  request ids derived from the client's (:func:`_derived_id`), and the
+  ledger's request table is consulted *before* asking the prover: a retried
+  request replays the recorded result instead of producing fresh (random)
+  proofs that would clash with the recorded content.
+* **openings only as sealed ciphertexts.**  Relayed openings sit in the
+  engine's relay table (outside the public ledger) until the trade is
+  novated or expires; StreamPendingTrades hands a member only the
+  ciphertexts sealed to it.
+* **idempotency.**  Every mutating RPC carries the client's request id; the
+  engine replays a repeated request's result and answers ALREADY_EXISTS for
+  an id reused with other content.
+* **deadlines.**  Handlers that verify proofs first check that the caller's
+  deadline leaves time for it (:func:`clearing.rpc.require_time`).
+
+:func:`create_server` builds a started server (port 0 = any free port) for
+tests; :func:`serve` runs one until SIGTERM.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Callable
+
+import grpc
+
+from . import engine as E
+from . import rpc, services_config
+from .api import admin_pb2, admin_pb2_grpc, clearing_pb2, clearing_pb2_grpc, common_pb2, convert
+from .api import prover_pb2, prover_pb2_grpc
+from .errors import FailedPrecondition, NotFound
+from .ledger import canonical
+from .pki import load_config, load_identity
+
+log = logging.getLogger("zkclear.clearing")
+
+#: Seconds of deadline a request that verifies a proof must leave.
+VERIFY_TIME = 0.2
+#: Seconds of deadline a request that makes the prover prove must leave.
+PROVE_TIME = 1.0
+CLEARING_SERVICE = "zkclear.v1.ClearingService"
+ADMIN_SERVICE = "zkclear.v1.AdminService"
+
+
+def _derived_id(kind: str, *parts: str) -> str:
+    """A node-side request id derived from a client's (fits the 64-char id)."""
+    h = hashlib.sha256("\x00".join((kind,) + parts).encode()).hexdigest()[:40]
+    return f"{kind}.{h}"
+
+
+class EngineThread:
+    """Owns the engine in one thread; ``run(fn)`` executes ``fn(engine)`` there."""
+
+    def __init__(self, factory: Callable[[], E.Engine]):
+        self._ex = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine")
+        self.engine = self._ex.submit(factory).result()
+
+    def run(self, fn: Callable[[E.Engine], Any]) -> Any:
+        return self._ex.submit(fn, self.engine).result()
+
+    def close(self) -> None:
+        try:
+            self._ex.submit(lambda: self.engine.close()).result()
+        finally:
+            self._ex.shutdown(wait=True)
+
+    def __repr__(self) -> str:
+        return "EngineThread()"
+
+
+def open_engine(db_path: str, node_key, genesis: tuple[dict, bytes] | None) -> E.Engine:
+    """Reopen the ledger at ``db_path``; create it from ``genesis`` if empty."""
+    eng = E.Engine.open(str(db_path), node_key)
+    if eng.state.config is not None:
+        return eng
+    eng.close()
+    if genesis is None:
+        raise FailedPrecondition("the database holds no ledger and no genesis was given")
+    config, op_sig = genesis
+    return E.Engine.create(str(db_path), config, op_sig, node_key)
+
+
+class ClearingNode:
+    """Shared state of the two servicers: engine thread, roster, prover client."""
+
+    def __init__(self, config_dir, db_path, *, prover_target: str | None = None,
+                 genesis: tuple[dict, bytes] | None = None, timeout: float = rpc.DEFAULT_TIMEOUT,
+                 prove_timeout: float = 300.0):
+        self.config_dir = Path(config_dir)
+        self.roster = load_config(self.config_dir)
+        self.identity = load_identity(self.config_dir, "clearing")
+        self.engine = EngineThread(lambda: open_engine(db_path, self.identity.ed25519_private, genesis))
+        self.prover_target = prover_target
+        self.timeout = timeout
+        self.prove_timeout = prove_timeout
+        self._prover_channel = None
+        self._prover = None
+
+    def __repr__(self) -> str:
+        return f"ClearingNode(config_dir={str(self.config_dir)!r})"
+
+    @property
+    def prover(self) -> rpc.Client:
+        if self._prover is None:
+            if self.prover_target is None:
+                raise rpc.Abort(grpc.StatusCode.UNAVAILABLE, "no prover service configured")
+            self._prover_channel = rpc.channel(self.identity, self.prover_target)
+            self._prover = rpc.Client(prover_pb2_grpc.ProverServiceStub(self._prover_channel), self.prove_timeout)
+        return self._prover
+
+    def close(self) -> None:
+        if self._prover_channel is not None:
+            self._prover_channel.close()
+        self.engine.close()
+
+    # -- helpers over the engine thread ---------------------------------------------
+    def run(self, fn):
+        return self.engine.run(fn)
+
+    def recorded(self, actor: str, request_id: str):
+        """The stored result of a request already in the ledger, else None."""
+        found = self.run(lambda e: e.ledger.lookup_request(actor, request_id))
+        return None if found is None else found[2]
+
+    def trade_status(self, trade_id: str, seq: int = 0) -> clearing_pb2.TradeStatus:
+        t = self.run(lambda e: e.trade(trade_id))
+        return clearing_pb2.TradeStatus(seq=seq, trade=convert.trade_msg(t), status=t["status"])
+
+    def ensure_receipt(self, trade_id: str, timeout: float | None) -> None:
+        """Forward the opening sealed to the prover and book its receipt, once."""
+        t = self.run(lambda e: e.trade(trade_id))
+        if t["status"] != "pending" or t.get("receipt"):
+            return
+        try:
+            sealed = self.run(lambda e: e.relayed(trade_id, E.PROVER))
+        except NotFound:
+            return
+        reply = self.prover.PushOpening(prover_pb2.PushOpeningRequest(trade_id=trade_id, sealed=sealed),
+                                        timeout=timeout)
+        sig = convert.signature(reply.signature)
+        rid = _derived_id("rcpt", trade_id)
+        self.run(lambda e: e.receipt(trade_id, sig, rid))
+
+
+def _instrument_ids(e: E.Engine) -> list[str]:
+    return e.state.instrument_ids()
+
+
+def _remaining(context) -> float | None:
+    r = context.time_remaining()
+    return None if r is None else max(r - 0.05, 0.01)
+
+
+class ClearingServicer(clearing_pb2_grpc.ClearingServiceServicer):
+    def __init__(self, node: ClearingNode):
+        self.node = node
+        self.roster = node.roster
+
+    # -- admission ---------------------------------------------------------------
+    @rpc.unary
+    def Register(self, request, context, caller):
+        if caller.is_operator:
+            pass
+        else:
+            caller.require_member(request.member)
+            if convert.key(request.identity_key, "identity key") != caller.ed25519_public:
+                raise rpc.Denied("the identity key must be the one in the caller's certificate")
+        return _admit(self.node, request)
+
+    # -- trades -----------------------------------------------------------------
+    @rpc.unary
+    def SubmitTrade(self, request, context, caller):
+        trade = convert.trade(request.trade)
+        initiator = trade["buyer"] if trade["side"] == "buy" else trade["seller"]
+        caller.require_member(initiator)
+        proof = convert.nonempty(request.proof, "proof")
+        sig = convert.signature(request.signature)
+        sc = convert.nonempty(request.sealed_counterparty, "sealed counterparty opening")
+        sp = convert.nonempty(request.sealed_prover, "sealed prover opening")
+        rpc.require_time(context, VERIFY_TIME)
+        res = self.node.run(lambda e: e.submit_trade(trade, proof, sig, sc, sp, request.request_id))
+        try:
+            self.node.ensure_receipt(trade["trade_id"], _remaining(context))
+        except grpc.RpcError as exc:  # the trade stands; the receipt is retried on affirmation
+            log.warning("receipt for a trade not obtained yet: %s", exc.code().name)
+        return self.node.trade_status(trade["trade_id"], res["seq"])
+
+    @rpc.unary
+    def AffirmTrade(self, request, context, caller):
+        caller.require_member(request.member)
+        sig = convert.signature(request.signature)
+        res = self.node.run(lambda e: e.affirm(request.trade_id, request.member, sig, request.request_id))
+        self.node.ensure_receipt(request.trade_id, _remaining(context))
+        return self.node.trade_status(request.trade_id, res["seq"])
+
+    @rpc.unary
+    def GetTrade(self, request, context, caller):
+        return self.node.trade_status(request.trade_id)
+
+    @rpc.server_stream
+    def StreamPendingTrades(self, request, context, caller):
+        caller.require_member(request.member)
+        member = request.member
+
+        def collect(e: E.Engine):
+            out = []
+            for tid, t in sorted(e.state.trades.items()):
+                if t["status"] != "pending":
+                    continue
+                counterparty = t["seller"] if t["side"] == "buy" else t["buyer"]
+                if counterparty != member or t.get("affirmed"):
+                    continue
+                try:
+                    out.append((dict(t), e.relayed(tid, member)))
+                except NotFound:
+                    continue
+            return out
+
+        for t, sealed in self.node.run(collect):
+            yield clearing_pb2.PendingTrade(trade=convert.trade_msg(t), sealed_opening=sealed)
+
+    # -- money -------------------------------------------------------------------
+    @rpc.unary
+    def Deposit(self, request, context, caller):
+        caller.require_member(request.member)
+        sig = convert.signature(request.signature)
+        res = self.node.run(lambda e: e.deposit(request.member, request.amount, request.cycle, sig,
+                                                request.request_id))
+        return common_pb2.Ack(seq=res["seq"])
+
+    @rpc.unary
+    def FundDefault(self, request, context, caller):
+        caller.require_member(request.member)
+        df = convert.point(request.df, "df")
+        proof = convert.nonempty(request.proof, "proof")
+        sig = convert.signature(request.signature)
+        rpc.require_time(context, VERIFY_TIME)
+        res = self.node.run(lambda e: e.fund_default(request.member, df, request.epoch, request.ctx_seq, proof,
+                                                     sig, request.request_id))
+        return common_pb2.Ack(seq=res["seq"])
+
+    @rpc.unary
+    def Withdraw(self, request, context, caller):
+        caller.require_member(request.member)
+        proof = convert.nonempty(request.proof, "proof")
+        sig = convert.signature(request.signature)
+        rpc.require_time(context, VERIFY_TIME)
+        res = self.node.run(lambda e: e.withdraw(request.member, request.amount, request.cycle, request.ctx_seq,
+                                                 proof, sig, request.request_id))
+        return common_pb2.Ack(seq=res["seq"])
+
+    @rpc.unary
+    def PayAssessment(self, request, context, caller):
+        caller.require_member(request.member)
+        proof = convert.nonempty(request.proof, "proof")
+        sig = convert.signature(request.signature)
+        rpc.require_time(context, VERIFY_TIME)
+        res = self.node.run(lambda e: e.pay_assessment(request.member, request.index, request.amount,
+                                                       request.cycle, request.ctx_seq, proof, sig,
+                                                       request.request_id))
+        return common_pb2.Ack(seq=res["seq"])
+
+    @rpc.unary
+    def RequestCure(self, request, context, caller):
+        caller.require_member(request.member)
+        convert.request_id(request.request_id)
+        rid = _derived_id("cure", request.member, request.request_id)
+        done = self.node.recorded(E.PROVER, rid)
+        if done is not None:
+            return common_pb2.Ack(seq=done["seq"])
+        rpc.require_time(context, PROVE_TIME)
+        kw = convert.cure(self.node.prover.ProveCure(common_pb2.MemberRequest(member=request.member),
+                                                     timeout=_remaining(context)))
+        if kw["member"] != request.member:
+            raise rpc.Abort(grpc.StatusCode.INTERNAL, "the prover answered for another member")
+        res = self.node.run(lambda e: e.cure(request_id=rid, **kw))
+        return common_pb2.Ack(seq=res["seq"])
+
+    # -- public reads ----------------------------------------------------------------
+    @rpc.unary
+    def GetAccount(self, request, context, caller):
+        a = self.node.run(lambda e: e.account(request.member))
+        return convert.account_msg(request.member, a)
+
+    @rpc.unary
+    def GetLedgerStatus(self, request, context, caller):
+        return self.node.run(ledger_status)
+
+    @rpc.server_stream
+    def StreamLedger(self, request, context, caller):
+        since = request.since
+        batch = 256
+        while True:
+            def read(e: E.Engine, since=since):
+                hashes = e.ledger.event_hashes()
+                out = []
+                for seq, body in e.ledger.events(since):
+                    out.append((seq, canonical(body), hashes[seq - 1]))
+                    if len(out) >= batch:
+                        break
+                return out
+            events = self.node.run(read)
+            for seq, body, h in events:
+                yield clearing_pb2.LedgerEvent(seq=seq, body=body, chain_hash=h)
+            if len(events) < batch:
+                return
+            since = events[-1][0]
+
+
+def ledger_status(e: E.Engine) -> clearing_pb2.LedgerStatus:
+    s = e.state
+    seq, head = e.ledger.head()
+    insts = [] if s.config is None else s.config["instruments"]
+    return clearing_pb2.LedgerStatus(
+        seq=seq, head=head, cycle=s.cycle, phase=s.phase, members=sorted(s.members),
+        instruments=[clearing_pb2.Instrument(id=i["id"], multiplier=i["multiplier"], tick=i["tick"],
+                                             price0=i["price0"]) for i in insts],
+        prices=list(s.prices), state_hash=bytes.fromhex(e.state_digest()),
+        digests=[bytes.fromhex(d) if isinstance(d, str) else bytes(d) for d in s.digests],
+        cycle_seq=s.cycle_seq)
+
+
+def _admit(node: ClearingNode, request) -> common_pb2.Ack:
+    key = convert.key(request.identity_key, "identity key")
+    relay_key = convert.key(request.relay_key, "relay key")
+    relay_sig = convert.signature(request.relay_signature, "relay signature")
+    op_sig = convert.signature(request.operator_signature, "operator signature")
+    res = node.run(lambda e: e.admit(request.member, key, relay_key, relay_sig, op_sig, request.request_id))
+    return common_pb2.Ack(seq=res["seq"])
+
+
+class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
+    """Operator-only RPCs; the engine also checks the operator's signatures."""
+
+    def __init__(self, node: ClearingNode):
+        self.node = node
+        self.roster = node.roster
+
+    @staticmethod
+    def _operator(caller) -> None:
+        caller.require("operator")
+
+    @rpc.unary
+    def Admit(self, request, context, caller):
+        self._operator(caller)
+        return _admit(self.node, request)
+
+    @rpc.unary
+    def Settle(self, request, context, caller):
+        self._operator(caller)
+        ids = self.node.run(_instrument_ids)
+        ss = convert.scenario_set(request.scenario_set, ids)
+        op_sig = convert.signature(request.operator_signature, "operator signature")
+        res = self.node.run(lambda e: e.settle(request.cycle, list(request.prices), ss, op_sig, request.request_id))
+        return common_pb2.Ack(seq=res["seq"])
+
+    @rpc.unary
+    def RunMargin(self, request, context, caller):
+        self._operator(caller)
+        convert.request_id(request.request_id)
+        rid = _derived_id("margin", request.request_id)
+        done = self.node.recorded(E.PROVER, rid)
+        if done is None:
+            rpc.require_time(context, PROVE_TIME)
+            batch = self.node.prover.ProveMargin(prover_pb2.ProveMarginRequest(cycle=request.cycle),
+                                                 timeout=_remaining(context))
+            if batch.cycle != request.cycle:
+                raise rpc.Abort(grpc.StatusCode.INTERNAL, "the prover answered for another cycle")
+            entries = convert.margin_entries(batch)
+            sig = convert.signature(batch.signature)
+            done = self.node.run(lambda e: e.submit_margin_batch(request.cycle, entries, sig, rid))
+        return common_pb2.MarginResults(seq=done["seq"], results=done["results"])
+
+    @rpc.unary
+    def DeclareDefault(self, request, context, caller):
+        self._operator(caller)
+        op_sig = convert.signature(request.operator_signature, "operator signature")
+        res = self.node.run(lambda e: e.declare_default(request.cycle, request.member, op_sig, request.request_id))
+        return common_pb2.Ack(seq=res["seq"])
+
+    @rpc.unary
+    def OpenDefaultEvent(self, request, context, caller):
+        self._operator(caller)
+        convert.request_id(request.request_id)
+        rid = _derived_id("dm-open", request.request_id)
+        done = self.node.recorded(E.PROVER, rid)
+        if done is None:
+            rpc.require_time(context, PROVE_TIME)
+            kw = convert.default_open(self.node.prover.ProveDefaultOpen(
+                prover_pb2.ProveDefaultOpenRequest(cycle=request.cycle), timeout=_remaining(context)))
+            done = self.node.run(lambda e: e.dm_open(request_id=rid, **kw))
+        return admin_pb2.DefaultEventStatus(seq=done["seq"], index=done["index"])
+
+    @rpc.unary
+    def CloseOut(self, request, context, caller):
+        self._operator(caller)
+        op_sig = convert.signature(request.operator_signature, "operator signature")
+        res = self.node.run(lambda e: e.dm_closeout(request.cycle, request.index, list(request.prices), op_sig,
+                                                    request.request_id))
+        need = dict(res.get("need", {}))
+        seq = res["seq"]
+        rounds = 0
+        while need:
+            rounds += 1
+            if rounds > 8:
+                raise rpc.Abort(grpc.StatusCode.INTERNAL, "default allocation did not converge")
+            purpose = sorted(need)[0]
+            rid = _derived_id("dm-shares", request.request_id, purpose)
+            done = self.node.recorded(E.PROVER, rid)
+            if done is None:
+                rpc.require_time(context, PROVE_TIME)
+                kw = convert.default_shares(self.node.prover.ProveDefaultShares(
+                    prover_pb2.ProveDefaultSharesRequest(purpose=purpose), timeout=_remaining(context)))
+                done = self.node.run(lambda e: e.dm_shares(request_id=rid, **kw))
+            need, seq = dict(done.get("need", {})), done["seq"]
+        return admin_pb2.DefaultEventStatus(seq=seq, index=request.index,
+                                            need={k: str(v) for k, v in need.items()})
+
+    @rpc.unary
+    def CloseCycle(self, request, context, caller):
+        self._operator(caller)
+        res = self.node.run(lambda e: e.close_cycle(request.cycle, request.request_id))
+        return admin_pb2.CycleDigest(seq=res["seq"], cycle=res["cycle"], digest=bytes.fromhex(res["digest"]))
+
+    @rpc.unary
+    def GetDefaultReports(self, request, context, caller):
+        self._operator(caller)
+        reports = self.node.run(lambda e: e.default_reports())
+        return admin_pb2.DefaultReports(reports_json=[canonical(r) for r in reports])
+
+
+def create_server(config_dir, *, port: int = 0, host: str = "127.0.0.1", db_path=None,
+                  prover_target: str | None = None, genesis: tuple[dict, bytes] | None = None,
+                  max_workers: int = 8) -> tuple[rpc.Server, int]:
+    """Start the clearing node (ClearingService + AdminService, health,
+    reflection) on ``host:port`` (0 = any free port); returns (server, port).
+
+    ``db_path`` defaults to the config's data path; ``genesis`` to
+    ``genesis.json`` (used only when the database is empty)."""
+    config_dir = Path(config_dir)
+    if db_path is None:
+        db_path = services_config.data_path(config_dir, "clearing_db")
+    if genesis is None and (config_dir / services_config.GENESIS_FILE).exists():
+        genesis = services_config.load_genesis(config_dir)
+    node = ClearingNode(config_dir, db_path, prover_target=prover_target, genesis=genesis)
+    try:
+        server, bound, health = rpc.build_server(node.identity, [
+            (clearing_pb2_grpc.add_ClearingServiceServicer_to_server, ClearingServicer(node), CLEARING_SERVICE),
+            (admin_pb2_grpc.add_AdminServiceServicer_to_server, AdminServicer(node), ADMIN_SERVICE),
+        ], host=host, port=port, max_workers=max_workers)
+    except BaseException:
+        node.close()
+        raise
+    return rpc.Server(server, bound, health, node), bound
+
+
+def serve(config_dir, *, port: int | None = None, host: str = "127.0.0.1") -> None:
+    """Run the clearing node until SIGTERM/SIGINT (the CLI's ``serve clearing``)."""
+    config_dir = Path(config_dir)
+    if port is None:
+        port = int(services_config.endpoint(config_dir, "clearing").rsplit(":", 1)[1])
+    prover_target = services_config.endpoint(config_dir, "prover")
+    srv, bound = create_server(config_dir, port=port, host=host, prover_target=prover_target)
+    log.info("clearing node listening on %s:%d (mutual TLS)", host, bound)
+    print(f"clearing node listening on {host}:{bound}", flush=True)
+    rpc.serve_forever(srv.grpc_server, srv.health, on_stop=srv.resource.close)
+
+
+__all__ = ["ClearingNode", "ClearingServicer", "AdminServicer", "EngineThread", "create_server",
+           "serve", "open_engine", "ledger_status"]

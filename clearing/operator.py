@@ -1,0 +1,121 @@
+"""The operator's client: ``zkclear admin``.
+
+The operator signs every public input it sets -- admissions, settlement
+prices with the period's scenario set, default declarations, close-out
+prices -- with its Ed25519 key, and sends it over mutual TLS with its own
+certificate to the clearing node's AdminService (which also refuses any
+other certificate).  Cycle control (margin run, default event, close)
+carries request ids, so a retried command is applied once.
+"""
+from __future__ import annotations
+
+import json
+from typing import Sequence
+
+from . import engine as E
+from . import rpc, signing
+from .api import admin_pb2, admin_pb2_grpc, clearing_pb2, clearing_pb2_grpc, common_pb2, convert
+from .participant import new_request_id
+
+PROVE_TIMEOUT = 600.0
+
+
+class Operator:
+    def __init__(self, identity, roster, clearing_target: str, *, timeout: float = rpc.DEFAULT_TIMEOUT,
+                 prove_timeout: float = PROVE_TIMEOUT):
+        if identity.role != "operator":
+            raise ValueError("the admin client needs the operator's identity")
+        self.identity = identity
+        self.roster = roster
+        self._channel = rpc.channel(identity, clearing_target)
+        self.admin = rpc.Client(admin_pb2_grpc.AdminServiceStub(self._channel), timeout)
+        self.clearing = rpc.Client(clearing_pb2_grpc.ClearingServiceStub(self._channel), timeout)
+        self.prove_timeout = prove_timeout
+
+    def __repr__(self) -> str:
+        return f"Operator({self.identity.name!r})"
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _sign(self, msg) -> bytes:
+        return signing.sign(self.identity.ed25519_private, *msg)
+
+    def status(self) -> clearing_pb2.LedgerStatus:
+        return self.clearing.GetLedgerStatus(clearing_pb2.LedgerStatusRequest())
+
+    def _cycle(self, cycle: int | None) -> int:
+        return self.status().cycle if cycle is None else cycle
+
+    def admit(self, member: str, request_id: str | None = None) -> int:
+        """Admit a member of the roster (its CA-checked keys)."""
+        p = self.roster.party(member)
+        if p.role != "member":
+            raise ValueError(f"{member!r} is not a member in the configuration")
+        op_sig = self._sign(E.admission_message(member, p.ed25519_public, p.x25519_public))
+        return self.admin.Admit(clearing_pb2.RegisterRequest(
+            request_id=request_id or f"admit-{member}", member=member, identity_key=p.ed25519_public,
+            relay_key=p.x25519_public, relay_signature=p.x25519_binding, operator_signature=op_sig)).seq
+
+    def admit_all(self) -> list[str]:
+        admitted = set(self.status().members)
+        names = [p.name for p in self.roster.members if p.name not in admitted]
+        for name in names:
+            self.admit(name)
+        return names
+
+    def settle(self, prices: Sequence[int], matrix: Sequence[Sequence[int]], version: int = 0,
+               cycle: int | None = None, request_id: str | None = None) -> int:
+        status = self.status()
+        cycle = status.cycle if cycle is None else cycle
+        ids = [i.id for i in status.instruments]
+        sid = E.scenario_set_id(version, ids, [list(r) for r in matrix])
+        op_sig = self._sign(E.settlement_message(cycle, list(prices), sid))
+        return self.admin.Settle(admin_pb2.SettleRequest(
+            request_id=request_id or f"settle-{cycle}", cycle=cycle, prices=list(prices),
+            scenario_set=convert.scenario_set_msg(version, matrix), operator_signature=op_sig)).seq
+
+    def run_margin(self, cycle: int | None = None, request_id: str | None = None) -> dict:
+        cycle = self._cycle(cycle)
+        res = self.admin.RunMargin(common_pb2.CycleRequest(request_id=request_id or f"margin-{cycle}", cycle=cycle),
+                                   timeout=self.prove_timeout)
+        return dict(res.results)
+
+    def declare_default(self, member: str, cycle: int | None = None, request_id: str | None = None) -> int:
+        cycle = self._cycle(cycle)
+        op_sig = self._sign(E.default_message(cycle, member))
+        return self.admin.DeclareDefault(admin_pb2.DeclareDefaultRequest(
+            request_id=request_id or f"default-{cycle}-{member}", cycle=cycle, member=member,
+            operator_signature=op_sig)).seq
+
+    def open_default(self, cycle: int | None = None, request_id: str | None = None) -> int:
+        cycle = self._cycle(cycle)
+        res = self.admin.OpenDefaultEvent(common_pb2.CycleRequest(
+            request_id=request_id or new_request_id("dm-open"), cycle=cycle), timeout=self.prove_timeout)
+        return res.index
+
+    def close_out(self, index: int, prices: Sequence[int], cycle: int | None = None,
+                  request_id: str | None = None) -> dict:
+        cycle = self._cycle(cycle)
+        op_sig = self._sign(E.closeout_message(cycle, index, list(prices)))
+        res = self.admin.CloseOut(admin_pb2.CloseOutRequest(
+            request_id=request_id or f"closeout-{cycle}-{index}", cycle=cycle, index=index, prices=list(prices),
+            operator_signature=op_sig), timeout=self.prove_timeout)
+        return dict(res.need)
+
+    def close_cycle(self, cycle: int | None = None, request_id: str | None = None) -> str:
+        cycle = self._cycle(cycle)
+        res = self.admin.CloseCycle(common_pb2.CycleRequest(request_id=request_id or f"close-{cycle}", cycle=cycle))
+        return res.digest.hex()
+
+    def reports(self) -> list[dict]:
+        return [json.loads(r) for r in self.admin.GetDefaultReports(admin_pb2.DefaultReportsRequest()).reports_json]
+
+
+__all__ = ["Operator"]

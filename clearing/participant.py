@@ -1,0 +1,257 @@
+"""The participant (clearing member) client: ``zkclear participant``.
+
+A member talks to the clearing node (trades, affirmations, deposits,
+withdrawals, its account's commitments) and to the prover service (proofs
+about its own account and its opened balances), always over mutual TLS with
+its own certificate, and signs every action with its Ed25519 identity key:
+
+* **trade** (as initiator): picks a fresh blinding rho from the CSPRNG,
+  T = C(q, rho), proves 1 <= q <= 2^32 bound to the signed trade tuple and
+  the cycle's context, signs the tuple, seals the opening to the
+  counterparty's and to the prover's X25519 keys (from the CA-checked
+  roster, whose bindings are signed by their identity keys) with the tuple
+  as associated data, and submits.
+* **affirm** (as counterparty): fetches the opening sealed to it, decrypts
+  it, checks that it opens T, that the terms are the ones it agreed
+  (instrument, side, price, quantity when given) and that it never saw this
+  T before (the seen set is kept in a file beside nothing secret), then signs
+  the affirmation.
+* **deposit / withdraw / fund / pay-assessment / cure**: signs the request
+  tuple; for proofs it asks the prover service, which checks the signature
+  and the replayed ledger before proving; then submits to the node.
+* **status**: the public account (commitments, status) from the node and the
+  member's own opened balances from the prover service.
+
+Every call has a deadline (:class:`clearing.rpc.Client`).  Request ids are
+random unless the caller passes one (a retry passes the same id).  Nothing
+here prints a blinding.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Sequence
+
+from zkp.field import random_scalar
+from zkp.generators import generators
+from zkp.pedersen import Opening
+from prover.statements import prove
+
+from . import engine as E
+from . import rpc, signing
+from .api import clearing_pb2, clearing_pb2_grpc, common_pb2, convert, prover_pb2, prover_pb2_grpc
+from .relay import RelayError, OpeningError, open_opening, seal_opening
+
+#: Deadline for calls that make someone prove (seconds).
+PROVE_TIMEOUT = 300.0
+
+
+class TradeRejected(Exception):
+    """The relayed opening or the terms of a trade do not check out."""
+
+    exit_code = 1
+
+
+def new_request_id(prefix: str) -> str:
+    return f"{prefix}-{secrets.token_hex(8)}"
+
+
+@dataclass
+class CheckedTrade:
+    trade: dict
+    quantity: int
+
+    def __repr__(self) -> str:
+        return f"CheckedTrade({self.trade['trade_id']!r}, status=checked)"
+
+
+class Participant:
+    def __init__(self, identity, roster, clearing_target: str, prover_target: str | None = None, *,
+                 timeout: float = rpc.DEFAULT_TIMEOUT, prove_timeout: float = PROVE_TIMEOUT):
+        if identity.role != "member":
+            raise ValueError("a participant identity must be a member's")
+        self.identity = identity
+        self.name = identity.name
+        self.roster = roster
+        self._channels = [rpc.channel(identity, clearing_target)]
+        self.clearing = rpc.Client(clearing_pb2_grpc.ClearingServiceStub(self._channels[0]), timeout)
+        self.prover = None
+        if prover_target is not None:
+            self._channels.append(rpc.channel(identity, prover_target))
+            self.prover = rpc.Client(prover_pb2_grpc.ProverServiceStub(self._channels[1]), prove_timeout)
+        self.prove_timeout = prove_timeout
+        self.seen_T: set[str] = set()
+
+    def __repr__(self) -> str:
+        return f"Participant({self.name!r})"
+
+    def close(self) -> None:
+        for ch in self._channels:
+            ch.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _sign(self, msg) -> bytes:
+        return signing.sign(self.identity.ed25519_private, *msg)
+
+    def _prover(self):
+        if self.prover is None:
+            raise ValueError("no prover service endpoint configured")
+        return self.prover
+
+    # -- reads ----------------------------------------------------------------------
+    def ledger_status(self) -> clearing_pb2.LedgerStatus:
+        return self.clearing.GetLedgerStatus(clearing_pb2.LedgerStatusRequest())
+
+    def account(self, member: str | None = None) -> common_pb2.Account:
+        return self.clearing.GetAccount(common_pb2.MemberRequest(member=member or self.name))
+
+    def balances(self) -> dict:
+        b = self._prover().GetBalances(common_pb2.MemberRequest(member=self.name))
+        return {"cash": int(b.cash), "df": int(b.df), "pos": [int(p) for p in b.positions], "due": int(b.due)}
+
+    def status(self) -> dict:
+        a = self.account()
+        out = {"member": self.name, "status": a.status, "version": a.version, "funded": a.funded}
+        if self.prover is not None:
+            out.update(self.balances())
+        return out
+
+    # -- registration ------------------------------------------------------------------
+    def register(self, operator_signature: bytes, request_id: str | None = None) -> int:
+        """Register this member's keys with the operator's admission signature."""
+        me = self.roster.party(self.name)
+        res = self.clearing.Register(clearing_pb2.RegisterRequest(
+            request_id=request_id or new_request_id("reg"), member=self.name, identity_key=me.ed25519_public,
+            relay_key=me.x25519_public, relay_signature=me.x25519_binding, operator_signature=operator_signature))
+        return res.seq
+
+    # -- money -----------------------------------------------------------------------
+    def deposit(self, amount: int, request_id: str | None = None, cycle: int | None = None) -> int:
+        rid = request_id or new_request_id("dep")
+        cycle = self.ledger_status().cycle if cycle is None else cycle
+        sig = self._sign(E.deposit_message(self.name, amount, cycle, rid))
+        return self.clearing.Deposit(clearing_pb2.DepositRequest(request_id=rid, member=self.name, amount=amount,
+                                                                 cycle=cycle, signature=sig)).seq
+
+    def fund(self, amount: int, epoch: int = 0, request_id: str | None = None) -> int:
+        """Fund the default-fund contribution out of cash (DESIGN §4)."""
+        rid = request_id or new_request_id("df")
+        p = self._prover()
+        df = p.PrepareFunding(prover_pb2.PrepareFundingRequest(request_id=rid, member=self.name, amount=amount)).df
+        sig = self._sign(E.funding_message(self.name, epoch, df, rid))
+        proof = p.ProveFunding(prover_pb2.ProveFundingRequest(request_id=rid, member=self.name, df=df, epoch=epoch,
+                                                              signature=sig))
+        return self.clearing.FundDefault(clearing_pb2.FundDefaultRequest(
+            request_id=rid, member=self.name, df=df, epoch=epoch, ctx_seq=proof.ctx_seq, proof=proof.proof,
+            signature=sig), timeout=self.prove_timeout).seq
+
+    def withdraw(self, amount: int, request_id: str | None = None) -> int:
+        rid = request_id or new_request_id("wd")
+        cycle = self.ledger_status().cycle
+        sig = self._sign(E.withdrawal_message(self.name, amount, cycle, rid))
+        proof = self._prover().ProveWithdrawal(prover_pb2.ProveWithdrawalRequest(
+            request_id=rid, member=self.name, amount=amount, cycle=cycle, signature=sig))
+        return self.clearing.Withdraw(clearing_pb2.WithdrawRequest(
+            request_id=rid, member=self.name, amount=amount, cycle=cycle, ctx_seq=proof.ctx_seq, proof=proof.proof,
+            signature=sig), timeout=self.prove_timeout).seq
+
+    def pay_assessment(self, index: int, amount: int, request_id: str | None = None) -> int:
+        rid = request_id or new_request_id("assess")
+        cycle = self.ledger_status().cycle
+        sig = self._sign(E.assessment_payment_message(self.name, index, amount, cycle, rid))
+        proof = self._prover().ProveAssessmentPayment(prover_pb2.ProveAssessmentRequest(
+            request_id=rid, member=self.name, index=index, amount=amount, cycle=cycle, signature=sig))
+        return self.clearing.PayAssessment(clearing_pb2.PayAssessmentRequest(
+            request_id=rid, member=self.name, index=index, amount=amount, cycle=cycle, ctx_seq=proof.ctx_seq,
+            proof=proof.proof, signature=sig), timeout=self.prove_timeout).seq
+
+    def cure(self, amount: int, request_id: str | None = None) -> int:
+        """Deposit ``amount`` (if any) and ask for the re-proof of a call."""
+        rid = request_id or new_request_id("cure")
+        if amount:
+            self.deposit(amount, request_id=rid + ".dep")
+        return self.clearing.RequestCure(clearing_pb2.CureRequest(request_id=rid, member=self.name),
+                                         timeout=self.prove_timeout).seq
+
+    # -- trades ----------------------------------------------------------------------
+    def make_trade(self, trade_id: str, counterparty: str, instrument: str, side: str, quantity: int,
+                   price: int, *, rng=None) -> tuple[clearing_pb2.SubmitTradeRequest, dict]:
+        """Build (but do not send) the initiator's trade submission."""
+        if side not in ("buy", "sell"):
+            raise ValueError("side must be 'buy' or 'sell'")
+        if not 1 <= quantity <= 1 << 32:
+            raise ValueError("quantity must be in [1, 2^32]")
+        status = self.ledger_status()
+        buyer, seller = (self.name, counterparty) if side == "buy" else (counterparty, self.name)
+        rho = random_scalar(rng)
+        T = generators().commit(quantity, rho)
+        trade = {"trade_id": trade_id, "cycle": status.cycle, "buyer": buyer, "seller": seller,
+                 "instrument": instrument, "side": side, "price": price, "T": T.encode().hex()}
+        tup = E.trade_tuple(trade)
+        st = E.trade_statement(status.cycle, status.cycle_seq, self.name, T, tup)
+        proof = prove(st, [Opening(quantity, rho)], rng=rng).to_bytes()
+        sig = self._sign(E.trade_message(trade))
+        sealed_cp = seal_opening(self.roster.party(counterparty).x25519_public, quantity, rho, tup)
+        sealed_pv = seal_opening(self.roster.party(E.PROVER).x25519_public, quantity, rho, tup)
+        req = clearing_pb2.SubmitTradeRequest(request_id=new_request_id("trade"), trade=convert.trade_msg(trade),
+                                              proof=proof, signature=sig, sealed_counterparty=sealed_cp,
+                                              sealed_prover=sealed_pv)
+        return req, trade
+
+    def trade(self, trade_id: str, counterparty: str, instrument: str, side: str, quantity: int,
+              price: int) -> clearing_pb2.TradeStatus:
+        req, _ = self.make_trade(trade_id, counterparty, instrument, side, quantity, price)
+        return self.clearing.SubmitTrade(req, timeout=self.prove_timeout)
+
+    def pending(self) -> list[CheckedTrade]:
+        """Trades waiting for this member's affirmation, each decrypted and
+        checked against its T (a forged or mismatching relay is skipped)."""
+        out = []
+        for p in self.clearing.StreamPendingTrades(common_pb2.MemberRequest(member=self.name)):
+            try:
+                out.append(self._check(p))
+            except TradeRejected:
+                continue
+        return out
+
+    def _check(self, p: clearing_pb2.PendingTrade) -> CheckedTrade:
+        trade = convert.trade(p.trade)
+        try:
+            q, rho = open_opening(self.identity.x25519_private, p.sealed_opening, E.trade_tuple(trade))
+        except (RelayError, OpeningError):
+            raise TradeRejected(f"trade {trade['trade_id']!r}: the relayed opening does not decrypt") from None
+        if generators().commit(q, rho).encode().hex() != trade["T"]:
+            raise TradeRejected(f"trade {trade['trade_id']!r}: the opening does not match T")
+        return CheckedTrade(trade, q)
+
+    def affirm(self, trade_id: str, *, expect: dict | None = None,
+               request_id: str | None = None) -> clearing_pb2.TradeStatus:
+        """Affirm a pending trade after checking its opening and, if given,
+        the expected terms (``instrument``, ``side``, ``price``, ``quantity``,
+        ``counterparty``)."""
+        found = [c for c in self.pending() if c.trade["trade_id"] == trade_id]
+        if not found:
+            raise TradeRejected(f"no checkable pending trade {trade_id!r} for {self.name}")
+        c = found[0]
+        t = c.trade
+        if t["T"] in self.seen_T:
+            raise TradeRejected("this trade commitment was seen before")
+        for k, v in (expect or {}).items():
+            got = {"quantity": c.quantity,
+                   "counterparty": t["buyer"] if t["seller"] == self.name else t["seller"]}.get(k, t.get(k))
+            if got != v:
+                raise TradeRejected(f"trade {trade_id!r}: {k} differs from the agreed terms")
+        sig = self._sign(E.affirmation_message(t, self.name))
+        res = self.clearing.AffirmTrade(clearing_pb2.AffirmTradeRequest(
+            request_id=request_id or new_request_id("aff"), trade_id=trade_id, member=self.name, signature=sig),
+            timeout=self.prove_timeout)
+        self.seen_T.add(t["T"])
+        return res
+
+
+__all__ = ["Participant", "CheckedTrade", "TradeRejected", "new_request_id"]

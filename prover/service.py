@@ -1,0 +1,312 @@
+"""The prover service as a gRPC server (ProverService).
+
+It wraps :class:`prover.witness.WitnessStore` -- which already refuses
+anything the replayed ledger does not require -- with the service's duties:
+
+* **replay before every request.**  Each RPC first pulls the clearing node's
+  public ledger from where it left off (ClearingService.StreamLedger),
+  re-checks the hash chain over the exact bytes received (and that they are
+  canonical JSON), and folds the events into its openings.  Proofs about a
+  member are made only after comparing the recomputed commitments with the
+  node's own account (GetAccount), inside the witness store.
+* **alarm.**  Any divergence -- a chain hash that does not match, an event
+  that does not fold onto the openings, an account whose commitments differ
+  from the replay -- raises the alarm: it is logged, persisted in the sealed
+  store, and from then on every proving RPC is refused with
+  FAILED_PRECONDITION ("prover alarm").  The prover never proves against a
+  ledger it could not reproduce.
+* **who may ask.**  Only the clearing node (certificate ``node/clearing``)
+  may push openings and ask for margin, cure and default steps; a member may
+  ask only for its own funding, withdrawal and assessment proofs (each also
+  carries the member's signature, which the witness store checks against the
+  admitted key) and its own balances.  Every request is logged (method,
+  caller, outcome; never a value) by :mod:`clearing.rpc` and in the witness
+  store's log.
+* **openings sealed at rest.**  Every opening the witness store learns is
+  written to :class:`prover.sealed_store.SealedStore` before the RPC that
+  produced it answers; a restarted prover reloads them and replays the
+  ledger from the node.
+* **deadlines.**  Proving RPCs check the caller's remaining deadline first.
+
+The store is not thread-safe; one lock serialises requests (the pure-Python
+prover uses the CPU anyway, and DESIGN §7 releases a cycle's proofs together).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from pathlib import Path
+
+import grpc
+
+from clearing import engine as E
+from clearing import rpc, services_config, signing
+from clearing.api import clearing_pb2, clearing_pb2_grpc, common_pb2, convert, prover_pb2, prover_pb2_grpc
+from clearing.ledger import GENESIS_HASH, canonical, chain_hash
+from clearing.pki import load_config, load_identity
+from zkp.field import to_signed
+
+from .sealed_store import SealedStore
+from .witness import Divergence, WitnessStore
+
+log = logging.getLogger("zkclear.prover")
+
+PROVER_SERVICE = "zkclear.v1.ProverService"
+#: Seconds of deadline a proving request must leave.
+PROVE_TIME = 0.5
+NODE = "node/clearing"
+
+
+class Alarm(Exception):
+    """The prover's replay diverged from the node; it refuses to prove."""
+
+
+class ProverNode:
+    def __init__(self, config_dir, db_path, key_path, *, clearing_target: str | None = None,
+                 timeout: float = rpc.DEFAULT_TIMEOUT):
+        self.config_dir = Path(config_dir)
+        self.roster = load_config(self.config_dir)
+        self.identity = load_identity(self.config_dir, E.PROVER)
+        self.store = SealedStore(db_path, key_path)
+        operator = self.roster.by_role("operator")
+        if len(operator) != 1:
+            raise ValueError("the configuration must name exactly one operator")
+        self.witness = WitnessStore(self.identity.ed25519_private, self.identity.x25519_private,
+                                    operator[0].ed25519_public)
+        self._known = self.witness._known  # the witness store's openings, commitment hex -> Opening
+        self._known.update(self.store.load_all())
+        self._persisted = set(self._known)
+        self._head = GENESIS_HASH
+        self.lock = threading.RLock()
+        self.clearing_target = clearing_target
+        self.timeout = timeout
+        self._channel = None
+        self._clearing = None
+
+    def __repr__(self) -> str:
+        return f"ProverNode(config_dir={str(self.config_dir)!r})"
+
+    @property
+    def clearing(self) -> rpc.Client:
+        if self._clearing is None:
+            if self.clearing_target is None:
+                raise rpc.Abort(grpc.StatusCode.UNAVAILABLE, "no clearing node configured")
+            self._channel = rpc.channel(self.identity, self.clearing_target)
+            self._clearing = rpc.Client(clearing_pb2_grpc.ClearingServiceStub(self._channel), self.timeout)
+        return self._clearing
+
+    def close(self) -> None:
+        if self._channel is not None:
+            self._channel.close()
+        self.store.close()
+
+    # -- alarm --------------------------------------------------------------------
+    def raise_alarm(self, reason: str) -> None:
+        log.error("ALARM: %s -- refusing to prove", reason)
+        self.store.set_alarm(reason)
+
+    def check_alarm(self) -> None:
+        reason = self.store.alarm()
+        if reason is not None:
+            raise rpc.Abort(grpc.StatusCode.FAILED_PRECONDITION, f"prover alarm: {reason}; refusing to prove")
+
+    # -- replay ----------------------------------------------------------------------
+    def sync(self) -> int:
+        """Fold the node's new public events; alarm on any divergence."""
+        self.check_alarm()
+        since = self.witness.state.seq
+        try:
+            for ev in self.clearing.StreamLedger(clearing_pb2.StreamLedgerRequest(since=since)):
+                try:
+                    body = json.loads(ev.body)
+                    if canonical(body) != ev.body:
+                        raise Divergence("the node sent a non-canonical event")
+                except (ValueError, UnicodeDecodeError):
+                    raise Divergence("the node sent an event that is not JSON") from None
+                h = chain_hash(self._head, ev.seq, body)
+                if h != ev.chain_hash:
+                    raise Divergence(f"hash chain mismatch at event {ev.seq}")
+                self.witness.follow([(ev.seq, body)])
+                self._head = h
+        except Divergence as exc:
+            self.raise_alarm(str(exc))
+            self.check_alarm()
+        return self.witness.state.seq
+
+    def account(self, member: str) -> dict:
+        return convert.account(self.clearing.GetAccount(common_pb2.MemberRequest(member=member)))
+
+    def accounts(self) -> dict:
+        return {m: self.account(m) for m in sorted(self.witness.state.members)}
+
+    def persist(self) -> None:
+        """Seal every opening learned since the last call (before answering)."""
+        new = {c: op for c, op in self._known.items() if c not in self._persisted}
+        if new:
+            self.store.put_many(new)
+            self._persisted.update(new)
+
+    def guarded(self, fn):
+        """Run ``fn`` after a replay, under the lock; a Divergence raises the alarm."""
+        with self.lock:
+            self.sync()
+            try:
+                return fn()
+            except Divergence as exc:
+                self.raise_alarm(str(exc))
+                self.check_alarm()
+            finally:
+                self.persist()
+
+
+def _member_sig(data: bytes) -> bytes:
+    return convert.signature(data)
+
+
+class ProverServicer(prover_pb2_grpc.ProverServiceServicer):
+    def __init__(self, node: ProverNode):
+        self.node = node
+        self.roster = node.roster
+
+    @rpc.unary
+    def PushOpening(self, request, context, caller):
+        caller.require(NODE)
+        w = self.node.witness
+
+        def go():
+            t = w.state.trades.get(request.trade_id)
+            if t is not None and t["status"] == "pending" and t["T"] in self.node._known:
+                # a retried push (the node crashed before booking the receipt):
+                # the opening is already held, so the receipt is re-signed
+                trade = {k: t[k] for k in E.TRADE_FIELDS}
+                w.log.append(("receipt", request.trade_id, w.state.cycle, "re-signed"))
+                return signing.sign(self.node.identity.ed25519_private, *E.receipt_message(trade))
+            return w.receive_opening(request.trade_id, convert.nonempty(request.sealed, "sealed opening"))
+
+        sig = self.node.guarded(go)
+        return prover_pb2.Receipt(trade_id=request.trade_id, signature=sig)
+
+    @rpc.unary
+    def PrepareFunding(self, request, context, caller):
+        caller.require_member(request.member, also=(NODE,))
+        rid = convert.request_id(request.request_id)
+
+        def go():
+            done = self.node.store.prepared(request.member, rid)
+            if done is not None:
+                return bytes.fromhex(done)
+            C = self.node.witness.prepare_funding(request.member, request.amount).encode().hex()
+            self.node.store.put_prepared(request.member, rid, C, self.node._known[C])
+            self.node._persisted.add(C)
+            return bytes.fromhex(C)
+
+        return prover_pb2.PreparedFunding(df=self.node.guarded(go))
+
+    @rpc.unary
+    def ProveFunding(self, request, context, caller):
+        caller.require_member(request.member, also=(NODE,))
+        df = convert.point(request.df, "df")
+        sig = _member_sig(request.signature)
+        rpc.require_time(context, PROVE_TIME)
+        ctx_seq, proof = self.node.guarded(lambda: self.node.witness.prove_funding(
+            request.member, df, request.epoch, request.request_id, sig, self.node.account(request.member)))
+        return prover_pb2.MemberProof(ctx_seq=ctx_seq, proof=proof)
+
+    @rpc.unary
+    def ProveWithdrawal(self, request, context, caller):
+        caller.require_member(request.member, also=(NODE,))
+        sig = _member_sig(request.signature)
+        rpc.require_time(context, PROVE_TIME)
+        ctx_seq, proof = self.node.guarded(lambda: self.node.witness.prove_withdrawal(
+            request.member, request.amount, request.cycle, request.request_id, sig, self.node.account(request.member)))
+        return prover_pb2.MemberProof(ctx_seq=ctx_seq, proof=proof)
+
+    @rpc.unary
+    def ProveAssessmentPayment(self, request, context, caller):
+        caller.require_member(request.member, also=(NODE,))
+        sig = _member_sig(request.signature)
+        rpc.require_time(context, PROVE_TIME)
+        ctx_seq, proof = self.node.guarded(lambda: self.node.witness.prove_assessment_payment(
+            request.member, request.index, request.amount, request.cycle, request.request_id, sig,
+            self.node.account(request.member)))
+        return prover_pb2.MemberProof(ctx_seq=ctx_seq, proof=proof)
+
+    @rpc.unary
+    def ProveMargin(self, request, context, caller):
+        caller.require(NODE)
+        rpc.require_time(context, PROVE_TIME)
+        entries, sig = self.node.guarded(lambda: self.node.witness.margin_batch(request.cycle, self.node.accounts()))
+        return convert.margin_batch_msg(request.cycle, entries, sig)
+
+    @rpc.unary
+    def ProveCure(self, request, context, caller):
+        caller.require(NODE)
+        rpc.require_time(context, PROVE_TIME)
+        kw = self.node.guarded(lambda: self.node.witness.cure_proof(request.member, self.node.account(request.member)))
+        return convert.cure_msg(kw)
+
+    @rpc.unary
+    def ProveDefaultOpen(self, request, context, caller):
+        caller.require(NODE)
+        rpc.require_time(context, PROVE_TIME)
+        kw = self.node.guarded(lambda: self.node.witness.default_open(request.cycle, self.node.accounts()))
+        return convert.default_open_msg(kw)
+
+    @rpc.unary
+    def ProveDefaultShares(self, request, context, caller):
+        caller.require(NODE)
+        rpc.require_time(context, PROVE_TIME)
+        kw = self.node.guarded(lambda: self.node.witness.default_shares(request.purpose))
+        return convert.default_shares_msg(kw)
+
+    @rpc.unary
+    def GetBalances(self, request, context, caller):
+        caller.require_member(request.member)
+        w = self.node.witness
+
+        def go():
+            self.node.witness.check(request.member, self.node.account(request.member))
+            return w.balances(request.member), w.due(request.member)
+
+        bal, due = self.node.guarded(go)
+        return prover_pb2.Balances(member=request.member, cash=str(bal["cash"]), df=str(bal["df"]),
+                                   positions=[str(p) for p in bal["pos"]], due=str(due))
+
+    @rpc.unary
+    def GetProverStatus(self, request, context, caller):
+        alarm = self.node.store.alarm()
+        return prover_pb2.ProverStatus(seq=self.node.witness.state.seq, alarm=alarm is not None,
+                                       alarm_reason=alarm or "")
+
+
+def create_server(config_dir, *, port: int = 0, host: str = "127.0.0.1", db_path=None, key_path=None,
+                  clearing_target: str | None = None, max_workers: int = 4) -> tuple[rpc.Server, int]:
+    """Start the prover service on ``host:port`` (0 = any free port);
+    returns (server, port).  ``server.resource`` is the :class:`ProverNode`."""
+    config_dir = Path(config_dir)
+    db_path = db_path or services_config.data_path(config_dir, "prover_db")
+    key_path = key_path or services_config.data_path(config_dir, "prover_key")
+    node = ProverNode(config_dir, db_path, key_path, clearing_target=clearing_target)
+    try:
+        server, bound, health = rpc.build_server(node.identity, [
+            (prover_pb2_grpc.add_ProverServiceServicer_to_server, ProverServicer(node), PROVER_SERVICE),
+        ], host=host, port=port, max_workers=max_workers)
+    except BaseException:
+        node.close()
+        raise
+    return rpc.Server(server, bound, health, node), bound
+
+
+def serve(config_dir, *, port: int | None = None, host: str = "127.0.0.1") -> None:
+    config_dir = Path(config_dir)
+    if port is None:
+        port = int(services_config.endpoint(config_dir, "prover").rsplit(":", 1)[1])
+    srv, bound = create_server(config_dir, port=port, host=host,
+                               clearing_target=services_config.endpoint(config_dir, "clearing"))
+    log.info("prover service listening on %s:%d (mutual TLS)", host, bound)
+    print(f"prover service listening on {host}:{bound}", flush=True)
+    rpc.serve_forever(srv.grpc_server, srv.health, on_stop=srv.resource.close)
+
+
+__all__ = ["ProverNode", "ProverServicer", "create_server", "serve"]
