@@ -731,8 +731,7 @@ def _apply_default_management(state: State, seq: int, body: dict, alg) -> None:
             state.flows["charges"] += X
             # an unpaid assessment: the payable is cleared against the defaulter's cash
             if a.due is not None:
-                a.cash = a.cash - alg.public(u)
-                a.due = a.due - alg.public(u)
+                a.cash = a.cash - a.due  # value u: keeps sum(cash + df - due) and its blinding
                 a.due = None
             # tranche 2: own df to cash; the residual R2 is taken over by the default account
             a.df = a.df - alg.public(t.defaulter_default_fund)

@@ -325,3 +325,34 @@ def run_scenario(tmp_path, sc, variant_name: str, seed=b"scenario"):
                      "cures": cures, "defaults": defaults, "digest": close["digest"],
                      "cash_end": {m: sim.witness.balances(m)["cash"] for m in vm if m not in defaults}})
     return sim, days
+
+
+def waterfall_scenario(drop, extra, dfs, sitg1, sitg2, cap=2, defaulters=1, liquidity=None, defaulter_df=1_000_000):
+    """A small scenario file (one instrument, three scan scenarios) shaped to
+    reach a chosen part of the waterfall: defaulters D1.. each buy 100
+    contracts at price0 from S1, S2, S3 (40/30/30) with cash exactly their
+    requirement and no liquidity; on day 1 the price drops by ``drop`` and the
+    close-out is ``extra`` lower still.  ``dfs`` are the survivors'
+    contributions; SITG, the cap multiple and survivors' liquidity are given."""
+    from clearing.scenario import load_scenario
+
+    members, trades = [], []
+    survivors = ["S1", "S2", "S3"]
+    for k in range(defaulters):
+        mid = f"D{k + 1}"
+        members.append({"id": mid, "cash": 5_000_000, "default_fund": defaulter_df, "liquidity": 0,
+                        "target_positions": [100]})
+        for s, q in zip(survivors, (40, 30, 30)):
+            trades.append({"day": 0, "buyer": mid, "seller": s, "instrument": "F", "quantity": q, "price": 100000})
+    for s, q, df in zip(survivors, (40, 30, 30), dfs):
+        members.append({"id": s, "cash": 10_000_000, "default_fund": df,
+                        "liquidity": (liquidity or {}).get(s, 10**10), "target_positions": [-q * defaulters]})
+    return load_scenario({
+        "name": "waterfall", "instruments": [{"id": "F", "price0": 100000, "multiplier": 10, "tick": 1,
+                                              "scan_range": 5000}],
+        "margin_scenarios": {"shocks": [[0], [5000], [-5000]]}, "members": members,
+        "ccp": {"skin_in_the_game_1": sitg1, "skin_in_the_game_2": sitg2, "assessment_cap_multiple": cap},
+        "trades": trades,
+        "variants": {"v": {"settlement_prices": [[100000], [100000 - drop]],
+                           "close_out_prices": [100000 - drop - extra]}},
+    })
