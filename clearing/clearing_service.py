@@ -135,6 +135,13 @@ class ClearingNode:
             self._prover = rpc.Client(prover_pb2_grpc.ProverServiceStub(self._prover_channel), self.prove_timeout)
         return self._prover
 
+    def set_prover_target(self, target: str) -> None:
+        """Point the node at a (restarted) prover service."""
+        old = self._prover_channel
+        self.prover_target, self._prover, self._prover_channel = target, None, None
+        if old is not None:
+            old.close()
+
     def close(self) -> None:
         if self._prover_channel is not None:
             self._prover_channel.close()

@@ -47,8 +47,17 @@ class Cluster:
     def start(self):
         self.clearing, self.clearing_port = clearing_service.create_server(self.dir)
         self.prover, self.prover_port = prover_service.create_server(self.dir, clearing_target=self.clearing_target)
-        self.clearing.resource.prover_target = self.prover_target
+        self.clearing.resource.set_prover_target(self.prover_target)
         self._clients = {}
+
+    def restart_prover(self, **kw):
+        """Stop the prover service and start a new one (same config/data unless overridden)."""
+        for name in [n for n in self._clients if n != "@op"]:
+            self._clients.pop(name).close()
+        self.prover.stop(0)
+        self.prover, self.prover_port = prover_service.create_server(self.dir, clearing_target=self.clearing_target,
+                                                                     **kw)
+        self.clearing.resource.set_prover_target(self.prover_target)
 
     @property
     def clearing_target(self):
