@@ -328,7 +328,7 @@ def run_scenario(tmp_path, sc, variant_name: str, seed=b"scenario"):
 
 
 def waterfall_scenario(drop, extra, dfs, sitg1, sitg2, cap=2, defaulters=1, liquidity=None, defaulter_df=1_000_000):
-    """A small scenario file (one instrument, three scan scenarios) shaped to
+    """A small scenario file (one instrument, two scan scenarios) shaped to
     reach a chosen part of the waterfall: defaulters D1.. each buy 100
     contracts at price0 from S1, S2, S3 (40/30/30) with cash exactly their
     requirement and no liquidity; on day 1 the price drops by ``drop`` and the
@@ -350,7 +350,7 @@ def waterfall_scenario(drop, extra, dfs, sitg1, sitg2, cap=2, defaulters=1, liqu
     return load_scenario({
         "name": "waterfall", "instruments": [{"id": "F", "price0": 100000, "multiplier": 10, "tick": 1,
                                               "scan_range": 5000}],
-        "margin_scenarios": {"shocks": [[0], [5000], [-5000]]}, "members": members,
+        "margin_scenarios": {"shocks": [[0], [-5000]]}, "members": members,
         "ccp": {"skin_in_the_game_1": sitg1, "skin_in_the_game_2": sitg2, "assessment_cap_multiple": cap},
         "trades": trades,
         "variants": {"v": {"settlement_prices": [[100000], [100000 - drop]],
