@@ -9,6 +9,7 @@ re-derived here from first principles.
 """
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 import subprocess
@@ -104,6 +105,8 @@ def test_add_sub_neg_dbl_match_reference(name):
         assert enc(A.double()) == enc(rA.double()) == enc(A + A)
         assert (A + (-A)).is_identity() and (A - A).is_identity()
         assert A + C == C + A
+        assert A != -A and A != C and A != Point.identity(b)
+        assert not b.eq(A.raw, b.neg(A.raw)) and not b.eq(b.identity(), A.raw)
         # raw API with Jacobian (non-normalised) operands
         raw = b.add(b.add(A.raw, C.raw), b.neg(C.raw))
         assert b.eq(raw, A.raw) and not b.eq(raw, C.raw)
@@ -303,6 +306,14 @@ def test_batch_add_and_batch_affine_special_cases(name):
     assert [(int(x), int(y)) for x, y in (aff[0], aff[2], aff[3])] == [
         ref_point(11).affine(), ref_point(55).affine(), (1, 2)]
     assert b.batch_affine([b.identity(), b.identity()]) == [None, None]
+    # explicit projective representatives (X*z^2, Y*z^3, z) of one point
+    x, y = ref_point(11).affine()
+    num = type(b.generator()[0])  # int or gmpy2.mpz
+    for z in (1, 2, 3, P - 1):
+        rep = (num(x * z * z % P), num(y * z**3 % P), num(z))
+        assert [int(c) for c in b.to_affine(rep)] == [x, y], z
+        assert [int(c) for c in b.batch_affine([rep, P1.raw])[0]] == [x, y], z
+        assert b.eq(rep, P1.raw)
 
 
 # -- GLV ---------------------------------------------------------------------------
@@ -356,18 +367,31 @@ def test_glv_lattice_basis():
     assert {v1, v2} == {GLV_V1, GLV_V2} or {tuple(-c for c in v1), v2} == {GLV_V1, GLV_V2}
 
 
-@pytest.mark.parametrize("k", [0, 1, 2, R - 1, R // 2, GLV_LAMBDA, R - GLV_LAMBDA, 2**127, 2**253])
-def test_glv_split_edges(k):
+# Babai rounding keeps (k1, k2) in the half-parallelogram spanned by v1, v2.
+K1_BOUND = (abs(GLV_V1[0]) + abs(GLV_V2[0])) // 2 + 1
+K2_BOUND = (abs(GLV_V1[1]) + abs(GLV_V2[1])) // 2 + 1
+
+
+def _check_split(k):
     k1, k2 = glv_split(k)
     assert (k1 + k2 * GLV_LAMBDA - k) % R == 0
+    assert abs(k1) <= K1_BOUND and abs(k2) <= K2_BOUND
     assert abs(k1) < 2**GLV_BITS and abs(k2) < 2**GLV_BITS
+
+
+@pytest.mark.parametrize("k", [0, 1, 2, R - 1, R // 2, GLV_LAMBDA, R - GLV_LAMBDA, 2**127, 2**253])
+def test_glv_split_edges(k):
+    _check_split(k)
 
 
 @given(st.integers(min_value=0, max_value=R - 1))
 def test_glv_split_property(k):
-    k1, k2 = glv_split(k)
-    assert (k1 + k2 * GLV_LAMBDA - k) % R == 0
-    assert abs(k1) < 2**GLV_BITS and abs(k2) < 2**GLV_BITS
+    _check_split(k)
+
+
+def test_glv_split_many():
+    for k in rand_scalars(b"glv-many", 300):
+        _check_split(k)
 
 
 @given(st.integers(min_value=1, max_value=2**256), st.integers(min_value=2, max_value=8))
@@ -506,6 +530,14 @@ else:
     out = _run(code)
     assert out.returncode == 0, out.stderr
     assert "refused" in out.stdout
+
+
+def test_mcl_loads_when_the_wheel_is_installed():
+    """A refusal at load time would silently drop mcl from every cross-check;
+    with the wheel present it must load (and so pass its self-check)."""
+    if importlib.util.find_spec("mclbn256") is None:
+        pytest.skip("mclbn256 not installed")
+    assert "mcl" in AVAILABLE_BACKENDS
 
 
 @pytest.mark.skipif("mcl" not in AVAILABLE_BACKENDS, reason="mclbn256 not installed")

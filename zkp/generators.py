@@ -21,30 +21,68 @@ Purposes: ``pedersen.G`` (value base), ``pedersen.H`` (blinding base),
 ``bp.U`` (inner-product base).  The *generator-set id* is SHA-256 over the
 domain string and the encodings of every generator of the set in order; it
 enters every transcript, so proofs made with other generators cannot verify.
+
+Speed: ``expand_message_xmd`` (RFC 9380, section 5.3.1) is computed here
+with :mod:`hashlib` directly -- byte-for-byte the function py_ecc ships (a
+test compares them) -- reusing a SHA-256 state that has already absorbed
+the 64-byte zero block Z_pad.  When gmpy2 is present a Legendre symbol
+(cheap) screens out the non-squares before the one modular exponentiation
+that computes y; the accepted (x, y) are the same as before.
 """
 from __future__ import annotations
 
 import hashlib
 from functools import lru_cache
 
-from py_ecc.bls.hash import expand_message_xmd
-
 from .field import P
 from .group import FixedBase, Point, get_backend, sqrt_fp, _encode_affine
+
+try:
+    from gmpy2 import legendre as _legendre
+except ImportError:  # pragma: no cover - the sqrt check alone decides
+    _legendre = None
 
 DOMAIN = b"zkclear:v1:BN254-G1:generators:"
 #: Largest n*m supported by the range proofs (n = 64 bits, m = 64 values).
 CAPACITY = 64 * 64
 
 
+_SHA256_ZPAD = hashlib.sha256(bytes(64))  # Z_pad: one zero block of SHA-256
+
+
+def expand_message_xmd(msg: bytes, dst: bytes, len_in_bytes: int) -> bytes:
+    """expand_message_xmd with SHA-256 (RFC 9380, 5.3.1)."""
+    if len(dst) > 255:
+        raise ValueError("DST must be <= 255 bytes")
+    ell = (len_in_bytes + 31) // 32
+    if ell > 255:
+        raise ValueError("invalid len in bytes for hash function")
+    dst_prime = dst + bytes([len(dst)])
+    h = _SHA256_ZPAD.copy()
+    h.update(msg + len_in_bytes.to_bytes(2, "big") + b"\x00" + dst_prime)
+    b0 = h.digest()
+    bi = hashlib.sha256(b0 + b"\x01" + dst_prime).digest()
+    out = [bi]
+    b0_int = int.from_bytes(b0, "big")
+    for i in range(2, ell + 1):
+        mixed = (b0_int ^ int.from_bytes(bi, "big")).to_bytes(32, "big")
+        bi = hashlib.sha256(mixed + bytes([i]) + dst_prime).digest()
+        out.append(bi)
+    return b"".join(out)[:len_in_bytes]
+
+
 def hash_to_curve_affine(purpose: bytes, index: int) -> tuple[int, int]:
     if not 0 <= index < 1 << 32:
         raise ValueError("generator index out of range")
     dst = DOMAIN + purpose
+    prefix = index.to_bytes(4, "big")
     for ctr in range(256):
-        u = expand_message_xmd(index.to_bytes(4, "big") + bytes([ctr]), dst, 48, hashlib.sha256)
+        u = expand_message_xmd(prefix + bytes([ctr]), dst, 48)
         x = int.from_bytes(u, "big") % P
-        y = sqrt_fp((x * x * x + 3) % P)  # strict: y*y == rhs checked
+        rhs = (x * x * x + 3) % P
+        if _legendre is not None and _legendre(rhs, P) < 0:
+            continue  # not a square: sqrt_fp would return None
+        y = sqrt_fp(rhs)  # strict: y*y == rhs checked
         if y is not None:
             if y & 1:
                 y = P - y
