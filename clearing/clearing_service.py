@@ -176,6 +176,14 @@ class ClearingNode:
         self.run(lambda e: e.receipt(trade_id, sig, rid))
 
 
+def _check_margin_phase(e: E.Engine, cycle: int) -> None:
+    """Refuse a margin run the ledger would refuse, before asking the prover."""
+    if cycle != e.state.cycle:
+        raise FailedPrecondition(f"request is for cycle {cycle}, the ledger is in cycle {e.state.cycle}")
+    if e.state.phase != "margin" or e.state.margin_done:
+        raise FailedPrecondition("margin proofs are collected once per cycle, after settlement")
+
+
 def _instrument_ids(e: E.Engine) -> list[str]:
     return e.state.instrument_ids()
 
@@ -395,6 +403,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         rid = _derived_id("margin", request.request_id)
         done = self.node.recorded(E.PROVER, rid)
         if done is None:
+            self.node.run(lambda e: _check_margin_phase(e, request.cycle))
             rpc.require_time(context, PROVE_TIME)
             batch = self.node.prover.ProveMargin(prover_pb2.ProveMarginRequest(cycle=request.cycle),
                                                  timeout=_remaining(context))

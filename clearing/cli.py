@@ -29,6 +29,11 @@ PROG = "zkclear"
 #: name -> (module providing configure/run, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("bench", "measure proof generation and verification cost"),
+    "init": ("clearing.commands.init", "create a development PKI, service config and ledger genesis"),
+    "serve": ("clearing.commands.serve", "run the clearing node, the prover service or the auditor"),
+    "participant": ("clearing.commands.participant", "act as a clearing member (trade, affirm, deposit, ...)"),
+    "admin": ("clearing.commands.admin", "the operator's console (prices, margin, defaults, cycle close)"),
+    "audit": ("clearing.commands.audit", "re-verify the clearing node's public ledger"),
 }
 
 

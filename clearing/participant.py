@@ -14,7 +14,8 @@ its own certificate, and signs every action with its Ed25519 identity key:
 * **affirm** (as counterparty): fetches the opening sealed to it, decrypts
   it, checks that it opens T, that the terms are the ones it agreed
   (instrument, side, price, quantity when given) and that it never saw this
-  T before (the seen set is kept in a file beside nothing secret), then signs
+  T before (the seen set of commitments -- public values -- is kept in a file
+  between runs), then signs
   the affirmation.
 * **deposit / withdraw / fund / pay-assessment / cure**: signs the request
   tuple; for proofs it asks the prover service, which checks the signature
@@ -28,9 +29,11 @@ here prints a blinding.
 """
 from __future__ import annotations
 
+import json
+import os
 import secrets
 from dataclasses import dataclass
-from typing import Sequence
+from pathlib import Path
 
 from zkp.field import random_scalar
 from zkp.generators import generators
@@ -67,7 +70,8 @@ class CheckedTrade:
 
 class Participant:
     def __init__(self, identity, roster, clearing_target: str, prover_target: str | None = None, *,
-                 timeout: float = rpc.DEFAULT_TIMEOUT, prove_timeout: float = PROVE_TIMEOUT):
+                 timeout: float = rpc.DEFAULT_TIMEOUT, prove_timeout: float = PROVE_TIMEOUT,
+                 seen_path=None):
         if identity.role != "member":
             raise ValueError("a participant identity must be a member's")
         self.identity = identity
@@ -80,7 +84,10 @@ class Participant:
             self._channels.append(rpc.channel(identity, prover_target))
             self.prover = rpc.Client(prover_pb2_grpc.ProverServiceStub(self._channels[1]), prove_timeout)
         self.prove_timeout = prove_timeout
+        self.seen_path = None if seen_path is None else Path(seen_path)
         self.seen_T: set[str] = set()
+        if self.seen_path is not None and self.seen_path.exists():
+            self.seen_T = set(json.loads(self.seen_path.read_text(encoding="utf-8")))
 
     def __repr__(self) -> str:
         return f"Participant({self.name!r})"
@@ -251,6 +258,10 @@ class Participant:
             request_id=request_id or new_request_id("aff"), trade_id=trade_id, member=self.name, signature=sig),
             timeout=self.prove_timeout)
         self.seen_T.add(t["T"])
+        if self.seen_path is not None:
+            tmp = self.seen_path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(sorted(self.seen_T)), encoding="utf-8")
+            os.replace(tmp, self.seen_path)
         return res
 
 

@@ -1,0 +1,113 @@
+"""``zkclear admin --config DIR ACTION``: the operator's console.  Every
+input is signed with the operator's key and sent with the operator's
+certificate to the clearing node's AdminService.
+
+Actions: status, admit (all members of the roster, or NAME), settle
+(prices and the scenario set), margin (the node obtains the prover's margin
+batch and verifies it), declare-default MEMBER, open-default (disclosure
+and D0 from the prover), close-out INDEX --prices (then the pro-rata
+allocations), close (the cycle, printing its signed digest), reports."""
+from __future__ import annotations
+
+import argparse
+
+import json
+
+from . import CommandError, add_config, int_list, rpc_errors
+
+
+def configure(parser) -> None:
+    parser.description = __doc__.replace("``", "'")
+    add_config(parser)
+    parser.add_argument("--request-id", help="client request id (for a safe retry)")
+    parser.add_argument("--cycle", type=int, help="cycle (default: the ledger's current cycle)")
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    _add_parser = sub.add_parser
+
+    def add_parser(*a, **kw):  # --request-id also after the action
+        sp = _add_parser(*a, **kw)
+        sp.add_argument("--request-id", default=argparse.SUPPRESS, help="client request id (for a safe retry)")
+        return sp
+    sub.add_parser = add_parser
+    sub.add_parser("status", help="ledger status: cycle, phase, members, digests")
+    a = sub.add_parser("admit", help="admit members of the roster")
+    a.add_argument("member", nargs="?", help="one member (default: every member not yet admitted)")
+    s = sub.add_parser("settle", help="publish settlement prices and the scenario set")
+    s.add_argument("--prices", required=True, help="comma-separated settlement prices, in instrument order")
+    s.add_argument("--scenario-set", metavar="FILE",
+                   help='JSON {"version": V, "matrix": [[...], ...]} (default: the packaged ccp-demo set)')
+    s.add_argument("--version", type=int, default=0, help="scenario-set version (with the default set)")
+    sub.add_parser("margin", help="run the cycle's margin batch")
+    d = sub.add_parser("declare-default", help="declare a called member in default")
+    d.add_argument("member")
+    sub.add_parser("open-default", help="open the default event (disclosure, D0)")
+    c = sub.add_parser("close-out", help="close-out prices of default event INDEX; runs the waterfall")
+    c.add_argument("index", type=int)
+    c.add_argument("--prices", required=True, help="comma-separated close-out prices")
+    sub.add_parser("close", help="close the cycle and print its signed digest")
+    r = sub.add_parser("reports", help="default reports")
+    r.add_argument("--json", action="store_true", help="machine-readable JSON")
+
+
+def _scenario_set(args) -> tuple[int, list[list[int]]]:
+    if args.scenario_set:
+        try:
+            with open(args.scenario_set, encoding="utf-8") as fh:
+                data = json.load(fh)
+            return int(data["version"]), [[int(x) for x in row] for row in data["matrix"]]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise CommandError(f"cannot read scenario set {args.scenario_set}: {exc}") from None
+    from clearing.scenario import builtin_scenario, scenario_matrix
+
+    return args.version, scenario_matrix(builtin_scenario())
+
+
+def run(args) -> int:
+    from clearing import services_config
+    from clearing.engine import report_table
+    from clearing.operator import Operator
+    from clearing.pki import load_config, load_identity
+
+    roster = load_config(args.config)
+    target = services_config.endpoint(args.config, "clearing")
+    op = Operator(load_identity(args.config, "operator"), roster, target)
+    rid, cycle = args.request_id, args.cycle
+    try:
+        with rpc_errors(f"clearing node at {target}"):
+            if args.action == "status":
+                st = op.status()
+                print(f"cycle {st.cycle} ({st.phase}), ledger seq {st.seq}, head {st.head.hex()}")
+                print(f"members: {', '.join(st.members) or '-'}")
+                print(f"instruments: {', '.join(i.id for i in st.instruments)}; prices {list(st.prices)}")
+                for k, d in enumerate(st.digests):
+                    print(f"cycle {k + 1} digest {d.hex()}")
+            elif args.action == "admit":
+                names = [args.member] if args.member else op.admit_all()
+                if args.member:
+                    op.admit(args.member, request_id=rid)
+                print(f"admitted: {', '.join(names) or 'nobody new'}")
+            elif args.action == "settle":
+                version, matrix = _scenario_set(args)
+                seq = op.settle(int_list(args.prices), matrix, version, cycle=cycle, request_id=rid)
+                print(f"settled: ledger event {seq}")
+            elif args.action == "margin":
+                for m, r in sorted(op.run_margin(cycle=cycle, request_id=rid).items()):
+                    print(f"{m}: {r}")
+            elif args.action == "declare-default":
+                print(f"default declared: ledger event {op.declare_default(args.member, cycle, rid)}")
+            elif args.action == "open-default":
+                print(f"default event {op.open_default(cycle, rid)} opened")
+            elif args.action == "close-out":
+                need = op.close_out(args.index, int_list(args.prices), cycle, rid)
+                print("waterfall complete" if not need else f"pending allocations: {need}")
+            elif args.action == "close":
+                print(f"cycle closed, digest {op.close_cycle(cycle, rid)}")
+            elif args.action == "reports":
+                reports = op.reports()
+                if args.json:
+                    print(json.dumps(reports, indent=2, sort_keys=True))
+                else:
+                    print("\n\n".join(report_table(r) for r in reports) or "no default events")
+    finally:
+        op.close()
+    return 0

@@ -1,0 +1,27 @@
+"""``zkclear serve clearing|prover|auditor --config DIR [--port N]``: run one
+node in the foreground over mutual TLS until SIGTERM or Ctrl-C (graceful
+shutdown: calls in flight finish, new ones are refused)."""
+from __future__ import annotations
+
+from . import add_config, setup_logging
+
+
+def configure(parser) -> None:
+    parser.description = __doc__.replace("``", "'")
+    parser.add_argument("node", choices=["clearing", "prover", "auditor"], help="which node to run")
+    add_config(parser)
+    parser.add_argument("--port", type=int, help="port to listen on (default: from services.json; 0 = any)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+
+
+def run(args) -> int:
+    setup_logging(args.log_level)
+    if args.node == "clearing":
+        from clearing.clearing_service import serve
+    elif args.node == "prover":
+        from prover.service import serve
+    else:
+        from clearing.auditor import serve
+    serve(args.config, port=args.port, host=args.host)
+    return 0
