@@ -69,8 +69,12 @@ Default management (DESIGN §6)
                   node's own commitments, bound to the declaration) and opens
                   the survivors' snapshot total D0 over the full survivor set;
                   the survivors' df commitments are snapshotted;
-``dm-closeout``   operator-signed close-out prices c: positions go to the public
-                  auction book at c; tranches 1-2 per defaulter and the public
+``dm-closeout``   operator-signed close-out prices c and auction lots: the
+                  defaulters' positions go to the house as public positions and
+                  on to the winners at c -- members (public lots, their VM
+                  booked from c to the last settlement) or the public auction
+                  book (winners outside the member set) -- leaving the house
+                  flat; tranches 1-2 per defaulter and the public
                   sizes of tranches 3-6 come from the oracle's pure helpers
                   (``defaulter_tranches``, ``mutual_waterfall`` on D0); tranche 4
                   in full and capped assessments are applied homomorphically;
@@ -313,8 +317,18 @@ def dm_open_message(cycle: int, defaulters, survivors, D0: int, disclosures: dic
     ]
 
 
-def closeout_message(cycle: int, index: int, prices: Sequence[int]):
-    return "close-out", [("cycle", cycle), ("event", index), ("prices", list(prices))]
+def closeout_message(cycle: int, index: int, prices: Sequence[int], lots: Sequence[dict]):
+    """The operator's close-out and auction result: prices c and the public
+    lots (winner, instrument, signed quantity = the winner's position change)."""
+    return "close-out", [("cycle", cycle), ("event", index), ("prices", list(prices)),
+                         ("lots", [[lot["winner"], lot["instrument"], lot["quantity"]] for lot in lots])]
+
+
+def book_lots(disclosed_positions: dict, instrument_ids: Sequence[str]) -> list[dict]:
+    """Every defaulter position to the public auction book (the oracle's model
+    of winners outside the member set): one lot per instrument."""
+    totals = [sum(p[i] for p in disclosed_positions.values()) for i in range(len(instrument_ids))]
+    return [{"winner": AUCTION, "instrument": iid, "quantity": q} for iid, q in zip(instrument_ids, totals) if q]
 
 
 def shares_message(cycle: int, index: int, purpose: str, R: int, shares: Sequence[str], total: int,
@@ -723,9 +737,8 @@ def _apply_default_management(state: State, seq: int, body: dict, alg) -> None:
             u = d.get("due", 0)
             t = defaulter_tranches(X, d["cash"], d["df"], u)
             for i, q in enumerate(d["pos"]):
-                a.pos[i] = a.pos[i] - alg.public(q)
-                books["auction_pos"][i] += q
-            # close-out: the defaulter pays X to the auction book
+                a.pos[i] = a.pos[i] - alg.public(q)  # to the house, as a public position
+            # close-out: the defaulter pays X (to the auction book; member winners' share below)
             a.cash = a.cash - alg.public(X)
             books["auction_cash"] += X
             state.flows["charges"] += X
@@ -752,6 +765,22 @@ def _apply_default_management(state: State, seq: int, body: dict, alg) -> None:
                          "defaulter_margin": t.defaulter_margin,
                          "defaulter_default_fund": t.defaulter_default_fund, "residual": t.residual,
                          "estate_surplus": t.estate_surplus})
+        # the auction result: public lots novated to the winners at c, each
+        # winner's VM booked from c to the last settlement P; the house is flat
+        for lot in body["lots"]:
+            i = state.instrument_index(lot["instrument"])
+            q = lot["quantity"]
+            if lot["winner"] == AUCTION:
+                books["auction_pos"][i] += q
+                continue
+            w = state.members[lot["winner"]]
+            lot_vm = (P[i] - c[i]) * mults[i] * q
+            w.pos[i] = w.pos[i] + alg.public(q)
+            w.cash = w.cash + alg.public(lot_vm)
+            books["auction_cash"] -= lot_vm
+            state.flows["charges"] -= lot_vm
+            w.trades[i] += 1
+            w.version = seq
         R = sum(r["residual"] for r in rows)
         D0 = ev["D0"]
         cap = state.config["ccp"]["assessment_cap_multiple"]
@@ -767,7 +796,8 @@ def _apply_default_management(state: State, seq: int, body: dict, alg) -> None:
         capital = mw.skin_in_the_game_1 + mw.skin_in_the_game_2
         books["ccp_capital"] += capital
         books["default_account"] += capital
-        ev.update(stage="closed-out", prices=list(c), rows=rows, R=R, need={}, k4=0, k6=0,
+        ev.update(stage="closed-out", prices=list(c), lots=[dict(lot) for lot in body["lots"]], rows=rows, R=R,
+                  need={}, k4=0, k6=0,
                   sitg1=[sitg1_before, books["sitg1"]], sitg2=[sitg2_before, books["sitg2"]],
                   tranches={"defaulter_margin": sum(r["defaulter_margin"] for r in rows),
                             "defaulter_default_fund": sum(r["defaulter_default_fund"] for r in rows),
@@ -875,7 +905,7 @@ def _finish_if_done(state: State) -> None:
         raise LedgerCorrupted(f"default event {ev['index']}: the waterfall does not add up")
     report = {
         "index": ev["index"], "cycle": ev["cycle"], "defaulters": ev["rows"], "survivors": ev["survivors"],
-        "D0": ev["D0"], "loss": loss, "R": ev["R"], "close_out_prices": ev["prices"],
+        "D0": ev["D0"], "loss": loss, "R": ev["R"], "close_out_prices": ev["prices"], "lots": ev["lots"],
         "waterfall": [{"tranche": n, "amount": tr[n]} for n in TRANCHE_NAMES],
         "survivors_default_fund_in_full": ev["df_in_full"], "assessments_capped": ev["capped"],
         "default_fund_residual": ev["k4"], "assessment_residual": ev["k6"], "rounding_residual": residual,
@@ -1377,7 +1407,7 @@ class Core:
                     b["sig"], "the prover service")
 
     def _v_dm_closeout(self, b):
-        if set(b) != {"kind", "cycle", "index", "prices", "request_id", "op_sig"}:
+        if set(b) != {"kind", "cycle", "index", "prices", "lots", "request_id", "op_sig"}:
             raise InvalidArgument("close-out fields")
         self._check_cycle(b["cycle"])
         _ident("request id", b["request_id"])
@@ -1391,7 +1421,27 @@ class Core:
             _int("close-out price", p, 1, MAX_PRICE)
             if p % inst["tick"]:
                 raise InvalidArgument("close-out price is not a multiple of the tick")
-        _verify_sig(self._cfg()["keys"]["operator"], closeout_message(b["cycle"], b["index"], b["prices"]),
+        lots = b["lots"]
+        if not isinstance(lots, list) or len(lots) > 4096:
+            raise InvalidArgument("lots must be a list")
+        ids = self.state.instrument_ids()
+        moved = [0] * len(ids)
+        for lot in lots:
+            if not isinstance(lot, dict) or set(lot) != {"winner", "instrument", "quantity"}:
+                raise InvalidArgument("a lot has winner, instrument, quantity")
+            if lot["winner"] != AUCTION:
+                w = self._member(lot["winner"])
+                if w.status != STATUS_ACTIVE:
+                    raise FailedPrecondition(f"auction winner {lot['winner']!r} is not an active member")
+            i = self.state.instrument_index(lot["instrument"])
+            _int("lot quantity", lot["quantity"], -(1 << 52) + 1, 1 << 52)
+            if lot["quantity"] == 0:
+                raise InvalidArgument("a lot has a non-zero quantity")
+            moved[i] += lot["quantity"]
+        expected = [sum(ev["disclosed"][m]["pos"][i] for m in ev["defaulters"]) for i in range(len(ids))]
+        if moved != expected:
+            raise InvalidArgument("the lots must take over exactly the defaulters' positions (house left flat)")
+        _verify_sig(self._cfg()["keys"]["operator"], closeout_message(b["cycle"], b["index"], b["prices"], lots),
                     b["op_sig"], "the operator")
 
     def _v_dm_shares(self, b):
@@ -1795,11 +1845,14 @@ class Engine(Core):
         return self._run(PROVER, request_id, body, lambda new: {"index": len(new.reports) if new.dm is None
                                                                  else new.dm["index"]})
 
-    def dm_closeout(self, cycle: int, index: int, prices: Sequence[int], op_sig: bytes, request_id: str) -> dict:
-        """Operator-signed close-out prices; runs the public tranches.  Returns
-        the pending pro-rata allocations ({purpose: amount}) if any."""
+    def dm_closeout(self, cycle: int, index: int, prices: Sequence[int], lots: Sequence[dict], op_sig: bytes,
+                    request_id: str) -> dict:
+        """The operator-signed close-out prices and auction lots (see
+        ``closeout_message``; ``book_lots`` gives everything to the public
+        auction book); runs the public tranches.  Returns the pending pro-rata
+        allocations ({purpose: amount}) if any."""
         body = {"kind": "dm-closeout", "cycle": cycle, "index": index, "prices": list(prices),
-                "request_id": request_id, "op_sig": _h(op_sig)}
+                "lots": [dict(lot) for lot in lots], "request_id": request_id, "op_sig": _h(op_sig)}
         return self._run(OPERATOR, request_id, body,
                          lambda new: {"need": {} if new.dm is None else dict(new.dm["need"])})
 
@@ -1904,7 +1957,8 @@ def audit(events: Iterable[tuple[int, dict]]) -> AuditReport:
 
 __all__ = [
     "Engine", "Core", "State", "Account", "PointAlgebra", "apply_event", "snapshot", "state_hash",
-    "cycle_digest", "audit", "AuditReport", "trade_tuple", "trade_message", "affirmation_message",
+    "cycle_digest", "audit", "AuditReport", "book_lots", "closeout_message", "dm_open_message",
+    "shares_message", "assessment_payment_message", "report_table", "AUCTION", "trade_tuple", "trade_message", "affirmation_message",
     "receipt_message", "deposit_message", "funding_message", "withdrawal_message", "settlement_message",
     "margin_batch_message", "margin_proof_message", "default_message", "digest_message", "genesis_message",
     "admission_message", "scenario_set_id", "margin_statement", "withdrawal_statement", "funding_statement",

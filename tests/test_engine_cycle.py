@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from clearing import engine as E
-from clearing.errors import FailedPrecondition, NotFound
+from clearing.errors import FailedPrecondition, InvalidArgument, NotFound
 from clearing.oracle import closeout_loss, defaulter_tranches, mutual_waterfall, requirement, vm
 from prover.witness import Refused
 from zkp.errors import ProvingError
@@ -132,7 +132,27 @@ def test_two_cycles_with_call_cure_and_payment_default(tmp_path):
     with pytest.raises(FailedPrecondition):  # the default event must run first
         sim.close()
     closeout = [533000, 184000]
-    sim.default_event(closeout)
+    # C's 5 RTX: 2 to member A as a public lot, 3 to the public auction book
+    lots = [{"winner": "A", "instrument": "RTX", "quantity": 2}, {"winner": E.AUCTION, "instrument": "RTX", "quantity": 3}]
+    bad = [{"winner": "A", "instrument": "RTX", "quantity": 2}]
+    kw = sim.witness.default_open(sim.cycle, sim.accounts())
+    sim.engine.dm_open(request_id="dm-open-1", **kw)
+    sim.sync()
+    with pytest.raises(InvalidArgument):  # the house would not be flat
+        sim.engine.dm_closeout(sim.cycle, 0, closeout, bad, sim.op(E.closeout_message(sim.cycle, 0, closeout, bad)),
+                               "dm-close-bad")
+    with pytest.raises(InvalidArgument):  # signed for other lots
+        sim.engine.dm_closeout(sim.cycle, 0, closeout, lots, sim.op(E.closeout_message(sim.cycle, 0, closeout, bad)),
+                               "dm-close-bad2")
+    need = sim.engine.dm_closeout(sim.cycle, 0, closeout, lots,
+                                  sim.op(E.closeout_message(sim.cycle, 0, closeout, lots)), "dm-close-1")["need"]
+    sim.sync()
+    for purpose in sorted(need):
+        sim.engine.dm_shares(request_id="dm-shares-" + purpose, **sim.witness.default_shares(purpose))
+        sim.sync()
+    plain.pos["A"][1] += 2
+    plain.cash["A"] += (prices2[1] - closeout[1]) * MULTS[1] * 2
+    assert sim.engine.state.books["auction_pos"] == [0, 3]
     (rep,) = sim.engine.default_reports()
     X = closeout_loss(closeout, prices2, MULTS, plain.pos["C"])
     t = defaulter_tranches(X, plain.cash["C"], plain.df["C"])

@@ -184,13 +184,17 @@ class Sim:
         self.sync()
         return res
 
-    def default_event(self, close_out_prices) -> int:
-        """Run one default event: disclosure + D0, close-out, pro-rata shares."""
+    def default_event(self, close_out_prices, lots=None) -> int:
+        """Run one default event: disclosure + D0, close-out and auction lots
+        (default: all to the public auction book), pro-rata shares."""
         kw = self.witness.default_open(self.cycle, self.accounts())
         index = self.engine.dm_open(request_id=self.rid("dm-open"), **kw)["index"]
         self.sync()
-        need = self.engine.dm_closeout(self.cycle, index, close_out_prices,
-                                       self.op(E.closeout_message(self.cycle, index, close_out_prices)),
+        if lots is None:
+            disclosed = self.engine.state.dm["disclosed"]
+            lots = E.book_lots({m: d["pos"] for m, d in disclosed.items()}, self.engine.state.instrument_ids())
+        need = self.engine.dm_closeout(self.cycle, index, close_out_prices, lots,
+                                       self.op(E.closeout_message(self.cycle, index, close_out_prices, lots)),
                                        self.rid("dm-close"))["need"]
         self.sync()
         for purpose in sorted(need):
