@@ -118,8 +118,8 @@ class WitnessStore:
         """Apply new public events in order; returns the last sequence number.
 
         Checks the operator's signature on every event this store acts upon
-        (genesis, admission, settlement, default declaration) and that the
-        genesis names this prover's keys."""
+        (genesis, admission, settlement, default declaration, close-out) and
+        that the genesis names this prover's keys."""
         for seq, body in events:
             if seq <= self.state.seq:
                 continue
@@ -151,6 +151,8 @@ class WitnessStore:
                      b["op_sig"])
         elif kind == "default":
             self._op(E.default_message(b["cycle"], b["member"]), b["op_sig"])
+        elif kind == "dm-closeout":
+            self._op(E.closeout_message(b["cycle"], b["index"], b["prices"], b["lots"]), b["op_sig"])
 
     def check(self, member: str, public_account: dict) -> None:
         """Compare this store's commitments for ``member`` with the node's

@@ -277,3 +277,14 @@ def test_tampered_event_log_detected_at_replay(tmp_path):
     with pytest.raises(LedgerCorrupted, match="does not verify"):
         E.audit(events)
 
+
+
+def test_prover_refuses_default_steps_without_declaration(sim):
+    with pytest.raises(Refused):
+        sim.witness.default_open(sim.cycle, sim.accounts())
+    with pytest.raises(Refused):
+        sim.witness.default_shares("default-fund")
+    with Unchanged(sim), pytest.raises(FailedPrecondition):  # no declared default
+        sim.engine.dm_open(sim.cycle, [], ["A", "B", "C"], 0, b"", {}, b"\0" * 64, "dm-x")
+    with Unchanged(sim), pytest.raises(FailedPrecondition):
+        sim.engine.dm_closeout(sim.cycle, 0, P0, [], sim.op(E.closeout_message(sim.cycle, 0, P0, [])), "dm-y")

@@ -68,7 +68,17 @@ class Sim:
     def op(self, msg) -> bytes:
         return signing.sign(self.op_sk, *msg)
 
+    #: when set, every sync drops the engine object, reopens the database and
+    #: checks that state, chain head and digests are identical
+    reopen_every_step = False
+
     def sync(self):
+        if self.reopen_every_step:
+            before = (self.engine.state.seq, self.engine.head, self.engine.state_digest(),
+                      self.engine.default_reports())
+            self.reopen()
+            assert (self.engine.state.seq, self.engine.head, self.engine.state_digest(),
+                    self.engine.default_reports()) == before
         self.witness.follow(self.engine.events(self.witness.state.seq))
 
     def reopen(self):
@@ -259,7 +269,7 @@ def test_harness_boots_and_funds(tmp_path):
 # ---------------------------------------------------------------------------
 # Driving a scenario file (clearing.scenario) through the engine
 # ---------------------------------------------------------------------------
-def run_scenario(tmp_path, sc, variant_name: str, seed=b"scenario"):
+def run_scenario(tmp_path, sc, variant_name: str, seed=b"scenario", reopen_every_step=False):
     """Run every day of a scenario variant through the engine, day d being
     cycle d+1, with the oracle's member behaviour: a called member deposits
     exactly its call (requirement - cash, which it knows from its openings)
@@ -274,6 +284,7 @@ def run_scenario(tmp_path, sc, variant_name: str, seed=b"scenario"):
     ccp = {"skin_in_the_game_1": sc.ccp.skin_in_the_game_1, "skin_in_the_game_2": sc.ccp.skin_in_the_game_2,
            "assessment_cap_multiple": sc.ccp.assessment_cap_multiple}
     sim = Sim(tmp_path / "scenario.db", instruments, ccp, seed=seed)
+    sim.reopen_every_step = reopen_every_step
     matrix = scenario_matrix(sc)
     variant = sc.variant(variant_name)
     liquidity = {}

@@ -3,7 +3,9 @@ one cycle whose summed residual uses the survivors' fund partly (pro rata,
 with a rounding residual absorbed by the CCP); and assessments pro rata
 (committed payables settled by tagged deposits) where one survivor cannot pay
 and defaults in turn (cascade: its unpaid payable joins its own tranche 1;
-fewer than three survivors -> individual disclosure)."""
+fewer than three survivors -> individual disclosure); that run also drops
+and reopens the engine between every two events, through both default
+events, and must see identical state, chain head, digests and reports."""
 from __future__ import annotations
 
 import pytest
@@ -33,5 +35,6 @@ def test_waterfall_case(tmp_path, case):
     sc = waterfall_scenario(**kw)
     oracle = run_oracle(sc, "v")
     assert reached(oracle.default_events)
-    sim, days = run_scenario(tmp_path, sc, "v", seed=case.encode())
+    # the cascade also restarts the engine between every two events
+    sim, days = run_scenario(tmp_path, sc, "v", seed=case.encode(), reopen_every_step="cascade" in case)
     compare(sim, days, oracle)
