@@ -96,14 +96,17 @@ Called members and risk (DESIGN §5.3.5)
 A called (``call``/``payment``) member may not withdraw and may not enter new
 trades, neither as initiator nor as affirming counterparty; a defaulted member
 may do neither.  Why not "only risk-reducing trades": the node sees a trade's
-side but not its size nor the sign or size of the member's position, so it
-cannot tell whether a trade reduces risk.  Allowing it needs a proof, bound to
-the member's current position commitment, that the position moves toward zero
-without crossing it (pos - T in [0, 2^64) for a long selling,
--pos - T in [0, 2^64) for a short buying) -- a statement that
-``zkp.statements`` does not define yet.  Until it does, the engine enforces
-the stricter rule: a called member's only ways out are deposit + re-proof
-(cure) or the operator's default declaration.
+side, price and instrument but neither its size nor the member's positions,
+so it cannot judge the trade; and "risk-reducing" for a SPAN-style
+requirement max_s(-sum_i A[s][i] pos_i) is not a linear relation -- a trade
+reduces the requirement iff every scenario loss after the trade is at most
+the worst loss before it, which needs the (hidden) worst scenario as a
+witness: a one-of-many / OR proof over scenarios, which ``zkp`` does not
+have.  (Shrinking |pos_i| alone, provable as pos_i - T in [0, 2^64), is not
+risk-reducing: it can remove a hedge.)  So the engine enforces the stricter
+rule: a called member's only ways out are deposit + re-proof (cure) or the
+operator's default declaration; its trades already pending stay pending and
+cannot be novated while it is called.
 
 Public invariants (checked at every cycle close, and by the auditor)
 -------------------------------------------------------------------
@@ -1913,6 +1916,22 @@ def report_table(report: dict) -> str:
     return "\n".join(lines)
 
 
+def report_chart(report: dict, width: int = 40) -> str:
+    """A text waterfall chart of a default report: one bar per tranche (and
+    the rounding residual and the uncovered loss), scaled to the total loss;
+    integer arithmetic only."""
+    rows = [(t["tranche"], t["amount"]) for t in report["waterfall"]]
+    rows += [("rounding_residual", report["rounding_residual"]), ("uncovered_loss", report["uncovered_loss"])]
+    total = max(1, report["loss"])
+    w = max(len(n) for n, _ in rows)
+    out, start = [], 0
+    for name, amount in rows:
+        a, b = start * width // total, (start + amount) * width // total
+        out.append(f"{name.ljust(w)} |{' ' * a}{'#' * max(b - a, 1 if amount else 0)}{' ' * max(0, width - b)}| {amount}")
+        start += amount
+    return "\n".join(out)
+
+
 def _node_pub(node_key) -> str:
     return signing.public_key_bytes(node_key).hex()
 
@@ -1958,7 +1977,7 @@ def audit(events: Iterable[tuple[int, dict]]) -> AuditReport:
 __all__ = [
     "Engine", "Core", "State", "Account", "PointAlgebra", "apply_event", "snapshot", "state_hash",
     "cycle_digest", "audit", "AuditReport", "book_lots", "closeout_message", "dm_open_message",
-    "shares_message", "assessment_payment_message", "report_table", "AUCTION", "trade_tuple", "trade_message", "affirmation_message",
+    "shares_message", "assessment_payment_message", "report_table", "report_chart", "AUCTION", "trade_tuple", "trade_message", "affirmation_message",
     "receipt_message", "deposit_message", "funding_message", "withdrawal_message", "settlement_message",
     "margin_batch_message", "margin_proof_message", "default_message", "digest_message", "genesis_message",
     "admission_message", "scenario_set_id", "margin_statement", "withdrawal_statement", "funding_statement",

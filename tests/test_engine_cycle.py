@@ -164,7 +164,13 @@ def test_two_cycles_with_call_cure_and_payment_default(tmp_path):
     assert rep["rounding_residual"] == mw.rounding_residual and rep["uncovered_loss"] == mw.uncovered_loss
     assert rep["liquidity_line"] == -plain.cash["C"]
     assert rep["disclosure_policy"] == "individual"  # two survivors
-    print(E.report_table(rep))
+    table, chart = E.report_table(rep), E.report_chart(rep)
+    for w in rep["waterfall"]:
+        assert w["tranche"] in table and w["tranche"] in chart and str(w["amount"]) in table
+    assert "liquidity_line" in table and "#" in chart
+    assert rep["lots"] == lots
+    import json
+    assert json.loads(json.dumps(rep)) == rep  # the JSON report is plain data
     for m, c in zip(("A", "B"), mw.survivor_charges):
         plain.df[m] -= c
     for m, due in zip(("A", "B"), mw.assessments_due):
