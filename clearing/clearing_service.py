@@ -362,6 +362,18 @@ def ledger_status(e: E.Engine) -> clearing_pb2.LedgerStatus:
         cycle_seq=s.cycle_seq)
 
 
+def default_event_status(e: E.Engine) -> admin_pb2.DefaultEventStatus:
+    """The default event in progress (public data), or an empty status."""
+    ev = e.state.dm
+    if ev is None:
+        return admin_pb2.DefaultEventStatus(seq=e.state.seq, in_progress=False)
+    disclosed = [admin_pb2.DisclosedAccount(member=m, cash=str(d["cash"]), df=str(d["df"]), positions=d["pos"])
+                 for m, d in sorted(ev.get("disclosed", {}).items())]
+    return admin_pb2.DefaultEventStatus(seq=e.state.seq, index=ev["index"], in_progress=True,
+                                        stage=str(ev.get("stage", "")), disclosed=disclosed,
+                                        need={k: str(v) for k, v in ev.get("need", {}).items()})
+
+
 def _admit(node: ClearingNode, request) -> common_pb2.Ack:
     key = convert.key(request.identity_key, "identity key")
     relay_key = convert.key(request.relay_key, "relay key")
@@ -432,14 +444,22 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
             kw = convert.default_open(self.node.prover.ProveDefaultOpen(
                 prover_pb2.ProveDefaultOpenRequest(cycle=request.cycle), timeout=_remaining(context)))
             done = self.node.run(lambda e: e.dm_open(request_id=rid, **kw))
-        return admin_pb2.DefaultEventStatus(seq=done["seq"], index=done["index"])
+        status = self.node.run(default_event_status)
+        status.seq, status.index = done["seq"], done["index"]
+        return status
+
+    @rpc.unary
+    def GetDefaultEvent(self, request, context, caller):
+        self._operator(caller)
+        return self.node.run(default_event_status)
 
     @rpc.unary
     def CloseOut(self, request, context, caller):
         self._operator(caller)
         op_sig = convert.signature(request.operator_signature, "operator signature")
-        res = self.node.run(lambda e: e.dm_closeout(request.cycle, request.index, list(request.prices), op_sig,
-                                                    request.request_id))
+        lots = convert.lots(request.lots)
+        res = self.node.run(lambda e: e.dm_closeout(request.cycle, request.index, list(request.prices), lots,
+                                                    op_sig, request.request_id))
         need = dict(res.get("need", {}))
         seq = res["seq"]
         rounds = 0

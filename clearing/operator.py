@@ -100,13 +100,23 @@ class Operator:
             request_id=request_id or new_request_id("dm-open"), cycle=cycle), timeout=self.prove_timeout)
         return res.index
 
-    def close_out(self, index: int, prices: Sequence[int], cycle: int | None = None,
-                  request_id: str | None = None) -> dict:
+    def default_event(self) -> admin_pb2.DefaultEventStatus:
+        return self.admin.GetDefaultEvent(admin_pb2.DefaultEventRequest())
+
+    def close_out(self, index: int, prices: Sequence[int], lots: Sequence[dict] | None = None,
+                  cycle: int | None = None, request_id: str | None = None) -> dict:
+        """Close-out prices and auction lots (default: every disclosed
+        position to the public auction book, ``engine.book_lots``)."""
         cycle = self._cycle(cycle)
-        op_sig = self._sign(E.closeout_message(cycle, index, list(prices)))
+        if lots is None:
+            ev = self.default_event()
+            ids = [i.id for i in self.status().instruments]
+            lots = E.book_lots({d.member: list(d.positions) for d in ev.disclosed}, ids)
+        lots = [dict(x) for x in lots]
+        op_sig = self._sign(E.closeout_message(cycle, index, list(prices), lots))
         res = self.admin.CloseOut(admin_pb2.CloseOutRequest(
             request_id=request_id or f"closeout-{cycle}-{index}", cycle=cycle, index=index, prices=list(prices),
-            operator_signature=op_sig), timeout=self.prove_timeout)
+            lots=convert.lots_msg(lots), operator_signature=op_sig), timeout=self.prove_timeout)
         return dict(res.need)
 
     def close_cycle(self, cycle: int | None = None, request_id: str | None = None) -> str:

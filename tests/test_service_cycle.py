@@ -23,6 +23,10 @@ TRADES = [  # (id, initiator, counterparty, instrument, initiator side, qty, pri
 ]
 PRICES = [[501000, 199990], [533000, 184990]]
 CLOSE_OUT = [533500, 184000]
+#: the auction result for C's disclosed positions [-2, 5]: A (a member) wins the
+#: ESX lot, the RTX lot goes to the public auction book
+LOTS = [{"winner": "A", "instrument": "ESX", "quantity": -2},
+        {"winner": "@auction", "instrument": "RTX", "quantity": 5}]
 
 
 def _mults():
@@ -51,7 +55,7 @@ def run_engine(tmp_path):
         elif r == "payment":
             sim.declare_default(m)
     if sim.engine.state.pending_defaults:
-        index = sim.default_event(CLOSE_OUT)
+        index = sim.default_event(CLOSE_OUT, LOTS)
         for m in sorted(CASH):
             if sim.witness.due(m) and sim.engine.account(m)["status"] == "active":
                 sim.pay_assessment(m, index, sim.witness.due(m))
@@ -94,7 +98,9 @@ def test_cycles_with_call_cure_default_through_services(tmp_path):
                 assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
                 op.declare_default(m)
         index = op.open_default()
-        assert op.close_out(index, CLOSE_OUT) == {}
+        ev = op.default_event()
+        assert ev.in_progress and [(d.member, list(d.positions)) for d in ev.disclosed] == [("C", [-2, 5])]
+        assert op.close_out(index, CLOSE_OUT, LOTS) == {}
         paid = []
         for m in sorted(CASH):
             p = c.member(m)

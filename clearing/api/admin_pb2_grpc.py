@@ -61,6 +61,11 @@ class AdminServiceStub:
                 request_serializer=zkclear_dot_v1_dot_common__pb2.CycleRequest.SerializeToString,
                 response_deserializer=zkclear_dot_v1_dot_admin__pb2.DefaultEventStatus.FromString,
                 _registered_method=True)
+        self.GetDefaultEvent = channel.unary_unary(
+                '/zkclear.v1.AdminService/GetDefaultEvent',
+                request_serializer=zkclear_dot_v1_dot_admin__pb2.DefaultEventRequest.SerializeToString,
+                response_deserializer=zkclear_dot_v1_dot_admin__pb2.DefaultEventStatus.FromString,
+                _registered_method=True)
         self.CloseOut = channel.unary_unary(
                 '/zkclear.v1.AdminService/CloseOut',
                 request_serializer=zkclear_dot_v1_dot_admin__pb2.CloseOutRequest.SerializeToString,
@@ -116,9 +121,18 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetDefaultEvent(self, request, context):
+        """The default event in progress: its index, stage and the defaulters'
+        disclosed accounts (public from disclosure on, DESIGN §6.1).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CloseOut(self, request, context):
-        """Close-out prices; the node then obtains each pending pro-rata
-        allocation from the prover service.
+        """Close-out prices and the auction result (public lots that take over
+        exactly the defaulters' positions); the node then obtains each pending
+        pro-rata allocation from the prover service.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -162,6 +176,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
             'OpenDefaultEvent': grpc.unary_unary_rpc_method_handler(
                     servicer.OpenDefaultEvent,
                     request_deserializer=zkclear_dot_v1_dot_common__pb2.CycleRequest.FromString,
+                    response_serializer=zkclear_dot_v1_dot_admin__pb2.DefaultEventStatus.SerializeToString,
+            ),
+            'GetDefaultEvent': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDefaultEvent,
+                    request_deserializer=zkclear_dot_v1_dot_admin__pb2.DefaultEventRequest.FromString,
                     response_serializer=zkclear_dot_v1_dot_admin__pb2.DefaultEventStatus.SerializeToString,
             ),
             'CloseOut': grpc.unary_unary_rpc_method_handler(
@@ -314,6 +333,33 @@ class AdminService:
             target,
             '/zkclear.v1.AdminService/OpenDefaultEvent',
             zkclear_dot_v1_dot_common__pb2.CycleRequest.SerializeToString,
+            zkclear_dot_v1_dot_admin__pb2.DefaultEventStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDefaultEvent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zkclear.v1.AdminService/GetDefaultEvent',
+            zkclear_dot_v1_dot_admin__pb2.DefaultEventRequest.SerializeToString,
             zkclear_dot_v1_dot_admin__pb2.DefaultEventStatus.FromString,
             options,
             channel_credentials,

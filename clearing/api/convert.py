@@ -211,6 +211,15 @@ def default_shares(msg: common_pb2.DefaultShares) -> dict:
 
 
 # -- operator inputs ------------------------------------------------------------------
+def lots(msgs) -> list[dict]:
+    """Wire auction lots -> the engine's lot dicts (checked by the engine)."""
+    return [{"winner": m.winner, "instrument": m.instrument, "quantity": m.quantity} for m in msgs]
+
+
+def lots_msg(items: Sequence[dict]) -> list:
+    return [admin_pb2.Lot(winner=x["winner"], instrument=x["instrument"], quantity=x["quantity"]) for x in items]
+
+
 def scenario_set(msg: admin_pb2.ScenarioSet, instruments: Sequence[str]) -> dict:
     """Wire scenario set -> the engine's dict with its id (hash over the
     version, the instrument ids and the matrix)."""
@@ -229,5 +238,5 @@ __all__ = [
     "ConversionError", "point", "points", "point_bytes", "scalar", "scalar_bytes", "decimal", "to_decimal",
     "key", "signature", "request_id", "trade", "trade_msg", "account", "account_msg", "margin_entries", "margin_batch_msg",
     "cure", "cure_msg", "default_open", "default_open_msg", "default_shares", "default_shares_msg",
-    "scenario_set", "scenario_set_msg",
+    "scenario_set", "scenario_set_msg", "lots", "lots_msg",
 ]

@@ -2,10 +2,10 @@
 input is signed with the operator's key and sent with the operator's
 certificate to the clearing node's AdminService.
 
-Actions: status, admit (all members of the roster, or NAME), settle
+Actions: status, default-event, admit (all members of the roster, or NAME), settle
 (prices and the scenario set), margin (the node obtains the prover's margin
 batch and verifies it), declare-default MEMBER, open-default (disclosure
-and D0 from the prover), close-out INDEX --prices (then the pro-rata
+and D0 from the prover), close-out INDEX --prices [--lots] (the auction result; then the pro-rata
 allocations), close (the cycle, printing its signed digest), reports."""
 from __future__ import annotations
 
@@ -44,6 +44,10 @@ def configure(parser) -> None:
     c = sub.add_parser("close-out", help="close-out prices of default event INDEX; runs the waterfall")
     c.add_argument("index", type=int)
     c.add_argument("--prices", required=True, help="comma-separated close-out prices")
+    c.add_argument("--lots", metavar="FILE",
+                   help='auction result, JSON [{"winner": W, "instrument": I, "quantity": Q}, ...] '
+                        '(default: every disclosed position to the public auction book)')
+    sub.add_parser("default-event", help="the default event in progress and the disclosed accounts")
     sub.add_parser("close", help="close the cycle and print its signed digest")
     r = sub.add_parser("reports", help="default reports")
     r.add_argument("--json", action="store_true", help="machine-readable JSON")
@@ -98,8 +102,24 @@ def run(args) -> int:
             elif args.action == "open-default":
                 print(f"default event {op.open_default(cycle, rid)} opened")
             elif args.action == "close-out":
-                need = op.close_out(args.index, int_list(args.prices), cycle, rid)
+                lots = None
+                if args.lots:
+                    try:
+                        with open(args.lots, encoding="utf-8") as fh:
+                            lots = [{"winner": str(x["winner"]), "instrument": str(x["instrument"]),
+                                     "quantity": int(x["quantity"])} for x in json.load(fh)]
+                    except (OSError, ValueError, KeyError, TypeError) as exc:
+                        raise CommandError(f"cannot read lots {args.lots}: {exc}") from None
+                need = op.close_out(args.index, int_list(args.prices), lots, cycle, rid)
                 print("waterfall complete" if not need else f"pending allocations: {need}")
+            elif args.action == "default-event":
+                ev = op.default_event()
+                if not ev.in_progress:
+                    print("no default event in progress")
+                else:
+                    print(f"default event {ev.index}: stage {ev.stage}")
+                    for d in ev.disclosed:
+                        print(f"  {d.member}: cash {d.cash}, df {d.df}, positions {list(d.positions)}")
             elif args.action == "close":
                 print(f"cycle closed, digest {op.close_cycle(cycle, rid)}")
             elif args.action == "reports":
