@@ -288,3 +288,30 @@ def test_prover_refuses_default_steps_without_declaration(sim):
         sim.engine.dm_open(sim.cycle, [], ["A", "B", "C"], 0, b"", {}, b"\0" * 64, "dm-x")
     with Unchanged(sim), pytest.raises(FailedPrecondition):
         sim.engine.dm_closeout(sim.cycle, 0, P0, [], sim.op(E.closeout_message(sim.cycle, 0, P0, [])), "dm-y")
+
+
+def test_auditor_rejects_forged_decisions_and_digests(tmp_path):
+    """The auditor replays the public ledger: a margin decision, a close
+    digest or a signature changed after the fact is caught."""
+    sim = basic_sim(tmp_path, members=("A", "B"), seed=b"audit")
+    sim.settle(P0, MATRIX)
+    sim.margin()
+    sim.close()
+    events = sim.engine.events()
+    assert E.audit(events).head == sim.engine.head.hex()
+    k = next(i for i, (_, b) in enumerate(events) if b["kind"] == "margin-batch")
+    forged = [(s, dict(b)) for s, b in events]
+    forged[k][1]["results"] = dict(forged[k][1]["results"], B="call")
+    with pytest.raises(LedgerCorrupted, match="margin results"):
+        E.audit(forged)
+    forged = [(s, dict(b)) for s, b in events]
+    d = next(i for i, (_, b) in enumerate(forged) if b["kind"] == "deposit")
+    forged[d][1]["amount"] += 1  # the member's signature no longer matches
+    with pytest.raises(LedgerCorrupted, match="signature"):
+        E.audit(forged)
+    forged = [(s, dict(b)) for s, b in events]
+    forged[-1][1]["digest"] = "00" * 32
+    with pytest.raises(LedgerCorrupted, match="digest"):
+        E.audit(forged)
+    with pytest.raises(LedgerCorrupted, match="missing"):
+        E.audit(events[:3] + events[4:])
