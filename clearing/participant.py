@@ -187,8 +187,10 @@ class Participant:
 
     # -- trades ----------------------------------------------------------------------
     def make_trade(self, trade_id: str, counterparty: str, instrument: str, side: str, quantity: int,
-                   price: int, *, rng=None) -> tuple[clearing_pb2.SubmitTradeRequest, dict]:
-        """Build (but do not send) the initiator's trade submission."""
+                   price: int, *, rng=None, request_id: str | None = None
+                   ) -> tuple[clearing_pb2.SubmitTradeRequest, dict]:
+        """Build (but do not send) the initiator's trade submission.  ``rng``
+        is for tests only (reproducible blindings); production uses the CSPRNG."""
         if side not in ("buy", "sell"):
             raise ValueError("side must be 'buy' or 'sell'")
         if not 1 <= quantity <= 1 << 32:
@@ -205,14 +207,15 @@ class Participant:
         sig = self._sign(E.trade_message(trade))
         sealed_cp = seal_opening(self.roster.party(counterparty).x25519_public, quantity, rho, tup)
         sealed_pv = seal_opening(self.roster.party(E.PROVER).x25519_public, quantity, rho, tup)
-        req = clearing_pb2.SubmitTradeRequest(request_id=new_request_id("trade"), trade=convert.trade_msg(trade),
+        req = clearing_pb2.SubmitTradeRequest(request_id=request_id or new_request_id("trade"), trade=convert.trade_msg(trade),
                                               proof=proof, signature=sig, sealed_counterparty=sealed_cp,
                                               sealed_prover=sealed_pv)
         return req, trade
 
     def trade(self, trade_id: str, counterparty: str, instrument: str, side: str, quantity: int,
-              price: int) -> clearing_pb2.TradeStatus:
-        req, _ = self.make_trade(trade_id, counterparty, instrument, side, quantity, price)
+              price: int, *, request_id: str | None = None, rng=None) -> clearing_pb2.TradeStatus:
+        req, _ = self.make_trade(trade_id, counterparty, instrument, side, quantity, price, rng=rng,
+                                 request_id=request_id)
         return self.clearing.SubmitTrade(req, timeout=self.prove_timeout)
 
     def pending(self) -> list[CheckedTrade]:

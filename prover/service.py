@@ -64,7 +64,7 @@ class Alarm(Exception):
 
 class ProverNode:
     def __init__(self, config_dir, db_path, key_path, *, clearing_target: str | None = None,
-                 timeout: float = rpc.DEFAULT_TIMEOUT):
+                 timeout: float = rpc.DEFAULT_TIMEOUT, rng=None):
         self.config_dir = Path(config_dir)
         self.roster = load_config(self.config_dir)
         self.identity = load_identity(self.config_dir, E.PROVER)
@@ -73,7 +73,7 @@ class ProverNode:
         if len(operator) != 1:
             raise ValueError("the configuration must name exactly one operator")
         self.witness = WitnessStore(self.identity.ed25519_private, self.identity.x25519_private,
-                                    operator[0].ed25519_public)
+                                    operator[0].ed25519_public, rng=rng)
         self._known = self.witness._known  # the witness store's openings, commitment hex -> Opening
         self._known.update(self.store.load_all())
         self._persisted = set(self._known)
@@ -281,13 +281,15 @@ class ProverServicer(prover_pb2_grpc.ProverServiceServicer):
 
 
 def create_server(config_dir, *, port: int = 0, host: str = "127.0.0.1", db_path=None, key_path=None,
-                  clearing_target: str | None = None, max_workers: int = 4) -> tuple[rpc.Server, int]:
+                  clearing_target: str | None = None, max_workers: int = 4, rng=None) -> tuple[rpc.Server, int]:
     """Start the prover service on ``host:port`` (0 = any free port);
-    returns (server, port).  ``server.resource`` is the :class:`ProverNode`."""
+    returns (server, port).  ``server.resource`` is the :class:`ProverNode`.
+    ``rng`` is for tests only (reproducible runs, see ``zkp.field.random_scalar``);
+    the CLI never passes one, so blindings come from the CSPRNG."""
     config_dir = Path(config_dir)
     db_path = db_path or services_config.data_path(config_dir, "prover_db")
     key_path = key_path or services_config.data_path(config_dir, "prover_key")
-    node = ProverNode(config_dir, db_path, key_path, clearing_target=clearing_target)
+    node = ProverNode(config_dir, db_path, key_path, clearing_target=clearing_target, rng=rng)
     try:
         server, bound, health = rpc.build_server(node.identity, [
             (prover_pb2_grpc.add_ProverServiceServicer_to_server, ProverServicer(node), PROVER_SERVICE),

@@ -219,3 +219,4 @@ def test_kill9_mid_cycle_and_restart(procs, victim):
             p.close()
         for n in nodes.values():
             assert n.terminate() == 0
+
