@@ -182,9 +182,11 @@ def _check_msm(b, logs, pts, ks, *, raw_fn=None):
 
 
 @pytest.mark.parametrize("name", FAST_BACKENDS)
-@pytest.mark.parametrize("n", [1, 2, 3, 7, STRAUS_MAX - 1, STRAUS_MAX, STRAUS_MAX + 1, 64, 150])
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 19, 20, 21, STRAUS_MAX - 1, STRAUS_MAX, STRAUS_MAX + 1, 64, 150])
 def test_msm_sizes_match_reference(name, n):
     b = _load(name)
+    # crosses the Straus/Pippenger threshold of every Jacobian backend
+    assert getattr(b, "straus_max", 20) in (20, STRAUS_MAX)
     logs, pts = _dlog_points(b, b"msm-pts", n)
     ks = rand_scalars(b"msm-ks%d" % n, n)
     _check_msm(b, logs, pts, ks, raw_fn=b.msm)
@@ -237,12 +239,12 @@ def test_pippenger_windows_and_straus_paths(name, glv):
     logs[6] = 0
     pts[7] = pts[8] = pts[9]
     logs[7] = logs[8] = logs[9]
-    for c in (2, 3, 4, 6, 9):
+    for c in (2, 3, 4, 6, 8, 9):  # 8: byte-wise digits
         _check_msm(b, logs, pts, ks, raw_fn=lambda P_, K_: b.msm_pippenger(P_, K_, c, glv))
     _check_msm(b, logs, pts, ks, raw_fn=b.msm_straus)
     # small scalars -> few windows; identical points in one bucket summing to the identity
     G = pts[0]
-    for c in (2, 3, 5):
+    for c in (2, 3, 5, 8):
         assert b.eq(b.msm_pippenger([G.raw] * 4, [5, 5, R - 5, R - 5], c, glv), b.identity())
         assert enc(Point(b, b.msm_pippenger([G.raw] * 3, [1, 1, 1], c, glv))) == enc(ref_point(3 * logs[0]))
 
