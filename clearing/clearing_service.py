@@ -223,8 +223,9 @@ class ClearingServicer(clearing_pb2_grpc.ClearingServiceServicer):
         res = self.node.run(lambda e: e.submit_trade(trade, proof, sig, sc, sp, request.request_id))
         try:
             self.node.ensure_receipt(trade["trade_id"], _remaining(context))
-        except grpc.RpcError as exc:  # the trade stands; the receipt is retried on affirmation
-            log.warning("receipt for a trade not obtained yet: %s", exc.code().name)
+        except (grpc.RpcError, rpc.Abort) as exc:  # the trade stands; the receipt is retried on affirmation
+            code, _ = rpc.status_of(exc)
+            log.warning("prover receipt for a trade not obtained yet: %s", code.name)
         return self.node.trade_status(trade["trade_id"], res["seq"])
 
     @rpc.unary

@@ -241,9 +241,13 @@ def build_server(identity, services: Iterable[tuple[Callable, Any, str]], *, hos
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(names + [health.SERVICE_NAME, reflection.SERVICE_NAME], server)
-    bound = server.add_secure_port(f"{host}:{port}", identity.server_credentials())
+    try:
+        bound = server.add_secure_port(f"{host}:{port}", identity.server_credentials())
+    except RuntimeError:
+        bound = 0
     if bound == 0:
-        raise OSError(f"cannot bind {host}:{port}")
+        server.stop(None)
+        raise OSError(f"cannot listen on {host}:{port} (address in use or not local)")
     server.start()
     for name in names + [""]:
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)

@@ -233,3 +233,26 @@ def test_health_and_reflection(cluster):
                                                 timeout=5)
             names = {s.name for r in replies for s in r.list_services_response.service}
         assert service in names and "grpc.health.v1.Health" in names
+
+
+def test_register_only_for_itself_with_its_certificate_key(cluster):
+    from clearing.api import clearing_pb2 as C
+
+    c = cluster
+    op = c.operator()
+    me = c.roster.party("A")
+    op_sig = op._sign(E.admission_message("A", me.ed25519_public, me.x25519_public))
+    req = C.RegisterRequest(request_id="reg-A", member="A", identity_key=me.ed25519_public,
+                            relay_key=me.x25519_public, relay_signature=me.x25519_binding, operator_signature=op_sig)
+    b = c.member("B")
+    assert code_of(b.clearing.Register, req) == S.PERMISSION_DENIED
+    other = C.RegisterRequest()
+    other.CopyFrom(req)
+    other.identity_key = c.roster.party("B").ed25519_public
+    assert code_of(c.member("A").clearing.Register, other) == S.PERMISSION_DENIED
+    forged = C.RegisterRequest()
+    forged.CopyFrom(req)
+    forged.operator_signature = bytes(64)
+    assert code_of(c.member("A").clearing.Register, forged) == S.INVALID_ARGUMENT
+    assert c.member("A").register(op_sig, request_id="reg-A") == 2
+    assert list(op.status().members) == ["A"]
