@@ -98,6 +98,10 @@ class ProverServiceServicer:
     def PushOpening(self, request, context):
         """A trade opening sealed to the prover, relayed by the node; the prover
         checks it against the ledger's pending trade and signs a receipt.
+        Idempotent per trade id (a repeated push re-signs the same receipt).
+        The other RPCs change no ledger state (the node submits what they
+        return, with its own request ids); PrepareFunding is idempotent per
+        (member, request_id).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -1,7 +1,30 @@
 """Subcommands of the ``zkclear`` CLI for the services (init, serve,
 participant, admin, audit).  Each module provides ``configure(parser)`` and
 ``run(args)`` (see :mod:`clearing.cli`).  gRPC failures are reported as one
-line, ``<STATUS>: <details>``, through :class:`CommandError`."""
+line, ``<STATUS>: <details>``, through :class:`CommandError`.
+
+Running the services by hand (each node in its own terminal)::
+
+    zkclear init demo --members A,B,C,D          # PKI, services.json, genesis.json
+    zkclear serve clearing --config demo         # 127.0.0.1:50151
+    zkclear serve prover   --config demo         # 127.0.0.1:50152
+    zkclear serve auditor  --config demo         # 127.0.0.1:50153 (optional)
+
+    zkclear admin --config demo admit
+    zkclear participant --config demo --name A deposit 200000000
+    zkclear participant --config demo --name A fund 5000000
+    zkclear participant --config demo --name A trade --id t1 --with B \
+        --instrument ESX --side buy --qty 3 --price 500000
+    zkclear participant --config demo --name B pending
+    zkclear participant --config demo --name B affirm t1 --qty 3 --price 500000
+    zkclear admin --config demo settle --prices 501000,1750000,200000
+    zkclear admin --config demo margin
+    zkclear admin --config demo close
+    zkclear audit --config demo
+
+Stop a node with Ctrl-C or SIGTERM (graceful); restarting it resumes from
+its database (``demo/data/``).
+"""
 from __future__ import annotations
 
 import contextlib
