@@ -514,12 +514,15 @@ class State:
     #: proven to commit to zero (the aggregate opening of the shares), and
     #: carries the shares' blindings out of the member accounts
     residue: Any = None
+    #: snapshot cache: trade id -> (trade record object, its canonical row)
+    _rows: dict = field(default_factory=dict, repr=False, compare=False)
 
     def copy(self) -> "State":
         s = State(**{k: getattr(self, k) for k in self.__dataclass_fields__})
         s.prices = list(self.prices)
         s.members = {k: a.copy() for k, a in self.members.items()}
-        s.trades = {k: dict(t) for k, t in self.trades.items()}
+        s.trades = dict(self.trades)  # trade records are replaced, never mutated in place
+        s._rows = dict(self._rows)
         s.seen_T = set(self.seen_T)
         s.vm = dict(self.vm)
         s.flows = dict(self.flows)
@@ -603,7 +606,8 @@ def apply_event(state: State, seq: int, body: dict, alg) -> None:
         state.seen_T.add(t["T"])
         return
     if kind in ("affirm", "receipt"):
-        t = state.trades[body["trade_id"]]
+        t = dict(state.trades[body["trade_id"]])
+        state.trades[body["trade_id"]] = t
         t["affirmed" if kind == "affirm" else "receipt"] = True
         if t["affirmed"] and t["receipt"]:
             _novate(state, seq, t, alg)
@@ -653,9 +657,8 @@ def apply_event(state: State, seq: int, body: dict, alg) -> None:
         _apply_default_management(state, seq, body, alg)
         return
     if kind == "close":
-        for t in state.trades.values():
-            if t["status"] == "pending":
-                t["status"] = "expired"
+        for tid in [tid for tid, t in state.trades.items() if t["status"] == "pending"]:
+            state.trades[tid] = dict(state.trades[tid], status="expired")
         state.vm = {}
         state.digests.append(body["digest"])
         state.cycle += 1
@@ -950,8 +953,12 @@ def snapshot(state: State, alg=None) -> dict[str, str]:
             "pos": [enc(p) for p in a.pos], "status": a.status, "version": a.version,
             "funded": a.funded, "trades": a.trades, "due": None if a.due is None else enc(a.due),
         }).decode()
+    rows = state._rows
     for tid, t in state.trades.items():
-        out["trade/" + tid] = canonical(t).decode()
+        cached = rows.get(tid)
+        if cached is None or cached[0] is not t:
+            cached = rows[tid] = (t, canonical(t).decode())
+        out["trade/" + tid] = cached[1]
     return out
 
 
