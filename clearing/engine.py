@@ -1957,11 +1957,17 @@ class AuditReport:
     state_hash: str
 
 
-def audit(events: Iterable[tuple[int, dict]]) -> AuditReport:
+def audit(events: Iterable[tuple[int, dict]], *, operator_key: bytes | None = None,
+          node_key: bytes | None = None) -> AuditReport:
     """Replay a public event list from scratch, re-verifying every signature
     and proof, recomputing every margin decision, the public invariants and
     every cycle digest (checking the node's signature on it) and the hash
-    chain.  Raises LedgerCorrupted naming the first event that fails."""
+    chain.  Raises LedgerCorrupted naming the first event that fails.
+
+    ``operator_key`` / ``node_key`` (raw Ed25519 public keys the auditor
+    trusts, e.g. from their certificates) anchor the replay: the genesis must
+    name exactly these keys, otherwise a self-consistent ledger made up under
+    other keys would pass."""
     from .ledger import GENESIS_HASH, chain_hash
 
     core = Core()
@@ -1970,6 +1976,11 @@ def audit(events: Iterable[tuple[int, dict]]) -> AuditReport:
     for seq, body in events:
         if seq != n + 1:
             raise LedgerCorrupted(f"event {n + 1} missing")
+        if seq == 1:
+            keys = body.get("config", {}).get("keys", {}) if isinstance(body, dict) else {}
+            for name, want in (("operator", operator_key), ("node", node_key)):
+                if want is not None and keys.get(name) != bytes(want).hex():
+                    raise LedgerCorrupted(f"the ledger's genesis does not name the trusted {name} key")
         try:
             core.verify_event(body)
         except ZkclearError as exc:

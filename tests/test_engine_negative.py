@@ -298,7 +298,12 @@ def test_auditor_rejects_forged_decisions_and_digests(tmp_path):
     sim.margin()
     sim.close()
     events = sim.engine.events()
-    assert E.audit(events).head == sim.engine.head.hex()
+    node_pk = signing.public_key_bytes(sim.node_sk)
+    assert E.audit(events, operator_key=sim.op_pk, node_key=node_pk).head == sim.engine.head.hex()
+    with pytest.raises(LedgerCorrupted, match="trusted operator"):
+        E.audit(events, operator_key=sim.members["A"].pk)
+    with pytest.raises(LedgerCorrupted, match="trusted node"):
+        E.audit(events, node_key=sim.op_pk)
     k = next(i for i, (_, b) in enumerate(events) if b["kind"] == "margin-batch")
     forged = [(s, dict(b)) for s, b in events]
     forged[k][1]["results"] = dict(forged[k][1]["results"], B="call")
