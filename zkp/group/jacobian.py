@@ -42,15 +42,16 @@ The lattice L = {(a, b) in Z^2 : a + b*lambda = 0 (mod r)} has determinant r
 and, for BN curves with parameter u (here u = 4965661367192848881), the
 short basis
 
-    v1 = (2u + 1, -(6u^2 + 2u)),     v2 = (6u^2 + 4u + 1, 2u + 1),
+    v1 = (a1, b1) = (2u + 1, -(6u^2 + 2u)),
+    v2 = (a2, b2) = (6u^2 + 4u + 1, 2u + 1),
 
-both of norm below 2^127 (the extended-Euclid construction of Gallant,
+all four entries below 2^127 in absolute value (the extended-Euclid construction of Gallant,
 Lambert and Vanstone finds the same vectors; the tests rebuild it).  To split
 k, write (k, 0) = beta1*v1 + beta2*v2 over Q (beta1 = k*b2/r,
 beta2 = -k*b1/r), round to the nearest integers c1, c2, and take
 (k1, k2) = (k, 0) - c1*v1 - c2*v2.  Then k = k1 + k2*lambda (mod r) and
-(k1, k2) lies in the half-fundamental parallelogram, so
-|k1|, |k2| <= (|v1| + |v2|)/2 < 2^127, and
+(k1, k2) = e1*v1 + e2*v2 with |e1|, |e2| <= 1/2 (the rounding errors), so
+|k1| <= (|a1| + |a2|)/2 and |k2| <= (|b1| + |b2|)/2, both below 2^127, and
 k*P = k1*P + k2*phi(P): two half-length scalars sharing one doubling chain.
 
 Algorithms
@@ -399,12 +400,12 @@ def make_backend(name: str, num, invert, straus_max: int = STRAUS_MAX):
         for table, k in zip(tables, ks):
             k1, k2 = glv_split(k)
             if k1:
-                halves.append((table, k1, False))
-            if k2:
-                halves.append((table, k2, True))
-        nbits = max(abs(kk) for _t, kk, _f in halves).bit_length() if halves else 0
+                halves.append((table, k1))
+            if k2:  # phi of the table: x scaled by beta
+                halves.append(([(beta * x % p, y) for x, y in table], k2))
+        nbits = max(abs(kk) for _t, kk in halves).bit_length() if halves else 0
         sched = [[] for _ in range(nbits + 2)]
-        for table, kk, use_phi in halves:
+        for table, kk in halves:
             flip = kk < 0
             if flip:
                 kk = -kk
@@ -415,8 +416,6 @@ def make_backend(name: str, num, invert, straus_max: int = STRAUS_MAX):
                 else:
                     x, y = table[d >> 1]
                     negate = flip
-                if use_phi:
-                    x = beta * x % p
                 sched[pos].append((x, p - y) if negate else (x, y))
         top = len(sched) - 1
         while top >= 0 and not sched[top]:
