@@ -48,9 +48,14 @@ Cycle k (DESIGN §5.3)
              proof verifies gets an IM call, with neither becomes a payment
              default candidate.  Called members cure by deposit + re-proof;
              the operator signs default declarations; trading goes on.
-``close``    needs no open call; expires unaffirmed trades; checks the
-             public invariants; the node signs the cycle digest; cycle k+1
-             opens in phase ``trading``.
+``close``    needs the margin batch, no open call, no unfinished default
+             event and no unpaid assessment; expires unaffirmed trades (their
+             relayed ciphertexts are deleted); checks the public invariants;
+             the node signs the cycle digest (SHA-256 over the cycle number,
+             the previous digest, the hash-chain head before the close event
+             -- which covers every commitment, proof, signature and decision
+             of the cycle -- and the hash of the full derived state); cycle
+             k+1 opens in phase ``trading``.
 
 Novation (§5.2) happens in the fold when a trade has both the counterparty's
 affirmation and the prover service's receipt: buyer pos += T, seller pos -= T,
