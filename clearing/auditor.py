@@ -21,8 +21,6 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import grpc
-
 from . import engine as E
 from . import rpc, services_config
 from .api import auditor_pb2, auditor_pb2_grpc, clearing_pb2, clearing_pb2_grpc

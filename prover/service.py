@@ -45,7 +45,6 @@ from clearing import rpc, services_config, signing
 from clearing.api import clearing_pb2, clearing_pb2_grpc, common_pb2, convert, prover_pb2, prover_pb2_grpc
 from clearing.ledger import GENESIS_HASH, canonical, chain_hash
 from clearing.pki import load_config, load_identity
-from zkp.field import to_signed
 
 from .sealed_store import SealedStore
 from .witness import Divergence, WitnessStore

@@ -2,10 +2,7 @@
 clearing.api.codegen`` produces from ``proto/`` with the pinned grpcio-tools."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import grpc
-import pytest
 
 from clearing.api import codegen
 

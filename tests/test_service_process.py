@@ -7,7 +7,6 @@ reproduces the node's signed digest and state."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -23,7 +22,7 @@ from clearing.operator import Operator
 from clearing.participant import Participant
 from clearing.pki import load_config, load_identity
 
-from test_service_support import MATRIX, P0, make_config
+from test_service_support import MATRIX, make_config
 
 
 def free_base() -> int:

@@ -12,7 +12,7 @@ import grpc
 import pytest
 
 from clearing import clearing_service
-from clearing.api import clearing_pb2, prover_pb2
+from clearing.api import prover_pb2
 from prover.sealed_store import SealedStore, StoreError
 from zkp.field import encode_scalar
 
