@@ -1,6 +1,8 @@
-"""kill -9 of the clearing node at several points of a cycle, restart from
-its database, finish the cycle: the signed cycle digest and the state equal
-those of an uninterrupted run with the same inputs.  Reproducibility comes
+"""kill -9 of the clearing node at several points of a cycle (and an
+abandoned prover service), restart from the database, finish the cycle: the
+signed cycle digest and the state equal those of an uninterrupted run with
+the same inputs.  (kill -9 of the prover as a process is in
+test_service_process.py: nothing lost, audit passes.)  Reproducibility comes
 from seeded randomness in the test only (the prover service in-process with
 a seeded RNG, members' blindings seeded, explicit request ids); the clearing
 node runs as a real subprocess."""
@@ -13,7 +15,7 @@ from clearing import services_config
 from test_service_process import MATRIX, Proc, _clients, _onboard, _status, configure
 
 
-def _reproducible_run(d, kill_at: int | None):
+def _reproducible_run(d, kill_at: int | None, victim: str = "clearing"):
     """One cycle with reproducible randomness: the prover service in-process
     with a seeded RNG, members with seeded blindings and explicit request ids,
     the clearing node as a subprocess -- killed with -9 and restarted from its
@@ -23,8 +25,9 @@ def _reproducible_run(d, kill_at: int | None):
 
     clearing = Proc(d, "clearing")
     port = int(services_config.endpoint(d, "prover").rsplit(":", 1)[1])
+    prover_rng = SeededRng(b"prover")
     prover, _ = prover_service.create_server(d, port=port, clearing_target=services_config.endpoint(d, "clearing"),
-                                             rng=SeededRng(b"prover"))
+                                             rng=prover_rng)
     op, ms = _clients(d)
     rng = SeededRng(b"members")
     steps = [
@@ -40,11 +43,22 @@ def _reproducible_run(d, kill_at: int | None):
     try:
         for k, step in enumerate(steps):
             step()
-            if k == kill_at:
+            if k == kill_at and victim == "clearing":
                 before = _status(op)
                 clearing.kill9()
                 clearing = Proc(d, "clearing")
                 assert _status(op) == before
+            elif k == kill_at:
+                # the prover dies without closing anything (its store is whatever
+                # was committed); a new one starts from the same database and key,
+                # continuing the same seeded RNG so the run stays reproducible
+                prover.grpc_server.stop(None)
+                prover, _ = prover_service.create_server(
+                    d, port=port, clearing_target=services_config.endpoint(d, "clearing"), rng=prover_rng)
+                for p in ms.values():
+                    p.close()
+                op.close()
+                op, ms = _clients(d)
         digest = op.close_cycle()
         return digest, op.status().state_hash
     finally:
@@ -59,8 +73,9 @@ def test_kill9_clearing_digest_equals_uninterrupted_run(tmp_path):
     base = tmp_path / "base"
     configure(base)
     runs = {}
-    for name, kill_at in (("clean", None), ("after-trades", 3), ("after-settle", 6)):
+    for name, kill_at, victim in (("clean", None, None), ("after-trades", 3, "clearing"),
+                                  ("after-settle", 6, "clearing"), ("prover-after-trades", 4, "prover")):
         d = tmp_path / name
         shutil.copytree(base, d)  # same keys and genesis, fresh data
-        runs[name] = _reproducible_run(d, kill_at)
-    assert runs["clean"] == runs["after-trades"] == runs["after-settle"]
+        runs[name] = _reproducible_run(d, kill_at, victim or "clearing")
+    assert runs["clean"] == runs["after-trades"] == runs["after-settle"] == runs["prover-after-trades"]
