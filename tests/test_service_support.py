@@ -24,20 +24,20 @@ MATRIX = [[0, 0], [-10000 * 50, -5000 * 20], [10000 * 50, 5000 * 20], [5000 * 50
 P0 = [i["price0"] for i in INSTRUMENTS]
 
 
-def make_config(directory, members=("A", "B", "C")):
+def make_config(directory, members=("A", "B", "C"), instruments=INSTRUMENTS, ccp=CCP):
     roster = init_pki(directory, list(members))
     op = load_identity(directory, "operator")
-    services_config.write_service_files(directory, roster, op.ed25519_private, INSTRUMENTS, CCP)
+    services_config.write_service_files(directory, roster, op.ed25519_private, instruments, ccp)
     return roster
 
 
 class Cluster:
     """Clearing node + prover service on free ports, with clients."""
 
-    def __init__(self, directory, members=("A", "B", "C"), *, init=True):
+    def __init__(self, directory, members=("A", "B", "C"), *, init=True, instruments=INSTRUMENTS, ccp=CCP):
         self.dir = directory
         if init:
-            make_config(directory, members)
+            make_config(directory, members, instruments, ccp)
         self.roster = load_config(directory)
         self.members = list(members)
         self.stack = ExitStack()

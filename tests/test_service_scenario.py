@@ -1,0 +1,156 @@
+"""Scenarios driven only through the services, compared with the plaintext
+oracle (clearing.oracle.run_oracle) on the same file: who is called and for
+how much, cures, defaults, every public number of each default report, and
+the members' final opened balances (read back from the prover service by
+each member itself).  Members behave as the oracle's members do: a called
+member deposits exactly its call when its liquidity covers it, else the
+operator declares its default; an assessed survivor pays its payable when it
+can, else it defaults in turn."""
+from __future__ import annotations
+
+import grpc
+import pytest
+
+from clearing.oracle import requirement, run_oracle
+from clearing.scenario import builtin_scenario, generate_scenario, scenario_matrix
+
+from test_service_support import Cluster
+
+REPORT_KEYS = ("D0", "loss", "R", "survivors_default_fund_in_full", "assessments_capped", "default_fund_residual",
+               "assessment_residual", "rounding_residual", "uncovered_loss", "liquidity_line",
+               "skin_in_the_game_1_before", "skin_in_the_game_1_after", "skin_in_the_game_2_before",
+               "skin_in_the_game_2_after", "disclosure_policy")
+DEFAULTER_KEYS = ("cash", "df", "X", "unpaid_vm", "unpaid_assessment", "loss", "defaulter_margin",
+                  "defaulter_default_fund", "residual", "estate_surplus")
+
+
+def run_services(c: Cluster, sc, variant_name: str) -> list[dict]:
+    matrix = scenario_matrix(sc)
+    variant = sc.variant(variant_name)
+    op = c.operator()
+    op.admit_all()
+    liquidity = {}
+    for m in sc.members:
+        p = c.member(m.id)
+        p.deposit(m.cash + m.default_fund, request_id=f"dep0-{m.id}")
+        p.fund(m.default_fund, request_id=f"df0-{m.id}")
+        liquidity[m.id] = m.liquidity
+    days = []
+    for d in range(variant.days):
+        booked, rejected = [], []
+        for k, t in enumerate(sc.trades):
+            if t.day != d:
+                continue
+            tid = f"d{d}-{k}"
+            try:
+                c.member(t.buyer).trade(tid, t.seller, t.instrument, "buy", t.quantity, t.price)
+            except grpc.RpcError as exc:
+                assert exc.code() == grpc.StatusCode.FAILED_PRECONDITION, exc.details()
+                rejected.append(k)
+                continue
+            assert c.member(t.seller).affirm(tid, expect={"quantity": t.quantity, "price": t.price}).status \
+                == "novated"
+            booked.append(k)
+        op.settle(list(variant.settlement_prices[d]), matrix)
+        results = op.run_margin()
+        calls, cures, defaults = [], [], []
+        for m, res in sorted(results.items()):
+            if res == "pass":
+                continue
+            bal = c.member(m).balances()
+            amount = requirement(matrix, bal["pos"]) - bal["cash"]
+            calls.append((m, amount, "im" if res == "call" else "payment"))
+            if amount <= liquidity[m]:
+                liquidity[m] -= amount
+                c.member(m).cure(amount)
+                cures.append((m, amount))
+            else:
+                op.declare_default(m)
+                defaults.append(m)
+        pending = list(defaults)
+        while pending:
+            index = op.open_default(request_id=f"dm-open-{d}-{len(op.reports())}")
+            assert op.close_out(index, list(variant.close_out_prices)) == {}
+            pending = []
+            for m in sorted(liquidity):
+                p = c.member(m)
+                if p.account().status != "active":
+                    continue
+                due = p.balances()["due"]
+                if not due:
+                    continue
+                if due <= liquidity[m]:
+                    liquidity[m] -= due
+                    p.pay_assessment(index, due)
+                else:
+                    op.declare_default(m)
+                    defaults.append(m)
+                    pending.append(m)
+        op.close_cycle()
+        days.append({"booked": booked, "rejected": rejected, "calls": calls, "cures": cures, "defaults": defaults})
+    return days
+
+
+def compare(c: Cluster, days, oracle):
+    assert len(days) == len(oracle.days)
+    for ours, theirs in zip(days, oracle.days):
+        d = theirs.day
+        assert len(ours["booked"]) == len(theirs.trades), d
+        assert len(ours["rejected"]) == len(theirs.rejected_trades), d
+        assert sorted(ours["calls"]) == sorted((x.member, x.amount, x.kind) for x in theirs.calls), d
+        assert sorted(ours["cures"]) == sorted((x.member, x.amount) for x in theirs.cures), d
+        assert sorted(ours["defaults"]) == sorted(theirs.defaults), d
+    reports = c.operator().reports()
+    assert len(reports) == len(oracle.default_events)
+    for rep, ev in zip(reports, oracle.default_events):
+        assert [r["member"] for r in rep["defaulters"]] == [r.member for r in ev.defaulters]
+        for ours, theirs in zip(rep["defaulters"], ev.defaulters):
+            for k in DEFAULTER_KEYS:
+                assert ours[k] == getattr(theirs, k), k
+            assert ours["positions"] == list(theirs.positions.values())
+        assert rep["survivors"] == ev.survivors
+        assert rep["waterfall"] == [{"tranche": t.tranche, "amount": t.amount} for t in ev.waterfall]
+        for k in REPORT_KEYS:
+            assert rep[k] == getattr(ev, k), k
+    for m, final in oracle.final.items():
+        p = c.member(m)
+        if final["status"] == "active":
+            bal = p.balances()
+            assert bal["pos"] == list(final["positions"].values()), m
+            assert bal["df"] == final["df"] and bal["cash"] == final["cash"], m
+        else:
+            assert p.account().status == "defaulted", m
+
+
+def _cluster(tmp_path, sc) -> Cluster:
+    instruments = [{"id": i.id, "multiplier": i.multiplier, "tick": i.tick, "price0": i.price0}
+                   for i in sc.instruments]
+    ccp = {"skin_in_the_game_1": sc.ccp.skin_in_the_game_1, "skin_in_the_game_2": sc.ccp.skin_in_the_game_2,
+           "assessment_cap_multiple": sc.ccp.assessment_cap_multiple}
+    return Cluster(tmp_path / "cfg", tuple(m.id for m in sc.members), instruments=instruments, ccp=ccp)
+
+
+def test_generated_scenario_through_services_matches_oracle(tmp_path):
+    sc = generate_scenario(members=3, instruments=2, scenarios=4, cycles=2, seed=0)
+    oracle = run_oracle(sc, "normal")
+    c = _cluster(tmp_path, sc)
+    try:
+        days = run_services(c, sc, "normal")
+        compare(c, days, oracle)
+        assert days[-1]["defaults"] == ["M01"]
+    finally:
+        c.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", ["normal", "harsh"])
+def test_ccp_demo_through_services_matches_oracle(tmp_path, variant):
+    sc = builtin_scenario()
+    oracle = run_oracle(sc, variant)
+    c = _cluster(tmp_path, sc)
+    try:
+        days = run_services(c, sc, variant)
+        compare(c, days, oracle)
+        assert any(d["defaults"] for d in days)
+    finally:
+        c.stop()
