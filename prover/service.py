@@ -55,6 +55,9 @@ PROVER_SERVICE = "zkclear.v1.ProverService"
 #: Seconds of deadline a proving request must leave.
 PROVE_TIME = 0.5
 NODE = "node/clearing"
+#: Deadline of one ledger replay stream (the fold runs while it streams; a
+#: restarted prover replays the whole ledger).
+STREAM_TIMEOUT = 3600.0
 
 
 class Alarm(Exception):
@@ -116,7 +119,9 @@ class ProverNode:
         self.check_alarm()
         since = self.witness.state.seq
         try:
-            for ev in self.clearing.StreamLedger(clearing_pb2.StreamLedgerRequest(since=since)):
+            stream = self.clearing.StreamLedger(clearing_pb2.StreamLedgerRequest(since=since),
+                                                timeout=STREAM_TIMEOUT)
+            for ev in stream:
                 try:
                     body = json.loads(ev.body)
                     if canonical(body) != ev.body:
