@@ -37,7 +37,10 @@ member), so a proof about a stale account never verifies.
 
 Cycle k (DESIGN §5.3)
 ---------------------
-``trading``  trades (§5.2), deposits, withdrawals, default funding;
+``trading``  trades (§5.2), deposits, withdrawals, default funding (once
+             per member and epoch; ``df-epoch`` opens the group total D over
+             every member not in default and starts the next epoch, in which
+             contributions may be topped up / replenished);
 ``settle``   the operator-signed prices P_k and scenario set (versioned,
              identified by a hash); every account gets
              cash += sum_i (P_k,i - P_k-1,i) * mult_i * pos_i (one MSM per
@@ -325,6 +328,11 @@ def dm_open_message(cycle: int, defaulters, survivors, D0: int, disclosures: dic
     ]
 
 
+def epoch_message(cycle: int, epoch: int, members: Sequence[str], D: int, proof: bytes):
+    return "default-fund-epoch", [("cycle", cycle), ("epoch", epoch), ("members", list(members)), ("D", D),
+                                  ("proof", sha256(bytes(proof)))]
+
+
 def closeout_message(cycle: int, index: int, prices: Sequence[int], lots: Sequence[dict]):
     """The operator's close-out and auction result: prices c and the public
     lots (winner, instrument, signed quantity = the winner's position change)."""
@@ -420,6 +428,12 @@ def snapshot_statement(cycle: int, seq: int, survivors: Sequence[str], dfs, D0: 
     """D0 = the survivors' snapshot total, opened over the full survivor set."""
     ms = tuple(m.encode() for m in survivors)
     return AggregateOpening(Context(cycle, seq, CCP_CONTEXT), b"default-fund-snapshot", ms, tuple(dfs), D0, ms)
+
+
+def epoch_statement(cycle: int, seq: int, members: Sequence[str], dfs, D: int) -> AggregateOpening:
+    """The group total D of an epoch, opened over every member not in default."""
+    ms = tuple(m.encode() for m in members)
+    return AggregateOpening(Context(cycle, seq, CCP_CONTEXT), b"default-fund-epoch", ms, tuple(dfs), D, ms)
 
 
 def shares_statement(cycle: int, open_seq: int, purpose: str, R: int, D0: int, survivors, dfs, shares) -> ProRataShares:
@@ -519,6 +533,9 @@ class State:
     #: proven to commit to zero (the aggregate opening of the shares), and
     #: carries the shares' blindings out of the member accounts
     residue: Any = None
+    #: default-fund epoch: contributions are funded during an epoch and its
+    #: group total D is opened (``df-epoch``) to close it (DESIGN §5.1)
+    epoch: int = 0
     #: snapshot cache: trade id -> (trade record object, its canonical row)
     _rows: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -582,7 +599,8 @@ def apply_event(state: State, seq: int, body: dict, alg) -> None:
         state.prices = [i["price0"] for i in state.config["instruments"]]
         ccp = state.config["ccp"]
         state.books = {"auction_pos": [0] * len(state.prices), "auction_cash": 0, "default_account": 0,
-                       "ccp_capital": 0, "sitg1": ccp["skin_in_the_game_1"], "sitg2": ccp["skin_in_the_game_2"]}
+                       "ccp_capital": 0, "sitg1": ccp["skin_in_the_game_1"], "sitg2": ccp["skin_in_the_game_2"],
+                       "epochs": []}
         return
     if kind == "admit":
         n = len(state.config["instruments"])
@@ -657,6 +675,12 @@ def apply_event(state: State, seq: int, body: dict, alg) -> None:
     if kind == "default":
         state.members[body["member"]].status = STATUS_DEFAULTED
         state.pending_defaults.append(body["member"])
+        return
+    if kind == "df-epoch":
+        state.books["epochs"].append({"epoch": body["epoch"], "D": body["D"], "members": list(body["members"])})
+        state.epoch += 1
+        for a in state.members.values():
+            a.funded = False
         return
     if kind in ("dm-open", "dm-closeout", "dm-shares", "assessment-pay"):
         _apply_default_management(state, seq, body, alg)
@@ -941,6 +965,7 @@ def snapshot(state: State, alg=None) -> dict[str, str]:
     out["config"] = canonical(state.config).decode()
     out["cycle"] = canonical({
         "seq": state.seq, "cycle": state.cycle, "cycle_seq": state.cycle_seq, "phase": state.phase,
+        "epoch": state.epoch,
         "prices": state.prices, "scenario_set": state.scenario_set, "flows": state.flows,
         "margin": state.margin, "margin_done": state.margin_done, "digests": state.digests,
         "vm": {m: enc(v) for m, v in sorted(state.vm.items())},
@@ -1104,8 +1129,11 @@ class Core:
         _ident("request id", b["request_id"])
         if a.status != STATUS_ACTIVE:
             raise FailedPrecondition("only an active member may fund its default-fund contribution")
+        if b["epoch"] != self.state.epoch:
+            raise FailedPrecondition(f"funding is for epoch {b['epoch']}, the current epoch is {self.state.epoch}")
         if a.funded:
-            raise FailedPrecondition("default-fund contribution already funded; it changes only at epoch boundaries")
+            raise FailedPrecondition("default-fund contribution already funded in this epoch; "
+                                     "it changes only at epoch boundaries")
         if self.state.phase != "trading":
             raise FailedPrecondition("default funding is allowed in the trading phase only")
         df = _point("df", b["df"])
@@ -1419,6 +1447,29 @@ class Core:
             raise InvalidArgument("with no survivors D0 is 0 and has no proof")
         _verify_sig(self._cfg()["keys"]["prover"],
                     dm_open_message(b["cycle"], b["defaulters"], survivors, b["D0"], b["disclosures"], proof),
+                    b["sig"], "the prover service")
+
+    def _v_df_epoch(self, b):
+        if set(b) != {"kind", "cycle", "epoch", "members", "D", "proof", "request_id", "sig"}:
+            raise InvalidArgument("epoch fields")
+        self._check_cycle(b["cycle"])
+        _ident("request id", b["request_id"])
+        s = self.state
+        if b["epoch"] != s.epoch:
+            raise FailedPrecondition(f"the current epoch is {s.epoch}")
+        if s.dm is not None or s.pending_defaults:
+            raise FailedPrecondition("a default event is in progress")
+        members = sorted(m for m, a in s.members.items() if a.status != STATUS_DEFAULTED)
+        if not members or b["members"] != members:
+            raise InvalidArgument("the epoch total is opened over every member not in default")
+        _int("D", b["D"], 0, MAX_PUBLIC_AMOUNT)
+        proof = _hexbytes("proof", b["proof"])
+        try:
+            st = epoch_statement(b["cycle"], s.seq, members, [s.members[m].df for m in members], b["D"])
+            verify_reveals(st, RevealProofs.from_bytes(proof, 1))
+        except (VerificationError, DecodeError, StatementError):
+            raise InvalidArgument("the opening of the epoch total does not verify") from None
+        _verify_sig(self._cfg()["keys"]["prover"], epoch_message(b["cycle"], b["epoch"], members, b["D"], proof),
                     b["sig"], "the prover service")
 
     def _v_dm_closeout(self, b):
@@ -1847,6 +1898,15 @@ class Engine(Core):
         self.ledger.relay_drop(expired)
         return res
 
+    def open_epoch_total(self, cycle: int, epoch: int, members, D: int, proof: bytes, sig: bytes,
+                         request_id: str) -> dict:
+        """The prover's opening of the epoch's default-fund total D over all
+        members not in default; closes the epoch (funding reopens, for
+        top-ups and replenishment, in the next one)."""
+        body = {"kind": "df-epoch", "cycle": cycle, "epoch": epoch, "members": list(members), "D": D,
+                "proof": _h(proof), "request_id": request_id, "sig": _h(sig)}
+        return self._run(PROVER, request_id, body)
+
     # -- default management ------------------------------------------------------
     def dm_open(self, cycle: int, defaulters, survivors, D0: int, D0_proof: bytes, disclosures: dict, sig: bytes,
                 request_id: str) -> dict:
@@ -2000,7 +2060,7 @@ def audit(events: Iterable[tuple[int, dict]], *, operator_key: bytes | None = No
 __all__ = [
     "Engine", "Core", "State", "Account", "PointAlgebra", "apply_event", "snapshot", "state_hash",
     "cycle_digest", "audit", "AuditReport", "book_lots", "closeout_message", "dm_open_message",
-    "shares_message", "assessment_payment_message", "report_table", "report_chart", "AUCTION", "trade_tuple", "trade_message", "affirmation_message",
+    "shares_message", "assessment_payment_message", "epoch_message", "epoch_statement", "report_table", "report_chart", "AUCTION", "trade_tuple", "trade_message", "affirmation_message",
     "receipt_message", "deposit_message", "funding_message", "withdrawal_message", "settlement_message",
     "margin_batch_message", "margin_proof_message", "default_message", "digest_message", "genesis_message",
     "admission_message", "scenario_set_id", "margin_statement", "withdrawal_statement", "funding_statement",

@@ -308,6 +308,25 @@ class WitnessStore:
         self.log.append(("withdrawal", member, cycle, "proved"))
         return a.version, proof.to_bytes()
 
+    def epoch_total(self, cycle: int, accounts: dict) -> dict:
+        """Open the current epoch's default-fund total D over every member not
+        in default (never a subset).  Returns ``Engine.open_epoch_total``
+        arguments (minus the request id)."""
+        s = self.state
+        if cycle != s.cycle:
+            raise Refused("the epoch total is opened in the current cycle only")
+        members = sorted(m for m, a in s.members.items() if a.status != E.STATUS_DEFAULTED)
+        for m in members:
+            self.check(m, accounts[m])
+        gens = generators()
+        ops = [s.members[m].df for m in members]
+        D = sum(to_signed(o.value) for o in ops)
+        st = E.epoch_statement(cycle, s.seq, members, [gens.commit(o.value, o.blinding) for o in ops], D)
+        proof = prove_reveals(st, ops, rng=self._rng).to_bytes()
+        sig = signing.sign(self._sk, *E.epoch_message(cycle, s.epoch, members, D, proof))
+        self.log.append(("epoch-total", "all", cycle, "opened D"))
+        return {"cycle": cycle, "epoch": s.epoch, "members": members, "D": D, "proof": proof, "sig": sig}
+
     # -- default management -------------------------------------------------------
     def default_open(self, cycle: int, accounts: dict) -> dict:
         """Disclose every declared defaulter (the operator's signed

@@ -109,8 +109,9 @@ class Sim:
         self.sync()
         return res
 
-    def fund(self, mid: str, amount: int, epoch: int = 0):
+    def fund(self, mid: str, amount: int, epoch: int | None = None):
         m = self.members[mid]
+        epoch = self.engine.state.epoch if epoch is None else epoch
         C = self.witness.prepare_funding(mid, amount)
         rid = self.rid("df")
         sig = m.sign(E.funding_message(mid, epoch, C.encode(), rid))
@@ -191,6 +192,12 @@ class Sim:
     def declare_default(self, mid: str):
         res = self.engine.declare_default(self.cycle, mid, self.op(E.default_message(self.cycle, mid)),
                                           self.rid("default"))
+        self.sync()
+        return res
+
+    def open_epoch(self):
+        res = self.engine.open_epoch_total(request_id=self.rid("epoch"),
+                                           **self.witness.epoch_total(self.cycle, self.accounts()))
         self.sync()
         return res
 
