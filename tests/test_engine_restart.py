@@ -10,7 +10,7 @@ from clearing import signing
 from clearing.engine import Engine
 from clearing.errors import PermissionDenied
 
-from test_engine_support import INSTRUMENTS, MATRIX, basic_sim
+from test_engine_support import MATRIX, basic_sim
 
 
 def _fingerprint(engine):

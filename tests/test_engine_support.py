@@ -4,9 +4,7 @@ the services will (sign, prove, seal, relay, affirm, receipt, settle, margin,
 cure, default, close).  The checks at the bottom test the harness itself."""
 from __future__ import annotations
 
-import os
 
-import pytest
 
 from clearing import engine as E
 from clearing import signing
