@@ -1,0 +1,280 @@
+"""``zkclear demo`` end to end: every node, every member and the auditor as
+its own process over mutual TLS, through the built-in scenario (both
+variants) and a small generated one.  Checked: the exit status, the report's
+keys and accounting identity, the oracle's expected numbers, the chart
+(parses as XML, one bar per tranche with the exact amounts) and the HTML
+(well-formed), and that no child process or listening port survives the
+demo -- after a normal end and when it is interrupted with SIGINT/SIGTERM.
+Plus fast unit tests of the report and the oracle cross-check that must
+catch a broken identity or a mismatching public output."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from clearing.demo import compare_with_oracle, check_invariants
+from clearing.oracle import run_oracle
+from clearing.report import TRANCHES, assemble_report, report_html, waterfall_svg
+from clearing.scenario import builtin_scenario, generate_scenario
+
+BARS = list(TRANCHES) + ["rounding_residual", "uncovered_loss", "loss"]
+SVG_NS = "{http://www.w3.org/2000/svg}"
+
+
+def demo(tmp_path: Path, *args: str, timeout: float = 1800) -> tuple[subprocess.CompletedProcess, dict]:
+    out = tmp_path / "out"
+    copy = tmp_path / "copy" / "report.json"
+    p = subprocess.run([sys.executable, "-m", "clearing.cli", "demo", "--out", str(out), "--json", str(copy), *args],
+                       capture_output=True, text=True, timeout=timeout)
+    assert (out / "report.json").exists(), p.stdout[-3000:] + p.stderr[-3000:]
+    report = json.loads((out / "report.json").read_text())
+    assert json.loads(copy.read_text()) == report
+    return p, report
+
+
+def pid_gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] == "Z"  # a zombie listens on nothing
+    except FileNotFoundError:
+        return True
+
+
+def listening(endpoint: str) -> bool:
+    host, port = endpoint.rsplit(":", 1)
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex((host, int(port))) == 0
+
+
+def check_report(tmp_path: Path, p: subprocess.CompletedProcess, report: dict) -> None:
+    assert p.returncode == 0, p.stdout[-4000:] + p.stderr[-4000:]
+    assert report["ok"] is True
+    for key, typ in (("members", int), ("instruments", int), ("cycles", int), ("loss", int),
+                     ("rounding_residual", int), ("uncovered_loss", int)):
+        assert type(report[key]) is typ, key
+    pr = report["proofs"]
+    assert pr["generated"] == pr["verified"] > 0 and pr["rejected"] == 0
+    assert report["invariants"] == {"positions_net_zero": True, "vm_zero_sum": True, "cash_conservation": True}
+    assert report["auditor"]["ok"] is True and report["auditor"]["digest_matches"] is True
+    assert [w["tranche"] for w in report["waterfall"]] == list(TRANCHES)
+    assert all(type(w["amount"]) is int and w["amount"] >= 0 for w in report["waterfall"])
+    assert report["loss"] == (sum(w["amount"] for w in report["waterfall"]) + report["rounding_residual"]
+                              + report["uncovered_loss"])
+    assert report["defaults"] and all(set(d) == {"member", "cycle"} for d in report["defaults"])
+    assert report["oracle"]["ok"] and not report["oracle"]["mismatches"]
+    # the chart: well-formed SVG, one bar per tranche with the exact amounts
+    out = tmp_path / "out"
+    svg = ET.parse(out / "waterfall.svg").getroot()
+    assert svg.tag == SVG_NS + "svg"
+    bars = [r for r in svg.iter(SVG_NS + "rect") if r.get("class") == "bar"]
+    assert [b.get("data-tranche") for b in bars] == BARS
+    amounts = {b.get("data-tranche"): int(b.get("data-amount")) for b in bars}
+    assert amounts == {**{w["tranche"]: w["amount"] for w in report["waterfall"]},
+                       "rounding_residual": report["rounding_residual"],
+                       "uncovered_loss": report["uncovered_loss"], "loss": report["loss"]}
+    # the HTML: well-formed (XHTML), embeds the chart and the tables
+    text = (out / "report.html").read_text()
+    assert text.startswith("<!DOCTYPE html>")
+    page = ET.fromstring(text.split("\n", 1)[1])
+    assert page.find(".//" + SVG_NS + "svg") is not None
+    assert len(page.findall(".//{http://www.w3.org/1999/xhtml}table")) >= 4
+    assert f"{report['loss']:,}" in text
+    # progress and summary on stdout; no process or port left behind
+    assert "cycle 1 closed" in p.stdout and "result: OK" in p.stdout
+    assert report["processes"] and len(report["processes"]) == 3 + report["members"]
+    for proc in report["processes"]:
+        assert pid_gone(proc["pid"]), proc
+        if proc["endpoint"]:
+            assert not listening(proc["endpoint"]), proc
+
+
+def test_builtin_normal(tmp_path):
+    p, report = demo(tmp_path)
+    check_report(tmp_path, p, report)
+    assert (report["members"], report["instruments"], report["cycles"]) == (6, 3, 5)
+    assert report["defaults"] == [{"member": "A", "cycle": 5}]
+    assert report["loss"] == 5_001_150_000
+    assert [w["amount"] for w in report["waterfall"]] == [0, 3_363_510_276, 500_000_000, 1_137_639_721, 0, 0]
+    assert (report["rounding_residual"], report["uncovered_loss"]) == (3, 0)
+    # the day-0 and day-2 trades went through the member processes
+    assert [len(d["booked"]) for d in report["days"]] == [15, 0, 1, 0, 0]
+    assert "What the clearing node knew" in p.stdout and "Default event 0" in p.stdout
+
+
+@pytest.mark.slow
+def test_builtin_harsh(tmp_path):
+    p, report = demo(tmp_path, "--variant", "harsh")
+    check_report(tmp_path, p, report)
+    assert sorted(d["member"] for d in report["defaults"]) == ["A", "B"]
+    amounts = {w["tranche"]: w["amount"] for w in report["waterfall"]}
+    assert amounts["assessments"] == 4_350_925_000
+    assert report["rounding_residual"] == 2 and report["uncovered_loss"] == 0
+
+
+def test_generated_small(tmp_path):
+    args = ["--generate", "--members", "3", "--instruments", "2", "--scenarios", "4", "--cycles", "2", "--seed", "0"]
+    p, report = demo(tmp_path, *args)
+    check_report(tmp_path, p, report)
+    assert (report["members"], report["instruments"], report["cycles"]) == (3, 2, 3)
+    assert {w["tranche"]: w["amount"] for w in report["waterfall"]}["survivors_default_fund"] > 0
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_demo_leaves_nothing_behind(tmp_path, sig):
+    out = tmp_path / "out"
+    p = subprocess.Popen([sys.executable, "-m", "clearing.cli", "demo", "--out", str(out), "--generate",
+                          "--members", "3", "--instruments", "2", "--scenarios", "4", "--seed", "0"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    pids, endpoints, workdir, lines = [], [], None, []
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = p.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            m = re.search(r"in (\S+)/config$", line.strip())
+            if m:
+                workdir = Path(m.group(1))
+            m = re.search(r"up: pid (\d+), (127\.0\.0\.1:\d+)", line)
+            if m:
+                pids.append(int(m.group(1)))
+                endpoints.append(m.group(2))
+            pids += [int(x) for x in re.findall(r"\(pid (\d+)\)", line)]
+            if "onboarding:" in line:  # members are now trading: interrupt mid-run
+                break
+        assert len(pids) == 3 + 3 and len(endpoints) == 3, "".join(lines)
+        assert all(listening(e) for e in endpoints)
+        p.send_signal(sig)
+        rest, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert "result:" not in rest
+    for pid in pids:
+        assert pid_gone(pid), pid
+    for e in endpoints:
+        assert not listening(e), e
+    assert workdir is not None and not workdir.exists()
+
+
+# ---------------------------------------------------------------------------
+# fast unit tests: the report and the cross-check can fail
+# ---------------------------------------------------------------------------
+def _event(oracle_event) -> dict:
+    """A default report in the node's format from the oracle's event."""
+    return {"index": oracle_event.index, "cycle": oracle_event.day + 1,
+            "defaulters": [{"member": d.member, "positions": list(d.positions.values()),
+                            **{k: getattr(d, k) for k in ("cash", "df", "X", "unpaid_vm", "unpaid_assessment",
+                                                          "loss", "defaulter_margin", "defaulter_default_fund",
+                                                          "residual", "estate_surplus")}}
+                           for d in oracle_event.defaulters],
+            "survivors": list(oracle_event.survivors),
+            "waterfall": [{"tranche": t.tranche, "amount": t.amount} for t in oracle_event.waterfall],
+            **{k: getattr(oracle_event, k) for k in (
+                "D0", "loss", "R", "survivors_default_fund_in_full", "assessments_capped", "default_fund_residual",
+                "assessment_residual", "rounding_residual", "uncovered_loss", "liquidity_line",
+                "skin_in_the_game_1_before", "skin_in_the_game_1_after", "skin_in_the_game_2_before",
+                "skin_in_the_game_2_after", "disclosure_policy")}}
+
+
+def _days(oracle) -> list[dict]:
+    return [{"day": d.day, "booked": [f"t{k}" for k in range(len(d.trades))],
+             "refused": [f"r{k}" for k in range(len(d.rejected_trades))],
+             "calls": [[c.member, c.kind] for c in d.calls], "cures": [[c.member, c.amount] for c in d.cures],
+             "defaults": list(d.defaults)} for d in oracle.days]
+
+
+def _report(sc, orc, **over):
+    reports = [_event(ev) for ev in orc.default_events]
+    kw = dict(scenario=sc, variant="normal", backend="gmpy2", days=_days(orc),
+              cycles=[{"cycle": k + 1} for k in range(len(orc.days))],
+              proofs={"generated": 10, "verified": 10, "rejected": 0}, refused_invalid=0,
+              invariants={"positions_net_zero": True, "vm_zero_sum": True, "cash_conservation": True},
+              reports=reports, auditor={"ok": True, "digest_matches": True},
+              oracle={"ok": True, "checked": 1, "mismatches": []}, elapsed=1.0)
+    kw.update(over)
+    return assemble_report(**kw)
+
+
+def test_cross_check_catches_mismatches():
+    sc = builtin_scenario()
+    oracle = run_oracle(sc, "normal")
+    days, reports = _days(oracle), [_event(ev) for ev in oracle.default_events]
+    checked, bad = compare_with_oracle(days, reports, oracle)
+    assert checked > 40 and bad == []
+    reports[0]["waterfall"][3]["amount"] += 1
+    days[3]["cures"][0][1] -= 1
+    days[4]["defaults"].append("B")
+    _, bad = compare_with_oracle(days, reports, oracle)
+    assert len(bad) == 3 and any("waterfall" in b for b in bad) and any("cures" in b for b in bad)
+    harsh = run_oracle(sc, "harsh")
+    _, bad = compare_with_oracle(_days(oracle), [_event(ev) for ev in oracle.default_events], harsh)
+    assert bad
+
+
+def test_report_ok_only_when_everything_holds():
+    sc = builtin_scenario()
+    oracle = run_oracle(sc, "normal")
+    good = _report(sc, oracle)
+    assert good["ok"] and good["loss"] == 5_001_150_000 and good["accounting_identity"]
+    assert good["defaults"] == [{"member": "A", "cycle": 5}]
+    assert not _report(sc, oracle, proofs={"generated": 10, "verified": 9, "rejected": 1})["ok"]
+    assert not _report(sc, oracle, refused_invalid=1)["ok"]
+    assert not _report(sc, oracle, invariants={"positions_net_zero": True, "vm_zero_sum": False,
+                                               "cash_conservation": True})["ok"]
+    assert not _report(sc, oracle, auditor={"ok": True, "digest_matches": False})["ok"]
+    assert not _report(sc, oracle, oracle={"ok": False, "checked": 1, "mismatches": ["x"]})["ok"]
+    broken = [_event(ev) for ev in oracle.default_events]
+    broken[0]["rounding_residual"] += 1
+    bad = _report(sc, oracle, reports=broken)
+    assert not bad["ok"] and not bad["accounting_identity"]
+
+
+def test_chart_and_html_of_a_report():
+    sc = generate_scenario(3, 2, 4, 2, 0)
+    oracle = run_oracle(sc, "normal")
+    rep = _report(sc, oracle)
+    svg = waterfall_svg(rep)
+    root = ET.fromstring(svg)
+    bars = [r for r in root.iter(SVG_NS + "rect") if r.get("class") == "bar"]
+    assert [b.get("data-tranche") for b in bars] == BARS
+    heights = {b.get("data-tranche"): float(b.get("height")) for b in bars}
+    # bars are to scale: the total is the tallest, each tranche no taller than the total
+    assert all(0 <= h <= heights["loss"] for h in heights.values())
+    assert (heights["survivors_default_fund"] > 0) == (rep["waterfall"][3]["amount"] > 0)
+    page = report_html(rep, svg)
+    root = ET.fromstring(page.split("\n", 1)[1])
+    assert root.find(".//" + SVG_NS + "svg") is not None
+    assert "<script" not in page
+    # names that need escaping stay well-formed
+    rep["scenario"] = "<a & b>"
+    ET.fromstring(report_html(rep, waterfall_svg(rep)).split("\n", 1)[1])
+
+
+def test_invariant_check_detects_a_broken_fold():
+    from clearing import engine as E
+
+    core = E.Core()
+    core.state.config = {"instruments": [{"id": "X", "multiplier": 1, "tick": 1, "price0": 1}]}
+    core.state.books = {"auction_pos": [0], "auction_cash": 0, "default_account": 0, "ccp_capital": 0}
+    assert check_invariants(core) == {"positions_net_zero": True, "vm_zero_sum": True, "cash_conservation": True}
+    core.state.books["auction_pos"] = [3]
+    core.state.flows["deposits"] = 5
+    core.state.vm = {"A": core.alg.public(7)}
+    assert check_invariants(core) == {"positions_net_zero": False, "vm_zero_sum": False,
+                                      "cash_conservation": False}
