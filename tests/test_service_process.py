@@ -219,3 +219,24 @@ def test_kill9_mid_cycle_and_restart(procs, victim):
         for n in nodes.values():
             assert n.terminate() == 0
 
+
+
+def test_serve_refuses_a_tampered_database(tmp_path, capsys):
+    import sqlite3
+
+    from test_service_support import Cluster
+
+    c = Cluster(tmp_path / "cfg")
+    try:
+        c.onboard()
+    finally:
+        c.stop()
+    db = services_config.data_path(c.dir, "clearing_db")
+    con = sqlite3.connect(db)
+    seq, body = con.execute("SELECT seq, body FROM events WHERE body LIKE '%\"deposit\"%' LIMIT 1").fetchone()
+    con.execute("UPDATE events SET body = ? WHERE seq = ?", (body.replace('"amount":', '"amount":1', 1), seq))
+    con.commit()
+    con.close()
+    code, _, err = zk(capsys, "serve", "clearing", "--config", str(c.dir), "--port", "0", "--log-level", "ERROR")
+    assert code == 1 and err.count("\n") == 1 and "Traceback" not in err
+    assert "chain" in err or "event" in err
