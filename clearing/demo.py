@@ -20,7 +20,8 @@ talking gRPC over mutual TLS with certificates from ``zkclear init``:
 ``zkclear init`` writes the PKI and the config into a work directory (a
 temporary one unless ``--workdir`` is given) with three consecutive free
 ports for the nodes; every node and member gets ``ZKCLEAR_BACKEND`` from
-``--backend`` (default: the fastest group backend that loads here).  Node
+``--backend`` (default: ``$ZKCLEAR_BACKEND`` if set, else the fastest group
+backend that loads here -- ``mcl`` when installed, else ``gmpy2``).  Node
 and member logs go to ``OUT/logs``.
 
 The run
@@ -134,7 +135,7 @@ def configure(parser) -> None:
                         help=f"output directory for report.json, waterfall.svg, report.html, logs (default ./{DEFAULT_OUT})")
     parser.add_argument("--json", metavar="FILE", help="also write report.json to FILE")
     parser.add_argument("--backend", help="group backend for every node (ZKCLEAR_BACKEND: ints, gmpy2, mcl; "
-                                          "default: the fastest available)")
+                                          "default: $ZKCLEAR_BACKEND, else the fastest available)")
     parser.add_argument("--workdir", metavar="DIR",
                         help="directory for 'zkclear init' (PKI, config, databases); must not exist or be empty "
                              "(default: a temporary directory, removed at the end)")
@@ -553,7 +554,7 @@ def run_demo(opts: DemoOptions) -> dict:
         oracle = run_oracle(sc, opts.variant)
     except (ScenarioError, OSError) as exc:
         raise DemoError(str(exc)) from None
-    backend = opts.backend or fastest_backend()
+    backend = opts.backend or os.environ.get("ZKCLEAR_BACKEND") or fastest_backend()
     out = opts.out
     (out / "logs").mkdir(parents=True, exist_ok=True)
     temp = opts.workdir is None
