@@ -147,10 +147,10 @@ def _bars(report: dict) -> list[tuple[str, int, int]]:
     return out
 
 
-def waterfall_svg(report: dict, width: int = 960, height: int = 460) -> str:
+def waterfall_svg(report: dict, width: int = 960, height: int = 440) -> str:
     bars = _bars(report)
     top = max([s + a for _, s, a in bars] + [1])
-    left, right, upper, lower = 120.0, 20.0, 50.0, 110.0
+    left, right, upper, lower = 120.0, 20.0, 80.0, 60.0
     plot_w, plot_h = width - left - right, height - upper - lower
     slot = plot_w / len(bars)
     bar_w = slot * 0.62
