@@ -396,3 +396,13 @@ def test_assessment_shares_above_d0_up_to_cap():
         _replace(st, R_amount=2 * D0)         # at the cap: pay in full, no proof
     with pytest.raises(StatementError):
         _replace(st, purpose=b"default-fund")  # tranche 4 has cap 1
+
+
+def test_reveal_bounds_agree_with_sigma():
+    from zkp.sigma import REVEAL_BOUND
+
+    (C,), _ = committed([1])
+    Disclosure(ctx(), b"d", (b"cash",), (C,), (REVEAL_BOUND - 1,))
+    for bad in (REVEAL_BOUND, -REVEAL_BOUND):
+        with pytest.raises(StatementError):
+            Disclosure(ctx(), b"d", (b"cash",), (C,), (bad,))

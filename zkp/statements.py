@@ -71,6 +71,7 @@ from .field import R, from_int
 from .generators import generators
 from .group import Point, msm
 from .pedersen import Opening
+from .sigma import REVEAL_BOUND
 from .transcript import Transcript
 
 PROTOCOL = b"zkclear.v1/"
@@ -86,8 +87,9 @@ MAX_INSTRUMENTS = 64
 MAX_DF_TOTAL = 1 << 80           # D0: up to 2^16 members x 2^64
 QTY_BITS = 32
 AMOUNT_BITS = 64
-#: Reveal proofs (disclosure) accept public values with |v| < 2^127.
-MAX_REVEAL = 1 << 127
+#: Reveal proofs (disclosure, aggregates) accept public values with
+#: |v| < 2^64 -- the bound of the Sigma reveal proof (zkp.sigma.REVEAL_BOUND).
+MAX_REVEAL = REVEAL_BOUND
 #: Survivors per aggregated pro-rata range proof: 3 values each, m <= 64.
 SHARES_PER_PROOF = 21
 #: Assessment cap multiple a (cap * df_j must stay below 2^64).
