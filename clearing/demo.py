@@ -178,17 +178,25 @@ class DemoOptions:
 # ---------------------------------------------------------------------------
 # child processes
 # ---------------------------------------------------------------------------
+def _load_prctl():
+    """libc's prctl on Linux, loaded in the parent (the pre-exec hook imports nothing)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
 def _pre_exec(parent: int):
     """Run in the child before exec: die with the orchestrator (Linux)."""
-    def hook():
-        if sys.platform.startswith("linux"):
-            try:
-                import ctypes
+    prctl = _load_prctl()
 
-                libc = ctypes.CDLL(None, use_errno=True)
-                libc.prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG
-            except (OSError, AttributeError):
-                pass
+    def hook():
+        if prctl is not None:
+            prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG
             if os.getppid() != parent:  # the orchestrator died before the hook ran
                 os._exit(1)
     return hook
