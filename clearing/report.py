@@ -206,13 +206,16 @@ def waterfall_svg(report: dict, width: int = 960, height: int = 440) -> str:
 # ---------------------------------------------------------------------------
 # the HTML report
 # ---------------------------------------------------------------------------
-def _table(headers, rows, cls: str = "") -> str:
+def _table(headers, rows, num: frozenset = frozenset()) -> str:
+    """An HTML table; columns whose index is in ``num`` are right-aligned."""
     e = html.escape
-    head = "".join(f"<th>{e(str(h))}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{c if isinstance(c, _Raw) else e(str(c))}</td>" for c in r) + "</tr>"
-                   for r in rows)
-    c = f' class="{cls}"' if cls else ""
-    return f"<table{c}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+    def cell(tag, k, c):
+        cls = ' class="num"' if k in num else ""
+        return f"<{tag}{cls}>{c if isinstance(c, _Raw) else e(str(c))}</{tag}>"
+    head = "".join(cell("th", k, h) for k, h in enumerate(headers))
+    body = "".join("<tr>" + "".join(cell("td", k, c) for k, c in enumerate(r)) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 class _Raw(str):
@@ -292,12 +295,11 @@ def report_html(report: dict, svg: str) -> str:
         body.append("<ul>" + "".join(f"<li>{e(m)}</li>" for m in report["oracle"]["mismatches"]) + "</ul>")
     body.append("<h2>Default waterfall</h2>")
     body.append(svg)
-    rows = [(LABELS[w["tranche"]], _Raw(f'<span style="float:right">{e(amount(w["amount"]))}</span>'))
-            for w in report["waterfall"]]
-    rows += [(LABELS["rounding_residual"], _Raw(f'<span style="float:right">{amount(report["rounding_residual"])}</span>')),
-             (LABELS["uncovered_loss"], _Raw(f'<span style="float:right">{amount(report["uncovered_loss"])}</span>')),
-             (LABELS["loss"], _Raw(f'<span style="float:right"><b>{amount(report["loss"])}</b></span>'))]
-    body.append(_table(["tranche", "amount"], rows))
+    rows = [(LABELS[w["tranche"]], amount(w["amount"])) for w in report["waterfall"]]
+    rows += [(LABELS["rounding_residual"], amount(report["rounding_residual"])),
+             (LABELS["uncovered_loss"], amount(report["uncovered_loss"])),
+             (_Raw(f"<b>{LABELS['loss']}</b>"), _Raw(f"<b>{amount(report['loss'])}</b>"))]
+    body.append(_table(["tranche (all default events)", "amount"], rows, frozenset({1})))
     for r in report["default_reports"]:
         body.append(f"<h3>Default event {r['index']} (cycle {r['cycle']})</h3>")
         body.append(f"<p>Defaulters {e(', '.join(d['member'] for d in r['defaulters']))}; survivors "
@@ -308,10 +310,11 @@ def report_html(report: dict, svg: str) -> str:
              "residual", "estate surplus"],
             [(d["member"], amount(d["cash"]), amount(d["df"]), d.get("positions"), amount(d["X"]),
               amount(d["loss"]), amount(d["defaulter_margin"]), amount(d["defaulter_default_fund"]),
-              amount(d["residual"]), amount(d["estate_surplus"])) for d in r["defaulters"]]))
+              amount(d["residual"]), amount(d["estate_surplus"])) for d in r["defaulters"]],
+            frozenset({1, 2, 4, 5, 6, 7, 8, 9})))
         body.append(_table(["tranche", "amount"], [(LABELS[t["tranche"]], amount(t["amount"])) for t in r["waterfall"]]
                            + [("rounding residual", amount(r["rounding_residual"])),
-                              ("uncovered loss", amount(r["uncovered_loss"]))]))
+                              ("uncovered loss", amount(r["uncovered_loss"]))], frozenset({1})))
     body.append("<h2>What the clearing node knew, cycle by cycle (public data only)</h2>")
     body.append("<p>Sizes of trades, positions, cash and default-fund contributions are Pedersen commitments; "
                 "the node verified proofs about them. A defaulter's account becomes public at its default.</p>")

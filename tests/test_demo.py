@@ -266,6 +266,20 @@ def test_chart_and_html_of_a_report():
     ET.fromstring(report_html(rep, waterfall_svg(rep)).split("\n", 1)[1])
 
 
+def test_usage_errors_are_one_line(tmp_path, capsys):
+    from clearing import cli
+
+    assert cli.main(["demo", "--generate", "--variant", "harsh", "--out", str(tmp_path / "o")]) == 2
+    assert cli.main(["demo", "--variant", "nope", "--out", str(tmp_path / "o")]) == 1
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "x").write_text("x")
+    assert cli.main(["demo", "--workdir", str(busy), "--out", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 3 and all(line.startswith("zkclear demo: error: ") for line in err)
+    assert "one variant" in err[0] and "unknown variant" in err[1] and "not empty" in err[2]
+
+
 def test_invariant_check_detects_a_broken_fold():
     from clearing import engine as E
 
