@@ -5,7 +5,9 @@ re-checks the hash chain over the exact bytes received (and that each event
 is canonical JSON), then replays the events through the engine's auditor
 function :func:`clearing.engine.audit` -- every signature and proof
 re-verified, every margin decision, invariant and cycle digest recomputed
-and the node's signature on each digest checked -- and finally compares
+and the node's signature on each digest checked, with the genesis anchored
+to the operator's and the node's keys from the CA-checked roster (so a
+self-consistent ledger made up under other keys fails) -- and finally compares
 the replay's chain head and state hash with what the node reports
 (GetLedgerStatus).  The auditor trusts nothing it receives: a node that
 rewrote history shows up as a chain, proof, signature or digest mismatch.
@@ -76,9 +78,13 @@ def fetch_events(stub: rpc.Client) -> list[tuple[int, dict]]:
     return events
 
 
-def audit_events(events, status: clearing_pb2.LedgerStatus | None) -> AuditResult:
+def audit_events(events, status: clearing_pb2.LedgerStatus | None, *, operator_key: bytes | None = None,
+                 node_key: bytes | None = None) -> AuditResult:
+    """Replay ``events`` with :func:`clearing.engine.audit`, anchored to the
+    operator's and the node's keys when given (from the CA-checked roster), and
+    compare with the node's reported status."""
     try:
-        rep = E.audit(events)
+        rep = E.audit(events, operator_key=operator_key, node_key=node_key)
     except LedgerCorrupted as exc:
         return AuditResult(ok=False, error=str(exc), events=len(events))
     res = AuditResult(ok=True, events=rep.events, cycles=rep.cycles,
@@ -104,7 +110,8 @@ def audit_node(identity, roster, clearing_target: str, *, timeout: float = 600.0
             status = stub.GetLedgerStatus(clearing_pb2.LedgerStatusRequest())
             if status.seq != len(events):
                 status = None
-    return audit_events(events, status)
+    return audit_events(events, status, operator_key=roster.by_role("operator")[0].ed25519_public,
+                        node_key=roster.party("clearing").ed25519_public)
 
 
 class AuditorServicer(auditor_pb2_grpc.AuditorServiceServicer):

@@ -360,7 +360,7 @@ def ledger_status(e: E.Engine) -> clearing_pb2.LedgerStatus:
                                              price0=i["price0"]) for i in insts],
         prices=list(s.prices), state_hash=bytes.fromhex(e.state_digest()),
         digests=[bytes.fromhex(d) if isinstance(d, str) else bytes(d) for d in s.digests],
-        cycle_seq=s.cycle_seq)
+        cycle_seq=s.cycle_seq, epoch=getattr(s, "epoch", 0))
 
 
 def default_event_status(e: E.Engine) -> admin_pb2.DefaultEventStatus:
@@ -433,6 +433,19 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         op_sig = convert.signature(request.operator_signature, "operator signature")
         res = self.node.run(lambda e: e.declare_default(request.cycle, request.member, op_sig, request.request_id))
         return common_pb2.Ack(seq=res["seq"])
+
+    @rpc.unary
+    def OpenEpoch(self, request, context, caller):
+        self._operator(caller)
+        convert.request_id(request.request_id)
+        rid = _derived_id("epoch", request.request_id)
+        done = self.node.recorded(E.PROVER, rid)
+        if done is None:
+            rpc.require_time(context, PROVE_TIME)
+            kw = convert.epoch_total(self.node.prover.ProveEpochTotal(
+                prover_pb2.ProveEpochTotalRequest(cycle=request.cycle), timeout=_remaining(context)))
+            done = self.node.run(lambda e: e.open_epoch_total(request_id=rid, **kw))
+        return common_pb2.Ack(seq=done["seq"])
 
     @rpc.unary
     def OpenDefaultEvent(self, request, context, caller):

@@ -87,6 +87,13 @@ class Operator:
                                    timeout=self.prove_timeout)
         return dict(res.results)
 
+    def open_epoch(self, cycle: int | None = None, request_id: str | None = None) -> int:
+        """Close the default-fund epoch (the prover opens the group total D)."""
+        st = self.status()
+        cycle = st.cycle if cycle is None else cycle
+        return self.admin.OpenEpoch(common_pb2.CycleRequest(
+            request_id=request_id or f"epoch-{st.epoch}", cycle=cycle), timeout=self.prove_timeout).seq
+
     def declare_default(self, member: str, cycle: int | None = None, request_id: str | None = None) -> int:
         cycle = self._cycle(cycle)
         op_sig = self._sign(E.default_message(cycle, member))

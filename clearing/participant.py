@@ -145,9 +145,12 @@ class Participant:
         return self.clearing.Deposit(clearing_pb2.DepositRequest(request_id=rid, member=self.name, amount=amount,
                                                                  cycle=cycle, signature=sig)).seq
 
-    def fund(self, amount: int, epoch: int = 0, request_id: str | None = None) -> int:
-        """Fund the default-fund contribution out of cash (DESIGN §4)."""
+    def fund(self, amount: int, epoch: int | None = None, request_id: str | None = None) -> int:
+        """Fund the default-fund contribution out of cash (DESIGN §4), in the
+        ledger's current epoch unless ``epoch`` is given."""
         rid = request_id or new_request_id("df")
+        if epoch is None:
+            epoch = self.ledger_status().epoch
         p = self._prover()
         df = p.PrepareFunding(prover_pb2.PrepareFundingRequest(request_id=rid, member=self.name, amount=amount)).df
         sig = self._sign(E.funding_message(self.name, epoch, df, rid))

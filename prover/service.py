@@ -251,6 +251,13 @@ class ProverServicer(prover_pb2_grpc.ProverServiceServicer):
         return convert.cure_msg(kw)
 
     @rpc.unary
+    def ProveEpochTotal(self, request, context, caller):
+        caller.require(NODE)
+        rpc.require_time(context, PROVE_TIME)
+        kw = self.node.guarded(lambda: self.node.witness.epoch_total(request.cycle, self.node.accounts()))
+        return convert.epoch_total_msg(kw)
+
+    @rpc.unary
     def ProveDefaultOpen(self, request, context, caller):
         caller.require(NODE)
         rpc.require_time(context, PROVE_TIME)

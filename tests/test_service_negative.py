@@ -255,3 +255,19 @@ def test_register_only_for_itself_with_its_certificate_key(cluster):
     assert code_of(c.member("A").clearing.Register, forged) == S.INVALID_ARGUMENT
     assert c.member("A").register(op_sig, request_id="reg-A") == 2
     assert list(op.status().members) == ["A"]
+
+
+def test_epoch_opening_through_the_services(onboarded):
+    c = onboarded
+    op = c.operator()
+    a = c.member("A")
+    # funding happens once per member and epoch
+    assert code_of(a.fund, 5) == S.FAILED_PRECONDITION
+    # only the operator closes an epoch; the node obtains D from the prover
+    assert code_of(admin_pb2_grpc.AdminServiceStub(a._channels[0]).OpenEpoch,
+                   common_pb2.CycleRequest(request_id="e0", cycle=1), timeout=5) == S.PERMISSION_DENIED
+    n = op.open_epoch(request_id="epoch-0")
+    assert op.open_epoch(request_id="epoch-0") == n  # a retry is applied once
+    assert op.status().epoch == 1
+    a.fund(250)  # top-up in the new epoch
+    assert a.balances()["df"] == 10**7 + 250

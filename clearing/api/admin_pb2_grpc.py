@@ -56,6 +56,11 @@ class AdminServiceStub:
                 request_serializer=zkclear_dot_v1_dot_admin__pb2.DeclareDefaultRequest.SerializeToString,
                 response_deserializer=zkclear_dot_v1_dot_common__pb2.Ack.FromString,
                 _registered_method=True)
+        self.OpenEpoch = channel.unary_unary(
+                '/zkclear.v1.AdminService/OpenEpoch',
+                request_serializer=zkclear_dot_v1_dot_common__pb2.CycleRequest.SerializeToString,
+                response_deserializer=zkclear_dot_v1_dot_common__pb2.Ack.FromString,
+                _registered_method=True)
         self.OpenDefaultEvent = channel.unary_unary(
                 '/zkclear.v1.AdminService/OpenDefaultEvent',
                 request_serializer=zkclear_dot_v1_dot_common__pb2.CycleRequest.SerializeToString,
@@ -110,6 +115,15 @@ class AdminServiceServicer:
 
     def DeclareDefault(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def OpenEpoch(self, request, context):
+        """Close the default-fund epoch: the node obtains the prover's opening of
+        the group total D (over every member not in default) and verifies it;
+        funding (top-ups, replenishment) reopens in the next epoch.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -171,6 +185,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
             'DeclareDefault': grpc.unary_unary_rpc_method_handler(
                     servicer.DeclareDefault,
                     request_deserializer=zkclear_dot_v1_dot_admin__pb2.DeclareDefaultRequest.FromString,
+                    response_serializer=zkclear_dot_v1_dot_common__pb2.Ack.SerializeToString,
+            ),
+            'OpenEpoch': grpc.unary_unary_rpc_method_handler(
+                    servicer.OpenEpoch,
+                    request_deserializer=zkclear_dot_v1_dot_common__pb2.CycleRequest.FromString,
                     response_serializer=zkclear_dot_v1_dot_common__pb2.Ack.SerializeToString,
             ),
             'OpenDefaultEvent': grpc.unary_unary_rpc_method_handler(
@@ -306,6 +325,33 @@ class AdminService:
             target,
             '/zkclear.v1.AdminService/DeclareDefault',
             zkclear_dot_v1_dot_admin__pb2.DeclareDefaultRequest.SerializeToString,
+            zkclear_dot_v1_dot_common__pb2.Ack.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OpenEpoch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zkclear.v1.AdminService/OpenEpoch',
+            zkclear_dot_v1_dot_common__pb2.CycleRequest.SerializeToString,
             zkclear_dot_v1_dot_common__pb2.Ack.FromString,
             options,
             channel_credentials,

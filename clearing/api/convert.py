@@ -175,6 +175,17 @@ def cure(msg: common_pb2.CureProof) -> dict:
             "proof": nonempty(msg.proof, "proof"), "sig": signature(msg.signature)}
 
 
+# -- default fund ----------------------------------------------------------------------
+def epoch_total_msg(kw: dict) -> common_pb2.EpochTotal:
+    return common_pb2.EpochTotal(cycle=kw["cycle"], epoch=kw["epoch"], members=kw["members"], d=to_decimal(kw["D"]),
+                                 proof=kw["proof"], signature=kw["sig"])
+
+
+def epoch_total(msg: common_pb2.EpochTotal) -> dict:
+    return {"cycle": msg.cycle, "epoch": msg.epoch, "members": list(msg.members), "D": decimal(msg.d, "D"),
+            "proof": nonempty(msg.proof, "proof"), "sig": signature(msg.signature)}
+
+
 # -- default management -------------------------------------------------------------
 def default_open_msg(kw: dict) -> common_pb2.DefaultOpen:
     return common_pb2.DefaultOpen(
@@ -237,6 +248,6 @@ def scenario_set_msg(version: int, matrix: Sequence[Sequence[int]]) -> admin_pb2
 __all__ = [
     "ConversionError", "point", "points", "point_bytes", "scalar", "scalar_bytes", "decimal", "to_decimal",
     "key", "signature", "request_id", "trade", "trade_msg", "account", "account_msg", "margin_entries", "margin_batch_msg",
-    "cure", "cure_msg", "default_open", "default_open_msg", "default_shares", "default_shares_msg",
+    "cure", "cure_msg", "epoch_total", "epoch_total_msg", "default_open", "default_open_msg", "default_shares", "default_shares_msg",
     "scenario_set", "scenario_set_msg", "lots", "lots_msg",
 ]

@@ -85,6 +85,11 @@ class ProverServiceStub:
                 request_serializer=zkclear_dot_v1_dot_common__pb2.MemberRequest.SerializeToString,
                 response_deserializer=zkclear_dot_v1_dot_prover__pb2.Balances.FromString,
                 _registered_method=True)
+        self.ProveEpochTotal = channel.unary_unary(
+                '/zkclear.v1.ProverService/ProveEpochTotal',
+                request_serializer=zkclear_dot_v1_dot_prover__pb2.ProveEpochTotalRequest.SerializeToString,
+                response_deserializer=zkclear_dot_v1_dot_common__pb2.EpochTotal.FromString,
+                _registered_method=True)
         self.GetProverStatus = channel.unary_unary(
                 '/zkclear.v1.ProverService/GetProverStatus',
                 request_serializer=zkclear_dot_v1_dot_prover__pb2.ProverStatusRequest.SerializeToString,
@@ -164,6 +169,13 @@ class ProverServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ProveEpochTotal(self, request, context):
+        """The epoch's default-fund total D over every member not in default.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetProverStatus(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -222,6 +234,11 @@ def add_ProverServiceServicer_to_server(servicer, server):
                     servicer.GetBalances,
                     request_deserializer=zkclear_dot_v1_dot_common__pb2.MemberRequest.FromString,
                     response_serializer=zkclear_dot_v1_dot_prover__pb2.Balances.SerializeToString,
+            ),
+            'ProveEpochTotal': grpc.unary_unary_rpc_method_handler(
+                    servicer.ProveEpochTotal,
+                    request_deserializer=zkclear_dot_v1_dot_prover__pb2.ProveEpochTotalRequest.FromString,
+                    response_serializer=zkclear_dot_v1_dot_common__pb2.EpochTotal.SerializeToString,
             ),
             'GetProverStatus': grpc.unary_unary_rpc_method_handler(
                     servicer.GetProverStatus,
@@ -499,6 +516,33 @@ class ProverService:
             '/zkclear.v1.ProverService/GetBalances',
             zkclear_dot_v1_dot_common__pb2.MemberRequest.SerializeToString,
             zkclear_dot_v1_dot_prover__pb2.Balances.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ProveEpochTotal(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zkclear.v1.ProverService/ProveEpochTotal',
+            zkclear_dot_v1_dot_prover__pb2.ProveEpochTotalRequest.SerializeToString,
+            zkclear_dot_v1_dot_common__pb2.EpochTotal.FromString,
             options,
             channel_credentials,
             insecure,

@@ -3,7 +3,8 @@ input is signed with the operator's key and sent with the operator's
 certificate to the clearing node's AdminService.
 
 Actions: status, default-event, admit (all members of the roster, or NAME), settle
-(prices and the scenario set), margin (the node obtains the prover's margin
+(prices and the scenario set), open-epoch (the group's default-fund
+total D), margin (the node obtains the prover's margin
 batch and verifies it), declare-default MEMBER, open-default (disclosure
 and D0 from the prover), close-out INDEX --prices [--lots] (the auction result; then the pro-rata
 allocations), close (the cycle, printing its signed digest), reports."""
@@ -38,6 +39,7 @@ def configure(parser) -> None:
                    help='JSON {"version": V, "matrix": [[...], ...]} (default: the packaged ccp-demo set)')
     s.add_argument("--version", type=int, default=0, help="scenario-set version (with the default set)")
     sub.add_parser("margin", help="run the cycle's margin batch")
+    sub.add_parser("open-epoch", help="close the default-fund epoch (the prover opens the group total D)")
     d = sub.add_parser("declare-default", help="declare a called member in default")
     d.add_argument("member")
     sub.add_parser("open-default", help="open the default event (disclosure, D0)")
@@ -80,7 +82,7 @@ def run(args) -> int:
         with rpc_errors(f"clearing node at {target}"):
             if args.action == "status":
                 st = op.status()
-                print(f"cycle {st.cycle} ({st.phase}), ledger seq {st.seq}, head {st.head.hex()}")
+                print(f"cycle {st.cycle} ({st.phase}), epoch {st.epoch}, ledger seq {st.seq}, head {st.head.hex()}")
                 print(f"members: {', '.join(st.members) or '-'}")
                 print(f"instruments: {', '.join(i.id for i in st.instruments)}; prices {list(st.prices)}")
                 for k, d in enumerate(st.digests):
@@ -97,6 +99,8 @@ def run(args) -> int:
             elif args.action == "margin":
                 for m, r in sorted(op.run_margin(cycle=cycle, request_id=rid).items()):
                     print(f"{m}: {r}")
+            elif args.action == "open-epoch":
+                print(f"epoch closed, group total opened: ledger event {op.open_epoch(cycle, rid)}")
             elif args.action == "declare-default":
                 print(f"default declared: ledger event {op.declare_default(args.member, cycle, rid)}")
             elif args.action == "open-default":
