@@ -152,9 +152,12 @@ class ProverNode:
             self._persisted.update(new)
 
     def guarded(self, fn):
-        """Run ``fn`` after a replay, under the lock; a Divergence raises the alarm."""
+        """Run ``fn`` after a replay, under the lock; a Divergence raises the
+        alarm.  What the witness store did (its log: kind, member, cycle,
+        outcome -- never a value) is logged."""
         with self.lock:
             self.sync()
+            mark = len(self.witness.log)
             try:
                 return fn()
             except Divergence as exc:
@@ -162,6 +165,8 @@ class ProverNode:
                 self.check_alarm()
             finally:
                 self.persist()
+                for kind, who, cycle, outcome in self.witness.log[mark:]:
+                    log.info("witness: %s %s cycle %s: %s", kind, who, cycle, outcome)
 
 
 def _member_sig(data: bytes) -> bytes:

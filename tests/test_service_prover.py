@@ -40,6 +40,9 @@ def test_openings_sealed_at_rest_and_never_logged(cluster, caplog):
     rows = sqlite3.connect(db).execute("SELECT commitment, length(sealed) FROM openings").fetchall()
     assert rows and all(n == 64 + 16 for _, n in rows)
     assert str(QTY) not in caplog.text
+    # every request is logged: the RPC, the caller, and what the witness store did
+    assert "PushOpening by node/clearing: OK" in caplog.text
+    assert "witness: receipt t1 cycle 1: signed" in caplog.text
     assert "987653" not in repr(cluster.prover.resource) + repr(store)
     key_path = cluster.dir / "data" / "prover.aes"
     assert os.stat(key_path).st_mode & 0o077 == 0
