@@ -240,3 +240,47 @@ def test_serve_refuses_a_tampered_database(tmp_path, capsys):
     code, _, err = zk(capsys, "serve", "clearing", "--config", str(c.dir), "--port", "0", "--log-level", "ERROR")
     assert code == 1 and err.count("\n") == 1 and "Traceback" not in err
     assert "chain" in err or "event" in err
+
+
+def test_sigterm_lets_a_call_in_flight_finish(procs):
+    import threading
+
+    d, start = procs
+    clearing, prover = start("clearing"), start("prover")
+    op, ms = _clients(d)
+    try:
+        _onboard(op, ms)
+        op.settle(P0_TEST, MATRIX)
+        out = {}
+
+        def margin():
+            try:
+                out["results"] = op.run_margin()
+            except grpc.RpcError as exc:
+                out["error"] = exc.code()
+
+        t = threading.Thread(target=margin)
+        t.start()
+        time.sleep(0.3)  # the node is waiting for the prover's margin batch
+        assert clearing.terminate() == 0
+        t.join(30)
+        assert out.get("results") == {"A": "pass", "B": "pass", "C": "pass"}, out
+        # new calls are refused once it is down; a restart resumes after the batch
+        with pytest.raises(grpc.RpcError) as err:
+            op.status()
+        assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+        start("clearing")
+        op.close()  # the old channel is in reconnect backoff after the refusal
+        op, extra = _clients(d)
+        for p in extra.values():
+            p.close()
+        st = op.status()
+        assert st.phase == "margin"
+        assert op.run_margin() == out["results"]  # the same request id replays the result
+    finally:
+        op.close()
+        for p in ms.values():
+            p.close()
+
+
+P0_TEST = [500000, 200000]
