@@ -405,6 +405,17 @@ class LedgerView:
     def close(self) -> None:
         self._ch.close()
 
+    def public_books(self) -> dict:
+        """The public flows and default-management books of the fold, in the
+        oracle's terms (``OracleResult.ledger``)."""
+        s = self.core.state
+        f, b = s.flows, s.books
+        return {"deposits": f["deposits"], "withdrawals": f["withdrawals"], "public_charges": f["charges"],
+                "ccp_capital": b["ccp_capital"], "default_account": b["default_account"],
+                "auction_cash": b["auction_cash"],
+                "auction_positions": dict(zip(s.instrument_ids(), b["auction_pos"])),
+                "skin_in_the_game_1_left": b["sitg1"], "skin_in_the_game_2_left": b["sitg2"]}
+
     def pull(self) -> None:
         from .api import clearing_pb2
 
@@ -485,8 +496,12 @@ DEFAULTER_FIELDS = ("cash", "df", "X", "unpaid_vm", "unpaid_assessment", "loss",
                     "defaulter_default_fund", "residual", "estate_surplus")
 
 
-def compare_with_oracle(days: list[dict], reports: list[dict], oracle) -> tuple[int, list[str]]:
-    """(number of public outputs compared, mismatches)."""
+def compare_with_oracle(days: list[dict], reports: list[dict], oracle,
+                        books: dict | None = None) -> tuple[int, list[str]]:
+    """(number of public outputs compared, mismatches).  ``days`` are the
+    demo's per-day records (trades booked/refused, calls, cures, defaults),
+    ``reports`` the node's default reports, ``books`` the public books of
+    the ledger (:meth:`LedgerView.public_books`)."""
     checked, bad = 0, []
 
     def eq(what, ours, theirs):
@@ -517,6 +532,8 @@ def compare_with_oracle(days: list[dict], reports: list[dict], oracle) -> tuple[
            [{"tranche": t.tranche, "amount": t.amount} for t in ev.waterfall])
         for f in REPORT_FIELDS:
             eq(f"event {k} {f}", rep.get(f), getattr(ev, f))
+    for name, value in (books or {}).items():
+        eq(f"public book {name}", value, oracle.ledger.get(name))
     return checked, bad
 
 
@@ -803,7 +820,7 @@ class _Run:
         self.say(f"auditor: {'ok' if audit.ok else 'FAILED: ' + audit.error}; {audit.events} events, "
                  f"{audit.cycles} cycles; node {'agrees' if audit.node_agrees else 'DISAGREES'}; digests "
                  f"{'match' if digest_matches else 'DIFFER'}")
-        checked, mismatches = compare_with_oracle(self.days, reports, self.oracle)
+        checked, mismatches = compare_with_oracle(self.days, reports, self.oracle, self.ledger.public_books())
         from .report import assemble_report
 
         report = assemble_report(
