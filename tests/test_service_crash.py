@@ -9,10 +9,15 @@ node runs as a real subprocess."""
 from __future__ import annotations
 
 import shutil
+import threading
+import time
+
+import grpc
+import pytest
 
 from clearing import services_config
 
-from test_service_process import MATRIX, Proc, _clients, _onboard, _status, configure
+from test_service_process import MATRIX, Proc, _clients, _onboard, _status, configure, procs  # noqa: F401
 
 
 def _reproducible_run(d, kill_at: int | None, victim: str = "clearing"):
@@ -79,3 +84,45 @@ def test_kill9_clearing_digest_equals_uninterrupted_run(tmp_path):
         shutil.copytree(base, d)  # same keys and genesis, fresh data
         runs[name] = _reproducible_run(d, kill_at, victim or "clearing")
     assert runs["clean"] == runs["after-trades"] == runs["after-settle"] == runs["prover-after-trades"]
+
+
+def test_sigterm_lets_a_call_in_flight_finish(procs):
+    d, start = procs
+    clearing, prover = start("clearing"), start("prover")
+    op, ms = _clients(d)
+    try:
+        _onboard(op, ms)
+        op.settle(P0_TEST, MATRIX)
+        out = {}
+
+        def margin():
+            try:
+                out["results"] = op.run_margin()
+            except grpc.RpcError as exc:
+                out["error"] = exc.code()
+
+        t = threading.Thread(target=margin)
+        t.start()
+        time.sleep(0.3)  # the node is waiting for the prover's margin batch
+        assert clearing.terminate() == 0
+        t.join(30)
+        assert out.get("results") == {"A": "pass", "B": "pass", "C": "pass"}, out
+        # new calls are refused once it is down; a restart resumes after the batch
+        with pytest.raises(grpc.RpcError) as err:
+            op.status()
+        assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+        start("clearing")
+        op.close()  # the old channel is in reconnect backoff after the refusal
+        op, extra = _clients(d)
+        for p in extra.values():
+            p.close()
+        st = op.status()
+        assert st.phase == "margin"
+        assert op.run_margin() == out["results"]  # the same request id replays the result
+    finally:
+        op.close()
+        for p in ms.values():
+            p.close()
+
+
+P0_TEST = [500000, 200000]
