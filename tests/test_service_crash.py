@@ -5,7 +5,8 @@ the same inputs.  (kill -9 of the prover as a process is in
 test_service_process.py: nothing lost, audit passes.)  Reproducibility comes
 from seeded randomness in the test only (the prover service in-process with
 a seeded RNG, members' blindings seeded, explicit request ids); the clearing
-node runs as a real subprocess."""
+node runs as a real subprocess.  Also: SIGTERM lets a call in flight finish
+(graceful shutdown) and the restarted node replays its recorded result."""
 from __future__ import annotations
 
 import shutil
