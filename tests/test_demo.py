@@ -130,6 +130,23 @@ def test_generated_small(tmp_path):
     assert {w["tranche"]: w["amount"] for w in report["waterfall"]}["survivors_default_fund"] > 0
 
 
+def test_assessment_cascade_scenario_file(tmp_path):
+    """A survivor without the liquidity for its assessment defaults in turn:
+    a second default event in the same cycle (--scenario FILE)."""
+    from test_engine_support import waterfall_scenario
+
+    sc = waterfall_scenario(drop=20000, extra=5000, dfs=[1_000_000, 2_000_000, 3_000_000], sitg1=500_000,
+                            sitg2=500_000, cap=2, liquidity={"S1": 0})
+    path = tmp_path / "cascade.json"
+    path.write_text(sc.to_json())
+    p, report = demo(tmp_path, "--scenario", str(path), "--variant", "v")
+    check_report(tmp_path, p, report)
+    assert report["defaults"] == [{"member": "D1", "cycle": 2}, {"member": "S1", "cycle": 2}]
+    assert len(report["default_reports"]) == 2
+    assert {w["tranche"]: w["amount"] for w in report["waterfall"]}["assessments"] == 12_000_000
+    assert "cannot pay its assessment" in p.stdout and "assessment paid" in p.stdout
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupted_demo_leaves_nothing_behind(tmp_path, sig):
     out = tmp_path / "out"
@@ -222,6 +239,11 @@ def test_cross_check_catches_mismatches():
     days[4]["defaults"].append("B")
     _, bad = compare_with_oracle(days, reports, oracle)
     assert len(bad) == 3 and any("waterfall" in b for b in bad) and any("cures" in b for b in bad)
+    books = dict(oracle.ledger)
+    assert compare_with_oracle(_days(oracle), [_event(ev) for ev in oracle.default_events], oracle, books)[1] == []
+    books["auction_positions"] = dict(books["auction_positions"], ESX=1)
+    _, bad = compare_with_oracle(_days(oracle), [_event(ev) for ev in oracle.default_events], oracle, books)
+    assert len(bad) == 1 and "auction_positions" in bad[0]
     harsh = run_oracle(sc, "harsh")
     _, bad = compare_with_oracle(_days(oracle), [_event(ev) for ev in oracle.default_events], harsh)
     assert bad
