@@ -577,9 +577,14 @@ def run_demo(opts: DemoOptions) -> dict:
         sc = load_demo_scenario(opts)
         sc.variant(opts.variant)
         oracle = run_oracle(sc, opts.variant)
-    except (ScenarioError, OSError) as exc:
+    except (ScenarioError, ValueError, OSError) as exc:
         raise DemoError(str(exc)) from None
     backend = opts.backend or os.environ.get("ZKCLEAR_BACKEND") or fastest_backend()
+    from zkp.group import available_backends
+
+    if backend not in available_backends():
+        raise DemoError(f"group backend {backend!r} is not available here (available: "
+                        f"{', '.join(available_backends())})")
     out = opts.out
     (out / "logs").mkdir(parents=True, exist_ok=True)
     temp = opts.workdir is None

@@ -297,9 +297,12 @@ def test_usage_errors_are_one_line(tmp_path, capsys):
     busy.mkdir()
     (busy / "x").write_text("x")
     assert cli.main(["demo", "--workdir", str(busy), "--out", str(tmp_path / "o")]) == 1
+    assert cli.main(["demo", "--backend", "nope", "--out", str(tmp_path / "o")]) == 1
+    assert cli.main(["demo", "--generate", "--members", "2", "--out", str(tmp_path / "o")]) == 1
     err = capsys.readouterr().err.splitlines()
-    assert len(err) == 3 and all(line.startswith("zkclear demo: error: ") for line in err)
+    assert len(err) == 5 and all(line.startswith("zkclear demo: error: ") for line in err)
     assert "one variant" in err[0] and "unknown variant" in err[1] and "not empty" in err[2]
+    assert "backend 'nope'" in err[3]
 
 
 def test_invariant_check_detects_a_broken_fold():
