@@ -19,7 +19,8 @@ talking gRPC over mutual TLS with certificates from ``zkclear init``:
 
 ``zkclear init`` writes the PKI and the config into a work directory (a
 temporary one unless ``--workdir`` is given) with three consecutive free
-ports for the nodes; every node and member gets ``ZKCLEAR_BACKEND`` from
+ports for the nodes (should one be taken by the time a node binds it, the
+nodes are started again on other ports); every node and member gets ``ZKCLEAR_BACKEND`` from
 ``--backend`` (default: ``$ZKCLEAR_BACKEND`` if set, else the fastest group
 backend that loads here -- ``mcl`` when installed, else ``gmpy2``).  Node
 and member logs go to ``OUT/logs``.
@@ -77,7 +78,8 @@ as a backstop, at interpreter exit.  On Linux each child also asks the
 kernel for SIGTERM when the orchestrator dies (PR_SET_PDEATHSIG), so even a
 ``kill -9`` of the demo leaves no node listening.  Children are spawned
 before the orchestrator opens any gRPC channel (no threads exist yet when
-the pre-exec hook runs).
+the pre-exec hook runs; only a restart on other ports spawns later, and the
+hook then calls nothing but the pre-resolved ``prctl`` and ``getppid``).
 """
 from __future__ import annotations
 
@@ -110,6 +112,14 @@ class DemoError(Exception):
     """The demo could not run (one line, exit 1)."""
 
     exit_code = 1
+
+
+class PortTaken(DemoError):
+    """A node could not listen on its port (taken since it was found free)."""
+
+
+#: attempts at starting the nodes on freshly chosen ports
+PORT_ATTEMPTS = 3
 
 
 # ---------------------------------------------------------------------------
@@ -208,6 +218,7 @@ class Child:
     popen: subprocess.Popen
     log_path: Path
     control: bool = False
+    log_offset: int = 0
     _buf: bytes = b""
 
     @property
@@ -219,7 +230,9 @@ class Child:
 
     def log_tail(self, n: int = 1500) -> str:
         try:
-            text = self.log_path.read_text(encoding="utf-8", errors="replace")
+            with open(self.log_path, "rb") as fh:
+                fh.seek(self.log_offset)
+                text = fh.read().decode("utf-8", errors="replace")
         except OSError:
             return ""
         return " | ".join(text[-n:].strip().splitlines()[-6:])
@@ -266,6 +279,7 @@ class Processes:
 
     def spawn(self, name: str, argv: list[str], log_path: Path, env: dict, *, control: bool = False) -> Child:
         log = open(log_path, "ab")
+        offset = log.tell()
         try:
             popen = subprocess.Popen(
                 argv, env=env, stdout=subprocess.PIPE if control else log, stderr=log,
@@ -273,7 +287,7 @@ class Processes:
                 start_new_session=True, preexec_fn=_pre_exec(os.getpid()), close_fds=True)
         finally:
             log.close()
-        child = Child(name, popen, log_path, control)
+        child = Child(name, popen, log_path, control, offset)
         self.children.append(child)
         return child
 
@@ -658,21 +672,20 @@ class _Run:
             raise DemoError(f"zkclear init failed: {init.stdout.strip()}")
         self.say(f"zkclear init: development CA, certificates for 3 nodes, {len(members)} members and the operator "
                  f"in {self.cfg}")
-        py = [sys.executable, "-m", "clearing.cli"]
-        for node in NODES:  # spawn everything before any gRPC channel exists (see _pre_exec)
-            self.nodes[node] = self.procs.spawn(node, py + ["serve", node, "--config", str(self.cfg)],
-                                                self.logs / f"{node}.log", self.env)
-        for m in members:
-            self.agents[m] = self.procs.spawn(
-                f"member {m}", [sys.executable, "-m", "clearing.demo_participant", "--config", str(self.cfg),
-                                "--name", m, "--scenario", str(scenario_file), "--variant", self.opts.variant],
-                self.logs / f"member-{m}.log", self.env, control=True)
-        from . import services_config
-
-        self.targets = {n: services_config.endpoint(self.cfg, n) for n in NODES}
         ident = load_identity(self.cfg, "operator")
+        for attempt in range(PORT_ATTEMPTS):
+            self._spawn(scenario_file, members)
+            try:
+                for node in NODES:
+                    self._wait_healthy(node, ident)
+                break
+            except PortTaken as exc:
+                if attempt == PORT_ATTEMPTS - 1:
+                    raise
+                self.say(f"{exc}; starting the nodes again on other ports")
+                self.procs.stop_all()
+                self._move_ports(free_port_base(3))
         for node in NODES:
-            self._wait_healthy(node, ident)
             what = {"clearing": "clearing node", "prover": "prover service", "auditor": "auditor"}[node]
             self.say(f"{what} up: pid {self.nodes[node].pid}, {self.targets[node]} (mutual TLS)")
         for m, a in self.agents.items():
@@ -680,6 +693,32 @@ class _Run:
             if hello.get("member") != m:
                 raise DemoError(f"member process for {m} answered as {hello.get('member')!r}")
         self.say(f"member processes up: " + ", ".join(f"{m} (pid {a.pid})" for m, a in self.agents.items()))
+
+    def _spawn(self, scenario_file: Path, members: list[str]) -> None:
+        """Start the nodes and the member processes.  The first time, no gRPC
+        channel exists yet (no threads when the pre-exec hook runs)."""
+        from . import services_config
+
+        self.targets = {n: services_config.endpoint(self.cfg, n) for n in NODES}
+        self.nodes, self.agents = {}, {}
+        py = [sys.executable, "-m", "clearing.cli"]
+        for node in NODES:
+            self.nodes[node] = self.procs.spawn(node, py + ["serve", node, "--config", str(self.cfg)],
+                                                self.logs / f"{node}.log", self.env)
+        for m in members:
+            self.agents[m] = self.procs.spawn(
+                f"member {m}", [sys.executable, "-m", "clearing.demo_participant", "--config", str(self.cfg),
+                                "--name", m, "--scenario", str(scenario_file), "--variant", self.opts.variant],
+                self.logs / f"member-{m}.log", self.env, control=True)
+
+    def _move_ports(self, base: int) -> None:
+        """Point services.json at three other consecutive ports."""
+        from . import services_config
+
+        path = self.cfg / services_config.SERVICES_FILE
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data["endpoints"] = {n: f"127.0.0.1:{base + k}" for k, n in enumerate(NODES)}
+        path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
     def _wait_healthy(self, node: str, ident) -> None:
         import grpc
@@ -695,7 +734,10 @@ class _Run:
             except grpc.RpcError:
                 pass
             if not child.alive():
-                raise DemoError(f"{node} node exited at start: {child.log_tail()}")
+                tail = child.log_tail()
+                if "cannot listen on" in tail:
+                    raise PortTaken(f"{node} node could not listen on {self.targets[node]}")
+                raise DemoError(f"{node} node exited at start: {tail}")
             if time.monotonic() > deadline:
                 raise DemoError(f"{node} node not serving after {START_TIMEOUT:.0f} s: {child.log_tail()}")
             time.sleep(0.2)

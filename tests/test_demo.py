@@ -130,16 +130,43 @@ def test_generated_small(tmp_path):
     assert {w["tranche"]: w["amount"] for w in report["waterfall"]}["survivors_default_fund"] > 0
 
 
-def test_assessment_cascade_scenario_file(tmp_path):
+def test_assessment_cascade_scenario_file_and_a_taken_port(tmp_path, monkeypatch, capsys):
     """A survivor without the liquidity for its assessment defaults in turn:
-    a second default event in the same cycle (--scenario FILE)."""
+    a second default event in the same cycle (a --scenario file).  Run in
+    this process, with the first ports the demo picks taken by someone else
+    before the nodes bind them: it starts the nodes again on other ports."""
+    from types import SimpleNamespace
+
+    from clearing import demo as D
     from test_engine_support import waterfall_scenario
 
     sc = waterfall_scenario(drop=20000, extra=5000, dfs=[1_000_000, 2_000_000, 3_000_000], sitg1=500_000,
                             sitg2=500_000, cap=2, liquidity={"S1": 0})
     path = tmp_path / "cascade.json"
     path.write_text(sc.to_json())
-    p, report = demo(tmp_path, "--scenario", str(path), "--variant", "v")
+    real, bases, squatters = D.free_port_base, [], []
+
+    def first_ones_taken(count=3):
+        base = real(count)
+        if not bases:
+            for k in range(count):
+                s = socket.socket()
+                s.bind(("127.0.0.1", base + k))
+                s.listen()
+                squatters.append(s)
+        bases.append(base)
+        return base
+    monkeypatch.setattr(D, "free_port_base", first_ones_taken)
+    try:
+        report = D.run_demo(D.DemoOptions(scenario=str(path), variant="v", out=tmp_path / "out",
+                                          json_path=tmp_path / "copy.json"))
+    finally:
+        for s in squatters:
+            s.close()
+    out = capsys.readouterr().out
+    assert len(bases) == 2 and "starting the nodes again on other ports" in out
+    assert json.loads((tmp_path / "copy.json").read_text()) == report
+    p = SimpleNamespace(returncode=0 if report["ok"] else 1, stdout=out, stderr="")
     check_report(tmp_path, p, report)
     assert report["defaults"] == [{"member": "D1", "cycle": 2}, {"member": "S1", "cycle": 2}]
     assert len(report["default_reports"]) == 2
