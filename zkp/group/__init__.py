@@ -6,7 +6,9 @@ Backends (all computing the same group; ``pyecc`` is the reference oracle):
 ``pyecc``  py_ecc's optimized_bn128 -- slow, the reference for tests
 ``ints``   Jacobian coordinates over plain Python ints
 ``gmpy2``  the same formulas over gmpy2 integers (default when installed)
-``mcl``    optional native backend (``pip install zkclear[mcl]``)
+``mcl``    optional native backend (``pip install zkclear[mcl]``); never
+           chosen automatically; unavailable if its load-time self-check
+           against py_ecc fails
 =========  ===============================================================
 
 Select with the ``ZKCLEAR_BACKEND`` environment variable or
