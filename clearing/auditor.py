@@ -145,13 +145,14 @@ def create_server(config_dir, *, port: int = 0, host: str = "127.0.0.1",
     return rpc.Server(server, bound, health, _Nothing()), bound
 
 
-def serve(config_dir, *, port: int | None = None, host: str = "127.0.0.1") -> None:
+def serve(config_dir, *, port: int | None = None, host: str = "127.0.0.1",
+          grace: float = rpc.SHUTDOWN_GRACE) -> None:
     config_dir = Path(config_dir)
     if port is None:
         port = int(services_config.endpoint(config_dir, "auditor").rsplit(":", 1)[1])
     srv, bound = create_server(config_dir, port=port, host=host)
     print(f"auditor listening on {host}:{bound}", flush=True)
-    rpc.serve_forever(srv.grpc_server, srv.health)
+    rpc.serve_forever(srv.grpc_server, srv.health, grace=grace)
 
 
 __all__ = ["AuditResult", "audit_node", "audit_events", "fetch_events", "AuditorServicer", "create_server", "serve"]

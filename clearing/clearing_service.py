@@ -531,7 +531,8 @@ def create_server(config_dir, *, port: int = 0, host: str = "127.0.0.1", db_path
     return rpc.Server(server, bound, health, node), bound
 
 
-def serve(config_dir, *, port: int | None = None, host: str = "127.0.0.1") -> None:
+def serve(config_dir, *, port: int | None = None, host: str = "127.0.0.1",
+          grace: float = rpc.SHUTDOWN_GRACE) -> None:
     """Run the clearing node until SIGTERM/SIGINT (the CLI's ``serve clearing``)."""
     config_dir = Path(config_dir)
     if port is None:
@@ -540,7 +541,7 @@ def serve(config_dir, *, port: int | None = None, host: str = "127.0.0.1") -> No
     srv, bound = create_server(config_dir, port=port, host=host, prover_target=prover_target)
     log.info("clearing node listening on %s:%d (mutual TLS)", host, bound)
     print(f"clearing node listening on {host}:{bound}", flush=True)
-    rpc.serve_forever(srv.grpc_server, srv.health, on_stop=srv.resource.close)
+    rpc.serve_forever(srv.grpc_server, srv.health, grace=grace, on_stop=srv.resource.close)
 
 
 __all__ = ["ClearingNode", "ClearingServicer", "AdminServicer", "EngineThread", "create_server",

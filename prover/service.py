@@ -316,7 +316,8 @@ def create_server(config_dir, *, port: int = 0, host: str = "127.0.0.1", db_path
     return rpc.Server(server, bound, health, node), bound
 
 
-def serve(config_dir, *, port: int | None = None, host: str = "127.0.0.1") -> None:
+def serve(config_dir, *, port: int | None = None, host: str = "127.0.0.1",
+          grace: float = rpc.SHUTDOWN_GRACE) -> None:
     config_dir = Path(config_dir)
     if port is None:
         port = int(services_config.endpoint(config_dir, "prover").rsplit(":", 1)[1])
@@ -324,7 +325,7 @@ def serve(config_dir, *, port: int | None = None, host: str = "127.0.0.1") -> No
                                clearing_target=services_config.endpoint(config_dir, "clearing"))
     log.info("prover service listening on %s:%d (mutual TLS)", host, bound)
     print(f"prover service listening on {host}:{bound}", flush=True)
-    rpc.serve_forever(srv.grpc_server, srv.health, on_stop=srv.resource.close)
+    rpc.serve_forever(srv.grpc_server, srv.health, grace=grace, on_stop=srv.resource.close)
 
 
 __all__ = ["ProverNode", "ProverServicer", "create_server", "serve"]

@@ -89,11 +89,17 @@ def test_kill9_clearing_digest_equals_uninterrupted_run(tmp_path):
 
 def test_sigterm_lets_a_call_in_flight_finish(procs):
     d, start = procs
-    clearing, prover = start("clearing"), start("prover")
+    clearing, prover = Proc(d, "clearing", "--grace", "120"), start("prover")
     op, ms = _clients(d)
+    log = d / "clearing.log"
+
+    def prover_reads():  # the prover reads accounts from the node while it proves
+        return log.read_text().count("GetAccount by node/prover")
+
     try:
         _onboard(op, ms)
         op.settle(P0_TEST, MATRIX)
+        reads = prover_reads()
         out = {}
 
         def margin():
@@ -104,8 +110,10 @@ def test_sigterm_lets_a_call_in_flight_finish(procs):
 
         t = threading.Thread(target=margin)
         t.start()
-        time.sleep(0.3)  # the node is waiting for the prover's margin batch
-        assert clearing.terminate() == 0
+        deadline = time.monotonic() + 60
+        while prover_reads() == reads and time.monotonic() < deadline:
+            time.sleep(0.05)  # until the node is waiting for the prover's margin batch
+        assert clearing.terminate(timeout=150) == 0
         t.join(30)
         assert out.get("results") == {"A": "pass", "B": "pass", "C": "pass"}, out
         # new calls are refused once it is down; a restart resumes after the batch
@@ -124,6 +132,7 @@ def test_sigterm_lets_a_call_in_flight_finish(procs):
         op.close()
         for p in ms.values():
             p.close()
+        clearing.close()
 
 
 P0_TEST = [500000, 200000]

@@ -59,10 +59,11 @@ def configure(directory, members=("A", "B", "C")):
 
 
 class Proc:
-    def __init__(self, directory, node: str):
+    def __init__(self, directory, node: str, *extra: str):
         self.dir, self.node = directory, node
         self.log = open(directory / f"{node}.log", "ab")
-        self.p = subprocess.Popen([sys.executable, "-m", "clearing.cli", "serve", node, "--config", str(directory)],
+        self.p = subprocess.Popen([sys.executable, "-m", "clearing.cli", "serve", node, "--config", str(directory),
+                                   *extra],
                                   stdout=self.log, stderr=subprocess.STDOUT)
         ident = load_identity(directory, "auditor")
         target = services_config.endpoint(directory, node)

@@ -3,7 +3,7 @@ node in the foreground over mutual TLS until SIGTERM or Ctrl-C (graceful
 shutdown: calls in flight finish, new ones are refused)."""
 from __future__ import annotations
 
-from . import add_config, setup_logging
+from . import CommandError, add_config, setup_logging
 
 
 def configure(parser) -> None:
@@ -13,6 +13,8 @@ def configure(parser) -> None:
     parser.add_argument("--port", type=int, help="port to listen on (default: from services.json; 0 = any)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+    parser.add_argument("--grace", type=float, default=5.0,
+                        help="seconds calls in flight get to finish at SIGTERM (default 5)")
 
 
 def run(args) -> int:
@@ -23,5 +25,7 @@ def run(args) -> int:
         from prover.service import serve
     else:
         from clearing.auditor import serve
-    serve(args.config, port=args.port, host=args.host)
+    if not 0 <= args.grace <= 3600:
+        raise CommandError("--grace must be in [0, 3600] seconds")
+    serve(args.config, port=args.port, host=args.host, grace=args.grace)
     return 0
