@@ -294,14 +294,22 @@ class Processes:
     def stop_all(self, timeout: float = STOP_TIMEOUT) -> None:
         with self._lock:
             children, self.children = self.children, []
-        for c in children:  # members first: end of their control channel
-            if c.control and c.popen.stdin is not None:
+        members = [c for c in children if c.control]
+        for c in members:  # members first: the end of their control channel makes them exit
+            if c.popen.stdin is not None:
                 try:
                     c.popen.stdin.close()
                 except OSError:
                     pass
+        deadline = time.monotonic() + min(2.0, timeout)
+        for c in members:
+            try:
+                c.popen.wait(max(0.05, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
         for c in reversed(children):
-            self._signal(c, signal.SIGTERM)
+            if c.popen.poll() is None:
+                self._signal(c, signal.SIGTERM)
         deadline = time.monotonic() + timeout
         for c in children:
             try:
@@ -309,7 +317,8 @@ class Processes:
             except subprocess.TimeoutExpired:
                 pass
         for c in children:
-            self._signal(c, signal.SIGKILL)  # whatever is left of its process group
+            if c.popen.poll() is None:
+                self._signal(c, signal.SIGKILL)  # whatever is left of its process group
             try:
                 c.popen.wait(5)
             except subprocess.TimeoutExpired:

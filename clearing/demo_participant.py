@@ -268,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     except (_Stop, BrokenPipeError):
         pass
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # already stopping
         p.close()
     return 0
 
