@@ -90,6 +90,10 @@ def check_report(tmp_path: Path, p: subprocess.CompletedProcess, report: dict) -
     assert page.find(".//" + SVG_NS + "svg") is not None
     assert len(page.findall(".//{http://www.w3.org/1999/xhtml}table")) >= 4
     assert f"{report['loss']:,}" in text
+    # every node and member logged to OUT/logs, none of them a traceback
+    logs = sorted((out / "logs").glob("*.log"))
+    assert {x.name for x in logs} >= {"clearing.log", "prover.log", "auditor.log", "init.log"}
+    assert not [x.name for x in logs if "Traceback" in x.read_text()]
     # progress and summary on stdout; no process or port left behind
     assert "cycle 1 closed" in p.stdout and "result: OK" in p.stdout
     assert report["processes"] and len(report["processes"]) == 3 + report["members"]
