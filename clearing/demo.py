@@ -610,6 +610,8 @@ def run_demo(opts: DemoOptions) -> dict:
                         f"{', '.join(available_backends())})")
     out = opts.out
     (out / "logs").mkdir(parents=True, exist_ok=True)
+    for stale in [out / n for n in ("report.json", "waterfall.svg", "report.html")] + list((out / "logs").glob("*.log")):
+        stale.unlink(missing_ok=True)  # outputs of an earlier run in the same directory
     temp = opts.workdir is None
     work = Path(tempfile.mkdtemp(prefix="zkclear-demo-")) if temp else opts.workdir
     if not temp:
