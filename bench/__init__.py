@@ -47,6 +47,8 @@ from typing import Callable
 #: suite name -> modules whose import registers that suite's cases.
 SUITES: dict[str, tuple[str, ...]] = {
     "crypto": ("bench.crypto", "bench.statements"),
+    # whole-cycle suites: their module's run_cli(args, log) runs them
+    "cycle": ("bench.cycle",),
 }
 DEFAULT_SUITE = "crypto"
 
@@ -316,6 +318,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions and fixtures")
     # Hidden: a comma-separated subset of the suite's cases (used by tests).
     parser.add_argument("--cases", help=argparse.SUPPRESS)
+    cyc = parser.add_argument_group("cycle / scale suites")
+    cyc.add_argument("--members", type=int, default=100, help="cycle: members (default 100)")
+    cyc.add_argument("--instruments", type=int, default=20, help="cycle: instruments (default 20)")
+    cyc.add_argument("--scenarios", type=int, default=16, help="cycle: scenarios incl. no-move (default 16)")
+    cyc.add_argument("--workers", type=int, default=None,
+                     help="cycle/scale: prover processes (default: $ZKCLEAR_PROVER_WORKERS or the core count)")
+    cyc.add_argument("--out", metavar="DIR", help="scale: where scale.csv and scale.svg go (default bench/results)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -323,6 +332,9 @@ def run(args: argparse.Namespace) -> int:
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
+    runner = getattr(importlib.import_module(SUITES[args.suite][0]), "run_cli", None)
+    if runner is not None:  # a whole-cycle suite with its own runner
+        return runner(args, log)
     cases = [c.strip() for c in args.cases.split(",") if c.strip()] if args.cases else None
     if args.cases is not None and not cases:
         raise BenchUsageError("--cases names no case")

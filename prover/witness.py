@@ -39,6 +39,7 @@ from zkp.generators import generators
 from zkp.pedersen import Opening, opening_combination
 from zkp.statements import Context
 
+from .pool import shared_pool
 from .statements import pro_rata_shares, prove, prove_margin_or_solvency, prove_reveals
 
 
@@ -86,6 +87,10 @@ class WitnessStore:
     submissions); ``relay_key``: its X25519 key for sealed openings;
     ``operator_key``: the operator's raw Ed25519 public key, against which
     settlements, admissions and default declarations are checked."""
+
+    #: processes proving the margin batch (None: prover.pool.default_workers());
+    #: set on an instance to override
+    workers: int | None = None
 
     def __init__(self, signing_key, relay_key, operator_key: bytes, *, rng=None):
         self._sk = signing_key
@@ -248,22 +253,27 @@ class WitnessStore:
         self._require_margin_phase(cycle)
         if self.state.margin_done:
             raise Refused("the margin batch of this cycle was already submitted")
-        entries = []
+        jobs, mids = [], []
         for mid in sorted(self.state.members):
             a = self.state.members[mid]
             if a.status == E.STATUS_DEFAULTED:
                 continue
             self.check(mid, accounts[mid])
             cash, pos = self._commitments(a)
-            st = E.margin_statement(cycle, a.version, mid, cash, pos, self.state.scenario_set)
-            try:
-                proved, proof = prove_margin_or_solvency(st, [a.cash, *a.pos], rng=self._rng)
-            except ProvingError:
+            jobs.append((E.margin_statement(cycle, a.version, mid, cash, pos, self.state.scenario_set),
+                         [a.cash, *a.pos]))
+            mids.append((mid, a.version))
+        # independent members: proved in the process pool (prover/pool.py)
+        results = shared_pool(self.workers).prove_margins(jobs, rng=self._rng)
+        entries = []
+        for (mid, version), out in zip(mids, results):
+            if out is None:
                 self.log.append(("margin", mid, cycle, "insolvent: no proof"))
                 continue
+            proved, proof = out
             self.log.append(("margin", mid, cycle, "solvency-only" if proved.solvency_only else "full"))
-            entries.append({"member": mid, "solvency_only": proved.solvency_only, "ctx_seq": a.version,
-                            "proof": proof.to_bytes().hex()})
+            entries.append({"member": mid, "solvency_only": proved.solvency_only, "ctx_seq": version,
+                            "proof": proof.hex()})
         sig = signing.sign(self._sk, *E.margin_batch_message(cycle, entries))
         return entries, sig
 

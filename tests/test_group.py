@@ -474,8 +474,22 @@ def test_default_backend_follows_environment(monkeypatch):
     monkeypatch.setenv("ZKCLEAR_BACKEND", "ints")
     assert default_backend_name() == "ints"
     monkeypatch.delenv("ZKCLEAR_BACKEND")
+    expected = next(n for n in ("mcl", "gmpy2", "ints") if n in AVAILABLE_BACKENDS)
+    assert default_backend_name() == expected  # mcl preferred when it loads
+
+
+def test_default_falls_back_to_pure_when_mcl_refused(monkeypatch):
+    """mcl absent or refused by its self-check: the pure backend is chosen."""
+    import zkp.group as g
+
+    def refuse(name, real=g._load):
+        if name == "mcl":
+            raise BackendError("group backend 'mcl' is not available: simulated")
+        return real(name)
+
+    monkeypatch.delenv("ZKCLEAR_BACKEND", raising=False)
+    monkeypatch.setattr(g, "_load", refuse)
     assert default_backend_name() == ("gmpy2" if "gmpy2" in AVAILABLE_BACKENDS else "ints")
-    assert default_backend_name() != "mcl"  # never picked automatically (yet)
 
 
 def _run(code: str, env_extra=None) -> subprocess.CompletedProcess:
@@ -490,6 +504,7 @@ def test_without_gmpy2_everything_falls_back_to_ints():
     code = """
 import sys
 sys.modules['gmpy2'] = None          # make 'import gmpy2' fail
+sys.modules['mclbn256'] = None       # and no native backend either
 from zkp.group import available_backends, default_backend_name, Point, get_backend, sqrt_fp
 from zkp.generators import hash_to_curve_affine
 assert 'gmpy2' not in available_backends(), available_backends()
@@ -522,6 +537,8 @@ sys.modules['mclbn256'] = None       # wheel not installed
 from zkp.errors import BackendError
 from zkp.group import available_backends, _load
 assert 'mcl' not in available_backends()
+from zkp.group import default_backend_name, get_backend
+assert default_backend_name() in ('gmpy2', 'ints') and get_backend().name != 'mcl'
 try:
     _load('mcl')
 except BackendError as exc:
@@ -551,6 +568,8 @@ from zkp.group import mcl_backend, available_backends, _load
 from zkp.errors import BackendError
 mcl_backend.MCL_BN_SNARK1 = 0        # the wheel's default BN curve
 assert 'mcl' not in available_backends()
+from zkp.group import default_backend_name
+assert default_backend_name() in ('gmpy2', 'ints')   # a refused mcl is never the default
 try:
     _load('mcl')
 except BackendError as exc:

@@ -101,6 +101,25 @@ def _affine_vector(purpose: bytes, count: int) -> list:
     return vec[:count]
 
 
+def vector_snapshot() -> dict[bytes, list]:
+    """The generator vectors computed so far in this process (affine ints),
+    to hand to worker processes (:func:`load_vector_snapshot`) so they need
+    not repeat ~1 ms of hash-to-curve per generator."""
+    return {k: list(v) for k, v in _VECTORS.items()}
+
+
+def load_vector_snapshot(snapshot: dict[bytes, list]) -> None:
+    """Seed this process's vector cache from :func:`vector_snapshot` of a
+    trusted parent (the prover's own process).  Every point is checked to be
+    on the curve; only entries extending the local cache are taken."""
+    for purpose, vec in snapshot.items():
+        local = _VECTORS.setdefault(purpose, [])
+        for x, y in vec[len(local):]:
+            if not (0 <= x < P and 0 <= y < P) or (y * y - x * x * x - 3) % P:
+                raise ValueError("generator snapshot: point not on the curve")
+            local.append((x, y))
+
+
 #: SHA-256 set id of the default generator set (capacity 64*64), pinned here
 #: so processes need not hash all 8,195 generators at start-up; a test
 #: recomputes it from scratch (tests/test_generators.py).

@@ -5,14 +5,16 @@ Backends (all computing the same group; ``pyecc`` is the reference oracle):
 =========  ===============================================================
 ``pyecc``  py_ecc's optimized_bn128 -- slow, the reference for tests
 ``ints``   Jacobian coordinates over plain Python ints
-``gmpy2``  the same formulas over gmpy2 integers (default when installed)
-``mcl``    optional native backend (``pip install zkclear[mcl]``); never
-           chosen automatically; unavailable if its load-time self-check
-           against py_ecc fails
+``gmpy2``  the same formulas over gmpy2 integers (the pure default)
+``mcl``    optional native backend (``pip install zkclear[mcl]``), about
+           8x faster; unavailable if its load-time self-check against
+           py_ecc fails
 =========  ===============================================================
 
-Select with the ``ZKCLEAR_BACKEND`` environment variable or
-:func:`set_backend` / :func:`use_backend`.  Protocol code works with
+Default (:func:`default_backend_name`): ``mcl`` when it loads (wheel
+installed *and* self-check passed), else ``gmpy2``, else ``ints`` -- the
+pure backends are always available.  ``ZKCLEAR_BACKEND`` overrides the
+choice, or :func:`set_backend` / :func:`use_backend` in-process.  Protocol code works with
 :class:`Point` values (operators ``+ - *``), and with :func:`msm` for
 multi-scalar multiplication; hot loops reach the backend's raw functions.
 
@@ -81,11 +83,18 @@ def available_backends() -> list[str]:
     return names
 
 
+#: Auto-selection order: the native backend when it loads, then the pure ones.
+PREFERENCE = ("mcl", "gmpy2", "ints")
+
+
 def default_backend_name() -> str:
+    """``$ZKCLEAR_BACKEND`` if set, else the first of :data:`PREFERENCE` that
+    loads.  A refused mcl (wheel absent, or its self-check against py_ecc
+    failed) falls through to the pure backends."""
     env = os.environ.get("ZKCLEAR_BACKEND")
     if env:
         return env
-    for name in ("gmpy2", "ints"):
+    for name in PREFERENCE:
         try:
             _load(name)
             return name

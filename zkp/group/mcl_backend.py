@@ -1,8 +1,8 @@
 """Optional native backend: herumi's MCL through the ``mclbn256`` wheel (MIT).
 
-Install with ``pip install zkclear[mcl]`` and select with
-``ZKCLEAR_BACKEND=mcl`` (or :func:`zkp.group.set_backend`); it is never
-chosen automatically.
+Install with ``pip install zkclear[mcl]``; once installed it is the default
+backend whenever it loads (``ZKCLEAR_BACKEND`` or
+:func:`zkp.group.set_backend` still choose another).
 
 What the wheel gives and how it is used
 ---------------------------------------

@@ -1,0 +1,298 @@
+"""``zkclear bench cycle``: one full clearing cycle at scale, timed per phase.
+
+What runs (in process: the engine and the prover's witness store are driven
+through their Python APIs exactly as the gRPC services drive them, without
+the network -- the services add mTLS round trips, not proving work):
+
+setup (untimed, reported as ``setup_s``)
+    genesis; M members admitted, each depositing cash and funding the default
+    fund; M*I/2 trades (members paired, every pair trading every instrument,
+    alternating sides) so that every member holds a position in every one of
+    the I instruments.  Each trade is the real path: trade-validity proof,
+    signature, sealed openings, affirmation, prover receipt.  Then the
+    prover's worker pool is started (``pool_start_s``, also untimed: a
+    prover service starts it once, not per cycle).
+
+the timed cycle (``phases_s``, ``total_s`` their sum)
+    ``vm_update``  the operator's settlement (new prices, S x I scenario
+                   matrix): the engine applies variation margin to every
+                   member's committed cash; the prover follows the event.
+    ``prove``      the prover's margin batch: M margin proofs (each an
+                   aggregated range proof over S scenario equities E_s),
+                   in W worker processes (:mod:`prover.pool`).
+    ``verify``     the node verifies the cycle's M proofs as one batch
+                   (deriving every E_s itself), records the results.
+    ``close``      cycle close: invariants, state digest, node signature.
+
+``batch_verify_s`` repeats the node's batch verification of the same proofs
+on its own (statement derivation + one batched check), outside the total,
+to compare with the batch-verification target.  ``ok`` is true when every
+member passed and the cycle closed with a digest.
+
+Members hold 10^12 of cash, so every scenario equity is in [0, 2^64) and
+every member passes (full proofs): the bench measures the common case.
+Inputs come from a fixed seed (positions, prices, matrix), keys are fresh.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import tempfile
+import time
+
+from . import BenchError, machine_description
+
+CASH = 10**12
+DF = 10**8
+
+
+class _Member:
+    def __init__(self, mid: str):
+        from clearing import signing
+        from clearing.relay import generate_relay_key, relay_public_bytes
+
+        self.id = mid
+        self.sk = signing.generate_identity_key()
+        self.relay = generate_relay_key()
+        self.pk = signing.public_key_bytes(self.sk)
+        self.rpk = relay_public_bytes(self.relay)
+
+    def sign(self, msg) -> bytes:
+        from clearing import signing
+
+        return signing.sign(self.sk, *msg)
+
+
+class CycleSim:
+    """An in-process clearing house: engine (SQLite in ``path``) + prover."""
+
+    def __init__(self, path: str, instruments: int, *, workers: int | None = None, seed: int = 7):
+        from clearing import engine as E
+        from clearing import signing
+        from clearing.engine import Engine
+        from clearing.relay import generate_relay_key
+        from prover.witness import WitnessStore
+
+        self.E = E
+        self.rand = random.Random(seed)
+        self.op_sk = signing.generate_identity_key()
+        self.node_sk = signing.generate_identity_key()
+        self.witness = WitnessStore(signing.generate_identity_key(), generate_relay_key(),
+                                    signing.public_key_bytes(self.op_sk))
+        self.witness.workers = workers
+        self.instruments = [{"id": f"I{i:02d}", "multiplier": 10 + i, "tick": 1, "price0": 100_000 + 1_000 * i}
+                            for i in range(instruments)]
+        self.prices = [i["price0"] for i in self.instruments]
+        config = {
+            "instruments": [dict(i) for i in self.instruments],
+            "ccp": {"skin_in_the_game_1": 0, "skin_in_the_game_2": 0, "assessment_cap_multiple": 2},
+            "keys": {
+                "operator": signing.public_key_bytes(self.op_sk).hex(), "prover": self.witness.public_key.hex(),
+                "prover_relay": self.witness.relay_public.hex(),
+                "prover_relay_sig": self.witness.relay_binding().hex(),
+                "node": signing.public_key_bytes(self.node_sk).hex(),
+            },
+        }
+        self.engine = Engine.create(path, config, self.op(E.genesis_message(config)), self.node_sk)
+        self.members: dict[str, _Member] = {}
+        self._rid = 0
+        self.version = 0
+        self.sync()
+
+    def op(self, msg) -> bytes:
+        from clearing import signing
+
+        return signing.sign(self.op_sk, *msg)
+
+    def rid(self, prefix: str) -> str:
+        self._rid += 1
+        return f"{prefix}-{self._rid}"
+
+    def sync(self) -> None:
+        self.witness.follow(self.engine.events(self.witness.state.seq))
+
+    @property
+    def cycle(self) -> int:
+        return self.engine.state.cycle
+
+    def accounts(self) -> dict:
+        return {m: self.engine.account(m) for m in self.engine.state.members}
+
+    # -- setup ---------------------------------------------------------------------
+    def admit(self, mid: str, cash: int = CASH) -> None:
+        from clearing import signing
+
+        E = self.E
+        m = self.members[mid] = _Member(mid)
+        self.engine.admit(mid, m.pk, m.rpk, signing.sign_kem_key(m.sk, mid, m.rpk),
+                          self.op(E.admission_message(mid, m.pk, m.rpk)), self.rid("admit"))
+        self.sync()
+        rid = self.rid("dep")
+        self.engine.deposit(mid, cash + DF, self.cycle, m.sign(E.deposit_message(mid, cash + DF, self.cycle, rid)),
+                            rid)
+        self.sync()
+        C = self.witness.prepare_funding(mid, DF)
+        rid = self.rid("df")
+        epoch = self.engine.state.epoch
+        sig = m.sign(E.funding_message(mid, epoch, C.encode(), rid))
+        ctx_seq, proof = self.witness.prove_funding(mid, C.encode().hex(), epoch, rid, sig, self.engine.account(mid))
+        self.engine.fund_default(mid, C, epoch, ctx_seq, proof, sig, rid)
+        self.sync()
+
+    def trade(self, tid: str, buyer: str, seller: str, inst: str, qty: int, price: int) -> None:
+        from clearing.relay import open_opening, seal_opening
+        from prover.statements import prove
+        from zkp.field import random_scalar
+        from zkp.generators import generators
+        from zkp.pedersen import Opening
+
+        E = self.E
+        rho = random_scalar()
+        T = generators().commit(qty, rho)
+        trade = {"trade_id": tid, "cycle": self.cycle, "buyer": buyer, "seller": seller, "instrument": inst,
+                 "side": "buy", "price": price, "T": T.encode().hex()}
+        b, s = self.members[buyer], self.members[seller]
+        tup = E.trade_tuple(trade)
+        st = E.trade_statement(self.cycle, self.engine.state.cycle_seq, buyer, T, tup)
+        proof = prove(st, [Opening(qty, rho)]).to_bytes()
+        self.engine.submit_trade(trade, proof, b.sign(E.trade_message(trade)), seal_opening(s.rpk, qty, rho, tup),
+                                 seal_opening(self.witness.relay_public, qty, rho, tup), self.rid("trade"))
+        self.sync()
+        t = self.engine.trade(tid)
+        checked = {k: t[k] for k in E.TRADE_FIELDS}
+        open_opening(s.relay, self.engine.relayed(tid, seller), E.trade_tuple(checked))  # the seller's check
+        self.engine.affirm(tid, seller, s.sign(E.affirmation_message(checked, seller)), self.rid("aff"))
+        self.sync()
+        rsig = self.witness.receive_opening(tid, self.engine.relayed(tid, E.PROVER))
+        self.engine.receipt(tid, rsig, self.rid("rcpt"))
+        self.sync()
+
+    def populate(self, members: int, cash: dict | None = None) -> None:
+        """Admit members M000.. (cash ``CASH`` unless ``cash`` says otherwise)
+        and trade until every member holds every instrument."""
+        ids = [f"M{k:03d}" for k in range(members)]
+        for mid in ids:
+            self.admit(mid, (cash or {}).get(mid, CASH))
+        n = 0
+        for k in range(0, members - 1, 2):
+            for j, inst in enumerate(self.instruments):
+                a, b = ids[k], ids[k + 1]
+                buyer, seller = (a, b) if (k // 2 + j) % 2 == 0 else (b, a)
+                n += 1
+                self.trade(f"t{n}", buyer, seller, inst["id"], self.rand.randint(1, 200), inst["price0"])
+        if members % 2:  # the odd one out trades with the first member
+            for j, inst in enumerate(self.instruments):
+                n += 1
+                self.trade(f"t{n}", ids[-1], ids[0], inst["id"], self.rand.randint(1, 200), inst["price0"])
+
+    # -- the cycle ---------------------------------------------------------------------
+    def matrix(self, scenarios: int) -> list[list[int]]:
+        """Row 0: no move (solvency); then price shocks of up to 15 % per
+        instrument (per-contract P&L = shock * multiplier)."""
+        rows = [[0] * len(self.instruments)]
+        for _ in range(scenarios - 1):
+            rows.append([self.rand.randint(-15, 15) * p // 100 * i["multiplier"]
+                         for p, i in zip(self.prices, self.instruments)])
+        return rows
+
+    def settle(self, scenarios: int) -> None:
+        E = self.E
+        self.prices = [p + self.rand.randint(-50, 50) for p in self.prices]
+        matrix = self.matrix(scenarios)
+        ids = [i["id"] for i in self.instruments]
+        self.version += 1
+        sid = E.scenario_set_id(self.version, ids, matrix)
+        ss = {"version": self.version, "matrix": matrix, "id": sid.hex()}
+        self.engine.settle(self.cycle, list(self.prices), ss,
+                           self.op(E.settlement_message(self.cycle, self.prices, sid)), self.rid("settle"))
+        self.sync()
+
+    def run_cycle(self, scenarios: int) -> dict:
+        """One timed cycle; returns phases, results, digest, the entries."""
+        phases = {}
+        t0 = time.perf_counter()
+        self.settle(scenarios)
+        phases["vm_update"] = time.perf_counter() - t0
+        cycle = self.cycle
+        t0 = time.perf_counter()
+        entries, sig = self.witness.margin_batch(cycle, self.accounts())
+        phases["prove"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        res = self.engine.submit_margin_batch(cycle, entries, sig, self.rid("margin"))
+        self.sync()
+        phases["verify"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        batch = self.engine.margin_results(cycle, entries)
+        batch_verify = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        closed = self.engine.close_cycle(cycle, self.rid("close"))
+        self.sync()
+        phases["close"] = time.perf_counter() - t0
+        results = res["results"]
+        ok = (len(results) == len(self.members) and all(v == "pass" for v in results.values())
+              and batch == results and bool(closed.get("digest")))
+        return {"phases_s": {k: round(v, 4) for k, v in phases.items()},
+                "total_s": round(sum(phases.values()), 4), "batch_verify_s": round(batch_verify, 4),
+                "results": results, "digest": closed.get("digest"), "ok": ok, "cycle": cycle}
+
+    def close(self) -> None:
+        self.engine.close()
+
+
+def run_cycles(members: int, instruments: int, scenarios_list, *, workers: int | None = None,
+               backend: str | None = None, log=lambda msg: None) -> list[dict]:
+    """Set up once, then run one timed cycle per entry of ``scenarios_list``
+    (the setup does not depend on S).  Returns one report per cycle."""
+    from prover.pool import default_workers, shared_pool
+    from zkp.rangeproof import padded_m
+    from zkp.group import get_backend, use_backend
+
+    if members < 2 or instruments < 1 or any(s < 1 for s in scenarios_list):
+        raise BenchError("a cycle needs at least 2 members, 1 instrument and 1 scenario")
+    w = default_workers() if workers is None else workers
+    tmp = tempfile.mkdtemp(prefix="zkclear-cycle-")
+    try:
+        with use_backend(backend or get_backend().name) as b:
+            t0 = time.perf_counter()
+            sim = CycleSim(os.path.join(tmp, "ledger.db"), instruments, workers=w)
+            log(f"[{b.name}] setup: {members} members, {instruments} instruments ...")
+            sim.populate(members)
+            setup = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            shared_pool(w).start(64 * padded_m(max(scenarios_list)))
+            pool_start = time.perf_counter() - t0
+            out = []
+            try:
+                for s in scenarios_list:
+                    log(f"[{b.name}] cycle M={members} I={instruments} S={s} W={w} ...")
+                    r = sim.run_cycle(s)
+                    log(f"[{b.name}] ... {r['total_s']:.2f} s {r['phases_s']}")
+                    out.append({"backend": b.name, "members": members, "instruments": instruments, "scenarios": s,
+                                "workers": w, "phases_s": r["phases_s"], "total_s": r["total_s"],
+                                "batch_verify_s": r["batch_verify_s"], "ok": r["ok"], "cycle": r["cycle"],
+                                "digest": r["digest"], "setup_s": round(setup, 3),
+                                "pool_start_s": round(pool_start, 3),
+                                "results": dict(__import__("collections").Counter(r["results"].values()))})
+            finally:
+                sim.close()
+            return out
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_cli(args: argparse.Namespace, log) -> int:
+    rep = run_cycles(args.members, args.instruments, [args.scenarios], workers=args.workers,
+                     backend=args.backend, log=log)[0]
+    rep["machine"] = machine_description()
+    rep["load_avg"] = list(os.getloadavg())
+    print(json.dumps({k: rep[k] for k in ("backend", "members", "instruments", "scenarios", "workers", "phases_s",
+                                            "total_s", "batch_verify_s", "ok")}))
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump(rep, fh, indent=2)
+            fh.write("\n")
+        log(f"wrote {args.json}")
+    return 0 if rep["ok"] else 1

@@ -1,0 +1,204 @@
+"""Proving independent members' margin proofs in a process pool.
+
+A cycle's margin proofs are independent (one statement per member, never
+aggregated across members -- DESIGN §8), so they parallelise perfectly:
+W worker processes each take one member at a time.
+
+What a worker gets and returns
+------------------------------
+Only what one proof needs, as bytes (:func:`encode_job`): the statement's
+public data (cycle, account version, member id, the encoded cash and
+position commitments, the scenario matrix, the scenario set id, the
+solvency-only flag) and the openings of that member's cash and positions.
+No ledger state, no keys, no other member's data.  The worker rebuilds the
+:class:`~zkp.statements.Margin` statement, runs the very same
+:func:`prover.statements.prove_margin_or_solvency` as the in-process path
+(full proof if it holds, else solvency-only, else none) with fresh CSPRNG
+randomness, and returns ``(solvency_only, proof bytes)`` or ``None``
+(insolvent).  The proofs verify exactly like in-process proofs; only their
+randomness differs, as between any two proving runs.
+
+Processes
+---------
+The pool is persistent (started once, reused every cycle: :func:`shared_pool`)
+and uses the ``forkserver`` start method: the prover service runs gRPC
+threads, which must not be forked.  Workers start with the parent's group
+backend and a snapshot of its generator vectors
+(:func:`zkp.generators.vector_snapshot`), so they skip hash-to-curve.
+
+``workers`` defaults to ``$ZKCLEAR_PROVER_WORKERS`` or ``os.cpu_count()``.
+With one worker, one job, or an injected (seeded) rng, proving runs in
+process, in member order, so seeded test runs stay reproducible.
+"""
+from __future__ import annotations
+
+import atexit
+import json
+import multiprocessing
+import os
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from typing import Sequence
+
+from zkp.errors import ProvingError
+from zkp.generators import generators, load_vector_snapshot, vector_snapshot
+from zkp.group import Point, get_backend, set_backend
+from zkp.pedersen import Opening
+from zkp.rangeproof import padded_m
+from zkp.statements import Context, Margin
+
+from .statements import prove_margin_or_solvency
+
+WORKERS_ENV = "ZKCLEAR_PROVER_WORKERS"
+
+
+def default_workers() -> int:
+    env = os.environ.get(WORKERS_ENV)
+    if env:
+        try:
+            n = int(env)
+        except ValueError:
+            raise ValueError(f"{WORKERS_ENV} must be a positive integer, got {env!r}") from None
+        if n < 1:
+            raise ValueError(f"{WORKERS_ENV} must be a positive integer, got {env!r}")
+        return n
+    return os.cpu_count() or 1
+
+
+# -- the job encoding (bytes both ways) ----------------------------------------------
+
+def encode_job(st: Margin, openings: Sequence[Opening]) -> bytes:
+    """One member's margin job: the statement's public data and the openings
+    of its sources (cash, then positions)."""
+    return json.dumps({
+        "cycle": st.context.cycle, "seq": st.context.seq, "member": st.context.member.hex(),
+        "cash": st.cash.encode().hex(), "positions": [p.encode().hex() for p in st.positions],
+        "matrix": [list(r) for r in st.matrix], "set_id": bytes(st.scenario_set_id).hex(),
+        "solvency_only": st.solvency_only,
+        "openings": [[str(o.value), str(o.blinding)] for o in openings],
+    }, separators=(",", ":")).encode()
+
+
+def decode_job(data: bytes, backend=None) -> tuple[Margin, list[Opening]]:
+    d = json.loads(data)
+    pt = lambda h: Point.decode(bytes.fromhex(h), allow_identity=True, backend=backend)  # noqa: E731
+    st = Margin(Context(d["cycle"], d["seq"], bytes.fromhex(d["member"])), pt(d["cash"]),
+                tuple(pt(h) for h in d["positions"]), d["matrix"], bytes.fromhex(d["set_id"]),
+                d["solvency_only"])
+    return st, [Opening(int(v), int(b)) for v, b in d["openings"]]
+
+
+def solvency_statement(st: Margin) -> Margin:
+    return Margin(st.context, st.cash, st.positions, st.matrix, st.scenario_set_id, True)
+
+
+def prove_job(data: bytes, rng=None):
+    """Run one job: ``(solvency_only, proof bytes)``, or None when even
+    solvency fails.  The worker entry point (also used in process)."""
+    st, openings = decode_job(data)
+    try:
+        proved, proof = prove_margin_or_solvency(st, openings, rng=rng)
+    except ProvingError:
+        return None
+    return proved.solvency_only, proof.to_bytes()
+
+
+def _worker_init(backend_name: str, snapshot: dict) -> None:
+    set_backend(backend_name)
+    load_vector_snapshot(snapshot)
+    gs = generators()
+    n = max((len(v) for v in snapshot.values()), default=0)
+    if n:
+        gs.G_vec(n)  # build the Point vectors now, not inside the first job
+
+
+# -- the pool ------------------------------------------------------------------------
+
+class ProverPool:
+    """A persistent process pool proving margin jobs (see module docstring)."""
+
+    def __init__(self, workers: int | None = None):
+        self.workers = default_workers() if workers is None else int(workers)
+        if self.workers < 1:
+            raise ValueError("workers must be >= 1")
+        self._executor = None
+        self._backend = None
+        self._vectors = 0
+        self._lock = threading.Lock()
+
+    def _pool(self, vectors: int = 0):
+        """The executor; (re)started when the backend changed or workers
+        would lack generator vectors of length ``vectors``."""
+        name = get_backend().name
+        gs = generators()
+        with self._lock:
+            if self._executor is not None and (self._backend != name or self._vectors < vectors):
+                self._executor.shutdown(wait=True)
+                self._executor = None
+            if self._executor is None:
+                n = max(vectors, self._vectors)
+                gs.G_vec(n)  # computed once here, copied by the workers
+                ctx = multiprocessing.get_context("forkserver")
+                self._executor = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_worker_init,
+                                                     initargs=(name, vector_snapshot()))
+                self._backend, self._vectors = name, n
+            return self._executor
+
+    def start(self, vectors: int = 0) -> None:
+        """Start the workers now (otherwise at the first parallel batch),
+        with generator vectors of at least ``vectors`` entries."""
+        if self.workers > 1:
+            ex = self._pool(vectors)
+            list(ex.map(_ping, range(2 * self.workers)))
+
+    def prove_margins(self, jobs: Sequence[tuple[Margin, Sequence[Opening]]], *, rng=None) -> list:
+        """Prove every (statement, openings) job; returns, in job order,
+        ``(statement proved, proof bytes)`` -- the statement being the
+        solvency-only variant when only solvency holds -- or None."""
+        payloads = [encode_job(st, ops) for st, ops in jobs]
+        if self.workers == 1 or len(jobs) < 2 or rng is not None:
+            outs = [prove_job(p, rng) for p in payloads]
+        else:
+            need = max(st.BITS * padded_m(len(st.matrix)) for st, _ in jobs)
+            outs = list(self._pool(need).map(prove_job, payloads, chunksize=1))
+        res = []
+        for (st, _), out in zip(jobs, outs):
+            if out is None:
+                res.append(None)
+                continue
+            solvency_only, proof = out
+            res.append((solvency_statement(st) if solvency_only and not st.solvency_only else st, proof))
+        return res
+
+    def close(self) -> None:
+        with self._lock:
+            if self._executor is not None:
+                self._executor.shutdown(wait=True, cancel_futures=True)
+                self._executor = None
+
+
+def _ping(_):
+    return os.getpid()
+
+
+_SHARED: dict[int, ProverPool] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_pool(workers: int | None = None) -> ProverPool:
+    """The process-wide pool for ``workers`` (default :func:`default_workers`)."""
+    w = default_workers() if workers is None else int(workers)
+    with _SHARED_LOCK:
+        pool = _SHARED.get(w)
+        if pool is None:
+            pool = _SHARED[w] = ProverPool(w)
+        return pool
+
+
+@atexit.register
+def _close_shared() -> None:
+    for pool in list(_SHARED.values()):
+        pool.close()
+
+
+__all__ = ["ProverPool", "shared_pool", "default_workers", "encode_job", "decode_job", "prove_job", "WORKERS_ENV"]
