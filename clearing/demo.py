@@ -590,6 +590,10 @@ def _amount(x: int) -> str:
     return f"{x:,}"
 
 
+def _trades(n: int) -> str:
+    return f"{n} trade" + ("" if n == 1 else "s")
+
+
 def run_demo(opts: DemoOptions) -> dict:
     """Run the demo; returns the report (also written to ``opts.out``)."""
     from .oracle import run_oracle
@@ -807,7 +811,7 @@ class _Run:
             rec["refused"] = sorted({r["id"] for r in refused} | {t["id"] for t in submitted
                                                                    if t["id"] not in rec["booked"]})
             self.refused_invalid += sum(1 for r in refused if str(r.get("error", "")).startswith("INVALID_ARGUMENT"))
-            self.say(f"cycle {cycle} (day {d}): {len(submitted)} trades submitted by initiators' processes "
+            self.say(f"cycle {cycle} (day {d}): {_trades(len(submitted))} submitted by initiators' processes "
                      f"(range proofs), {len(rec['booked'])} affirmed by counterparties' processes and novated"
                      + (f", {len(rec['refused'])} refused" if rec["refused"] else ""))
         prices = list(self.variant.settlement_prices[d])

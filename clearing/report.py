@@ -239,7 +239,8 @@ def cycle_facts(c: dict, instrument_ids: list[str], digest_chars: int = 64) -> l
         lines.append("default-fund funding (amounts hidden, range-proven): " + ", ".join(c["funded"]))
     if c.get("trades"):
         toks = [f"{t['buyer']} buys from {t['seller']} {t['instrument']} @ {t['price']}" for t in c["trades"]]
-        lines.append(f"{len(c['trades'])} trades, {len(c.get('novated', []))} novated (sizes hidden): "
+        n = len(c["trades"])
+        lines.append(f"{n} trade{'' if n == 1 else 's'}, {len(c.get('novated', []))} novated (sizes hidden): "
                      + "; ".join(toks))
     if c.get("margin"):
         lines.append("margin: " + ", ".join(f"{m} {r}" for m, r in sorted(c["margin"].items())))
