@@ -317,8 +317,9 @@ class Processes:
             except subprocess.TimeoutExpired:
                 pass
         for c in children:
-            if c.popen.poll() is None:
-                self._signal(c, signal.SIGKILL)  # whatever is left of its process group
+            # whatever is left of its process group, leader or not (e.g. a
+            # prover's worker processes); a group with no process left is gone
+            self._signal(c, signal.SIGKILL)
             try:
                 c.popen.wait(5)
             except subprocess.TimeoutExpired:

@@ -50,6 +50,23 @@ def pid_gone(pid: int) -> bool:
         return True
 
 
+def group_members(pgids) -> list[int]:
+    """Live processes in any of these process groups (the demo's children
+    each lead one; their own children, e.g. worker pools, stay in it)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if fields[0] != "Z" and int(fields[2]) in set(pgids):
+            found.append(int(entry))
+    return found
+
+
 def listening(endpoint: str) -> bool:
     host, port = endpoint.rsplit(":", 1)
     with socket.socket() as s:
@@ -101,6 +118,7 @@ def check_report(tmp_path: Path, p: subprocess.CompletedProcess, report: dict) -
         assert pid_gone(proc["pid"]), proc
         if proc["endpoint"]:
             assert not listening(proc["endpoint"]), proc
+    assert group_members(p["pid"] for p in report["processes"]) == []
 
 
 def test_builtin_normal(tmp_path):
@@ -216,6 +234,7 @@ def test_interrupted_demo_leaves_nothing_behind(tmp_path, sig):
     assert "result:" not in rest
     for pid in pids:
         assert pid_gone(pid), pid
+    assert group_members(pids) == []
     for e in endpoints:
         assert not listening(e), e
     assert workdir is not None and not workdir.exists()
