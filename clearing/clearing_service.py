@@ -43,7 +43,6 @@ tests; :func:`serve` runs one until SIGTERM.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -98,7 +97,7 @@ class EngineThread:
 def open_engine(db_path: str, node_key, genesis: tuple[dict, bytes] | None) -> E.Engine:
     """Reopen the ledger at ``db_path``; create it from ``genesis`` if empty."""
     eng = E.Engine.open(str(db_path), node_key)
-    if eng.state.config is not None:
+    if eng.status()["genesis"]:
         return eng
     eng.close()
     if genesis is None:
@@ -117,44 +116,44 @@ class ClearingNode:
         self.roster = load_config(self.config_dir)
         self.identity = load_identity(self.config_dir, "clearing")
         self.engine = EngineThread(lambda: open_engine(db_path, self.identity.ed25519_private, genesis))
-        self.prover_target = prover_target
         self.timeout = timeout
         self.prove_timeout = prove_timeout
-        self._prover_channel = None
-        self._prover = None
+        self._prover = rpc.LazyClient(self.identity, prover_pb2_grpc.ProverServiceStub, prover_target,
+                                      prove_timeout, "prover service")
 
     def __repr__(self) -> str:
         return f"ClearingNode(config_dir={str(self.config_dir)!r})"
 
     @property
     def prover(self) -> rpc.Client:
-        if self._prover is None:
-            if self.prover_target is None:
-                raise rpc.Abort(grpc.StatusCode.UNAVAILABLE, "no prover service configured")
-            self._prover_channel = rpc.channel(self.identity, self.prover_target)
-            self._prover = rpc.Client(prover_pb2_grpc.ProverServiceStub(self._prover_channel), self.prove_timeout)
-        return self._prover
+        return self._prover.get()
 
     def set_prover_target(self, target: str) -> None:
         """Point the node at a (restarted) prover service."""
-        old = self._prover_channel
-        self.prover_target, self._prover, self._prover_channel = target, None, None
-        if old is not None:
-            old.close()
+        self._prover.retarget(target)
 
     def close(self) -> None:
-        if self._prover_channel is not None:
-            self._prover_channel.close()
+        self._prover.close()
         self.engine.close()
 
     # -- helpers over the engine thread ---------------------------------------------
     def run(self, fn):
         return self.engine.run(fn)
 
-    def recorded(self, actor: str, request_id: str):
-        """The stored result of a request already in the ledger, else None."""
-        found = self.run(lambda e: e.ledger.lookup_request(actor, request_id))
-        return None if found is None else found[2]
+    def prove_once(self, rid: str, context, ask, submit, precheck=None):
+        """A node-driven prover step, applied once: the recorded result of
+        request ``rid`` when the ledger holds it; else ``precheck(engine)``
+        (refuse early), ``ask(timeout)`` (the prover's answer, within the
+        caller's deadline) and ``submit(engine, answer)`` (verified and booked
+        by the engine under ``rid``)."""
+        done = self.run(lambda e: e.recorded(E.PROVER, rid))
+        if done is None:
+            if precheck is not None:
+                self.run(precheck)
+            rpc.require_time(context, PROVE_TIME)
+            answer = ask(_remaining(context))
+            done = self.run(lambda e: submit(e, answer))
+        return done
 
     def trade_status(self, trade_id: str, seq: int = 0) -> clearing_pb2.TradeStatus:
         t = self.run(lambda e: e.trade(trade_id))
@@ -178,14 +177,15 @@ class ClearingNode:
 
 def _check_margin_phase(e: E.Engine, cycle: int) -> None:
     """Refuse a margin run the ledger would refuse, before asking the prover."""
-    if cycle != e.state.cycle:
-        raise FailedPrecondition(f"request is for cycle {cycle}, the ledger is in cycle {e.state.cycle}")
-    if e.state.phase != "margin" or e.state.margin_done:
+    st = e.status()
+    if cycle != st["cycle"]:
+        raise FailedPrecondition(f"request is for cycle {cycle}, the ledger is in cycle {st['cycle']}")
+    if st["phase"] != "margin" or st["margin_done"]:
         raise FailedPrecondition("margin proofs are collected once per cycle, after settlement")
 
 
 def _instrument_ids(e: E.Engine) -> list[str]:
-    return e.state.instrument_ids()
+    return [i["id"] for i in e.status()["instruments"]]
 
 
 def _remaining(context) -> float | None:
@@ -243,23 +243,7 @@ class ClearingServicer(clearing_pb2_grpc.ClearingServiceServicer):
     @rpc.server_stream
     def StreamPendingTrades(self, request, context, caller):
         caller.require_member(request.member)
-        member = request.member
-
-        def collect(e: E.Engine):
-            out = []
-            for tid, t in sorted(e.state.trades.items()):
-                if t["status"] != "pending":
-                    continue
-                counterparty = t["seller"] if t["side"] == "buy" else t["buyer"]
-                if counterparty != member or t.get("affirmed"):
-                    continue
-                try:
-                    out.append((dict(t), e.relayed(tid, member)))
-                except NotFound:
-                    continue
-            return out
-
-        for t, sealed in self.node.run(collect):
+        for t, sealed in self.node.run(lambda e: e.pending_for(request.member)):
             yield clearing_pb2.PendingTrade(trade=convert.trade_msg(t), sealed_opening=sealed)
 
     # -- money -------------------------------------------------------------------
@@ -308,16 +292,16 @@ class ClearingServicer(clearing_pb2_grpc.ClearingServiceServicer):
         caller.require_member(request.member)
         convert.request_id(request.request_id)
         rid = _derived_id("cure", request.member, request.request_id)
-        done = self.node.recorded(E.PROVER, rid)
-        if done is not None:
-            return common_pb2.Ack(seq=done["seq"])
-        rpc.require_time(context, PROVE_TIME)
-        kw = convert.cure(self.node.prover.ProveCure(common_pb2.MemberRequest(member=request.member),
-                                                     timeout=_remaining(context)))
-        if kw["member"] != request.member:
-            raise rpc.Abort(grpc.StatusCode.INTERNAL, "the prover answered for another member")
-        res = self.node.run(lambda e: e.cure(request_id=rid, **kw))
-        return common_pb2.Ack(seq=res["seq"])
+
+        def ask(timeout):
+            kw = convert.cure(self.node.prover.ProveCure(common_pb2.MemberRequest(member=request.member),
+                                                         timeout=timeout))
+            if kw["member"] != request.member:
+                raise rpc.Abort(grpc.StatusCode.INTERNAL, "the prover answered for another member")
+            return kw
+
+        done = self.node.prove_once(rid, context, ask, lambda e, kw: e.cure(request_id=rid, **kw))
+        return common_pb2.Ack(seq=done["seq"])
 
     # -- public reads ----------------------------------------------------------------
     @rpc.unary
@@ -334,43 +318,33 @@ class ClearingServicer(clearing_pb2_grpc.ClearingServiceServicer):
         since = request.since
         batch = 256
         while True:
-            def read(e: E.Engine, since=since):
-                hashes = e.ledger.event_hashes()
-                out = []
-                for seq, body in e.ledger.events(since):
-                    out.append((seq, canonical(body), hashes[seq - 1]))
-                    if len(out) >= batch:
-                        break
-                return out
-            events = self.node.run(read)
+            events = self.node.run(lambda e, since=since: e.events_with_hashes(since, batch))
             for seq, body, h in events:
-                yield clearing_pb2.LedgerEvent(seq=seq, body=body, chain_hash=h)
+                yield clearing_pb2.LedgerEvent(seq=seq, body=canonical(body), chain_hash=h)
             if len(events) < batch:
                 return
             since = events[-1][0]
 
 
 def ledger_status(e: E.Engine) -> clearing_pb2.LedgerStatus:
-    s = e.state
-    seq, head = e.ledger.head()
-    insts = [] if s.config is None else s.config["instruments"]
+    s = e.status()
     return clearing_pb2.LedgerStatus(
-        seq=seq, head=head, cycle=s.cycle, phase=s.phase, members=sorted(s.members),
+        seq=s["seq"], head=s["head"], cycle=s["cycle"], phase=s["phase"], members=s["members"],
         instruments=[clearing_pb2.Instrument(id=i["id"], multiplier=i["multiplier"], tick=i["tick"],
-                                             price0=i["price0"]) for i in insts],
-        prices=list(s.prices), state_hash=bytes.fromhex(e.state_digest()),
-        digests=[bytes.fromhex(d) if isinstance(d, str) else bytes(d) for d in s.digests],
-        cycle_seq=s.cycle_seq, epoch=getattr(s, "epoch", 0))
+                                             price0=i["price0"]) for i in s["instruments"]],
+        prices=s["prices"], state_hash=bytes.fromhex(e.state_digest()),
+        digests=[bytes.fromhex(d) if isinstance(d, str) else bytes(d) for d in s["digests"]],
+        cycle_seq=s["cycle_seq"], epoch=s["epoch"])
 
 
 def default_event_status(e: E.Engine) -> admin_pb2.DefaultEventStatus:
     """The default event in progress (public data), or an empty status."""
-    ev = e.state.dm
+    ev, seq = e.default_event(), e.chain_head()[0]
     if ev is None:
-        return admin_pb2.DefaultEventStatus(seq=e.state.seq, in_progress=False)
+        return admin_pb2.DefaultEventStatus(seq=seq, in_progress=False)
     disclosed = [admin_pb2.DisclosedAccount(member=m, cash=str(d["cash"]), df=str(d["df"]), positions=d["pos"])
                  for m, d in sorted(ev.get("disclosed", {}).items())]
-    return admin_pb2.DefaultEventStatus(seq=e.state.seq, index=ev["index"], in_progress=True,
+    return admin_pb2.DefaultEventStatus(seq=seq, index=ev["index"], in_progress=True,
                                         stage=str(ev.get("stage", "")), disclosed=disclosed,
                                         need={k: str(v) for k, v in ev.get("need", {}).items()})
 
@@ -414,17 +388,16 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self._operator(caller)
         convert.request_id(request.request_id)
         rid = _derived_id("margin", request.request_id)
-        done = self.node.recorded(E.PROVER, rid)
-        if done is None:
-            self.node.run(lambda e: _check_margin_phase(e, request.cycle))
-            rpc.require_time(context, PROVE_TIME)
-            batch = self.node.prover.ProveMargin(prover_pb2.ProveMarginRequest(cycle=request.cycle),
-                                                 timeout=_remaining(context))
+
+        def ask(timeout):
+            batch = self.node.prover.ProveMargin(prover_pb2.ProveMarginRequest(cycle=request.cycle), timeout=timeout)
             if batch.cycle != request.cycle:
                 raise rpc.Abort(grpc.StatusCode.INTERNAL, "the prover answered for another cycle")
-            entries = convert.margin_entries(batch)
-            sig = convert.signature(batch.signature)
-            done = self.node.run(lambda e: e.submit_margin_batch(request.cycle, entries, sig, rid))
+            return convert.margin_entries(batch), convert.signature(batch.signature)
+
+        done = self.node.prove_once(rid, context, ask,
+                                    lambda e, answer: e.submit_margin_batch(request.cycle, *answer, rid),
+                                    precheck=lambda e: _check_margin_phase(e, request.cycle))
         return common_pb2.MarginResults(seq=done["seq"], results=done["results"])
 
     @rpc.unary
@@ -439,12 +412,10 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self._operator(caller)
         convert.request_id(request.request_id)
         rid = _derived_id("epoch", request.request_id)
-        done = self.node.recorded(E.PROVER, rid)
-        if done is None:
-            rpc.require_time(context, PROVE_TIME)
-            kw = convert.epoch_total(self.node.prover.ProveEpochTotal(
-                prover_pb2.ProveEpochTotalRequest(cycle=request.cycle), timeout=_remaining(context)))
-            done = self.node.run(lambda e: e.open_epoch_total(request_id=rid, **kw))
+        done = self.node.prove_once(
+            rid, context, lambda timeout: convert.epoch_total(self.node.prover.ProveEpochTotal(
+                prover_pb2.ProveEpochTotalRequest(cycle=request.cycle), timeout=timeout)),
+            lambda e, kw: e.open_epoch_total(request_id=rid, **kw))
         return common_pb2.Ack(seq=done["seq"])
 
     @rpc.unary
@@ -452,12 +423,10 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self._operator(caller)
         convert.request_id(request.request_id)
         rid = _derived_id("dm-open", request.request_id)
-        done = self.node.recorded(E.PROVER, rid)
-        if done is None:
-            rpc.require_time(context, PROVE_TIME)
-            kw = convert.default_open(self.node.prover.ProveDefaultOpen(
-                prover_pb2.ProveDefaultOpenRequest(cycle=request.cycle), timeout=_remaining(context)))
-            done = self.node.run(lambda e: e.dm_open(request_id=rid, **kw))
+        done = self.node.prove_once(
+            rid, context, lambda timeout: convert.default_open(self.node.prover.ProveDefaultOpen(
+                prover_pb2.ProveDefaultOpenRequest(cycle=request.cycle), timeout=timeout)),
+            lambda e, kw: e.dm_open(request_id=rid, **kw))
         status = self.node.run(default_event_status)
         status.seq, status.index = done["seq"], done["index"]
         return status
@@ -483,12 +452,10 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
                 raise rpc.Abort(grpc.StatusCode.INTERNAL, "default allocation did not converge")
             purpose = sorted(need)[0]
             rid = _derived_id("dm-shares", request.request_id, purpose)
-            done = self.node.recorded(E.PROVER, rid)
-            if done is None:
-                rpc.require_time(context, PROVE_TIME)
-                kw = convert.default_shares(self.node.prover.ProveDefaultShares(
-                    prover_pb2.ProveDefaultSharesRequest(purpose=purpose), timeout=_remaining(context)))
-                done = self.node.run(lambda e: e.dm_shares(request_id=rid, **kw))
+            done = self.node.prove_once(
+                rid, context, lambda timeout: convert.default_shares(self.node.prover.ProveDefaultShares(
+                    prover_pb2.ProveDefaultSharesRequest(purpose=purpose), timeout=timeout)),
+                lambda e, kw: e.dm_shares(request_id=rid, **kw))
             need, seq = dict(done.get("need", {})), done["seq"]
         return admin_pb2.DefaultEventStatus(seq=seq, index=request.index,
                                             need={k: str(v) for k, v in need.items()})

@@ -1963,6 +1963,51 @@ class Engine(Core):
     def events(self, since: int = 0) -> list[tuple[int, dict]]:
         return list(self.ledger.events(since))
 
+    def events_with_hashes(self, since: int = 0, limit: int | None = None) -> list[tuple[int, dict, bytes]]:
+        """(seq, body, chain hash) of the events after ``since``, in order
+        (at most ``limit``): the public ledger as streamed to other parties."""
+        return self.ledger.events_with_hashes(since, limit)
+
+    def chain_head(self) -> tuple[int, bytes]:
+        """(sequence number, chain hash) of the last stored event."""
+        return self.ledger.head()
+
+    def recorded(self, actor: str, request_id: str):
+        """The stored result of ``actor``'s request ``request_id`` if the
+        ledger already holds it, else None (no content check: see
+        :meth:`_idempotent` for that)."""
+        found = self.ledger.lookup_request(actor, request_id)
+        return None if found is None else found[2]
+
+    def status(self) -> dict:
+        """The ledger's public status: head, cycle, phase, members,
+        instruments (the genesis records), prices, cycle digests (the state
+        hash is :meth:`state_digest`)."""
+        s = self.state
+        seq, head = self.chain_head()
+        return {"seq": seq, "head": head, "genesis": s.config is not None, "cycle": s.cycle, "phase": s.phase,
+                "margin_done": s.margin_done, "epoch": s.epoch, "cycle_seq": s.cycle_seq,
+                "members": sorted(s.members),
+                "instruments": [] if s.config is None else _deepcopy_json(s.config["instruments"]),
+                "prices": list(s.prices), "digests": list(s.digests)}
+
+    def pending_for(self, member: str) -> list[tuple[dict, bytes]]:
+        """(trade, opening sealed to ``member``) of every pending trade
+        awaiting ``member``'s affirmation as counterparty, by trade id."""
+        out = []
+        for tid, t in sorted(self.state.trades.items()):
+            counterparty = t["seller"] if t["side"] == "buy" else t["buyer"]
+            if t["status"] != "pending" or counterparty != member or t.get("affirmed"):
+                continue
+            sealed = self.ledger.relay_get(tid, member)
+            if sealed is not None:
+                out.append((dict(t), sealed))
+        return out
+
+    def default_event(self) -> dict | None:
+        """The default event in progress (public data, a copy), else None."""
+        return None if self.state.dm is None else _deepcopy_json(self.state.dm)
+
     def state_digest(self) -> str:
         """Hash of the full derived state (for restart comparisons)."""
         return state_hash(self.state).hex()

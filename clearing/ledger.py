@@ -140,8 +140,12 @@ class Ledger:
         for seq, body in cur:
             yield seq, json.loads(body)
 
-    def event_hashes(self) -> list[bytes]:
-        return [bytes(h) for (h,) in self._db.execute("SELECT hash FROM events ORDER BY seq")]
+    def events_with_hashes(self, since: int = 0, limit: int | None = None) -> list[tuple[int, dict, bytes]]:
+        """(seq, body, chain hash) of the events after ``since``, in order;
+        at most ``limit`` of them when given."""
+        cur = self._db.execute("SELECT seq, body, hash FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+                               (since, -1 if limit is None else limit))
+        return [(seq, json.loads(body), bytes(h)) for seq, body, h in cur]
 
     def derived(self) -> dict[str, str]:
         if self._derived_cache is None:

@@ -44,7 +44,8 @@ DEADLINE_EXCEEDED when the caller's deadline leaves less than the expected
 cost of the work, *before* doing it.
 
 Clients.  :class:`Client` wraps a stub so that every call carries a
-deadline (a default per client, overridable per call).
+deadline (a default per client, overridable per call); :class:`LazyClient`
+opens one on first use (a node's client of another node).
 
 Servers.  :func:`build_server` creates the server with health checking
 (``grpc.health.v1``) and reflection for the given services and binds the
@@ -321,6 +322,45 @@ class Client:
         return call
 
 
+class LazyClient:
+    """A :class:`Client` of another service, over a channel opened on first
+    use (``get()``); UNAVAILABLE while no target is configured.
+
+    ``LazyClient(identity, stub_class, target, timeout, what)``; ``what``
+    names the service in that error.  ``retarget`` points it at another
+    address (a restarted service), closing the old channel."""
+
+    def __init__(self, identity, stub_class, target: str | None, timeout: float, what: str):
+        self.identity = identity
+        self.stub_class = stub_class
+        self.target = target
+        self.timeout = timeout
+        self.what = what
+        self._channel = None
+        self._client = None
+
+    def __repr__(self) -> str:
+        return f"LazyClient({self.what!r}, target={self.target!r})"
+
+    def get(self) -> Client:
+        if self._client is None:
+            if self.target is None:
+                raise Abort(grpc.StatusCode.UNAVAILABLE, f"no {self.what} configured")
+            self._channel = channel(self.identity, self.target)
+            self._client = Client(self.stub_class(self._channel), self.timeout)
+        return self._client
+
+    def retarget(self, target: str) -> None:
+        old = self._channel
+        self.target, self._client, self._channel = target, None, None
+        if old is not None:
+            old.close()
+
+    def close(self) -> None:
+        if self._channel is not None:
+            self._channel.close()
+
+
 def health_check(identity, target: str, service: str = "", timeout: float = 5.0) -> str:
     """The health status name of ``service`` at ``target``."""
     with channel(identity, target) as ch:
@@ -332,5 +372,5 @@ def health_check(identity, target: str, service: str = "", timeout: float = 5.0)
 __all__ = [
     "MAX_MESSAGE_BYTES", "DEFAULT_TIMEOUT", "Abort", "Denied", "Caller", "authenticate", "status_of",
     "unary", "server_stream", "require_time", "build_server", "Server", "serve_forever", "channel", "Client",
-    "health_check",
+    "LazyClient", "health_check",
 ]

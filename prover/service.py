@@ -41,10 +41,11 @@ from pathlib import Path
 import grpc
 
 from clearing import engine as E
-from clearing import rpc, services_config, signing
+from clearing import rpc, services_config
 from clearing.api import clearing_pb2, clearing_pb2_grpc, common_pb2, convert, prover_pb2, prover_pb2_grpc
 from clearing.ledger import GENESIS_HASH, canonical, chain_hash
 from clearing.pki import load_config, load_identity
+from zkp.pedersen import Opening
 
 from .sealed_store import SealedStore
 from .witness import Divergence, WitnessStore
@@ -74,33 +75,30 @@ class ProverNode:
         operator = self.roster.by_role("operator")
         if len(operator) != 1:
             raise ValueError("the configuration must name exactly one operator")
+        #: openings the witness store learned and the sealed store does not hold yet
+        self._unsealed: dict[str, Opening] = {}
         self.witness = WitnessStore(self.identity.ed25519_private, self.identity.x25519_private,
-                                    operator[0].ed25519_public, rng=rng)
-        self._known = self.witness._known  # the witness store's openings, commitment hex -> Opening
-        self._known.update(self.store.load_all())
-        self._persisted = set(self._known)
+                                    operator[0].ed25519_public, rng=rng, on_opening=self._unsealed.__setitem__)
+        self.witness.adopt_openings(self.store.load_all())
         self._head = GENESIS_HASH
         self.lock = threading.RLock()
-        self.clearing_target = clearing_target
         self.timeout = timeout
-        self._channel = None
-        self._clearing = None
+        self._clearing = rpc.LazyClient(self.identity, clearing_pb2_grpc.ClearingServiceStub, clearing_target,
+                                        timeout, "clearing node")
 
     def __repr__(self) -> str:
         return f"ProverNode(config_dir={str(self.config_dir)!r})"
 
     @property
     def clearing(self) -> rpc.Client:
-        if self._clearing is None:
-            if self.clearing_target is None:
-                raise rpc.Abort(grpc.StatusCode.UNAVAILABLE, "no clearing node configured")
-            self._channel = rpc.channel(self.identity, self.clearing_target)
-            self._clearing = rpc.Client(clearing_pb2_grpc.ClearingServiceStub(self._channel), self.timeout)
-        return self._clearing
+        return self._clearing.get()
+
+    def set_clearing_target(self, target: str) -> None:
+        """Point the prover at another clearing node address."""
+        self._clearing.retarget(target)
 
     def close(self) -> None:
-        if self._channel is not None:
-            self._channel.close()
+        self._clearing.close()
         self.store.close()
 
     # -- alarm --------------------------------------------------------------------
@@ -117,7 +115,7 @@ class ProverNode:
     def sync(self) -> int:
         """Fold the node's new public events; alarm on any divergence."""
         self.check_alarm()
-        since = self.witness.state.seq
+        since = self.witness.seq
         try:
             stream = self.clearing.StreamLedger(clearing_pb2.StreamLedgerRequest(since=since),
                                                 timeout=STREAM_TIMEOUT)
@@ -136,20 +134,26 @@ class ProverNode:
         except Divergence as exc:
             self.raise_alarm(str(exc))
             self.check_alarm()
-        return self.witness.state.seq
+        return self.witness.seq
 
     def account(self, member: str) -> dict:
         return convert.account(self.clearing.GetAccount(common_pb2.MemberRequest(member=member)))
 
     def accounts(self) -> dict:
-        return {m: self.account(m) for m in sorted(self.witness.state.members)}
+        return {m: self.account(m) for m in self.witness.members()}
 
     def persist(self) -> None:
         """Seal every opening learned since the last call (before answering)."""
-        new = {c: op for c, op in self._known.items() if c not in self._persisted}
+        new = dict(self._unsealed)
         if new:
             self.store.put_many(new)
-            self._persisted.update(new)
+            for c in new:
+                del self._unsealed[c]
+
+    def seal_prepared(self, member: str, request_id: str, commitment: str) -> None:
+        """Seal a just prepared contribution's opening with its request id."""
+        self.store.put_prepared(member, request_id, commitment, self._unsealed[commitment])
+        del self._unsealed[commitment]
 
     def guarded(self, fn):
         """Run ``fn`` after a replay, under the lock; a Divergence raises the
@@ -184,13 +188,9 @@ class ProverServicer(prover_pb2_grpc.ProverServiceServicer):
         w = self.node.witness
 
         def go():
-            t = w.state.trades.get(request.trade_id)
-            if t is not None and t["status"] == "pending" and t["T"] in self.node._known:
-                # a retried push (the node crashed before booking the receipt):
-                # the opening is already held, so the receipt is re-signed
-                trade = {k: t[k] for k in E.TRADE_FIELDS}
-                w.log.append(("receipt", request.trade_id, w.state.cycle, "re-signed"))
-                return signing.sign(self.node.identity.ed25519_private, *E.receipt_message(trade))
+            again = w.receipt_again(request.trade_id)  # a retried push: the opening is already held
+            if again is not None:
+                return again
             return w.receive_opening(request.trade_id, convert.nonempty(request.sealed, "sealed opening"))
 
         sig = self.node.guarded(go)
@@ -206,8 +206,7 @@ class ProverServicer(prover_pb2_grpc.ProverServiceServicer):
             if done is not None:
                 return bytes.fromhex(done)
             C = self.node.witness.prepare_funding(request.member, request.amount).encode().hex()
-            self.node.store.put_prepared(request.member, rid, C, self.node._known[C])
-            self.node._persisted.add(C)
+            self.node.seal_prepared(request.member, rid, C)
             return bytes.fromhex(C)
 
         return prover_pb2.PreparedFunding(df=self.node.guarded(go))
@@ -292,7 +291,7 @@ class ProverServicer(prover_pb2_grpc.ProverServiceServicer):
     @rpc.unary
     def GetProverStatus(self, request, context, caller):
         alarm = self.node.store.alarm()
-        return prover_pb2.ProverStatus(seq=self.node.witness.state.seq, alarm=alarm is not None,
+        return prover_pb2.ProverStatus(seq=self.node.witness.seq, alarm=alarm is not None,
                                        alarm_reason=alarm or "")
 
 

@@ -92,12 +92,15 @@ class WitnessStore:
     #: set on an instance to override
     workers: int | None = None
 
-    def __init__(self, signing_key, relay_key, operator_key: bytes, *, rng=None):
+    def __init__(self, signing_key, relay_key, operator_key: bytes, *, rng=None, on_opening=None):
         self._sk = signing_key
         self._relay = relay_key
         self._operator = bytes(operator_key)
         self._rng = rng
         self._known: dict[str, Opening] = {}
+        #: called as ``on_opening(commitment hex, opening)`` for every opening
+        #: this store learns (not for adopted ones), e.g. to seal it at rest
+        self.on_opening = on_opening
         self.alg = OpeningAlgebra(self._known)
         self.state = E.State()
         self.log: list[tuple[str, str, int, str]] = []
@@ -118,7 +121,27 @@ class WitnessStore:
         """The prover's X25519 key signed by its identity (for the genesis)."""
         return signing.sign_kem_key(self._sk, E.PROVER, self.relay_public)
 
+    # -- openings -----------------------------------------------------------------
+    def adopt_openings(self, openings: dict[str, Opening]) -> None:
+        """Take openings learned before (e.g. reloaded from the sealed store);
+        ``on_opening`` is not called for them."""
+        self._known.update(openings)
+
+    def _learn(self, commitment: str, op: Opening) -> None:
+        self._known[commitment] = op
+        if self.on_opening is not None:
+            self.on_opening(commitment, op)
+
     # -- following the ledger ---------------------------------------------------
+    @property
+    def seq(self) -> int:
+        """Sequence number of the last ledger event followed."""
+        return self.state.seq
+
+    def members(self) -> list[str]:
+        """The admitted members, sorted."""
+        return sorted(self.state.members)
+
     def follow(self, events: Iterable[tuple[int, dict]]) -> int:
         """Apply new public events in order; returns the last sequence number.
 
@@ -208,8 +231,19 @@ class WitnessStore:
             raise Refused("the relayed opening does not open the trade's commitment T")
         if t["T"] in self._known:
             raise Refused("this commitment was seen before")
-        self._known[t["T"]] = op
+        self._learn(t["T"], op)
         self.log.append(("receipt", trade_id, self.state.cycle, "signed"))
+        return signing.sign(self._sk, *E.receipt_message(trade))
+
+    def receipt_again(self, trade_id: str) -> bytes | None:
+        """The receipt of a trade still pending in the ledger whose opening
+        this store already holds (a retried push: the node crashed before
+        booking the receipt), signed again; None when that is not the case."""
+        t = self.state.trades.get(trade_id)
+        if t is None or t["status"] != "pending" or t["T"] not in self._known:
+            return None
+        trade = {k: t[k] for k in E.TRADE_FIELDS}
+        self.log.append(("receipt", trade_id, self.state.cycle, "re-signed"))
         return signing.sign(self._sk, *E.receipt_message(trade))
 
     # -- default funding --------------------------------------------------------
@@ -221,7 +255,7 @@ class WitnessStore:
             raise Refused("default-fund contribution out of range")
         op = Opening(amount, random_scalar(self._rng))
         C = generators().commit(op.value, op.blinding)
-        self._known[C.encode().hex()] = op
+        self._learn(C.encode().hex(), op)
         return C
 
     def prove_funding(self, member: str, df_hex: str, epoch: int, request_id: str, sig: bytes,
@@ -393,7 +427,7 @@ class WitnessStore:
         total_proof = prove_reveals(tst, share_ops, rng=self._rng).to_bytes()
         shares = [p.encode().hex() for p in st.shares]
         for h, o in zip(shares, share_ops):
-            self._known[h] = o
+            self._learn(h, o)
         pb = proof.to_bytes()
         sig = signing.sign(self._sk, *E.shares_message(s.cycle, ev["index"], purpose, R, shares, total, pb, total_proof))
         self.log.append(("pro-rata", purpose, s.cycle, "proved"))

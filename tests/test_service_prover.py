@@ -126,7 +126,7 @@ def test_prover_alarm_when_node_history_differs(tmp_path):
             assert node2.run(lambda e: e.state.seq) > c.prover.resource.witness.state.seq
             pnode = c.prover.resource
             with pnode.lock:
-                pnode.clearing_target, pnode._clearing = f"127.0.0.1:{port}", None
+                pnode.set_clearing_target(f"127.0.0.1:{port}")
             code, details = code_of(c.member("A").balances)
             assert code == S.FAILED_PRECONDITION and "alarm" in details and "chain" in details
         finally:
