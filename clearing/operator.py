@@ -13,39 +13,28 @@ import json
 from typing import Sequence
 
 from . import engine as E
-from . import rpc, signing
+from . import rpc
 from .api import admin_pb2, admin_pb2_grpc, clearing_pb2, clearing_pb2_grpc, common_pb2, convert
-from .participant import new_request_id
+from .participant import SigningClient, new_request_id
 
 PROVE_TIMEOUT = 600.0
 
 
-class Operator:
+class Operator(SigningClient):
     def __init__(self, identity, roster, clearing_target: str, *, timeout: float = rpc.DEFAULT_TIMEOUT,
                  prove_timeout: float = PROVE_TIMEOUT):
         if identity.role != "operator":
             raise ValueError("the admin client needs the operator's identity")
-        self.identity = identity
+        super().__init__(identity)
         self.roster = roster
-        self._channel = rpc.channel(identity, clearing_target)
-        self.admin = rpc.Client(admin_pb2_grpc.AdminServiceStub(self._channel), timeout)
-        self.clearing = rpc.Client(clearing_pb2_grpc.ClearingServiceStub(self._channel), timeout)
+        ch = rpc.channel(identity, clearing_target)
+        self._channels.append(ch)
+        self.admin = rpc.Client(admin_pb2_grpc.AdminServiceStub(ch), timeout)
+        self.clearing = rpc.Client(clearing_pb2_grpc.ClearingServiceStub(ch), timeout)
         self.prove_timeout = prove_timeout
 
     def __repr__(self) -> str:
         return f"Operator({self.identity.name!r})"
-
-    def close(self) -> None:
-        self._channel.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def _sign(self, msg) -> bytes:
-        return signing.sign(self.identity.ed25519_private, *msg)
 
     def status(self) -> clearing_pb2.LedgerStatus:
         return self.clearing.GetLedgerStatus(clearing_pb2.LedgerStatusRequest())

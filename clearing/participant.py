@@ -68,29 +68,13 @@ class CheckedTrade:
         return f"CheckedTrade({self.trade['trade_id']!r}, status=checked)"
 
 
-class Participant:
-    def __init__(self, identity, roster, clearing_target: str, prover_target: str | None = None, *,
-                 timeout: float = rpc.DEFAULT_TIMEOUT, prove_timeout: float = PROVE_TIMEOUT,
-                 seen_path=None):
-        if identity.role != "member":
-            raise ValueError("a participant identity must be a member's")
-        self.identity = identity
-        self.name = identity.name
-        self.roster = roster
-        self._channels = [rpc.channel(identity, clearing_target)]
-        self.clearing = rpc.Client(clearing_pb2_grpc.ClearingServiceStub(self._channels[0]), timeout)
-        self.prover = None
-        if prover_target is not None:
-            self._channels.append(rpc.channel(identity, prover_target))
-            self.prover = rpc.Client(prover_pb2_grpc.ProverServiceStub(self._channels[1]), prove_timeout)
-        self.prove_timeout = prove_timeout
-        self.seen_path = None if seen_path is None else Path(seen_path)
-        self.seen_T: set[str] = set()
-        if self.seen_path is not None and self.seen_path.exists():
-            self.seen_T = set(json.loads(self.seen_path.read_text(encoding="utf-8")))
+class SigningClient:
+    """A party's client of the services: it signs with the party's identity
+    key and closes its channels (``_channels``) together."""
 
-    def __repr__(self) -> str:
-        return f"Participant({self.name!r})"
+    def __init__(self, identity):
+        self.identity = identity
+        self._channels: list = []
 
     def close(self) -> None:
         for ch in self._channels:
@@ -104,6 +88,31 @@ class Participant:
 
     def _sign(self, msg) -> bytes:
         return signing.sign(self.identity.ed25519_private, *msg)
+
+
+class Participant(SigningClient):
+    def __init__(self, identity, roster, clearing_target: str, prover_target: str | None = None, *,
+                 timeout: float = rpc.DEFAULT_TIMEOUT, prove_timeout: float = PROVE_TIMEOUT,
+                 seen_path=None):
+        if identity.role != "member":
+            raise ValueError("a participant identity must be a member's")
+        super().__init__(identity)
+        self.name = identity.name
+        self.roster = roster
+        self._channels.append(rpc.channel(identity, clearing_target))
+        self.clearing = rpc.Client(clearing_pb2_grpc.ClearingServiceStub(self._channels[0]), timeout)
+        self.prover = None
+        if prover_target is not None:
+            self._channels.append(rpc.channel(identity, prover_target))
+            self.prover = rpc.Client(prover_pb2_grpc.ProverServiceStub(self._channels[1]), prove_timeout)
+        self.prove_timeout = prove_timeout
+        self.seen_path = None if seen_path is None else Path(seen_path)
+        self.seen_T: set[str] = set()
+        if self.seen_path is not None and self.seen_path.exists():
+            self.seen_T = set(json.loads(self.seen_path.read_text(encoding="utf-8")))
+
+    def __repr__(self) -> str:
+        return f"Participant({self.name!r})"
 
     def _prover(self):
         if self.prover is None:
@@ -271,4 +280,4 @@ class Participant:
         return res
 
 
-__all__ = ["Participant", "CheckedTrade", "TradeRejected", "new_request_id"]
+__all__ = ["Participant", "SigningClient", "CheckedTrade", "TradeRejected", "new_request_id"]

@@ -27,6 +27,7 @@ its database (``demo/data/``).
 """
 from __future__ import annotations
 
+import argparse
 import contextlib
 import logging
 import sys
@@ -57,6 +58,23 @@ def rpc_errors(what: str):
 def add_config(parser) -> None:
     parser.add_argument("--config", metavar="DIR", required=True,
                         help="configuration directory written by 'zkclear init'")
+
+
+def add_actions(parser):
+    """Add ``--request-id`` and the required ACTION subparsers to ``parser``;
+    returns the subparsers, whose every action also takes ``--request-id``
+    (so it may stand before or after the action)."""
+    help_text = "client request id (for a safe retry)"
+    parser.add_argument("--request-id", help=help_text)
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    add_parser = sub.add_parser
+
+    def add_action(*a, **kw):
+        sp = add_parser(*a, **kw)
+        sp.add_argument("--request-id", default=argparse.SUPPRESS, help=help_text)
+        return sp
+    sub.add_parser = add_action
+    return sub
 
 
 def setup_logging(level: str = "INFO") -> None:

@@ -10,26 +10,16 @@ and D0 from the prover), close-out INDEX --prices [--lots] (the auction result; 
 allocations), close (the cycle, printing its signed digest), reports."""
 from __future__ import annotations
 
-import argparse
-
 import json
 
-from . import CommandError, add_config, int_list, rpc_errors
+from . import CommandError, add_actions, add_config, int_list, rpc_errors
 
 
 def configure(parser) -> None:
     parser.description = __doc__.replace("``", "'")
     add_config(parser)
-    parser.add_argument("--request-id", help="client request id (for a safe retry)")
     parser.add_argument("--cycle", type=int, help="cycle (default: the ledger's current cycle)")
-    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    _add_parser = sub.add_parser
-
-    def add_parser(*a, **kw):  # --request-id also after the action
-        sp = _add_parser(*a, **kw)
-        sp.add_argument("--request-id", default=argparse.SUPPRESS, help="client request id (for a safe retry)")
-        return sp
-    sub.add_parser = add_parser
+    sub = add_actions(parser)
     sub.add_parser("status", help="ledger status: cycle, phase, members, digests")
     a = sub.add_parser("admit", help="admit members of the roster")
     a.add_argument("member", nargs="?", help="one member (default: every member not yet admitted)")

@@ -8,26 +8,16 @@ Amounts are integers in minor units.  Pass --request-id to retry a request
 safely (it is applied once)."""
 from __future__ import annotations
 
-import argparse
-
 import json
 
-from . import CommandError, add_config, rpc_errors
+from . import CommandError, add_actions, add_config, rpc_errors
 
 
 def configure(parser) -> None:
     parser.description = __doc__.replace("``", "'")
     add_config(parser)
     parser.add_argument("--name", required=True, help="the member to act as")
-    parser.add_argument("--request-id", help="client request id (for a safe retry)")
-    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    _add_parser = sub.add_parser
-
-    def add_parser(*a, **kw):  # --request-id also after the action
-        sp = _add_parser(*a, **kw)
-        sp.add_argument("--request-id", default=argparse.SUPPRESS, help="client request id (for a safe retry)")
-        return sp
-    sub.add_parser = add_parser
+    sub = add_actions(parser)
     sub.add_parser("status", help="public account status and own opened balances")
     for name, help_text in (("deposit", "deposit AMOUNT (public)"),
                             ("fund", "fund the default-fund contribution AMOUNT out of cash"),
