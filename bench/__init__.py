@@ -49,6 +49,7 @@ SUITES: dict[str, tuple[str, ...]] = {
     "crypto": ("bench.crypto", "bench.statements"),
     # whole-cycle suites: their module's run_cli(args, log) runs them
     "cycle": ("bench.cycle",),
+    "scale": ("bench.scale",),
 }
 DEFAULT_SUITE = "crypto"
 
@@ -325,6 +326,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     cyc.add_argument("--workers", type=int, default=None,
                      help="cycle/scale: prover processes (default: $ZKCLEAR_PROVER_WORKERS or the core count)")
     cyc.add_argument("--out", metavar="DIR", help="scale: where scale.csv and scale.svg go (default bench/results)")
+    cyc.add_argument("--plot-only", action="store_true", help="scale: only redraw scale.svg from scale.csv")
 
 
 def run(args: argparse.Namespace) -> int:

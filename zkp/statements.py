@@ -69,7 +69,7 @@ from typing import Sequence
 from .errors import ZkclearError
 from .field import R, from_int
 from .generators import generators
-from .group import Point, msm
+from .group import Point, msm_rows
 from .pedersen import Opening
 from .sigma import REVEAL_BOUND
 from .transcript import Transcript
@@ -150,17 +150,26 @@ class LinearForm:
 
 
 def derive_commitments(sources: Sequence[Point], forms: Sequence[LinearForm], gens=None) -> list[Point]:
-    """The verifier's side: compute each derived commitment from public data."""
+    """The verifier's side: compute each derived commitment from public data.
+
+    All forms range over the same points (the sources and G), so they are
+    evaluated together as rows of one :func:`zkp.group.msm_rows` call: for a
+    margin statement the S scenario equities E_s = cash + sum_i A[s][i] pos_i
+    share the per-point precomputation.  Same points as one MSM per form."""
     gens = gens or generators()
-    out = []
+    if not forms:
+        return []
+    pts = list(sources) + [gens.G]
+    rows = []
     for f in forms:
-        pts = [sources[j] for j, _ in f.terms]
-        ks = [from_int(c) for _, c in f.terms]
-        if f.const:
-            pts.append(gens.G)
-            ks.append(from_int(f.const))
-        out.append(msm(pts, ks) if pts else Point.identity(gens.backend))
-    return out
+        row = [0] * len(pts)
+        for j, c in f.terms:
+            row[j] = (row[j] + from_int(c)) % R
+        row[-1] = from_int(f.const) if f.const else 0
+        rows.append(row)
+    if not sources:
+        return [gens.G * row[-1] for row in rows]
+    return msm_rows(pts, rows)
 
 
 def derive_openings(openings: Sequence[Opening], forms: Sequence[LinearForm]) -> list[Opening]:

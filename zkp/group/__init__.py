@@ -309,6 +309,28 @@ def msm(points: Sequence[Point], scalars: Sequence[int]) -> Point:
     return Point(b, b.msm(raws, [k % R for k in scalars]))
 
 
+def msm_rows(points: Sequence[Point], rows: Sequence[Sequence[int]]) -> list[Point]:
+    """``[msm(points, row) for row in rows]``, sharing the per-point work
+    (tables) between rows where the backend can (the pure backends'
+    ``msm_rows``); other backends run one MSM per row."""
+    if not points:
+        return [Point.identity() for _ in rows]
+    b = points[0].b
+    raws = []
+    for pt in points:
+        if pt.b is not b:
+            raise BackendError("points from different backends")
+        raws.append(pt.raw)
+    for row in rows:
+        if len(row) != len(points):
+            raise ValueError("msm_rows: a row and the points differ in length")
+    rows = [[k % R for k in row] for row in rows]
+    many = getattr(b, "msm_rows", None)
+    if many is not None:
+        return [Point(b, r) for r in many(raws, rows)]
+    return [Point(b, b.msm(raws, row)) for row in rows]
+
+
 def point_sum(points: Iterable[Point], backend=None) -> Point:
     it = iter(points)
     try:
@@ -338,7 +360,7 @@ class FixedBase:
 
 
 __all__ = [
-    "Point", "FixedBase", "msm", "point_sum", "encode_points", "decode_affine",
+    "Point", "FixedBase", "msm", "msm_rows", "point_sum", "encode_points", "decode_affine",
     "sqrt_fp", "get_backend", "set_backend", "use_backend", "available_backends",
     "default_backend_name", "POINT_BYTES",
 ]

@@ -394,15 +394,48 @@ def make_backend(name: str, num, invert, straus_max: int = STRAUS_MAX):
 
     def straus(affs, ks, w=5):
         """sum k_i * A_i (affine A_i, 0 < k_i < r): GLV + interleaved wNAF."""
-        count = 1 << (w - 2)
-        tables = odd_multiples(affs, count)
+        return _straus_eval(odd_multiples(affs, 1 << (w - 2)), ks, [None] * len(ks), w)
+
+    def msm_rows(points, rows, w=5):
+        """[sum_i rows[s][i] * points[i] for each s]: several MSMs over the
+        same points (e.g. the scenario equities E_s = cash + sum_i A[s][i]
+        pos_i of one member).  The work that depends only on the points --
+        affine conversion, the odd-multiple tables [A, 3A, .., 15A] and
+        their phi images -- is done once and shared by every row; each row
+        then runs the Straus ladder (GLV + interleaved wNAF) alone.  For
+        I+1 = 21 points and 64-bit coefficients the tables are ~40 % of a
+        lone Straus call."""
+        keep = [i for i, A in enumerate(points) if A[2]]
+        affs = batch_affine([points[i] for i in keep])
+        tables = odd_multiples(affs, 1 << (w - 2))
+        phis = [None] * len(tables)
+        out = []
+        for row in rows:
+            if len(row) != len(points):
+                raise ValueError("msm_rows: a row and the points differ in length")
+            sel, ks = [], []
+            for t, i in enumerate(keep):
+                k = row[i] % _R
+                if k:
+                    sel.append(t)
+                    ks.append(k)
+            out.append(_straus_eval([tables[t] for t in sel], ks, phis, w, sel) if ks else INF)
+        return out
+
+    def _straus_eval(tables, ks, phis, w, sel=None):
+        """The Straus ladder over prepared odd-multiple tables; ``phis``
+        caches the phi images of the tables (index ``sel[j]`` or ``j``)."""
         halves = []
-        for table, k in zip(tables, ks):
+        for j, (table, k) in enumerate(zip(tables, ks)):
             k1, k2 = glv_split(k)
             if k1:
                 halves.append((table, k1))
             if k2:  # phi of the table: x scaled by beta
-                halves.append(([(beta * x % p, y) for x, y in table], k2))
+                t = j if sel is None else sel[j]
+                ph = phis[t]
+                if ph is None:
+                    ph = phis[t] = [(beta * x % p, y) for x, y in table]
+                halves.append((ph, k2))
         nbits = max(abs(kk) for _t, kk in halves).bit_length() if halves else 0
         sched = [[] for _ in range(nbits + 2)]
         for table, kk in halves:
@@ -678,6 +711,7 @@ def make_backend(name: str, num, invert, straus_max: int = STRAUS_MAX):
     B.phi = phi
     B.msm = msm
     B.msm_straus = msm_straus
+    B.msm_rows = msm_rows
     B.msm_pippenger = msm_pippenger
     B.batch_add = batch_add
     B.to_affine = to_affine
