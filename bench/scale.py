@@ -170,7 +170,7 @@ def run_cli(args: argparse.Namespace, log) -> int:
                 reps = run_cycles(m, inst, list(SCENARIOS), workers=args.workers, backend=backend, log=log)
                 new = [_row(r) for r in reps]
                 ok &= all(r["ok"] for r in reps)
-                rows = merge(rows, new)
+                rows = merge(read_csv(csv_path), new)  # re-read: another backend's run may have written
                 write_csv(csv_path, rows)  # after every (M, I): a long run keeps what it measured
                 with open(svg_path, "w", encoding="utf-8") as fh:
                     fh.write(render_svg(rows))

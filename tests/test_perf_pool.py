@@ -140,3 +140,16 @@ def test_bench_cycle_json_shape(tmp_path, capsys):
     assert rep["total_s"] == pytest.approx(sum(rep["phases_s"].values()), abs=1e-3)
     assert rep["ok"] is True
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["ok"] is True
+
+
+@pytest.mark.parametrize("backend", ["gmpy2"])
+def test_whole_cycle_on_a_pure_backend(backend):
+    """The cycle end to end (engine + prover pool) on a pure backend, even
+    when mcl is installed and would be the default."""
+    from bench.cycle import run_cycles
+    from zkp.group import available_backends
+
+    if backend not in available_backends():
+        pytest.skip(f"{backend} not available")
+    (rep,) = run_cycles(3, 1, [2], workers=2, backend=backend)
+    assert rep["backend"] == backend and rep["ok"] is True
