@@ -35,7 +35,8 @@ SCENARIOS = (8, 16, 32)
 DEFAULT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
 FIELDS = ["backend", "members", "instruments", "scenarios", "workers", "vm_update_s", "prove_s", "verify_s",
-          "close_s", "total_s", "batch_verify_s", "setup_s", "ok", "load_1m", "machine"]
+          "close_s", "total_s", "batch_verify_s", "prove_cpu_s", "batch_verify_cpu_s", "idle_estimate_s", "setup_s",
+          "ok", "load_1m", "machine"]
 _KEY = ("backend", "members", "instruments", "scenarios")
 
 
@@ -44,7 +45,9 @@ def _row(rep: dict) -> dict:
     return {"backend": rep["backend"], "members": rep["members"], "instruments": rep["instruments"],
             "scenarios": rep["scenarios"], "workers": rep["workers"], "vm_update_s": ph["vm_update"],
             "prove_s": ph["prove"], "verify_s": ph["verify"], "close_s": ph["close"], "total_s": rep["total_s"],
-            "batch_verify_s": rep["batch_verify_s"], "setup_s": rep["setup_s"], "ok": rep["ok"],
+            "batch_verify_s": rep["batch_verify_s"], "prove_cpu_s": round(rep["cpu_s"]["prove"], 3),
+            "batch_verify_cpu_s": rep["batch_verify_cpu_s"], "idle_estimate_s": rep["idle_estimate_s"],
+            "setup_s": rep["setup_s"], "ok": rep["ok"],
             "load_1m": round(os.getloadavg()[0], 2), "machine": machine_description()}
 
 
