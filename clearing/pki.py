@@ -93,6 +93,7 @@ __all__ = [
     "Roster",
     "Identity",
     "init_pki",
+    "read_json",
     "load_config",
     "load_identity",
     "certificate_identity",
@@ -280,14 +281,20 @@ def _hex(entry: dict, key: str, length: int) -> bytes:
     return raw
 
 
-def _read_config(directory: Path) -> dict:
-    path = directory / CONFIG_FILE
+def read_json(path: Path, hint: str = ""):
+    """The JSON value in ``path``; PkiError naming the file when it cannot
+    be read (``hint`` appended) or is not JSON."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
-        raise PkiError(f"cannot read {path}: {exc.strerror}") from None
+        raise PkiError(f"cannot read {path}: {exc.strerror}{hint}") from None
     except ValueError:
         raise PkiError(f"{path} is not valid JSON") from None
+
+
+def _read_config(directory: Path) -> dict:
+    path = directory / CONFIG_FILE
+    data = read_json(path)
     if not isinstance(data, dict) or data.get("version") != CONFIG_VERSION:
         raise PkiError(f"{path} is not a version-{CONFIG_VERSION} zkclear config")
     if not isinstance(data.get("parties"), list) or not isinstance(data.get("ca"), dict):

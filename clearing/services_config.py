@@ -21,7 +21,7 @@ from pathlib import Path
 
 from . import engine as E
 from . import signing
-from .pki import PkiError, Roster
+from .pki import PkiError, Roster, read_json
 
 SERVICES_FILE = "services.json"
 GENESIS_FILE = "genesis.json"
@@ -58,12 +58,7 @@ def write_service_files(directory: Path, roster: Roster, operator_key, instrumen
 
 def _read(directory: Path, name: str) -> dict:
     path = Path(directory) / name
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise PkiError(f"cannot read {path}: {exc.strerror} (run 'zkclear init' first)") from None
-    except ValueError:
-        raise PkiError(f"{path} is not valid JSON") from None
+    data = read_json(path, " (run 'zkclear init' first)")
     if not isinstance(data, dict):
         raise PkiError(f"{path} is not a JSON object")
     return data
