@@ -215,3 +215,33 @@ def test_unaffirmed_trade_expires_at_close_and_relay_is_dropped(tmp_path):
     sim.sync()
     with pytest.raises(FailedPrecondition):
         sim.engine.affirm("t1", "B", sim.members["B"].sign(E.affirmation_message(trade, "B")), "aff-late")
+
+
+def test_public_reads_and_learned_openings_used_by_the_services(tmp_path):
+    sim = basic_sim(tmp_path, members=("A", "B"))
+    learned = {}
+    sim.witness.on_opening = learned.__setitem__
+    trade, proof, sig, sc, sp, _ = sim.make_trade("t1", "A", "B", "ESX", 3, 500000)
+    sub = sim.engine.submit_trade(trade, proof, sig, sc, sp, "sub-1")
+    sim.sync()
+    assert sim.engine.recorded("A", "sub-1") == sub
+    assert sim.engine.recorded("B", "sub-1") is None
+    assert sim.engine.pending_for("B") == [(sim.engine.trade("t1"), sc)]
+    assert sim.engine.pending_for("A") == []
+    seq, head = sim.engine.chain_head()
+    status = sim.engine.status()
+    assert (status["seq"], status["head"], status["members"]) == (seq, head, ["A", "B"])
+    assert sim.engine.events_with_hashes(seq - 1) == [(seq, sim.engine.events(seq - 1)[0][1], head)]
+    assert sim.engine.default_event() is None
+    # the prover learns T's opening (reported once) and re-signs a retried push
+    assert sim.witness.receipt_again("t1") is None
+    rsig = sim.witness.receive_opening("t1", sim.engine.relayed("t1", E.PROVER))
+    assert list(learned) == [trade["T"]]
+    assert sim.witness.receipt_again("t1") == rsig
+    sim.engine.receipt("t1", rsig, "rc-1")
+    sim.sync()
+    checked = sim.counterparty_check("B", "t1")
+    sim.engine.affirm("t1", "B", sim.members["B"].sign(E.affirmation_message(checked, "B")), "aff-1")
+    sim.sync()
+    assert sim.engine.pending_for("B") == []
+    assert sim.witness.receipt_again("t1") is None

@@ -49,6 +49,20 @@ def test_append_chain_and_derived(tmp_path):
     led.close()
 
 
+def test_events_with_hashes_pages_the_chain(tmp_path):
+    led = Ledger(tmp_path / "l.db")
+    h, want = GENESIS_HASH, []
+    for n in range(1, 6):
+        _, got = led.append({"kind": "x", "n": n}, {"k": str(n)})
+        h = chain_hash(h, n, {"kind": "x", "n": n})
+        assert got == h
+        want.append((n, {"kind": "x", "n": n}, h))
+    assert led.events_with_hashes() == want
+    assert led.events_with_hashes(since=2, limit=2) == want[2:4]
+    assert led.events_with_hashes(since=5) == []
+    led.close()
+
+
 def test_append_is_atomic(tmp_path):
     led = Ledger(tmp_path / "l.db")
     led.append({"kind": "x"}, {"k": "1"}, request=("a", "r", b"c", {}))
