@@ -334,7 +334,8 @@ def run(args: argparse.Namespace) -> int:
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
-    runner = getattr(importlib.import_module(SUITES[args.suite][0]), "run_cli", None)
+    modules = SUITES[args.suite]
+    runner = getattr(importlib.import_module(modules[0]), "run_cli", None) if modules else None
     if runner is not None:  # a whole-cycle suite with its own runner
         return runner(args, log)
     cases = [c.strip() for c in args.cases.split(",") if c.strip()] if args.cases else None
