@@ -84,8 +84,9 @@ _COLORS = {("mcl", 5): "#1f77b4", ("mcl", 20): "#0b3c6b", ("gmpy2", 5): "#ff7f0e
 
 
 def _panel(x0, y0, w, h, series, xlabel, title, xticks):
-    """One panel: series = [(label, color, [(x, y), ...])], linear axes."""
-    pts = [p for _, _, s in series for p in s]
+    """One panel: series = [(label, color, [(x, y), ...], dashed)], linear
+    axes; dashed series get no legend entry."""
+    pts = [p for _, _, s, _ in series for p in s]
     out = [f'<text x="{x0 + w / 2}" y="{y0 - 12}" text-anchor="middle" font-size="14">{escape(title)}</text>']
     if not pts:
         return out
@@ -105,14 +106,20 @@ def _panel(x0, y0, w, h, series, xlabel, title, xticks):
     out.append(f'<text x="{x0 + w / 2}" y="{y0 + h + 34}" text-anchor="middle" font-size="12">{escape(xlabel)}</text>')
     out.append(f'<text x="{x0 - 40}" y="{y0 + h / 2}" text-anchor="middle" font-size="12" '
                f'transform="rotate(-90 {x0 - 40} {y0 + h / 2})">cycle time (s)</text>')
-    for k, (label, color, s) in enumerate(series):
+    k = 0
+    for label, color, s, dashed in series:
         s = sorted(s)
         path = " ".join(f"{'M' if i == 0 else 'L'}{X(x):.1f},{Y(y):.1f}" for i, (x, y) in enumerate(s))
+        if dashed:
+            out.append(f'<path d="{path}" fill="none" stroke="{color}" stroke-width="1" stroke-dasharray="4 3" '
+                       f'opacity="0.6"/>')
+            continue
         out.append(f'<path d="{path}" fill="none" stroke="{color}" stroke-width="2"/>')
         for x, y in s:
             out.append(f'<circle cx="{X(x):.1f}" cy="{Y(y):.1f}" r="3" fill="{color}">'
                        f'<title>{escape(label)}: {x} -&gt; {y:.2f} s</title></circle>')
         ly = y0 + 14 + 16 * k
+        k += 1
         out.append(f'<line x1="{x0 + 10}" y1="{ly - 4}" x2="{x0 + 30}" y2="{ly - 4}" stroke="{color}" stroke-width="2"/>')
         out.append(f'<text x="{x0 + 36}" y="{ly}" font-size="11">{escape(label)}</text>')
     return out
@@ -138,22 +145,28 @@ def render_svg(rows: list[dict]) -> str:
         for inst in INSTRUMENTS:
             color = _COLORS.get((b, inst), "#555")
             sel = [r for r in rows if r["backend"] == b and int(r["instruments"]) == inst]
-            s16 = [(int(r["members"]), float(r["total_s"])) for r in sel if int(r["scenarios"]) == 16]
-            if s16:
-                left.append((f"{b}, I={inst}, S=16", color, s16))
-            if sel:
-                mmax = max(int(r["members"]) for r in sel)
-                bys = [(int(r["scenarios"]), float(r["total_s"])) for r in sel if int(r["members"]) == mmax]
-                right.append((f"{b}, I={inst}, M={mmax}", color, bys))
-    W, H = 900, 420
+            if not sel:
+                continue
+            mmax = max(int(r["members"]) for r in sel)
+            for col, dashed in (("idle_estimate_s", False), ("total_s", True)):
+                s16 = [(int(r["members"]), float(r[col])) for r in sel if int(r["scenarios"]) == 16 and r.get(col)]
+                if s16:
+                    left.append((f"{b}, I={inst}, S=16", color, s16, dashed))
+                bys = [(int(r["scenarios"]), float(r[col])) for r in sel if int(r["members"]) == mmax and r.get(col)]
+                if bys:
+                    right.append((f"{b}, I={inst}, M={mmax}", color, bys, dashed))
+    W, H = 900, 440
     body = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" '
             f'font-family="sans-serif">', f'<rect width="{W}" height="{H}" fill="white"/>',
             f'<text x="{W / 2}" y="22" text-anchor="middle" font-size="16">zkclear: one clearing cycle '
             f'(VM update, margin proofs, batch verification, digest)</text>']
     body += _panel(80, 60, 340, 290, left, "members M", "time vs members (S = 16)", MEMBERS)
     body += _panel(530, 60, 340, 290, right, "scenarios S", "time vs scenarios", SCENARIOS)
+    body.append(f'<text x="{W / 2}" y="{H - 22}" text-anchor="middle" font-size="10" fill="#666">'
+                'solid: idle 2-core estimate from CPU time (parent phases + proving CPU / W); '
+                'dashed: wall time on the shared, loaded machine</text>')
     body.append(f'<text x="{W / 2}" y="{H - 8}" text-anchor="middle" font-size="10" fill="#666">'
-                'source: bench/results/scale.csv (zkclear bench scale); 2 cores, shared machine</text>')
+                'source: bench/results/scale.csv (zkclear bench scale)</text>')
     body.append("</svg>")
     return "\n".join(body) + "\n"
 
