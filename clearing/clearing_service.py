@@ -408,6 +408,15 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         return common_pb2.Ack(seq=res["seq"])
 
     @rpc.unary
+    def SetCcpParameters(self, request, context, caller):
+        self._operator(caller)
+        op_sig = convert.signature(request.operator_signature, "operator signature")
+        res = self.node.run(lambda e: e.set_ccp_parameters(
+            request.cycle, request.skin_in_the_game_1, request.skin_in_the_game_2, request.assessment_cap_multiple,
+            op_sig, request.request_id))
+        return common_pb2.Ack(seq=res["seq"])
+
+    @rpc.unary
     def OpenEpoch(self, request, context, caller):
         self._operator(caller)
         convert.request_id(request.request_id)

@@ -70,6 +70,9 @@ VM) are accumulated per member; they sum to the identity.
 
 Default management (DESIGN §6)
 ------------------------------
+``ccp-params``    operator-signed new SITG 1, SITG 2 (the amounts left from
+                  now on) and assessment cap multiple; refused while a default
+                  is declared or its event is in progress;
 ``default``       operator-signed declaration of a called member (or of one
                   that did not pay an assessment: the cascade);
 ``dm-open``       the prover service discloses every declared defaulter (cash,
@@ -315,6 +318,13 @@ def default_message(cycle: int, member: str):
     return "default-declaration", [("cycle", cycle), ("member", member)]
 
 
+def ccp_parameters_message(cycle: int, sitg1: int, sitg2: int, cap: int, request_id: str):
+    """The operator's new skin-in-the-game tranches and assessment cap
+    multiple (bound to the request id, so a signature is used once)."""
+    return "ccp-parameters", [("cycle", cycle), ("skin-in-the-game-1", sitg1), ("skin-in-the-game-2", sitg2),
+                              ("assessment-cap-multiple", cap), ("request-id", request_id)]
+
+
 def digest_message(cycle: int, digest: bytes):
     return "cycle-digest", [("cycle", cycle), ("digest", bytes(digest))]
 
@@ -359,6 +369,17 @@ def shares_message(cycle: int, index: int, purpose: str, R: int, shares: Sequenc
 def assessment_payment_message(member: str, index: int, amount: int, cycle: int, request_id: str):
     return "assessment-payment", [("member", member), ("event", index), ("amount", amount), ("cycle", cycle),
                                   ("request-id", request_id)]
+
+
+#: the CCP's parameters: genesis ``config.ccp`` keys and ``ccp-params`` fields
+CCP_PARAMETERS = ("skin_in_the_game_1", "skin_in_the_game_2", "assessment_cap_multiple")
+
+
+def _check_ccp_parameters(p: dict) -> None:
+    """Bounds of the CCP's parameters (genesis and ``ccp-params``)."""
+    _int("skin_in_the_game_1", p["skin_in_the_game_1"], 0, MAX_PUBLIC_AMOUNT)
+    _int("skin_in_the_game_2", p["skin_in_the_game_2"], 0, MAX_PUBLIC_AMOUNT)
+    _int("assessment_cap_multiple", p["assessment_cap_multiple"], 0, 1 << 8)
 
 
 def _verify_sig(key_hex: str, msg, sig_hex, who: str) -> None:
@@ -675,6 +696,12 @@ def apply_event(state: State, seq: int, body: dict, alg) -> None:
     if kind == "default":
         state.members[body["member"]].status = STATUS_DEFAULTED
         state.pending_defaults.append(body["member"])
+        return
+    if kind == "ccp-params":
+        # SITG 1/2 as they stand now (what later default events draw on) and the
+        # cap multiple; the config's ccp section names the parameters in force
+        state.books["sitg1"], state.books["sitg2"] = body["skin_in_the_game_1"], body["skin_in_the_game_2"]
+        state.config = dict(state.config, ccp={k: body[k] for k in CCP_PARAMETERS})
         return
     if kind == "df-epoch":
         state.books["epochs"].append({"epoch": body["epoch"], "D": body["D"], "members": list(body["members"])})
@@ -1070,11 +1097,9 @@ class Core:
         if len(ids) != len(insts):
             raise InvalidArgument("duplicate instrument id")
         ccp = cfg.get("ccp")
-        if not isinstance(ccp, dict) or set(ccp) != {"skin_in_the_game_1", "skin_in_the_game_2", "assessment_cap_multiple"}:
+        if not isinstance(ccp, dict) or set(ccp) != set(CCP_PARAMETERS):
             raise InvalidArgument("ccp needs skin_in_the_game_1, skin_in_the_game_2, assessment_cap_multiple")
-        _int("skin_in_the_game_1", ccp["skin_in_the_game_1"], 0, MAX_PUBLIC_AMOUNT)
-        _int("skin_in_the_game_2", ccp["skin_in_the_game_2"], 0, MAX_PUBLIC_AMOUNT)
-        _int("assessment_cap_multiple", ccp["assessment_cap_multiple"], 0, 1 << 8)
+        _check_ccp_parameters(ccp)
         keys = cfg.get("keys")
         if not isinstance(keys, dict) or set(keys) != {"operator", "prover", "prover_relay", "prover_relay_sig", "node"}:
             raise InvalidArgument("keys needs operator, prover, prover_relay, prover_relay_sig, node")
@@ -1393,6 +1418,18 @@ class Core:
         if a.status not in (STATUS_CALL, STATUS_PAYMENT) and not (a.status == STATUS_ACTIVE and a.due is not None):
             raise FailedPrecondition("only a called member or one with an unpaid assessment can be declared in default")
         if self.state.dm is not None:
+            raise FailedPrecondition("a default event is in progress; finish it first")
+
+    def _v_ccp_params(self, b):
+        if set(b) != {"kind", "cycle", *CCP_PARAMETERS, "request_id", "op_sig"}:
+            raise InvalidArgument("ccp parameter fields")
+        self._check_cycle(b["cycle"])
+        _ident("request id", b["request_id"])
+        _check_ccp_parameters(b)
+        _verify_sig(self._cfg()["keys"]["operator"],
+                    ccp_parameters_message(b["cycle"], *(b[k] for k in CCP_PARAMETERS), b["request_id"]),
+                    b["op_sig"], "the operator")
+        if self.state.dm is not None or self.state.pending_defaults:
             raise FailedPrecondition("a default event is in progress; finish it first")
 
     # -- default management (DESIGN §6) ------------------------------------------
@@ -1874,6 +1911,15 @@ class Engine(Core):
                 "ctx_seq": ctx_seq, "proof": _h(proof), "request_id": request_id, "sig": _h(sig)}
         return self._run(member, request_id, body)
 
+    def set_ccp_parameters(self, cycle: int, sitg1: int, sitg2: int, cap: int, op_sig: bytes,
+                           request_id: str) -> dict:
+        """Operator-signed new skin-in-the-game tranches (SITG 1, SITG 2, what
+        is left of each from now on) and assessment cap multiple; refused while
+        a default event is declared or in progress."""
+        body = {"kind": "ccp-params", "cycle": cycle, "skin_in_the_game_1": sitg1, "skin_in_the_game_2": sitg2,
+                "assessment_cap_multiple": cap, "request_id": request_id, "op_sig": _h(op_sig)}
+        return self._run(OPERATOR, request_id, body)
+
     def declare_default(self, cycle: int, member: str, op_sig: bytes, request_id: str) -> dict:
         """The operator-signed default declaration of a called member."""
         body = {"kind": "default", "cycle": cycle, "member": member, "request_id": request_id, "op_sig": _h(op_sig)}
@@ -2107,7 +2153,7 @@ __all__ = [
     "cycle_digest", "audit", "AuditReport", "book_lots", "closeout_message", "dm_open_message",
     "shares_message", "assessment_payment_message", "epoch_message", "epoch_statement", "report_table", "report_chart", "AUCTION", "trade_tuple", "trade_message", "affirmation_message",
     "receipt_message", "deposit_message", "funding_message", "withdrawal_message", "settlement_message",
-    "margin_batch_message", "margin_proof_message", "default_message", "digest_message", "genesis_message",
+    "margin_batch_message", "margin_proof_message", "default_message", "ccp_parameters_message", "digest_message", "genesis_message",
     "admission_message", "scenario_set_id", "margin_statement", "withdrawal_statement", "funding_statement",
     "trade_statement", "MAX_CYCLES", "MAX_TRADES", "PROVER", "OPERATOR", "NODE",
 ]

@@ -2,7 +2,7 @@
 
 The operator signs every public input it sets -- admissions, settlement
 prices with the period's scenario set, default declarations, close-out
-prices -- with its Ed25519 key, and sends it over mutual TLS with its own
+prices, the skin-in-the-game and assessment-cap parameters -- with its Ed25519 key, and sends it over mutual TLS with its own
 certificate to the clearing node's AdminService (which also refuses any
 other certificate).  Cycle control (margin run, default event, close)
 carries request ids, so a retried command is applied once.
@@ -89,6 +89,16 @@ class Operator(SigningClient):
         return self.admin.DeclareDefault(admin_pb2.DeclareDefaultRequest(
             request_id=request_id or f"default-{cycle}-{member}", cycle=cycle, member=member,
             operator_signature=op_sig)).seq
+
+    def set_ccp_parameters(self, sitg1: int, sitg2: int, cap: int, cycle: int | None = None,
+                           request_id: str | None = None) -> int:
+        """New skin-in-the-game tranches SITG 1, SITG 2 and assessment cap multiple."""
+        cycle = self._cycle(cycle)
+        rid = request_id or new_request_id("ccp-params")
+        op_sig = self._sign(E.ccp_parameters_message(cycle, sitg1, sitg2, cap, rid))
+        return self.admin.SetCcpParameters(admin_pb2.SetCcpParametersRequest(
+            request_id=rid, cycle=cycle, skin_in_the_game_1=sitg1, skin_in_the_game_2=sitg2,
+            assessment_cap_multiple=cap, operator_signature=op_sig)).seq
 
     def open_default(self, cycle: int | None = None, request_id: str | None = None) -> int:
         cycle = self._cycle(cycle)

@@ -179,6 +179,9 @@ class WitnessStore:
                      b["op_sig"])
         elif kind == "default":
             self._op(E.default_message(b["cycle"], b["member"]), b["op_sig"])
+        elif kind == "ccp-params":
+            self._op(E.ccp_parameters_message(b["cycle"], *(b[k] for k in E.CCP_PARAMETERS), b["request_id"]),
+                     b["op_sig"])
         elif kind == "dm-closeout":
             self._op(E.closeout_message(b["cycle"], b["index"], b["prices"], b["lots"]), b["op_sig"])
 

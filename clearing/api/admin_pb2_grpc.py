@@ -56,6 +56,11 @@ class AdminServiceStub:
                 request_serializer=zkclear_dot_v1_dot_admin__pb2.DeclareDefaultRequest.SerializeToString,
                 response_deserializer=zkclear_dot_v1_dot_common__pb2.Ack.FromString,
                 _registered_method=True)
+        self.SetCcpParameters = channel.unary_unary(
+                '/zkclear.v1.AdminService/SetCcpParameters',
+                request_serializer=zkclear_dot_v1_dot_admin__pb2.SetCcpParametersRequest.SerializeToString,
+                response_deserializer=zkclear_dot_v1_dot_common__pb2.Ack.FromString,
+                _registered_method=True)
         self.OpenEpoch = channel.unary_unary(
                 '/zkclear.v1.AdminService/OpenEpoch',
                 request_serializer=zkclear_dot_v1_dot_common__pb2.CycleRequest.SerializeToString,
@@ -115,6 +120,15 @@ class AdminServiceServicer:
 
     def DeclareDefault(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetCcpParameters(self, request, context):
+        """The CCP's skin in the game (SITG 1 and 2: the amounts left from now on)
+        and the assessment cap multiple; FAILED_PRECONDITION while a default is
+        declared or its event is in progress.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -185,6 +199,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
             'DeclareDefault': grpc.unary_unary_rpc_method_handler(
                     servicer.DeclareDefault,
                     request_deserializer=zkclear_dot_v1_dot_admin__pb2.DeclareDefaultRequest.FromString,
+                    response_serializer=zkclear_dot_v1_dot_common__pb2.Ack.SerializeToString,
+            ),
+            'SetCcpParameters': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetCcpParameters,
+                    request_deserializer=zkclear_dot_v1_dot_admin__pb2.SetCcpParametersRequest.FromString,
                     response_serializer=zkclear_dot_v1_dot_common__pb2.Ack.SerializeToString,
             ),
             'OpenEpoch': grpc.unary_unary_rpc_method_handler(
@@ -325,6 +344,33 @@ class AdminService:
             target,
             '/zkclear.v1.AdminService/DeclareDefault',
             zkclear_dot_v1_dot_admin__pb2.DeclareDefaultRequest.SerializeToString,
+            zkclear_dot_v1_dot_common__pb2.Ack.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetCcpParameters(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zkclear.v1.AdminService/SetCcpParameters',
+            zkclear_dot_v1_dot_admin__pb2.SetCcpParametersRequest.SerializeToString,
             zkclear_dot_v1_dot_common__pb2.Ack.FromString,
             options,
             channel_credentials,

@@ -5,7 +5,8 @@ certificate to the clearing node's AdminService.
 Actions: status, default-event, admit (all members of the roster, or NAME), settle
 (prices and the scenario set), open-epoch (the group's default-fund
 total D), margin (the node obtains the prover's margin
-batch and verifies it), declare-default MEMBER, open-default (disclosure
+batch and verifies it), params --sitg1 N --sitg2 N --cap N (the CCP's skin in
+the game and assessment cap multiple), declare-default MEMBER, open-default (disclosure
 and D0 from the prover), close-out INDEX --prices [--lots] (the auction result; then the pro-rata
 allocations), close (the cycle, printing its signed digest), reports."""
 from __future__ import annotations
@@ -30,6 +31,10 @@ def configure(parser) -> None:
     s.add_argument("--version", type=int, default=0, help="scenario-set version (with the default set)")
     sub.add_parser("margin", help="run the cycle's margin batch")
     sub.add_parser("open-epoch", help="close the default-fund epoch (the prover opens the group total D)")
+    pa = sub.add_parser("params", help="set the CCP's skin in the game (SITG 1, 2) and assessment cap multiple")
+    pa.add_argument("--sitg1", type=int, required=True, help="skin in the game 1 (minor units)")
+    pa.add_argument("--sitg2", type=int, required=True, help="skin in the game 2 (minor units)")
+    pa.add_argument("--cap", type=int, required=True, help="assessment cap multiple of the default fund (0..255)")
     d = sub.add_parser("declare-default", help="declare a called member in default")
     d.add_argument("member")
     sub.add_parser("open-default", help="open the default event (disclosure, D0)")
@@ -91,6 +96,11 @@ def run(args) -> int:
                     print(f"{m}: {r}")
             elif args.action == "open-epoch":
                 print(f"epoch closed, group total opened: ledger event {op.open_epoch(cycle, rid)}")
+            elif args.action == "params":
+                if not (0 <= args.sitg1 < 1 << 63 and 0 <= args.sitg2 < 1 << 63 and 0 <= args.cap < 256):
+                    raise CommandError("--sitg1 and --sitg2 must be in [0, 2^63), --cap in [0, 255]")
+                seq = op.set_ccp_parameters(args.sitg1, args.sitg2, args.cap, cycle, rid)
+                print(f"CCP parameters set: ledger event {seq}")
             elif args.action == "declare-default":
                 print(f"default declared: ledger event {op.declare_default(args.member, cycle, rid)}")
             elif args.action == "open-default":
