@@ -112,7 +112,37 @@ def _prove_job_timed(data: bytes):
     return out, time.process_time() - t0
 
 
-def _worker_init(backend_name: str, snapshot: dict) -> None:
+def _watch_owner(owner_pid: int, interval: float = 1.0) -> None:
+    """Worker side: exit when the process that owns the pool is gone.
+
+    Workers are children of the forkserver, not of the owner, and hold the
+    forkserver's liveness pipe open; without this, a prover killed with
+    SIGKILL (or exiting without running atexit) would leave the forkserver
+    and its idle workers behind forever."""
+    while True:
+        time.sleep(interval)
+        if not _process_alive(owner_pid):
+            os._exit(0)
+
+
+def _process_alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie -- dead, not yet reaped -- is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc: ask the kernel
+        try:
+            os.kill(pid, 0)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
+
+
+def _worker_init(backend_name: str, snapshot: dict, owner_pid: int | None = None) -> None:
+    if owner_pid:
+        threading.Thread(target=_watch_owner, args=(owner_pid,), daemon=True, name="owner-watch").start()
     set_backend(backend_name)
     load_vector_snapshot(snapshot)
     gs = generators()
@@ -151,7 +181,7 @@ class ProverPool:
                 gs.G_vec(n)  # computed once here, copied by the workers
                 ctx = multiprocessing.get_context("forkserver")
                 self._executor = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_worker_init,
-                                                     initargs=(name, vector_snapshot()))
+                                                     initargs=(name, vector_snapshot(), os.getpid()))
                 self._backend, self._vectors = name, n
             return self._executor
 
