@@ -43,12 +43,25 @@ def _margin_instance(gens):
     return st, openings, rng
 
 
+def _verify_ms(ctx: BenchContext, st, proof, what: str) -> float:
+    """Check the proof once (untimed warm-up), then the median verify time."""
+    from verifier.statements import verify
+    from zkp.errors import VerificationError
+
+    def check():
+        try:
+            verify(st, proof, gens=ctx.gens)
+        except VerificationError:
+            raise BenchError(f"{what} did not verify") from None
+
+    check()
+    return median_ms(check, ctx.reps(7, 3))[0]
+
+
 @case("margin_20x16", order=30)
 def margin_20x16(ctx: BenchContext) -> dict:
     """Margin sufficiency with solvency, 20 instruments x 16 scenarios."""
     from prover.statements import prove
-    from verifier.statements import verify
-    from zkp.errors import VerificationError
 
     st, openings, rng = _margin_instance(ctx.gens)
     ctx.gens.G_vec(64 * MARGIN_S)
@@ -56,14 +69,7 @@ def margin_20x16(ctx: BenchContext) -> dict:
     prove_ms, proofs = median_ms(lambda: prove(st, openings, gens=ctx.gens, rng=rng), ctx.reps(3, 1))
     proof = proofs[0]
 
-    def check():
-        try:
-            verify(st, proof, gens=ctx.gens)
-        except VerificationError:
-            raise BenchError("margin proof did not verify") from None
-
-    check()
-    verify_ms, _ = median_ms(check, ctx.reps(7, 3))
+    verify_ms = _verify_ms(ctx, st, proof, "margin proof")
     return {"prove_ms": prove_ms, "verify_ms": verify_ms, "size_bytes": len(proof.to_bytes()),
             "instruments": MARGIN_I, "scenarios": MARGIN_S}
 
@@ -72,8 +78,6 @@ def margin_20x16(ctx: BenchContext) -> dict:
 def prorata_share(ctx: BenchContext) -> dict:
     """Tranche-4 pro-rata shares for 5 survivors (one 15x64 proof)."""
     from prover.statements import pro_rata_shares
-    from verifier.statements import verify
-    from zkp.errors import VerificationError
     from zkp.field import SeededRng, random_scalar
     from zkp.pedersen import Opening
     from zkp.statements import Context
@@ -95,13 +99,6 @@ def prorata_share(ctx: BenchContext) -> dict:
     prove_ms, made = median_ms(make, ctx.reps(3, 1))
     st, proof, _ = made[0]
 
-    def check():
-        try:
-            verify(st, proof, gens=ctx.gens)
-        except VerificationError:
-            raise BenchError("pro-rata share proof did not verify") from None
-
-    check()
-    verify_ms, _ = median_ms(check, ctx.reps(7, 3))
+    verify_ms = _verify_ms(ctx, st, proof, "pro-rata share proof")
     return {"prove_ms": prove_ms, "verify_ms": verify_ms, "size_bytes": len(proof.to_bytes()),
             "survivors": len(dfs)}

@@ -69,7 +69,7 @@ from typing import Sequence
 from .errors import ZkclearError
 from .field import R, from_int
 from .generators import generators
-from .group import Point, msm_rows
+from .group import Point, msm_rows, point_sum
 from .pedersen import Opening
 from .sigma import REVEAL_BOUND
 from .transcript import Transcript
@@ -573,10 +573,7 @@ class AggregateOpening(Statement):
             raise StatementError("purpose must be non-empty bytes")
 
     def total(self) -> Point:
-        acc = self.commitments[0]
-        for c in self.commitments[1:]:
-            acc = acc + c
-        return acc
+        return point_sum(self.commitments)
 
     def _bind(self, t):
         t.append_message(b"purpose", bytes(self.purpose))
