@@ -28,10 +28,14 @@ Day d >= 1, in this order
      A[s][i] = shock[s][i] * mult_i (scenario 0 = no move).  A member whose
      cash < requirement is called for requirement - cash; the call is a
      *payment* call when cash < 0 (scenario 0, solvency, fails: unpaid VM)
-     and an *IM* call otherwise.  It cures by depositing exactly the call if
-     the call is <= its remaining liquidity (liquidity -= call); otherwise it
-     deposits nothing and defaults.  Both kinds are treated alike.  Day 0 is
-     margined the same way.
+     and an *IM* call otherwise.  If the call is <= its remaining liquidity
+     it cures by one public deposit of the call rounded up to a multiple of
+     the scenario's ``ccp.deposit_grid``, at most its remaining liquidity
+     (``clearing.scenario.grid_deposit``): deposit = min(ceil(call / grid) *
+     grid, liquidity); liquidity -= deposit, cash += deposit (so cash ends
+     at or above the requirement).  Otherwise it deposits nothing and
+     defaults.  Both kinds are treated alike.  The ``Call`` record keeps the
+     call, the ``Cure`` record the deposit.  Day 0 is margined the same way.
   4. All members that defaulted in 3. form one default event (below).
 Checked every day (``invariants``): positions net to zero per instrument,
 trade VM and settlement VM each sum to zero, cash is conserved.
@@ -72,12 +76,25 @@ sum of max(0, -cash at default).  Disclosure: fewer than three survivors ->
 
 Assessments and cascades (DESIGN §6.4 "Not paying is a default whose unpaid
 amount joins that member's own tranche 1")
-  A survivor pays due_j by one tagged public deposit of exactly due_j out of
-  its remaining liquidity (after any cure deposit of the day); the payment
-  goes to the CCP's default account; its cash is untouched.  A survivor
-  whose remaining liquidity is below due_j pays *nothing* (the protocol's
-  settlement proof is d - due_j >= 0: a partial deposit cannot settle it)
-  and defaults.  The event's ``assessments`` tranche counts the full due
+  Each survivor with due_j > 0 settles it the first way that works, in this
+  order (survivors in snapshot order; each decides on its own account):
+  1. *from hidden excess cash*, when cash - due_j >= its requirement
+     max(0, -min_s sum_i A[s][i] pos_i) on its current positions (the engine
+     debits the committed payable from cash with a margin proof on the
+     result; nothing public but "paid"): cash -= due_j.  Recorded in
+     ``assessments_paid_from_cash``.
+  2. otherwise, when due_j <= its remaining liquidity (after any cure
+     deposit of the day), *one tagged public deposit* d = min(ceil(due_j /
+     grid) * grid, liquidity) (the call rule's rounding,
+     ``clearing.scenario.grid_deposit``): liquidity -= d, and the account
+     gets d - due_j >= 0 back as cash (the protocol's settlement proof is
+     d - due_j >= 0).  Recorded in ``assessment_deposits`` {member: d}.
+  3. otherwise it pays *nothing* (a partial deposit cannot settle the
+     payable) and defaults.
+  Either payment moves exactly due_j to the CCP's default account as a public
+  charge (the engine books the charge when it creates the payable; the sum is
+  public); ``assessments_paid`` is {member: due_j} over both paths.  The
+  event's ``assessments`` tranche counts the full due
   (paid and unpaid): the unpaid part is a claim on the failing member that
   is carried into a *new default event* on the same day, in which that
   member is the defaulter with u = its unpaid assessment in its own loss
@@ -102,11 +119,13 @@ of every day, two equalities:
   (a) sum over all members (defaulters included; a closed account is 0) of
       cash + df  ==  deposits - withdrawals - public_charges
   (b) auction.cash + default_account  ==  public_charges + ccp_capital
-  where deposits = day-0 funding + cure deposits + assessment deposits;
+  where deposits = day-0 funding + cure deposits + assessment deposits d
+  (the rounding excess d - due_j stays in the member's cash);
   withdrawals = estate surpluses released; public_charges = the net public
   amount moved from member accounts to the CCP's public books: close-out
   transfers X to the auction book, VM paid to the auction book on later
-  days, survivors' df charges (their sum is public), assessment payments,
+  days, survivors' df charges (their sum is public), assessment payments
+  due_j (by either path),
   unpaid assessments transferred into a cascading defaulter's account,
   minus each defaulter's residual R2 taken over by the default account;
   ccp_capital = SITG1 + SITG2 used + rounding residuals absorbed; and
@@ -119,7 +138,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Mapping, Sequence
 
-from .scenario import Scenario, ScenarioError, load_scenario, scenario_matrix
+from .scenario import Scenario, ScenarioError, grid_deposit, load_scenario, scenario_matrix
 
 TRANCHES = ("defaulter_margin", "defaulter_default_fund", "skin_in_the_game_1",
             "survivors_default_fund", "skin_in_the_game_2", "assessments")
@@ -290,7 +309,7 @@ class Call:
 @dataclass
 class Cure:
     member: str
-    amount: int
+    amount: int        # the public deposit: the call rounded up to the deposit grid, at most the liquidity
 
 
 @dataclass
@@ -334,8 +353,10 @@ class DefaultEvent:
     survivors_default_fund_in_full: bool
     assessments_due: dict[str, int]
     assessments_capped: bool
-    assessments_paid: dict[str, int]
+    assessments_paid: dict[str, int]           # due_j of every survivor that paid, by either path
     assessments_unpaid: dict[str, int]
+    assessments_paid_from_cash: list[str]      # paid from hidden excess cash (nothing public)
+    assessment_deposits: dict[str, int]        # paid by a tagged public deposit d >= due_j (on the grid)
     default_fund_residual: int
     assessment_residual: int
     rounding_residual: int
@@ -517,18 +538,27 @@ class _Run:
         dues = dict(zip(survivors, mw.assessments_due))
         paid: dict[str, int] = {}
         unpaid: dict[str, int] = {}
+        from_cash: list[str] = []
+        deposits: dict[str, int] = {}
         for m, due in dues.items():
             a = self.acc[m]
             if due == 0:
                 continue
-            if due <= a.liquidity:             # a tagged public deposit of exactly due_j
-                a.liquidity -= due
-                led.deposits += due
-                led.public_charges += due
-                led.default_account += due
-                paid[m] = due
+            if a.cash - due >= requirement(self.matrix, a.pos):    # from hidden excess cash
+                a.cash -= due
+                from_cash.append(m)
+            elif due <= a.liquidity:           # a tagged public deposit on the grid; the excess to cash
+                dep = grid_deposit(due, a.liquidity, self.sc.ccp.deposit_grid)
+                a.liquidity -= dep
+                a.cash += dep - due
+                led.deposits += dep
+                deposits[m] = dep
             else:
                 unpaid[m] = due
+                continue
+            led.public_charges += due          # due_j moves to the default account either way
+            led.default_account += due
+            paid[m] = due
         loss = sum(r.loss for r in reports)
         waterfall = [
             Tranche("defaulter_margin", sum(r.defaulter_margin for r in reports)),
@@ -548,6 +578,7 @@ class _Run:
             survivor_charges=charges, survivors_default_fund_in_full=mw.default_fund_in_full,
             assessments_due=dues, assessments_capped=mw.assessments_capped,
             assessments_paid=paid, assessments_unpaid=unpaid,
+            assessments_paid_from_cash=from_cash, assessment_deposits=deposits,
             default_fund_residual=mw.default_fund_residual, assessment_residual=mw.assessment_residual,
             rounding_residual=mw.rounding_residual, uncovered_loss=mw.uncovered_loss,
             liquidity_line=sum(r.unpaid_vm for r in reports),
@@ -615,10 +646,11 @@ class _Run:
                 kind = "payment" if a.cash < 0 else "im"
                 calls.append(Call(m, amount, kind))
                 if amount <= a.liquidity:
-                    a.liquidity -= amount
-                    a.cash += amount
-                    led.deposits += amount
-                    cures.append(Cure(m, amount))
+                    dep = grid_deposit(amount, a.liquidity, sc.ccp.deposit_grid)
+                    a.liquidity -= dep
+                    a.cash += dep
+                    led.deposits += dep
+                    cures.append(Cure(m, dep))
                 else:
                     failing.append((m, kind, 0))
         # 4. default events (a cascade of assessment failures makes further events)

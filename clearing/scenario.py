@@ -23,10 +23,22 @@ File format (JSON object; unknown keys are rejected so typos cannot pass)
 ``margin_scenarios``: {optional description, shocks: S x I ints in price
 units, row 0 all zeros ("no move")};
 ``members``: [{id, cash, default_fund, liquidity, target_positions[I]}];
-``ccp``: {skin_in_the_game_1, skin_in_the_game_2, assessment_cap_multiple};
+``ccp``: {skin_in_the_game_1, skin_in_the_game_2, assessment_cap_multiple,
+deposit_grid};
 ``trades``: [{day, buyer, seller, instrument, quantity, price}];
 ``variants``: {name: {settlement_prices: (days) x I, close_out_prices[I]}}.
 Day 0's settlement row must equal every instrument's ``price0``.
+
+``ccp.deposit_grid`` (DESIGN §2, issue 10) is the public grid of the deposits a
+member makes to meet a call: a called member whose call is within its
+remaining liquidity deposits the call rounded up to a multiple of the grid,
+at most its remaining liquidity (:func:`grid_deposit`); an assessed survivor
+that cannot pay from hidden excess cash deposits its due rounded the same
+way.  So a public deposit bounds the shortfall to one grid step instead of
+pinning it.  The field is optional for compatibility with files written
+before it existed: absent, it is 1 (exact deposits, the old behaviour);
+``to_dict`` always writes it and generated scenarios carry
+``GENERATED_DEPOSIT_GRID`` = 10^8 minor units, like the demo file.
 
 Bounds (DESIGN §4) and why they prevent wrap-around in the committed engine
 --------------------------------------------------------------------------
@@ -35,6 +47,7 @@ and scan ranges in (0, 2^40); multipliers in [1, 2^24); quantities
 1 <= q < 2^32; |shock| < 2^40 and |shock| <= the instrument's scan range;
 at most MAX_TRADES = 2^20 trades, MAX_DAYS = 2^16 days, MAX_MEMBERS = 2^16
 members, MAX_INSTRUMENTS = MAX_SCENARIOS = 64 (the zkp.statements limits);
+deposit_grid in [1, 2^63);
 assessment_cap_multiple in [0, 2^8) with cap * default_fund < 2^64 for every
 member (a proven charge is < 2^64).  Hence |pos_i| < 2^20 * 2^32 = 2^52,
 |A[s][i]| = |shock| * mult < 2^64, one day's VM per instrument
@@ -109,6 +122,21 @@ class CCPParams:
     skin_in_the_game_1: int
     skin_in_the_game_2: int
     assessment_cap_multiple: int
+    #: public deposit grid in minor units (see the module docstring); 1 = exact deposits
+    deposit_grid: int = 1
+
+
+def grid_deposit(amount: int, liquidity: int, grid: int) -> int:
+    """The public deposit a member makes to meet ``amount`` (a call or an
+    assessment due) when ``amount <= liquidity``: ``amount`` rounded up to a
+    multiple of ``grid``, at most ``liquidity``.  So deposit >= amount, and
+    a deposit below ``liquidity`` is a multiple of the grid."""
+    for name, v, lo in (("amount", amount, 0), ("liquidity", liquidity, 0), ("grid", grid, 1)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+            raise ValueError(f"grid_deposit: {name} must be an integer >= {lo}, got {v!r}")
+    if amount > liquidity:
+        raise ValueError("grid_deposit: the amount exceeds the liquidity (the member cannot meet it)")
+    return min(-(-amount // grid) * grid, liquidity)
 
 
 @dataclass(frozen=True)
@@ -194,7 +222,8 @@ class Scenario:
         ]
         d["ccp"] = {"skin_in_the_game_1": self.ccp.skin_in_the_game_1,
                     "skin_in_the_game_2": self.ccp.skin_in_the_game_2,
-                    "assessment_cap_multiple": self.ccp.assessment_cap_multiple}
+                    "assessment_cap_multiple": self.ccp.assessment_cap_multiple,
+                    "deposit_grid": self.ccp.deposit_grid}
         d["trades"] = [
             {"day": t.day, "buyer": t.buyer, "seller": t.seller, "instrument": t.instrument,
              "quantity": t.quantity, "price": t.price}
@@ -396,12 +425,14 @@ def _validate(d: Any) -> Scenario:
     mem_ids = {m.id for m in members}
 
     # ccp
-    c = _obj(d["ccp"], "ccp", {"skin_in_the_game_1", "skin_in_the_game_2", "assessment_cap_multiple"})
+    c = _obj(d["ccp"], "ccp", {"skin_in_the_game_1", "skin_in_the_game_2", "assessment_cap_multiple"},
+             {"deposit_grid"})
     ccp = CCPParams(
         skin_in_the_game_1=_int(c["skin_in_the_game_1"], "ccp.skin_in_the_game_1", 0, AMOUNT_BOUND),
         skin_in_the_game_2=_int(c["skin_in_the_game_2"], "ccp.skin_in_the_game_2", 0, AMOUNT_BOUND),
         assessment_cap_multiple=_int(c["assessment_cap_multiple"], "ccp.assessment_cap_multiple",
                                      0, CAP_MULTIPLE_BOUND),
+        deposit_grid=_int(c.get("deposit_grid", 1), "ccp.deposit_grid", 1, AMOUNT_BOUND),
     )
     for k, m in enumerate(members):
         if ccp.assessment_cap_multiple * m.default_fund >= PROVEN_CHARGE_BOUND:
@@ -497,12 +528,14 @@ def scenario_matrix(sc: Scenario) -> list[list[int]]:
 _MULTIPLIERS = (5, 10, 20, 25, 50, 100, 250)
 _TICKS = (1, 5, 10, 25, 50)
 GENERATED_VARIANT = "normal"
+GENERATED_DEPOSIT_GRID = 10 ** 8
 GENERATED_RULES = (
     "Day 0: opening trades at price0, settlement = price0. Each later day: settlement prices of the variant; "
     "VM on positions held from the previous day; a trade booked on day d is marked from its trade price to "
     "day d's settlement; after settlement every member's requirement is the worst scenario loss; a member "
-    "whose cash is below it is called for the difference and cures by depositing it if the call is within "
-    "its remaining liquidity, otherwise defaults. Close-out prices of the variant apply to the defaulters' "
+    "whose cash is below it is called for the difference; if the call is within its remaining liquidity it "
+    "cures by depositing the call rounded up to a multiple of ccp.deposit_grid (at most its remaining "
+    "liquidity), otherwise it defaults. Close-out prices of the variant apply to the defaulters' "
     "positions. Generated: the last day is a crash in which the first member defaults and its loss reaches "
     "the survivors' default fund (partly consumed, pro rata)."
 )
@@ -702,7 +735,7 @@ def generate_scenario(members: int, instruments: int, scenarios: int, cycles: in
                 description="scenario 0: no move; uniform -1, +1, -2/3, +2/3, -1/3, +1/3 of the scan range; "
                             "one leads by a full range, the others half; rotations; then random moves"),
             members=tuple(Member(mids[j], cash[j], dfs[j], liq[j], tuple(pos0[j])) for j in range(n)),
-            ccp=CCPParams(sitg1, sitg2, rng.choice((1, 2, 3))),
+            ccp=CCPParams(sitg1, sitg2, rng.choice((1, 2, 3)), GENERATED_DEPOSIT_GRID),
             trades=tuple(trades),
             variants={GENERATED_VARIANT: Variant(GENERATED_VARIANT, tuple(tuple(r) for r in prices) + (tuple(crash),),
                                                  tuple(close))},

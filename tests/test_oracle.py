@@ -12,6 +12,14 @@ from clearing.oracle import (
 from clearing.scenario import ScenarioError, builtin_scenario, load_scenario, scenario_matrix
 
 SC = builtin_scenario()
+GRID = 100_000_000          # ccp.deposit_grid of the demo file (10^8 minor units = USD 1m)
+
+
+def padded(call, liquidity, grid):
+    """The deposit rule, written out independently of the oracle: the call
+    rounded up to the next multiple of the grid, capped at the liquidity."""
+    steps = call // grid + (1 if call % grid else 0)
+    return min(steps * grid, liquidity)
 
 
 def identity_holds(ev):
@@ -51,46 +59,65 @@ def test_demo_normal_one_default_pro_rata_with_residual():
     ev = r.default_events[0]
     assert ev.day == 4 and ev.cause == "margin" and ev.survivors == ["B", "C", "D", "E", "F"]
     (a,) = ev.defaulters
-    assert (a.member, a.cause, a.cash, a.df) == ("A", "payment", -2_953_050_000, 3_363_510_276)
+    # A's cash at the default: the exact-deposit run's -2,953,050,000 plus the
+    # padding of its day-3 cure (900,000,000 deposited for a call of 855,200,000)
+    assert (a.member, a.cause, a.cash, a.df) == ("A", "payment", -2_953_050_000 + 44_800_000, 3_363_510_276)
     assert a.positions == {"ESX": 1200, "NQX": 600, "RTX": 1500}
+    # loss = X + unpaid VM = 2,048,100,000 + 2,908,250,000; R = loss - df
     assert (a.X, a.loss, a.defaulter_margin, a.defaulter_default_fund, a.residual, a.estate_surplus) == (
-        2_048_100_000, 5_001_150_000, 0, 3_363_510_276, 1_637_639_724, 0)
+        2_048_100_000, 4_956_350_000, 0, 3_363_510_276, 1_592_839_724, 0)
     assert ev.D0 == 5_636_489_722 == sum(m.default_fund for m in SC.members[1:])
     assert [(t.tranche, t.amount) for t in ev.waterfall] == [
         ("defaulter_margin", 0), ("defaulter_default_fund", 3_363_510_276), ("skin_in_the_game_1", 500_000_000),
-        ("survivors_default_fund", 1_137_639_721), ("skin_in_the_game_2", 0), ("assessments", 0)]
+        ("survivors_default_fund", 1_092_839_721), ("skin_in_the_game_2", 0), ("assessments", 0)]
     # survivors' fund partly used, pro rata, non-zero rounding residual
     assert 0 < ev.tranche("survivors_default_fund") < ev.D0 and not ev.survivors_default_fund_in_full
-    assert ev.survivor_charges == {"B": 214_152_031, "C": 93_906_238, "D": 349_514_438, "E": 288_360_864,
-                                   "F": 191_706_150}
+    assert ev.survivor_charges == {"B": 205_718_772, "C": 90_208_231, "D": 335_750_637, "E": 277_005_277,
+                                   "F": 184_156_804}
     rem = ev.R - 500_000_000
     for m, c in ev.survivor_charges.items():
         assert c == rem * ev.survivor_df_snapshot[m] // ev.D0
     assert ev.rounding_residual == ev.default_fund_residual == r.rounding_residual == 3
     assert ev.uncovered_loss == r.uncovered_loss == 0
-    assert ev.liquidity_line == r.liquidity_line == 2_953_050_000
+    assert ev.liquidity_line == r.liquidity_line == 2_908_250_000
     assert r.disclosure_policy == "aggregate"
     # survivors' df debited; their cash untouched by the waterfall
-    assert r.days[4].df_end["B"] == 1_061_026_352 - 214_152_031
-    # B cured its payment call exactly: its cash is now its requirement
-    assert r.days[4].cash_end["B"] == r.days[4].requirement["B"] == 1_168_750_000
+    assert r.days[4].df_end["B"] == 1_061_026_352 - 205_718_772
+    # B cured its payment call of 1,619,400,000 with a padded deposit of 1,700,000,000:
+    # its cash is its requirement plus the padding
+    assert r.days[4].requirement["B"] == 1_168_750_000
+    assert r.days[4].cash_end["B"] == 1_168_750_000 + (1_700_000_000 - 1_619_400_000)
     assert r.ledger["skin_in_the_game_1_left"] == 0 and r.ledger["skin_in_the_game_2_left"] == 500_000_000
 
 
+def test_demo_deposit_grid_is_in_the_file():
+    assert SC.ccp.deposit_grid == GRID
+    assert "rounded up to a multiple of ccp.deposit_grid" in SC.rules
+
+
 def test_demo_calls_and_cures():
+    assert padded(855_200_000, 1_000_000_000, GRID) == 900_000_000       # A's liquidity is USD 10m
+    assert padded(1_619_400_000, 2_000_000_000, GRID) == 1_700_000_000   # B's is USD 20m
     for variant in ("normal", "harsh"):
         r = run_oracle(SC, variant)
         assert [[(c.member, c.amount, c.kind) for c in d.calls] for d in r.days[:4]] == [
             [], [], [], [("A", 855_200_000, "im")]]
-        assert [(c.member, c.amount) for c in r.days[3].cures] == [("A", 855_200_000)]
-        assert r.days[3].liquidity_end["A"] == 144_800_000
+        # the call stays the call; the cure deposits it rounded up to the grid
+        assert [(c.member, c.amount) for c in r.days[3].cures] == [("A", 900_000_000)]
+        assert r.days[3].liquidity_end["A"] == 100_000_000
+        assert r.days[3].cash_end["A"] == r.days[3].requirement["A"] + 900_000_000 - 855_200_000
+        for d in r.days:
+            for cu in d.cures:
+                assert cu.amount % GRID == 0
+    # day 4: A's call is smaller by the padding it deposited on day 3
     n4 = run_oracle(SC, "normal").days[4]
     assert [(c.member, c.amount, c.kind) for c in n4.calls] == [
-        ("A", 6_658_050_000, "payment"), ("B", 1_619_400_000, "payment")]
-    assert [(c.member, c.amount) for c in n4.cures] == [("B", 1_619_400_000)]
+        ("A", 6_658_050_000 - 44_800_000, "payment"), ("B", 1_619_400_000, "payment")]
+    assert [(c.member, c.amount) for c in n4.cures] == [("B", 1_700_000_000)]
+    assert n4.liquidity_end["B"] == 300_000_000
     h4 = run_oracle(SC, "harsh").days[4]
     assert [(c.member, c.amount, c.kind) for c in h4.calls] == [
-        ("A", 12_317_850_000, "payment"), ("B", 3_088_675_000, "payment")]
+        ("A", 12_317_850_000 - 44_800_000, "payment"), ("B", 3_088_675_000, "payment")]
     assert h4.cures == []
 
 
@@ -102,23 +129,34 @@ def test_demo_harsh_two_defaults_assessments_reached():
     assert [d.member for d in ev.defaulters] == ["A", "B"]
     assert ev.survivors == ["C", "D", "E", "F"] and ev.D0 == 4_575_463_370
     a, b = ev.defaulters
-    assert (a.loss, a.residual, b.cash, b.X, b.loss, b.residual) == (
-        11_616_150_000, 8_252_639_724, -1_919_925_000, 814_850_000, 2_734_775_000, 1_673_748_648)
+    # A's unpaid VM is 44,800,000 smaller than with exact cures (its day-3 padding)
+    assert (a.cash, a.loss, a.residual, b.cash, b.X, b.loss, b.residual) == (
+        -8_568_050_000, 11_571_350_000, 8_207_839_724, -1_919_925_000, 814_850_000, 2_734_775_000, 1_673_748_648)
     assert [(t.tranche, t.amount) for t in ev.waterfall] == [
         ("defaulter_margin", 0), ("defaulter_default_fund", 4_424_536_628), ("skin_in_the_game_1", 500_000_000),
         ("survivors_default_fund", 4_575_463_370), ("skin_in_the_game_2", 500_000_000),
-        ("assessments", 4_350_925_000)]
+        ("assessments", 4_306_125_000)]
+    # R = 8,207,839,724 + 1,673,748,648; after SITG 1, the fund in full and SITG 2,
+    # 4,306,125,002 is assessed pro rata (< 2 * D0): 4,306,125,000 + a residual of 2
+    assert ev.R == 9_881_588_372 and ev.R - 500_000_000 - ev.D0 - 500_000_000 == 4_306_125_002
     assert ev.survivors_default_fund_in_full and not ev.assessments_capped
     assert ev.survivor_charges == ev.survivor_df_snapshot
-    assert ev.assessments_due == {"C": 442_430_369, "D": 1_646_704_253, "E": 1_358_584_965, "F": 903_205_413}
+    assert ev.assessments_due == {m: 4_306_125_002 * ev.survivor_df_snapshot[m] // ev.D0 for m in "CDEF"}
+    assert ev.assessments_due == {"C": 437_874_813, "D": 1_629_748_698, "E": 1_344_596_076, "F": 893_905_413}
     assert ev.assessments_paid == ev.assessments_due and ev.assessments_unpaid == {}
     assert ev.assessment_residual == r.rounding_residual == 2
     assert r.uncovered_loss == 0
-    assert r.liquidity_line == 8_612_850_000 + 1_919_925_000
+    assert r.liquidity_line == 8_568_050_000 + 1_919_925_000
     assert r.disclosure_policy == "aggregate"
-    # assessments come from liquidity, not from cash
-    assert r.days[4].liquidity_end["C"] == 2_000_000_000 - 442_430_369
-    assert r.days[4].cash_end["C"] == r.days[4].cash["C"]
+    # every survivor can afford its due from excess cash (cash - due >= requirement):
+    # it pays from cash, nothing is deposited and its liquidity is untouched
+    d4 = r.days[4]
+    for m, due in ev.assessments_due.items():
+        assert d4.cash[m] - due >= d4.requirement[m]
+        assert d4.cash_end[m] == d4.cash[m] - due
+        assert d4.liquidity_end[m] == SC.member(m).liquidity
+    assert ev.assessments_paid_from_cash == ["C", "D", "E", "F"] and ev.assessment_deposits == {}
+    assert r.ledger["deposits"] == sum(m.cash + m.default_fund for m in SC.members) + 900_000_000
 
 
 @pytest.mark.parametrize("variant", ["normal", "harsh"])
@@ -146,6 +184,11 @@ def test_demo_vm_marks_and_conservation(variant):
             cash += d.trade_vm[m.id] + d.vm[m.id]
             assert d.cash[m.id] == cash
             cash += sum(c.amount for c in d.cures if c.member == m.id)
+            for ev in r.default_events:
+                if ev.day == d.day and m.id in ev.assessments_paid:
+                    cash += ev.assessment_deposits.get(m.id, 0) - ev.assessments_due[m.id]
+            if m.id in d.cash_end:
+                assert d.cash_end[m.id] == cash
     led = r.ledger
     total = sum(f["cash"] + f["df"] for f in r.final.values())
     assert total == led["deposits"] - led["withdrawals"] - led["public_charges"]
@@ -167,8 +210,9 @@ def test_unknown_variant():
 # tick 1, scan range 100, scenarios {no move, -100, +100} -> requirement
 # 100 per contract; day 1 settles at `p1`, close-out at `c`.
 # ---------------------------------------------------------------------------
-def small(members, trades, p1=850, c=800, sitg1=0, sitg2=0, a=2):
-    """members: [(id, cash, df, liquidity)], trades: [(buyer, seller, qty)] on day 0."""
+def small(members, trades, p1=850, c=800, sitg1=0, sitg2=0, a=2, grid=None):
+    """members: [(id, cash, df, liquidity)], trades: [(buyer, seller, qty)] on day 0;
+    ``grid``: ccp.deposit_grid (None: the field is left out, i.e. 1)."""
     pos = {m[0]: 0 for m in members}
     for b, s, q in trades:
         pos[b] += q
@@ -179,7 +223,8 @@ def small(members, trades, p1=850, c=800, sitg1=0, sitg2=0, a=2):
         "margin_scenarios": {"shocks": [[0], [-100], [100]]},
         "members": [{"id": i, "cash": cash, "default_fund": df, "liquidity": liq, "target_positions": [pos[i]]}
                     for i, cash, df, liq in members],
-        "ccp": {"skin_in_the_game_1": sitg1, "skin_in_the_game_2": sitg2, "assessment_cap_multiple": a},
+        "ccp": {"skin_in_the_game_1": sitg1, "skin_in_the_game_2": sitg2, "assessment_cap_multiple": a,
+                **({} if grid is None else {"deposit_grid": grid})},
         "trades": [{"day": 0, "buyer": b, "seller": s, "instrument": "X", "quantity": q, "price": 1000}
                    for b, s, q in trades],
         "variants": {"v": {"settlement_prices": [[1000], [p1]], "close_out_prices": [c]}},
@@ -237,6 +282,32 @@ def test_cure_needs_the_whole_call_within_liquidity(liquidity, cured):
         assert r.final["L"]["liquidity"] == 1499          # a member that cannot cure deposits nothing
 
 
+@pytest.mark.parametrize("grid, liquidity, deposit", [
+    (1000, 5000, 2000),        # 1500 rounded up to 2000
+    (1000, 1700, 1700),        # ... but never more than the liquidity left
+    (500, 5000, 1500),         # already on the grid
+    (1, 5000, 1500),           # grid 1: the exact call
+    (10**8, 5000, 5000),       # a grid larger than the liquidity: all of it
+])
+def test_cure_deposit_is_the_call_rounded_up_to_the_grid(grid, liquidity, deposit):
+    # 850: cash -500, requirement 1000 -> payment call of 1500
+    assert padded(1500, liquidity, grid) == deposit
+    r = run_oracle(small([("L", 1000, 100, liquidity), *SURV], [("L", "S1", 10)], sitg1=10_000, grid=grid), "v")
+    check_common(r)
+    (call,) = r.days[1].calls
+    assert (call.member, call.amount, call.kind) == ("L", 1500, "payment")      # the call stays the call
+    assert [(c.member, c.amount) for c in r.days[1].cures] == [("L", deposit)]
+    assert r.days[1].cash_end["L"] == -500 + deposit
+    assert r.days[1].liquidity_end["L"] == liquidity - deposit and r.defaulted == []
+    assert r.ledger["deposits"] == sum(x[1] + x[2] for x in [("L", 1000, 100), *SURV]) + deposit
+
+
+def test_call_above_liquidity_defaults_whatever_the_grid():
+    # the grid never lets a member cure a call its liquidity does not cover
+    r = run_oracle(small([("L", 1000, 100, 1499), *SURV], [("L", "S1", 10)], sitg1=10_000, grid=1), "v")
+    assert r.days[1].cures == [] and r.defaulted == ["L"] and r.final["L"]["liquidity"] == 1499
+
+
 def test_reaching_skin_in_the_game_1():
     # 850: VM -1500 -> cash -500 (payment default).  X = 500, loss = 500 + 500.
     r = run_oracle(small([("L", 1000, 100, 0), *SURV], [("L", "S1", 10)], sitg1=2000), "v")
@@ -264,16 +335,49 @@ def test_survivors_fund_partly_used_with_residual():
 
 
 def test_survivors_fund_fully_used_then_assessments_pro_rata():
-    surv = [("S1", 1000, 100, 83), ("S2", 0, 100, 1000), ("S3", 0, 100, 1000)]   # S1 can pay exactly
-    r = run_oracle(small([("L", 1000, 100, 0), *surv], [("L", "S1", 10)], sitg1=200, sitg2=150, a=2), "v")
+    # S1 (short 10, cash 2500 after the crash, requirement 1000) can pay from
+    # excess cash; S2 and S3 hold no position and no cash: each deposits its
+    # due rounded up to the grid of 50, S3 only what its liquidity of 90 allows
+    surv = [("S1", 1000, 100, 0), ("S2", 0, 100, 1000), ("S3", 0, 100, 90)]
+    r = run_oracle(small([("L", 1000, 100, 0), *surv], [("L", "S1", 10)], sitg1=200, sitg2=150, a=2, grid=50),
+                   "v")
     ev = only_event(r)
     # rem 700 >= 300: df in full; rem 400; SITG2 150 -> 250 < 2*300: due = 250*100//300 = 83 each
     assert ev.survivors_default_fund_in_full and not ev.assessments_capped
     assert tranches(ev) == [0, 100, 200, 300, 150, 249]
     assert ev.assessments_due == {"S1": 83, "S2": 83, "S3": 83} == ev.assessments_paid
     assert ev.assessment_residual == ev.rounding_residual == 1 and ev.uncovered_loss == 0
-    assert r.final["S2"]["liquidity"] == 1000 - 83 and r.final["S2"]["df"] == 0
-    assert r.final["S1"]["liquidity"] == 0 and r.defaulted == ["L"]
+    assert ev.assessments_paid_from_cash == ["S1"]
+    assert padded(83, 1000, 50) == 100 and padded(83, 90, 50) == 90
+    assert ev.assessment_deposits == {"S2": 100, "S3": 90}
+    assert r.final["S1"]["cash"] == 2500 - 83 and r.final["S1"]["liquidity"] == 0
+    # a deposit above the due leaves the excess in the member's cash
+    assert r.final["S2"]["liquidity"] == 1000 - 100 and r.final["S2"]["cash"] == 100 - 83
+    assert r.final["S3"]["liquidity"] == 0 and r.final["S3"]["cash"] == 90 - 83
+    assert r.final["S2"]["df"] == 0 and r.defaulted == ["L"]
+    assert r.ledger["deposits"] == (1000 + 100) + (1000 + 100) + 100 + 100 + (100 + 90)    # day 0 + assessments
+
+
+@pytest.mark.parametrize("s2_cash, from_cash", [(333, True), (332, False)])
+def test_assessment_from_cash_needs_the_margin_after_the_debit(s2_cash, from_cash):
+    # as above, plus S2 long 1 from S3: after the crash S2 has cash
+    # s2_cash - 150 and a requirement of 100; its due is 83, so it can pay
+    # from cash iff s2_cash - 150 - 83 >= 100, i.e. s2_cash >= 333
+    surv = [("S1", 1000, 100, 0), ("S2", s2_cash, 100, 1000), ("S3", 100, 100, 0)]
+    r = run_oracle(small([("L", 1000, 100, 0), *surv], [("L", "S1", 10), ("S2", "S3", 1)], sitg1=200, sitg2=150,
+                         a=2, grid=50), "v")
+    ev = only_event(r)
+    assert ev.assessments_due == {"S1": 83, "S2": 83, "S3": 83} == ev.assessments_paid
+    d1 = r.days[1]
+    assert (d1.cash["S2"], d1.requirement["S2"]) == (s2_cash - 150, 100)
+    if from_cash:
+        assert ev.assessments_paid_from_cash == ["S1", "S2", "S3"] and ev.assessment_deposits == {}
+        assert d1.cash_end["S2"] == s2_cash - 150 - 83 == d1.requirement["S2"]
+        assert d1.liquidity_end["S2"] == 1000
+    else:
+        assert ev.assessments_paid_from_cash == ["S1", "S3"] and ev.assessment_deposits == {"S2": 100}
+        assert d1.cash_end["S2"] == s2_cash - 150 + 100 - 83
+        assert d1.liquidity_end["S2"] == 900
 
 
 def test_assessments_capped_and_uncovered_loss():
@@ -284,6 +388,7 @@ def test_assessments_capped_and_uncovered_loss():
     assert ev.assessments_capped
     assert tranches(ev) == [0, 100, 200, 300, 50, 300]
     assert ev.assessments_due == {"S1": 100, "S2": 100, "S3": 100}
+    assert ev.assessments_paid_from_cash == ["S1"] and ev.assessment_deposits == {"S2": 100, "S3": 100}
     assert (ev.rounding_residual, ev.uncovered_loss, r.uncovered_loss) == (0, 50, 50)
     assert r.ledger["default_account"] == -50
 
@@ -325,6 +430,10 @@ def test_survivor_defaulting_after_an_assessment_cascades():
     assert tranches(e1) == [0, 100, 200, 400, 0, 1300]
     assert e1.assessments_paid == {"S1": 325, "S2": 325, "S3": 325}
     assert e1.assessments_unpaid == {"W": 325}
+    # W: cash 200 = its requirement, so not from cash; liquidity 100 < 325: it pays nothing.
+    # S1 (cash 5000, requirement 2000) pays from cash; S2 (cash 500, requirement
+    # 200) and S3 (no position, cash 0) deposit it (grid 1: exactly)
+    assert e1.assessments_paid_from_cash == ["S1"] and e1.assessment_deposits == {"S2": 325, "S3": 325}
     # event 2: W's unpaid 325 joins its own loss: X = 100, loss 425; its cash
     # 200 absorbs 200; its df was charged in event 1; the survivors' fund and
     # both SITG tranches are gone -> 225 uncovered
@@ -339,15 +448,18 @@ def test_survivor_defaulting_after_an_assessment_cascades():
 
 
 def test_cascade_absorbed_by_the_members_own_margin():
-    members = [("L", 2000, 100, 0), ("W", 1000, 100, 0),
-               ("S1", 2000, 100, 10_000), ("S2", 0, 100, 10_000), ("S3", 0, 100, 10_000)]
-    r = run_oracle(small(members, [("L", "S1", 20)], sitg1=200, a=4), "v")
+    # as in the cascade above, but W starts with 800: after the crash its cash
+    # is 500 with a requirement of 200, so it cannot pay 325 from cash (175 <
+    # 200) and has no liquidity; its own margin of 500 covers X 100 + 325
+    members = [("L", 2000, 100, 0), ("W", 800, 100, 0),
+               ("S1", 2000, 100, 10_000), ("S2", 200, 100, 10_000), ("S3", 0, 100, 10_000)]
+    r = run_oracle(small(members, [("L", "S1", 20), ("W", "S2", 2)], sitg1=200, a=4), "v")
     check_common(r)
     e1, e2 = r.default_events
     assert e1.assessments_unpaid == {"W": 325}
     (w,) = e2.defaulters
-    assert (w.X, w.loss, w.defaulter_margin, w.residual, w.estate_surplus) == (0, 325, 325, 0, 675)
-    assert tranches(e2) == [325, 0, 0, 0, 0, 0] and r.uncovered_loss == 0
+    assert (w.cash, w.X, w.loss, w.defaulter_margin, w.residual, w.estate_surplus) == (500, 100, 425, 425, 0, 75)
+    assert tranches(e2) == [425, 0, 0, 0, 0, 0] and r.uncovered_loss == 0
 
 
 def test_fewer_than_three_survivors_disclose_individually():

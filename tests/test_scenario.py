@@ -7,7 +7,8 @@ import pytest
 
 from clearing.oracle import run_oracle
 from clearing.scenario import (
-    ScenarioError, builtin_scenario, generate_scenario, load_scenario, parse_json, scenario_matrix,
+    GENERATED_DEPOSIT_GRID, ScenarioError, builtin_scenario, generate_scenario, grid_deposit, load_scenario,
+    parse_json, scenario_matrix,
 )
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "scenarios" / "ccp-demo.json"
@@ -137,6 +138,13 @@ NEGATIVES = [
     (("variants",), {}, r"variants: at least one variant is required"),
     (("trades",), {}, r"trades: expected a list"),
     (("ccp", "assessment_cap_multiple"), 256, r"ccp\.assessment_cap_multiple: 256 is outside \[0, 256\)"),
+    (("ccp", "deposit_grid"), 0, r"ccp\.deposit_grid: 0 is outside \[1, 9223372036854775808\)"),
+    (("ccp", "deposit_grid"), -100, r"ccp\.deposit_grid: -100 is outside"),
+    (("ccp", "deposit_grid"), 1 << 63, r"ccp\.deposit_grid: .* outside"),
+    (("ccp", "deposit_grid"), 1e8, r"ccp\.deposit_grid: expected an integer, got float"),
+    (("ccp", "deposit_grid"), "100000000", r"ccp\.deposit_grid: expected an integer, got str"),
+    (("ccp", "deposit_grid"), True, r"ccp\.deposit_grid: expected an integer, got bool"),
+    (("ccp", "deposit_grids"), 1, r"ccp: unknown field\(s\) deposit_grids"),
 ]
 
 
@@ -157,6 +165,34 @@ def test_missing_field(raw):
     del bad["ccp"]
     with pytest.raises(ScenarioError, match=r"scenario: missing field\(s\) ccp"):
         load_scenario(bad)
+
+
+def test_deposit_grid_of_the_demo_and_its_default(raw):
+    assert builtin_scenario().ccp.deposit_grid == 10**8 == raw["ccp"]["deposit_grid"]
+    # a file written before the field existed still loads, with exact deposits (grid 1)
+    old = copy.deepcopy(raw)
+    del old["ccp"]["deposit_grid"]
+    sc = load_scenario(old)
+    assert sc.ccp.deposit_grid == 1
+    assert sc.to_dict()["ccp"]["deposit_grid"] == 1 and load_scenario(sc.to_dict()) == sc
+    edge = copy.deepcopy(raw)
+    edge["ccp"]["deposit_grid"] = (1 << 63) - 1
+    assert load_scenario(edge).ccp.deposit_grid == (1 << 63) - 1
+
+
+@pytest.mark.parametrize("amount, liquidity, grid, deposit", [
+    (855_200_000, 1_000_000_000, 10**8, 900_000_000), (1, 10**9, 10**8, 10**8), (10**8, 10**9, 10**8, 10**8),
+    (10**8 + 1, 10**9, 10**8, 2 * 10**8), (950, 990, 100, 990), (0, 5, 7, 0), (7, 7, 1, 7), (7, 7, 10**8, 7),
+])
+def test_grid_deposit(amount, liquidity, grid, deposit):
+    assert grid_deposit(amount, liquidity, grid) == deposit
+    assert amount <= deposit <= liquidity
+
+
+@pytest.mark.parametrize("args", [(8, 7, 1), (1, 7, 0), (-1, 7, 1), (1, 7, 1.0), (True, 7, 1)])
+def test_grid_deposit_rejects(args):
+    with pytest.raises(ValueError, match="grid_deposit"):
+        grid_deposit(*args)
 
 
 def test_assessment_cap_times_contribution_bounded(raw):
@@ -189,6 +225,9 @@ def test_generated_scenario_ends_in_a_default_reaching_tranche_4(members, instru
     assert load_scenario(parse_json(sc.to_json())) == sc        # a valid file, ints only
     assert len(sc.members) == members and len(sc.instruments) == instruments
     assert len(sc.margin_scenarios.shocks) == scenarios
+    assert sc.ccp.deposit_grid == GENERATED_DEPOSIT_GRID == 10**8
+    assert sc.to_dict()["ccp"]["deposit_grid"] == GENERATED_DEPOSIT_GRID
+    assert "rounded up to a multiple of ccp.deposit_grid" in sc.rules
     (v,) = sc.variants.values()
     assert v.days == cycles + 1
     r = run_oracle(sc, v.name)
