@@ -37,10 +37,17 @@ member), so a proof about a stale account never verifies.
 
 Cycle k (DESIGN §5.3)
 ---------------------
-``trading``  trades (§5.2), deposits, withdrawals, default funding (once
-             per member and epoch; ``df-epoch`` opens the group total D over
-             every member not in default and starts the next epoch, in which
-             contributions may be topped up / replenished);
+``trading``  trades (§5.2), deposits, withdrawals, default funding in
+             *funding windows* (§5.1): in each window every member not in
+             default files one ``df-fund`` -- a fresh commitment to its new
+             contribution, re-randomised even when unchanged, replacing the
+             old one (cash += df_old - df_new) with a proof that df_new is in
+             [0, 2^64) and the account stays solvent; ``df-epoch`` closes the
+             window only when every member not in default has filed, and
+             opens the group total D once, over that full set.  Contributions
+             are frozen while a default is declared or in progress.  So no
+             two openings of D differ by one member's change: every member
+             re-files between two openings and nobody can tell who changed;
 ``settle``   the operator-signed prices P_k and scenario set (versioned,
              identified by a hash); every account gets
              cash += sum_i (P_k,i - P_k-1,i) * mult_i * pos_i (one MSM per
@@ -93,8 +100,12 @@ Default management (DESIGN §6)
                   the shares' sum (the rounding residual, < #survivors, is
                   absorbed by the CCP); tranche 4 debits df, tranche 6 creates
                   committed payables ``due``;
+``assessment-settle`` the member pays its payable from hidden cash
+                  (cash -= due) with a margin proof on the result: nothing
+                  public but "settled" (its client's first choice);
 ``assessment-pay`` a member-signed tagged deposit d with the proof d - due >= 0;
-                  the rest goes to cash.  An unpaid payable blocks the close
+                  the rest goes to cash (the client rounds d up to the
+                  public deposit grid).  An unpaid payable blocks the close
                   until the operator declares that member in default (its
                   disclosed payable joins its own tranche 1).
 The completed event's report (``default_reports``, ``report_table``) carries
@@ -153,7 +164,7 @@ from zkp.group import Point, msm
 from zkp.field import from_int
 from zkp.pedersen import public
 from zkp.statements import (
-    MAX_MULTIPLIER, MAX_PRICE, MAX_PUBLIC_AMOUNT, AggregateOpening, AssessmentSettlement, Context,
+    MAX_MULTIPLIER, MAX_PRICE, MAX_PUBLIC_AMOUNT, AggregateOpening, AssessmentFromCash, AssessmentSettlement, Context,
     DefaultFunding, Disclosure, Margin, ProRataShares, RevealProofs, StatementError, StatementProof,
     TradeValidity, Withdrawal, check_matrix,
 )
@@ -371,6 +382,12 @@ def assessment_payment_message(member: str, index: int, amount: int, cycle: int,
                                   ("request-id", request_id)]
 
 
+def assessment_settlement_message(member: str, index: int, cycle: int, request_id: str):
+    """The member's request to settle its assessment payable from hidden cash."""
+    return "assessment-from-cash", [("member", member), ("event", index), ("cycle", cycle),
+                                    ("request-id", request_id)]
+
+
 #: the CCP's parameters: genesis ``config.ccp`` keys and ``ccp-params`` fields
 CCP_PARAMETERS = ("skin_in_the_game_1", "skin_in_the_game_2", "assessment_cap_multiple")
 
@@ -405,8 +422,18 @@ def withdrawal_statement(cycle: int, version: int, member: str, cash: Point, pos
                       scenario_set["matrix"], bytes.fromhex(scenario_set["id"]), False, amount, request)
 
 
-def funding_statement(cycle: int, version: int, member: str, cash: Point, df: Point, epoch: int) -> DefaultFunding:
-    return DefaultFunding(Context(cycle, version, member.encode()), cash, df, epoch)
+def funding_statement(cycle: int, version: int, member: str, cash: Point, df: Point, epoch: int,
+                      previous: Point) -> DefaultFunding:
+    """A funding-window filing: the new contribution ``df`` replaces
+    ``previous`` and the account stays solvent (see DefaultFunding)."""
+    return DefaultFunding(Context(cycle, version, member.encode()), cash, df, epoch, previous)
+
+
+def assessment_cash_statement(cycle: int, version: int, member: str, cash: Point, positions: Sequence[Point],
+                              scenario_set: dict, due: Point, request: bytes) -> AssessmentFromCash:
+    """Settling an assessment payable from hidden cash: margin on cash - due."""
+    return AssessmentFromCash(Context(cycle, version, member.encode()), cash, tuple(positions),
+                              scenario_set["matrix"], bytes.fromhex(scenario_set["id"]), False, due, request)
 
 
 def trade_statement(cycle: int, cycle_seq: int, initiator: str, T: Point, tuple_bytes: bytes) -> TradeValidity:
@@ -451,10 +478,15 @@ def snapshot_statement(cycle: int, seq: int, survivors: Sequence[str], dfs, D0: 
     return AggregateOpening(Context(cycle, seq, CCP_CONTEXT), b"default-fund-snapshot", ms, tuple(dfs), D0, ms)
 
 
-def epoch_statement(cycle: int, seq: int, members: Sequence[str], dfs, D: int) -> AggregateOpening:
-    """The group total D of an epoch, opened over every member not in default."""
+def epoch_statement(epoch: int, window_seq: int, members: Sequence[str], dfs, D: int) -> AggregateOpening:
+    """The group total D of a funding window, opened over every member not in
+    default.  Bound to Context(epoch, seq of the event that opened the window,
+    ccp) rather than to the cycle and the ledger head: the answer depends
+    only on the window and on the (bound) df commitments, so the prover's
+    recorded answer stays valid if unrelated events land before the node
+    books it."""
     ms = tuple(m.encode() for m in members)
-    return AggregateOpening(Context(cycle, seq, CCP_CONTEXT), b"default-fund-epoch", ms, tuple(dfs), D, ms)
+    return AggregateOpening(Context(epoch, window_seq, CCP_CONTEXT), b"default-fund-window", ms, tuple(dfs), D, ms)
 
 
 def shares_statement(cycle: int, open_seq: int, purpose: str, R: int, D0: int, survivors, dfs, shares) -> ProRataShares:
@@ -554,9 +586,12 @@ class State:
     #: proven to commit to zero (the aggregate opening of the shares), and
     #: carries the shares' blindings out of the member accounts
     residue: Any = None
-    #: default-fund epoch: contributions are funded during an epoch and its
-    #: group total D is opened (``df-epoch``) to close it (DESIGN §5.1)
+    #: default-fund funding window (DESIGN §5.1): every member not in default
+    #: files one ``df-fund`` in the window; ``df-epoch`` closes it and opens
+    #: the group total D once; ``epoch_seq`` is the seq of the event that
+    #: opened the current window (genesis or the previous ``df-epoch``)
     epoch: int = 0
+    epoch_seq: int = 0
     #: snapshot cache: trade id -> (trade record object, its canonical row)
     _rows: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -617,6 +652,7 @@ def apply_event(state: State, seq: int, body: dict, alg) -> None:
     if kind == "genesis":
         state.config = body["config"]
         state.cycle, state.cycle_seq, state.phase = 1, seq, "trading"
+        state.epoch_seq = seq
         state.prices = [i["price0"] for i in state.config["instruments"]]
         ccp = state.config["ccp"]
         state.books = {"auction_pos": [0] * len(state.prices), "auction_cash": 0, "default_account": 0,
@@ -636,10 +672,11 @@ def apply_event(state: State, seq: int, body: dict, alg) -> None:
         state.flows["deposits"] += body["amount"]
         return
     if kind == "df-fund":
+        # the new contribution replaces the old one: cash += df_old - df_new
         a = state.members[body["member"]]
         df = alg.commitment(body["df"], "df")
-        a.cash = a.cash - df
-        a.df = a.df + df
+        a.cash = a.cash + a.df - df
+        a.df = df
         a.funded = True
         a.version = seq
         return
@@ -706,10 +743,11 @@ def apply_event(state: State, seq: int, body: dict, alg) -> None:
     if kind == "df-epoch":
         state.books["epochs"].append({"epoch": body["epoch"], "D": body["D"], "members": list(body["members"])})
         state.epoch += 1
+        state.epoch_seq = seq
         for a in state.members.values():
             a.funded = False
         return
-    if kind in ("dm-open", "dm-closeout", "dm-shares", "assessment-pay"):
+    if kind in ("dm-open", "dm-closeout", "dm-shares", "assessment-pay", "assessment-settle"):
         _apply_default_management(state, seq, body, alg)
         return
     if kind == "close":
@@ -766,6 +804,8 @@ def _apply_default_management(state: State, seq: int, body: dict, alg) -> None:
                  whole multiples of D0 in the assessed amount); the rounding
                  residual Sum - R is absorbed by the CCP.
     assessment-pay  a tagged deposit d settles due_j: cash += d*G - C_due.
+    assessment-settle  due_j is paid from hidden cash: cash -= C_due (with a
+                 margin proof on the result); nothing public moves.
 
     Bookkeeping (all public ints): ``flows.charges`` is the net amount moved
     from member commitments into the CCP's public books, with an outstanding
@@ -930,6 +970,12 @@ def _apply_default_management(state: State, seq: int, body: dict, alg) -> None:
         a.version = seq
         state.flows["deposits"] += body["amount"]
         return
+    if kind == "assessment-settle":
+        a = state.members[body["member"]]
+        a.cash = a.cash - a.due  # paid from hidden cash: sum(cash + df - due) is unchanged
+        a.due = None
+        a.version = seq
+        return
 
 
 def _book_charge(state: State, amount: int) -> None:
@@ -992,7 +1038,7 @@ def snapshot(state: State, alg=None) -> dict[str, str]:
     out["config"] = canonical(state.config).decode()
     out["cycle"] = canonical({
         "seq": state.seq, "cycle": state.cycle, "cycle_seq": state.cycle_seq, "phase": state.phase,
-        "epoch": state.epoch,
+        "epoch": state.epoch, "epoch_seq": state.epoch_seq,
         "prices": state.prices, "scenario_set": state.scenario_set, "flows": state.flows,
         "margin": state.margin, "margin_done": state.margin_done, "digests": state.digests,
         "vm": {m: enc(v) for m, v in sorted(state.vm.items())},
@@ -1157,15 +1203,19 @@ class Core:
         if b["epoch"] != self.state.epoch:
             raise FailedPrecondition(f"funding is for epoch {b['epoch']}, the current epoch is {self.state.epoch}")
         if a.funded:
-            raise FailedPrecondition("default-fund contribution already funded in this epoch; "
-                                     "it changes only at epoch boundaries")
+            raise FailedPrecondition("this member already filed its contribution in this funding window; "
+                                     "contributions change only in the next window")
         if self.state.phase != "trading":
             raise FailedPrecondition("default funding is allowed in the trading phase only")
+        if self.state.dm is not None or self.state.pending_defaults:
+            raise FailedPrecondition("a default event is in progress: contributions are frozen")
         df = _point("df", b["df"])
+        if df == a.df or df.is_identity():
+            raise InvalidArgument("a funding needs a fresh commitment (re-randomised even when unchanged)")
         if b["ctx_seq"] != a.version:
             raise FailedPrecondition("funding proof is for a stale account version")
         _verify_sig(a.key, funding_message(mid, b["epoch"], df.encode(), b["request_id"]), b["sig"], mid)
-        st = funding_statement(self.state.cycle, a.version, mid, a.cash, df, b["epoch"])
+        st = funding_statement(self.state.cycle, a.version, mid, a.cash, df, b["epoch"], a.df)
         try:
             verify(st, _proof(st, b["proof"]))
         except VerificationError:
@@ -1499,10 +1549,14 @@ class Core:
         members = sorted(m for m, a in s.members.items() if a.status != STATUS_DEFAULTED)
         if not members or b["members"] != members:
             raise InvalidArgument("the epoch total is opened over every member not in default")
+        unfiled = [m for m in members if not s.members[m].funded]
+        if unfiled:
+            raise FailedPrecondition(f"the funding window is open: {len(unfiled)} member(s) not in default have "
+                                     "not filed their contribution yet")
         _int("D", b["D"], 0, MAX_PUBLIC_AMOUNT)
         proof = _hexbytes("proof", b["proof"])
         try:
-            st = epoch_statement(b["cycle"], s.seq, members, [s.members[m].df for m in members], b["D"])
+            st = epoch_statement(s.epoch, s.epoch_seq, members, [s.members[m].df for m in members], b["D"])
             verify_reveals(st, RevealProofs.from_bytes(proof, 1))
         except (VerificationError, DecodeError, StatementError):
             raise InvalidArgument("the opening of the epoch total does not verify") from None
@@ -1600,6 +1654,30 @@ class Core:
             verify(st, _proof(st, b["proof"]))
         except VerificationError:
             raise InvalidArgument("the assessment settlement proof does not verify") from None
+
+    def _v_assessment_settle(self, b):
+        """Settlement of the payable from hidden cash (DESIGN §6.4): a margin
+        proof on cash - due; nothing public moves."""
+        if set(b) != {"kind", "member", "index", "cycle", "ctx_seq", "proof", "request_id", "sig"}:
+            raise InvalidArgument("assessment settlement fields")
+        self._check_cycle(b["cycle"])
+        _ident("request id", b["request_id"])
+        a = self._member(b["member"])
+        if a.due is None or a.status != STATUS_ACTIVE:
+            raise FailedPrecondition(f"member {b['member']!r} has no assessment to pay")
+        _int("event", b["index"], 0, len(self.state.reports))
+        if self.state.scenario_set is None:
+            raise FailedPrecondition("no scenario set has been published yet")
+        if b["ctx_seq"] != a.version:
+            raise FailedPrecondition("assessment proof is for a stale account version")
+        msg = assessment_settlement_message(b["member"], b["index"], b["cycle"], b["request_id"])
+        _verify_sig(a.key, msg, b["sig"], b["member"])
+        st = assessment_cash_statement(b["cycle"], a.version, b["member"], a.cash, a.pos, self.state.scenario_set,
+                                       a.due, signing.encode_tuple(*msg))
+        try:
+            verify(st, _proof(st, b["proof"]))
+        except VerificationError:
+            raise InvalidArgument("the proof that cash covers the assessment does not verify") from None
 
     def check_invariants(self) -> None:
         """The public invariants of DESIGN §4 on the current state:
@@ -1994,6 +2072,14 @@ class Engine(Core):
                 "ctx_seq": ctx_seq, "proof": _h(proof), "request_id": request_id, "sig": _h(sig)}
         return self._run(member, request_id, body)
 
+    def settle_assessment(self, member: str, index: int, cycle: int, ctx_seq: int, proof: bytes, sig: bytes,
+                          request_id: str) -> dict:
+        """A member-signed settlement of its assessment payable from hidden
+        cash, with the prover's margin proof on cash - due (DESIGN §6.4)."""
+        body = {"kind": "assessment-settle", "member": member, "index": index, "cycle": cycle,
+                "ctx_seq": ctx_seq, "proof": _h(proof), "request_id": request_id, "sig": _h(sig)}
+        return self._run(member, request_id, body)
+
     def default_reports(self) -> list[dict]:
         """The default reports of DESIGN §6.5 (JSON-able), one per event."""
         return [_deepcopy_json(r) for r in self.state.reports]
@@ -2151,7 +2237,7 @@ def audit(events: Iterable[tuple[int, dict]], *, operator_key: bytes | None = No
 __all__ = [
     "Engine", "Core", "State", "Account", "PointAlgebra", "apply_event", "snapshot", "state_hash",
     "cycle_digest", "audit", "AuditReport", "book_lots", "closeout_message", "dm_open_message",
-    "shares_message", "assessment_payment_message", "epoch_message", "epoch_statement", "report_table", "report_chart", "AUCTION", "trade_tuple", "trade_message", "affirmation_message",
+    "shares_message", "assessment_payment_message", "assessment_settlement_message", "assessment_cash_statement", "epoch_message", "epoch_statement", "report_table", "report_chart", "AUCTION", "trade_tuple", "trade_message", "affirmation_message",
     "receipt_message", "deposit_message", "funding_message", "withdrawal_message", "settlement_message",
     "margin_batch_message", "margin_proof_message", "default_message", "ccp_parameters_message", "digest_message", "genesis_message",
     "admission_message", "scenario_set_id", "margin_statement", "withdrawal_statement", "funding_statement",

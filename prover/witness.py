@@ -98,12 +98,20 @@ class WitnessStore:
         self._operator = bytes(operator_key)
         self._rng = rng
         self._known: dict[str, Opening] = {}
+        #: blindings of every opening held (trade openings with a blinding
+        #: seen before are refused: T1 - T2 would reveal q1 - q2)
+        self._blindings: set[int] = set()
+        #: answers to the node-driven aggregate steps, by step (see _answer)
+        self.answers: dict[tuple, dict] = {}
         #: called as ``on_opening(commitment hex, opening)`` for every opening
         #: this store learns (not for adopted ones), e.g. to seal it at rest
         self.on_opening = on_opening
         self.alg = OpeningAlgebra(self._known)
         self.state = E.State()
         self.log: list[tuple[str, str, int, str]] = []
+        #: called as ``on_answer(step, answer)`` when an aggregate step is
+        #: answered for the first time (e.g. to record it at rest)
+        self.on_answer = None
 
     def __repr__(self) -> str:
         return f"WitnessStore(seq={self.state.seq}, members={len(self.state.members)})"
@@ -126,9 +134,11 @@ class WitnessStore:
         """Take openings learned before (e.g. reloaded from the sealed store);
         ``on_opening`` is not called for them."""
         self._known.update(openings)
+        self._blindings.update(op.blinding for op in openings.values())
 
     def _learn(self, commitment: str, op: Opening) -> None:
         self._known[commitment] = op
+        self._blindings.add(op.blinding)
         if self.on_opening is not None:
             self.on_opening(commitment, op)
 
@@ -233,7 +243,14 @@ class WitnessStore:
             self.log.append(("receipt", trade_id, self.state.cycle, "refused: opening does not match T"))
             raise Refused("the relayed opening does not open the trade's commitment T")
         if t["T"] in self._known:
+            self.log.append(("receipt", trade_id, self.state.cycle, "refused: T seen before"))
             raise Refused("this commitment was seen before")
+        if rho == 0 or rho in self._blindings:
+            # DESIGN §5.2: a reused blinding would let the node difference two
+            # hidden sizes (T1 - T2 = (q1 - q2) G); the store holds every
+            # blinding it ever learned (sealed at rest, so this survives restarts)
+            self.log.append(("receipt", trade_id, self.state.cycle, "refused: blinding seen before"))
+            raise Refused("the trade's blinding was used before; the initiator must commit with a fresh one")
         self._learn(t["T"], op)
         self.log.append(("receipt", trade_id, self.state.cycle, "signed"))
         return signing.sign(self._sk, *E.receipt_message(trade))
@@ -270,10 +287,16 @@ class WitnessStore:
         self._member_sig(member, E.funding_message(member, epoch, bytes.fromhex(df_hex), request_id), sig)
         self.check(member, public_account)
         a = self.state.account(member)
+        new = self._known[df_hex]
+        if to_signed(a.cash.value) + to_signed(a.df.value) - to_signed(new.value) < 0:
+            self.log.append(("default-funding", member, self.state.cycle, "refused: would be insolvent"))
+            raise Refused("the contribution exceeds what the account can fund (it would leave cash below zero)")
+        gens = generators()
         cash, _ = self._commitments(a)
         st = E.funding_statement(self.state.cycle, a.version, member, cash,
-                                 E.PointAlgebra().commitment(df_hex, "df"), epoch)
-        proof = prove(st, [self._known[df_hex]], rng=self._rng)
+                                 E.PointAlgebra().commitment(df_hex, "df"), epoch,
+                                 gens.commit(a.df.value, a.df.blinding))
+        proof = prove(st, [new, a.cash, a.df], rng=self._rng)
         self.log.append(("default-funding", member, self.state.cycle, "proved"))
         return a.version, proof.to_bytes()
 
@@ -355,24 +378,61 @@ class WitnessStore:
         self.log.append(("withdrawal", member, cycle, "proved"))
         return a.version, proof.to_bytes()
 
+    # -- the node-driven aggregate steps: once per step, never at will -------------
+    def _answer(self, step: tuple, make):
+        """The answer to an aggregate step the ledger requires now.
+
+        ``step`` names it completely (kind, window or event, and every input
+        the answer depends on); the first request computes it with ``make()``
+        and records it, a repeat returns the recorded answer unchanged (the
+        node crashed before booking it, or a retry).  Anything the ledger does
+        not require now is refused before this is reached (DESIGN §2: the
+        prover is not an oracle)."""
+        done = self.answers.get(step)
+        if done is not None:
+            self.log.append((step[0], "all", self.state.cycle, "recorded answer returned"))
+            return done
+        done = make()
+        self.answers[step] = done
+        if self.on_answer is not None:
+            self.on_answer(step, done)
+        return done
+
     def epoch_total(self, cycle: int, accounts: dict) -> dict:
-        """Open the current epoch's default-fund total D over every member not
-        in default (never a subset).  Returns ``Engine.open_epoch_total``
-        arguments (minus the request id)."""
+        """Close the current funding window: open its default-fund total D
+        over every member not in default (never a subset), only once every one
+        of them has filed its contribution in this window (DESIGN §5.1), and
+        only once per window.  Returns ``Engine.open_epoch_total`` arguments
+        (minus the request id)."""
         s = self.state
         if cycle != s.cycle:
-            raise Refused("the epoch total is opened in the current cycle only")
+            self.log.append(("epoch-total", "all", cycle, "refused: not the current cycle"))
+            raise Refused("the window total is opened in the current cycle only")
+        if s.dm is not None or s.pending_defaults:
+            self.log.append(("epoch-total", "all", cycle, "refused: default in progress"))
+            raise Refused("a default event is in progress; the funding window cannot close")
         members = sorted(m for m, a in s.members.items() if a.status != E.STATUS_DEFAULTED)
+        if not members or any(not s.members[m].funded for m in members):
+            self.log.append(("epoch-total", "all", cycle, "refused: window not complete"))
+            raise Refused("the funding window is not complete: the total is opened only when every member "
+                          "not in default has filed its contribution")
         for m in members:
             self.check(m, accounts[m])
         gens = generators()
         ops = [s.members[m].df for m in members]
-        D = sum(to_signed(o.value) for o in ops)
-        st = E.epoch_statement(cycle, s.seq, members, [gens.commit(o.value, o.blinding) for o in ops], D)
-        proof = prove_reveals(st, ops, rng=self._rng).to_bytes()
-        sig = signing.sign(self._sk, *E.epoch_message(cycle, s.epoch, members, D, proof))
-        self.log.append(("epoch-total", "all", cycle, "opened D"))
-        return {"cycle": cycle, "epoch": s.epoch, "members": members, "D": D, "proof": proof, "sig": sig}
+        dfs = [gens.commit(o.value, o.blinding) for o in ops]
+        step = ("epoch-total", s.epoch, s.epoch_seq, tuple(members), tuple(c.encode() for c in dfs))
+
+        def make():
+            D = sum(to_signed(o.value) for o in ops)
+            st = E.epoch_statement(s.epoch, s.epoch_seq, members, dfs, D)
+            self.log.append(("epoch-total", "all", cycle, "opened D"))
+            return {"epoch": s.epoch, "members": members, "D": D,
+                    "proof": prove_reveals(st, ops, rng=self._rng).to_bytes()}
+
+        ans = self._answer(step, make)
+        sig = signing.sign(self._sk, *E.epoch_message(cycle, ans["epoch"], ans["members"], ans["D"], ans["proof"]))
+        return {"cycle": cycle, **ans, "sig": sig}
 
     # -- default management -------------------------------------------------------
     def default_open(self, cycle: int, accounts: dict) -> dict:
@@ -382,13 +442,22 @@ class WitnessStore:
         (minus the request id)."""
         s = self.state
         if cycle != s.cycle or not s.pending_defaults or s.dm is not None:
+            self.log.append(("disclosure", "all", cycle, "refused: no declared default pending"))
             raise Refused("no declared default waiting to be processed")
-        gens = generators()
-        ids = s.instrument_ids()
         defaulters = sorted(s.pending_defaults)
         survivors = sorted(m for m, a in s.members.items() if a.status != E.STATUS_DEFAULTED)
         for m in defaulters + survivors:
             self.check(m, accounts[m])
+        # contributions are frozen while a default is pending (the engine
+        # refuses funding), so every answer for these declarations opens the
+        # same D0; the step includes the ledger position the proofs bind
+        step = ("default-open", cycle, s.seq, tuple(defaulters))
+        return self._answer(step, lambda: self._default_open(cycle, defaulters, survivors))
+
+    def _default_open(self, cycle: int, defaulters: list, survivors: list) -> dict:
+        s = self.state
+        gens = generators()
+        ids = s.instrument_ids()
         disclosures = {}
         for m in defaulters:
             a = s.members[m]
@@ -416,7 +485,14 @@ class WitnessStore:
         s = self.state
         ev = s.dm
         if ev is None or purpose not in ev.get("need", {}):
-            raise Refused(f"no {purpose!r} allocation is pending in the ledger")
+            self.log.append(("pro-rata", "all", s.cycle, "refused: nothing pending"))
+            raise Refused("no such allocation is pending in the ledger")
+        return self._answer(("pro-rata", ev["index"], ev["open_seq"], purpose, ev["need"][purpose]),
+                            lambda: self._default_shares(purpose))
+
+    def _default_shares(self, purpose: str) -> dict:
+        s = self.state
+        ev = s.dm
         gens = generators()
         R = ev["need"][purpose]
         survivors = ev["survivors"]
@@ -457,6 +533,43 @@ class WitnessStore:
         proof = prove(st, [a.due], rng=self._rng)
         self.log.append(("assessment", member, cycle, "proved"))
         return a.version, proof.to_bytes()
+
+    def prove_assessment_from_cash(self, member: str, index: int, cycle: int, request_id: str, sig: bytes,
+                                   public_account: dict) -> tuple[int, bytes]:
+        """AssessmentFromCash proof (margin on cash - due) for a member-signed
+        settlement from hidden cash; returns (account version, proof bytes).
+        Refused when the account cannot afford it (the member then pays by a
+        tagged public deposit instead)."""
+        msg = E.assessment_settlement_message(member, index, cycle, request_id)
+        self._member_sig(member, msg, sig)
+        a = self.state.account(member)
+        if a.due is None or cycle != self.state.cycle or self.state.scenario_set is None:
+            raise Refused("no assessment payable for this member")
+        self.check(member, public_account)
+        gens = generators()
+        cash, pos = self._commitments(a)
+        st = E.assessment_cash_statement(cycle, a.version, member, cash, pos, self.state.scenario_set,
+                                         gens.commit(a.due.value, a.due.blinding), signing.encode_tuple(*msg))
+        try:
+            proof = prove(st, [a.cash, *a.pos, a.due], rng=self._rng)
+        except ProvingError:
+            self.log.append(("assessment-from-cash", member, cycle, "refused: cash does not cover it"))
+            raise Refused("the account's excess cash does not cover the assessment; pay by deposit") from None
+        self.log.append(("assessment-from-cash", member, cycle, "proved"))
+        return a.version, proof.to_bytes()
+
+    def can_settle_from_cash(self, member: str) -> bool:
+        """Whether the member's excess over its margin requirement covers its
+        payable (its own view; the member's client asks before choosing the
+        private path)."""
+        a = self.state.account(member)
+        if a.due is None or self.state.scenario_set is None:
+            return False
+        due = to_signed(a.due.value)
+        cash = to_signed(a.cash.value)
+        pos = [to_signed(p.value) for p in a.pos]
+        return all(cash - due + sum(x * q for x, q in zip(row, pos)) >= 0
+                   for row in self.state.scenario_set["matrix"])
 
     # -- the member's own view (for the member and for tests) -------------------
     def balances(self, member: str) -> dict:

@@ -15,7 +15,7 @@ from zkp.field import R, SeededRng
 from zkp.generators import generators
 from zkp.pedersen import Opening
 from zkp.statements import (
-    AggregateOpening, AssessmentSettlement, Context, DefaultFunding, Disclosure, Margin,
+    AggregateOpening, AssessmentFromCash, AssessmentSettlement, Context, DefaultFunding, Disclosure, Margin,
     ProRataShares, StatementError, StatementProof, TradeValidity, Withdrawal, RevealProofs,
 )
 
@@ -246,16 +246,98 @@ def test_prover_refuses_wrong_opening():
 
 
 # -- default funding, assessment settlement ----------------------------------------
-def test_default_funding():
-    (C_cash, C_df), (_, o_df) = committed([10_000, 4_000])
-    st = DefaultFunding(ctx(), C_cash, C_df, epoch=1)
-    proof = P.prove(st, [o_df], rng=RNG)
+def _cheat_prove(st, openings):
+    """A cheating prover with the range check switched off: proves whatever
+    the derived values are (wrapped mod r when negative)."""
+    import prover.rangeproof as prover_mod
+    from zkp.statements import chunk_transcript, derive_openings, range_chunks
+    gens = generators()
+    derived = derive_openings(openings, st.forms())
+    base = st.transcript(gens)
+    proofs = []
+    saved = prover_mod._check_witness
+    prover_mod._check_witness = lambda *a: None
+    try:
+        for k, idx in enumerate(range_chunks(st)):
+            proofs.append(prover_mod.prove_range(
+                chunk_transcript(st, k, base, gens), [derived[i].value for i in idx],
+                [derived[i].blinding for i in idx], st.BITS, gens=gens, rng=RNG))
+    finally:
+        prover_mod._check_witness = saved
+    return StatementProof(tuple(proofs))
+
+
+def funding_setup(cash, old, new):
+    (C_cash, C_old, C_new), ops = committed([cash, old, new])
+    return DefaultFunding(ctx(), C_cash, C_new, epoch=1, previous=C_old), [ops[2], ops[0], ops[1]]
+
+
+def test_default_funding_replaces_and_stays_solvent():
+    # a top-up from 4,000 to 9,000 with 5,000 of cash: exactly solvent afterwards
+    st, ops = funding_setup(5_000, 4_000, 9_000)
+    proof = P.prove(st, ops, rng=RNG)
     V.verify(st, proof)
-    with pytest.raises(VerificationError):
-        V.verify(_replace(st, epoch=2), proof)
-    (_, C_neg), (_, o_neg) = committed([0, -1])
+    # every public input is bound (Frozen Heart)
+    gens = generators()
+    for other in (_replace(st, epoch=2), _replace(st, previous=st.previous + gens.G),
+                  _replace(st, cash=st.cash + gens.G), _replace(st, df=st.df + gens.G),
+                  _replace(st, context=ctx(seq=18)), _replace(st, context=ctx(member=b"B"))):
+        with pytest.raises(VerificationError):
+            V.verify(other, proof)
+    # a reduction (money back to cash) and an unchanged, re-randomised amount
+    for cash, old, new in ((0, 4_000, 1_000), (10, 4_000, 4_000), (0, 0, 0)):
+        st2, ops2 = funding_setup(cash, old, new)
+        V.verify(st2, P.prove(st2, ops2, rng=RNG))
+    # moving more than the cash into the fund (would leave cash at -1) is refused
+    st3, ops3 = funding_setup(5_000, 4_000, 9_001)
     with pytest.raises(ProvingError):
-        P.prove(DefaultFunding(ctx(), C_cash, C_neg), [o_neg], rng=RNG)
+        P.prove(st3, ops3, rng=RNG)
+    # ... and a cheating prover with the range check off cannot make it verify
+    with pytest.raises(VerificationError):
+        V.verify(st3, _cheat_prove(st3, ops3))
+    # a negative contribution is refused
+    st4, ops4 = funding_setup(5_000, 0, -1)
+    with pytest.raises(ProvingError):
+        P.prove(st4, ops4, rng=RNG)
+    # the first funding: previous defaults to the identity (no contribution yet)
+    (C_cash, C_df), (o_cash, o_df) = committed([10_000, 4_000])
+    st5 = DefaultFunding(ctx(), C_cash, C_df, epoch=0)
+    V.verify(st5, P.prove(st5, [o_df, o_cash, Opening(0, 0)], rng=RNG))
+
+
+def test_assessment_from_cash():
+    positions = [3, 1]
+    req = requirement(MATRIX, positions)
+    due = 777
+    (C_cash, C_due), (o_cash, o_due) = committed([req + due, due])
+    C_pos, o_pos = committed(positions)
+    st = AssessmentFromCash(ctx(), C_cash, tuple(C_pos), MATRIX, b"set-1", due=C_due, request=b"signed")
+    ops = [o_cash, *o_pos, o_due]
+    proof = P.prove(st, ops, rng=RNG)
+    V.verify(st, proof)
+    gens = generators()
+    for other in (_replace(st, request=b"other"), _replace(st, due=C_due + gens.G),
+                  _replace(st, cash=C_cash + gens.G), _replace(st, scenario_set_id=b"set-2"),
+                  _replace(st, context=ctx(seq=18))):
+        with pytest.raises(VerificationError):
+            V.verify(other, proof)
+    # a plain margin proof on the same account is not a settlement proof (statement swap)
+    m = Margin(ctx(), C_cash, tuple(C_pos), MATRIX, b"set-1")
+    with pytest.raises(VerificationError):
+        V.verify(m, proof)
+    # short by one minor unit after paying: refused, and a cheating prover fails too
+    (C_cash2,), (o_cash2,) = committed([req + due - 1])
+    st2 = _replace(st, cash=C_cash2)
+    with pytest.raises(ProvingError):
+        P.prove(st2, [o_cash2, *o_pos, o_due], rng=RNG)
+    with pytest.raises(VerificationError):
+        V.verify(st2, _cheat_prove(st2, [o_cash2, *o_pos, o_due]))
+    # the cheating prover does produce verifying proofs of true statements (the helper is sound)
+    V.verify(st, _cheat_prove(st, ops))
+    with pytest.raises(StatementError):
+        AssessmentFromCash(ctx(), C_cash, tuple(C_pos), MATRIX, b"set-1", True, due=C_due, request=b"s")
+    with pytest.raises(StatementError):
+        AssessmentFromCash(ctx(), C_cash, tuple(C_pos), MATRIX, b"set-1", due=C_due, request=b"")
 
 
 def test_assessment_settlement():

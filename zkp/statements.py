@@ -18,7 +18,9 @@ TradeValidity        T = C(q):  q - 1 in [0, 2^32)            (1 <= q <= 2^32)
 Margin               E_s = cash + sum_i A[s][i] pos_i in [0, 2^64) for all s
                      (scenario 0 = no move: solvency; the others: IM)
 Withdrawal           the same with cash - w*G for the public amount w
-DefaultFunding       df in [0, 2^64)           (then cash -= df, homomorphically)
+AssessmentFromCash   the same with cash - due for the committed payable due
+DefaultFunding       df' in [0, 2^64) and cash + df - df' in [0, 2^64): the new
+                     contribution df' replaces df and the account stays solvent
 AssessmentSettlement d*G - due in [0, 2^64)    (public deposit d covers due)
 ProRataShares        for each survivor j, with public R and D0 and the
                      prover's C_c[j]:  c_j, rem_j = R*df_j - D0*c_j and
@@ -361,33 +363,90 @@ class Withdrawal(Margin):
         t.append_message(b"request", bytes(self.request))
 
 
+@dataclass(frozen=True)
+class AssessmentFromCash(Margin):
+    """Margin on cash - due: the member settles its committed assessment
+    payable from hidden excess cash (DESIGN §6.4) and stays margin-sufficient
+    (every scenario equity, solvency included) afterwards:
+
+        E_s' = cash - due + sum_i A[s][i] pos_i  in [0, 2^64)  for every s
+
+    then the fold sets cash <- cash - due and clears the payable.  Nothing
+    public moves: the node learns only that the payable is settled and that
+    the member's excess covered it.  Sources: (cash, pos_1..pos_I, due);
+    ``request`` is the canonical encoding of the member's signed settlement
+    request.  No wrap: 0 <= due < 2^64 (it is a pro-rata share or a*df_j,
+    both range-bound), so |E_s'| < 2^124 as for Margin."""
+
+    KIND = b"assessment-from-cash"
+    due: Point | None = None
+    request: bytes = b""
+
+    def __post_init__(self):
+        super().__post_init__()
+        _check_point("due", self.due)
+        if self.solvency_only:
+            raise StatementError("settling from cash needs the full margin proof")
+        if not isinstance(self.request, (bytes, bytearray)) or not self.request:
+            raise StatementError("settlement request must be non-empty bytes")
+
+    def sources(self):
+        return [self.cash, *self.positions, self.due]
+
+    def forms(self):
+        due = len(self.positions) + 1
+        return [LinearForm(f.const, f.terms + ((due, -1),)) for f in super().forms()]
+
+    def _bind_extra(self, t):
+        t.append_point(b"due", self.due)
+        t.append_message(b"request", bytes(self.request))
+
+
 # ---------------------------------------------------------------------------
 # 7. Default-fund funding; 8. assessment settlement
 # ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class DefaultFunding(Statement):
-    """df in [0, 2^64): the member moves C_df out of cash (cash -= C_df)."""
+    """A funding-window filing (DESIGN §5.1): the member's *new* contribution
+    df' replaces its old one df, and the account stays solvent:
+
+        df' in [0, 2^64)        and        cash + df - df' in [0, 2^64)
+
+    after which the fold sets cash <- cash + df - df', df <- df' (a fresh,
+    re-randomised commitment even when the amount is unchanged, so the node
+    cannot tell who changed what).  Sources: (df', cash, df); ``previous`` is
+    the old df commitment (the identity for a member that never funded).
+
+    No wrap: |cash| < 2^144 and 0 <= df, df' < 2^64 (range-proven at every
+    filing), so |cash + df - df'| < 2^145 << r/2 and the range proof shows the
+    *integer* post-funding cash is >= 0.  A member cannot move more than its
+    cash into the fund, nor take more than its contribution out of it."""
 
     KIND = b"default-funding"
     context: Context
     cash: Point
     df: Point
     epoch: int = 0
+    previous: Point | None = None
 
     def __post_init__(self):
         _check_point("cash", self.cash)
         _check_point("df", self.df)
         _check_int("epoch", self.epoch, 0, 1 << 64)
+        if self.previous is None:
+            object.__setattr__(self, "previous", Point.identity())
+        _check_point("previous df", self.previous)
 
     def sources(self):
-        return [self.df]
+        return [self.df, self.cash, self.previous]
 
     def forms(self):
-        return [LinearForm(0, ((0, 1),))]
+        return [LinearForm(0, ((0, 1),)), LinearForm(0, ((1, 1), (2, 1), (0, -1)))]
 
     def _bind(self, t):
         t.append_u64(b"epoch", self.epoch)
         t.append_point(b"cash", self.cash)
+        t.append_point(b"previous-df", self.previous)
         t.append_point(b"df", self.df)
 
 
@@ -584,7 +643,8 @@ class AggregateOpening(Statement):
         t.append_int(b"value", self.value)
 
 
-RANGE_STATEMENTS = (TradeValidity, Margin, Withdrawal, DefaultFunding, AssessmentSettlement, ProRataShares)
+RANGE_STATEMENTS = (TradeValidity, Margin, Withdrawal, AssessmentFromCash, DefaultFunding, AssessmentSettlement,
+                    ProRataShares)
 
 
 # ---------------------------------------------------------------------------
