@@ -254,7 +254,10 @@ def cycle_facts(c: dict, instrument_ids: list[str], digest_chars: int = 64) -> l
         lines.append(f"D0 over {ev['survivors']} survivors = {amount(ev['D0'])}"
                      + (f"; close-out prices {ev['close_out_prices']}" if ev.get("close_out_prices") else ""))
     for a in c.get("assessments_paid", []):
-        lines.append(f"assessment paid: {a['member']} {amount(a['amount'])} (event {a['index']})")
+        if a.get("from_cash"):
+            lines.append(f"assessment settled from hidden cash: {a['member']} (event {a['index']})")
+        else:
+            lines.append(f"assessment paid by tagged deposit: {a['member']} {amount(a['amount'])} (event {a['index']})")
     p = c.get("proofs", {})
     lines.append(f"proofs: {p.get('generated', 0)} generated, {p.get('verified', 0)} verified, "
                  f"{p.get('rejected', 0)} rejected; signed digest {str(c.get('digest'))[:digest_chars]}")

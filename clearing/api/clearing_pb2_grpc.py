@@ -80,6 +80,11 @@ class ClearingServiceStub:
                 request_serializer=zkclear_dot_v1_dot_clearing__pb2.PayAssessmentRequest.SerializeToString,
                 response_deserializer=zkclear_dot_v1_dot_common__pb2.Ack.FromString,
                 _registered_method=True)
+        self.SettleAssessment = channel.unary_unary(
+                '/zkclear.v1.ClearingService/SettleAssessment',
+                request_serializer=zkclear_dot_v1_dot_clearing__pb2.SettleAssessmentRequest.SerializeToString,
+                response_deserializer=zkclear_dot_v1_dot_common__pb2.Ack.FromString,
+                _registered_method=True)
         self.RequestCure = channel.unary_unary(
                 '/zkclear.v1.ClearingService/RequestCure',
                 request_serializer=zkclear_dot_v1_dot_clearing__pb2.CureRequest.SerializeToString,
@@ -168,6 +173,14 @@ class ClearingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SettleAssessment(self, request, context):
+        """Settles the assessment payable from hidden cash (the prover's margin
+        proof on cash - due); nothing public moves.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RequestCure(self, request, context):
         """A called member asks for its re-proof after a cure deposit; the node
         requests it from the prover service and verifies it.
@@ -242,6 +255,11 @@ def add_ClearingServiceServicer_to_server(servicer, server):
             'PayAssessment': grpc.unary_unary_rpc_method_handler(
                     servicer.PayAssessment,
                     request_deserializer=zkclear_dot_v1_dot_clearing__pb2.PayAssessmentRequest.FromString,
+                    response_serializer=zkclear_dot_v1_dot_common__pb2.Ack.SerializeToString,
+            ),
+            'SettleAssessment': grpc.unary_unary_rpc_method_handler(
+                    servicer.SettleAssessment,
+                    request_deserializer=zkclear_dot_v1_dot_clearing__pb2.SettleAssessmentRequest.FromString,
                     response_serializer=zkclear_dot_v1_dot_common__pb2.Ack.SerializeToString,
             ),
             'RequestCure': grpc.unary_unary_rpc_method_handler(
@@ -507,6 +525,33 @@ class ClearingService:
             target,
             '/zkclear.v1.ClearingService/PayAssessment',
             zkclear_dot_v1_dot_clearing__pb2.PayAssessmentRequest.SerializeToString,
+            zkclear_dot_v1_dot_common__pb2.Ack.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SettleAssessment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zkclear.v1.ClearingService/SettleAssessment',
+            zkclear_dot_v1_dot_clearing__pb2.SettleAssessmentRequest.SerializeToString,
             zkclear_dot_v1_dot_common__pb2.Ack.FromString,
             options,
             channel_credentials,

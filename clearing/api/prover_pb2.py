@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from . import common_pb2 as zkclear_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17zkclear/v1/prover.proto\x12\nzkclear.v1\x1a\x17zkclear/v1/common.proto\"6\n\x12PushOpeningRequest\x12\x10\n\x08trade_id\x18\x01 \x01(\t\x12\x0e\n\x06sealed\x18\x02 \x01(\x0c\".\n\x07Receipt\x12\x10\n\x08trade_id\x18\x01 \x01(\t\x12\x11\n\tsignature\x18\x02 \x01(\x0c\"K\n\x15PrepareFundingRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06member\x18\x02 \x01(\t\x12\x0e\n\x06\x61mount\x18\x03 \x01(\x04\"\x1d\n\x0fPreparedFunding\x12\n\n\x02\x64\x66\x18\x01 \x01(\x0c\"g\n\x13ProveFundingRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06member\x18\x02 \x01(\t\x12\n\n\x02\x64\x66\x18\x03 \x01(\x0c\x12\r\n\x05\x65poch\x18\x04 \x01(\x04\x12\x11\n\tsignature\x18\x05 \x01(\x0c\"n\n\x16ProveWithdrawalRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06member\x18\x02 \x01(\t\x12\x0e\n\x06\x61mount\x18\x03 \x01(\x04\x12\r\n\x05\x63ycle\x18\x04 \x01(\x04\x12\x11\n\tsignature\x18\x05 \x01(\x0c\"}\n\x16ProveAssessmentRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06member\x18\x02 \x01(\t\x12\r\n\x05index\x18\x03 \x01(\x04\x12\x0e\n\x06\x61mount\x18\x04 \x01(\x04\x12\r\n\x05\x63ycle\x18\x05 \x01(\x04\x12\x11\n\tsignature\x18\x06 \x01(\x0c\"-\n\x0bMemberProof\x12\x0f\n\x07\x63tx_seq\x18\x01 \x01(\x04\x12\r\n\x05proof\x18\x02 \x01(\x0c\"#\n\x12ProveMarginRequest\x12\r\n\x05\x63ycle\x18\x01 \x01(\x04\"\'\n\x16ProveEpochTotalRequest\x12\r\n\x05\x63ycle\x18\x01 \x01(\x04\"(\n\x17ProveDefaultOpenRequest\x12\r\n\x05\x63ycle\x18\x01 \x01(\x04\",\n\x19ProveDefaultSharesRequest\x12\x0f\n\x07purpose\x18\x01 \x01(\t\"T\n\x08\x42\x61lances\x12\x0e\n\x06member\x18\x01 \x01(\t\x12\x0c\n\x04\x63\x61sh\x18\x02 \x01(\t\x12\n\n\x02\x64\x66\x18\x03 \x01(\t\x12\x11\n\tpositions\x18\x04 \x03(\t\x12\x0b\n\x03\x64ue\x18\x05 \x01(\t\"\x15\n\x13ProverStatusRequest\"@\n\x0cProverStatus\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12\r\n\x05\x61larm\x18\x02 \x01(\x08\x12\x14\n\x0c\x61larm_reason\x18\x03 \x01(\t2\xa4\x07\n\rProverService\x12\x42\n\x0bPushOpening\x12\x1e.zkclear.v1.PushOpeningRequest\x1a\x13.zkclear.v1.Receipt\x12P\n\x0ePrepareFunding\x12!.zkclear.v1.PrepareFundingRequest\x1a\x1b.zkclear.v1.PreparedFunding\x12H\n\x0cProveFunding\x12\x1f.zkclear.v1.ProveFundingRequest\x1a\x17.zkclear.v1.MemberProof\x12N\n\x0fProveWithdrawal\x12\".zkclear.v1.ProveWithdrawalRequest\x1a\x17.zkclear.v1.MemberProof\x12U\n\x16ProveAssessmentPayment\x12\".zkclear.v1.ProveAssessmentRequest\x1a\x17.zkclear.v1.MemberProof\x12\x46\n\x0bProveMargin\x12\x1e.zkclear.v1.ProveMarginRequest\x1a\x17.zkclear.v1.MarginBatch\x12=\n\tProveCure\x12\x19.zkclear.v1.MemberRequest\x1a\x15.zkclear.v1.CureProof\x12P\n\x10ProveDefaultOpen\x12#.zkclear.v1.ProveDefaultOpenRequest\x1a\x17.zkclear.v1.DefaultOpen\x12V\n\x12ProveDefaultShares\x12%.zkclear.v1.ProveDefaultSharesRequest\x1a\x19.zkclear.v1.DefaultShares\x12>\n\x0bGetBalances\x12\x19.zkclear.v1.MemberRequest\x1a\x14.zkclear.v1.Balances\x12M\n\x0fProveEpochTotal\x12\".zkclear.v1.ProveEpochTotalRequest\x1a\x16.zkclear.v1.EpochTotal\x12L\n\x0fGetProverStatus\x12\x1f.zkclear.v1.ProverStatusRequest\x1a\x18.zkclear.v1.ProverStatusb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17zkclear/v1/prover.proto\x12\nzkclear.v1\x1a\x17zkclear/v1/common.proto\"6\n\x12PushOpeningRequest\x12\x10\n\x08trade_id\x18\x01 \x01(\t\x12\x0e\n\x06sealed\x18\x02 \x01(\x0c\".\n\x07Receipt\x12\x10\n\x08trade_id\x18\x01 \x01(\t\x12\x11\n\tsignature\x18\x02 \x01(\x0c\"K\n\x15PrepareFundingRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06member\x18\x02 \x01(\t\x12\x0e\n\x06\x61mount\x18\x03 \x01(\x04\"\x1d\n\x0fPreparedFunding\x12\n\n\x02\x64\x66\x18\x01 \x01(\x0c\"g\n\x13ProveFundingRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06member\x18\x02 \x01(\t\x12\n\n\x02\x64\x66\x18\x03 \x01(\x0c\x12\r\n\x05\x65poch\x18\x04 \x01(\x04\x12\x11\n\tsignature\x18\x05 \x01(\x0c\"n\n\x16ProveWithdrawalRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06member\x18\x02 \x01(\t\x12\x0e\n\x06\x61mount\x18\x03 \x01(\x04\x12\r\n\x05\x63ycle\x18\x04 \x01(\x04\x12\x11\n\tsignature\x18\x05 \x01(\x0c\"}\n\x16ProveAssessmentRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06member\x18\x02 \x01(\t\x12\r\n\x05index\x18\x03 \x01(\x04\x12\x0e\n\x06\x61mount\x18\x04 \x01(\x04\x12\r\n\x05\x63ycle\x18\x05 \x01(\x04\x12\x11\n\tsignature\x18\x06 \x01(\x0c\"u\n\x1eProveAssessmentFromCashRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06member\x18\x02 \x01(\t\x12\r\n\x05index\x18\x03 \x01(\x04\x12\r\n\x05\x63ycle\x18\x04 \x01(\x04\x12\x11\n\tsignature\x18\x05 \x01(\x0c\"-\n\x0bMemberProof\x12\x0f\n\x07\x63tx_seq\x18\x01 \x01(\x04\x12\r\n\x05proof\x18\x02 \x01(\x0c\"#\n\x12ProveMarginRequest\x12\r\n\x05\x63ycle\x18\x01 \x01(\x04\"\'\n\x16ProveEpochTotalRequest\x12\r\n\x05\x63ycle\x18\x01 \x01(\x04\"(\n\x17ProveDefaultOpenRequest\x12\r\n\x05\x63ycle\x18\x01 \x01(\x04\",\n\x19ProveDefaultSharesRequest\x12\x0f\n\x07purpose\x18\x01 \x01(\t\"T\n\x08\x42\x61lances\x12\x0e\n\x06member\x18\x01 \x01(\t\x12\x0c\n\x04\x63\x61sh\x18\x02 \x01(\t\x12\n\n\x02\x64\x66\x18\x03 \x01(\t\x12\x11\n\tpositions\x18\x04 \x03(\t\x12\x0b\n\x03\x64ue\x18\x05 \x01(\t\"\x15\n\x13ProverStatusRequest\"@\n\x0cProverStatus\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12\r\n\x05\x61larm\x18\x02 \x01(\x08\x12\x14\n\x0c\x61larm_reason\x18\x03 \x01(\t2\x84\x08\n\rProverService\x12\x42\n\x0bPushOpening\x12\x1e.zkclear.v1.PushOpeningRequest\x1a\x13.zkclear.v1.Receipt\x12P\n\x0ePrepareFunding\x12!.zkclear.v1.PrepareFundingRequest\x1a\x1b.zkclear.v1.PreparedFunding\x12H\n\x0cProveFunding\x12\x1f.zkclear.v1.ProveFundingRequest\x1a\x17.zkclear.v1.MemberProof\x12N\n\x0fProveWithdrawal\x12\".zkclear.v1.ProveWithdrawalRequest\x1a\x17.zkclear.v1.MemberProof\x12U\n\x16ProveAssessmentPayment\x12\".zkclear.v1.ProveAssessmentRequest\x1a\x17.zkclear.v1.MemberProof\x12^\n\x17ProveAssessmentFromCash\x12*.zkclear.v1.ProveAssessmentFromCashRequest\x1a\x17.zkclear.v1.MemberProof\x12\x46\n\x0bProveMargin\x12\x1e.zkclear.v1.ProveMarginRequest\x1a\x17.zkclear.v1.MarginBatch\x12=\n\tProveCure\x12\x19.zkclear.v1.MemberRequest\x1a\x15.zkclear.v1.CureProof\x12P\n\x10ProveDefaultOpen\x12#.zkclear.v1.ProveDefaultOpenRequest\x1a\x17.zkclear.v1.DefaultOpen\x12V\n\x12ProveDefaultShares\x12%.zkclear.v1.ProveDefaultSharesRequest\x1a\x19.zkclear.v1.DefaultShares\x12>\n\x0bGetBalances\x12\x19.zkclear.v1.MemberRequest\x1a\x14.zkclear.v1.Balances\x12M\n\x0fProveEpochTotal\x12\".zkclear.v1.ProveEpochTotalRequest\x1a\x16.zkclear.v1.EpochTotal\x12L\n\x0fGetProverStatus\x12\x1f.zkclear.v1.ProverStatusRequest\x1a\x18.zkclear.v1.ProverStatusb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -46,22 +46,24 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PROVEWITHDRAWALREQUEST']._serialized_end=491
   _globals['_PROVEASSESSMENTREQUEST']._serialized_start=493
   _globals['_PROVEASSESSMENTREQUEST']._serialized_end=618
-  _globals['_MEMBERPROOF']._serialized_start=620
-  _globals['_MEMBERPROOF']._serialized_end=665
-  _globals['_PROVEMARGINREQUEST']._serialized_start=667
-  _globals['_PROVEMARGINREQUEST']._serialized_end=702
-  _globals['_PROVEEPOCHTOTALREQUEST']._serialized_start=704
-  _globals['_PROVEEPOCHTOTALREQUEST']._serialized_end=743
-  _globals['_PROVEDEFAULTOPENREQUEST']._serialized_start=745
-  _globals['_PROVEDEFAULTOPENREQUEST']._serialized_end=785
-  _globals['_PROVEDEFAULTSHARESREQUEST']._serialized_start=787
-  _globals['_PROVEDEFAULTSHARESREQUEST']._serialized_end=831
-  _globals['_BALANCES']._serialized_start=833
-  _globals['_BALANCES']._serialized_end=917
-  _globals['_PROVERSTATUSREQUEST']._serialized_start=919
-  _globals['_PROVERSTATUSREQUEST']._serialized_end=940
-  _globals['_PROVERSTATUS']._serialized_start=942
-  _globals['_PROVERSTATUS']._serialized_end=1006
-  _globals['_PROVERSERVICE']._serialized_start=1009
-  _globals['_PROVERSERVICE']._serialized_end=1941
+  _globals['_PROVEASSESSMENTFROMCASHREQUEST']._serialized_start=620
+  _globals['_PROVEASSESSMENTFROMCASHREQUEST']._serialized_end=737
+  _globals['_MEMBERPROOF']._serialized_start=739
+  _globals['_MEMBERPROOF']._serialized_end=784
+  _globals['_PROVEMARGINREQUEST']._serialized_start=786
+  _globals['_PROVEMARGINREQUEST']._serialized_end=821
+  _globals['_PROVEEPOCHTOTALREQUEST']._serialized_start=823
+  _globals['_PROVEEPOCHTOTALREQUEST']._serialized_end=862
+  _globals['_PROVEDEFAULTOPENREQUEST']._serialized_start=864
+  _globals['_PROVEDEFAULTOPENREQUEST']._serialized_end=904
+  _globals['_PROVEDEFAULTSHARESREQUEST']._serialized_start=906
+  _globals['_PROVEDEFAULTSHARESREQUEST']._serialized_end=950
+  _globals['_BALANCES']._serialized_start=952
+  _globals['_BALANCES']._serialized_end=1036
+  _globals['_PROVERSTATUSREQUEST']._serialized_start=1038
+  _globals['_PROVERSTATUSREQUEST']._serialized_end=1059
+  _globals['_PROVERSTATUS']._serialized_start=1061
+  _globals['_PROVERSTATUS']._serialized_end=1125
+  _globals['_PROVERSERVICE']._serialized_start=1128
+  _globals['_PROVERSERVICE']._serialized_end=2156
 # @@protoc_insertion_point(module_scope)

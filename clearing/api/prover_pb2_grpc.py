@@ -60,6 +60,11 @@ class ProverServiceStub:
                 request_serializer=zkclear_dot_v1_dot_prover__pb2.ProveAssessmentRequest.SerializeToString,
                 response_deserializer=zkclear_dot_v1_dot_prover__pb2.MemberProof.FromString,
                 _registered_method=True)
+        self.ProveAssessmentFromCash = channel.unary_unary(
+                '/zkclear.v1.ProverService/ProveAssessmentFromCash',
+                request_serializer=zkclear_dot_v1_dot_prover__pb2.ProveAssessmentFromCashRequest.SerializeToString,
+                response_deserializer=zkclear_dot_v1_dot_prover__pb2.MemberProof.FromString,
+                _registered_method=True)
         self.ProveMargin = channel.unary_unary(
                 '/zkclear.v1.ProverService/ProveMargin',
                 request_serializer=zkclear_dot_v1_dot_prover__pb2.ProveMarginRequest.SerializeToString,
@@ -136,6 +141,15 @@ class ProverServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ProveAssessmentFromCash(self, request, context):
+        """Settling the assessment payable from hidden cash: a margin proof on
+        cash - due for the member-signed request (FAILED_PRECONDITION when the
+        member's excess does not cover it; it then pays by a tagged deposit).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ProveMargin(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -150,7 +164,9 @@ class ProverServiceServicer:
 
     def ProveDefaultOpen(self, request, context):
         """Default steps, after an operator-signed declaration: disclosure and the
-        survivors' snapshot total; then a pending pro-rata allocation.
+        survivors' snapshot total; then a pending pro-rata allocation.  Each is
+        answered only when the replayed ledger requires that step now, once; a
+        repeat returns the recorded answer; anything else is FAILED_PRECONDITION.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -170,7 +186,9 @@ class ProverServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ProveEpochTotal(self, request, context):
-        """The epoch's default-fund total D over every member not in default.
+        """Closes the funding window: the default-fund total D over every member
+        not in default, only when every one of them has filed in the window,
+        once per window (a repeat returns the recorded answer).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -208,6 +226,11 @@ def add_ProverServiceServicer_to_server(servicer, server):
             'ProveAssessmentPayment': grpc.unary_unary_rpc_method_handler(
                     servicer.ProveAssessmentPayment,
                     request_deserializer=zkclear_dot_v1_dot_prover__pb2.ProveAssessmentRequest.FromString,
+                    response_serializer=zkclear_dot_v1_dot_prover__pb2.MemberProof.SerializeToString,
+            ),
+            'ProveAssessmentFromCash': grpc.unary_unary_rpc_method_handler(
+                    servicer.ProveAssessmentFromCash,
+                    request_deserializer=zkclear_dot_v1_dot_prover__pb2.ProveAssessmentFromCashRequest.FromString,
                     response_serializer=zkclear_dot_v1_dot_prover__pb2.MemberProof.SerializeToString,
             ),
             'ProveMargin': grpc.unary_unary_rpc_method_handler(
@@ -380,6 +403,33 @@ class ProverService:
             target,
             '/zkclear.v1.ProverService/ProveAssessmentPayment',
             zkclear_dot_v1_dot_prover__pb2.ProveAssessmentRequest.SerializeToString,
+            zkclear_dot_v1_dot_prover__pb2.MemberProof.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ProveAssessmentFromCash(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zkclear.v1.ProverService/ProveAssessmentFromCash',
+            zkclear_dot_v1_dot_prover__pb2.ProveAssessmentFromCashRequest.SerializeToString,
             zkclear_dot_v1_dot_prover__pb2.MemberProof.FromString,
             options,
             channel_credentials,
