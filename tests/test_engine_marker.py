@@ -1,0 +1,76 @@
+"""No silent loss of acknowledged events (reliability issue, item 4): the node
+keeps a durable head marker beside its database and refuses to start from a
+ledger that is missing, empty, shorter than what it acknowledged (a lost WAL)
+or forked from it."""
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from clearing import engine as E
+from clearing.engine import Engine
+from clearing.errors import LedgerCorrupted
+
+from test_engine_support import basic_sim
+
+
+def _db(sim):
+    return sim.path
+
+
+def test_marker_tracks_every_acknowledged_event(tmp_path):
+    sim = basic_sim(tmp_path, members=("A", "B"), seed=b"marker")
+    seq, head = sim.engine.chain_head()
+    assert E.read_marker(_db(sim)) == (seq, head.hex())
+    sim.deposit("A", 5)
+    assert E.read_marker(_db(sim))[0] == seq + 1
+    assert oct(os.stat(E.marker_path(_db(sim))).st_mode & 0o777) == "0o600"
+
+
+@pytest.mark.parametrize("damage", ["deleted", "zero-length"])
+def test_a_lost_database_is_refused_not_replaced(tmp_path, damage):
+    sim = basic_sim(tmp_path, members=("A", "B"), seed=b"lost")
+    sim.engine.close()
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(_db(sim) + suffix):
+            os.remove(_db(sim) + suffix)
+    if damage == "zero-length":
+        open(_db(sim), "wb").close()
+    # a fresh genesis would silently replace the ledger: refused
+    with pytest.raises(LedgerCorrupted, match="acknowledged"):
+        Engine.create(_db(sim), sim.config, sim.op(E.genesis_message(sim.config)), sim.node_sk)
+    with pytest.raises(LedgerCorrupted, match="acknowledged"):
+        Engine.open(_db(sim), sim.node_sk)
+
+
+def test_an_older_copy_of_the_database_is_refused(tmp_path):
+    """A database restored from before the last acknowledged events (what a
+    lost WAL after kill -9 amounts to) is shorter than the marker."""
+    sim = basic_sim(tmp_path, members=("A", "B"), seed=b"older")
+    sim.engine.close()
+    backup = tmp_path / "backup.db"
+    shutil.copy(_db(sim), backup)
+    sim.reopen()
+    sim.deposit("A", 7)
+    sim.deposit("B", 8)
+    sim.engine.close()
+    marker = E.read_marker(_db(sim))
+    for suffix in ("-wal", "-shm"):
+        if os.path.exists(_db(sim) + suffix):
+            os.remove(_db(sim) + suffix)
+    shutil.copy(backup, _db(sim))
+    with pytest.raises(LedgerCorrupted, match=f"acknowledged {marker[0]}"):
+        Engine.open(_db(sim), sim.node_sk)
+
+
+def test_a_forked_database_is_refused(tmp_path):
+    sim = basic_sim(tmp_path, members=("A", "B"), seed=b"fork")
+    seq, head = sim.engine.chain_head()
+    sim.engine.close()
+    E.write_marker(_db(sim), seq, bytes(32))  # the node acknowledged another event at this seq
+    with pytest.raises(LedgerCorrupted, match="differs"):
+        Engine.open(_db(sim), sim.node_sk)
+    E.write_marker(_db(sim), seq, head)
+    Engine.open(_db(sim), sim.node_sk).close()
