@@ -229,6 +229,18 @@ class Sim:
         self.sync()
         return res
 
+    def settle_assessment_from_cash(self, mid: str, index: int):
+        """The private path: the payable is debited from hidden cash with the
+        prover's margin proof on cash - due; nothing public moves."""
+        m = self.members[mid]
+        rid = self.rid("assess-cash")
+        cyc = self.cycle
+        sig = m.sign(E.assessment_settlement_message(mid, index, cyc, rid))
+        ctx_seq, proof = self.witness.prove_assessment_from_cash(mid, index, cyc, rid, sig, self.engine.account(mid))
+        res = self.engine.settle_assessment(mid, index, cyc, ctx_seq, proof, sig, rid)
+        self.sync()
+        return res
+
     def withdraw(self, mid: str, amount: int):
         m = self.members[mid]
         rid = self.rid("wd")
@@ -274,15 +286,49 @@ def test_harness_boots_and_funds(tmp_path):
 # ---------------------------------------------------------------------------
 # Driving a scenario file (clearing.scenario) through the engine
 # ---------------------------------------------------------------------------
+def settle_assessment(sim: Sim, member: str, index: int, liquidity: dict, grid: int, matrix) -> tuple | None:
+    """The member's side of an assessment payable, the oracle's rule
+    (clearing.oracle), in the member client's order:
+    1. from hidden excess cash when cash - due >= its requirement on its
+       current positions (:meth:`Sim.settle_assessment_from_cash`: the
+       engine's ``assessment-settle``, nothing public moves);
+    2. else, when due <= its remaining liquidity, one tagged public deposit of
+       the due rounded up to the grid, at most that liquidity (the engine
+       books cash += d - due: the excess stays the member's);
+    3. else None: it cannot pay and the operator declares its default.
+    The member knows due, cash and positions from its own openings.  A
+    payable of 0 (a share that floors to 0, a zero contribution) is settled
+    from cash too: the engine holds it until it is settled.  Returns
+    ("cash", due), ("deposit", d) or None; ``liquidity`` is updated."""
+    from clearing.oracle import requirement
+    from clearing.scenario import grid_deposit
+
+    due = sim.witness.due(member)
+    bal = sim.witness.balances(member)
+    if bal["cash"] - due >= requirement(matrix, bal["pos"]):
+        sim.settle_assessment_from_cash(member, index)
+        return "cash", due
+    if due <= liquidity[member]:
+        d = grid_deposit(due, liquidity[member], grid)
+        liquidity[member] -= d
+        sim.pay_assessment(member, index, d)
+        return "deposit", d
+    return None
+
+
 def run_scenario(tmp_path, sc, variant_name: str, seed=b"scenario", reopen_every_step=False):
     """Run every day of a scenario variant through the engine, day d being
-    cycle d+1, with the oracle's member behaviour: a called member deposits
-    exactly its call (requirement - cash, which it knows from its openings)
-    when its remaining liquidity covers it, else the operator declares the
-    default.  Returns (sim, per-day public records)."""
+    cycle d+1, with the oracle's member behaviour: a called member whose
+    remaining liquidity covers its call (requirement - cash, which it knows
+    from its openings) deposits the call rounded up to the scenario's
+    ``ccp.deposit_grid``, at most that liquidity, and re-proves; else the
+    operator declares the default.  Assessed survivors (every active member
+    with a payable) settle through :func:`settle_assessment` or default in
+    turn.  Returns (sim, per-day
+    public records; a cure is (member, deposit), the call keeps the call)."""
     from clearing.errors import FailedPrecondition
     from clearing.oracle import requirement
-    from clearing.scenario import scenario_matrix
+    from clearing.scenario import grid_deposit, scenario_matrix
 
     instruments = [{"id": i.id, "multiplier": i.multiplier, "tick": i.tick, "price0": i.price0}
                    for i in sc.instruments]
@@ -321,9 +367,10 @@ def run_scenario(tmp_path, sc, variant_name: str, seed=b"scenario", reopen_every
             amount = requirement(matrix, bal["pos"]) - bal["cash"]
             calls.append((m, amount, "im" if res == "call" else "payment"))
             if amount <= liquidity[m]:
-                liquidity[m] -= amount
-                sim.cure(m, amount)
-                cures.append((m, amount))
+                deposit = grid_deposit(amount, liquidity[m], sc.ccp.deposit_grid)
+                liquidity[m] -= deposit
+                sim.cure(m, deposit)
+                cures.append((m, deposit))
             else:
                 sim.declare_default(m)
                 defaults.append(m)
@@ -331,13 +378,10 @@ def run_scenario(tmp_path, sc, variant_name: str, seed=b"scenario", reopen_every
         while sim.engine.state.pending_defaults:
             index = sim.default_event(list(variant.close_out_prices))
             for m in sorted(sim.engine.state.members):
-                due = sim.witness.due(m)
-                if not due or sim.engine.account(m)["status"] != "active":
+                acct = sim.engine.account(m)
+                if acct["due"] is None or acct["status"] != "active":
                     continue
-                if due <= liquidity[m]:
-                    liquidity[m] -= due
-                    sim.pay_assessment(m, index, due)
-                else:
+                if settle_assessment(sim, m, index, liquidity, sc.ccp.deposit_grid, matrix) is None:
                     sim.declare_default(m)
                     defaults.append(m)
         close = sim.close()
@@ -347,31 +391,54 @@ def run_scenario(tmp_path, sc, variant_name: str, seed=b"scenario", reopen_every
     return sim, days
 
 
-def waterfall_scenario(drop, extra, dfs, sitg1, sitg2, cap=2, defaulters=1, liquidity=None, defaulter_df=1_000_000):
+def waterfall_scenario(drop, extra, dfs, sitg1, sitg2, cap=2, defaulters=1, liquidity=None, defaulter_df=1_000_000,
+                       weak=(), grid=None):
     """A small scenario file (one instrument, two scan scenarios) shaped to
     reach a chosen part of the waterfall: defaulters D1.. each buy 100
     contracts at price0 from S1, S2, S3 (40/30/30) with cash exactly their
     requirement and no liquidity; on day 1 the price drops by ``drop`` and the
     close-out is ``extra`` lower still.  ``dfs`` are the survivors'
-    contributions; SITG, the cap multiple and survivors' liquidity are given."""
+    contributions; SITG, the cap multiple and survivors' liquidity are given.
+
+    Survivors short the crash gain VM and so pay any assessment from excess
+    cash.  A survivor named in ``weak`` instead also buys twice what it sold
+    from the first survivor not in ``weak`` (net long what it sold) with cash
+    exactly its requirement after the crash: it passes margin but cannot pay
+    an assessment from cash, so it deposits (its ``liquidity``) or defaults.
+    ``grid``: ccp.deposit_grid (None: left out, i.e. 1)."""
     from clearing.scenario import load_scenario
 
     members, trades = [], []
     survivors = ["S1", "S2", "S3"]
+    sold = dict(zip(survivors, (40 * defaulters, 30 * defaulters, 30 * defaulters)))
+    if set(weak) - set(survivors) or set(weak) == set(survivors):
+        raise ValueError(f"weak must name some but not all of {survivors}")
+    hedger = next(s for s in survivors if s not in weak)
+    net = {s: -sold[s] for s in survivors}
     for k in range(defaulters):
         mid = f"D{k + 1}"
         members.append({"id": mid, "cash": 5_000_000, "default_fund": defaulter_df, "liquidity": 0,
                         "target_positions": [100]})
         for s, q in zip(survivors, (40, 30, 30)):
             trades.append({"day": 0, "buyer": mid, "seller": s, "instrument": "F", "quantity": q, "price": 100000})
-    for s, q, df in zip(survivors, (40, 30, 30), dfs):
-        members.append({"id": s, "cash": 10_000_000, "default_fund": df,
-                        "liquidity": (liquidity or {}).get(s, 10**10), "target_positions": [-q * defaulters]})
+    for s in weak:
+        trades.append({"day": 0, "buyer": s, "seller": hedger, "instrument": "F", "quantity": 2 * sold[s],
+                       "price": 100000})
+        net[s] += 2 * sold[s]
+        net[hedger] -= 2 * sold[s]
+    for s, df in zip(survivors, dfs):
+        # a weak survivor is long sold[s]: requirement 5000 * 10 per contract, and the crash costs drop * 10
+        cash = (5000 + drop) * 10 * net[s] if s in weak else 10_000_000
+        members.append({"id": s, "cash": cash, "default_fund": df,
+                        "liquidity": (liquidity or {}).get(s, 10**10), "target_positions": [net[s]]})
+    ccp = {"skin_in_the_game_1": sitg1, "skin_in_the_game_2": sitg2, "assessment_cap_multiple": cap}
+    if grid is not None:
+        ccp["deposit_grid"] = grid
     return load_scenario({
         "name": "waterfall", "instruments": [{"id": "F", "price0": 100000, "multiplier": 10, "tick": 1,
                                               "scan_range": 5000}],
         "margin_scenarios": {"shocks": [[0], [-5000]]}, "members": members,
-        "ccp": {"skin_in_the_game_1": sitg1, "skin_in_the_game_2": sitg2, "assessment_cap_multiple": cap},
+        "ccp": ccp,
         "trades": trades,
         "variants": {"v": {"settlement_prices": [[100000], [100000 - drop]],
                            "close_out_prices": [100000 - drop - extra]}},
