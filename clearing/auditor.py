@@ -60,8 +60,33 @@ class AuditResult:
         return "\n".join(lines)
 
 
-def fetch_events(stub: rpc.Client) -> list[tuple[int, dict]]:
-    """The node's whole public ledger, with the chain re-checked over the bytes."""
+def check_watermark(path, events_hashes: list[bytes]) -> None:
+    """Remember the highest (seq, chain head) this auditor has seen in the
+    JSON file ``path`` and raise LedgerCorrupted -- the divergence alarm --
+    when the node's ledger is now shorter (it went backwards: a lost or
+    replaced database) or holds another event at that seq (a fork)."""
+    p = Path(path)
+    try:
+        mark = json.loads(p.read_text(encoding="utf-8"))
+        seq, head = int(mark["seq"]), bytes.fromhex(mark["head"])
+    except FileNotFoundError:
+        seq, head = 0, b""
+    except (ValueError, KeyError, TypeError):
+        raise LedgerCorrupted(f"the auditor's watermark {p.name} is unreadable") from None
+    if seq > len(events_hashes):
+        raise LedgerCorrupted(f"ALARM: the node's ledger went backwards: {len(events_hashes)} events, this auditor "
+                              f"has seen {seq}")
+    if seq and events_hashes[seq - 1] != head:
+        raise LedgerCorrupted(f"ALARM: the node's ledger forked: event {seq} differs from the one this auditor saw")
+    if events_hashes and len(events_hashes) >= seq:
+        tmp = p.with_name(p.name + ".tmp")
+        tmp.write_text(json.dumps({"seq": len(events_hashes), "head": events_hashes[-1].hex()}), encoding="utf-8")
+        tmp.replace(p)
+
+
+def fetch_events(stub: rpc.Client, hashes: list | None = None) -> list[tuple[int, dict]]:
+    """The node's whole public ledger, with the chain re-checked over the bytes
+    (each event's chain hash is appended to ``hashes`` when given)."""
     events = []
     head = GENESIS_HASH
     for ev in stub.StreamLedger(clearing_pb2.StreamLedgerRequest(since=0)):
@@ -75,6 +100,8 @@ def fetch_events(stub: rpc.Client) -> list[tuple[int, dict]]:
         if head != ev.chain_hash:
             raise LedgerCorrupted(f"hash chain mismatch at event {ev.seq}")
         events.append((ev.seq, body))
+        if hashes is not None:
+            hashes.append(head)
     return events
 
 
@@ -96,15 +123,22 @@ def audit_events(events, status: clearing_pb2.LedgerStatus | None, *, operator_k
     return res
 
 
-def audit_node(identity, roster, clearing_target: str, *, timeout: float = 600.0) -> AuditResult:
-    """Stream the node's ledger and re-verify it (see the module docstring)."""
+def audit_node(identity, roster, clearing_target: str, *, timeout: float = 600.0,
+               watermark=None) -> AuditResult:
+    """Stream the node's ledger and re-verify it (see the module docstring).
+    With ``watermark`` (a file path) the highest (seq, head) seen is kept
+    there and a ledger that went backwards or forked fails the audit."""
     with rpc.channel(identity, clearing_target) as ch:
         stub = rpc.Client(clearing_pb2_grpc.ClearingServiceStub(ch), timeout)
         status = stub.GetLedgerStatus(clearing_pb2.LedgerStatusRequest())
+        hashes: list[bytes] = []
         try:
-            events = fetch_events(stub)
+            events = fetch_events(stub, hashes)
+            if watermark is not None:
+                check_watermark(watermark, hashes)
         except LedgerCorrupted as exc:
-            return AuditResult(ok=False, error=str(exc))
+            log.error("%s", exc)
+            return AuditResult(ok=False, error=str(exc), events=len(hashes))
         # the ledger may have grown between the two reads: compare at the same point
         if len(events) != status.seq:
             status = stub.GetLedgerStatus(clearing_pb2.LedgerStatusRequest())
@@ -115,14 +149,15 @@ def audit_node(identity, roster, clearing_target: str, *, timeout: float = 600.0
 
 
 class AuditorServicer(auditor_pb2_grpc.AuditorServiceServicer):
-    def __init__(self, identity, roster, clearing_target: str):
+    def __init__(self, identity, roster, clearing_target: str, watermark=None):
         self.identity = identity
         self.roster = roster
         self.clearing_target = clearing_target
+        self.watermark = watermark
 
     @rpc.unary
     def Audit(self, request, context, caller):
-        res = audit_node(self.identity, self.roster, self.clearing_target)
+        res = audit_node(self.identity, self.roster, self.clearing_target, watermark=self.watermark)
         log.info("audit: ok=%s events=%d node_agrees=%s", res.ok, res.events, res.node_agrees)
         return res.to_msg()
 
@@ -133,14 +168,20 @@ class _Nothing:
 
 
 def create_server(config_dir, *, port: int = 0, host: str = "127.0.0.1",
-                  clearing_target: str | None = None) -> tuple[rpc.Server, int]:
+                  clearing_target: str | None = None, watermark=None) -> tuple[rpc.Server, int]:
+    """``watermark``: the file where the auditor keeps the highest (seq, head)
+    it has seen (default: ``auditor.head`` in the configuration directory's
+    data folder)."""
     config_dir = Path(config_dir)
     roster = load_config(config_dir)
     identity = load_identity(config_dir, "auditor")
     target = clearing_target or services_config.endpoint(config_dir, "clearing")
+    if watermark is None:
+        watermark = config_dir / "data" / "auditor.head"
+        watermark.parent.mkdir(mode=0o700, exist_ok=True)
     server, bound, health = rpc.build_server(identity, [
-        (auditor_pb2_grpc.add_AuditorServiceServicer_to_server, AuditorServicer(identity, roster, target),
-         AUDITOR_SERVICE),
+        (auditor_pb2_grpc.add_AuditorServiceServicer_to_server,
+         AuditorServicer(identity, roster, target, watermark), AUDITOR_SERVICE),
     ], host=host, port=port, max_workers=2)
     return rpc.Server(server, bound, health, _Nothing()), bound
 
@@ -155,4 +196,4 @@ def serve(config_dir, *, port: int | None = None, host: str = "127.0.0.1",
     rpc.serve_forever(srv.grpc_server, srv.health, grace=grace)
 
 
-__all__ = ["AuditResult", "audit_node", "audit_events", "fetch_events", "AuditorServicer", "create_server", "serve"]
+__all__ = ["AuditResult", "audit_node", "check_watermark", "audit_events", "fetch_events", "AuditorServicer", "create_server", "serve"]

@@ -90,3 +90,19 @@ def test_replay_detects_a_rewritten_history(one_cycle):
     # dropping an event is caught too
     res = A.audit_events(events[:3] + events[4:], None)
     assert not res.ok
+
+
+def test_watermark_alarms_when_the_ledger_goes_backwards_or_forks(tmp_path):
+    mark = tmp_path / "auditor.head"
+    hashes = [bytes([k]) * 32 for k in range(1, 6)]
+    A.check_watermark(mark, hashes[:3])
+    A.check_watermark(mark, hashes)  # grew: fine, the mark moves to 5
+    with pytest.raises(LedgerCorrupted, match="backwards"):
+        A.check_watermark(mark, hashes[:4])
+    forked = hashes[:4] + [b"\xee" * 32]
+    with pytest.raises(LedgerCorrupted, match="forked"):
+        A.check_watermark(mark, forked)
+    A.check_watermark(mark, hashes + [b"\x07" * 32])
+    mark.write_text("not json")
+    with pytest.raises(LedgerCorrupted, match="unreadable"):
+        A.check_watermark(mark, hashes)
