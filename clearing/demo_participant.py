@@ -54,8 +54,15 @@ Requests (``op``)
                  (they expire at the cycle close).
 ``call``         the member was called: it computes its shortfall
                  (worst-scenario requirement minus cash, from its openings)
-                 and cures by depositing exactly that when its remaining
-                 liquidity covers it; otherwise it declines.
+                 and, when its remaining liquidity covers it, cures by one
+                 public deposit of the shortfall rounded up to a multiple of
+                 the scenario's public deposit grid (``ccp.deposit_grid``),
+                 at most its remaining liquidity, then re-proves margin; the
+                 excess stays in its cash.  So the node learns a bound,
+                 deposit - grid < shortfall <= deposit (only shortfall <=
+                 deposit when the liquidity capped it), not the value.  The
+                 reply carries the deposit, never the shortfall.  When the
+                 liquidity does not cover the shortfall it declines.
 ``assessment``   ``index``: pay the committed assessment of that default
                  event by one tagged deposit of exactly the amount due when
                  its liquidity covers it; otherwise decline (the operator
@@ -80,7 +87,7 @@ from . import services_config
 from .oracle import requirement
 from .participant import Participant, TradeRejected
 from .pki import load_config, load_identity
-from .scenario import load_scenario, scenario_matrix
+from .scenario import grid_deposit, load_scenario, scenario_matrix
 
 
 def initiator(k: int, trade) -> str:
@@ -205,10 +212,11 @@ class Agent:
         shortfall = max(0, requirement(self.matrix, bal["pos"]) - bal["cash"])
         if shortfall > self.liquidity:
             return {"cured": False}
-        self.liquidity -= shortfall
+        deposit = grid_deposit(shortfall, self.liquidity, self.sc.ccp.deposit_grid)
+        self.liquidity -= deposit
         cycle = self.p.ledger_status().cycle
-        self.p.cure(shortfall, request_id=f"cure-{cycle}-{self.name}")
-        return {"cured": self.p.account().status == "active", "deposit": shortfall}
+        self.p.cure(deposit, request_id=f"cure-{cycle}-{self.name}")
+        return {"cured": self.p.account().status == "active", "deposit": deposit}
 
     def op_assessment(self, req) -> dict:
         index = int(req["index"])
