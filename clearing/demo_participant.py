@@ -254,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
 
     roster = load_config(args.config)
     identity = load_identity(args.config, args.name)
-    seen = services_config.data_path(args.config, "clearing_db").parent / f"seen-{args.name}.json"
+    seen = services_config.party_data_dir(args.config, args.name) / "seen.json"
     p = Participant(identity, roster, services_config.endpoint(args.config, "clearing"),
                     services_config.endpoint(args.config, "prover"), seen_path=seen)
     agent = Agent(p, load_scenario(args.scenario), args.variant)

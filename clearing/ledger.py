@@ -24,7 +24,9 @@ Invariants
 * Every append is one SQLite transaction that writes the event, the new head,
   the changed derived rows, the request id and any relay changes together:
   after a crash either all of them are there or none is.  The database runs
-  in WAL mode with ``synchronous=FULL``.
+  in WAL mode with ``synchronous=FULL`` and ``secure_delete=ON``: a deleted
+  relay ciphertext is zeroed in the file, not left in free pages (whatever
+  the SQLite build's default).
 * On open, :meth:`Ledger.verify_chain` recomputes the whole hash chain and the
   stored head; the engine then replays every event through its fold and
   compares the result with ``derived`` (:meth:`Ledger.check_derived`).  An
@@ -40,7 +42,7 @@ import json
 import sqlite3
 from typing import Any, Callable, Iterator
 
-from .errors import AlreadyExists, InvalidArgument, LedgerCorrupted
+from .errors import AlreadyExists, FailedPrecondition, InvalidArgument, LedgerCorrupted
 
 GENESIS_HASH = hashlib.sha256(b"zkclear.v1/ledger/genesis").digest()
 
@@ -120,6 +122,9 @@ class Ledger:
         self._db = sqlite3.connect(self.path, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA secure_delete=ON")
+        if self._db.execute("PRAGMA secure_delete").fetchone() != (1,):
+            raise FailedPrecondition("this SQLite build cannot enable secure_delete")
         self._db.executescript(_SCHEMA)
         self._derived_cache: dict[str, str] | None = None
 

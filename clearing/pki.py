@@ -45,8 +45,11 @@ Files (paths in the config are relative to the directory)::
 Private keys are created 0600 from the start and key directories 0700;
 loading refuses key files that group/others may read.  ``init_pki`` refuses a
 non-empty directory unless ``force=True``, which replaces the files it writes
-(it deletes nothing else).  This is a *development* PKI: keys are unencrypted
-on disk and one directory holds every party's keys.
+(it deletes nothing else).  Each party's private keys live in that party's
+directory ``<role>/<name>/`` and nowhere else (the CA key in ``ca/``), so a
+party's directory can be handed to it alone; the services' data directories
+(``clearing.services_config``) hold no key.  This is a *development* PKI:
+keys are unencrypted on disk and one tree holds every party's directory.
 
 Caller identity.  Servers use ``require_client_auth=True``, so TLS itself
 verifies the client chain to our CA.  :func:`peer_identity` then reads the

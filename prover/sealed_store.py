@@ -9,13 +9,17 @@ prover reloads it and replays the ledger from the node.
 
 Sealing.  Each opening is encrypted with AES-256-GCM under a 32-byte key
 read from a key file (created 0600 on first use; refused if group/others may
-read it): nonce = 12 random bytes, plaintext = value || blinding (two
+read or write it).  The key file lives outside the store's data directory
+(:func:`check_key_file`, enforced by ``prover.service.create_server``), so a
+copy of the data carries no key.  Nonce = 12 random bytes, plaintext = value || blinding (two
 32-byte big-endian scalars), associated data = a domain tag plus the
 commitment, so a sealed row moved to another commitment does not decrypt.
 On load every opening is re-committed and compared with its commitment.
 Rows are written in one transaction, in WAL mode with ``synchronous=FULL``,
 *before* the service answers the request that created them, so an answer
-the node acted upon is never lost to a crash.
+the node acted upon is never lost to a crash.  ``secure_delete`` is on: a
+deleted or overwritten row's bytes are zeroed in the file, not left in free
+pages (whatever the SQLite build's default).
 
 Besides openings the store keeps small non-secret rows: prepared funding
 commitments per (member, request id) -- so a retried PrepareFunding returns
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 import threading
 from pathlib import Path
 
@@ -80,6 +85,33 @@ def load_or_create_key(path: str | os.PathLike) -> bytes:
     return key
 
 
+def check_key_file(key_path: str | os.PathLike, data_dirs, *, store_exists: bool = False) -> None:
+    """Refuse (:class:`StoreError`, one line naming the file, never the key)
+    a key file that sits inside any of ``data_dirs`` (at any depth, after
+    resolving symlinks), that group or others may read or write
+    (``mode & 0o077``), or that is not a regular file.  A missing key file
+    is fine for a new store (it is created 0600 on first use) but refused
+    when ``store_exists`` (a new key could not open the old store)."""
+    path = Path(key_path)
+    resolved = path.resolve()
+    for data_dir in data_dirs:
+        d = Path(data_dir).resolve()
+        if d == resolved or d in resolved.parents:
+            raise StoreError(f"prover key file {path} is inside the data directory {data_dir}; "
+                             f"move it out (a copy of the data must not carry its key)")
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        if store_exists:
+            raise StoreError(f"prover key file {path} does not exist but the sealed store does") from None
+        return
+    if not stat.S_ISREG(st.st_mode):
+        raise StoreError(f"prover key file {path} is not a regular file")
+    if st.st_mode & 0o077:
+        raise StoreError(f"prover key file {path} is readable or writable by group/others "
+                         f"(mode {stat.S_IMODE(st.st_mode):04o}); chmod 600 it")
+
+
 class SealedStore:
     """Openings sealed by AES-GCM in SQLite.  Thread-safe (one lock)."""
 
@@ -89,6 +121,9 @@ class SealedStore:
         self._db = sqlite3.connect(str(db_path), isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA secure_delete=ON")
+        if self._db.execute("PRAGMA secure_delete").fetchone() != (1,):
+            raise StoreError("this SQLite build cannot enable secure_delete")
         self._db.executescript(_SCHEMA)
         self.path = str(db_path)
 
@@ -173,4 +208,4 @@ class SealedStore:
             self._db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('alarm', ?)", (reason,))
 
 
-__all__ = ["SealedStore", "StoreError", "load_or_create_key"]
+__all__ = ["SealedStore", "StoreError", "check_key_file", "load_or_create_key"]

@@ -47,7 +47,7 @@ from clearing.ledger import GENESIS_HASH, canonical, chain_hash
 from clearing.pki import load_config, load_identity
 from zkp.pedersen import Opening
 
-from .sealed_store import SealedStore
+from .sealed_store import SealedStore, check_key_file
 from .witness import Divergence, WitnessStore
 
 log = logging.getLogger("zkclear.prover")
@@ -300,10 +300,19 @@ def create_server(config_dir, *, port: int = 0, host: str = "127.0.0.1", db_path
     """Start the prover service on ``host:port`` (0 = any free port);
     returns (server, port).  ``server.resource`` is the :class:`ProverNode`.
     ``rng`` is for tests only (reproducible runs, see ``zkp.field.random_scalar``);
-    the CLI never passes one, so blindings come from the CSPRNG."""
+    the CLI never passes one, so blindings come from the CSPRNG.
+
+    ``key_path`` defaults to :func:`services_config.prover_key_path`
+    (environment, then services.json).  Refuses to start
+    (:class:`~prover.sealed_store.StoreError`) when the key file lies inside
+    the prover's data directory (the directory of ``db_path``) or the
+    clearing node's, or when group/others may read or write it."""
     config_dir = Path(config_dir)
-    db_path = db_path or services_config.data_path(config_dir, "prover_db")
-    key_path = key_path or services_config.data_path(config_dir, "prover_key")
+    db_path = Path(db_path or services_config.data_path(config_dir, "prover_db"))
+    key_path = services_config.prover_key_path(config_dir, key_path)
+    data_dirs = [db_path.parent, services_config.data_path(config_dir, "clearing_db", create=False).parent]
+    check_key_file(key_path, data_dirs, store_exists=db_path.exists())
+    db_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     node = ProverNode(config_dir, db_path, key_path, clearing_target=clearing_target, rng=rng)
     try:
         server, bound, health = rpc.build_server(node.identity, [
@@ -316,11 +325,11 @@ def create_server(config_dir, *, port: int = 0, host: str = "127.0.0.1", db_path
 
 
 def serve(config_dir, *, port: int | None = None, host: str = "127.0.0.1",
-          grace: float = rpc.SHUTDOWN_GRACE) -> None:
+          grace: float = rpc.SHUTDOWN_GRACE, key_path=None) -> None:
     config_dir = Path(config_dir)
     if port is None:
         port = int(services_config.endpoint(config_dir, "prover").rsplit(":", 1)[1])
-    srv, bound = create_server(config_dir, port=port, host=host,
+    srv, bound = create_server(config_dir, port=port, host=host, key_path=key_path,
                                clearing_target=services_config.endpoint(config_dir, "clearing"))
     log.info("prover service listening on %s:%d (mutual TLS)", host, bound)
     print(f"prover service listening on {host}:{bound}", flush=True)

@@ -11,7 +11,7 @@ import sqlite3
 import grpc
 import pytest
 
-from clearing import clearing_service
+from clearing import clearing_service, services_config
 from clearing.api import prover_pb2
 from prover.sealed_store import SealedStore, StoreError
 from zkp.field import encode_scalar
@@ -44,7 +44,7 @@ def test_openings_sealed_at_rest_and_never_logged(cluster, caplog):
     assert "PushOpening by node/clearing: OK" in caplog.text
     assert "witness: receipt t1 cycle 1: signed" in caplog.text
     assert "987653" not in repr(cluster.prover.resource) + repr(store)
-    key_path = cluster.dir / "data" / "prover.aes"
+    key_path = services_config.prover_key_path(cluster.dir)
     assert os.stat(key_path).st_mode & 0o077 == 0
 
 
@@ -58,7 +58,7 @@ def test_sealed_store_rejects_wrong_key_and_tampering(cluster, tmp_path):
     with pytest.raises(StoreError):
         s.load_all()
     s.close()
-    good = SealedStore(db, cluster.dir / "data" / "prover.aes")
+    good = SealedStore(db, services_config.prover_key_path(cluster.dir))
     assert len(good.load_all()) == 3  # the three prepared contributions
     good.close()
     con = sqlite3.connect(db)
@@ -66,7 +66,7 @@ def test_sealed_store_rejects_wrong_key_and_tampering(cluster, tmp_path):
     con.execute("UPDATE openings SET sealed = ? WHERE commitment = ?", (bytes([sealed[0] ^ 1]) + sealed[1:], c0))
     con.commit()
     con.close()
-    bad = SealedStore(db, cluster.dir / "data" / "prover.aes")
+    bad = SealedStore(db, services_config.prover_key_path(cluster.dir))
     with pytest.raises(StoreError):
         bad.load_all()
     bad.close()
@@ -88,7 +88,7 @@ def test_lost_store_raises_alarm_and_refuses(cluster, tmp_path):
     cluster.onboard()
     cluster.trade("t1", "A", "B", "ESX", "buy", 7, 500000)
     # a prover that lost its openings cannot reproduce the node's commitments
-    cluster.restart_prover(db_path=tmp_path / "fresh.db", key_path=tmp_path / "fresh.key")
+    cluster.restart_prover(db_path=tmp_path / "fresh" / "prover.db", key_path=tmp_path / "fresh.key")
     op = cluster.operator()
     op.settle(P0, MATRIX)
     code, details = code_of(op.run_margin)
@@ -96,7 +96,7 @@ def test_lost_store_raises_alarm_and_refuses(cluster, tmp_path):
     st = cluster.member("A").prover.GetProverStatus(prover_pb2.ProverStatusRequest())
     assert st.alarm and st.alarm_reason
     # and it keeps refusing, also after a restart
-    cluster.restart_prover(db_path=tmp_path / "fresh.db", key_path=tmp_path / "fresh.key")
+    cluster.restart_prover(db_path=tmp_path / "fresh" / "prover.db", key_path=tmp_path / "fresh.key")
     code, details = code_of(cluster.member("A").balances)
     assert code == S.FAILED_PRECONDITION and "alarm" in details
 

@@ -2,7 +2,11 @@
 keys for the nodes (clearing, prover, auditor), the members and the
 operator; the roster (zkclear.json), the service endpoints (services.json)
 and the operator-signed ledger genesis (genesis.json) with the instruments
-and CCP parameters of a scenario file (default: the packaged ccp-demo)."""
+and CCP parameters of a scenario file (default: the packaged ccp-demo).
+Laid out per party: each party's keys in its own 0700 directory
+(node/NAME, member/NAME, operator/NAME; the prover's AES sealing key in
+node/prover/prover.aes), each node's database in a data directory of its
+own (data/clearing, data/prover) holding no key."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -48,4 +52,6 @@ def run(args) -> int:
           f"instruments {', '.join(i['id'] for i in instruments)} (scenario {sc.name})")
     print(f"clearing 127.0.0.1:{ports['clearing']}  prover 127.0.0.1:{ports['prover']}  "
           f"auditor 127.0.0.1:{ports['auditor']}")
+    print(f"keys under {directory}/node, member, operator (one 0700 directory per party; prover sealing key "
+          f"{services_config.DEFAULT_KEYS['prover_key']}); databases under {directory}/data/clearing, data/prover")
     return 0

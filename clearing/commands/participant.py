@@ -51,7 +51,7 @@ def run(args) -> int:
     identity = load_identity(args.config, args.name)
     if identity.role != "member":
         raise CommandError(f"{args.name!r} is not a member")
-    seen = services_config.data_path(args.config, "clearing_db").parent / f"seen-{args.name}.json"
+    seen = services_config.party_data_dir(args.config, args.name) / "seen.json"
     target = services_config.endpoint(args.config, "clearing")
     p = Participant(identity, roster, target, services_config.endpoint(args.config, "prover"), seen_path=seen)
     rid = args.request_id

@@ -1,6 +1,9 @@
 """``zkclear serve clearing|prover|auditor --config DIR [--port N]``: run one
 node in the foreground over mutual TLS until SIGTERM or Ctrl-C (graceful
-shutdown: calls in flight finish, new ones are refused)."""
+shutdown: calls in flight finish, new ones are refused).  The prover's
+sealing key file: ``--prover-key FILE``, else ``$ZKCLEAR_PROVER_KEY``, else
+``keys.prover_key`` of services.json; the prover refuses to start when the
+file is inside a node's data directory or group/others may read or write it."""
 from __future__ import annotations
 
 from . import CommandError, add_config, setup_logging
@@ -13,6 +16,9 @@ def configure(parser) -> None:
     parser.add_argument("--port", type=int, help="port to listen on (default: from services.json; 0 = any)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+    parser.add_argument("--prover-key", metavar="FILE",
+                        help="the prover's sealing key file (prover only; default: $ZKCLEAR_PROVER_KEY, "
+                             "else keys.prover_key of services.json)")
     parser.add_argument("--grace", type=float, default=5.0,
                         help="seconds calls in flight get to finish at SIGTERM (default 5)")
 
@@ -27,5 +33,10 @@ def run(args) -> int:
         from clearing.auditor import serve
     if not 0 <= args.grace <= 3600:
         raise CommandError("--grace must be in [0, 3600] seconds")
-    serve(args.config, port=args.port, host=args.host, grace=args.grace)
+    if args.node == "prover":
+        serve(args.config, port=args.port, host=args.host, grace=args.grace, key_path=args.prover_key)
+    elif args.prover_key:
+        raise CommandError("--prover-key applies to 'serve prover' only")
+    else:
+        serve(args.config, port=args.port, host=args.host, grace=args.grace)
     return 0
