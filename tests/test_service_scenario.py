@@ -3,16 +3,18 @@ oracle (clearing.oracle.run_oracle) on the same file: who is called and for
 how much, cures, defaults, every public number of each default report, and
 the members' final opened balances (read back from the prover service by
 each member itself).  Members behave as the oracle's members do: a called
-member deposits exactly its call when its liquidity covers it, else the
-operator declares its default; an assessed survivor pays its payable when it
-can, else it defaults in turn."""
+member deposits its call rounded up to the deposit grid (at most its
+liquidity) when its liquidity covers the call, else the operator declares its
+default; an assessed survivor pays from hidden excess cash when its account
+affords it, else by a grid-rounded tagged deposit when its liquidity covers
+the due, else it defaults in turn."""
 from __future__ import annotations
 
 import grpc
 import pytest
 
 from clearing.oracle import requirement, run_oracle
-from clearing.scenario import builtin_scenario, generate_scenario, scenario_matrix
+from clearing.scenario import builtin_scenario, generate_scenario, grid_deposit, scenario_matrix
 
 from test_service_support import Cluster
 
@@ -61,9 +63,10 @@ def run_services(c: Cluster, sc, variant_name: str) -> list[dict]:
             amount = requirement(matrix, bal["pos"]) - bal["cash"]
             calls.append((m, amount, "im" if res == "call" else "payment"))
             if amount <= liquidity[m]:
-                liquidity[m] -= amount
-                c.member(m).cure(amount)
-                cures.append((m, amount))
+                deposit = grid_deposit(amount, liquidity[m], sc.ccp.deposit_grid)
+                liquidity[m] -= deposit
+                c.member(m).cure(deposit)
+                cures.append((m, deposit))
             else:
                 op.declare_default(m)
                 defaults.append(m)
@@ -76,12 +79,16 @@ def run_services(c: Cluster, sc, variant_name: str) -> list[dict]:
                 p = c.member(m)
                 if p.account().status != "active":
                     continue
-                due = p.balances()["due"]
+                bal = p.balances()
+                due = bal["due"]
                 if not due:
                     continue
-                if due <= liquidity[m]:
-                    liquidity[m] -= due
-                    p.pay_assessment(index, due)
+                if bal["cash"] - due >= requirement(matrix, bal["pos"]):
+                    p.settle_assessment_from_cash(index)
+                elif due <= liquidity[m]:
+                    deposit = grid_deposit(due, liquidity[m], sc.ccp.deposit_grid)
+                    liquidity[m] -= deposit
+                    p.pay_assessment(index, deposit)
                 else:
                     op.declare_default(m)
                     defaults.append(m)
