@@ -171,14 +171,13 @@ def create_server(config_dir, *, port: int = 0, host: str = "127.0.0.1",
                   clearing_target: str | None = None, watermark=None) -> tuple[rpc.Server, int]:
     """``watermark``: the file where the auditor keeps the highest (seq, head)
     it has seen (default: ``auditor.head`` in the configuration directory's
-    data folder)."""
+    data directory, ``data/auditor/auditor.head``)."""
     config_dir = Path(config_dir)
     roster = load_config(config_dir)
     identity = load_identity(config_dir, "auditor")
     target = clearing_target or services_config.endpoint(config_dir, "clearing")
     if watermark is None:
-        watermark = config_dir / "data" / "auditor.head"
-        watermark.parent.mkdir(mode=0o700, exist_ok=True)
+        watermark = services_config.data_path(config_dir, "auditor_mark")
     server, bound, health = rpc.build_server(identity, [
         (auditor_pb2_grpc.add_AuditorServiceServicer_to_server,
          AuditorServicer(identity, roster, target, watermark), AUDITOR_SERVICE),

@@ -50,8 +50,13 @@ from .pki import PkiError, Roster, read_json
 
 SERVICES_FILE = "services.json"
 GENESIS_FILE = "genesis.json"
-DEFAULT_PORTS = {"clearing": 50151, "prover": 50152, "auditor": 50153}
-DEFAULT_DATA = {"clearing_db": "data/clearing/clearing.db", "prover_db": "data/prover/prover.db"}
+DEFAULT_PORTS = {"clearing": 50151, "prover": 50152, "auditor": 50153, "clearing_feed": 50154}
+#: The clearing node's ledger feed for the prover (its own port and threads;
+#: :mod:`clearing.clearing_service`).  Unless given, its port is the clearing
+#: node's + 3 (after the prover and the auditor).
+FEED = "clearing_feed"
+DEFAULT_DATA = {"clearing_db": "data/clearing/clearing.db", "prover_db": "data/prover/prover.db",
+                "auditor_mark": "data/auditor/auditor.head"}
 DEFAULT_KEYS = {"prover_key": "node/prover/prover.aes"}
 #: Environment variable naming the prover's sealing key file.
 PROVER_KEY_ENV = "ZKCLEAR_PROVER_KEY"
@@ -79,7 +84,12 @@ def write_service_files(directory: Path, roster: Roster, operator_key, instrumen
     cfg = genesis_config(roster, instruments, ccp)
     op_sig = signing.sign(operator_key, *E.genesis_message(cfg))
     (directory / GENESIS_FILE).write_text(json.dumps({"config": cfg, "op_sig": op_sig.hex()}, indent=2) + "\n")
-    ports = dict(DEFAULT_PORTS, **(ports or {}))
+    given = dict(ports or {})
+    ports = dict(DEFAULT_PORTS, **given)
+    if FEED not in given and "clearing" in given:
+        ports[FEED] = ports["clearing"] + 3
+        if ports[FEED] > 65535:
+            del ports[FEED]
     services = {"endpoints": {k: f"127.0.0.1:{v}" for k, v in ports.items()}, "data": dict(DEFAULT_DATA),
                 "keys": dict(DEFAULT_KEYS)}
     (directory / SERVICES_FILE).write_text(json.dumps(services, indent=2) + "\n")
@@ -113,6 +123,17 @@ def load_genesis(directory) -> tuple[dict, bytes]:
         return data["config"], bytes.fromhex(data["op_sig"])
     except (KeyError, TypeError, ValueError):
         raise PkiError(f"{GENESIS_FILE} lacks config or op_sig") from None
+
+
+def feed_endpoint(directory) -> str | None:
+    """The clearing node's ledger feed ("host:port"), None when services.json names none."""
+    feed = _read(directory, SERVICES_FILE).get("endpoints", {}).get(FEED)
+    return feed if isinstance(feed, str) else None
+
+
+def prover_clearing_target(directory) -> str:
+    """Where the prover follows the ledger: the feed, else the clearing node's main port."""
+    return feed_endpoint(directory) or endpoint(directory, "clearing")
 
 
 def endpoint(directory, service: str) -> str:

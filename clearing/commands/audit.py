@@ -24,7 +24,7 @@ def run(args) -> int:
     identity = load_identity(args.config, args.identity)
     target = args.target or services_config.endpoint(args.config, "clearing")
     with rpc_errors("clearing node"):
-        res = audit_node(identity, roster, target)
+        res = audit_node(identity, roster, target, watermark=services_config.data_path(args.config, "auditor_mark"))
     print(res.summary())
     if not res.ok:
         raise CommandError(res.error)
