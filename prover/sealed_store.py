@@ -21,10 +21,15 @@ the node acted upon is never lost to a crash.  ``secure_delete`` is on: a
 deleted or overwritten row's bytes are zeroed in the file, not left in free
 pages (whatever the SQLite build's default).
 
-Besides openings the store keeps small non-secret rows: prepared funding
-commitments per (member, request id) -- so a retried PrepareFunding returns
-the same commitment -- and the alarm (a divergence from the node survives a
-restart until an operator clears the database).
+Besides openings the store keeps the recorded answers to the node-driven
+aggregate steps (window totals, default openings, pro-rata shares; sealed
+like openings, since an answer is not public until the node books it), so
+a restarted prover repeats an answer instead of producing another; and small
+non-secret rows: prepared funding commitments per (member, request id) -- so
+a retried PrepareFunding returns the same commitment -- the watermark (the
+highest ledger seq and chain head it followed: a node whose ledger is later
+shorter or different raises the alarm), and the alarm (a divergence from the
+node survives a restart until an operator clears the database).
 
 Nothing here logs or reprs a value, a blinding or the key.
 """
@@ -47,6 +52,7 @@ from zkp.pedersen import Opening
 KEY_BYTES = 32
 NONCE_BYTES = 12
 _AAD = b"zkclear.v1/prover-store/opening\x00"
+_AAD_ANSWER = b"zkclear.v1/prover-store/answer\x00"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS openings (
@@ -59,6 +65,11 @@ CREATE TABLE IF NOT EXISTS prepared (
     request_id TEXT NOT NULL,
     commitment TEXT NOT NULL,
     PRIMARY KEY (member, request_id)
+);
+CREATE TABLE IF NOT EXISTS answers (
+    step   TEXT PRIMARY KEY,
+    nonce  BLOB NOT NULL,
+    sealed BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
@@ -197,6 +208,45 @@ class SealedStore:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+
+    # -- recorded answers of the aggregate steps (sealed: not public until booked) ---------
+    def put_answer(self, step: str, answer: bytes) -> None:
+        """Record the answer to a node-driven aggregate step (``step`` is its
+        canonical name); the first record wins."""
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = self._aead.encrypt(nonce, bytes(answer), _AAD_ANSWER + step.encode())
+        with self._lock:
+            self._db.execute("INSERT OR IGNORE INTO answers (step, nonce, sealed) VALUES (?, ?, ?)",
+                             (step, nonce, sealed))
+
+    def load_answers(self) -> dict[str, bytes]:
+        with self._lock:
+            rows = self._db.execute("SELECT step, nonce, sealed FROM answers").fetchall()
+        out = {}
+        for step, nonce, sealed in rows:
+            try:
+                out[step] = self._aead.decrypt(bytes(nonce), bytes(sealed), _AAD_ANSWER + step.encode())
+            except Exception:  # noqa: BLE001 - InvalidTag: tampering or a wrong key
+                raise StoreError("a recorded answer does not decrypt (wrong key or tampered store)") from None
+        return out
+
+    # -- the highest (seq, chain head) of the node's ledger this prover followed -------
+    def watermark(self) -> tuple[int, bytes]:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'watermark'").fetchone()
+        if row is None:
+            return 0, b""
+        seq, head = row[0].split(":")
+        return int(seq), bytes.fromhex(head)
+
+    def set_watermark(self, seq: int, head: bytes) -> None:
+        """Raise the watermark to (seq, head); never lowers it."""
+        with self._lock:
+            cur = self._db.execute("SELECT value FROM meta WHERE key = 'watermark'").fetchone()
+            if cur is not None and int(cur[0].split(":")[0]) >= seq:
+                return
+            self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('watermark', ?)",
+                             (f"{seq}:{bytes(head).hex()}",))
 
     def alarm(self) -> str | None:
         with self._lock:

@@ -28,10 +28,12 @@ opening; :class:`~zkp.pedersen.Opening` hides itself in ``repr``.
 """
 from __future__ import annotations
 
+import json
 from typing import Iterable
 
 from clearing import engine as E
 from clearing import signing
+from clearing.ledger import canonical
 from clearing.relay import RelayError, OpeningError, open_opening, relay_public_bytes
 from zkp.errors import ProvingError
 from zkp.field import random_scalar, to_signed
@@ -41,6 +43,39 @@ from zkp.statements import Context
 
 from .pool import shared_pool
 from .statements import pro_rata_shares, prove, prove_margin_or_solvency, prove_reveals
+
+
+def _plain(v):
+    if isinstance(v, (bytes, bytearray)):
+        return {"$b": bytes(v).hex()}
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    return v
+
+
+def _unplain(v):
+    if isinstance(v, dict):
+        if set(v) == {"$b"}:
+            return bytes.fromhex(v["$b"])
+        return {k: _unplain(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_unplain(x) for x in v]
+    return v
+
+
+def step_name(step: tuple) -> str:
+    """The canonical name of an aggregate step (its key at rest)."""
+    return canonical(_plain(list(step))).decode()
+
+
+def encode_answer(answer: dict) -> bytes:
+    return canonical(_plain(answer))
+
+
+def decode_answer(data: bytes) -> dict:
+    return _unplain(json.loads(data))
 
 
 class Divergence(ProvingError):
@@ -101,16 +136,16 @@ class WitnessStore:
         #: blindings of every opening held (trade openings with a blinding
         #: seen before are refused: T1 - T2 would reveal q1 - q2)
         self._blindings: set[int] = set()
-        #: answers to the node-driven aggregate steps, by step (see _answer)
-        self.answers: dict[tuple, dict] = {}
+        #: answers to the node-driven aggregate steps, by step name (see _answer)
+        self.answers: dict[str, dict] = {}
         #: called as ``on_opening(commitment hex, opening)`` for every opening
         #: this store learns (not for adopted ones), e.g. to seal it at rest
         self.on_opening = on_opening
         self.alg = OpeningAlgebra(self._known)
         self.state = E.State()
         self.log: list[tuple[str, str, int, str]] = []
-        #: called as ``on_answer(step, answer)`` when an aggregate step is
-        #: answered for the first time (e.g. to record it at rest)
+        #: called as ``on_answer(step name, encoded answer)`` when an aggregate
+        #: step is answered for the first time (to record it at rest)
         self.on_answer = None
 
     def __repr__(self) -> str:
@@ -388,15 +423,21 @@ class WitnessStore:
         node crashed before booking it, or a retry).  Anything the ledger does
         not require now is refused before this is reached (DESIGN §2: the
         prover is not an oracle)."""
-        done = self.answers.get(step)
+        name = step_name(step)
+        done = self.answers.get(name)
         if done is not None:
             self.log.append((step[0], "all", self.state.cycle, "recorded answer returned"))
             return done
         done = make()
-        self.answers[step] = done
+        self.answers[name] = done
         if self.on_answer is not None:
-            self.on_answer(step, done)
+            self.on_answer(name, encode_answer(done))
         return done
+
+    def adopt_answers(self, recorded: dict[str, bytes]) -> None:
+        """Take answers recorded before a restart (``on_answer``'s output)."""
+        for name, data in recorded.items():
+            self.answers[name] = decode_answer(data)
 
     def epoch_total(self, cycle: int, accounts: dict) -> dict:
         """Close the current funding window: open its default-fund total D
