@@ -494,6 +494,9 @@ class LedgerView:
             c["default_events"][-1].update(close_out_prices=list(b["prices"]), lots=list(b["lots"]))
         elif kind == "assessment-pay":
             c["assessments_paid"].append({"member": b["member"], "index": b["index"], "amount": b["amount"]})
+        elif kind == "assessment-settle":
+            c["assessments_paid"].append({"member": b["member"], "index": b["index"], "amount": None,
+                                          "from_cash": True})
         if kind == "close":
             c["invariants"] = check_invariants(self.core)
             for k, v in c["invariants"].items():
@@ -852,8 +855,12 @@ class _Run:
             for m, reply in self.broadcast({"op": "assessment", "index": index}, active).items():
                 if not reply.get("due"):
                     continue
+                if reply.get("paid") and reply.get("path") == "cash":
+                    self.say(f"  {m}: assessment settled from its hidden excess cash (margin proof on the result)")
+                    continue
                 if reply.get("paid"):
-                    self.say(f"  {m}: assessment paid ({_amount(reply['paid'])}, tagged deposit with proof)")
+                    self.say(f"  {m}: assessment paid by a tagged deposit of {_amount(reply['deposit'])} "
+                             "(rounded up to the grid; proof that it covers the due)")
                     continue
                 self.op.declare_default(m)
                 declared.append(m)

@@ -64,9 +64,12 @@ Requests (``op``)
                  reply carries the deposit, never the shortfall.  When the
                  liquidity does not cover the shortfall it declines.
 ``assessment``   ``index``: pay the committed assessment of that default
-                 event by one tagged deposit of exactly the amount due when
-                 its liquidity covers it; otherwise decline (the operator
-                 then declares the default: the cascade).
+                 event from hidden excess cash when the account still covers
+                 its margin requirement afterwards (nothing public moves);
+                 otherwise by one tagged deposit of the due rounded up to the
+                 scenario's public deposit grid (at most its remaining
+                 liquidity); otherwise decline (the operator then declares
+                 the default: the cascade).  The reply never carries the due.
 ``status``       the member's public account status.
 ``quit``         exit.
 
@@ -219,15 +222,26 @@ class Agent:
         return {"cured": self.p.account().status == "active", "deposit": deposit}
 
     def op_assessment(self, req) -> dict:
+        """Pay the assessment of default event ``index``: from hidden excess
+        cash when the account still covers its margin requirement after
+        paying (nothing public moves), else by one tagged deposit of the due
+        rounded up to the public grid (at most the remaining liquidity), else
+        not at all (the operator then declares the default).  The reply names
+        the path and the public deposit, never the due."""
         index = int(req["index"])
-        due = self.p.balances()["due"]
-        if due <= 0:
+        if not self.p.account().due:  # the public account: no payable
             return {"due": False}
+        bal = self.p.balances()
+        due = bal["due"]  # may be 0 (a share that floors to 0): still settled, or it blocks the close
+        if bal["cash"] - due >= requirement(self.matrix, bal["pos"]):
+            self.p.settle_assessment_from_cash(index, request_id=f"settle-{index}-{self.name}")
+            return {"due": True, "paid": True, "path": "cash"}
         if due > self.liquidity:
-            return {"due": True, "paid": 0}
-        self.liquidity -= due
-        self.p.pay_assessment(index, due, request_id=f"assess-{index}-{self.name}")
-        return {"due": True, "paid": due}
+            return {"due": True, "paid": False}
+        deposit = grid_deposit(due, self.liquidity, self.sc.ccp.deposit_grid)
+        self.liquidity -= deposit
+        self.p.pay_assessment(index, deposit, request_id=f"assess-{index}-{self.name}")
+        return {"due": True, "paid": True, "path": "deposit", "deposit": deposit}
 
 
 def _parser() -> argparse.ArgumentParser:
