@@ -10,8 +10,10 @@ so adding ``init``, ``serve``, ``demo``, ``participant``, ``admin`` or
 ``audit`` is one registry line plus its module.
 
 Exit codes: 0 success; 1 an error, printed as ONE line on stderr
-(``zkclear <command>: error: <message>``, no traceback); 2 a usage error
-(argparse's message, or a command's own usage error); 130 interrupted.
+(``zkclear <command>: error: <message>``, no traceback); 2 a usage error,
+also one line (argparse's message without the usage synopsis -- a bad
+option value such as ``--port 70000`` included -- or a command's own usage
+error); 130 interrupted.
 A command picks the exit code of an error by giving the exception class an
 ``exit_code`` attribute (:class:`CliError` 1, :class:`UsageError` 2; any
 module's own error types may do the same without importing this one).
@@ -50,6 +52,15 @@ class UsageError(CliError):
     exit_code = 2
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with usage errors on one line: ``<prog>: error: <message>``
+    (``--help`` still prints the usage)."""
+
+    def error(self, message: str):
+        text = " ".join(message.split())
+        self.exit(2, f"{self.prog}: error: {text} (see '{self.prog} --help')\n")
+
+
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -74,7 +85,7 @@ def build_parser(command: str | None = None) -> tuple[argparse.ArgumentParser, d
     """The top-level parser; ``command``'s module is imported and configures
     its subparser (the others stay unconfigured, so their modules are not
     imported).  Returns (parser, {name: subparser})."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=PROG,
         description="zkclear: a zero-knowledge private clearing house.",
         epilog="Run 'zkclear COMMAND --help' for a command's options.",

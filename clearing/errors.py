@@ -22,11 +22,59 @@ LedgerCorrupted       DATA_LOSS              the stored event log or derived
 ====================  =====================  ==================================
 
 Messages name the offending field or state, never a secret (the engine holds
-none: it never sees an opening).
+none: it never sees an opening).  A value the *client* chose (a member name,
+a trade or request id, an instrument) appears in a message only through
+:func:`shown`: escaped to ASCII, quoted, and cut to :data:`SHOWN_CHARS`
+characters with ``...``.  :func:`capped` is the last line of defence the RPC
+layer applies to every status message: control characters escaped, at most
+:data:`MAX_MESSAGE_CHARS` characters (a 10 KB member name must not come back
+as a 10 KB status; past ~64 KB HTTP/2 peers drop the trailer altogether).
 """
 from __future__ import annotations
 
 from zkp.errors import ZkclearError
+
+#: Characters of a client-supplied value echoed in an error message.
+SHOWN_CHARS = 64
+#: Longest status message sent to a client (characters).
+MAX_MESSAGE_CHARS = 1000
+_CUT = "..."
+
+
+def _escaped(ch: str) -> str:
+    if ch == "'":
+        return "\\'"
+    return ascii(ch)[1:-1]
+
+
+def shown(value, limit: int = SHOWN_CHARS) -> str:
+    """``value`` (a client-supplied string) as it may appear in an error
+    message: ``repr``-style with every non-ASCII or non-printable character
+    escaped, at most ``limit`` characters between the quotes, ``...`` after
+    the closing quote when it was cut.  Non-strings are shown by ``ascii()``,
+    cut the same way.  ``shown("A") == "'A'"``."""
+    if not isinstance(value, str):
+        text = ascii(value)
+        return text if len(text) <= limit else text[:limit] + _CUT
+    out, n = [], 0
+    for ch in value[:limit]:
+        e = _escaped(ch)
+        if n + len(e) > limit:
+            break
+        out.append(e)
+        n += len(e)
+    cut = len(out) < len(value)
+    return "'" + "".join(out) + "'" + (_CUT if cut else "")
+
+
+def capped(message: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """A status message fit to send: non-printable characters (newlines,
+    NULs, bidi controls, ...) escaped, at most ``limit`` characters, ending
+    in ``...`` when cut."""
+    text = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in str(message)[:limit + 1])
+    if len(text) > limit:
+        text = text[:limit - len(_CUT)] + _CUT
+    return text
 
 
 class EngineError(ZkclearError):
@@ -63,6 +111,6 @@ class LedgerCorrupted(EngineError):
 
 
 __all__ = [
-    "EngineError", "InvalidArgument", "FailedPrecondition", "AlreadyExists",
-    "PermissionDenied", "NotFound", "LedgerCorrupted",
+    "SHOWN_CHARS", "MAX_MESSAGE_CHARS", "shown", "capped", "EngineError", "InvalidArgument", "FailedPrecondition",
+    "AlreadyExists", "PermissionDenied", "NotFound", "LedgerCorrupted",
 ]

@@ -16,29 +16,65 @@ Each RPC then decides what the :class:`Caller` may do (a member only for
 itself, the operator only on admin RPCs, the clearing node only for
 node-driven prover steps) and raises :class:`Denied` otherwise.
 
+Requests.  Every service is registered through :func:`build_server`, which
+replaces the generated request deserializers: a request that does not decode
+(garbage, a truncated field, invalid UTF-8 in a string, field number 0) or
+whose integers are out of range (:func:`clearing.api.convert.check_integers`:
+``since = 2^64 - 1``, ``amount = 0``, ...) becomes an :class:`Undecodable`
+value instead of grpc's INTERNAL "Exception deserializing request!" with an
+ERROR traceback; the handler answers INVALID_ARGUMENT (after authenticating
+the caller, for the wrapped servicer methods; at once for health and
+reflection).
+
 Handlers.  :func:`unary` and :func:`server_stream` wrap servicer methods:
 they authenticate, log one line per call (method, caller, status -- never a
-request field), and map exceptions to status codes that mean what they say:
+request field), and map exceptions to status codes that mean what they say.
+:func:`status_of` is the one place that does it:
 
 =====================================  ===================
 exception                              status
 =====================================  ===================
-clearing.errors.InvalidArgument,       INVALID_ARGUMENT
-zkp DecodeError / VerificationError
+:class:`Abort` (explicit code)         its code
+pki.AuthError                          UNAUTHENTICATED
+clearing.errors.InvalidArgument        INVALID_ARGUMENT
+(convert's ConversionError, an
+:class:`Undecodable` request), zkp
+DecodeError / VerificationError,
+statements' StatementError, signing's
+SignatureError / EncodingError /
+KeyFormatError, relay's RelayError /
+OpeningError, scenario errors,
+OverflowError, any other ValueError
 clearing.errors.FailedPrecondition,    FAILED_PRECONDITION
-zkp ProvingError (prover refusals)
+zkp ProvingError (the witness store's
+Refused and Divergence)
 clearing.errors.AlreadyExists          ALREADY_EXISTS
 clearing.errors.PermissionDenied,      PERMISSION_DENIED
 :class:`Denied`
-pki.AuthError                          UNAUTHENTICATED
 clearing.errors.NotFound               NOT_FOUND
-clearing.errors.LedgerCorrupted        DATA_LOSS
-:class:`Abort` (explicit code)         its code
-grpc.RpcError of a downstream call     its code, "<service>: <details>"
+clearing.errors.LedgerCorrupted,       DATA_LOSS
+the sealed store's StoreError,
+a corrupt SQLite file
+a full disk (SQLite's SQLITE_FULL,     RESOURCE_EXHAUSTED "disk full"
+ENOSPC, EDQUOT), MemoryError
+SQLite busy or I/O error               UNAVAILABLE
+grpc.RpcError of a downstream call     its code, "downstream call failed:
+                                       <details>"; INTERNAL, UNKNOWN,
+                                       CANCELLED, UNIMPLEMENTED and the
+                                       downstream's auth refusals become
+                                       UNAVAILABLE (the caller did nothing
+                                       wrong; the service's dependency failed)
 anything else                          INTERNAL "internal error"
 =====================================  ===================
 
-A failing proof is reported with the engine's generic message (zkp's
+Every message goes out through :func:`clearing.errors.capped` (control
+characters escaped, at most 1,000 characters), whoever raised it; values
+the client chose appear in messages only through
+:func:`clearing.errors.shown`.  A bare ValueError is INVALID_ARGUMENT
+"invalid argument" with its location logged (WARNING), and INTERNAL is
+logged once at ERROR with the exception type and the traceback's frames
+(file, line, function) -- never the exception's message, which might hold a
+value.  A failing proof is reported with the engine's generic message (zkp's
 VerificationError never says why).  :func:`require_time` aborts with
 DEADLINE_EXCEEDED when the caller's deadline leaves less than the expected
 cost of the work, *before* doing it.
@@ -48,30 +84,50 @@ deadline (a default per client, overridable per call); :class:`LazyClient`
 opens one on first use (a node's client of another node).
 
 Servers.  :func:`build_server` creates the server with health checking
-(``grpc.health.v1``) and reflection for the given services and binds the
-port (0 = any free port; the bound port is returned), so tests start real
-servers in-process.  :func:`serve_forever` runs one until SIGTERM/SIGINT and
+(``grpc.health.v1``) and reflection for the given services -- both
+``grpc.reflection.v1`` and ``grpc.reflection.v1alpha`` (grpcio-reflection
+ships only v1alpha; the v1 protocol is the same messages under another
+package, so the same servicer answers both) -- and binds the port (0 = any
+free port; the bound port is returned), so tests start real servers
+in-process.
+
+Load.  A server runs ``max_workers`` handler threads and accepts up to
+:data:`MAX_PENDING_RPCS` calls at once: calls beyond the workers wait in
+the executor's queue (FIFO) and are served in turn, slower but served;
+only a call beyond :data:`MAX_PENDING_RPCS` in flight is refused at once
+with RESOURCE_EXHAUSTED ("Concurrent RPC limit exceeded!").  A streaming
+call holds its worker until its stream ends.  :func:`serve_forever` runs one until SIGTERM/SIGINT and
 then shuts down gracefully: health goes NOT_SERVING, new calls are refused,
 calls in flight get ``grace`` seconds.
 """
 from __future__ import annotations
 
+import errno
 import functools
 import logging
+import os
 import signal
+import sqlite3
 import threading
+import traceback
 from concurrent import futures
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 import grpc
+from google.protobuf import descriptor_pb2, descriptor_pool
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2
 
 from zkp.errors import DecodeError, ProvingError, VerificationError
+from zkp.statements import StatementError
 
 from . import errors as ce
+from .api.convert import check_integers
 from .pki import AuthError, PkiError, Roster, peer_certificate_identity
+from .relay import OpeningError, RelayError
+from .scenario import ScenarioError
+from .signing import EncodingError, KeyFormatError, SignatureError
 
 log = logging.getLogger("zkclear.rpc")
 
@@ -81,6 +137,11 @@ MAX_MESSAGE_BYTES = 4 << 20
 DEFAULT_TIMEOUT = 30.0
 #: Grace period for calls in flight at shutdown (seconds).
 SHUTDOWN_GRACE = 5.0
+#: Calls a server accepts at once (running + queued for a worker); one more
+#: is refused with RESOURCE_EXHAUSTED.
+MAX_PENDING_RPCS = 256
+#: Full name of the v1 reflection service (served next to v1alpha).
+REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
 
 _OPTIONS = [
     ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
@@ -101,6 +162,20 @@ class Denied(Abort):
 
     def __init__(self, message: str):
         super().__init__(grpc.StatusCode.PERMISSION_DENIED, message)
+
+
+class Undecodable:
+    """What a request that could not be decoded (or whose integers are out of
+    range) is handed to its handler as; ``reason`` names the message type or
+    the field, never a value."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"Undecodable({self.reason!r})"
 
 
 @dataclass(frozen=True)
@@ -126,7 +201,7 @@ class Caller:
             return
         if f"{self.role}/{self.name}" in also:
             return
-        raise Denied(f"{self!r} may not act for member {member!r}")
+        raise Denied(f"{self!r} may not act for member {ce.shown(member)}")
 
     def require(self, *allowed: str) -> None:
         """The caller is one of ``allowed`` ("operator", "node/clearing", ...)."""
@@ -148,8 +223,14 @@ def authenticate(context: grpc.ServicerContext, roster: Roster) -> Caller:
     return Caller(ident.role, ident.name, ident.ed25519_public)
 
 
-def status_of(exc: BaseException) -> tuple[grpc.StatusCode, str]:
-    """The status code and message answering an exception (table above)."""
+_PASSED_DOWNSTREAM = frozenset(grpc.StatusCode[n] for n in (
+    "INVALID_ARGUMENT", "FAILED_PRECONDITION", "NOT_FOUND", "ALREADY_EXISTS", "DEADLINE_EXCEEDED",
+    "RESOURCE_EXHAUSTED", "ABORTED", "OUT_OF_RANGE", "DATA_LOSS", "UNAVAILABLE"))
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+_INPUT_ERRORS = (StatementError, EncodingError, KeyFormatError, OpeningError, ScenarioError)
+
+
+def _status(exc: BaseException) -> tuple[grpc.StatusCode, str]:
     S = grpc.StatusCode
     if isinstance(exc, Abort):
         return exc.code, str(exc)
@@ -159,8 +240,14 @@ def status_of(exc: BaseException) -> tuple[grpc.StatusCode, str]:
         return S.INVALID_ARGUMENT, str(exc)
     if isinstance(exc, VerificationError):
         return S.INVALID_ARGUMENT, "proof verification failed"
+    if isinstance(exc, SignatureError):
+        return S.INVALID_ARGUMENT, "signature verification failed"
+    if isinstance(exc, RelayError):
+        return S.INVALID_ARGUMENT, "sealed message rejected"
     if isinstance(exc, DecodeError):
         return S.INVALID_ARGUMENT, f"malformed input: {exc}"
+    if isinstance(exc, _INPUT_ERRORS):
+        return S.INVALID_ARGUMENT, str(exc)
     if isinstance(exc, ce.FailedPrecondition):
         return S.FAILED_PRECONDITION, str(exc)
     if isinstance(exc, ce.AlreadyExists):
@@ -173,18 +260,74 @@ def status_of(exc: BaseException) -> tuple[grpc.StatusCode, str]:
         return S.DATA_LOSS, str(exc)
     if isinstance(exc, ProvingError):
         return S.FAILED_PRECONDITION, f"prover refused: {exc}"
+    if type(exc).__name__ == "StoreError" and type(exc).__module__ == "prover.sealed_store":
+        return S.DATA_LOSS, "the prover's sealed store is unusable"
+    if isinstance(exc, sqlite3.Error):
+        return _sqlite_status(exc)
+    if isinstance(exc, OSError) and exc.errno in _DISK_FULL:
+        return S.RESOURCE_EXHAUSTED, "disk full: nothing was applied; retry with the same request id"
+    if isinstance(exc, MemoryError):
+        return S.RESOURCE_EXHAUSTED, "out of memory"
+    if isinstance(exc, OverflowError):
+        return S.INVALID_ARGUMENT, "an integer is out of range"
     if isinstance(exc, grpc.RpcError) and hasattr(exc, "code"):
-        return exc.code(), f"downstream call failed: {exc.details()}"
+        code = exc.code()
+        details = exc.details() if hasattr(exc, "details") else ""
+        if code in _PASSED_DOWNSTREAM:
+            return code, f"downstream call failed: {details}"
+        return S.UNAVAILABLE, f"downstream call failed ({getattr(code, 'name', code)}): {details}"
+    if isinstance(exc, ValueError):
+        return S.INVALID_ARGUMENT, "invalid argument"
     return S.INTERNAL, "internal error"
+
+
+def _sqlite_status(exc: sqlite3.Error) -> tuple[grpc.StatusCode, str]:
+    """A SQLite error by its primary result code (Python >= 3.11)."""
+    S = grpc.StatusCode
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = None if code is None else code & 0xFF
+    if primary == sqlite3.SQLITE_FULL:
+        return S.RESOURCE_EXHAUSTED, "disk full: nothing was applied; retry with the same request id"
+    if primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN):
+        return S.UNAVAILABLE, "a database is unavailable (busy or I/O error); retry"
+    if primary in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+        return S.DATA_LOSS, "a database is damaged"
+    if isinstance(exc, sqlite3.DataError):  # e.g. an integer too large for SQLite
+        return S.INVALID_ARGUMENT, "a value is out of range"
+    return S.INTERNAL, "internal error"
+
+
+def status_of(exc: BaseException) -> tuple[grpc.StatusCode, str]:
+    """The status code and message answering an exception (table above); the
+    message capped by :func:`clearing.errors.capped`."""
+    code, message = _status(exc)
+    return code, ce.capped(message)
+
+
+def where(exc: BaseException, depth: int = 8) -> str:
+    """The innermost ``depth`` frames of ``exc``'s traceback as
+    "file:line function" (what a log may say about an unexpected error: no
+    message, no values)."""
+    frames = traceback.extract_tb(exc.__traceback__)[-depth:]
+    return " < ".join(f"{os.path.basename(f.filename)}:{f.lineno} {f.name}" for f in reversed(frames))
 
 
 def _fail(context, method: str, caller, exc: BaseException):
     code, message = status_of(exc)
     if code == grpc.StatusCode.INTERNAL:
-        log.exception("%s by %r: internal error (%s)", method, caller, type(exc).__name__)
+        log.error("%s by %r: internal error: %s at %s", method, caller, type(exc).__name__, where(exc))
+    elif type(exc) is ValueError:
+        log.warning("%s by %r: INVALID_ARGUMENT (ValueError at %s)", method, caller, where(exc, 3))
     else:
         log.info("%s by %r: %s", method, caller, code.name)
     context.abort(code, message)
+
+
+def _decoded(request):
+    """``request``, or InvalidArgument when it did not decode."""
+    if isinstance(request, Undecodable):
+        raise ce.InvalidArgument(request.reason)
+    return request
 
 
 def unary(fn: Callable) -> Callable:
@@ -194,11 +337,12 @@ def unary(fn: Callable) -> Callable:
         caller = None
         try:
             caller = authenticate(context, self.roster)
-            result = fn(self, request, context, caller)
+            result = fn(self, _decoded(request), context, caller)
         except Exception as exc:  # noqa: BLE001 - every exception becomes a status
             _fail(context, fn.__name__, caller, exc)
         log.info("%s by %r: OK", fn.__name__, caller)
         return result
+    wrapper.checks_requests = True
     return wrapper
 
 
@@ -209,10 +353,11 @@ def server_stream(fn: Callable) -> Callable:
         caller = None
         try:
             caller = authenticate(context, self.roster)
-            yield from fn(self, request, context, caller)
+            yield from fn(self, _decoded(request), context, caller)
         except Exception as exc:  # noqa: BLE001
             _fail(context, fn.__name__, caller, exc)
         log.info("%s by %r: OK", fn.__name__, caller)
+    wrapper.checks_requests = True
     return wrapper
 
 
@@ -227,21 +372,158 @@ def require_time(context: grpc.ServicerContext, seconds: float) -> None:
 
 
 # -- servers ------------------------------------------------------------------------
+def _request_decoder(parse: Callable[[bytes], Any], check: Callable[[Any], None] | None):
+    """A request deserializer that never raises: the message, or an
+    :class:`Undecodable` naming the message type (or, from ``check``, the
+    field out of range)."""
+    desc = getattr(getattr(parse, "__self__", None), "DESCRIPTOR", None)
+    what = f"malformed request: not a valid {desc.full_name if desc is not None else 'request'} message"
+
+    def decode(data: bytes):
+        try:
+            msg = parse(data)
+        except Exception:  # noqa: BLE001 - protobuf's DecodeError and anything a parser may raise
+            return Undecodable(what)
+        if check is not None:
+            try:
+                check(msg)
+            except ce.InvalidArgument as exc:
+                return Undecodable(str(exc))
+        return msg
+    return decode
+
+
+def _refuse_undecodable(context, method: str, reason: str) -> None:
+    log.info("%s: INVALID_ARGUMENT (undecodable request)", method)
+    context.abort(grpc.StatusCode.INVALID_ARGUMENT, ce.capped(reason))
+
+
+def _guarded(handler: grpc.RpcMethodHandler, check, method: str) -> grpc.RpcMethodHandler:
+    """``handler`` with a request deserializer that never raises
+    (:func:`_request_decoder`); a behavior that does not check for
+    :class:`Undecodable` itself (health, reflection) answers INVALID_ARGUMENT
+    for one."""
+    decode = _request_decoder(handler.request_deserializer, check)
+    streaming_in, streaming_out = handler.request_streaming, handler.response_streaming
+    fn = {(False, False): handler.unary_unary, (False, True): handler.unary_stream,
+          (True, False): handler.stream_unary, (True, True): handler.stream_stream}[streaming_in, streaming_out]
+    if streaming_in:
+        def behavior(requests, context):
+            def checked():
+                for r in requests:
+                    if isinstance(r, Undecodable):
+                        _refuse_undecodable(context, method, r.reason)
+                    yield r
+            return fn(checked(), context)
+    elif getattr(fn, "checks_requests", False):
+        behavior = fn
+    else:
+        def behavior(request, context):
+            if isinstance(request, Undecodable):
+                _refuse_undecodable(context, method, request.reason)
+            return fn(request, context)
+    make = {(False, False): grpc.unary_unary_rpc_method_handler, (False, True): grpc.unary_stream_rpc_method_handler,
+            (True, False): grpc.stream_unary_rpc_method_handler,
+            (True, True): grpc.stream_stream_rpc_method_handler}[streaming_in, streaming_out]
+    return make(behavior, request_deserializer=decode, response_serializer=handler.response_serializer)
+
+
+class _Collector:
+    """Stands in for the server while a generated ``add_XServicer_to_server``
+    runs: collects its method handlers per service instead of registering
+    them (the generated code registers the same handlers both ways)."""
+
+    def __init__(self):
+        self.services: dict[str, dict[str, grpc.RpcMethodHandler]] = {}
+
+    def add_generic_rpc_handlers(self, handlers) -> None:
+        pass
+
+    def add_registered_method_handlers(self, service: str, handlers: dict) -> None:
+        self.services[service] = dict(handlers)
+
+
+def _register(server: grpc.Server, service: str, handlers: dict, check) -> None:
+    guarded = {m: _guarded(h, check, m) for m, h in handlers.items()}
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, guarded),))
+    server.add_registered_method_handlers(service, guarded)
+
+
+def _add(server: grpc.Server, add: Callable, servicer, check) -> list[str]:
+    """Register ``add(servicer, server)``'s services with guarded
+    deserializers; returns the service names."""
+    collector = _Collector()
+    add(servicer, collector)
+    if not collector.services:
+        raise RuntimeError(f"{getattr(add, '__name__', add)} registered no method handlers")
+    for service, handlers in collector.services.items():
+        _register(server, service, handlers, check)
+    return list(collector.services)
+
+
+def _reflection_v1_file() -> None:
+    """Put ``grpc/reflection/v1/reflection.proto`` into the default descriptor
+    pool (so reflection describes the v1 service too): v1alpha's file with
+    the package renamed -- the two protocols have the same messages and
+    field numbers."""
+    pool = descriptor_pool.Default()
+    name = "grpc/reflection/v1/reflection.proto"
+    try:
+        pool.FindFileByName(name)
+        return
+    except KeyError:
+        pass
+    old, new = ".grpc.reflection.v1alpha.", ".grpc.reflection.v1."
+    fdp = descriptor_pb2.FileDescriptorProto.FromString(reflection_pb2.DESCRIPTOR.serialized_pb)
+    fdp.name, fdp.package = name, "grpc.reflection.v1"
+    fdp.ClearField("options")
+
+    def rename(messages):
+        for m in messages:
+            for f in m.field:
+                if f.type_name.startswith(old):
+                    f.type_name = new + f.type_name[len(old):]
+            rename(m.nested_type)
+    rename(fdp.message_type)
+    for svc in fdp.service:
+        for m in svc.method:
+            m.input_type = new + m.input_type[len(old):]
+            m.output_type = new + m.output_type[len(old):]
+    pool.Add(fdp)
+
+
+def _enable_reflection(server: grpc.Server, names: list[str]) -> None:
+    """Reflection v1alpha and v1 (one servicer, the same wire messages)."""
+    _reflection_v1_file()
+    servicer = reflection.ReflectionServicer(names + [reflection.SERVICE_NAME, REFLECTION_V1])
+    handler = grpc.stream_stream_rpc_method_handler(
+        servicer.ServerReflectionInfo,
+        request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
+        response_serializer=reflection_pb2.ServerReflectionResponse.SerializeToString)
+    for service in (reflection.SERVICE_NAME, REFLECTION_V1):
+        _register(server, service, {"ServerReflectionInfo": handler}, None)
+
+
 def build_server(identity, services: Iterable[tuple[Callable, Any, str]], *, host: str = "127.0.0.1",
-                 port: int = 0, max_workers: int = 8) -> tuple[grpc.Server, int, health.HealthServicer]:
+                 port: int = 0, max_workers: int = 8,
+                 max_pending: int = MAX_PENDING_RPCS) -> tuple[grpc.Server, int, health.HealthServicer]:
     """A started mTLS server with health and reflection.
 
-    ``services``: (add_XServicer_to_server, servicer, full service name).
-    Returns (server, bound port, health servicer)."""
+    ``services``: (add_XServicer_to_server, servicer, full service name);
+    each is registered with guarded request deserializers (module
+    docstring).  ``max_workers`` handler threads, at most ``max_pending``
+    calls accepted at once.  Returns (server, bound port, health servicer)."""
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc"),
-                         options=_OPTIONS, maximum_concurrent_rpcs=4 * max_workers)
+                         options=_OPTIONS, maximum_concurrent_rpcs=max_pending)
     names = []
     for add, servicer, name in services:
-        add(servicer, server)
+        registered = _add(server, add, servicer, check_integers)
+        if name not in registered:
+            raise RuntimeError(f"{name} is not among the services registered: {registered}")
         names.append(name)
     health_servicer = health.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(names + [health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+    _add(server, health_pb2_grpc.add_HealthServicer_to_server, health_servicer, None)
+    _enable_reflection(server, names + [health.SERVICE_NAME])
     try:
         bound = server.add_secure_port(f"{host}:{port}", identity.server_credentials())
     except RuntimeError:
@@ -370,7 +652,8 @@ def health_check(identity, target: str, service: str = "", timeout: float = 5.0)
 
 
 __all__ = [
-    "MAX_MESSAGE_BYTES", "DEFAULT_TIMEOUT", "Abort", "Denied", "Caller", "authenticate", "status_of",
+    "MAX_MESSAGE_BYTES", "DEFAULT_TIMEOUT", "MAX_PENDING_RPCS", "REFLECTION_V1", "Abort", "Denied", "Undecodable",
+    "Caller", "authenticate", "status_of", "where",
     "unary", "server_stream", "require_time", "build_server", "Server", "serve_forever", "channel", "Client",
     "LazyClient", "health_check",
 ]

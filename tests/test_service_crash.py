@@ -10,13 +10,15 @@ node runs as a real subprocess.  Also: SIGTERM lets a call in flight finish
 from __future__ import annotations
 
 import shutil
+import signal
 import threading
 import time
 
 import grpc
 import pytest
 
-from clearing import services_config
+from clearing import rpc, services_config
+from clearing.pki import load_identity
 
 from test_service_process import MATRIX, Proc, _clients, _onboard, _status, configure, procs  # noqa: F401
 
@@ -88,18 +90,35 @@ def test_kill9_clearing_digest_equals_uninterrupted_run(tmp_path):
 
 
 def test_sigterm_lets_a_call_in_flight_finish(procs):
+    """Synchronised on explicit signals, not on log lines or sleeps: the
+    prover runs in-process with its margin step gated, so the test knows
+    when the node's RunMargin is in flight (the prover has read every
+    account from the node and the node waits for its answer), sends SIGTERM,
+    waits until the node refuses a new connection (its graceful shutdown has
+    begun), and only then lets the prover answer."""
+    from prover import service as prover_service
+
     d, start = procs
-    clearing, prover = Proc(d, "clearing", "--grace", "120"), start("prover")
+    clearing = Proc(d, "clearing", "--grace", "120")
+    port = int(services_config.endpoint(d, "prover").rsplit(":", 1)[1])
+    prover, _ = prover_service.create_server(d, port=port, clearing_target=services_config.endpoint(d, "clearing"))
+    witness = prover.resource.witness
+    entered, release = threading.Event(), threading.Event()
+    margin_batch = witness.margin_batch
+
+    def gated(*a, **kw):  # called once the prover has read every account it needs from the node
+        entered.set()
+        if not release.wait(120):
+            raise RuntimeError("the test never released the margin step")
+        return margin_batch(*a, **kw)
+
+    witness.margin_batch = gated
     op, ms = _clients(d)
-    log = d / "clearing.log"
-
-    def prover_reads():  # the prover reads accounts from the node while it proves
-        return log.read_text().count("GetAccount by node/prover")
-
+    auditor = load_identity(d, "auditor")
+    target = services_config.endpoint(d, "clearing")
     try:
         _onboard(op, ms)
         op.settle(P0_TEST, MATRIX)
-        reads = prover_reads()
         out = {}
 
         def margin():
@@ -110,10 +129,18 @@ def test_sigterm_lets_a_call_in_flight_finish(procs):
 
         t = threading.Thread(target=margin)
         t.start()
+        assert entered.wait(120), "the node never asked the prover for the margin batch"
+        clearing.p.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 60
-        while prover_reads() == reads and time.monotonic() < deadline:
-            time.sleep(0.05)  # until the node is waiting for the prover's margin batch
-        assert clearing.terminate(timeout=150) == 0
+        while True:  # until a new call is refused: the server is stopping, RunMargin still in flight
+            try:
+                rpc.health_check(auditor, target, timeout=2)
+            except grpc.RpcError:
+                break
+            assert time.monotonic() < deadline, "the node did not begin its graceful shutdown"
+        assert clearing.p.poll() is None and "results" not in out
+        release.set()
+        assert clearing.p.wait(150) == 0
         t.join(30)
         assert out.get("results") == {"A": "pass", "B": "pass", "C": "pass"}, out
         # new calls are refused once it is down; a restart resumes after the batch
@@ -129,9 +156,11 @@ def test_sigterm_lets_a_call_in_flight_finish(procs):
         assert st.phase == "margin"
         assert op.run_margin() == out["results"]  # the same request id replays the result
     finally:
+        release.set()
         op.close()
         for p in ms.values():
             p.close()
+        prover.stop(0)
         clearing.close()
 
 

@@ -9,7 +9,16 @@ Wire rules (see ``proto/zkclear/v1/common.proto``):
   rejected); the engine's domain form is the lowercase hex of those bytes;
 * a scalar is exactly 32 bytes big-endian and < r (:func:`zkp.field.decode_scalar`);
 * an integer that may exceed 64 bits is a canonical decimal string;
-* keys are 32 bytes, signatures 64 bytes.
+* keys are 32 bytes, signatures 64 bytes;
+* every integer of a request lies in its field's range
+  (:func:`check_integers`, run by :mod:`clearing.rpc` on every request as it
+  is decoded, before any handler): an unsigned field below 2^63 -- the ledger
+  and SQLite hold signed 64-bit integers, so ``since = 2^64 - 1`` is refused
+  here instead of overflowing in SQLite -- and the fields named in
+  :data:`INTEGER_RANGES` (a deposit's, withdrawal's or payment's ``amount``
+  is at least 1, the ``assessment_cap_multiple`` at most 255) in theirs.  The engine and the
+  statements check their tighter bounds (prices below 2^40, cycles below
+  2^20, ...) themselves.
 
 Every decoding failure raises :class:`ConversionError`, a subclass of
 :class:`clearing.errors.InvalidArgument`, so the RPC layer answers
@@ -21,6 +30,7 @@ from __future__ import annotations
 import re
 from typing import Iterable, Sequence
 
+from google.protobuf.descriptor import FieldDescriptor
 from zkp.errors import DecodeError
 from zkp.field import decode_scalar, encode_scalar
 from zkp.group import Point
@@ -40,6 +50,79 @@ _SIDE_ENUM = {v: k for k, v in _SIDES.items()}
 
 class ConversionError(InvalidArgument):
     """A wire value that is not a canonical encoding of its domain value."""
+
+
+# -- integer ranges -------------------------------------------------------------------
+#: One past the largest integer the ledger stores (signed 64-bit).
+INT_LIMIT = 1 << 63
+
+
+def integer(v, field: str, lo: int = 0, hi: int = INT_LIMIT) -> int:
+    """An integer field in [lo, hi); the message names the field and the
+    range, never the value."""
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ConversionError(f"{field} must be an integer")
+    if not lo <= v < hi:
+        raise ConversionError(f"{field} out of range [{lo}, {'2^63' if hi == INT_LIMIT else hi})")
+    return v
+
+
+def amount(v, field: str = "amount") -> int:
+    """A public amount in minor units: [1, 2^63)."""
+    return integer(v, field, 1, INT_LIMIT)
+
+
+def counter(v, field: str) -> int:
+    """A sequence number, cycle, epoch or index: [0, 2^63)."""
+    return integer(v, field, 0, INT_LIMIT)
+
+
+def cap_multiple(v, field: str = "assessment_cap_multiple") -> int:
+    """The assessment cap multiple: [0, 255]."""
+    return integer(v, field, 0, 256)
+
+
+#: Request fields ("Message.field") with a range of their own; every other
+#: unsigned integer field is a :func:`counter` (a default-fund contribution,
+#: PrepareFundingRequest.amount, may be 0).
+INTEGER_RANGES = {
+    **{f"{m}.amount": amount for m in ("DepositRequest", "WithdrawRequest", "PayAssessmentRequest",
+                                         "ProveWithdrawalRequest", "ProveAssessmentRequest")},
+    "SetCcpParametersRequest.assessment_cap_multiple": cap_multiple,
+}
+_UNSIGNED = {FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_FIXED64,
+             FieldDescriptor.TYPE_UINT32, FieldDescriptor.TYPE_FIXED32}
+_SIGNED = {FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_SINT64, FieldDescriptor.TYPE_SFIXED64,
+           FieldDescriptor.TYPE_INT32, FieldDescriptor.TYPE_SINT32, FieldDescriptor.TYPE_SFIXED32}
+
+
+def check_integers(msg) -> None:
+    """Check every integer of a decoded request message (recursively, maps
+    included; an absent field as its default 0, so a missing ``amount`` is
+    refused too) against its range; :class:`ConversionError` naming the
+    first field out of range.  Signed wire types fit the ledger's signed
+    64-bit integers as they are."""
+    for fd in msg.DESCRIPTOR.fields:
+        value = getattr(msg, fd.name)
+        if fd.type == FieldDescriptor.TYPE_MESSAGE and fd.message_type.GetOptions().map_entry:
+            fd, values = fd.message_type.fields_by_name["value"], list(value.values())
+        elif fd.is_repeated:
+            values = value
+        elif fd.type == FieldDescriptor.TYPE_MESSAGE and not msg.HasField(fd.name):
+            continue
+        else:
+            values = (value,)
+        if fd.type == FieldDescriptor.TYPE_MESSAGE:
+            for v in values:
+                check_integers(v)
+        elif fd.type in _UNSIGNED or fd.type in _SIGNED:
+            name = f"{fd.containing_type.name}.{fd.name}"
+            check = INTEGER_RANGES.get(name)
+            if check is None and fd.type in _UNSIGNED:
+                check = counter
+            if check is not None:
+                for v in values:
+                    check(v, name)
 
 
 # -- scalars, points, integers ---------------------------------------------------
@@ -246,6 +329,7 @@ def scenario_set_msg(version: int, matrix: Sequence[Sequence[int]]) -> admin_pb2
 
 
 __all__ = [
+    "INT_LIMIT", "INTEGER_RANGES", "integer", "amount", "counter", "cap_multiple", "check_integers",
     "ConversionError", "point", "points", "point_bytes", "scalar", "scalar_bytes", "decimal", "to_decimal",
     "key", "signature", "request_id", "trade", "trade_msg", "account", "account_msg", "margin_entries", "margin_batch_msg",
     "cure", "cure_msg", "epoch_total", "epoch_total_msg", "default_open", "default_open_msg", "default_shares", "default_shares_msg",

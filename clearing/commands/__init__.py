@@ -24,15 +24,93 @@ Running the services by hand (each node in its own terminal)::
 
 Stop a node with Ctrl-C or SIGTERM (graceful); restarting it resumes from
 its database (``demo/data/``).
+
+Numeric arguments are checked by argparse before anything runs (a usage
+error, exit code 2, one line): :func:`int_in` and the kinds built from it --
+:data:`PORT` 0..65535, :data:`AMOUNT` 1..2^63-1 (minor units),
+:data:`QUANTITY` 1..2^32-1, :data:`PRICE` 1..2^40-1, :data:`CYCLE`
+1..2^20-1, :data:`INDEX` 0..2^63-1 -- and :func:`price_list`, strictly
+comma-separated prices (``500000,,1750000`` is refused).  A request id
+must match ``[A-Za-z0-9][A-Za-z0-9._-]{0,63}`` (:func:`request_id`).
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
 import logging
+import math
+import re
 import sys
 
 import grpc
+
+#: One past the largest public amount, index or skin in the game (signed 64-bit).
+AMOUNT_LIMIT = 1 << 63
+#: One past the largest trade quantity (clearing.relay.MAX_QUANTITY).
+QUANTITY_LIMIT = 1 << 32
+#: One past the largest price (zkp.statements.MAX_PRICE).
+PRICE_LIMIT = 1 << 40
+#: One past the largest cycle (clearing.engine.MAX_CYCLES).
+CYCLE_LIMIT = 1 << 20
+_INT_RE = re.compile(r"-?[0-9]+")
+_REQUEST_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def _show(text: str) -> str:
+    return ascii(text[:32]) + ("..." if len(text) > 32 else "")
+
+
+def int_in(lo: int, hi: int, name: str = "integer"):
+    """An argparse type: a decimal integer in [lo, hi] (inclusive; digits
+    with an optional '-', nothing else)."""
+    def parse(text: str) -> int:
+        if _INT_RE.fullmatch(text) is None or len(text) > 40:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {_show(text)}")
+        v = int(text)
+        if not lo <= v <= hi:
+            raise argparse.ArgumentTypeError(f"{name} must be in [{lo}, {hi}], got {v}")
+        return v
+    parse.__name__ = name
+    return parse
+
+
+def float_in(lo: float, hi: float, name: str = "number"):
+    """An argparse type: a finite decimal number in [lo, hi]."""
+    def parse(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {_show(text)}") from None
+        if not (math.isfinite(v) and lo <= v <= hi):
+            raise argparse.ArgumentTypeError(f"{name} must be in [{lo:g}, {hi:g}]")
+        return v
+    parse.__name__ = name
+    return parse
+
+
+PORT = int_in(0, 65535, "port")
+AMOUNT = int_in(1, AMOUNT_LIMIT - 1, "amount")
+NONNEGATIVE_AMOUNT = int_in(0, AMOUNT_LIMIT - 1, "amount")
+QUANTITY = int_in(1, QUANTITY_LIMIT - 1, "quantity")
+PRICE = int_in(1, PRICE_LIMIT - 1, "price")
+CYCLE = int_in(1, CYCLE_LIMIT - 1, "cycle")
+INDEX = int_in(0, AMOUNT_LIMIT - 1, "index")
+
+
+def price_list(text: str) -> list[int]:
+    """An argparse type: comma-separated prices, e.g. ``501000,199990``
+    (each a :data:`PRICE`; no empty item, no sign, no spaces)."""
+    items = text.split(",")
+    if not text or any(_INT_RE.fullmatch(x) is None or x.startswith("-") for x in items):
+        raise argparse.ArgumentTypeError(f"expected comma-separated positive integers, got {_show(text)}")
+    return [PRICE(x) for x in items]
+
+
+def request_id(text: str) -> str:
+    """An argparse type: a client request id."""
+    if _REQUEST_ID_RE.fullmatch(text) is None:
+        raise argparse.ArgumentTypeError("a request id must match [A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+    return text
 
 
 class CommandError(Exception):
@@ -65,13 +143,13 @@ def add_actions(parser):
     returns the subparsers, whose every action also takes ``--request-id``
     (so it may stand before or after the action)."""
     help_text = "client request id (for a safe retry)"
-    parser.add_argument("--request-id", help=help_text)
+    parser.add_argument("--request-id", type=request_id, help=help_text)
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     add_parser = sub.add_parser
 
     def add_action(*a, **kw):
         sp = add_parser(*a, **kw)
-        sp.add_argument("--request-id", default=argparse.SUPPRESS, help=help_text)
+        sp.add_argument("--request-id", type=request_id, default=argparse.SUPPRESS, help=help_text)
         return sp
     sub.add_parser = add_action
     return sub
@@ -83,7 +161,9 @@ def setup_logging(level: str = "INFO") -> None:
 
 
 def int_list(text: str) -> list[int]:
+    """Comma-separated prices (:func:`price_list`) with the error as a
+    :class:`CommandError`."""
     try:
-        return [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise CommandError(f"expected comma-separated integers, got {text!r}") from None
+        return price_list(text)
+    except argparse.ArgumentTypeError as exc:
+        raise CommandError(str(exc)) from None

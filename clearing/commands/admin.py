@@ -13,34 +13,41 @@ from __future__ import annotations
 
 import json
 
-from . import CommandError, add_actions, add_config, int_list, rpc_errors
+from . import (AMOUNT_LIMIT, CYCLE, INDEX, CommandError, add_actions, add_config, int_in, price_list,
+               rpc_errors)
+
+
+_SITG = int_in(0, AMOUNT_LIMIT - 1, "skin in the game")
 
 
 def configure(parser) -> None:
     parser.description = __doc__.replace("``", "'")
     add_config(parser)
-    parser.add_argument("--cycle", type=int, help="cycle (default: the ledger's current cycle)")
+    parser.add_argument("--cycle", type=CYCLE, help="cycle (default: the ledger's current cycle)")
     sub = add_actions(parser)
     sub.add_parser("status", help="ledger status: cycle, phase, members, digests")
     a = sub.add_parser("admit", help="admit members of the roster")
     a.add_argument("member", nargs="?", help="one member (default: every member not yet admitted)")
     s = sub.add_parser("settle", help="publish settlement prices and the scenario set")
-    s.add_argument("--prices", required=True, help="comma-separated settlement prices, in instrument order")
+    s.add_argument("--prices", type=price_list, required=True,
+                   help="comma-separated settlement prices, in instrument order")
     s.add_argument("--scenario-set", metavar="FILE",
                    help='JSON {"version": V, "matrix": [[...], ...]} (default: the packaged ccp-demo set)')
-    s.add_argument("--version", type=int, default=0, help="scenario-set version (with the default set)")
+    s.add_argument("--version", type=int_in(0, (1 << 32) - 1, "version"), default=0,
+                   help="scenario-set version (with the default set)")
     sub.add_parser("margin", help="run the cycle's margin batch")
     sub.add_parser("open-epoch", help="close the default-fund epoch (the prover opens the group total D)")
     pa = sub.add_parser("params", help="set the CCP's skin in the game (SITG 1, 2) and assessment cap multiple")
-    pa.add_argument("--sitg1", type=int, required=True, help="skin in the game 1 (minor units)")
-    pa.add_argument("--sitg2", type=int, required=True, help="skin in the game 2 (minor units)")
-    pa.add_argument("--cap", type=int, required=True, help="assessment cap multiple of the default fund (0..255)")
+    pa.add_argument("--sitg1", type=_SITG, required=True, help="skin in the game 1 (minor units)")
+    pa.add_argument("--sitg2", type=_SITG, required=True, help="skin in the game 2 (minor units)")
+    pa.add_argument("--cap", type=int_in(0, 255, "cap"), required=True,
+                    help="assessment cap multiple of the default fund (0..255)")
     d = sub.add_parser("declare-default", help="declare a called member in default")
     d.add_argument("member")
     sub.add_parser("open-default", help="open the default event (disclosure, D0)")
     c = sub.add_parser("close-out", help="close-out prices of default event INDEX; runs the waterfall")
-    c.add_argument("index", type=int)
-    c.add_argument("--prices", required=True, help="comma-separated close-out prices")
+    c.add_argument("index", type=INDEX)
+    c.add_argument("--prices", type=price_list, required=True, help="comma-separated close-out prices")
     c.add_argument("--lots", metavar="FILE",
                    help='auction result, JSON [{"winner": W, "instrument": I, "quantity": Q}, ...] '
                         '(default: every disclosed position to the public auction book)')
@@ -89,7 +96,7 @@ def run(args) -> int:
                 print(f"admitted: {', '.join(names) or 'nobody new'}")
             elif args.action == "settle":
                 version, matrix = _scenario_set(args)
-                seq = op.settle(int_list(args.prices), matrix, version, cycle=cycle, request_id=rid)
+                seq = op.settle(args.prices, matrix, version, cycle=cycle, request_id=rid)
                 print(f"settled: ledger event {seq}")
             elif args.action == "margin":
                 for m, r in sorted(op.run_margin(cycle=cycle, request_id=rid).items()):
@@ -97,8 +104,6 @@ def run(args) -> int:
             elif args.action == "open-epoch":
                 print(f"epoch closed, group total opened: ledger event {op.open_epoch(cycle, rid)}")
             elif args.action == "params":
-                if not (0 <= args.sitg1 < 1 << 63 and 0 <= args.sitg2 < 1 << 63 and 0 <= args.cap < 256):
-                    raise CommandError("--sitg1 and --sitg2 must be in [0, 2^63), --cap in [0, 255]")
                 seq = op.set_ccp_parameters(args.sitg1, args.sitg2, args.cap, cycle, rid)
                 print(f"CCP parameters set: ledger event {seq}")
             elif args.action == "declare-default":
@@ -114,7 +119,7 @@ def run(args) -> int:
                                      "quantity": int(x["quantity"])} for x in json.load(fh)]
                     except (OSError, ValueError, KeyError, TypeError) as exc:
                         raise CommandError(f"cannot read lots {args.lots}: {exc}") from None
-                need = op.close_out(args.index, int_list(args.prices), lots, cycle, rid)
+                need = op.close_out(args.index, args.prices, lots, cycle, rid)
                 print("waterfall complete" if not need else f"pending allocations: {need}")
             elif args.action == "default-event":
                 ev = op.default_event()

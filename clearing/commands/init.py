@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import CommandError
+from . import CommandError, int_in
 
 
 def configure(parser) -> None:
@@ -20,9 +20,10 @@ def configure(parser) -> None:
     parser.add_argument("--members", required=True, help="comma-separated member names, e.g. A,B,C")
     parser.add_argument("--scenario", metavar="FILE",
                         help="scenario JSON for instruments and CCP parameters (default: packaged ccp-demo)")
-    parser.add_argument("--port-base", type=int, default=50151,
+    parser.add_argument("--port-base", type=int_in(1024, 65533, "port base"), default=50151,
                         help="clearing node port; prover and auditor use the next two (default 50151)")
-    parser.add_argument("--validity-days", type=int, default=365, help="certificate validity (default 365)")
+    parser.add_argument("--validity-days", type=int_in(1, 3650, "validity days"), default=365,
+                        help="certificate validity (default 365)")
     parser.add_argument("--force", action="store_true", help="overwrite the files of an existing directory")
 
 

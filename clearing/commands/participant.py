@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 
-from . import CommandError, add_actions, add_config, rpc_errors
+from . import (AMOUNT, INDEX, NONNEGATIVE_AMOUNT, PRICE, QUANTITY, CommandError, add_actions, add_config,
+               rpc_errors)
 
 
 def configure(parser) -> None:
@@ -24,22 +25,22 @@ def configure(parser) -> None:
                             ("withdraw", "withdraw AMOUNT (the prover proves margin on cash - AMOUNT)"),
                             ("cure", "deposit AMOUNT and ask for the re-proof of a margin call")):
         p = sub.add_parser(name, help=help_text)
-        p.add_argument("amount", type=int)
+        p.add_argument("amount", type=NONNEGATIVE_AMOUNT if name == "fund" else AMOUNT)
     t = sub.add_parser("trade", help="initiate a trade with a counterparty")
     t.add_argument("--id", required=True, help="trade id")
     t.add_argument("--with", dest="counterparty", required=True, help="counterparty member")
     t.add_argument("--instrument", required=True)
     t.add_argument("--side", choices=["buy", "sell"], required=True, help="this member's side")
-    t.add_argument("--qty", type=int, required=True, help="quantity (contracts, hidden)")
-    t.add_argument("--price", type=int, required=True, help="price in price units (public)")
+    t.add_argument("--qty", type=QUANTITY, required=True, help="quantity (contracts, hidden)")
+    t.add_argument("--price", type=PRICE, required=True, help="price in price units (public)")
     sub.add_parser("pending", help="trades awaiting this member's affirmation")
     a = sub.add_parser("affirm", help="affirm a pending trade after checking it")
     a.add_argument("trade_id")
-    a.add_argument("--qty", type=int, help="the agreed quantity (checked against the opening)")
-    a.add_argument("--price", type=int, help="the agreed price (checked)")
+    a.add_argument("--qty", type=QUANTITY, help="the agreed quantity (checked against the opening)")
+    a.add_argument("--price", type=PRICE, help="the agreed price (checked)")
     pa = sub.add_parser("pay-assessment", help="pay the assessment of default event INDEX")
-    pa.add_argument("index", type=int)
-    pa.add_argument("amount", type=int)
+    pa.add_argument("index", type=INDEX)
+    pa.add_argument("amount", type=AMOUNT)
 
 
 def run(args) -> int:

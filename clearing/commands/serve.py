@@ -6,20 +6,20 @@ sealing key file: ``--prover-key FILE``, else ``$ZKCLEAR_PROVER_KEY``, else
 file is inside a node's data directory or group/others may read or write it."""
 from __future__ import annotations
 
-from . import CommandError, add_config, setup_logging
+from . import PORT, CommandError, add_config, float_in, setup_logging
 
 
 def configure(parser) -> None:
     parser.description = __doc__.replace("``", "'")
     parser.add_argument("node", choices=["clearing", "prover", "auditor"], help="which node to run")
     add_config(parser)
-    parser.add_argument("--port", type=int, help="port to listen on (default: from services.json; 0 = any)")
+    parser.add_argument("--port", type=PORT, help="port to listen on (default: from services.json; 0 = any)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
     parser.add_argument("--prover-key", metavar="FILE",
                         help="the prover's sealing key file (prover only; default: $ZKCLEAR_PROVER_KEY, "
                              "else keys.prover_key of services.json)")
-    parser.add_argument("--grace", type=float, default=5.0,
+    parser.add_argument("--grace", type=float_in(0, 3600, "grace"), default=5.0,
                         help="seconds calls in flight get to finish at SIGTERM (default 5)")
 
 
