@@ -20,13 +20,34 @@ The servicers are a thin, checked shell around :class:`clearing.engine.Engine`:
   is defence in depth, not the only check.
 * **the prover service is asked, never trusted.**  The node forwards each
   trade's opening sealed to the prover (PushOpening) and books the returned
-  receipt; on the operator's cycle control it asks the prover for the margin
+  receipt (:meth:`ClearingNode.ensure_receipt`); on the operator's cycle control it asks the prover for the margin
   batch, cure re-proofs and default steps and submits them to the engine,
   which verifies them like any other input.  Node-driven requests use
   request ids derived from the client's (:func:`_derived_id`), and the
   ledger's request table is consulted *before* asking the prover: a retried
   request replays the recorded result instead of producing fresh (random)
   proofs that would clash with the recorded content.
+* **no call chain can starve the node (the ledger feed).**  A handler that
+  waits on the prover holds one of the node's RPC workers, and the prover,
+  before answering anything, follows the ledger from this node
+  (StreamLedger, GetAccount, GetLedgerStatus).  Served from the same pool,
+  enough concurrent SubmitTrade/AffirmTrade calls would take every worker
+  while the prover waits for one: nothing would move until the deadlines
+  expired.  So the node serves the prover's reads from a second gRPC server
+  in the same process, the *ledger feed* (:class:`FeedServicer`, its own
+  port -- ``clearing_feed`` in services.json -- and its own
+  :data:`FEED_WORKERS` threads), open only to the prover's certificate.
+  Its handlers only read the engine, never call out, and the prover issues
+  them one at a time under its lock, so the feed never runs out of workers
+  and a main-pool worker waiting on the prover always gets its answer.
+* **receipts the node still owes.**  The call that commits a trade or an
+  affirmation reports what it committed: if the receipt cannot be obtained
+  right away (the prover down, or the race where another call booked it
+  first and the prover then finds the trade no longer pending) the call
+  still succeeds with the trade's committed status, and
+  :class:`ReceiptRetry` (one background thread, exponential backoff) pushes
+  the opening again until the receipt is booked or the trade is no longer
+  pending.  On start the node queues every pending trade without a receipt.
 * **openings only as sealed ciphertexts.**  Relayed openings sit in the
   engine's relay table (outside the public ledger) until the trade is
   novated or expires; StreamPendingTrades hands a member only the
@@ -44,6 +65,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
@@ -54,7 +77,7 @@ from . import engine as E
 from . import rpc, services_config
 from .api import admin_pb2, admin_pb2_grpc, clearing_pb2, clearing_pb2_grpc, common_pb2, convert
 from .api import prover_pb2, prover_pb2_grpc
-from .errors import FailedPrecondition, NotFound
+from .errors import EngineError, FailedPrecondition, NotFound
 from .ledger import canonical
 from .pki import load_config, load_identity
 
@@ -65,6 +88,15 @@ VERIFY_TIME = 0.2
 #: Seconds of deadline a request that makes the prover prove must leave.
 PROVE_TIME = 1.0
 CLEARING_SERVICE = "zkclear.v1.ClearingService"
+#: RPC threads of the ledger feed (the prover calls it one request at a time).
+FEED_WORKERS = 4
+#: The only party the ledger feed serves.
+FEED_CALLER = "node/prover"
+#: Seconds before the first retry of a receipt the node owes, doubling up to RECEIPT_RETRY_CAP.
+RECEIPT_RETRY_BASE = 0.5
+RECEIPT_RETRY_CAP = 30.0
+#: Deadline of one receipt push by the retry thread (seconds).
+RECEIPT_PUSH_TIMEOUT = 30.0
 ADMIN_SERVICE = "zkclear.v1.AdminService"
 
 
@@ -120,6 +152,11 @@ class ClearingNode:
         self.prove_timeout = prove_timeout
         self._prover = rpc.LazyClient(self.identity, prover_pb2_grpc.ProverServiceStub, prover_target,
                                       prove_timeout, "prover service")
+        #: the ledger feed's (grpc server, health servicer) once started (:meth:`start_feed`), and its port
+        self.feed: tuple | None = None
+        self.feed_port: int | None = None
+        self.receipts = ReceiptRetry(self)
+        self.receipts.add_all(self.run(_receiptless))
 
     def __repr__(self) -> str:
         return f"ClearingNode(config_dir={str(self.config_dir)!r})"
@@ -133,8 +170,28 @@ class ClearingNode:
         self._prover.retarget(target)
 
     def close(self) -> None:
+        """Stop the receipt retries, the ledger feed, the prover client and the engine."""
+        self.receipts.close()
         self._prover.close()
+        self.receipts.join()
+        if self.feed is not None:
+            server, health = self.feed
+            health.enter_graceful_shutdown()
+            server.stop(1.0).wait()
         self.engine.close()
+
+    def start_feed(self, host: str, port: int) -> int:
+        """Start the ledger feed on ``host:port`` (0 = any free port); returns the port."""
+        server, bound, health = rpc.build_server(self.identity, [
+            (clearing_pb2_grpc.add_ClearingServiceServicer_to_server, FeedServicer(self), CLEARING_SERVICE),
+        ], host=host, port=port, max_workers=FEED_WORKERS)
+        self.feed, self.feed_port, self._feed_host = (server, health), bound, host
+        return bound
+
+    @property
+    def feed_target(self) -> str | None:
+        """"host:port" of the ledger feed (the prover's ``clearing_target``)."""
+        return None if self.feed_port is None else f"{self._feed_host}:{self.feed_port}"
 
     # -- helpers over the engine thread ---------------------------------------------
     def run(self, fn):
@@ -159,20 +216,124 @@ class ClearingNode:
         t = self.run(lambda e: e.trade(trade_id))
         return clearing_pb2.TradeStatus(seq=seq, trade=convert.trade_msg(t), status=t["status"])
 
+    def receipt_owed(self, trade_id: str) -> bool:
+        """The trade is pending without the prover's receipt."""
+        t = self.run(lambda e: e.state.trades.get(trade_id))
+        return t is not None and t["status"] == "pending" and not t.get("receipt")
+
     def ensure_receipt(self, trade_id: str, timeout: float | None) -> None:
-        """Forward the opening sealed to the prover and book its receipt, once."""
-        t = self.run(lambda e: e.trade(trade_id))
-        if t["status"] != "pending" or t.get("receipt"):
+        """Forward the opening sealed to the prover and book its receipt, once.
+
+        Concurrent calls for one trade are fine: the prover re-signs a held
+        opening and the engine replays the receipt's derived request id.  A
+        failure after another call booked the receipt (the prover then finds
+        the trade no longer pending) is no failure."""
+        if not self.receipt_owed(trade_id):
             return
         try:
             sealed = self.run(lambda e: e.relayed(trade_id, E.PROVER))
         except NotFound:
             return
-        reply = self.prover.PushOpening(prover_pb2.PushOpeningRequest(trade_id=trade_id, sealed=sealed),
-                                        timeout=timeout)
-        sig = convert.signature(reply.signature)
-        rid = _derived_id("rcpt", trade_id)
-        self.run(lambda e: e.receipt(trade_id, sig, rid))
+        try:
+            reply = self.prover.PushOpening(prover_pb2.PushOpeningRequest(trade_id=trade_id, sealed=sealed),
+                                            timeout=timeout)
+            sig = convert.signature(reply.signature)
+            rid = _derived_id("rcpt", trade_id)
+            self.run(lambda e: e.receipt(trade_id, sig, rid))
+        except (grpc.RpcError, rpc.Abort, EngineError):
+            if self.receipt_owed(trade_id):
+                raise
+
+    def receipt_or_retry(self, trade_id: str, timeout: float | None) -> None:
+        """:meth:`ensure_receipt` now, else hand the trade to :attr:`receipts`
+        (the trade and the caller's request stand either way)."""
+        try:
+            self.ensure_receipt(trade_id, timeout)
+        except (grpc.RpcError, rpc.Abort, EngineError) as exc:
+            code, _ = rpc.status_of(exc)
+            log.warning("prover receipt for a trade not obtained yet (%s); retrying in the background", code.name)
+            self.receipts.add(trade_id)
+
+
+def _receiptless(e: E.Engine) -> list[str]:
+    """Pending trades without the prover's receipt (the node owes it)."""
+    return sorted(tid for tid, t in e.state.trades.items() if t["status"] == "pending" and not t.get("receipt"))
+
+
+class ReceiptRetry:
+    """Receipts the node still owes, pushed again by one background thread.
+
+    ``add(trade_id)`` queues a trade; the thread calls
+    :meth:`ClearingNode.ensure_receipt` after :data:`RECEIPT_RETRY_BASE`
+    seconds, then after twice as long each time it fails (at most
+    :data:`RECEIPT_RETRY_CAP`), until the receipt is booked or the trade is
+    no longer pending.  It is no RPC worker: waiting on the prover here
+    holds nothing the prover needs."""
+
+    def __init__(self, node: "ClearingNode", base: float = RECEIPT_RETRY_BASE, cap: float = RECEIPT_RETRY_CAP):
+        self._node, self.base, self.cap = node, base, cap
+        self._cv = threading.Condition()
+        self._due: dict[str, tuple[float, float]] = {}  # trade id -> (due time, current delay)
+        self._stopped = False
+        self._thread = threading.Thread(target=self._loop, name="receipt-retry", daemon=True)
+        self._thread.start()
+
+    def __repr__(self) -> str:
+        return f"ReceiptRetry(queued={len(self._due)})"
+
+    def add(self, trade_id: str) -> None:
+        self.add_all([trade_id])
+
+    def add_all(self, trade_ids) -> None:
+        with self._cv:
+            for tid in trade_ids:
+                self._due.setdefault(tid, (time.monotonic() + self.base, self.base))
+            self._cv.notify()
+
+    def queued(self) -> list[str]:
+        with self._cv:
+            return sorted(self._due)
+
+    def _next(self) -> tuple[str, float] | None:
+        with self._cv:
+            while not self._stopped:
+                now = time.monotonic()
+                if self._due:
+                    tid, (due, delay) = min(self._due.items(), key=lambda kv: kv[1][0])
+                    if due <= now:
+                        return tid, delay
+                    self._cv.wait(due - now)
+                else:
+                    self._cv.wait()
+            return None
+
+    def _loop(self) -> None:
+        while (item := self._next()) is not None:
+            tid, delay = item
+            try:
+                self._node.ensure_receipt(tid, RECEIPT_PUSH_TIMEOUT)
+                done = True
+            except (grpc.RpcError, rpc.Abort, EngineError) as exc:
+                done = False
+                log.info("receipt retry: %s; next in %.1fs", rpc.status_of(exc)[0].name, min(2 * delay, self.cap))
+            except Exception as exc:  # noqa: BLE001 - the thread must survive (e.g. a closed channel)
+                done = False
+                log.warning("receipt retry failed (%s)", type(exc).__name__)
+            with self._cv:
+                if done:
+                    self._due.pop(tid, None)
+                else:
+                    delay = min(2 * delay, self.cap)
+                    self._due[tid] = (time.monotonic() + delay, delay)
+
+    def close(self) -> None:
+        """Stop after the push in progress (closing the prover client ends it)."""
+        with self._cv:
+            self._stopped = True
+            self._cv.notify_all()
+
+    def join(self, timeout: float = RECEIPT_PUSH_TIMEOUT) -> None:
+        self._thread.join(timeout)
 
 
 def _check_margin_phase(e: E.Engine, cycle: int) -> None:
@@ -221,11 +382,7 @@ class ClearingServicer(clearing_pb2_grpc.ClearingServiceServicer):
         sp = convert.nonempty(request.sealed_prover, "sealed prover opening")
         rpc.require_time(context, VERIFY_TIME)
         res = self.node.run(lambda e: e.submit_trade(trade, proof, sig, sc, sp, request.request_id))
-        try:
-            self.node.ensure_receipt(trade["trade_id"], _remaining(context))
-        except (grpc.RpcError, rpc.Abort) as exc:  # the trade stands; the receipt is retried on affirmation
-            code, _ = rpc.status_of(exc)
-            log.warning("prover receipt for a trade not obtained yet: %s", code.name)
+        self.node.receipt_or_retry(trade["trade_id"], _remaining(context))  # the trade stands either way
         return self.node.trade_status(trade["trade_id"], res["seq"])
 
     @rpc.unary
@@ -233,7 +390,7 @@ class ClearingServicer(clearing_pb2_grpc.ClearingServiceServicer):
         caller.require_member(request.member)
         sig = convert.signature(request.signature)
         res = self.node.run(lambda e: e.affirm(request.trade_id, request.member, sig, request.request_id))
-        self.node.ensure_receipt(request.trade_id, _remaining(context))
+        self.node.receipt_or_retry(request.trade_id, _remaining(context))  # the affirmation stands either way
         return self.node.trade_status(request.trade_id, res["seq"])
 
     @rpc.unary
@@ -306,8 +463,7 @@ class ClearingServicer(clearing_pb2_grpc.ClearingServiceServicer):
     # -- public reads ----------------------------------------------------------------
     @rpc.unary
     def GetAccount(self, request, context, caller):
-        a = self.node.run(lambda e: e.account(request.member))
-        return convert.account_msg(request.member, a)
+        return get_account(self.node, request)
 
     @rpc.unary
     def GetLedgerStatus(self, request, context, caller):
@@ -315,15 +471,52 @@ class ClearingServicer(clearing_pb2_grpc.ClearingServiceServicer):
 
     @rpc.server_stream
     def StreamLedger(self, request, context, caller):
-        since = request.since
-        batch = 256
-        while True:
-            events = self.node.run(lambda e, since=since: e.events_with_hashes(since, batch))
-            for seq, body, h in events:
-                yield clearing_pb2.LedgerEvent(seq=seq, body=canonical(body), chain_hash=h)
-            if len(events) < batch:
-                return
-            since = events[-1][0]
+        yield from stream_ledger(self.node, request)
+
+
+class FeedServicer(clearing_pb2_grpc.ClearingServiceServicer):
+    """The ledger feed: the public reads the prover follows the ledger with
+    (GetAccount, GetLedgerStatus, StreamLedger), for the prover only, on a
+    server of their own (see the module docstring).  Every other method of
+    the service is UNIMPLEMENTED here."""
+
+    def __init__(self, node: ClearingNode):
+        self.node = node
+        self.roster = node.roster
+
+    @rpc.unary
+    def GetAccount(self, request, context, caller):
+        caller.require(FEED_CALLER)
+        return get_account(self.node, request)
+
+    @rpc.unary
+    def GetLedgerStatus(self, request, context, caller):
+        caller.require(FEED_CALLER)
+        return self.node.run(ledger_status)
+
+    @rpc.server_stream
+    def StreamLedger(self, request, context, caller):
+        caller.require(FEED_CALLER)
+        yield from stream_ledger(self.node, request)
+
+
+def get_account(node: ClearingNode, request) -> common_pb2.Account:
+    a = node.run(lambda e: e.account(request.member))
+    return convert.account_msg(request.member, a)
+
+
+def stream_ledger(node: ClearingNode, request):
+    """The events after ``request.since`` with their chain hashes, read in
+    batches (each batch one engine call)."""
+    since = request.since
+    batch = 256
+    while True:
+        events = node.run(lambda e, since=since: e.events_with_hashes(since, batch))
+        for seq, body, h in events:
+            yield clearing_pb2.LedgerEvent(seq=seq, body=canonical(body), chain_hash=h)
+        if len(events) < batch:
+            return
+        since = events[-1][0]
 
 
 def ledger_status(e: E.Engine) -> clearing_pb2.LedgerStatus:
@@ -484,12 +677,16 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
 
 def create_server(config_dir, *, port: int = 0, host: str = "127.0.0.1", db_path=None,
                   prover_target: str | None = None, genesis: tuple[dict, bytes] | None = None,
-                  max_workers: int = 8) -> tuple[rpc.Server, int]:
+                  max_workers: int = 8, feed_port: int | None = 0) -> tuple[rpc.Server, int]:
     """Start the clearing node (ClearingService + AdminService, health,
     reflection) on ``host:port`` (0 = any free port); returns (server, port).
 
-    ``db_path`` defaults to the config's data path; ``genesis`` to
-    ``genesis.json`` (used only when the database is empty)."""
+    The ledger feed for the prover listens on ``host:feed_port`` (0 = any
+    free port, None = no feed: the prover then follows through the main
+    port, where enough concurrent trade calls can starve it); its address
+    is ``server.resource.feed_target``.  ``db_path`` defaults to the
+    config's data path; ``genesis`` to ``genesis.json`` (used only when the
+    database is empty)."""
     config_dir = Path(config_dir)
     if db_path is None:
         db_path = services_config.data_path(config_dir, "clearing_db")
@@ -507,6 +704,8 @@ def create_server(config_dir, *, port: int = 0, host: str = "127.0.0.1", db_path
     return rpc.Server(server, bound, health, node), bound
 
 
+        if feed_port is not None:
+            node.start_feed(host, feed_port)
 def serve(config_dir, *, port: int | None = None, host: str = "127.0.0.1",
           grace: float = rpc.SHUTDOWN_GRACE) -> None:
     """Run the clearing node until SIGTERM/SIGINT (the CLI's ``serve clearing``)."""
@@ -514,11 +713,19 @@ def serve(config_dir, *, port: int | None = None, host: str = "127.0.0.1",
     if port is None:
         port = int(services_config.endpoint(config_dir, "clearing").rsplit(":", 1)[1])
     prover_target = services_config.endpoint(config_dir, "prover")
-    srv, bound = create_server(config_dir, port=port, host=host, prover_target=prover_target)
+    feed = services_config.feed_endpoint(config_dir)
+    if feed is None:
+        log.warning("services.json names no %r endpoint: the prover follows the ledger through the main port, "
+                    "where enough concurrent trade calls can starve it", services_config.FEED)
+    srv, bound = create_server(config_dir, port=port, host=host, prover_target=prover_target,
+                               feed_port=None if feed is None else int(feed.rsplit(":", 1)[1]))
     log.info("clearing node listening on %s:%d (mutual TLS)", host, bound)
     print(f"clearing node listening on {host}:{bound}", flush=True)
     rpc.serve_forever(srv.grpc_server, srv.health, grace=grace, on_stop=srv.resource.close)
 
 
-__all__ = ["ClearingNode", "ClearingServicer", "AdminServicer", "EngineThread", "create_server",
+__all__ = ["ClearingNode", "ClearingServicer", "AdminServicer", "FeedServicer", "ReceiptRetry", "EngineThread",
+           "create_server",
            "serve", "open_engine", "ledger_status"]
+    if feed is not None:
+        log.info("ledger feed for the prover on %s:%d", host, srv.resource.feed_port)

@@ -4,7 +4,11 @@ It wraps :class:`prover.witness.WitnessStore` -- which already refuses
 anything the replayed ledger does not require -- with the service's duties:
 
 * **replay before every request.**  Each RPC first pulls the clearing node's
-  public ledger from where it left off (ClearingService.StreamLedger),
+  public ledger from where it left off (ClearingService.StreamLedger, from
+  the node's *ledger feed*: a server of the node's own for the prover, so a
+  node RPC worker that waits on this service -- PushOpening from
+  SubmitTrade/AffirmTrade, the margin and default steps -- never waits on
+  the node's own pool through us; :mod:`clearing.clearing_service`),
   re-checks the hash chain over the exact bytes received (and that they are
   canonical JSON), and folds the events into its openings.  Proofs about a
   member are made only after comparing the recomputed commitments with the
@@ -330,7 +334,7 @@ def serve(config_dir, *, port: int | None = None, host: str = "127.0.0.1",
     if port is None:
         port = int(services_config.endpoint(config_dir, "prover").rsplit(":", 1)[1])
     srv, bound = create_server(config_dir, port=port, host=host, key_path=key_path,
-                               clearing_target=services_config.endpoint(config_dir, "clearing"))
+                               clearing_target=services_config.prover_clearing_target(config_dir))
     log.info("prover service listening on %s:%d (mutual TLS)", host, bound)
     print(f"prover service listening on {host}:{bound}", flush=True)
     rpc.serve_forever(srv.grpc_server, srv.health, grace=grace, on_stop=srv.resource.close)

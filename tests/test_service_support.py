@@ -46,7 +46,7 @@ class Cluster:
 
     def start(self):
         self.clearing, self.clearing_port = clearing_service.create_server(self.dir)
-        self.prover, self.prover_port = prover_service.create_server(self.dir, clearing_target=self.clearing_target)
+        self.prover, self.prover_port = prover_service.create_server(self.dir, clearing_target=self.feed_target)
         self.clearing.resource.set_prover_target(self.prover_target)
         self._clients = {}
 
@@ -55,13 +55,18 @@ class Cluster:
         for name in [n for n in self._clients if n != "@op"]:
             self._clients.pop(name).close()
         self.prover.stop(0)
-        self.prover, self.prover_port = prover_service.create_server(self.dir, clearing_target=self.clearing_target,
+        self.prover, self.prover_port = prover_service.create_server(self.dir, clearing_target=self.feed_target,
                                                                      **kw)
         self.clearing.resource.set_prover_target(self.prover_target)
 
     @property
     def clearing_target(self):
         return f"127.0.0.1:{self.clearing_port}"
+
+    @property
+    def feed_target(self):
+        """The clearing node's ledger feed, where the prover follows the ledger."""
+        return self.clearing.resource.feed_target
 
     @property
     def prover_target(self):
