@@ -694,6 +694,8 @@ def create_server(config_dir, *, port: int = 0, host: str = "127.0.0.1", db_path
         genesis = services_config.load_genesis(config_dir)
     node = ClearingNode(config_dir, db_path, prover_target=prover_target, genesis=genesis)
     try:
+        if feed_port is not None:
+            node.start_feed(host, feed_port)
         server, bound, health = rpc.build_server(node.identity, [
             (clearing_pb2_grpc.add_ClearingServiceServicer_to_server, ClearingServicer(node), CLEARING_SERVICE),
             (admin_pb2_grpc.add_AdminServiceServicer_to_server, AdminServicer(node), ADMIN_SERVICE),
@@ -704,8 +706,6 @@ def create_server(config_dir, *, port: int = 0, host: str = "127.0.0.1", db_path
     return rpc.Server(server, bound, health, node), bound
 
 
-        if feed_port is not None:
-            node.start_feed(host, feed_port)
 def serve(config_dir, *, port: int | None = None, host: str = "127.0.0.1",
           grace: float = rpc.SHUTDOWN_GRACE) -> None:
     """Run the clearing node until SIGTERM/SIGINT (the CLI's ``serve clearing``)."""
@@ -720,6 +720,8 @@ def serve(config_dir, *, port: int | None = None, host: str = "127.0.0.1",
     srv, bound = create_server(config_dir, port=port, host=host, prover_target=prover_target,
                                feed_port=None if feed is None else int(feed.rsplit(":", 1)[1]))
     log.info("clearing node listening on %s:%d (mutual TLS)", host, bound)
+    if feed is not None:
+        log.info("ledger feed for the prover on %s:%d", host, srv.resource.feed_port)
     print(f"clearing node listening on {host}:{bound}", flush=True)
     rpc.serve_forever(srv.grpc_server, srv.health, grace=grace, on_stop=srv.resource.close)
 
@@ -727,5 +729,3 @@ def serve(config_dir, *, port: int | None = None, host: str = "127.0.0.1",
 __all__ = ["ClearingNode", "ClearingServicer", "AdminServicer", "FeedServicer", "ReceiptRetry", "EngineThread",
            "create_server",
            "serve", "open_engine", "ledger_status"]
-    if feed is not None:
-        log.info("ledger feed for the prover on %s:%d", host, srv.resource.feed_port)
