@@ -96,9 +96,11 @@ Load.  A server runs ``max_workers`` handler threads and accepts up to
 the executor's queue (FIFO) and are served in turn, slower but served;
 only a call beyond :data:`MAX_PENDING_RPCS` in flight is refused at once
 with RESOURCE_EXHAUSTED ("Concurrent RPC limit exceeded!").  A streaming
-call holds its worker until its stream ends.  :func:`serve_forever` runs one until SIGTERM/SIGINT and
-then shuts down gracefully: health goes NOT_SERVING, new calls are refused,
-calls in flight get ``grace`` seconds.
+call holds its worker until its stream ends.
+
+Shutdown.  :func:`serve_forever` runs a server until SIGTERM/SIGINT and then
+shuts down gracefully: health goes NOT_SERVING, new calls are refused, calls
+in flight get ``grace`` seconds.
 """
 from __future__ import annotations
 
@@ -265,7 +267,7 @@ def _status(exc: BaseException) -> tuple[grpc.StatusCode, str]:
     if isinstance(exc, sqlite3.Error):
         return _sqlite_status(exc)
     if isinstance(exc, OSError) and exc.errno in _DISK_FULL:
-        return S.RESOURCE_EXHAUSTED, "disk full: nothing was applied; retry with the same request id"
+        return S.RESOURCE_EXHAUSTED, "disk full (retry with the same request id once space is freed)"
     if isinstance(exc, MemoryError):
         return S.RESOURCE_EXHAUSTED, "out of memory"
     if isinstance(exc, OverflowError):
@@ -287,7 +289,7 @@ def _sqlite_status(exc: sqlite3.Error) -> tuple[grpc.StatusCode, str]:
     code = getattr(exc, "sqlite_errorcode", None)
     primary = None if code is None else code & 0xFF
     if primary == sqlite3.SQLITE_FULL:
-        return S.RESOURCE_EXHAUSTED, "disk full: nothing was applied; retry with the same request id"
+        return S.RESOURCE_EXHAUSTED, "disk full (retry with the same request id once space is freed)"
     if primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN):
         return S.UNAVAILABLE, "a database is unavailable (busy or I/O error); retry"
     if primary in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
@@ -466,6 +468,10 @@ def _reflection_v1_file() -> None:
     pool (so reflection describes the v1 service too): v1alpha's file with
     the package renamed -- the two protocols have the same messages and
     field numbers."""
+    try:  # a grpcio-reflection that ships v1 registers the real file
+        import grpc_reflection.v1.reflection_pb2  # noqa: F401
+    except ImportError:
+        pass
     pool = descriptor_pool.Default()
     name = "grpc/reflection/v1/reflection.proto"
     try:
