@@ -352,3 +352,96 @@ def test_reflection_v1_lists_and_describes_services(cluster):
                      for b in reply.file_descriptor_response.file_descriptor_proto]
             package, _, name = symbol.rpartition(".")
             assert any(f.package == package and name in {s.name for s in f.service} for f in files), symbol
+
+
+# -- random requests to every RPC --------------------------------------------------------------
+_INTS = [0, 1, 5, 255, 256, (1 << 32) - 1, 1 << 40, (1 << 63) - 1, 1 << 63, U64_MAX]
+_SINTS = [0, 1, -1, 1 << 52, -(1 << 63), (1 << 63) - 1]
+_STRS = ["", "A", "B", "t1", "ESX", "prover", "@auction", "x" * 70, "y" * 5000, "\u00e9\x00\n", "-1", "007"]
+
+
+def _random_message(cls, rng, depth=0):
+    from google.protobuf.descriptor import FieldDescriptor as F
+
+    msg = cls()
+    for fd in msg.DESCRIPTOR.fields:
+        if rng.random() < 0.3:
+            continue
+        for _ in range(rng.choice([1, 1, 2, 5]) if fd.is_repeated else 1):
+            if fd.type == F.TYPE_MESSAGE:
+                if fd.message_type.GetOptions().map_entry:
+                    getattr(msg, fd.name)[rng.choice(_STRS)] = rng.choice(_STRS)
+                elif depth < 3:
+                    sub = message_factory.GetMessageClass(fd.message_type)
+                    value = _random_message(sub, rng, depth + 1)
+                    if fd.is_repeated:
+                        getattr(msg, fd.name).append(value)
+                    else:
+                        getattr(msg, fd.name).CopyFrom(value)
+                continue
+            if fd.type == F.TYPE_STRING:
+                v = rng.choice(_STRS)
+            elif fd.type == F.TYPE_BYTES:
+                v = rng.choice([b"", bytes(32), bytes(64), b"\x40" + bytes(31), rng.randbytes(rng.randrange(1, 300))])
+            elif fd.type == F.TYPE_BOOL:
+                v = rng.random() < 0.5
+            elif fd.type == F.TYPE_ENUM:
+                v = rng.choice([0, 1, 2, 7])
+            elif fd.type in (F.TYPE_SINT64, F.TYPE_INT64):
+                v = rng.choice(_SINTS)
+            elif fd.type == F.TYPE_UINT32:
+                v = rng.choice(_INTS) & 0xFFFFFFFF
+            else:
+                v = rng.choice(_INTS)
+            if fd.is_repeated:
+                getattr(msg, fd.name).append(v)
+            else:
+                setattr(msg, fd.name, v)
+    return msg
+
+
+def test_random_requests_to_every_rpc_never_internal(cluster, caplog):
+    """Seeded random messages (huge and empty strings, integers at and past
+    every bound, bytes of every length) to every RPC of the three services,
+    as a member and as the operator, before and after settlement: no
+    INTERNAL or UNKNOWN, no status over the cap, no ERROR log record, the
+    nodes still SERVING."""
+    import random
+
+    from clearing.api import admin_pb2 as A, clearing_pb2 as C, prover_pb2 as P
+
+    cluster.onboard()
+    rng = random.Random(11)
+    targets = {"clearing": cluster.clearing_target, "prover": cluster.prover_target}
+    idents = {who: load_identity(cluster.dir, who) for who in ("A", "operator")}
+    channels = {(w, t): rpc.channel(idents[w], targets[t]) for w in idents for t in targets}
+    methods = [(t, sd.full_name, m) for mod, t in ((C, "clearing"), (A, "clearing"), (P, "prover"))
+               for sd in mod.DESCRIPTOR.services_by_name.values() for m in sd.methods]
+    bad, calls = [], 0
+    try:
+        for rnd in range(6):
+            if rnd == 3:
+                cluster.operator().settle(P0, MATRIX)
+            for target, service, m in methods:
+                Req = message_factory.GetMessageClass(m.input_type)
+                Res = message_factory.GetMessageClass(m.output_type)
+                req = _random_message(Req, rng)
+                ch = channels[rng.choice(list(idents)), target]
+                path = f"/{service}/{m.name}"
+                kw = {"request_serializer": Req.SerializeToString, "response_deserializer": Res.FromString}
+                calls += 1
+                try:
+                    if m.server_streaming:
+                        list(ch.unary_stream(path, **kw)(req, timeout=30))
+                    else:
+                        ch.unary_unary(path, **kw)(req, timeout=30)
+                except grpc.RpcError as exc:
+                    if exc.code() in (S.INTERNAL, S.UNKNOWN) or len(exc.details() or "") > ce.MAX_MESSAGE_CHARS:
+                        bad.append((path, exc.code(), (exc.details() or "")[:200]))
+    finally:
+        for ch in channels.values():
+            ch.close()
+    assert calls >= 200 and bad == []
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    for t in targets.values():
+        assert rpc.health_check(idents["A"], t) == "SERVING"
