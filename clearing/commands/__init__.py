@@ -158,12 +158,3 @@ def add_actions(parser):
 def setup_logging(level: str = "INFO") -> None:
     logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO), stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
-
-
-def int_list(text: str) -> list[int]:
-    """Comma-separated prices (:func:`price_list`) with the error as a
-    :class:`CommandError`."""
-    try:
-        return price_list(text)
-    except argparse.ArgumentTypeError as exc:
-        raise CommandError(str(exc)) from None
