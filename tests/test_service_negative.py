@@ -269,5 +269,12 @@ def test_epoch_opening_through_the_services(onboarded):
     n = op.open_epoch(request_id="epoch-0")
     assert op.open_epoch(request_id="epoch-0") == n  # a retry is applied once
     assert op.status().epoch == 1
-    a.fund(250)  # top-up in the new epoch
+    a.fund(10**7 + 250)  # the new total, filed in the new window
     assert a.balances()["df"] == 10**7 + 250
+    # the window closes only when every member has filed: the prover refuses to open D now
+    assert code_of(op.open_epoch, request_id="epoch-1") == S.FAILED_PRECONDITION
+    for m in c.members:
+        if m != "A":
+            c.member(m).fund(10**7)  # unchanged, re-randomised
+    op.open_epoch(request_id="epoch-1b")
+    assert op.status().epoch == 2
