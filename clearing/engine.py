@@ -176,7 +176,7 @@ from .oracle import closeout_loss, defaulter_tranches, mutual_waterfall, vm as p
 
 from . import signing
 from .errors import (
-    AlreadyExists, FailedPrecondition, InvalidArgument, LedgerCorrupted, NotFound, PermissionDenied,
+    shown, AlreadyExists, FailedPrecondition, InvalidArgument, LedgerCorrupted, NotFound, PermissionDenied,
 )
 from .ledger import Ledger, canonical, content_hash
 
@@ -623,13 +623,13 @@ class State:
     def instrument_index(self, inst: str) -> int:
         ids = self.instrument_ids()
         if inst not in ids:
-            raise NotFound(f"unknown instrument {inst!r}")
+            raise NotFound(f"unknown instrument {shown(inst)}")
         return ids.index(inst)
 
     def account(self, member: str) -> Account:
         acct = self.members.get(member)
         if acct is None:
-            raise NotFound(f"unknown member {member!r}")
+            raise NotFound(f"unknown member {shown(member)}")
         return acct
 
 
@@ -763,7 +763,7 @@ def apply_event(state: State, seq: int, body: dict, alg) -> None:
         state.phase = "trading"
         state.margin, state.margin_done = {}, False
         return
-    raise LedgerCorrupted(f"unknown event kind {kind!r}")
+    raise LedgerCorrupted(f"unknown event kind {shown(kind)}")
 
 
 def _novate(state: State, seq: int, t: dict, alg) -> None:
@@ -1117,7 +1117,7 @@ class Core:
             raise InvalidArgument("an event is a dict with a kind")
         fn = getattr(self, "_v_" + body["kind"].replace("-", "_"), None)
         if fn is None:
-            raise InvalidArgument(f"unknown event kind {body['kind']!r}")
+            raise InvalidArgument(f"unknown event kind {shown(body['kind'])}")
         if body["kind"] != "genesis":
             self._cfg()
         fn(body)
@@ -1170,7 +1170,7 @@ class Core:
         if mid in _RESERVED:
             raise InvalidArgument("reserved member id")
         if mid in self.state.members:
-            raise AlreadyExists(f"member {mid!r} already admitted")
+            raise AlreadyExists(f"member {shown(mid)} already admitted")
         if len(self.state.members) >= MAX_MEMBERS:
             raise FailedPrecondition("member limit reached")
         key = _hexbytes("key", b["key"], 32)
@@ -1183,6 +1183,13 @@ class Core:
         except (signing.SignatureError, signing.KeyFormatError):
             raise InvalidArgument("the member's relay key is not signed by its identity") from None
 
+    def _check_deposit_total(self, amount: int) -> None:
+        """All public deposits together stay below 2^63, so every balance a
+        default may have to disclose stays within the reveal proof's bound
+        (|v| < 2^64) whatever VM it earned (see the bounds above)."""
+        if self.state.flows["deposits"] + amount >= MAX_PUBLIC_AMOUNT:
+            raise FailedPrecondition("the ledger's public deposits would reach 2^63 minor units")
+
     def _v_deposit(self, b):
         if set(b) != {"kind", "member", "amount", "cycle", "request_id", "sig"}:
             raise InvalidArgument("deposit fields")
@@ -1192,6 +1199,7 @@ class Core:
         _ident("request id", b["request_id"])
         if a.status == STATUS_DEFAULTED:
             raise FailedPrecondition("member is in default")
+        self._check_deposit_total(b["amount"])
         _verify_sig(a.key, deposit_message(b["member"], b["amount"], b["cycle"], b["request_id"]), b["sig"], b["member"])
 
     def _v_df_fund(self, b):
@@ -1235,7 +1243,7 @@ class Core:
             a = self._member(t[side])
             if a.status != STATUS_ACTIVE:
                 raise FailedPrecondition(
-                    f"{side} {t[side]!r} is {a.status}: called or defaulted members may not enter new trades")
+                    f"{side} {shown(t[side])} is {a.status}: called or defaulted members may not enter new trades")
         i = self.state.instrument_index(t["instrument"])
         inst = self._cfg()["instruments"][i]
         _int("price", t["price"], 1, MAX_PRICE)
@@ -1254,7 +1262,7 @@ class Core:
         self._check_trade(t)
         _ident("request id", b["request_id"])
         if t["trade_id"] in self.state.trades:
-            raise AlreadyExists(f"trade id {t['trade_id']!r} already used")
+            raise AlreadyExists(f"trade id {shown(t['trade_id'])} already used")
         if t["T"] in self.state.seen_T:
             raise AlreadyExists("trade commitment T already used")
         initiator = t["buyer"] if t["side"] == "buy" else t["seller"]
@@ -1273,13 +1281,13 @@ class Core:
         _ident("trade id", tid)
         t = self.state.trades.get(tid)
         if t is None:
-            raise NotFound(f"unknown trade {tid!r}")
+            raise NotFound(f"unknown trade {shown(tid)}")
         if t["status"] != "pending":
-            raise FailedPrecondition(f"trade {tid!r} is {t['status']}")
+            raise FailedPrecondition(f"trade {shown(tid)} is {t['status']}")
         trade = {k: t[k] for k in TRADE_FIELDS}
         for side in ("buyer", "seller"):
             if self.state.members[t[side]].status != STATUS_ACTIVE:
-                raise FailedPrecondition(f"{side} {t[side]!r} is called or defaulted; the trade cannot be novated")
+                raise FailedPrecondition(f"{side} {shown(t[side])} is called or defaulted; the trade cannot be novated")
         return trade
 
     def _v_affirm(self, b):
@@ -1290,7 +1298,7 @@ class Core:
         counterparty = t["seller"] if t["side"] == "buy" else t["buyer"]
         a = self._member(b["member"])
         if b["member"] != counterparty:
-            raise PermissionDenied(f"{b['member']!r} is not the counterparty of trade {t['trade_id']!r}")
+            raise PermissionDenied(f"{shown(b['member'])} is not the counterparty of trade {shown(t['trade_id'])}")
         if self.state.trades[t["trade_id"]]["affirmed"]:
             raise AlreadyExists("trade already affirmed")
         _verify_sig(a.key, affirmation_message(t, b["member"]), b["sig"], b["member"])
@@ -1394,7 +1402,7 @@ class Core:
                 raise InvalidArgument("one margin proof per member")
             seen.add(e["member"])
             if a.status == STATUS_DEFAULTED:
-                raise FailedPrecondition(f"member {e['member']!r} is in default")
+                raise FailedPrecondition(f"member {shown(e['member'])} is in default")
             if not isinstance(e["solvency_only"], bool):
                 raise InvalidArgument("solvency_only must be a boolean")
             _int("ctx_seq", e["ctx_seq"], 0, 1 << 64)
@@ -1417,7 +1425,7 @@ class Core:
         _ident("request id", b["request_id"])
         a = self._member(b["member"])
         if a.status not in (STATUS_CALL, STATUS_PAYMENT):
-            raise FailedPrecondition(f"member {b['member']!r} is not called")
+            raise FailedPrecondition(f"member {shown(b['member'])} is not called")
         if not isinstance(b["solvency_only"], bool):
             raise InvalidArgument("solvency_only must be a boolean")
         if b["solvency_only"] and a.status != STATUS_PAYMENT:
@@ -1444,11 +1452,11 @@ class Core:
         self._check_cycle(b["cycle"])
         _ident("request id", b["request_id"])
         if a.status != STATUS_ACTIVE:
-            raise FailedPrecondition(f"member {mid!r} is {a.status} and may not withdraw")
+            raise FailedPrecondition(f"member {shown(mid)} is {a.status} and may not withdraw")
         if self.state.scenario_set is None:
             raise FailedPrecondition("no scenario set published yet")
         if a.due is not None:
-            raise FailedPrecondition(f"member {mid!r} has an unpaid assessment")
+            raise FailedPrecondition(f"member {shown(mid)} has an unpaid assessment")
         if b["ctx_seq"] != a.version:
             raise FailedPrecondition("withdrawal proof is for a stale account version")
         msg = withdrawal_message(mid, b["amount"], b["cycle"], b["request_id"])
@@ -1524,7 +1532,7 @@ class Core:
                 st = disclosure_statement(b["cycle"], m, a, disclosure_commitments(a), d["values"], ids)
                 verify_reveals(st, RevealProofs.from_bytes(_hexbytes("proof", d["proof"]), len(d["values"])))
             except (VerificationError, DecodeError, StatementError):
-                raise InvalidArgument(f"disclosure of {m!r} does not verify") from None
+                raise InvalidArgument(f"disclosure of {shown(m)} does not verify") from None
         _int("D0", b["D0"], 0, MAX_PUBLIC_AMOUNT)
         proof = _hexbytes("D0 proof", b["D0_proof"])
         if survivors:
@@ -1592,7 +1600,7 @@ class Core:
             if lot["winner"] != AUCTION:
                 w = self._member(lot["winner"])
                 if w.status != STATUS_ACTIVE:
-                    raise FailedPrecondition(f"auction winner {lot['winner']!r} is not an active member")
+                    raise FailedPrecondition(f"auction winner {shown(lot['winner'])} is not an active member")
             i = self.state.instrument_index(lot["instrument"])
             _int("lot quantity", lot["quantity"], -(1 << 52) + 1, 1 << 52)
             if lot["quantity"] == 0:
@@ -1612,7 +1620,7 @@ class Core:
         _ident("request id", b["request_id"])
         ev = self._dm(b["index"])
         if b["purpose"] not in ev.get("need", {}):
-            raise FailedPrecondition(f"no {b['purpose']!r} allocation is pending in this default event")
+            raise FailedPrecondition(f"no {shown(b['purpose'])} allocation is pending in this default event")
         if b["R"] != ev["need"][b["purpose"]]:
             raise InvalidArgument("the allocated amount differs from the pending tranche")
         n = len(ev["survivors"])
@@ -1645,9 +1653,10 @@ class Core:
         _ident("request id", b["request_id"])
         a = self._member(b["member"])
         if a.due is None or a.status != STATUS_ACTIVE:
-            raise FailedPrecondition(f"member {b['member']!r} has no assessment to pay")
+            raise FailedPrecondition(f"member {shown(b['member'])} has no assessment to pay")
         _int("event", b["index"], 0, len(self.state.reports))
         _int("amount", b["amount"], 1, MAX_PUBLIC_AMOUNT)
+        self._check_deposit_total(b["amount"])
         if b["ctx_seq"] != a.version:
             raise FailedPrecondition("assessment proof is for a stale account version")
         msg = assessment_payment_message(b["member"], b["index"], b["amount"], b["cycle"], b["request_id"])
@@ -1667,7 +1676,7 @@ class Core:
         _ident("request id", b["request_id"])
         a = self._member(b["member"])
         if a.due is None or a.status != STATUS_ACTIVE:
-            raise FailedPrecondition(f"member {b['member']!r} has no assessment to pay")
+            raise FailedPrecondition(f"member {shown(b['member'])} has no assessment to pay")
         _int("event", b["index"], 0, len(self.state.reports))
         if self.state.scenario_set is None:
             raise FailedPrecondition("no scenario set has been published yet")
@@ -1912,7 +1921,7 @@ class Engine(Core):
         found = self.ledger.lookup_request(actor, request_id)
         if found is not None:
             if found[0] != chash:
-                raise AlreadyExists(f"request id {request_id!r} was used for a different request")
+                raise AlreadyExists(f"request id {shown(request_id)} was used for a different request")
             return found[2], None
         return None, (actor, request_id, chash)
 
@@ -1979,14 +1988,14 @@ class Engine(Core):
         "prover"); NotFound once the trade is novated or expired."""
         sealed = self.ledger.relay_get(trade_id, recipient)
         if sealed is None:
-            raise NotFound(f"no relayed opening of trade {trade_id!r} for {recipient!r}")
+            raise NotFound(f"no relayed opening of trade {shown(trade_id)} for {shown(recipient)}")
         return sealed
 
     def trade(self, trade_id: str) -> dict:
         """The public record of a trade (terms, T, status)."""
         t = self.state.trades.get(trade_id)
         if t is None:
-            raise NotFound(f"unknown trade {trade_id!r}")
+            raise NotFound(f"unknown trade {shown(trade_id)}")
         return dict(t)
 
     def _after_trade_step(self, tid):

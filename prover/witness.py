@@ -33,6 +33,7 @@ from typing import Iterable
 
 from clearing import engine as E
 from clearing import signing
+from clearing.errors import shown
 from clearing.ledger import canonical
 from clearing.relay import RelayError, OpeningError, open_opening, relay_public_bytes
 from zkp.errors import ProvingError
@@ -241,10 +242,10 @@ class WitnessStore:
         if public_account.get("due") is not None:
             theirs.append(public_account["due"])
         if len(mine) != len(theirs) or public_account["version"] != a.version:
-            raise Divergence(f"account of {member!r} diverged from the ledger")
+            raise Divergence(f"account of {shown(member)} diverged from the ledger")
         for op, h in zip(mine, theirs):
             if gens.commit(op.value, op.blinding).encode().hex() != h:
-                raise Divergence(f"account of {member!r} diverged from the ledger")
+                raise Divergence(f"account of {shown(member)} diverged from the ledger")
 
     def _commitments(self, a):
         gens = generators()
@@ -266,7 +267,7 @@ class WitnessStore:
         pending trade (its T and signed terms) and sign the receipt."""
         t = self.state.trades.get(trade_id)
         if t is None or t["status"] != "pending":
-            raise Refused(f"trade {trade_id!r} is not pending in the ledger")
+            raise Refused(f"trade {shown(trade_id)} is not pending in the ledger")
         trade = {k: t[k] for k in E.TRADE_FIELDS}
         try:
             q, rho = open_opening(self._relay, sealed, E.trade_tuple(trade))
@@ -380,7 +381,7 @@ class WitnessStore:
         a = self.state.account(member)
         self._require_margin_phase(self.state.cycle)
         if a.status not in (E.STATUS_CALL, E.STATUS_PAYMENT):
-            raise Refused(f"member {member!r} is not called")
+            raise Refused(f"member {shown(member)} is not called")
         self.check(member, public_account)
         cash, pos = self._commitments(a)
         st = E.margin_statement(self.state.cycle, a.version, member, cash, pos, self.state.scenario_set)

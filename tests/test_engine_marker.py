@@ -74,3 +74,14 @@ def test_a_forked_database_is_refused(tmp_path):
         Engine.open(_db(sim), sim.node_sk)
     E.write_marker(_db(sim), seq, head)
     Engine.open(_db(sim), sim.node_sk).close()
+
+
+def test_public_deposits_stay_below_two_to_the_63(tmp_path):
+    """Two deposits of 2^63 - 1 would push a balance past what a default can
+    disclose (reveal proofs bound |v| < 2^64): refused, nothing applied."""
+    from clearing.errors import FailedPrecondition
+    sim = basic_sim(tmp_path, members=("A", "B"), seed=b"cap")
+    before = sim.engine.chain_head()
+    with pytest.raises(FailedPrecondition, match="2\\^63"):
+        sim.deposit("A", (1 << 63) - 1)
+    assert sim.engine.chain_head() == before
