@@ -45,16 +45,19 @@ The servicers are a thin, checked shell around :class:`clearing.engine.Engine`:
   right away (the prover down, or the race where another call booked it
   first and the prover then finds the trade no longer pending) the call
   still succeeds with the trade's committed status, and
-  :class:`ReceiptRetry` (one background thread, exponential backoff) pushes
+  :class:`clearing.receipts.ReceiptRetry` (one background thread, exponential backoff) pushes
   the opening again until the receipt is booked or the trade is no longer
   pending.  On start the node queues every pending trade without a receipt.
 * **openings only as sealed ciphertexts.**  Relayed openings sit in the
   engine's relay table (outside the public ledger) until the trade is
   novated or expires; StreamPendingTrades hands a member only the
   ciphertexts sealed to it.
-* **idempotency.**  Every mutating RPC carries the client's request id; the
-  engine replays a repeated request's result and answers ALREADY_EXISTS for
-  an id reused with other content.
+* **idempotency.**  Every mutating RPC carries the client's request id.  The
+  node looks it up first (:meth:`ClearingNode.once`, :mod:`clearing.replay`):
+  a retry of a recorded request -- the same kind and key, whatever else
+  changed since (a fresh proof, a cycle that moved on) -- gets the recorded
+  result; an id used for another request is ALREADY_EXISTS; only an
+  unrecorded id reaches the engine's checks.
 * **deadlines.**  Handlers that verify proofs first check that the caller's
   deadline leaves time for it (:func:`clearing.rpc.require_time`).
 
@@ -65,8 +68,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
@@ -74,12 +75,13 @@ from typing import Any, Callable
 import grpc
 
 from . import engine as E
-from . import rpc, services_config
+from . import replay, rpc, services_config
 from .api import admin_pb2, admin_pb2_grpc, clearing_pb2, clearing_pb2_grpc, common_pb2, convert
 from .api import prover_pb2, prover_pb2_grpc
 from .errors import EngineError, FailedPrecondition, NotFound
 from .ledger import canonical
 from .pki import load_config, load_identity
+from .receipts import ReceiptRetry
 
 log = logging.getLogger("zkclear.clearing")
 
@@ -92,11 +94,6 @@ CLEARING_SERVICE = "zkclear.v1.ClearingService"
 FEED_WORKERS = 4
 #: The only party the ledger feed serves.
 FEED_CALLER = "node/prover"
-#: Seconds before the first retry of a receipt the node owes, doubling up to RECEIPT_RETRY_CAP.
-RECEIPT_RETRY_BASE = 0.5
-RECEIPT_RETRY_CAP = 30.0
-#: Deadline of one receipt push by the retry thread (seconds).
-RECEIPT_PUSH_TIMEOUT = 30.0
 ADMIN_SERVICE = "zkclear.v1.AdminService"
 
 
@@ -212,6 +209,13 @@ class ClearingNode:
             done = self.run(lambda e: submit(e, answer))
         return done
 
+    def once(self, actor: str, request_id: str, kind: str, key: tuple, apply) -> dict:
+        """The recorded result of ``actor``'s request ``request_id`` when it is
+        the same request (:func:`clearing.replay.recorded`: ``kind``, ``key``),
+        else ``apply(engine)`` -- which checks and commits the request.  One
+        engine call, so a concurrent duplicate cannot slip in between."""
+        return self.run(lambda e: replay.recorded(e, actor, request_id, kind, key) or apply(e))
+
     def trade_status(self, trade_id: str, seq: int = 0) -> clearing_pb2.TradeStatus:
         t = self.run(lambda e: e.trade(trade_id))
         return clearing_pb2.TradeStatus(seq=seq, trade=convert.trade_msg(t), status=t["status"])
@@ -260,82 +264,6 @@ def _receiptless(e: E.Engine) -> list[str]:
     return sorted(tid for tid, t in e.state.trades.items() if t["status"] == "pending" and not t.get("receipt"))
 
 
-class ReceiptRetry:
-    """Receipts the node still owes, pushed again by one background thread.
-
-    ``add(trade_id)`` queues a trade; the thread calls
-    :meth:`ClearingNode.ensure_receipt` after :data:`RECEIPT_RETRY_BASE`
-    seconds, then after twice as long each time it fails (at most
-    :data:`RECEIPT_RETRY_CAP`), until the receipt is booked or the trade is
-    no longer pending.  It is no RPC worker: waiting on the prover here
-    holds nothing the prover needs."""
-
-    def __init__(self, node: "ClearingNode", base: float = RECEIPT_RETRY_BASE, cap: float = RECEIPT_RETRY_CAP):
-        self._node, self.base, self.cap = node, base, cap
-        self._cv = threading.Condition()
-        self._due: dict[str, tuple[float, float]] = {}  # trade id -> (due time, current delay)
-        self._stopped = False
-        self._thread = threading.Thread(target=self._loop, name="receipt-retry", daemon=True)
-        self._thread.start()
-
-    def __repr__(self) -> str:
-        return f"ReceiptRetry(queued={len(self._due)})"
-
-    def add(self, trade_id: str) -> None:
-        self.add_all([trade_id])
-
-    def add_all(self, trade_ids) -> None:
-        with self._cv:
-            for tid in trade_ids:
-                self._due.setdefault(tid, (time.monotonic() + self.base, self.base))
-            self._cv.notify()
-
-    def queued(self) -> list[str]:
-        with self._cv:
-            return sorted(self._due)
-
-    def _next(self) -> tuple[str, float] | None:
-        with self._cv:
-            while not self._stopped:
-                now = time.monotonic()
-                if self._due:
-                    tid, (due, delay) = min(self._due.items(), key=lambda kv: kv[1][0])
-                    if due <= now:
-                        return tid, delay
-                    self._cv.wait(due - now)
-                else:
-                    self._cv.wait()
-            return None
-
-    def _loop(self) -> None:
-        while (item := self._next()) is not None:
-            tid, delay = item
-            try:
-                self._node.ensure_receipt(tid, RECEIPT_PUSH_TIMEOUT)
-                done = True
-            except (grpc.RpcError, rpc.Abort, EngineError) as exc:
-                done = False
-                log.info("receipt retry: %s; next in %.1fs", rpc.status_of(exc)[0].name, min(2 * delay, self.cap))
-            except Exception as exc:  # noqa: BLE001 - the thread must survive (e.g. a closed channel)
-                done = False
-                log.warning("receipt retry failed (%s)", type(exc).__name__)
-            with self._cv:
-                if done:
-                    self._due.pop(tid, None)
-                else:
-                    delay = min(2 * delay, self.cap)
-                    self._due[tid] = (time.monotonic() + delay, delay)
-
-    def close(self) -> None:
-        """Stop after the push in progress (closing the prover client ends it)."""
-        with self._cv:
-            self._stopped = True
-            self._cv.notify_all()
-
-    def join(self, timeout: float = RECEIPT_PUSH_TIMEOUT) -> None:
-        self._thread.join(timeout)
-
-
 def _check_margin_phase(e: E.Engine, cycle: int) -> None:
     """Refuse a margin run the ledger would refuse, before asking the prover."""
     st = e.status()
@@ -376,12 +304,16 @@ class ClearingServicer(clearing_pb2_grpc.ClearingServiceServicer):
         trade = convert.trade(request.trade)
         initiator = trade["buyer"] if trade["side"] == "buy" else trade["seller"]
         caller.require_member(initiator)
-        proof = convert.nonempty(request.proof, "proof")
-        sig = convert.signature(request.signature)
-        sc = convert.nonempty(request.sealed_counterparty, "sealed counterparty opening")
-        sp = convert.nonempty(request.sealed_prover, "sealed prover opening")
-        rpc.require_time(context, VERIFY_TIME)
-        res = self.node.run(lambda e: e.submit_trade(trade, proof, sig, sc, sp, request.request_id))
+
+        def apply(e):
+            proof = convert.nonempty(request.proof, "proof")
+            sig = convert.signature(request.signature)
+            sc = convert.nonempty(request.sealed_counterparty, "sealed counterparty opening")
+            sp = convert.nonempty(request.sealed_prover, "sealed prover opening")
+            rpc.require_time(context, VERIFY_TIME)
+            return e.submit_trade(trade, proof, sig, sc, sp, request.request_id)
+
+        res = self.node.once(initiator, request.request_id, "trade", replay.trade_key(trade), apply)
         self.node.receipt_or_retry(trade["trade_id"], _remaining(context))  # the trade stands either way
         return self.node.trade_status(trade["trade_id"], res["seq"])
 
@@ -407,41 +339,69 @@ class ClearingServicer(clearing_pb2_grpc.ClearingServiceServicer):
     @rpc.unary
     def Deposit(self, request, context, caller):
         caller.require_member(request.member)
-        sig = convert.signature(request.signature)
-        res = self.node.run(lambda e: e.deposit(request.member, request.amount, request.cycle, sig,
-                                                request.request_id))
+        res = self.node.once(request.member, request.request_id, "deposit", (request.member, request.amount),
+                             lambda e: e.deposit(request.member, request.amount, request.cycle,
+                                                 convert.signature(request.signature), request.request_id))
         return common_pb2.Ack(seq=res["seq"])
 
     @rpc.unary
     def FundDefault(self, request, context, caller):
         caller.require_member(request.member)
         df = convert.point(request.df, "df")
-        proof = convert.nonempty(request.proof, "proof")
-        sig = convert.signature(request.signature)
-        rpc.require_time(context, VERIFY_TIME)
-        res = self.node.run(lambda e: e.fund_default(request.member, df, request.epoch, request.ctx_seq, proof,
-                                                     sig, request.request_id))
+
+        def apply(e):
+            proof = convert.nonempty(request.proof, "proof")
+            sig = convert.signature(request.signature)
+            rpc.require_time(context, VERIFY_TIME)
+            return e.fund_default(request.member, df, request.epoch, request.ctx_seq, proof, sig, request.request_id)
+
+        res = self.node.once(request.member, request.request_id, "df-fund", (request.member, df),
+                             apply)
         return common_pb2.Ack(seq=res["seq"])
 
     @rpc.unary
     def Withdraw(self, request, context, caller):
         caller.require_member(request.member)
-        proof = convert.nonempty(request.proof, "proof")
-        sig = convert.signature(request.signature)
-        rpc.require_time(context, VERIFY_TIME)
-        res = self.node.run(lambda e: e.withdraw(request.member, request.amount, request.cycle, request.ctx_seq,
-                                                 proof, sig, request.request_id))
+
+        def apply(e):
+            proof = convert.nonempty(request.proof, "proof")
+            sig = convert.signature(request.signature)
+            rpc.require_time(context, VERIFY_TIME)
+            return e.withdraw(request.member, request.amount, request.cycle, request.ctx_seq, proof, sig,
+                              request.request_id)
+
+        res = self.node.once(request.member, request.request_id, "withdraw", (request.member, request.amount),
+                             apply)
         return common_pb2.Ack(seq=res["seq"])
 
     @rpc.unary
     def PayAssessment(self, request, context, caller):
         caller.require_member(request.member)
-        proof = convert.nonempty(request.proof, "proof")
-        sig = convert.signature(request.signature)
-        rpc.require_time(context, VERIFY_TIME)
-        res = self.node.run(lambda e: e.pay_assessment(request.member, request.index, request.amount,
-                                                       request.cycle, request.ctx_seq, proof, sig,
-                                                       request.request_id))
+
+        def apply(e):
+            proof = convert.nonempty(request.proof, "proof")
+            sig = convert.signature(request.signature)
+            rpc.require_time(context, VERIFY_TIME)
+            return e.pay_assessment(request.member, request.index, request.amount, request.cycle, request.ctx_seq,
+                                    proof, sig, request.request_id)
+
+        res = self.node.once(request.member, request.request_id, "assessment-pay",
+                             (request.member, request.index, request.amount), apply)
+        return common_pb2.Ack(seq=res["seq"])
+
+    @rpc.unary
+    def SettleAssessment(self, request, context, caller):
+        caller.require_member(request.member)
+
+        def apply(e):
+            proof = convert.nonempty(request.proof, "proof")
+            sig = convert.signature(request.signature)
+            rpc.require_time(context, VERIFY_TIME)
+            return e.settle_assessment(request.member, request.index, request.cycle, request.ctx_seq, proof, sig,
+                                       request.request_id)
+
+        res = self.node.once(request.member, request.request_id, "assessment-settle", (request.member, request.index),
+                             apply)
         return common_pb2.Ack(seq=res["seq"])
 
     @rpc.unary
@@ -572,8 +532,10 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self._operator(caller)
         ids = self.node.run(_instrument_ids)
         ss = convert.scenario_set(request.scenario_set, ids)
-        op_sig = convert.signature(request.operator_signature, "operator signature")
-        res = self.node.run(lambda e: e.settle(request.cycle, list(request.prices), ss, op_sig, request.request_id))
+        prices = list(request.prices)
+        res = self.node.once(E.OPERATOR, request.request_id, "settle", (prices, ss), lambda e: e.settle(
+            request.cycle, prices, ss, convert.signature(request.operator_signature, "operator signature"),
+            request.request_id))
         return common_pb2.Ack(seq=res["seq"])
 
     @rpc.unary
@@ -596,17 +558,18 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     @rpc.unary
     def DeclareDefault(self, request, context, caller):
         self._operator(caller)
-        op_sig = convert.signature(request.operator_signature, "operator signature")
-        res = self.node.run(lambda e: e.declare_default(request.cycle, request.member, op_sig, request.request_id))
+        res = self.node.once(E.OPERATOR, request.request_id, "default", (request.member,), lambda e: e.declare_default(
+            request.cycle, request.member, convert.signature(request.operator_signature, "operator signature"),
+            request.request_id))
         return common_pb2.Ack(seq=res["seq"])
 
     @rpc.unary
     def SetCcpParameters(self, request, context, caller):
         self._operator(caller)
-        op_sig = convert.signature(request.operator_signature, "operator signature")
-        res = self.node.run(lambda e: e.set_ccp_parameters(
-            request.cycle, request.skin_in_the_game_1, request.skin_in_the_game_2, request.assessment_cap_multiple,
-            op_sig, request.request_id))
+        params = (request.skin_in_the_game_1, request.skin_in_the_game_2, request.assessment_cap_multiple)
+        res = self.node.once(E.OPERATOR, request.request_id, "ccp-params", params, lambda e: e.set_ccp_parameters(
+            request.cycle, *params, convert.signature(request.operator_signature, "operator signature"),
+            request.request_id))
         return common_pb2.Ack(seq=res["seq"])
 
     @rpc.unary
@@ -641,10 +604,12 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     @rpc.unary
     def CloseOut(self, request, context, caller):
         self._operator(caller)
-        op_sig = convert.signature(request.operator_signature, "operator signature")
-        lots = convert.lots(request.lots)
-        res = self.node.run(lambda e: e.dm_closeout(request.cycle, request.index, list(request.prices), lots,
-                                                    op_sig, request.request_id))
+        prices = list(request.prices)
+        res = self.node.once(E.OPERATOR, request.request_id, "dm-closeout", (request.index, prices),
+                             lambda e: e.dm_closeout(request.cycle, request.index, prices, convert.lots(request.lots),
+                                                     convert.signature(request.operator_signature,
+                                                                       "operator signature"),
+                                                     request.request_id))
         need = dict(res.get("need", {}))
         seq = res["seq"]
         rounds = 0
@@ -665,7 +630,8 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     @rpc.unary
     def CloseCycle(self, request, context, caller):
         self._operator(caller)
-        res = self.node.run(lambda e: e.close_cycle(request.cycle, request.request_id))
+        res = self.node.once(E.NODE, request.request_id, "close", (),
+                             lambda e: e.close_cycle(request.cycle, request.request_id))
         return admin_pb2.CycleDigest(seq=res["seq"], cycle=res["cycle"], digest=bytes.fromhex(res["digest"]))
 
     @rpc.unary

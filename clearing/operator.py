@@ -4,8 +4,15 @@ The operator signs every public input it sets -- admissions, settlement
 prices with the period's scenario set, default declarations, close-out
 prices, the skin-in-the-game and assessment-cap parameters -- with its Ed25519 key, and sends it over mutual TLS with its own
 certificate to the clearing node's AdminService (which also refuses any
-other certificate).  Cycle control (margin run, default event, close)
-carries request ids, so a retried command is applied once.
+other certificate).  Every command carries a request id, so a retried
+command is applied once: the node answers a recorded id with its recorded
+result whatever happened since (:mod:`clearing.replay`) -- a retried
+``close`` whose first attempt already advanced the cycle gets the first
+close's digest, although this client now derives the next cycle.  Calls
+failing with UNAVAILABLE or RESOURCE_EXHAUSTED are sent again, the same
+request, with backoff (:class:`clearing.retry.Retrying`); after
+DEADLINE_EXCEEDED the command may have been applied, and its retry must
+use the same request id.
 """
 from __future__ import annotations
 
@@ -16,6 +23,7 @@ from . import engine as E
 from . import rpc
 from .api import admin_pb2, admin_pb2_grpc, clearing_pb2, clearing_pb2_grpc, common_pb2, convert
 from .participant import SigningClient, new_request_id
+from .retry import Retrying
 
 PROVE_TIMEOUT = 600.0
 
@@ -29,8 +37,8 @@ class Operator(SigningClient):
         self.roster = roster
         ch = rpc.channel(identity, clearing_target)
         self._channels.append(ch)
-        self.admin = rpc.Client(admin_pb2_grpc.AdminServiceStub(ch), timeout)
-        self.clearing = rpc.Client(clearing_pb2_grpc.ClearingServiceStub(ch), timeout)
+        self.admin = Retrying(admin_pb2_grpc.AdminServiceStub(ch), timeout)
+        self.clearing = Retrying(clearing_pb2_grpc.ClearingServiceStub(ch), timeout)
         self.prove_timeout = prove_timeout
 
     def __repr__(self) -> str:

@@ -23,8 +23,18 @@ its own certificate, and signs every action with its Ed25519 identity key:
 * **status**: the public account (commitments, status) from the node and the
   member's own opened balances from the prover service.
 
-Every call has a deadline (:class:`clearing.rpc.Client`).  Request ids are
-random unless the caller passes one (a retry passes the same id).  Nothing
+Every call has a deadline, and a call failing with UNAVAILABLE or
+RESOURCE_EXHAUSTED is sent again, the same request, with backoff
+(:class:`clearing.retry.Retrying`).  Request ids are random unless the
+caller passes one; a retry passes the same id -- after DEADLINE_EXCEEDED
+too, since the call may have been applied -- and gets the recorded result,
+whatever happened since (:mod:`clearing.replay` on the node): a retried
+trade with a fresh T and proof, a deposit in a later cycle.  Where a retry
+cannot get that far because the prover now refuses what the first attempt
+already did (a second withdrawal, a paid assessment), the client asks the
+node for the recorded result of its request id (:meth:`Participant._with_proof`),
+and a retried affirmation of a trade no longer offered sends the same
+signed affirmation again (:meth:`Participant._affirm_again`).  Nothing
 here prints a blinding.
 """
 from __future__ import annotations
@@ -35,6 +45,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+import grpc
+
 from zkp.field import random_scalar
 from zkp.generators import generators
 from zkp.pedersen import Opening
@@ -44,9 +56,21 @@ from . import engine as E
 from . import rpc, signing
 from .api import clearing_pb2, clearing_pb2_grpc, common_pb2, convert, prover_pb2, prover_pb2_grpc
 from .relay import RelayError, OpeningError, open_opening, seal_opening
+from .retry import Retrying
 
 #: Deadline for calls that make someone prove (seconds).
 PROVE_TIMEOUT = 300.0
+
+
+#: Failures a later retry may cure (the request may not have been processed).
+_TRANSIENT = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED,
+                        grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED})
+
+
+def _proof_fields(proof) -> dict:
+    """The proof fields of a request: a prover's MemberProof, or none (a
+    request the node answers only from its record)."""
+    return {} if proof is None else {"ctx_seq": proof.ctx_seq, "proof": proof.proof}
 
 
 class TradeRejected(Exception):
@@ -100,11 +124,11 @@ class Participant(SigningClient):
         self.name = identity.name
         self.roster = roster
         self._channels.append(rpc.channel(identity, clearing_target))
-        self.clearing = rpc.Client(clearing_pb2_grpc.ClearingServiceStub(self._channels[0]), timeout)
+        self.clearing = Retrying(clearing_pb2_grpc.ClearingServiceStub(self._channels[0]), timeout)
         self.prover = None
         if prover_target is not None:
             self._channels.append(rpc.channel(identity, prover_target))
-            self.prover = rpc.Client(prover_pb2_grpc.ProverServiceStub(self._channels[1]), prove_timeout)
+            self.prover = Retrying(prover_pb2_grpc.ProverServiceStub(self._channels[1]), prove_timeout)
         self.prove_timeout = prove_timeout
         self.seen_path = None if seen_path is None else Path(seen_path)
         self.seen_T: set[str] = set()
@@ -137,6 +161,42 @@ class Participant(SigningClient):
             out.update(self.balances())
         return out
 
+    # -- retries ----------------------------------------------------------------------
+    def _with_proof(self, request_id: str | None, prove, send):
+        """``send(prove())``: the prover's proof, then the node.  When the
+        caller gave the request id (a retry, perhaps) and that fails for good
+        -- the prover now refuses what the first attempt already did, e.g. a
+        second withdrawal of the same cash -- the node is asked for the
+        result it recorded under that id: ``send(None)`` is the request
+        without a proof, which the node answers only from its record
+        (:mod:`clearing.replay`; else INVALID_ARGUMENT, nothing applied), and
+        then the first failure stands."""
+        try:
+            return send(prove())
+        except grpc.RpcError as exc:
+            if request_id is None or exc.code() in _TRANSIENT:
+                raise
+            try:
+                return send(None)
+            except grpc.RpcError:
+                raise exc from None
+
+    def _affirm_again(self, trade_id: str, request_id: str) -> clearing_pb2.TradeStatus:
+        """A retried affirmation of a trade the node no longer offers this
+        member (affirmed, novated or expired since): the same signed
+        affirmation, under the same request id, which the node answers with
+        the result it recorded -- or refuses, applying nothing (a trade not
+        offered cannot be affirmed anew; one still offered goes through every
+        check of :meth:`affirm`)."""
+        t = convert.trade(self.clearing.GetTrade(clearing_pb2.GetTradeRequest(trade_id=trade_id)).trade)
+        if (t["seller"] if t["side"] == "buy" else t["buyer"]) != self.name:
+            raise TradeRejected(f"trade {trade_id!r}: {self.name} is not its counterparty")
+        sig = self._sign(E.affirmation_message(t, self.name))
+        res = self.clearing.AffirmTrade(clearing_pb2.AffirmTradeRequest(
+            request_id=request_id, trade_id=trade_id, member=self.name, signature=sig), timeout=self.prove_timeout)
+        self.seen_T.add(t["T"])
+        return res
+
     # -- registration ------------------------------------------------------------------
     def register(self, operator_signature: bytes, request_id: str | None = None) -> int:
         """Register this member's keys with the operator's admission signature."""
@@ -163,31 +223,32 @@ class Participant(SigningClient):
         p = self._prover()
         df = p.PrepareFunding(prover_pb2.PrepareFundingRequest(request_id=rid, member=self.name, amount=amount)).df
         sig = self._sign(E.funding_message(self.name, epoch, df, rid))
-        proof = p.ProveFunding(prover_pb2.ProveFundingRequest(request_id=rid, member=self.name, df=df, epoch=epoch,
-                                                              signature=sig))
-        return self.clearing.FundDefault(clearing_pb2.FundDefaultRequest(
-            request_id=rid, member=self.name, df=df, epoch=epoch, ctx_seq=proof.ctx_seq, proof=proof.proof,
-            signature=sig), timeout=self.prove_timeout).seq
+        return self._with_proof(request_id, lambda: p.ProveFunding(prover_pb2.ProveFundingRequest(
+            request_id=rid, member=self.name, df=df, epoch=epoch, signature=sig)),
+            lambda proof: self.clearing.FundDefault(clearing_pb2.FundDefaultRequest(
+                request_id=rid, member=self.name, df=df, epoch=epoch, signature=sig, **_proof_fields(proof)),
+                timeout=self.prove_timeout)).seq
 
     def withdraw(self, amount: int, request_id: str | None = None) -> int:
         rid = request_id or new_request_id("wd")
         cycle = self.ledger_status().cycle
         sig = self._sign(E.withdrawal_message(self.name, amount, cycle, rid))
-        proof = self._prover().ProveWithdrawal(prover_pb2.ProveWithdrawalRequest(
-            request_id=rid, member=self.name, amount=amount, cycle=cycle, signature=sig))
-        return self.clearing.Withdraw(clearing_pb2.WithdrawRequest(
-            request_id=rid, member=self.name, amount=amount, cycle=cycle, ctx_seq=proof.ctx_seq, proof=proof.proof,
-            signature=sig), timeout=self.prove_timeout).seq
+        return self._with_proof(request_id, lambda: self._prover().ProveWithdrawal(prover_pb2.ProveWithdrawalRequest(
+            request_id=rid, member=self.name, amount=amount, cycle=cycle, signature=sig)),
+            lambda proof: self.clearing.Withdraw(clearing_pb2.WithdrawRequest(
+                request_id=rid, member=self.name, amount=amount, cycle=cycle, signature=sig, **_proof_fields(proof)),
+                timeout=self.prove_timeout)).seq
 
     def pay_assessment(self, index: int, amount: int, request_id: str | None = None) -> int:
         rid = request_id or new_request_id("assess")
         cycle = self.ledger_status().cycle
         sig = self._sign(E.assessment_payment_message(self.name, index, amount, cycle, rid))
-        proof = self._prover().ProveAssessmentPayment(prover_pb2.ProveAssessmentRequest(
-            request_id=rid, member=self.name, index=index, amount=amount, cycle=cycle, signature=sig))
-        return self.clearing.PayAssessment(clearing_pb2.PayAssessmentRequest(
-            request_id=rid, member=self.name, index=index, amount=amount, cycle=cycle, ctx_seq=proof.ctx_seq,
-            proof=proof.proof, signature=sig), timeout=self.prove_timeout).seq
+        return self._with_proof(request_id, lambda: self._prover().ProveAssessmentPayment(
+            prover_pb2.ProveAssessmentRequest(request_id=rid, member=self.name, index=index, amount=amount,
+                                              cycle=cycle, signature=sig)),
+            lambda proof: self.clearing.PayAssessment(clearing_pb2.PayAssessmentRequest(
+                request_id=rid, member=self.name, index=index, amount=amount, cycle=cycle, signature=sig,
+                **_proof_fields(proof)), timeout=self.prove_timeout)).seq
 
     def cure(self, amount: int, request_id: str | None = None) -> int:
         """Deposit ``amount`` (if any) and ask for the re-proof of a call."""
@@ -255,11 +316,15 @@ class Participant(SigningClient):
                request_id: str | None = None) -> clearing_pb2.TradeStatus:
         """Affirm a pending trade after checking its opening and, if given,
         the expected terms (``instrument``, ``side``, ``price``, ``quantity``,
-        ``counterparty``)."""
-        found = [c for c in self.pending() if c.trade["trade_id"] == trade_id]
-        if not found:
+        ``counterparty``).  With ``request_id``, a trade no longer offered is
+        a retry (:meth:`_affirm_again`)."""
+        offered = [p for p in self.clearing.StreamPendingTrades(common_pb2.MemberRequest(member=self.name))
+                   if p.trade.trade_id == trade_id]
+        if not offered and request_id is not None:
+            return self._affirm_again(trade_id, request_id)
+        if not offered:
             raise TradeRejected(f"no checkable pending trade {trade_id!r} for {self.name}")
-        c = found[0]
+        c = self._check(offered[0])
         t = c.trade
         if t["T"] in self.seen_T:
             raise TradeRejected("this trade commitment was seen before")

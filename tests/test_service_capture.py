@@ -164,3 +164,27 @@ def test_capture_more_clients_than_node_workers(tmp_path):
 def test_capture_64_clients(tmp_path):
     stats = run_capture(tmp_path, clients=64, per_pair=4)
     print(stats)
+
+
+def test_trade_and_affirmation_stand_while_the_prover_is_down(tmp_path):
+    """The calls report what they committed ("pending": no receipt yet) and
+    the node books the receipt in the background once the prover is back."""
+    c = Cluster(tmp_path / "cfg")
+    try:
+        c.onboard()
+        c.prover.stop(0)
+        assert c.member("A").trade("t1", "B", "ESX", "buy", 2, 500000).status == "pending"
+        res = c.member("B").affirm("t1", expect={"quantity": 2})
+        assert res.status == "pending"  # committed: affirmed, the receipt owed
+        node = c.clearing.resource
+        assert node.receipts.queued() == ["t1"]
+        assert node_trades(c)["t1"]["affirmed"] and not node_trades(c)["t1"]["receipt"]
+        c.restart_prover()
+        t_end = time.monotonic() + 30
+        while node_trades(c)["t1"]["status"] != "novated" and time.monotonic() < t_end:
+            time.sleep(0.1)
+        assert node_trades(c)["t1"]["status"] == "novated"
+        assert node.receipts.queued() == []
+        assert c.member("A").balances()["pos"] == [2, 0] and c.member("B").balances()["pos"] == [-2, 0]
+    finally:
+        c.stop()

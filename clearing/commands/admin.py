@@ -8,7 +8,11 @@ total D), margin (the node obtains the prover's margin
 batch and verifies it), params --sitg1 N --sitg2 N --cap N (the CCP's skin in
 the game and assessment cap multiple), declare-default MEMBER, open-default (disclosure
 and D0 from the prover), close-out INDEX --prices [--lots] (the auction result; then the pro-rata
-allocations), close (the cycle, printing its signed digest), reports."""
+allocations), close (the cycle, printing its signed digest), reports.
+Pass --request-id to retry a command safely: it is applied once, and a
+retry -- after a lost reply or a DEADLINE_EXCEEDED, which may have been
+applied -- prints the recorded result, whatever happened since (a retried
+close without --cycle prints the digest of the cycle it closed)."""
 from __future__ import annotations
 
 import json

@@ -5,7 +5,9 @@ Actions: status, deposit AMOUNT, fund AMOUNT, withdraw AMOUNT, trade
 (initiate), pending (trades awaiting A's affirmation, decrypted and
 checked), affirm TRADE_ID, cure AMOUNT, pay-assessment INDEX AMOUNT.
 Amounts are integers in minor units.  Pass --request-id to retry a request
-safely (it is applied once)."""
+safely: it is applied once, and a retry -- after a lost reply, an
+UNAVAILABLE or a DEADLINE_EXCEEDED, which may have been applied -- prints
+the recorded result, whatever happened since."""
 from __future__ import annotations
 
 import json
@@ -71,7 +73,8 @@ def run(args) -> int:
             elif args.action == "pay-assessment":
                 print(f"assessment paid: ledger event {p.pay_assessment(args.index, args.amount, request_id=rid)}")
             elif args.action == "trade":
-                res = p.trade(args.id, args.counterparty, args.instrument, args.side, args.qty, args.price)
+                res = p.trade(args.id, args.counterparty, args.instrument, args.side, args.qty, args.price,
+                              request_id=rid)
                 print(f"trade {args.id}: {res.status}")
             elif args.action == "pending":
                 for c in p.pending():
