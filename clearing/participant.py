@@ -14,8 +14,10 @@ its own certificate, and signs every action with its Ed25519 identity key:
 * **affirm** (as counterparty): fetches the opening sealed to it, decrypts
   it, checks that it opens T, that the terms are the ones it agreed
   (instrument, side, price, quantity when given) and that it never saw this
-  T before (the seen set of commitments -- public values -- is kept in a file
-  between runs), then signs
+  T nor its blinding rho before (the seen sets -- commitments, which are
+  public, and domain-separated hashes of the blindings -- are kept in a file
+  between runs; a reused rho would give the node T1 - T2 = (q1 - q2) G),
+  then signs
   the affirmation.
 * **deposit / withdraw / fund / pay-assessment / cure**: signs the request
   tuple; for proofs it asks the prover service, which checks the signature
@@ -39,6 +41,7 @@ here prints a blinding.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -79,6 +82,12 @@ class TradeRejected(Exception):
     exit_code = 1
 
 
+def blinding_tag(rho: int) -> str:
+    """A domain-separated hash naming a trade blinding, kept to refuse a
+    blinding seen before without storing the blinding itself."""
+    return hashlib.sha256(b"zkclear.v1/seen-blinding" + int(rho).to_bytes(32, "big")).hexdigest()
+
+
 def new_request_id(prefix: str) -> str:
     return f"{prefix}-{secrets.token_hex(8)}"
 
@@ -87,6 +96,8 @@ def new_request_id(prefix: str) -> str:
 class CheckedTrade:
     trade: dict
     quantity: int
+    #: :func:`blinding_tag` of the opening's blinding (to refuse reuse)
+    rho_tag: str = ""
 
     def __repr__(self) -> str:
         return f"CheckedTrade({self.trade['trade_id']!r}, status=checked)"
@@ -132,8 +143,14 @@ class Participant(SigningClient):
         self.prove_timeout = prove_timeout
         self.seen_path = None if seen_path is None else Path(seen_path)
         self.seen_T: set[str] = set()
+        #: tags of the blindings of every trade opening this member affirmed
+        #: (a domain-separated hash, never the blinding itself)
+        self.seen_rho: set[str] = set()
         if self.seen_path is not None and self.seen_path.exists():
-            self.seen_T = set(json.loads(self.seen_path.read_text(encoding="utf-8")))
+            data = json.loads(self.seen_path.read_text(encoding="utf-8"))
+            if isinstance(data, list):  # the first format: commitments only
+                data = {"T": data, "rho": []}
+            self.seen_T, self.seen_rho = set(data["T"]), set(data["rho"])
 
     def __repr__(self) -> str:
         return f"Participant({self.name!r})"
@@ -250,6 +267,22 @@ class Participant(SigningClient):
                 request_id=rid, member=self.name, index=index, amount=amount, cycle=cycle, signature=sig,
                 **_proof_fields(proof)), timeout=self.prove_timeout)).seq
 
+    def settle_assessment_from_cash(self, index: int, request_id: str | None = None) -> int:
+        """Settle the committed assessment payable from hidden excess cash
+        (DESIGN §6.4): nothing public moves.  The prover refuses
+        (FAILED_PRECONDITION) when the account's excess does not cover it;
+        then pay by a tagged deposit rounded up to the grid
+        (:func:`clearing.scenario.grid_deposit`)."""
+        rid = request_id or new_request_id("settle")
+        cycle = self.ledger_status().cycle
+        sig = self._sign(E.assessment_settlement_message(self.name, index, cycle, rid))
+        return self._with_proof(request_id, lambda: self._prover().ProveAssessmentFromCash(
+            prover_pb2.ProveAssessmentFromCashRequest(request_id=rid, member=self.name, index=index, cycle=cycle,
+                                                      signature=sig)),
+            lambda proof: self.clearing.SettleAssessment(clearing_pb2.SettleAssessmentRequest(
+                request_id=rid, member=self.name, index=index, cycle=cycle, signature=sig,
+                **_proof_fields(proof)), timeout=self.prove_timeout)).seq
+
     def cure(self, amount: int, request_id: str | None = None) -> int:
         """Deposit ``amount`` (if any) and ask for the re-proof of a call."""
         rid = request_id or new_request_id("cure")
@@ -310,7 +343,7 @@ class Participant(SigningClient):
             raise TradeRejected(f"trade {trade['trade_id']!r}: the relayed opening does not decrypt") from None
         if generators().commit(q, rho).encode().hex() != trade["T"]:
             raise TradeRejected(f"trade {trade['trade_id']!r}: the opening does not match T")
-        return CheckedTrade(trade, q)
+        return CheckedTrade(trade, q, blinding_tag(rho))
 
     def affirm(self, trade_id: str, *, expect: dict | None = None,
                request_id: str | None = None) -> clearing_pb2.TradeStatus:
@@ -328,6 +361,10 @@ class Participant(SigningClient):
         t = c.trade
         if t["T"] in self.seen_T:
             raise TradeRejected("this trade commitment was seen before")
+        if c.rho_tag in self.seen_rho:
+            # DESIGN §5.2: with a reused blinding, T1 - T2 = (q1 - q2) G gives
+            # the node the difference of two hidden sizes
+            raise TradeRejected("this trade reuses a blinding seen before")
         for k, v in (expect or {}).items():
             got = {"quantity": c.quantity,
                    "counterparty": t["buyer"] if t["seller"] == self.name else t["seller"]}.get(k, t.get(k))
@@ -338,9 +375,12 @@ class Participant(SigningClient):
             request_id=request_id or new_request_id("aff"), trade_id=trade_id, member=self.name, signature=sig),
             timeout=self.prove_timeout)
         self.seen_T.add(t["T"])
+        self.seen_rho.add(c.rho_tag)
         if self.seen_path is not None:
             tmp = self.seen_path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(sorted(self.seen_T)), encoding="utf-8")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump({"T": sorted(self.seen_T), "rho": sorted(self.seen_rho)}, f)
             os.replace(tmp, self.seen_path)
         return res
 

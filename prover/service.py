@@ -15,7 +15,9 @@ anything the replayed ledger does not require -- with the service's duties:
   node's own account (GetAccount), inside the witness store.
 * **alarm.**  Any divergence -- a chain hash that does not match, an event
   that does not fold onto the openings, an account whose commitments differ
-  from the replay -- raises the alarm: it is logged, persisted in the sealed
+  from the replay, a node ledger shorter than or different from the highest
+  (seq, chain head) this prover followed before (its watermark, kept in the
+  sealed store across restarts) -- raises the alarm: it is logged, persisted in the sealed
   store, and from then on every proving RPC is refused with
   FAILED_PRECONDITION ("prover alarm").  The prover never proves against a
   ledger it could not reproduce.
@@ -84,6 +86,8 @@ class ProverNode:
         self.witness = WitnessStore(self.identity.ed25519_private, self.identity.x25519_private,
                                     operator[0].ed25519_public, rng=rng, on_opening=self._unsealed.__setitem__)
         self.witness.adopt_openings(self.store.load_all())
+        self.witness.adopt_answers(self.store.load_answers())
+        self.witness.on_answer = self.store.put_answer  # recorded before the answer leaves
         self._head = GENESIS_HASH
         self.lock = threading.RLock()
         self.timeout = timeout
@@ -120,6 +124,7 @@ class ProverNode:
         """Fold the node's new public events; alarm on any divergence."""
         self.check_alarm()
         since = self.witness.seq
+        mseq, mhead = self.store.watermark()
         try:
             stream = self.clearing.StreamLedger(clearing_pb2.StreamLedgerRequest(since=since),
                                                 timeout=STREAM_TIMEOUT)
@@ -133,8 +138,14 @@ class ProverNode:
                 h = chain_hash(self._head, ev.seq, body)
                 if h != ev.chain_hash:
                     raise Divergence(f"hash chain mismatch at event {ev.seq}")
+                if ev.seq == mseq and h != mhead:
+                    raise Divergence(f"the node's ledger forked: event {ev.seq} differs from the one followed before")
                 self.witness.follow([(ev.seq, body)])
                 self._head = h
+            if self.witness.seq < mseq:
+                raise Divergence(f"the node's ledger went backwards: {self.witness.seq} events, "
+                                 f"{mseq} followed before")
+            self.store.set_watermark(self.witness.seq, self._head)
         except Divergence as exc:
             self.raise_alarm(str(exc))
             self.check_alarm()
@@ -241,6 +252,16 @@ class ProverServicer(prover_pb2_grpc.ProverServiceServicer):
         rpc.require_time(context, PROVE_TIME)
         ctx_seq, proof = self.node.guarded(lambda: self.node.witness.prove_assessment_payment(
             request.member, request.index, request.amount, request.cycle, request.request_id, sig,
+            self.node.account(request.member)))
+        return prover_pb2.MemberProof(ctx_seq=ctx_seq, proof=proof)
+
+    @rpc.unary
+    def ProveAssessmentFromCash(self, request, context, caller):
+        caller.require_member(request.member, also=(NODE,))
+        sig = _member_sig(request.signature)
+        rpc.require_time(context, PROVE_TIME)
+        ctx_seq, proof = self.node.guarded(lambda: self.node.witness.prove_assessment_from_cash(
+            request.member, request.index, request.cycle, request.request_id, sig,
             self.node.account(request.member)))
         return prover_pb2.MemberProof(ctx_seq=ctx_seq, proof=proof)
 

@@ -154,3 +154,27 @@ def test_prover_refuses_what_the_ledger_does_not_require(cluster):
     code, _ = code_of(node.prover.PushOpening, prover_pb2.PushOpeningRequest(trade_id="nope", sealed=b"x" * 89))
     assert code == S.FAILED_PRECONDITION
     assert not cluster.member("A").prover.GetProverStatus(prover_pb2.ProverStatusRequest()).alarm
+
+
+def test_prover_alarm_when_node_ledger_goes_backwards(tmp_path):
+    """A restarted prover remembers the highest (seq, head) it followed: a
+    node that comes back with a shorter ledger (a lost database re-created
+    from the genesis) raises the alarm instead of being followed silently."""
+    from clearing import rpc
+    from prover import service as prover_service
+    c = Cluster(tmp_path / "cfg")
+    try:
+        c.onboard()
+        followed = c.prover.resource.sync()
+        assert c.prover.resource.store.watermark()[0] == followed > 1
+        other, _ = clearing_service.create_server(c.dir, db_path=tmp_path / "recreated.db")
+        try:
+            c.prover.stop(0)
+            c.prover, c.prover_port = prover_service.create_server(c.dir, clearing_target=other.resource.feed_target)
+            with pytest.raises(rpc.Abort) as err:
+                c.prover.resource.sync()
+            assert "backwards" in str(err.value) and c.prover.resource.store.alarm()
+        finally:
+            other.stop(0)
+    finally:
+        c.stop()

@@ -40,7 +40,7 @@ def configure(parser) -> None:
     s.add_argument("--version", type=int_in(0, (1 << 32) - 1, "version"), default=0,
                    help="scenario-set version (with the default set)")
     sub.add_parser("margin", help="run the cycle's margin batch")
-    sub.add_parser("open-epoch", help="close the default-fund epoch (the prover opens the group total D)")
+    sub.add_parser("open-epoch", help="close the funding window once every member has filed (the prover opens the group total D)")
     pa = sub.add_parser("params", help="set the CCP's skin in the game (SITG 1, 2) and assessment cap multiple")
     pa.add_argument("--sitg1", type=_SITG, required=True, help="skin in the game 1 (minor units)")
     pa.add_argument("--sitg2", type=_SITG, required=True, help="skin in the game 2 (minor units)")
@@ -106,7 +106,7 @@ def run(args) -> int:
                 for m, r in sorted(op.run_margin(cycle=cycle, request_id=rid).items()):
                     print(f"{m}: {r}")
             elif args.action == "open-epoch":
-                print(f"epoch closed, group total opened: ledger event {op.open_epoch(cycle, rid)}")
+                print(f"funding window closed, group total opened: ledger event {op.open_epoch(cycle, rid)}")
             elif args.action == "params":
                 seq = op.set_ccp_parameters(args.sitg1, args.sitg2, args.cap, cycle, rid)
                 print(f"CCP parameters set: ledger event {seq}")

@@ -23,7 +23,7 @@ def configure(parser) -> None:
     sub = add_actions(parser)
     sub.add_parser("status", help="public account status and own opened balances")
     for name, help_text in (("deposit", "deposit AMOUNT (public)"),
-                            ("fund", "fund the default-fund contribution AMOUNT out of cash"),
+                            ("fund", "file the default-fund contribution AMOUNT (the new total) in the open funding window, out of cash"),
                             ("withdraw", "withdraw AMOUNT (the prover proves margin on cash - AMOUNT)"),
                             ("cure", "deposit AMOUNT and ask for the re-proof of a margin call")):
         p = sub.add_parser(name, help=help_text)
