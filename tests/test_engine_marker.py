@@ -85,3 +85,38 @@ def test_public_deposits_stay_below_two_to_the_63(tmp_path):
     with pytest.raises(FailedPrecondition, match="2\\^63"):
         sim.deposit("A", (1 << 63) - 1)
     assert sim.engine.chain_head() == before
+
+
+def test_a_full_disk_applies_nothing_and_the_retry_applies_once(tmp_path):
+    """A real SQLITE_FULL (the database may not grow: max_page_count) reaches
+    the client as RESOURCE_EXHAUSTED; nothing is applied; after space is
+    freed the same request id applies once."""
+    import sqlite3
+
+    import grpc
+
+    from clearing import rpc
+
+    sim = basic_sim(tmp_path, members=("A", "B"), seed=b"full")
+    m = sim.members["A"]
+    rid = "dep-full"
+    sig = m.sign(E.deposit_message("A", 42, sim.cycle, rid))
+    before = (sim.engine.chain_head(), sim.engine.account("A"), E.read_marker(_db(sim)))
+    db = sim.engine.ledger._db
+    pages = db.execute("PRAGMA page_count").fetchone()[0]
+    db.execute(f"PRAGMA max_page_count = {pages}")
+    with pytest.raises(sqlite3.Error) as err:
+        for k in range(50):  # fill the last free page, then the disk is full
+            sim.engine.deposit("A", 42, sim.cycle, m.sign(E.deposit_message("A", 42, sim.cycle, f"{rid}-{k}")),
+                               f"{rid}-{k}")
+            before = (sim.engine.chain_head(), sim.engine.account("A"), E.read_marker(_db(sim)))
+    assert rpc.status_of(err.value)[0] == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert (sim.engine.chain_head(), sim.engine.account("A"), E.read_marker(_db(sim))) == before
+    failed = f"{rid}-{k}"
+    db.execute("PRAGMA max_page_count = 1073741823")  # space freed
+    fsig = m.sign(E.deposit_message("A", 42, sim.cycle, failed))
+    first = sim.engine.deposit("A", 42, sim.cycle, fsig, failed)
+    assert first["seq"] == before[0][0] + 1
+    assert sim.engine.deposit("A", 42, sim.cycle, fsig, failed) == first
+    sim.reopen()
+    assert sim.engine.chain_head()[0] == first["seq"]
