@@ -414,7 +414,7 @@ class ClearingServicer(clearing_pb2_grpc.ClearingServiceServicer):
             kw = convert.cure(self.node.prover.ProveCure(common_pb2.MemberRequest(member=request.member),
                                                          timeout=timeout))
             if kw["member"] != request.member:
-                raise rpc.Abort(grpc.StatusCode.INTERNAL, "the prover answered for another member")
+                raise rpc.Abort(grpc.StatusCode.FAILED_PRECONDITION, "the prover service answered for another member; refused")
             return kw
 
         done = self.node.prove_once(rid, context, ask, lambda e, kw: e.cure(request_id=rid, **kw))
@@ -547,7 +547,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         def ask(timeout):
             batch = self.node.prover.ProveMargin(prover_pb2.ProveMarginRequest(cycle=request.cycle), timeout=timeout)
             if batch.cycle != request.cycle:
-                raise rpc.Abort(grpc.StatusCode.INTERNAL, "the prover answered for another cycle")
+                raise rpc.Abort(grpc.StatusCode.FAILED_PRECONDITION, "the prover service answered for another cycle; refused")
             return convert.margin_entries(batch), convert.signature(batch.signature)
 
         done = self.node.prove_once(rid, context, ask,
@@ -616,7 +616,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         while need:
             rounds += 1
             if rounds > 8:
-                raise rpc.Abort(grpc.StatusCode.INTERNAL, "default allocation did not converge")
+                raise rpc.Abort(grpc.StatusCode.ABORTED, "the default allocation did not complete in 8 rounds; retry with the same request id")
             purpose = sorted(need)[0]
             rid = _derived_id("dm-shares", request.request_id, purpose)
             done = self.node.prove_once(
