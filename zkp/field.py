@@ -13,8 +13,12 @@ from __future__ import annotations
 
 import secrets
 from functools import lru_cache
+from typing import TYPE_CHECKING, Protocol
 
 from .errors import DecodeError
+
+if TYPE_CHECKING:  # galois is imported lazily (heavy), see GF()
+    import galois
 
 #: Order of the BN254 G1 group (prime).
 R = 21888242871839275222246405745257275088548364400416034343698204186575808495617
@@ -53,14 +57,21 @@ def batch_inv(values: list[int]) -> list[int]:
     return out
 
 
-def random_scalar(rng=None) -> int:
+class Rng(Protocol):
+    """A source of uniform integers: ``randbelow(n)`` in [0, n).  The
+    :mod:`secrets` module is one; :class:`SeededRng` is the tests' one."""
+
+    def randbelow(self, n: int, /) -> int: ...
+
+
+def random_scalar(rng: Rng | None = None) -> int:
     """A uniformly random non-zero scalar.
 
     ``rng`` is for tests only: any object with ``randbelow(n)`` (e.g. a
     seeded ``random.Random`` wrapped by :class:`SeededRng`).  Production code
     passes nothing and gets :mod:`secrets`.
     """
-    src = rng if rng is not None else secrets
+    src: Rng = rng if rng is not None else secrets
     while True:
         k = src.randbelow(R)
         if k != 0:
@@ -125,7 +136,7 @@ def from_int(v: int) -> int:
 
 
 @lru_cache(maxsize=1)
-def GF():
+def GF() -> type[galois.FieldArray]:
     """The galois field GF(r) (created on first use)."""
     import galois
 

@@ -35,7 +35,7 @@ import hashlib
 from functools import lru_cache
 
 from .field import P
-from .group import FixedBase, Point, get_backend, sqrt_fp, _encode_affine
+from .group import Affine, Backend, FixedBase, Point, get_backend, sqrt_fp, _encode_affine
 
 try:
     from gmpy2 import legendre as _legendre
@@ -90,10 +90,13 @@ def hash_to_curve_affine(purpose: bytes, index: int) -> tuple[int, int]:
     raise RuntimeError("hash-to-curve: no point found in 256 tries")  # never happens
 
 
-_VECTORS: dict[bytes, list] = {}
+#: Generator vectors by purpose, as affine points (see :func:`vector_snapshot`).
+VectorSnapshot = dict[bytes, list[Affine]]
+
+_VECTORS: VectorSnapshot = {}
 
 
-def _affine_vector(purpose: bytes, count: int) -> list:
+def _affine_vector(purpose: bytes, count: int) -> list[Affine]:
     """The first ``count`` generators of a purpose (computed once, grown lazily)."""
     vec = _VECTORS.setdefault(purpose, [])
     while len(vec) < count:
@@ -101,14 +104,14 @@ def _affine_vector(purpose: bytes, count: int) -> list:
     return vec[:count]
 
 
-def vector_snapshot() -> dict[bytes, list]:
+def vector_snapshot() -> VectorSnapshot:
     """The generator vectors computed so far in this process (affine ints),
     to hand to worker processes (:func:`load_vector_snapshot`) so they need
     not repeat ~1 ms of hash-to-curve per generator."""
     return {k: list(v) for k, v in _VECTORS.items()}
 
 
-def load_vector_snapshot(snapshot: dict[bytes, list]) -> None:
+def load_vector_snapshot(snapshot: VectorSnapshot) -> None:
     """Seed this process's vector cache from :func:`vector_snapshot` of a
     trusted parent (the prover's own process).  Every point is checked to be
     on the curve; only entries extending the local cache are taken."""
@@ -131,19 +134,20 @@ class GeneratorSet:
 
     One instance per backend (see :func:`generators`)."""
 
-    def __init__(self, backend, capacity: int = CAPACITY):
+    def __init__(self, backend: Backend, capacity: int = CAPACITY):
         self.backend = backend
         self.capacity = capacity
-        mk = lambda a: Point(backend, backend.from_affine(*a))  # noqa: E731
-        self.G = mk(hash_to_curve_affine(b"pedersen.G", 0))
-        self.H = mk(hash_to_curve_affine(b"pedersen.H", 0))
-        self.U = mk(hash_to_curve_affine(b"bp.U", 0))
-        self._mk = mk
+        self.G = self._mk(hash_to_curve_affine(b"pedersen.G", 0))
+        self.H = self._mk(hash_to_curve_affine(b"pedersen.H", 0))
+        self.U = self._mk(hash_to_curve_affine(b"bp.U", 0))
         self._Gv: list[Point] = []
         self._Hv: list[Point] = []
         self.G_table = FixedBase(self.G)
         self.H_table = FixedBase(self.H)
-        self._id = None
+        self._id: bytes | None = None
+
+    def _mk(self, a: Affine) -> Point:
+        return Point(self.backend, self.backend.from_affine(*a))
 
     def _grow(self, n: int) -> None:
         if n > self.capacity:
@@ -190,7 +194,7 @@ def generator_set_id(capacity: int = CAPACITY) -> bytes:
 _SETS: dict[str, GeneratorSet] = {}
 
 
-def generators(backend=None) -> GeneratorSet:
+def generators(backend: Backend | None = None) -> GeneratorSet:
     """The generator set for ``backend`` (default: the current backend)."""
     b = backend or get_backend()
     gs = _SETS.get(b.name)

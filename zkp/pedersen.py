@@ -22,8 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from .field import R, from_int, random_scalar
-from .generators import generators
+from .field import R, Rng, from_int, random_scalar
+from .generators import GeneratorSet, generators
 from .group import Point, msm
 
 
@@ -34,7 +34,7 @@ class Opening:
     value: int
     blinding: int
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "value", self.value % R)
         object.__setattr__(self, "blinding", self.blinding % R)
 
@@ -53,23 +53,24 @@ class Opening:
     def __repr__(self) -> str:  # never print secrets
         return "Opening(<hidden>)"
 
-    def commit(self, gens=None) -> Point:
+    def commit(self, gens: GeneratorSet | None = None) -> Point:
         return commit(self.value, self.blinding, gens)
 
 
-def commit(value: int, blinding: int, gens=None) -> Point:
+def commit(value: int, blinding: int, gens: GeneratorSet | None = None) -> Point:
     gens = gens or generators()
     return gens.commit(from_int(value), blinding % R)
 
 
-def commit_random(value: int, rng=None, gens=None) -> tuple[Point, Opening]:
+def commit_random(value: int, rng: Rng | None = None,
+                  gens: GeneratorSet | None = None) -> tuple[Point, Opening]:
     """Commit to ``value`` with a fresh non-zero blinding."""
     rho = random_scalar(rng)
     op = Opening(from_int(value), rho)
     return commit(op.value, rho, gens), op
 
 
-def public(amount: int, gens=None) -> Point:
+def public(amount: int, gens: GeneratorSet | None = None) -> Point:
     """A public amount as a commitment with zero blinding: amount*G."""
     gens = gens or generators()
     return gens.G_table.mul(from_int(amount))
@@ -89,7 +90,7 @@ def opening_combination(openings: Sequence[Opening], coeffs: Sequence[int]) -> O
     return Opening(v, r)
 
 
-def vector_commit(a: Sequence[int], b: Sequence[int], rho: int, gens=None) -> Point:
+def vector_commit(a: Sequence[int], b: Sequence[int], rho: int, gens: GeneratorSet | None = None) -> Point:
     gens = gens or generators()
     n = len(a)
     if len(b) != n:

@@ -121,11 +121,15 @@ and never the identity.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from .errors import DecodeError
 from .field import R, SCALAR_BYTES, batch_inv, decode_scalar, encode_scalar
-from .group import POINT_BYTES, Point, encode_points, get_backend
+from .group import POINT_BYTES, Backend, Point, encode_points, get_backend
+
+if TYPE_CHECKING:  # annotations only (challenges_for imports generators lazily)
+    from .generators import GeneratorSet
+    from .transcript import Transcript
 
 #: Bit sizes a range proof supports.
 SUPPORTED_BITS = (8, 16, 32, 64)
@@ -135,7 +139,7 @@ MAX_VALUES = 64
 DOMAIN_LABEL = b"bulletproofs.range.v1"
 
 
-def _is_int(v) -> bool:
+def _is_int(v: object) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
@@ -174,19 +178,19 @@ class RangeProof:
     t_hat: int
     tau_x: int
     mu: int
-    L: tuple
-    R: tuple
+    L: tuple[Point, ...]
+    R: tuple[Point, ...]
     a: int
     b: int
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "L", tuple(self.L))
         object.__setattr__(self, "R", tuple(self.R))
 
     def __repr__(self) -> str:
         return f"RangeProof(rounds={len(self.L)})"
 
-    def points(self) -> list:
+    def points(self) -> list[Point]:
         """A, S, T1, T2, L_0, R_0, .., L_{k-1}, R_{k-1} (encoding order)."""
         pts = [self.A, self.S, self.T1, self.T2]
         for Lj, Rj in zip(self.L, self.R):
@@ -206,7 +210,7 @@ class RangeProof:
         return b"".join(parts)
 
     @classmethod
-    def from_bytes(cls, data: bytes, n: int, m: int, *, backend=None) -> "RangeProof":
+    def from_bytes(cls, data: bytes, n: int, m: int, *, backend: Backend | None = None) -> "RangeProof":
         """Strictly decode a proof for m values of n bits.
 
         Raises :class:`~zkp.errors.DecodeError` for unsupported (n, m), a
@@ -240,21 +244,21 @@ class RangeProof:
 
 # -- transcript steps (shared by prover and verifier) --------------------------
 
-def pad_commitments(commitments: Sequence[Point], M: int, backend) -> list:
+def pad_commitments(commitments: Sequence[Point], M: int, backend: Backend | None) -> list[Point]:
     """The commitments followed by identity points up to M entries."""
     out = list(commitments)
     out.extend(Point.identity(backend) for _ in range(M - len(out)))
     return out
 
 
-def transcript_statement(transcript, n: int, M: int, set_id: bytes, padded: Sequence[Point]) -> None:
+def transcript_statement(transcript: Transcript, n: int, M: int, set_id: bytes, padded: Sequence[Point]) -> None:
     """Domain separator with (n, M), the generator-set id, the padded V_j."""
     transcript.domain_sep(DOMAIN_LABEL, n=n, m=M)
     transcript.append_message(b"gens", set_id)
     transcript.append_points(b"V", padded)
 
 
-def transcript_AS(transcript, A: Point, S: Point) -> tuple[int, int]:
+def transcript_AS(transcript: Transcript, A: Point, S: Point) -> tuple[int, int]:
     transcript.append_point(b"A", A)
     transcript.append_point(b"S", S)
     y = transcript.challenge_scalar(b"y")
@@ -262,20 +266,20 @@ def transcript_AS(transcript, A: Point, S: Point) -> tuple[int, int]:
     return y, z
 
 
-def transcript_T(transcript, T1: Point, T2: Point) -> int:
+def transcript_T(transcript: Transcript, T1: Point, T2: Point) -> int:
     transcript.append_point(b"T1", T1)
     transcript.append_point(b"T2", T2)
     return transcript.challenge_scalar(b"x")
 
 
-def transcript_openings(transcript, t_hat: int, tau_x: int, mu: int) -> int:
+def transcript_openings(transcript: Transcript, t_hat: int, tau_x: int, mu: int) -> int:
     transcript.append_scalar(b"t_hat", t_hat)
     transcript.append_scalar(b"tau_x", tau_x)
     transcript.append_scalar(b"mu", mu)
     return transcript.challenge_scalar(b"w")
 
 
-def transcript_round(transcript, L: Point, R_: Point) -> int:
+def transcript_round(transcript: Transcript, L: Point, R_: Point) -> int:
     transcript.append_point(b"L", L)
     transcript.append_point(b"R", R_)
     return transcript.challenge_scalar(b"u")
@@ -289,10 +293,10 @@ class RangeChallenges:
     z: int
     x: int
     w: int
-    u: tuple
+    u: tuple[int, ...]
 
 
-def replay_challenges(transcript, n: int, M: int, set_id: bytes, padded: Sequence[Point],
+def replay_challenges(transcript: Transcript, n: int, M: int, set_id: bytes, padded: Sequence[Point],
                       proof: RangeProof) -> RangeChallenges:
     """Absorb the statement and the proof into ``transcript`` in protocol
     order and return every challenge.  ``len(proof.L)`` rounds are replayed;
@@ -305,8 +309,8 @@ def replay_challenges(transcript, n: int, M: int, set_id: bytes, padded: Sequenc
     return RangeChallenges(y, z, x, w, us)
 
 
-def challenges_for(transcript, commitments: Sequence[Point], proof: RangeProof, n: int,
-                   *, gens=None) -> RangeChallenges:
+def challenges_for(transcript: Transcript, commitments: Sequence[Point], proof: RangeProof, n: int,
+                   *, gens: GeneratorSet | None = None) -> RangeChallenges:
     """Convenience for tests and vectors: the challenges a verifier derives
     for ``proof`` on ``commitments`` (absorbs into ``transcript``)."""
     from .generators import generators
@@ -332,7 +336,7 @@ def powers(base: int, count: int) -> list[int]:
 def zz_vector(z: int, n: int, M: int) -> list[int]:
     """zz_i = z^(2+j) * 2^k for i = j*n + k (length n*M)."""
     two = [1 << k for k in range(n)]  # n <= 64, so 2^k < r
-    out = []
+    out: list[int] = []
     zj = z * z % R
     for _ in range(M):
         out.extend(zj * t % R for t in two)

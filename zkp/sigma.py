@@ -56,10 +56,15 @@ every scalar < r; anything else raises :class:`~zkp.errors.DecodeError`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .errors import DecodeError
 from .field import R, SCALAR_BYTES, decode_scalar, encode_scalar
-from .group import POINT_BYTES, Point
+from .group import POINT_BYTES, Backend, Point
+
+if TYPE_CHECKING:  # annotations only: no new runtime imports
+    from .generators import GeneratorSet
+    from .transcript import Transcript
 
 #: Curve identifier absorbed into every sigma transcript.
 CURVE_ID = b"BN254-G1"
@@ -79,7 +84,7 @@ EQUALITY_PROOF_BYTES = POINT_BYTES + SCALAR_BYTES
 
 # -- proof types ---------------------------------------------------------------
 
-def _check_exact(data, size: int, what: str) -> bytes:
+def _check_exact(data: object, size: int, what: str) -> bytes:
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise DecodeError(f"{what} must be bytes")
     data = bytes(data)
@@ -116,7 +121,7 @@ class OpeningProof:
                 + _encode_response(self.z_r, "OpeningProof"))
 
     @classmethod
-    def from_bytes(cls, data: bytes, *, backend=None) -> "OpeningProof":
+    def from_bytes(cls, data: bytes, *, backend: Backend | None = None) -> "OpeningProof":
         data = _check_exact(data, OPENING_PROOF_BYTES, "OpeningProof")
         A = Point.decode(data[:POINT_BYTES], backend=backend)
         z_v = decode_scalar(data[POINT_BYTES:POINT_BYTES + SCALAR_BYTES])
@@ -137,7 +142,7 @@ class ZeroProof:
         return _encode_commitment(self.A, "ZeroProof") + _encode_response(self.z, "ZeroProof")
 
     @classmethod
-    def from_bytes(cls, data: bytes, *, backend=None) -> "ZeroProof":
+    def from_bytes(cls, data: bytes, *, backend: Backend | None = None) -> "ZeroProof":
         data = _check_exact(data, ZERO_PROOF_BYTES, "ZeroProof")
         return cls(Point.decode(data[:POINT_BYTES], backend=backend), decode_scalar(data[POINT_BYTES:]))
 
@@ -153,14 +158,14 @@ class EqualityProof:
         return _encode_commitment(self.A, "EqualityProof") + _encode_response(self.z, "EqualityProof")
 
     @classmethod
-    def from_bytes(cls, data: bytes, *, backend=None) -> "EqualityProof":
+    def from_bytes(cls, data: bytes, *, backend: Backend | None = None) -> "EqualityProof":
         data = _check_exact(data, EQUALITY_PROOF_BYTES, "EqualityProof")
         return cls(Point.decode(data[:POINT_BYTES], backend=backend), decode_scalar(data[POINT_BYTES:]))
 
 
 # -- statements and challenges ---------------------------------------------------
 
-def on_gens_backend(point, gens, what: str = "point") -> Point:
+def on_gens_backend(point: object, gens: GeneratorSet, what: str = "point") -> Point:
     """``point`` as a Point of ``gens``' backend (converted if it is held in
     another backend); TypeError if it is not a Point at all."""
     if not isinstance(point, Point):
@@ -168,37 +173,37 @@ def on_gens_backend(point, gens, what: str = "point") -> Point:
     return point.to_backend(gens.backend)
 
 
-def reveal_value_ok(value) -> bool:
+def reveal_value_ok(value: object) -> bool:
     """True iff ``value`` is a (non-bool) int with |value| < 2^64."""
     return isinstance(value, int) and not isinstance(value, bool) and -REVEAL_BOUND < value < REVEAL_BOUND
 
 
-def _head(transcript, domain: bytes, gens) -> None:
+def _head(transcript: Transcript, domain: bytes, gens: GeneratorSet) -> None:
     transcript.domain_sep(domain)
     transcript.append_message(b"curve", CURVE_ID)
     transcript.append_message(b"gens", gens.set_id)
 
 
-def _squeeze(transcript, A: Point) -> int:
+def _squeeze(transcript: Transcript, A: Point) -> int:
     transcript.append_point(b"A", A)
     return transcript.challenge_scalar(b"c")
 
 
-def opening_challenge(transcript, gens, C: Point, A: Point) -> int:
+def opening_challenge(transcript: Transcript, gens: GeneratorSet, C: Point, A: Point) -> int:
     """Absorb the opening statement and A; return the challenge c."""
     _head(transcript, DOMAIN_OPENING, gens)
     transcript.append_point(b"C", C)
     return _squeeze(transcript, A)
 
 
-def zero_challenge(transcript, gens, C: Point, A: Point) -> int:
+def zero_challenge(transcript: Transcript, gens: GeneratorSet, C: Point, A: Point) -> int:
     """Absorb the commits-to-zero statement and A; return the challenge c."""
     _head(transcript, DOMAIN_ZERO, gens)
     transcript.append_point(b"C", C)
     return _squeeze(transcript, A)
 
 
-def equality_challenge(transcript, gens, C1: Point, C2: Point, A: Point) -> int:
+def equality_challenge(transcript: Transcript, gens: GeneratorSet, C1: Point, C2: Point, A: Point) -> int:
     """Absorb the equality statement (C1 and C2, in order) and A; return c."""
     _head(transcript, DOMAIN_EQUALITY, gens)
     transcript.append_point(b"C1", C1)
@@ -206,7 +211,7 @@ def equality_challenge(transcript, gens, C1: Point, C2: Point, A: Point) -> int:
     return _squeeze(transcript, A)
 
 
-def reveal_challenge(transcript, gens, C: Point, value: int, A: Point) -> int:
+def reveal_challenge(transcript: Transcript, gens: GeneratorSet, C: Point, value: int, A: Point) -> int:
     """Absorb the reveal statement (C and the public signed value) and A.
 
     The caller has checked :func:`reveal_value_ok`."""

@@ -66,15 +66,18 @@ Transcript order (every statement)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from .errors import ZkclearError
 from .field import R, from_int
-from .generators import generators
+from .generators import GeneratorSet, generators
 from .group import Point, msm_rows, point_sum
 from .pedersen import Opening
-from .sigma import REVEAL_BOUND
+from .sigma import REVEAL_BOUND, ZeroProof
 from .transcript import Transcript
+
+if TYPE_CHECKING:  # annotations only (StatementProof.from_bytes imports it lazily)
+    from .rangeproof import RangeProof
 
 PROTOCOL = b"zkclear.v1/"
 CURVE_ID = b"BN254-G1"
@@ -102,7 +105,7 @@ class StatementError(ZkclearError, ValueError):
     """A statement's public inputs are malformed or out of bounds."""
 
 
-def _check_int(name: str, v, lo: int, hi: int) -> int:
+def _check_int(name: str, v: object, lo: int, hi: int) -> int:
     if isinstance(v, bool) or not isinstance(v, int):
         raise StatementError(f"{name} must be an integer")
     if not lo <= v < hi:
@@ -110,13 +113,13 @@ def _check_int(name: str, v, lo: int, hi: int) -> int:
     return v
 
 
-def _check_point(name: str, p) -> Point:
+def _check_point(name: str, p: object) -> Point:
     if not isinstance(p, Point):
         raise StatementError(f"{name} must be a Point")
     return p
 
 
-def _member_bytes(member) -> bytes:
+def _member_bytes(member: object) -> bytes:
     if isinstance(member, str):
         member = member.encode()
     if not isinstance(member, (bytes, bytearray)) or not 0 < len(member) <= 256:
@@ -132,7 +135,7 @@ class Context:
     seq: int
     member: bytes
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         _check_int("cycle", self.cycle, 0, 1 << 64)
         _check_int("seq", self.seq, 0, 1 << 64)
         object.__setattr__(self, "member", _member_bytes(self.member))
@@ -151,7 +154,8 @@ class LinearForm:
     terms: tuple[tuple[int, int], ...]  # (source index, coefficient)
 
 
-def derive_commitments(sources: Sequence[Point], forms: Sequence[LinearForm], gens=None) -> list[Point]:
+def derive_commitments(sources: Sequence[Point], forms: Sequence[LinearForm],
+                       gens: GeneratorSet | None = None) -> list[Point]:
     """The verifier's side: compute each derived commitment from public data.
 
     All forms range over the same points (the sources and G), so they are
@@ -162,7 +166,7 @@ def derive_commitments(sources: Sequence[Point], forms: Sequence[LinearForm], ge
     if not forms:
         return []
     pts = list(sources) + [gens.G]
-    rows = []
+    rows: list[list[int]] = []
     for f in forms:
         row = [0] * len(pts)
         for j, c in f.terms:
@@ -176,7 +180,7 @@ def derive_commitments(sources: Sequence[Point], forms: Sequence[LinearForm], ge
 
 def derive_openings(openings: Sequence[Opening], forms: Sequence[LinearForm]) -> list[Opening]:
     """The prover's side: the same forms applied to the openings."""
-    out = []
+    out: list[Opening] = []
     for f in forms:
         v = f.const
         b = 0
@@ -207,7 +211,7 @@ class Statement:
     def _bind(self, t: Transcript) -> None:
         raise StatementError("statement defines no binding")
 
-    def transcript(self, gens=None) -> Transcript:
+    def transcript(self, gens: GeneratorSet | None = None) -> Transcript:
         gens = gens or generators()
         t = Transcript(PROTOCOL + self.KIND)
         t.append_message(b"curve", CURVE_ID)
@@ -216,7 +220,7 @@ class Statement:
         self._bind(t)
         return t
 
-    def derived(self, gens=None) -> list[Point]:
+    def derived(self, gens: GeneratorSet | None = None) -> list[Point]:
         return derive_commitments(self.sources(), self.forms(), gens)
 
 
@@ -237,18 +241,18 @@ class TradeValidity(Statement):
     T: Point
     trade_tuple: bytes
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         _check_point("T", self.T)
         if not isinstance(self.trade_tuple, (bytes, bytearray)) or not self.trade_tuple:
             raise StatementError("trade tuple must be non-empty bytes")
 
-    def sources(self):
+    def sources(self) -> list[Point]:
         return [self.T]
 
-    def forms(self):
+    def forms(self) -> list[LinearForm]:
         return [LinearForm(-1, ((0, 1),))]
 
-    def _bind(self, t):
+    def _bind(self, t: Transcript) -> None:
         t.append_message(b"trade-tuple", self.trade_tuple)
         t.append_point(b"T", self.T)
 
@@ -256,7 +260,7 @@ class TradeValidity(Statement):
 # ---------------------------------------------------------------------------
 # 2./3. Margin sufficiency with solvency; withdrawal
 # ---------------------------------------------------------------------------
-def check_matrix(matrix) -> tuple[tuple[int, ...], ...]:
+def check_matrix(matrix: object) -> tuple[tuple[int, ...], ...]:
     """Validate a per-contract P&L array A[s][i] (S x I, |A| < 2^64)."""
     if not isinstance(matrix, (list, tuple)) or not matrix:
         raise StatementError("scenario matrix must be a non-empty list of rows")
@@ -291,7 +295,7 @@ class Margin(Statement):
     scenario_set_id: bytes = b""
     solvency_only: bool = False
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         _check_point("cash", self.cash)
         object.__setattr__(self, "positions", tuple(self.positions))
         object.__setattr__(self, "matrix", check_matrix(self.matrix))
@@ -305,23 +309,23 @@ class Margin(Statement):
             raise StatementError("scenario set id must be at most 64 bytes")
 
     @property
-    def rows(self):
+    def rows(self) -> tuple[tuple[int, ...], ...]:
         return self.matrix[:1] if self.solvency_only else self.matrix
 
     def _cash_const(self) -> int:
         return 0
 
-    def sources(self):
+    def sources(self) -> list[Point]:
         return [self.cash, *self.positions]
 
-    def forms(self):
+    def forms(self) -> list[LinearForm]:
         const = self._cash_const()
         return [
             LinearForm(const, ((0, 1),) + tuple((i + 1, a) for i, a in enumerate(row) if a))
             for row in self.rows
         ]
 
-    def _bind(self, t):
+    def _bind(self, t: Transcript) -> None:
         t.append_u64(b"solvency-only", int(self.solvency_only))
         t.append_u64(b"S", len(self.matrix))
         t.append_u64(b"I", len(self.positions))
@@ -333,7 +337,7 @@ class Margin(Statement):
         t.append_points(b"pos", self.positions)
         self._bind_extra(t)
 
-    def _bind_extra(self, t):
+    def _bind_extra(self, t: Transcript) -> None:
         pass
 
 
@@ -347,7 +351,7 @@ class Withdrawal(Margin):
     amount: int = 0
     request: bytes = b""
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         super().__post_init__()
         _check_int("withdrawal amount", self.amount, 1, MAX_PUBLIC_AMOUNT)
         if self.solvency_only:
@@ -358,7 +362,7 @@ class Withdrawal(Margin):
     def _cash_const(self) -> int:
         return -self.amount
 
-    def _bind_extra(self, t):
+    def _bind_extra(self, t: Transcript) -> None:
         t.append_u64(b"withdraw", self.amount)
         t.append_message(b"request", bytes(self.request))
 
@@ -382,7 +386,7 @@ class AssessmentFromCash(Margin):
     due: Point | None = None
     request: bytes = b""
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         super().__post_init__()
         _check_point("due", self.due)
         if self.solvency_only:
@@ -390,15 +394,15 @@ class AssessmentFromCash(Margin):
         if not isinstance(self.request, (bytes, bytearray)) or not self.request:
             raise StatementError("settlement request must be non-empty bytes")
 
-    def sources(self):
-        return [self.cash, *self.positions, self.due]
+    def sources(self) -> list[Point]:
+        return [self.cash, *self.positions, _check_point("due", self.due)]
 
-    def forms(self):
+    def forms(self) -> list[LinearForm]:
         due = len(self.positions) + 1
         return [LinearForm(f.const, f.terms + ((due, -1),)) for f in super().forms()]
 
-    def _bind_extra(self, t):
-        t.append_point(b"due", self.due)
+    def _bind_extra(self, t: Transcript) -> None:
+        t.append_point(b"due", _check_point("due", self.due))
         t.append_message(b"request", bytes(self.request))
 
 
@@ -429,7 +433,7 @@ class DefaultFunding(Statement):
     epoch: int = 0
     previous: Point | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         _check_point("cash", self.cash)
         _check_point("df", self.df)
         _check_int("epoch", self.epoch, 0, 1 << 64)
@@ -437,16 +441,16 @@ class DefaultFunding(Statement):
             object.__setattr__(self, "previous", Point.identity())
         _check_point("previous df", self.previous)
 
-    def sources(self):
-        return [self.df, self.cash, self.previous]
+    def sources(self) -> list[Point]:
+        return [self.df, self.cash, _check_point("previous df", self.previous)]
 
-    def forms(self):
+    def forms(self) -> list[LinearForm]:
         return [LinearForm(0, ((0, 1),)), LinearForm(0, ((1, 1), (2, 1), (0, -1)))]
 
-    def _bind(self, t):
+    def _bind(self, t: Transcript) -> None:
         t.append_u64(b"epoch", self.epoch)
         t.append_point(b"cash", self.cash)
-        t.append_point(b"previous-df", self.previous)
+        t.append_point(b"previous-df", _check_point("previous df", self.previous))
         t.append_point(b"df", self.df)
 
 
@@ -461,19 +465,19 @@ class AssessmentSettlement(Statement):
     deposit: int
     tag: bytes
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         _check_point("due", self.due)
         _check_int("deposit", self.deposit, 0, MAX_PUBLIC_AMOUNT)
         if not isinstance(self.tag, (bytes, bytearray)) or not self.tag:
             raise StatementError("assessment tag must be non-empty bytes")
 
-    def sources(self):
+    def sources(self) -> list[Point]:
         return [self.due]
 
-    def forms(self):
+    def forms(self) -> list[LinearForm]:
         return [LinearForm(self.deposit, ((0, -1),))]
 
-    def _bind(self, t):
+    def _bind(self, t: Transcript) -> None:
         t.append_message(b"tag", bytes(self.tag))
         t.append_u64(b"deposit", self.deposit)
         t.append_point(b"due", self.due)
@@ -506,7 +510,7 @@ class ProRataShares(Statement):
     shares: tuple[Point, ...]
     cap_multiple: int = 1
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.purpose not in (b"default-fund", b"assessment"):
             raise StatementError("purpose must be b'default-fund' or b'assessment'")
         _check_int("cap multiple", self.cap_multiple, 1, MAX_CAP_MULTIPLE + 1)
@@ -527,7 +531,7 @@ class ProRataShares(Statement):
         for i, p in enumerate(self.shares):
             _check_point(f"shares[{i}]", p)
 
-    def sources(self):
+    def sources(self) -> list[Point]:
         return [*self.df, *self.shares]
 
     def forms_for(self, j: int) -> list[LinearForm]:
@@ -539,14 +543,14 @@ class ProRataShares(Statement):
             LinearForm(self.D0 - 1, ((dfj, -self.R_amount), (cj, self.D0))),
         ]
 
-    def forms(self):
+    def forms(self) -> list[LinearForm]:
         return [f for j in range(len(self.members)) for f in self.forms_for(j)]
 
     def chunks(self) -> list[range]:
         n = len(self.members)
         return [range(a, min(n, a + SHARES_PER_PROOF)) for a in range(0, n, SHARES_PER_PROOF)]
 
-    def _bind(self, t):
+    def _bind(self, t: Transcript) -> None:
         t.append_message(b"purpose", self.purpose)
         t.append_u64(b"cap", self.cap_multiple)
         t.append_u64(b"R", self.R_amount)
@@ -575,7 +579,7 @@ class Disclosure(Statement):
     commitments: tuple[Point, ...]
     values: tuple[int, ...]
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if not isinstance(self.declaration, (bytes, bytearray)) or not self.declaration:
             raise StatementError("default declaration must be non-empty bytes")
         object.__setattr__(self, "labels", tuple(bytes(x) for x in self.labels))
@@ -590,7 +594,7 @@ class Disclosure(Statement):
             _check_point(f"commitments[{i}]", c)
             _check_int(f"values[{i}]", v, -MAX_REVEAL + 1, MAX_REVEAL)
 
-    def _bind(self, t):
+    def _bind(self, t: Transcript) -> None:
         t.append_message(b"declaration", bytes(self.declaration))
         t.append_u64(b"N", len(self.labels))
         for lab, c, v in zip(self.labels, self.commitments, self.values):
@@ -615,7 +619,7 @@ class AggregateOpening(Statement):
     value: int
     population: tuple[bytes, ...] = field(default=())
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "members", tuple(_member_bytes(m) for m in self.members))
         object.__setattr__(self, "population", tuple(_member_bytes(m) for m in self.population))
         object.__setattr__(self, "commitments", tuple(self.commitments))
@@ -634,7 +638,7 @@ class AggregateOpening(Statement):
     def total(self) -> Point:
         return point_sum(self.commitments)
 
-    def _bind(self, t):
+    def _bind(self, t: Transcript) -> None:
         t.append_message(b"purpose", bytes(self.purpose))
         t.append_u64(b"N", len(self.members))
         for m, c in sorted(zip(self.members, self.commitments), key=lambda mc: mc[0]):
@@ -657,7 +661,8 @@ def range_chunks(st: Statement) -> list[list[int]]:
     return [list(range(len(st.forms())))]
 
 
-def chunk_transcript(st: Statement, index: int, base: Transcript | None = None, gens=None) -> Transcript:
+def chunk_transcript(st: Statement, index: int, base: Transcript | None = None,
+                     gens: GeneratorSet | None = None) -> Transcript:
     """Each chunk is proved on its own fork of the statement transcript."""
     t = (base or st.transcript(gens)).clone()
     t.append_u64(b"chunk", index)
@@ -668,7 +673,7 @@ def chunk_transcript(st: Statement, index: int, base: Transcript | None = None, 
 class StatementProof:
     """Aggregated range proofs, one per chunk of a range statement."""
 
-    proofs: tuple
+    proofs: tuple[RangeProof, ...]
 
     def to_bytes(self) -> bytes:
         out = bytearray(len(self.proofs).to_bytes(2, "big"))
@@ -706,7 +711,7 @@ class StatementProof:
 class RevealProofs:
     """One commits-to-zero proof per revealed commitment."""
 
-    proofs: tuple
+    proofs: tuple[ZeroProof, ...]
 
     def to_bytes(self) -> bytes:
         out = bytearray(len(self.proofs).to_bytes(2, "big"))
@@ -717,7 +722,6 @@ class RevealProofs:
     @classmethod
     def from_bytes(cls, data: bytes, count: int) -> "RevealProofs":
         from .errors import DecodeError
-        from .sigma import ZeroProof
 
         data = bytes(data)
         if len(data) < 2 or int.from_bytes(data[:2], "big") != count:
@@ -738,7 +742,8 @@ def reveal_items(st: Statement) -> list[tuple[Point, int]]:
     raise StatementError("not a reveal statement")
 
 
-def item_transcript(st: Statement, index: int, base: Transcript | None = None, gens=None) -> Transcript:
+def item_transcript(st: Statement, index: int, base: Transcript | None = None,
+                    gens: GeneratorSet | None = None) -> Transcript:
     t = (base or st.transcript(gens)).clone()
     t.append_u64(b"item", index)
     return t

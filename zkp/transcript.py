@@ -22,9 +22,13 @@ own name and parameters before absorbing its statement (a
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING, Iterable
 
 from .errors import TranscriptError
 from .field import R, encode_scalar
+
+if TYPE_CHECKING:  # for annotations only; append_points imports zkp.group lazily
+    from .group import Point
 
 _FRAME_VERSION = b"zkclear-transcript-v1"
 CHALLENGE_BYTES = 64
@@ -33,7 +37,7 @@ CHALLENGE_BYTES = 64
 class Transcript:
     __slots__ = ("_h",)
 
-    def __init__(self, protocol_label: bytes):
+    def __init__(self, protocol_label: bytes | str):
         if isinstance(protocol_label, str):
             protocol_label = protocol_label.encode()
         self._h = hashlib.sha512()
@@ -41,7 +45,7 @@ class Transcript:
         self.append_message(b"protocol", protocol_label)
 
     # -- absorption ----------------------------------------------------------
-    def append_message(self, label: bytes, data: bytes) -> None:
+    def append_message(self, label: bytes | str, data: bytes | bytearray | memoryview) -> None:
         if isinstance(label, str):
             label = label.encode()
         data = bytes(data)
@@ -60,10 +64,10 @@ class Transcript:
     def append_scalar(self, label: bytes, k: int) -> None:
         self.append_message(label, encode_scalar(k % R))
 
-    def append_point(self, label: bytes, point) -> None:
+    def append_point(self, label: bytes, point: Point) -> None:
         self.append_message(label, point.encode())
 
-    def append_points(self, label: bytes, points) -> None:
+    def append_points(self, label: bytes, points: Iterable[Point]) -> None:
         from .group import encode_points
 
         encs = encode_points(list(points))
@@ -78,7 +82,7 @@ class Transcript:
             self.append_u64(key.encode(), params[key])
 
     # -- squeezing -----------------------------------------------------------
-    def challenge_bytes(self, label: bytes, nbytes: int = CHALLENGE_BYTES) -> bytes:
+    def challenge_bytes(self, label: bytes | str, nbytes: int = CHALLENGE_BYTES) -> bytes:
         if isinstance(label, str):
             label = label.encode()
         fork = self._h.copy()

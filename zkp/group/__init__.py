@@ -17,6 +17,9 @@ pure backends are always available.  ``ZKCLEAR_BACKEND`` overrides the
 choice, or :func:`set_backend` / :func:`use_backend` in-process.  Protocol code works with
 :class:`Point` values (operators ``+ - *``), and with :func:`msm` for
 multi-scalar multiplication; hot loops reach the backend's raw functions.
+The backend interface (what each function computes, and how raw points are
+typed) is :class:`~zkp.group.backend.GroupBackend`; :data:`Backend` and
+:data:`RawPoint` are its erased form, what this module hands out.
 
 Encoding (32 bytes, compressed): big-endian x in the low 254 bits; the top
 byte carries two flags -- ``0x80`` set iff y is odd, ``0x40`` marks the
@@ -30,10 +33,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence, TypeVar, cast
 
 from ..errors import BackendError, DecodeError
 from ..field import P, R
+from .backend import Affine, Backend, FixedBaseTable, GroupBackend, RawPoint
 
 try:  # optional accelerator for square roots (decoding, hash-to-curve)
     import gmpy2 as _gmpy2
@@ -47,24 +51,39 @@ _X_MASK = (1 << 254) - 1
 _B = 3  # y^2 = x^3 + 3
 _SQRT_EXP = (P + 1) // 4  # p = 3 (mod 4)
 
-_BACKENDS: dict[str, object] = {}
+_BACKENDS: dict[str, Backend] = {}
+
+_RawT = TypeVar("_RawT")
 
 
-def _load(name: str):
+def _opaque(backend: GroupBackend[_RawT]) -> Backend:
+    # Erase the raw type: a raw point only ever returns to the backend that
+    # made it (Point checks backend identity), see zkp.group.backend.
+    return cast(Backend, backend)
+
+
+def _load(name: str) -> Backend:
     if name in _BACKENDS:
         return _BACKENDS[name]
     if name not in ("pyecc", "ints", "gmpy2", "mcl"):
         raise BackendError(f"unknown group backend {name!r}")
     try:
         if name == "pyecc":
-            from .pyecc_backend import pyecc_backend as factory
+            from .pyecc_backend import pyecc_backend
+
+            backend = _opaque(pyecc_backend())
         elif name == "ints":
-            from .jacobian import ints_backend as factory
+            from .jacobian import ints_backend
+
+            backend = _opaque(ints_backend())
         elif name == "gmpy2":
-            from .jacobian import gmpy2_backend as factory
+            from .jacobian import gmpy2_backend
+
+            backend = _opaque(gmpy2_backend())
         else:
-            from .mcl_backend import mcl_backend as factory
-        backend = factory()
+            from .mcl_backend import mcl_backend
+
+            backend = _opaque(mcl_backend())
     except ImportError as exc:
         raise BackendError(f"group backend {name!r} is not available: {exc}") from None
     _BACKENDS[name] = backend
@@ -73,7 +92,7 @@ def _load(name: str):
 
 def available_backends() -> list[str]:
     """Names of the backends that load on this machine (reference first)."""
-    names = []
+    names: list[str] = []
     for name in ("pyecc", "ints", "gmpy2", "mcl"):
         try:
             _load(name)
@@ -103,17 +122,19 @@ def default_backend_name() -> str:
     return "ints"
 
 
-_current = None
+_current: Backend | None = None
 
 
-def get_backend():
+def get_backend() -> Backend:
+    """The process-wide backend (chosen by :func:`default_backend_name` on
+    first use)."""
     global _current
     if _current is None:
         _current = _load(default_backend_name())
     return _current
 
 
-def set_backend(name: str):
+def set_backend(name: str) -> Backend:
     """Make ``name`` the process-wide backend; returns the backend object."""
     global _current
     _current = _load(name)
@@ -121,7 +142,8 @@ def set_backend(name: str):
 
 
 @contextlib.contextmanager
-def use_backend(name: str):
+def use_backend(name: str) -> Iterator[Backend]:
+    """Make ``name`` the process-wide backend for the ``with`` block."""
     global _current
     previous = _current
     _current = _load(name)
@@ -136,25 +158,28 @@ class Point:
 
     __slots__ = ("b", "raw")
 
-    def __init__(self, backend, raw):
+    b: Backend
+    raw: RawPoint
+
+    def __init__(self, backend: Backend, raw: RawPoint):
         self.b = backend
         self.raw = raw
 
     # -- constructors -------------------------------------------------------
     @classmethod
-    def identity(cls, backend=None) -> "Point":
+    def identity(cls, backend: Backend | None = None) -> "Point":
         b = backend or get_backend()
         return cls(b, b.identity())
 
     @classmethod
-    def generator(cls, backend=None) -> "Point":
+    def generator(cls, backend: Backend | None = None) -> "Point":
         """The curve's standard generator (1, 2).  Never used as a
         commitment base -- those come from hash-to-curve."""
         b = backend or get_backend()
         return cls(b, b.generator())
 
     @classmethod
-    def from_affine(cls, x: int, y: int, backend=None) -> "Point":
+    def from_affine(cls, x: int, y: int, backend: Backend | None = None) -> "Point":
         """Build from affine coordinates, checking the curve equation."""
         if not (0 <= x < P and 0 <= y < P) or (y * y - x * x * x - _B) % P:
             raise DecodeError("point is not on the curve")
@@ -162,20 +187,23 @@ class Point:
         return cls(b, b.from_affine(x, y))
 
     # -- arithmetic ---------------------------------------------------------
-    def _same(self, other: "Point"):
+    def _same(self, other: object) -> bool:
+        """True for a Point of this backend, False for anything that is not
+        a Point (the operator returns NotImplemented); BackendError for a
+        Point of another backend."""
         if not isinstance(other, Point):
-            return NotImplemented
+            return False
         if other.b is not self.b:
             raise BackendError("points from different backends")
-        return None
+        return True
 
     def __add__(self, other: "Point") -> "Point":
-        if self._same(other) is NotImplemented:
+        if not self._same(other):
             return NotImplemented
         return Point(self.b, self.b.add(self.raw, other.raw))
 
     def __sub__(self, other: "Point") -> "Point":
-        if self._same(other) is NotImplemented:
+        if not self._same(other):
             return NotImplemented
         return Point(self.b, self.b.sub(self.raw, other.raw))
 
@@ -195,7 +223,7 @@ class Point:
     def is_identity(self) -> bool:
         return bool(self.b.is_identity(self.raw))
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         if not isinstance(other, Point):
             return NotImplemented
         if other.b is not self.b:
@@ -209,12 +237,12 @@ class Point:
         return f"Point({self.encode().hex()})"
 
     # -- conversion ----------------------------------------------------------
-    def affine(self):
+    def affine(self) -> Affine | None:
         """(x, y) as ints, or None for the identity."""
         a = self.b.to_affine(self.raw)
         return None if a is None else (int(a[0]), int(a[1]))
 
-    def to_backend(self, backend) -> "Point":
+    def to_backend(self, backend: Backend) -> "Point":
         if backend is self.b:
             return self
         a = self.affine()
@@ -226,7 +254,8 @@ class Point:
         return _encode_affine(self.affine())
 
     @classmethod
-    def decode(cls, data: bytes, *, allow_identity: bool = False, backend=None) -> "Point":
+    def decode(cls, data: bytes, *, allow_identity: bool = False,
+               backend: Backend | None = None) -> "Point":
         b = backend or get_backend()
         a = decode_affine(data, allow_identity=allow_identity)
         if a is None:
@@ -234,7 +263,7 @@ class Point:
         return cls(b, b.from_affine(*a))
 
 
-def _encode_affine(a) -> bytes:
+def _encode_affine(a: Affine | None) -> bytes:
     if a is None:
         return bytes([_INFINITY]) + bytes(POINT_BYTES - 1)
     x, y = a
@@ -255,7 +284,7 @@ def encode_points(points: Sequence[Point]) -> list[bytes]:
     return [_encode_affine(None if a is None else (int(a[0]), int(a[1]))) for a in aff]
 
 
-def sqrt_fp(a: int):
+def sqrt_fp(a: int) -> int | None:
     """Square root in F_p (p = 3 mod 4), or None when a is not a square.
 
     y = a^((p+1)/4) satisfies y^2 = a * a^((p-1)/2) = a exactly when a is a
@@ -269,7 +298,7 @@ def sqrt_fp(a: int):
     return y if y * y % P == a else None
 
 
-def decode_affine(data: bytes, *, allow_identity: bool = False):
+def decode_affine(data: bytes | bytearray | memoryview, *, allow_identity: bool = False) -> Affine | None:
     """Strictly decode 32 bytes into affine (x, y), or None for the identity."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise DecodeError("point must be bytes")
@@ -301,7 +330,7 @@ def msm(points: Sequence[Point], scalars: Sequence[int]) -> Point:
     if not points:
         return Point.identity()
     b = points[0].b
-    raws = []
+    raws: list[RawPoint] = []
     for pt in points:
         if pt.b is not b:
             raise BackendError("points from different backends")
@@ -316,7 +345,7 @@ def msm_rows(points: Sequence[Point], rows: Sequence[Sequence[int]]) -> list[Poi
     if not points:
         return [Point.identity() for _ in rows]
     b = points[0].b
-    raws = []
+    raws: list[RawPoint] = []
     for pt in points:
         if pt.b is not b:
             raise BackendError("points from different backends")
@@ -324,14 +353,15 @@ def msm_rows(points: Sequence[Point], rows: Sequence[Sequence[int]]) -> list[Poi
     for row in rows:
         if len(row) != len(points):
             raise ValueError("msm_rows: a row and the points differ in length")
-    rows = [[k % R for k in row] for row in rows]
-    many = getattr(b, "msm_rows", None)
+    reduced = [[k % R for k in row] for row in rows]
+    many = b.msm_rows
     if many is not None:
-        return [Point(b, r) for r in many(raws, rows)]
-    return [Point(b, b.msm(raws, row)) for row in rows]
+        return [Point(b, r) for r in many(raws, reduced)]
+    return [Point(b, b.msm(raws, row)) for row in reduced]
 
 
-def point_sum(points: Iterable[Point], backend=None) -> Point:
+def point_sum(points: Iterable[Point], backend: Backend | None = None) -> Point:
+    """The sum of ``points`` (the identity of ``backend`` when empty)."""
     it = iter(points)
     try:
         acc = next(it)
@@ -351,6 +381,9 @@ class FixedBase:
 
     __slots__ = ("point", "_table")
 
+    point: Point
+    _table: FixedBaseTable[RawPoint]
+
     def __init__(self, point: Point):
         self.point = point
         self._table = point.b.fixed_base(point.raw)
@@ -362,5 +395,5 @@ class FixedBase:
 __all__ = [
     "Point", "FixedBase", "msm", "msm_rows", "point_sum", "encode_points", "decode_affine",
     "sqrt_fp", "get_backend", "set_backend", "use_backend", "available_backends",
-    "default_backend_name", "POINT_BYTES",
+    "default_backend_name", "POINT_BYTES", "Backend", "GroupBackend", "RawPoint", "Affine",
 ]

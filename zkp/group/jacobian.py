@@ -76,10 +76,26 @@ Algorithms
   j = 1..2^(w-1) in affine form (built with batched affine additions);
   k*A = sum_i sign_i * table[i][|d_i|-1] -- ceil(256/w) mixed additions and
   no doublings.
+
+Types
+-----
+Coordinates are typed ``int``: the formulas use only the integer operators
+(``+ - * % << >>``, comparisons, truth value), which ``gmpy2.mpz``
+implements with the same meaning, so one set of annotations covers both
+number types.  A point is :data:`Jac`, an affine point :data:`Aff`.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable, Protocol, Sequence, cast
+
 from ..field import P as _P, R as _R
+from .backend import Affine, GroupBackend
+
+#: A Jacobian point (X, Y, Z); Z = 0 is the identity.
+Jac = tuple[int, int, int]
+#: An affine point (x, y), never the identity.
+Aff = Affine
 
 #: Primitive cube root of unity in F_p used by phi(x, y) = (beta*x, y).
 GLV_BETA = 0x59E26BCEA0D48BACD4F263F1ACDB5C4F5763473177FFFFFE
@@ -109,7 +125,7 @@ def glv_split(k: int) -> tuple[int, int]:
     return k - c1 * _A1 - c2 * _A2, -c1 * _B1 - c2 * _B2
 
 
-def wnaf_positions(k: int, w: int) -> list:
+def wnaf_positions(k: int, w: int) -> list[tuple[int, int]]:
     """Width-w NAF of k > 0 as (bit position, odd digit) pairs, low first.
 
     Digits are odd, |d| < 2^(w-1), and any two non-zero digits are at least
@@ -137,7 +153,8 @@ def pippenger_window(n: int, bits: int = GLV_BITS) -> int:
     ``bits``-bit scalars: minimises windows * (n + 1.5 * 2^c), the bucket
     additions plus the bucket reduction (2 additions per bucket, done in
     smaller batches).  c = 8 gets a 5% discount: its digits are bytes."""
-    best_c, best = 2, None
+    best_c: int = 2
+    best: float | None = None
     for c in range(2, 17):
         nwin = -(-(bits + 2) // c)
         cost = nwin * (n + 1.5 * (1 << c)) * (0.95 if c == 8 else 1.0)
@@ -151,7 +168,35 @@ def pippenger_window(n: int, bits: int = GLV_BITS) -> int:
 STRAUS_MAX = 32
 
 
-def make_backend(name: str, num, invert, straus_max: int = STRAUS_MAX):
+class MsmPippenger(Protocol):
+    """``msm_pippenger(points, scalars, c=None, glv=True)``: Pippenger with
+    window ``c`` (None: :func:`pippenger_window`), with or without GLV."""
+
+    def __call__(self, points: Sequence[Jac], scalars: Sequence[int], c: int | None = None,
+                 glv: bool = True) -> Jac: ...
+
+
+@dataclass(eq=False, repr=False, kw_only=True)
+class JacobianBackend(GroupBackend[Jac]):
+    """A pure backend: the :class:`~zkp.group.backend.GroupBackend`
+    functions plus the internals the tests and benchmarks reach.
+
+    ``madd(A, x2, y2)`` adds an affine non-identity point; ``phi`` is the
+    GLV endomorphism; ``batch_add`` adds affine pairs with one inversion
+    (None for a sum that is the identity); ``msm_straus`` and
+    ``msm_pippenger(points, scalars, c=None, glv=True)`` force one MSM
+    algorithm; MSMs of at most ``straus_max`` terms use Straus."""
+
+    straus_max: int
+    madd: Callable[[Jac, int, int], Jac]
+    phi: Callable[[Jac], Jac]
+    batch_add: Callable[[Sequence[tuple[Aff, Aff]]], list[Aff | None]]
+    msm_straus: Callable[[Sequence[Jac], Sequence[int]], Jac]
+    msm_pippenger: MsmPippenger
+
+
+def make_backend(name: str, num: Callable[[int], int], invert: Callable[[int], int],
+                 straus_max: int = STRAUS_MAX) -> JacobianBackend:
     """Build a backend over the number type ``num``; ``invert(a)`` returns
     a^-1 mod p for a non-zero ``num``; MSMs of at most ``straus_max``
     terms use Straus, larger ones Pippenger."""
@@ -159,13 +204,13 @@ def make_backend(name: str, num, invert, straus_max: int = STRAUS_MAX):
     zero = num(0)
     one = num(1)
     beta = num(GLV_BETA)
-    INF = (one, one, zero)
+    INF: Jac = (one, one, zero)
 
-    def is_inf(A):
+    def is_inf(A: Jac) -> bool:
         return not A[2]
 
     # -- single-point formulas ------------------------------------------------
-    def dbl(A):
+    def dbl(A: Jac) -> Jac:
         X, Y, Z = A
         if not Z:
             return A
@@ -175,7 +220,7 @@ def make_backend(name: str, num, invert, straus_max: int = STRAUS_MAX):
         X3 = (M * M - (S << 1)) % p
         return (X3, (M * (S - X3) - (YY * YY << 3)) % p, (Y * Z << 1) % p)
 
-    def add(A, B):
+    def add(A: Jac, B: Jac) -> Jac:
         X1, Y1, Z1 = A
         X2, Y2, Z2 = B
         if not Z1:
@@ -198,7 +243,7 @@ def make_backend(name: str, num, invert, straus_max: int = STRAUS_MAX):
         X3 = (Rr * Rr - HHH - (V << 1)) % p
         return (X3, (Rr * (V - X3) - S1 * HHH) % p, Z1 * Z2 % p * H % p)
 
-    def madd(A, x2, y2):
+    def madd(A: Jac, x2: int, y2: int) -> Jac:
         """A + (x2, y2) with the second point affine and not the identity."""
         X1, Y1, Z1 = A
         if not Z1:
@@ -216,15 +261,15 @@ def make_backend(name: str, num, invert, straus_max: int = STRAUS_MAX):
         X3 = (Rr * Rr - HHH - (V << 1)) % p
         return (X3, (Rr * (V - X3) - Y1 * HHH) % p, Z1 * H % p)
 
-    def neg(A):
+    def neg(A: Jac) -> Jac:
         X, Y, Z = A
         return (X, (-Y) % p, Z)
 
-    def sub(A, B):
+    def sub(A: Jac, B: Jac) -> Jac:
         X, Y, Z = B
         return add(A, (X, (-Y) % p, Z))
 
-    def eq(A, B):
+    def eq(A: Jac, B: Jac) -> bool:
         X1, Y1, Z1 = A
         X2, Y2, Z2 = B
         if not Z1 or not Z2:
@@ -236,7 +281,7 @@ def make_backend(name: str, num, invert, straus_max: int = STRAUS_MAX):
         return (Y1 * Z2 * Z2Z2 - Y2 * Z1 * Z1Z1) % p == 0
 
     # -- affine conversion ---------------------------------------------------
-    def batch_affine(points):
+    def batch_affine(points: Sequence[Jac]) -> list[Aff | None]:
         """Affine (x, y) for each point (None for the identity); one inversion."""
         n = len(points)
         pref = [one] * n
@@ -247,7 +292,7 @@ def make_backend(name: str, num, invert, straus_max: int = STRAUS_MAX):
             if z and z != 1:
                 acc = acc * z % p
         inv = invert(acc) if acc != 1 else one
-        out = [None] * n
+        out: list[Aff | None] = [None] * n
         for i in range(n - 1, -1, -1):
             X, Y, z = points[i]
             if not z:
@@ -261,7 +306,11 @@ def make_backend(name: str, num, invert, straus_max: int = STRAUS_MAX):
             out[i] = (X * zi2 % p, Y * zi2 * zi % p)
         return out
 
-    def to_affine(A):
+    # batch_affine of points that are never the identity (filtered, or odd
+    # multiples of a non-identity point: the group order is odd) -- no None.
+    batch_affine_nz = cast("Callable[[Sequence[Jac]], list[Aff]]", batch_affine)
+
+    def to_affine(A: Jac) -> Aff | None:
         X, Y, Z = A
         if not Z:
             return None
@@ -271,15 +320,15 @@ def make_backend(name: str, num, invert, straus_max: int = STRAUS_MAX):
         zi2 = zi * zi % p
         return (X * zi2 % p, Y * zi2 * zi % p)
 
-    def from_affine(x, y):
+    def from_affine(x: int, y: int) -> Jac:
         return (num(x), num(y), one)
 
-    def phi(A):
+    def phi(A: Jac) -> Jac:
         X, Y, Z = A
         return (beta * X % p, Y, Z)
 
     # -- batched affine additions --------------------------------------------
-    def batch_add(pairs):
+    def batch_add(pairs: Sequence[tuple[Aff, Aff]]) -> list[Aff | None]:
         """[a + b for a, b in pairs] for affine non-identity a, b; a sum that
         is the identity comes back as None.  One inversion for the batch."""
         n = len(pairs)
@@ -288,28 +337,28 @@ def make_backend(name: str, num, invert, straus_max: int = STRAUS_MAX):
         ds = [b[0] - a[0] for a, b in pairs]
         if not all(ds):
             return _batch_add_general(pairs)
-        pref = []
+        pref: list[int] = []
         app = pref.append
         acc = one
         for d in ds:
             app(acc)
             acc = acc * d % p
         inv = invert(acc % p)
-        out = []
-        app = out.append
+        out: list[Aff | None] = []
+        push = out.append
         # walk backwards: inv = (d_0 ... d_i)^-1, so inv * prefix_i = d_i^-1
         for ((x1, y1), (x2, y2)), pr, d in zip(reversed(pairs), reversed(pref), reversed(ds)):
             lam = (y2 - y1) * inv * pr % p
             inv = inv * d % p
             x3 = (lam * lam - x1 - x2) % p
-            app((x3, (lam * (x1 - x3) - y1) % p))
+            push((x3, (lam * (x1 - x3) - y1) % p))
         out.reverse()
         return out
 
-    def _batch_add_general(pairs):
+    def _batch_add_general(pairs: Sequence[tuple[Aff, Aff]]) -> list[Aff | None]:
         """batch_add when some pair has x1 == x2 (P + P or P + (-P))."""
-        nums = []
-        dens = []
+        nums: list[int | None] = []
+        dens: list[int] = []
         for (x1, y1), (x2, y2) in pairs:
             if x1 != x2:
                 nums.append(y2 - y1)
@@ -327,7 +376,7 @@ def make_backend(name: str, num, invert, straus_max: int = STRAUS_MAX):
             pref[i] = acc
             acc = acc * d % p
         inv = invert(acc % p)
-        out = [None] * n
+        out: list[Aff | None] = [None] * n
         for i in range(n - 1, -1, -1):
             di = inv * pref[i] % p
             inv = inv * dens[i] % p
@@ -340,18 +389,18 @@ def make_backend(name: str, num, invert, straus_max: int = STRAUS_MAX):
             out[i] = (x3, (lam * (x1 - x3) - y1) % p)
         return out
 
-    def tree_sum_lists(lists):
+    def tree_sum_lists(lists: list[list[Aff]]) -> None:
         """Replace every list of affine points by [its sum] (or [] when the
         sum is the identity), pairing neighbours level by level; each level
         of all lists together costs one inversion."""
         work = [L for L in lists if len(L) > 1]
         while work:
-            pairs = []
+            pairs: list[tuple[Aff, Aff]] = []
             for L in work:
                 pairs.extend(zip(L[0::2], L[1::2]))
             sums = batch_add(pairs)
             holes = None in sums
-            nxt = []
+            nxt: list[list[Aff]] = []
             off = 0
             for L in work:
                 m = len(L) >> 1
@@ -360,43 +409,44 @@ def make_backend(name: str, num, invert, straus_max: int = STRAUS_MAX):
                 if len(L) & 1:
                     S.append(L[-1])
                 if holes:
-                    S = [s for s in S if s is not None]
-                L[:] = S
-                if len(S) > 1:
+                    L[:] = [s for s in S if s is not None]
+                else:  # no sum in this level is the identity
+                    L[:] = cast("list[Aff]", S)
+                if len(L) > 1:
                     nxt.append(L)
             work = nxt
 
     # -- tables ----------------------------------------------------------------
-    def odd_multiples(affs, count):
+    def odd_multiples(affs: Sequence[Aff], count: int) -> list[list[Aff]]:
         """For each affine point A: affine [A, 3A, ..., (2*count-1)A]."""
-        twos = batch_affine([dbl((x, y, one)) for x, y in affs])
-        jac = []
+        twos = batch_affine_nz([dbl((x, y, one)) for x, y in affs])
+        jac: list[Jac] = []
         for (x, y), (tx, ty) in zip(affs, twos):
             cur = (x, y, one)
             jac.append(cur)
             for _ in range(count - 1):
                 cur = madd(cur, tx, ty)
                 jac.append(cur)
-        flat = batch_affine(jac)
+        flat = batch_affine_nz(jac)
         return [flat[i:i + count] for i in range(0, len(flat), count)]
 
     # -- multi-scalar multiplication -----------------------------------------
-    def _prepare(points, scalars):
+    def _prepare(points: Sequence[Jac], scalars: Sequence[int]) -> tuple[list[Aff], list[int]]:
         """Drop zero scalars and identity points; affine points, reduced k."""
-        jac = []
-        ks = []
+        jac: list[Jac] = []
+        ks: list[int] = []
         for A, k in zip(points, scalars):
             k %= _R
             if k and A[2]:
                 jac.append(A)
                 ks.append(k)
-        return batch_affine(jac), ks
+        return batch_affine_nz(jac), ks
 
-    def straus(affs, ks, w=5):
+    def straus(affs: Sequence[Aff], ks: Sequence[int], w: int = 5) -> Jac:
         """sum k_i * A_i (affine A_i, 0 < k_i < r): GLV + interleaved wNAF."""
         return _straus_eval(odd_multiples(affs, 1 << (w - 2)), ks, [None] * len(ks), w)
 
-    def msm_rows(points, rows, w=5):
+    def msm_rows(points: Sequence[Jac], rows: Sequence[Sequence[int]], w: int = 5) -> list[Jac]:
         """[sum_i rows[s][i] * points[i] for each s]: several MSMs over the
         same points (e.g. the scenario equities E_s = cash + sum_i A[s][i]
         pos_i of one member).  The work that depends only on the points --
@@ -406,14 +456,15 @@ def make_backend(name: str, num, invert, straus_max: int = STRAUS_MAX):
         I+1 = 21 points and 64-bit coefficients the tables are ~40 % of a
         lone Straus call."""
         keep = [i for i, A in enumerate(points) if A[2]]
-        affs = batch_affine([points[i] for i in keep])
+        affs = batch_affine_nz([points[i] for i in keep])
         tables = odd_multiples(affs, 1 << (w - 2))
-        phis = [None] * len(tables)
-        out = []
+        phis: list[list[Aff] | None] = [None] * len(tables)
+        out: list[Jac] = []
         for row in rows:
             if len(row) != len(points):
                 raise ValueError("msm_rows: a row and the points differ in length")
-            sel, ks = [], []
+            sel: list[int] = []
+            ks: list[int] = []
             for t, i in enumerate(keep):
                 k = row[i] % _R
                 if k:
@@ -422,10 +473,11 @@ def make_backend(name: str, num, invert, straus_max: int = STRAUS_MAX):
             out.append(_straus_eval([tables[t] for t in sel], ks, phis, w, sel) if ks else INF)
         return out
 
-    def _straus_eval(tables, ks, phis, w, sel=None):
+    def _straus_eval(tables: Sequence[list[Aff]], ks: Sequence[int], phis: list[list[Aff] | None],
+                     w: int, sel: Sequence[int] | None = None) -> Jac:
         """The Straus ladder over prepared odd-multiple tables; ``phis``
         caches the phi images of the tables (index ``sel[j]`` or ``j``)."""
-        halves = []
+        halves: list[tuple[list[Aff], int]] = []
         for j, (table, k) in enumerate(zip(tables, ks)):
             k1, k2 = glv_split(k)
             if k1:
@@ -437,7 +489,7 @@ def make_backend(name: str, num, invert, straus_max: int = STRAUS_MAX):
                     ph = phis[t] = [(beta * x % p, y) for x, y in table]
                 halves.append((ph, k2))
         nbits = max(abs(kk) for _t, kk in halves).bit_length() if halves else 0
-        sched = [[] for _ in range(nbits + 2)]
+        sched: list[list[Aff]] = [[] for _ in range(nbits + 2)]
         for table, kk in halves:
             flip = kk < 0
             if flip:
@@ -487,12 +539,12 @@ def make_backend(name: str, num, invert, straus_max: int = STRAUS_MAX):
                 Z = Z * H % p
         return (X, Y, Z)
 
-    def pippenger(affs, ks, c=None, glv=True):
+    def pippenger(affs: Sequence[Aff], ks: Sequence[int], c: int | None = None, glv: bool = True) -> Jac:
         """sum k_i * A_i (affine A_i, 0 < k_i < r): signed-digit buckets,
         batched affine bucket sums."""
-        pts = []
-        negs = []
-        scal = []
+        pts: list[Aff] = []
+        negs: list[Aff] = []
+        scal: list[int] = []
         if glv:
             for (x, y), k in zip(affs, ks):
                 k1, k2 = glv_split(k)
@@ -531,7 +583,7 @@ def make_backend(name: str, num, invert, straus_max: int = STRAUS_MAX):
         h = 0
         for _ in range(nwin):
             h = (h << c) | half
-        buckets = [[] for _ in range(nwin * half)]
+        buckets: list[list[Aff]] = [[] for _ in range(nwin * half)]
         # bucket index of window w, digit d = u - half != 0: w*half + |d| - 1
         if c == 8:  # the windows of k + h are its bytes
             nbytes = nwin
@@ -558,11 +610,11 @@ def make_backend(name: str, num, invert, straus_max: int = STRAUS_MAX):
         tree_sum_lists(buckets)
         # sum_j j*B_j per window = sum over j of the suffix sums
         # running_j = B_half + ... + B_j (all windows in lock-step).
-        running = [None] * nwin
-        partial = [[] for _ in range(nwin)]
+        running: list[Aff | None] = [None] * nwin
+        partial: list[list[Aff]] = [[] for _ in range(nwin)]
         for j in range(half - 1, -1, -1):
-            pairs = []
-            idx = []
+            pairs: list[tuple[Aff, Aff]] = []
+            idx: list[int] = []
             for w in range(nwin):
                 L = buckets[w * half + j]
                 if L:
@@ -590,7 +642,7 @@ def make_backend(name: str, num, invert, straus_max: int = STRAUS_MAX):
                 acc = madd(acc, x, y)
         return acc
 
-    def msm(points, scalars):
+    def msm(points: Sequence[Jac], scalars: Sequence[int]) -> Jac:
         if len(points) != len(scalars):
             raise ValueError("msm: points and scalars differ in length")
         affs, ks = _prepare(points, scalars)
@@ -600,19 +652,22 @@ def make_backend(name: str, num, invert, straus_max: int = STRAUS_MAX):
             return straus(affs, ks)
         return pippenger(affs, ks)
 
-    def msm_straus(points, scalars):
+    def msm_straus(points: Sequence[Jac], scalars: Sequence[int]) -> Jac:
         affs, ks = _prepare(points, scalars)
         return straus(affs, ks) if ks else INF
 
-    def msm_pippenger(points, scalars, c=None, glv=True):
+    def msm_pippenger(points: Sequence[Jac], scalars: Sequence[int], c: int | None = None,
+                      glv: bool = True) -> Jac:
         affs, ks = _prepare(points, scalars)
         return pippenger(affs, ks, c, glv) if ks else INF
 
-    def mul(A, k):
+    def mul(A: Jac, k: int) -> Jac:
         k %= _R
-        if not k or not A[2]:
+        if not k:
             return INF
         a = to_affine(A)
+        if a is None:
+            return INF
         return straus([a], [k])
 
     class FixedBase:
@@ -622,7 +677,11 @@ def make_backend(name: str, num, invert, straus_max: int = STRAUS_MAX):
 
         __slots__ = ("rows", "w", "_h")
 
-        def __init__(self, A, w=8):
+        rows: list[list[Aff]] | None
+        w: int
+        _h: int
+
+        def __init__(self, A: Jac, w: int = 8):
             if not 2 <= w <= 16:
                 raise ValueError("fixed-base window must be in [2, 16]")
             self.w = w
@@ -636,23 +695,24 @@ def make_backend(name: str, num, invert, straus_max: int = STRAUS_MAX):
                 self.rows = None
                 return
             # 2^j * A for j < w*nrows: rows need 2^(w*i) A and 2^(w*i+1) A
-            chain = []
+            chain: list[Jac] = []
             cur = A
             for _ in range(w * nrows):
                 chain.append(cur)
                 cur = dbl(cur)
-            aff = batch_affine(chain)
+            aff = batch_affine_nz(chain)
             rows = [[aff[w * i]] for i in range(nrows)]
             if half >= 2:
                 for i in range(nrows):
                     rows[i].append(aff[w * i + 1])
             for _j in range(3, half + 1):
-                sums = batch_add([(row[-1], row[0]) for row in rows])
+                # (j-1)*2^(w*i)*A + 2^(w*i)*A is never the identity (j < r): no None
+                sums = cast("list[Aff]", batch_add([(row[-1], row[0]) for row in rows]))
                 for row, s in zip(rows, sums):
                     row.append(s)
             self.rows = rows
 
-        def mul(self, k):
+        def mul(self, k: int) -> Jac:
             k %= _R
             if not k or self.rows is None:
                 return INF
@@ -691,50 +751,54 @@ def make_backend(name: str, num, invert, straus_max: int = STRAUS_MAX):
                 Z = Z * H % p
             return (X, Y, Z)
 
-    class Backend:
-        pass
+    def identity() -> Jac:
+        return INF
 
-    B = Backend()
-    B.name = name
-    B.straus_max = straus_max
-    B.INF = INF
-    B.identity = lambda: INF
-    B.generator = lambda: (num(1), num(2), one)
-    B.is_identity = is_inf
-    B.add = add
-    B.madd = madd
-    B.dbl = dbl
-    B.neg = neg
-    B.sub = sub
-    B.mul = mul
-    B.eq = eq
-    B.phi = phi
-    B.msm = msm
-    B.msm_straus = msm_straus
-    B.msm_rows = msm_rows
-    B.msm_pippenger = msm_pippenger
-    B.batch_add = batch_add
-    B.to_affine = to_affine
-    B.batch_affine = batch_affine
-    B.from_affine = from_affine
-    B.fixed_base = FixedBase
-    return B
+    def generator() -> Jac:
+        return (num(1), num(2), one)
+
+    return JacobianBackend(
+        name=name,
+        straus_max=straus_max,
+        INF=INF,
+        identity=identity,
+        generator=generator,
+        is_identity=is_inf,
+        add=add,
+        madd=madd,
+        dbl=dbl,
+        neg=neg,
+        sub=sub,
+        mul=mul,
+        eq=eq,
+        phi=phi,
+        msm=msm,
+        msm_straus=msm_straus,
+        msm_rows=msm_rows,
+        msm_pippenger=msm_pippenger,
+        batch_add=batch_add,
+        to_affine=to_affine,
+        batch_affine=batch_affine,
+        from_affine=from_affine,
+        fixed_base=FixedBase,
+    )
 
 
-def ints_backend():
-    def invert(a):
+def ints_backend() -> JacobianBackend:
+    def invert(a: int) -> int:
         return pow(a, -1, _P)
 
     return make_backend("ints", int, invert, straus_max=20)
 
 
-def gmpy2_backend():
+def gmpy2_backend() -> JacobianBackend:
     import gmpy2  # ImportError -> backend unavailable
 
     p = gmpy2.mpz(_P)
     ginvert = gmpy2.invert
 
-    def invert(a):
-        return ginvert(a, p)
+    def invert(a: int) -> int:
+        inverse: int = ginvert(a, p)  # an mpz (see "Types" above)
+        return inverse
 
     return make_backend("gmpy2", gmpy2.mpz, invert)

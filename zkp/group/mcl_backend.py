@@ -42,10 +42,12 @@ some MCL versions normalise the input points in place.
 """
 from __future__ import annotations
 
-from ctypes import byref, c_int64, c_size_t, c_uint64, create_string_buffer
+from ctypes import CDLL, Array, byref, c_char, c_int, c_int64, c_size_t, c_uint64, create_string_buffer
+from typing import Callable, Sequence
 
 from ..errors import BackendError, DecodeError
 from ..field import P as _P, R as _R
+from .backend import Affine, GroupBackend
 
 MCL_BN_SNARK1 = 4
 _FP_UNIT_SIZE = 4
@@ -56,10 +58,16 @@ _G1_BYTES = 3 * _FP_BYTES
 _G1 = c_uint64 * (3 * _FP_UNIT_SIZE)
 _FR = c_uint64 * _FP_UNIT_SIZE
 
-_STATE: dict = {}
+#: A raw point: MCL's mclBnG1, 12 uint64 limbs.
+G1 = Array[c_uint64]
+#: A C function of the library: ctypes converts its result by ``restype``
+#: (an int for the integer types, None for ``restype=None``).
+CFunction = Callable[..., "int | None"]
+
+_STATE: dict[str, CDLL] = {}
 
 
-def _library():
+def _library() -> CDLL:
     """The wheel's library handle, initialised for BN_SNARK1 (once)."""
     if "lib" in _STATE:
         return _STATE["lib"]
@@ -69,7 +77,7 @@ def _library():
         raise
     except Exception as exc:  # the wheel runs self-tests at import time
         raise ImportError(f"mclbn256 failed to load: {exc!r}") from None
-    lib = _wheel.lib
+    lib: CDLL = _wheel.lib
     try:
         init = lib["mclBn_init"]
     except AttributeError as exc:
@@ -81,7 +89,7 @@ def _library():
     return lib
 
 
-def _fn(lib, name, restype=None):
+def _fn(lib: CDLL, name: str, restype: type[c_int] | type[c_size_t] | None = None) -> CFunction:
     """A private function object (the wheel's own attributes stay untouched)."""
     try:
         f = lib[name]
@@ -91,9 +99,8 @@ def _fn(lib, name, restype=None):
     return f
 
 
-def mcl_backend():
+def mcl_backend() -> GroupBackend[G1]:
     lib = _library()
-    from ctypes import c_int
 
     g1_add = _fn(lib, "mclBnG1_add")
     g1_sub = _fn(lib, "mclBnG1_sub")
@@ -117,48 +124,48 @@ def mcl_backend():
     ONE = c_int64(1)
     INF = _G1()
 
-    def identity():
+    def identity() -> G1:
         return _G1()
 
-    def is_identity(A):
+    def is_identity(A: G1) -> bool:
         return bool(g1_is_zero(A))
 
-    def add(A, B):
+    def add(A: G1, B: G1) -> G1:
         C = _G1()
         g1_add(C, A, B)
         return C
 
-    def sub(A, B):
+    def sub(A: G1, B: G1) -> G1:
         C = _G1()
         g1_sub(C, A, B)
         return C
 
-    def dbl(A):
+    def dbl(A: G1) -> G1:
         C = _G1()
         g1_dbl(C, A)
         return C
 
-    def neg(A):
+    def neg(A: G1) -> G1:
         C = _G1()
         g1_neg(C, A)
         return C
 
-    def eq(A, B):
+    def eq(A: G1, B: G1) -> bool:
         return bool(g1_is_equal(A, B))
 
-    def _fr(k):
+    def _fr(k: int) -> Array[c_uint64]:
         f = _FR()
         fr_set(f, (k % _R).to_bytes(32, "little"), SIZE_FP)
         return f
 
-    def mul(A, k):
+    def mul(A: G1, k: int) -> G1:
         C = _G1()
         k %= _R
         if k:
             g1_mul(C, A, _fr(k))
         return C
 
-    def msm(points, scalars):
+    def msm(points: Sequence[G1], scalars: Sequence[int]) -> G1:
         n = len(points)
         if n != len(scalars):
             raise ValueError("msm: points and scalars differ in length")
@@ -172,13 +179,13 @@ def mcl_backend():
         g1_mulvec(C, xs, ys, c_size_t(n))
         return C
 
-    def _coord(A, offset, buf):
+    def _coord(A: G1, offset: int, buf: Array[c_char]) -> int:
         n = fp_get(buf, SIZE_FP, byref(A, offset))
         if not n:
             raise BackendError("mclBnFp_getLittleEndian failed")
         return int.from_bytes(buf.raw[:n], "little")
 
-    def to_affine(A):
+    def to_affine(A: G1) -> Affine | None:
         if g1_is_zero(A):
             return None
         N = _G1()
@@ -186,10 +193,10 @@ def mcl_backend():
         buf = create_string_buffer(_FP_BYTES)
         return (_coord(N, 0, buf), _coord(N, _FP_BYTES, buf))
 
-    def batch_affine(points):
+    def batch_affine(points: Sequence[G1]) -> list[Affine | None]:
         return [to_affine(A) for A in points]
 
-    def from_affine(x, y):
+    def from_affine(x: int, y: int) -> G1:
         x = int(x)
         y = int(y)
         if not (0 <= x < _P and 0 <= y < _P):
@@ -202,7 +209,7 @@ def mcl_backend():
             raise DecodeError("point is not on the curve")
         return A
 
-    def generator():
+    def generator() -> G1:
         return from_affine(1, 2)
 
     class FixedBase:
@@ -211,15 +218,15 @@ def mcl_backend():
 
         __slots__ = ("A",)
 
-        def __init__(self, A, w=None):
+        def __init__(self, A: G1, w: int | None = None):
             N = _G1()
             g1_normalize(N, A)
             self.A = N
 
-        def mul(self, k):
+        def mul(self, k: int) -> G1:
             return mul(self.A, k)
 
-    def self_check():
+    def self_check() -> None:
         if curve_type() != MCL_BN_SNARK1:
             raise ImportError("MCL is not initialised for BN_SNARK1")
         buf = create_string_buffer(128)
@@ -229,9 +236,10 @@ def mcl_backend():
         n = field_order(buf, c_size_t(128))
         if buf.raw[:n] != str(_P).encode():
             raise ImportError("MCL field is not BN254's F_p")
-        from py_ecc import optimized_bn128 as bn
+        from py_ecc.fields import optimized_bn128_FQ as FQ
+        from py_ecc.optimized_bn128 import optimized_curve as bn
 
-        def ref(pt):
+        def ref(pt: tuple[FQ, FQ, FQ]) -> Affine:
             x, y = bn.normalize(pt)
             return (int(x), int(y))
 
@@ -258,24 +266,21 @@ def mcl_backend():
     except Exception as exc:  # e.g. (1, 2) rejected as off-curve: wrong curve
         raise ImportError(f"mclbn256 failed the BN254 self-check: {exc!r}") from None
 
-    class Backend:
-        pass
-
-    B = Backend()
-    B.name = "mcl"
-    B.INF = INF
-    B.identity = identity
-    B.generator = generator
-    B.is_identity = is_identity
-    B.add = add
-    B.dbl = dbl
-    B.neg = neg
-    B.sub = sub
-    B.mul = mul
-    B.eq = eq
-    B.msm = msm
-    B.to_affine = to_affine
-    B.batch_affine = batch_affine
-    B.from_affine = from_affine
-    B.fixed_base = FixedBase
-    return B
+    return GroupBackend(
+        name="mcl",
+        INF=INF,
+        identity=identity,
+        generator=generator,
+        is_identity=is_identity,
+        add=add,
+        dbl=dbl,
+        neg=neg,
+        sub=sub,
+        mul=mul,
+        eq=eq,
+        msm=msm,
+        to_affine=to_affine,
+        batch_affine=batch_affine,
+        from_affine=from_affine,
+        fixed_base=FixedBase,
+    )

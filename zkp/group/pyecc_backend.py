@@ -5,24 +5,28 @@ py_ecc tuples (FQ, FQ, FQ); they are compared with ``eq()``, never ``==``.
 """
 from __future__ import annotations
 
-from py_ecc import optimized_bn128 as bn
+from typing import Sequence
+
+from py_ecc.fields import optimized_bn128_FQ as FQ
+from py_ecc.optimized_bn128 import optimized_curve as bn
 
 from ..field import R as _R
+from .backend import Affine, GroupBackend
+
+#: A py_ecc projective point over F_p: (X, Y, Z).
+PyeccPoint = tuple[FQ, FQ, FQ]
 
 
-def pyecc_backend():
-    class Backend:
-        pass
+def pyecc_backend() -> GroupBackend[PyeccPoint]:
+    INF: PyeccPoint = bn.Z1
 
-    INF = bn.Z1
-
-    def mul(A, k):
+    def mul(A: PyeccPoint, k: int) -> PyeccPoint:
         k %= _R
         if k == 0 or bn.is_inf(A):
             return INF
         return bn.multiply(A, k)
 
-    def msm(points, scalars):
+    def msm(points: Sequence[PyeccPoint], scalars: Sequence[int]) -> PyeccPoint:
         if len(points) != len(scalars):
             raise ValueError("msm: points and scalars differ in length")
         acc = INF
@@ -30,39 +34,48 @@ def pyecc_backend():
             acc = bn.add(acc, mul(A, k))
         return acc
 
-    def to_affine(A):
+    def to_affine(A: PyeccPoint) -> Affine | None:
         if bn.is_inf(A):
             return None
         x, y = bn.normalize(A)
         return (int(x), int(y))
 
-    def from_affine(x, y):
-        return (bn.FQ(x), bn.FQ(y), bn.FQ.one())
+    def from_affine(x: int, y: int) -> PyeccPoint:
+        return (FQ(x), FQ(y), FQ.one())
 
     class FixedBase:
         __slots__ = ("A",)
 
-        def __init__(self, A, w=None):
+        def __init__(self, A: PyeccPoint, w: int | None = None):
             self.A = A
 
-        def mul(self, k):
+        def mul(self, k: int) -> PyeccPoint:
             return mul(self.A, k)
 
-    B = Backend()
-    B.name = "pyecc"
-    B.INF = INF
-    B.identity = lambda: INF
-    B.generator = lambda: bn.G1
-    B.is_identity = bn.is_inf
-    B.add = bn.add
-    B.dbl = bn.double
-    B.neg = bn.neg
-    B.sub = lambda A, C: bn.add(A, bn.neg(C))
-    B.mul = mul
-    B.eq = bn.eq
-    B.msm = msm
-    B.to_affine = to_affine
-    B.batch_affine = lambda pts: [to_affine(A) for A in pts]
-    B.from_affine = from_affine
-    B.fixed_base = FixedBase
-    return B
+    def generator() -> PyeccPoint:
+        return bn.G1
+
+    def sub(A: PyeccPoint, C: PyeccPoint) -> PyeccPoint:
+        return bn.add(A, bn.neg(C))
+
+    def batch_affine(pts: Sequence[PyeccPoint]) -> list[Affine | None]:
+        return [to_affine(A) for A in pts]
+
+    return GroupBackend(
+        name="pyecc",
+        INF=INF,
+        identity=lambda: INF,
+        generator=generator,
+        is_identity=bn.is_inf,
+        add=bn.add,
+        dbl=bn.double,
+        neg=bn.neg,
+        sub=sub,
+        mul=mul,
+        eq=bn.eq,
+        msm=msm,
+        to_affine=to_affine,
+        batch_affine=batch_affine,
+        from_affine=from_affine,
+        fixed_base=FixedBase,
+    )
