@@ -39,11 +39,12 @@ import os
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
-from typing import Sequence
+from typing import Sequence, TypedDict
 
 from zkp.errors import ProvingError
-from zkp.generators import generators, load_vector_snapshot, vector_snapshot
-from zkp.group import Point, get_backend, set_backend
+from zkp.field import Rng
+from zkp.generators import VectorSnapshot, generators, load_vector_snapshot, vector_snapshot
+from zkp.group import Backend, Point, get_backend, set_backend
 from zkp.pedersen import Opening
 from zkp.rangeproof import padded_m
 from zkp.statements import Context, Margin
@@ -68,24 +69,43 @@ def default_workers() -> int:
 
 # -- the job encoding (bytes both ways) ----------------------------------------------
 
+class _Job(TypedDict):
+    """The JSON object of one job: bytes and points as hex, the openings as
+    [value, blinding] pairs of decimal strings."""
+
+    cycle: int
+    seq: int
+    member: str
+    cash: str
+    positions: list[str]
+    matrix: list[list[int]]
+    set_id: str
+    solvency_only: bool
+    openings: list[list[str]]
+
+
 def encode_job(st: Margin, openings: Sequence[Opening]) -> bytes:
     """One member's margin job: the statement's public data and the openings
     of its sources (cash, then positions)."""
-    return json.dumps({
+    job: _Job = {
         "cycle": st.context.cycle, "seq": st.context.seq, "member": st.context.member.hex(),
         "cash": st.cash.encode().hex(), "positions": [p.encode().hex() for p in st.positions],
         "matrix": [list(r) for r in st.matrix], "set_id": bytes(st.scenario_set_id).hex(),
         "solvency_only": st.solvency_only,
         "openings": [[str(o.value), str(o.blinding)] for o in openings],
-    }, separators=(",", ":")).encode()
+    }
+    return json.dumps(job, separators=(",", ":")).encode()
 
 
-def decode_job(data: bytes, backend=None) -> tuple[Margin, list[Opening]]:
-    d = json.loads(data)
-    pt = lambda h: Point.decode(bytes.fromhex(h), allow_identity=True, backend=backend)  # noqa: E731
+def decode_job(data: bytes, backend: Backend | None = None) -> tuple[Margin, list[Opening]]:
+    d: _Job = json.loads(data)
+
+    def pt(h: str) -> Point:
+        return Point.decode(bytes.fromhex(h), allow_identity=True, backend=backend)
+
     st = Margin(Context(d["cycle"], d["seq"], bytes.fromhex(d["member"])), pt(d["cash"]),
-                tuple(pt(h) for h in d["positions"]), d["matrix"], bytes.fromhex(d["set_id"]),
-                d["solvency_only"])
+                tuple(pt(h) for h in d["positions"]), tuple(tuple(r) for r in d["matrix"]),
+                bytes.fromhex(d["set_id"]), d["solvency_only"])
     return st, [Opening(int(v), int(b)) for v, b in d["openings"]]
 
 
@@ -93,7 +113,11 @@ def solvency_statement(st: Margin) -> Margin:
     return Margin(st.context, st.cash, st.positions, st.matrix, st.scenario_set_id, True)
 
 
-def prove_job(data: bytes, rng=None):
+#: A job's outcome: ``(solvency_only, proof bytes)``, or None when insolvent.
+JobResult = tuple[bool, bytes] | None
+
+
+def prove_job(data: bytes, rng: Rng | None = None) -> JobResult:
     """Run one job: ``(solvency_only, proof bytes)``, or None when even
     solvency fails.  The worker entry point (also used in process)."""
     st, openings = decode_job(data)
@@ -104,7 +128,7 @@ def prove_job(data: bytes, rng=None):
     return proved.solvency_only, proof.to_bytes()
 
 
-def _prove_job_timed(data: bytes):
+def _prove_job_timed(data: bytes) -> tuple[JobResult, float]:
     """Worker entry point: :func:`prove_job` and the CPU seconds it took
     (benchmarks report CPU time next to wall time on a loaded machine)."""
     t0 = time.process_time()
@@ -140,7 +164,7 @@ def _process_alive(pid: int) -> bool:
         return True
 
 
-def _worker_init(backend_name: str, snapshot: dict, owner_pid: int | None = None) -> None:
+def _worker_init(backend_name: str, snapshot: VectorSnapshot, owner_pid: int | None = None) -> None:
     if owner_pid:
         threading.Thread(target=_watch_owner, args=(owner_pid,), daemon=True, name="owner-watch").start()
     set_backend(backend_name)
@@ -156,18 +180,18 @@ def _worker_init(backend_name: str, snapshot: dict, owner_pid: int | None = None
 class ProverPool:
     """A persistent process pool proving margin jobs (see module docstring)."""
 
-    def __init__(self, workers: int | None = None):
+    def __init__(self, workers: int | None = None) -> None:
         self.workers = default_workers() if workers is None else int(workers)
         if self.workers < 1:
             raise ValueError("workers must be >= 1")
-        self._executor = None
-        self._backend = None
+        self._executor: ProcessPoolExecutor | None = None
+        self._backend: str | None = None
         self._vectors = 0
         #: CPU seconds the last prove_margins spent proving (all processes)
         self.last_cpu_s = 0.0
         self._lock = threading.Lock()
 
-    def _pool(self, vectors: int = 0):
+    def _pool(self, vectors: int = 0) -> ProcessPoolExecutor:
         """The executor; (re)started when the backend changed or workers
         would lack generator vectors of length ``vectors``."""
         name = get_backend().name
@@ -192,7 +216,8 @@ class ProverPool:
             ex = self._pool(vectors)
             list(ex.map(_ping, range(2 * self.workers)))
 
-    def prove_margins(self, jobs: Sequence[tuple[Margin, Sequence[Opening]]], *, rng=None) -> list:
+    def prove_margins(self, jobs: Sequence[tuple[Margin, Sequence[Opening]]], *,
+                      rng: Rng | None = None) -> list[tuple[Margin, bytes] | None]:
         """Prove every (statement, openings) job; returns, in job order,
         ``(statement proved, proof bytes)`` -- the statement being the
         solvency-only variant when only solvency holds -- or None."""
@@ -206,7 +231,7 @@ class ProverPool:
             timed = list(self._pool(need).map(_prove_job_timed, payloads, chunksize=1))
             outs = [o for o, _ in timed]
             self.last_cpu_s = sum(c for _, c in timed)
-        res = []
+        res: list[tuple[Margin, bytes] | None] = []
         for (st, _), out in zip(jobs, outs):
             if out is None:
                 res.append(None)
@@ -222,7 +247,7 @@ class ProverPool:
                 self._executor = None
 
 
-def _ping(_):
+def _ping(_: int) -> int:
     return os.getpid()
 
 

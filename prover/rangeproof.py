@@ -43,16 +43,17 @@ from __future__ import annotations
 from typing import Sequence
 
 from zkp.errors import ProvingError
-from zkp.field import R, batch_inv, inv, random_scalar
-from zkp.generators import generators
-from zkp.group import Point
+from zkp.field import R, Rng, batch_inv, inv, random_scalar
+from zkp.generators import GeneratorSet, generators
+from zkp.group import Backend, Point, RawPoint
 from zkp.rangeproof import (
     MAX_VALUES, RangeProof, check_bits, pad_commitments, padded_m, powers, transcript_AS,
     transcript_openings, transcript_round, transcript_statement, transcript_T, zz_vector,
 )
+from zkp.transcript import Transcript
 
 
-def _is_int(v) -> bool:
+def _is_int(v: object) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
@@ -76,7 +77,8 @@ def _check_witness(values: Sequence[int], blindings: Sequence[int], n: int) -> N
             raise ProvingError(f"blinding {j} is not an int")
 
 
-def prove_range(transcript, values, blindings, n, *, gens=None, rng=None) -> RangeProof:
+def prove_range(transcript: Transcript, values: Sequence[int], blindings: Sequence[int], n: int, *,
+                gens: GeneratorSet | None = None, rng: Rng | None = None) -> RangeProof:
     """Prove that the commitments values[j]*G + blindings[j]*H hold n-bit values.
 
     ``transcript`` must already hold the caller's statement; this function
@@ -150,7 +152,9 @@ def prove_range(transcript, values, blindings, n, *, gens=None, rng=None) -> Ran
     return RangeProof(A_pt, S_pt, T1, T2, t_hat, tau_x, mu, tuple(Ls), tuple(Rs), a, bb)
 
 
-def _inner_product(transcript, b, G, gf, H, hf, a, bv, Q, fold_group=None):
+def _inner_product(transcript: Transcript, b: Backend, G: list[RawPoint], gf: list[int], H: list[RawPoint],
+                   hf: list[int], a: list[int], bv: list[int], Q: RawPoint,
+                   fold_group: int | None = None) -> tuple[list[Point], list[Point], int, int]:
     """The IPA prover for P = <a, G~> + <bv, H~> + <a, bv>*Q.
 
     Generators are kept in *deferred* form: with current length n and stored
@@ -168,7 +172,8 @@ def _inner_product(transcript, b, G, gf, H, hf, a, bv, Q, fold_group=None):
     Returns (L list, R list, a, b)."""
     group = fold_group or FOLD_GROUP
     msm = b.msm
-    Ls, Rs = [], []
+    Ls: list[Point] = []
+    Rs: list[Point] = []
     n = len(a)
     Nb = len(G)
     while n > 1:
@@ -217,14 +222,14 @@ def _inner_product(transcript, b, G, gf, H, hf, a, bv, Q, fold_group=None):
 FOLD_GROUP = 4
 
 
-def _materialise(b, P, f, n):
+def _materialise(b: Backend, P: list[RawPoint], f: list[int], n: int) -> list[RawPoint]:
     """Points P'_i = sum_t (f[i+t*n]/f[i]) * P[i+t*n] for i < n (raw)."""
     g = len(P) // n
     f0_inv = batch_inv(f[:n])
     add, mul, msm = b.add, b.mul, b.msm
     if g == 2:
         return [add(P[i], mul(P[i + n], f[i + n] * f0_inv[i] % R)) for i in range(n)]
-    out = []
+    out: list[RawPoint] = []
     for i in range(n):
         fi = f0_inv[i]
         rest = range(i + n, len(P), n)

@@ -17,9 +17,12 @@ proof (nor a transcript state that looks like one).
 """
 from __future__ import annotations
 
+from typing import Callable
+
 from zkp.errors import ProvingError
-from zkp.field import R, from_int, random_scalar
-from zkp.generators import generators
+from zkp.field import R, Rng, from_int, random_scalar
+from zkp.generators import GeneratorSet, generators
+from zkp.group import Point
 from zkp.sigma import (
     EqualityProof,
     OpeningProof,
@@ -31,22 +34,25 @@ from zkp.sigma import (
     reveal_value_ok,
     zero_challenge,
 )
+from zkp.transcript import Transcript
 
 
-def _int(x, what: str) -> int:
+def _int(x: object, what: str) -> int:
     if not isinstance(x, int) or isinstance(x, bool):
         raise ProvingError(f"{what} must be an int")
     return x
 
 
-def _zero_proof(transcript, gens, challenge, witness: int, rng) -> ZeroProof:
+def _zero_proof(transcript: Transcript, gens: GeneratorSet, challenge: Callable[[Point], int], witness: int,
+                rng: Rng | None) -> ZeroProof:
     k = random_scalar(rng)
     A = gens.H_table.mul(k)
     c = challenge(A)
     return ZeroProof(A, (k + c * witness) % R)
 
 
-def prove_opening(transcript, C, value, blinding, *, gens=None, rng=None) -> OpeningProof:
+def prove_opening(transcript: Transcript, C: Point, value: int, blinding: int, *,
+                  gens: GeneratorSet | None = None, rng: Rng | None = None) -> OpeningProof:
     """Prove knowledge of (value, blinding) with C = value*G + blinding*H.
 
     ``value`` may be a signed int (embedded as r - |v| when negative)."""
@@ -63,7 +69,8 @@ def prove_opening(transcript, C, value, blinding, *, gens=None, rng=None) -> Ope
     return OpeningProof(A, (k_v + c * v) % R, (k_r + c * rho) % R)
 
 
-def prove_zero(transcript, C, blinding, *, gens=None, rng=None) -> ZeroProof:
+def prove_zero(transcript: Transcript, C: Point, blinding: int, *,
+               gens: GeneratorSet | None = None, rng: Rng | None = None) -> ZeroProof:
     """Prove knowledge of blinding with C = blinding*H (C commits to zero)."""
     gens = gens or generators()
     C = on_gens_backend(C, gens, "C")
@@ -73,7 +80,8 @@ def prove_zero(transcript, C, blinding, *, gens=None, rng=None) -> ZeroProof:
     return _zero_proof(transcript, gens, lambda A: zero_challenge(transcript, gens, C, A), rho, rng)
 
 
-def prove_equality(transcript, C1, C2, blinding1, blinding2, *, gens=None, rng=None) -> EqualityProof:
+def prove_equality(transcript: Transcript, C1: Point, C2: Point, blinding1: int, blinding2: int, *,
+                   gens: GeneratorSet | None = None, rng: Rng | None = None) -> EqualityProof:
     """Prove that C1 and C2 commit to the same value, given both blindings:
     knowledge of rho = blinding1 - blinding2 with C1 - C2 = rho*H."""
     gens = gens or generators()
@@ -86,7 +94,8 @@ def prove_equality(transcript, C1, C2, blinding1, blinding2, *, gens=None, rng=N
     return EqualityProof(proof.A, proof.z)
 
 
-def prove_reveal(transcript, C, value, blinding, *, gens=None, rng=None) -> ZeroProof:
+def prove_reveal(transcript: Transcript, C: Point, value: int, blinding: int, *,
+                 gens: GeneratorSet | None = None, rng: Rng | None = None) -> ZeroProof:
     """Reveal ``value`` (a public signed int, |value| < 2^64): prove that
     C - value*G commits to zero, i.e. C = value*G + blinding*H."""
     gens = gens or generators()

@@ -14,9 +14,12 @@ from __future__ import annotations
 from typing import Sequence
 
 from zkp.errors import ProvingError
-from zkp.field import R, from_int, random_scalar
-from zkp.generators import generators
+from zkp.field import R, Rng, from_int, random_scalar
+from zkp.generators import GeneratorSet, generators
+from zkp.group import Point
 from zkp.pedersen import Opening
+from zkp.rangeproof import RangeProof
+from zkp.sigma import ZeroProof
 from zkp.statements import (
     AggregateOpening, Context, Disclosure, Margin, ProRataShares, RevealProofs,
     Statement, StatementProof, chunk_transcript, derive_openings, item_transcript,
@@ -27,7 +30,7 @@ from .rangeproof import prove_range
 from .sigma import prove_reveal
 
 
-def _check_sources(st: Statement, openings: Sequence[Opening], gens) -> None:
+def _check_sources(st: Statement, openings: Sequence[Opening], gens: GeneratorSet) -> None:
     sources = st.sources()
     if len(openings) != len(sources):
         raise ProvingError("wrong number of openings for this statement")
@@ -36,7 +39,8 @@ def _check_sources(st: Statement, openings: Sequence[Opening], gens) -> None:
             raise ProvingError("an opening does not match its commitment")
 
 
-def prove(st: Statement, openings: Sequence[Opening], *, gens=None, rng=None) -> StatementProof:
+def prove(st: Statement, openings: Sequence[Opening], *, gens: GeneratorSet | None = None,
+          rng: Rng | None = None) -> StatementProof:
     """Prove a range statement from the openings of ``st.sources()``."""
     gens = gens or generators()
     _check_sources(st, openings, gens)
@@ -46,7 +50,7 @@ def prove(st: Statement, openings: Sequence[Opening], *, gens=None, rng=None) ->
         if d.value >= bound:
             raise ProvingError("statement is false: a derived value is outside the proven range")
     base = st.transcript(gens)
-    proofs = []
+    proofs: list[RangeProof] = []
     for k, idx in enumerate(range_chunks(st)):
         t = chunk_transcript(st, k, base, gens)
         proofs.append(prove_range(
@@ -55,7 +59,8 @@ def prove(st: Statement, openings: Sequence[Opening], *, gens=None, rng=None) ->
     return StatementProof(tuple(proofs))
 
 
-def prove_reveals(st: Statement, openings: Sequence[Opening], *, gens=None, rng=None) -> RevealProofs:
+def prove_reveals(st: Statement, openings: Sequence[Opening], *, gens: GeneratorSet | None = None,
+                  rng: Rng | None = None) -> RevealProofs:
     """Disclosure / aggregate opening.  ``openings`` are those of the revealed
     commitments (for an aggregate: of every member's commitment)."""
     gens = gens or generators()
@@ -70,7 +75,7 @@ def prove_reveals(st: Statement, openings: Sequence[Opening], *, gens=None, rng=
     if len(openings) != len(items):
         raise ProvingError("wrong number of openings for this statement")
     base = st.transcript(gens)
-    proofs = []
+    proofs: list[ZeroProof] = []
     for k, ((C, v), op) in enumerate(zip(items, openings)):
         if op.value != from_int(v):
             raise ProvingError("statement is false: a revealed value differs from the opening")
@@ -78,7 +83,8 @@ def prove_reveals(st: Statement, openings: Sequence[Opening], *, gens=None, rng=
     return RevealProofs(tuple(proofs))
 
 
-def prove_margin_or_solvency(st: Margin, openings: Sequence[Opening], *, gens=None, rng=None):
+def prove_margin_or_solvency(st: Margin, openings: Sequence[Opening], *, gens: GeneratorSet | None = None,
+                             rng: Rng | None = None) -> tuple[Margin, StatementProof]:
     """The full margin proof when it holds; otherwise the solvency-only proof
     (scenario 0) when that holds, so the node can tell an IM call from a
     payment default.  Returns (statement actually proved, proof); raises
@@ -93,15 +99,16 @@ def prove_margin_or_solvency(st: Margin, openings: Sequence[Opening], *, gens=No
 
 
 def pro_rata_shares(
-    context: Context, purpose: bytes, R_amount: int, D0: int, members, df_commitments, df_openings: Sequence[Opening],
-    *, cap_multiple: int = 1, gens=None, rng=None,
-):
+    context: Context, purpose: bytes, R_amount: int, D0: int, members: Sequence[bytes],
+    df_commitments: Sequence[Point], df_openings: Sequence[Opening],
+    *, cap_multiple: int = 1, gens: GeneratorSet | None = None, rng: Rng | None = None,
+) -> tuple[ProRataShares, StatementProof, list[Opening]]:
     """Compute each survivor's c_j = floor(R*df_j/D0), commit to it with a
     fresh blinding, and prove the shares.  Returns (statement, proof, share
     openings).  The node sees only the statement (with C_c) and the proof."""
     gens = gens or generators()
-    share_openings = []
-    shares = []
+    share_openings: list[Opening] = []
+    shares: list[Point] = []
     for op in df_openings:
         df = op.value
         if df >= 1 << 64:

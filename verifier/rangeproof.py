@@ -44,22 +44,23 @@ from __future__ import annotations
 import os
 import weakref
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Mapping, Sequence
 
 from zkp.errors import TranscriptError, VerificationError
 from zkp.field import R, batch_inv
-from zkp.generators import generators
-from zkp.group import Point
+from zkp.generators import GeneratorSet, generators
+from zkp.group import Backend, Point, RawPoint
 from zkp.rangeproof import (
     MAX_VALUES, SUPPORTED_BITS, RangeProof, delta, pad_commitments, padded_m, powers,
     replay_challenges, s_vector,
 )
+from zkp.transcript import Transcript
 
 
 class BatchVerificationError(VerificationError):
     """A batch did not verify; ``failed`` lists exactly the failing indices."""
 
-    def __init__(self, failed: Sequence[int]):
+    def __init__(self, failed: Sequence[int]) -> None:
         super().__init__()
         self.failed = sorted(failed)
 
@@ -69,7 +70,7 @@ class RangeCheck:
     """One proof to check in a batch: the caller's transcript (holding the
     statement), the commitments, the proof and the bit size."""
 
-    transcript: object
+    transcript: Transcript
     commitments: Sequence[Point]
     proof: RangeProof
     n: int
@@ -84,13 +85,16 @@ def _weight() -> int:
 
 
 try:  # optional speed-up for the vector arithmetic; plain ints otherwise
-    from gmpy2 import mpz as _num
+    from gmpy2 import mpz as _mpz
+    # Typed as int: mpz supports every int operation used here, and the
+    # scalars handed to the MSM are converted back with int().
+    _num: Callable[[int], int] = _mpz
 except ImportError:  # pragma: no cover - gmpy2 is a dependency
     _num = int
 _RN = _num(R)
 
 
-def _geometric(start, ratio, count: int) -> list:
+def _geometric(start: int, ratio: int, count: int) -> list[int]:
     """[start, start*ratio, .., start*ratio^(count-1)] mod r, built by
     doubling the list (list comprehensions, one multiplication each)."""
     out = [start % _RN]
@@ -106,10 +110,11 @@ class _Invalid(Exception):
 
 
 # Raw generator lists per generator set (Point wrappers stripped once).
-_RAW: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_RawVectors = tuple[list[RawPoint], list[RawPoint]]
+_RAW: weakref.WeakKeyDictionary[GeneratorSet, _RawVectors] = weakref.WeakKeyDictionary()
 
 
-def _raw_gens(gens, N: int):
+def _raw_gens(gens: GeneratorSet, N: int) -> _RawVectors:
     cached = _RAW.get(gens)
     if cached is None or len(cached[0]) < N:
         cached = ([pt.raw for pt in gens.G_vec(N)], [pt.raw for pt in gens.H_vec(N)])
@@ -131,16 +136,16 @@ class _Terms:
     N: int
     z: int
     a: int
-    s: list       # s_0..s_{N-1}
-    e: list       # e_0..e_{N-1}
+    s: list[int]  # s_0..s_{N-1}
+    e: list[int]  # e_0..e_{N-1}
     sG: int       # scalar of the Pedersen base G
     sH: int       # scalar of the Pedersen base H
     sU: int       # scalar of the inner-product base U
-    points: list  # raw points of the proof and its commitments
-    scalars: list
+    points: list[RawPoint]  # raw points of the proof and its commitments
+    scalars: list[int]
 
 
-def _point(pt, b, *, allow_identity: bool):
+def _point(pt: object, b: Backend, *, allow_identity: bool) -> Point:
     if not isinstance(pt, Point):
         raise _Invalid
     if pt.b is not b:
@@ -150,13 +155,14 @@ def _point(pt, b, *, allow_identity: bool):
     return pt
 
 
-def _scalar(k) -> int:
+def _scalar(k: object) -> int:
     if not isinstance(k, int) or isinstance(k, bool) or not 0 <= k < R:
         raise _Invalid
     return k
 
 
-def _terms(transcript, commitments, proof, n, gens) -> _Terms:
+def _terms(transcript: Transcript, commitments: Sequence[Point], proof: RangeProof, n: int,
+           gens: GeneratorSet) -> _Terms:
     """Replay the transcript and build this proof's MSM terms (or _Invalid)."""
     if not isinstance(proof, RangeProof) or not isinstance(n, int) or isinstance(n, bool) \
             or n not in SUPPORTED_BITS:
@@ -195,7 +201,7 @@ def _terms(transcript, commitments, proof, n, gens) -> _Terms:
     T = [(1 << k) * y_inv_n[k] % _RN for k in range(n)]  # 2^k * y^{-k}
     Z = _geometric(zN * zN % _RN, zN * y_inv_n[n] % _RN, M)  # z^{2+j} * y^{-j*n}
     s_rev = s[::-1]
-    e = []
+    e: list[int] = []
     for j in range(M):
         lo = j * n
         Zj = Z[j]
@@ -220,7 +226,7 @@ def _terms(transcript, commitments, proof, n, gens) -> _Terms:
     return _Terms(N, zN, aN, s, e, sG, sH, sU, points, scalars)
 
 
-def _check(terms: Sequence[_Terms], weights: Sequence[int], gens) -> bool:
+def _check(terms: Sequence[_Terms], weights: Sequence[int], gens: GeneratorSet) -> bool:
     """Is sum_k weights[k] * terms[k] the identity?  One MSM in which every
     shared generator appears once with its scalars summed over the proofs."""
     b = gens.backend
@@ -230,8 +236,8 @@ def _check(terms: Sequence[_Terms], weights: Sequence[int], gens) -> bool:
     e_acc = [0] * Nmax       # sum_k w_k e_k,i
     z_by_N: dict[int, int] = {}   # sum_k w_k z_k over proofs of size N
     sG = sH = sU = 0
-    points: list = []
-    scalars: list = []
+    points: list[RawPoint] = []
+    scalars: list[int] = []
     for t, wk in zip(terms, weights):
         N = t.N
         wa = wk * t.a % _RN
@@ -262,7 +268,8 @@ def _check(terms: Sequence[_Terms], weights: Sequence[int], gens) -> bool:
     return bool(b.is_identity(b.msm(all_points, all_scalars)))
 
 
-def verify_range(transcript, commitments, proof, n, *, gens=None) -> None:
+def verify_range(transcript: Transcript, commitments: Sequence[Point], proof: RangeProof, n: int, *,
+                 gens: GeneratorSet | None = None) -> None:
     """Verify ``proof`` that every commitment holds a value in [0, 2^n).
 
     ``transcript`` must be in the state the prover's was in (holding the same
@@ -277,7 +284,7 @@ def verify_range(transcript, commitments, proof, n, *, gens=None) -> None:
         raise VerificationError()
 
 
-def batch_verify(checks: Sequence[RangeCheck], *, gens=None) -> None:
+def batch_verify(checks: Sequence[RangeCheck], *, gens: GeneratorSet | None = None) -> None:
     """Verify many range proofs together (one MSM when all are valid).
 
     Raises :class:`BatchVerificationError` whose ``failed`` names exactly the
@@ -300,19 +307,19 @@ def batch_verify(checks: Sequence[RangeCheck], *, gens=None) -> None:
         raise BatchVerificationError(failed)
 
 
-def _subset_ok(indices: Sequence[int], cached, gens) -> bool:
+def _subset_ok(indices: Sequence[int], cached: Mapping[int, _Terms], gens: GeneratorSet) -> bool:
     terms = [cached[i] for i in indices]
     weights = [1] if len(terms) == 1 else [_weight() for _ in terms]
     return _check(terms, weights, gens)
 
 
-def _bisect(indices: list, cached, gens) -> list[int]:
+def _bisect(indices: list[int], cached: Mapping[int, _Terms], gens: GeneratorSet) -> list[int]:
     """``indices`` is known to contain at least one failing proof."""
     if len(indices) == 1:
         return list(indices)
     mid = len(indices) // 2
     left, right = indices[:mid], indices[mid:]
-    bad = []
+    bad: list[int] = []
     if _subset_ok(left, cached, gens):
         return _bisect(right, cached, gens)
     bad.extend(_bisect(left, cached, gens))

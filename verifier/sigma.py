@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from zkp.errors import VerificationError
 from zkp.field import R, from_int
-from zkp.generators import generators
+from zkp.generators import GeneratorSet, generators
 from zkp.group import Point, msm
 from zkp.sigma import (
     EqualityProof,
@@ -31,13 +31,14 @@ from zkp.sigma import (
     reveal_value_ok,
     zero_challenge,
 )
+from zkp.transcript import Transcript
 
 
-def _scalar_ok(z) -> bool:
+def _scalar_ok(z: object) -> bool:
     return isinstance(z, int) and not isinstance(z, bool) and 0 <= z < R
 
 
-def _commitment(proof, gens) -> Point:
+def _commitment(proof: OpeningProof | ZeroProof | EqualityProof, gens: GeneratorSet) -> Point:
     """The proof's A on the generators' backend; rejects a non-point or the identity."""
     A = proof.A
     if not isinstance(A, Point):
@@ -53,7 +54,8 @@ def _require(ok: bool) -> None:
         raise VerificationError()
 
 
-def verify_opening(transcript, C, proof, *, gens=None) -> None:
+def verify_opening(transcript: Transcript, C: Point, proof: OpeningProof, *,
+                   gens: GeneratorSet | None = None) -> None:
     """Check a proof of knowledge of an opening of C; raise VerificationError."""
     gens = gens or generators()
     C = on_gens_backend(C, gens, "C")
@@ -64,7 +66,7 @@ def verify_opening(transcript, C, proof, *, gens=None) -> None:
     _require(check.is_identity())
 
 
-def verify_zero(transcript, C, proof, *, gens=None) -> None:
+def verify_zero(transcript: Transcript, C: Point, proof: ZeroProof, *, gens: GeneratorSet | None = None) -> None:
     """Check a proof that C commits to zero (C = rho*H); raise VerificationError."""
     gens = gens or generators()
     C = on_gens_backend(C, gens, "C")
@@ -75,7 +77,8 @@ def verify_zero(transcript, C, proof, *, gens=None) -> None:
     _require(check.is_identity())
 
 
-def verify_equality(transcript, C1, C2, proof, *, gens=None) -> None:
+def verify_equality(transcript: Transcript, C1: Point, C2: Point, proof: EqualityProof, *,
+                    gens: GeneratorSet | None = None) -> None:
     """Check a proof that C1 and C2 commit to the same value; raise VerificationError."""
     gens = gens or generators()
     C1 = on_gens_backend(C1, gens, "C1")
@@ -87,7 +90,8 @@ def verify_equality(transcript, C1, C2, proof, *, gens=None) -> None:
     _require(check.is_identity())
 
 
-def verify_reveal(transcript, C, value, proof, *, gens=None) -> None:
+def verify_reveal(transcript: Transcript, C: Point, value: int, proof: ZeroProof, *,
+                  gens: GeneratorSet | None = None) -> None:
     """Check that C commits to the public signed integer ``value``
     (|value| < 2^64, else rejected); raise VerificationError."""
     gens = gens or generators()

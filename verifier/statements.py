@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from zkp.errors import VerificationError
-from zkp.generators import generators
+from zkp.generators import GeneratorSet, generators
 from zkp.statements import (
     RevealProofs, Statement, StatementProof, chunk_transcript, item_transcript,
     range_chunks, reveal_items,
@@ -21,7 +21,7 @@ from .rangeproof import BatchVerificationError, RangeCheck, batch_verify
 from .sigma import verify_reveal
 
 
-def range_checks(st: Statement, proof: StatementProof, *, gens=None) -> list[RangeCheck]:
+def range_checks(st: Statement, proof: StatementProof, *, gens: GeneratorSet | None = None) -> list[RangeCheck]:
     gens = gens or generators()
     if not isinstance(proof, StatementProof):
         raise VerificationError()
@@ -36,7 +36,7 @@ def range_checks(st: Statement, proof: StatementProof, *, gens=None) -> list[Ran
     ]
 
 
-def verify(st: Statement, proof: StatementProof, *, gens=None) -> None:
+def verify(st: Statement, proof: StatementProof, *, gens: GeneratorSet | None = None) -> None:
     """Verify one range statement; raises VerificationError."""
     checks = range_checks(st, proof, gens=gens)
     try:
@@ -45,12 +45,12 @@ def verify(st: Statement, proof: StatementProof, *, gens=None) -> None:
         raise VerificationError() from None
 
 
-def verify_many(items: Sequence[tuple[Statement, StatementProof]], *, gens=None) -> None:
+def verify_many(items: Sequence[tuple[Statement, StatementProof]], *, gens: GeneratorSet | None = None) -> None:
     """Batch-verify many statements; on failure raise BatchVerificationError
     whose ``failed`` lists exactly the indices of the failing *statements*."""
-    checks = []
-    owner = []
-    bad = set()
+    checks: list[RangeCheck] = []
+    owner: list[int] = []
+    bad: set[int] = set()
     for i, (st, proof) in enumerate(items):
         try:
             cs = range_checks(st, proof, gens=gens)
@@ -67,7 +67,7 @@ def verify_many(items: Sequence[tuple[Statement, StatementProof]], *, gens=None)
         raise BatchVerificationError(sorted(bad))
 
 
-def verify_reveals(st: Statement, proof: RevealProofs, *, gens=None) -> None:
+def verify_reveals(st: Statement, proof: RevealProofs, *, gens: GeneratorSet | None = None) -> None:
     """Disclosure / aggregate opening."""
     gens = gens or generators()
     if not isinstance(proof, RevealProofs):
