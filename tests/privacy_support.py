@@ -230,7 +230,8 @@ class Secrets:
         return {v: d for v, d in self.values.items() if abs(v) >= MIN_DISTINCTIVE and abs(v) not in exclude}
 
 
-def _val(op) -> int:
+def opened(op) -> int:
+    """The signed value of an opening."""
     return to_signed(op.value)
 
 
@@ -249,35 +250,35 @@ def survivor_secrets(run: Run) -> Secrets:
             t = body["trade"]
             if {t["buyer"], t["seller"]} & survivors:
                 op = alg.commitment(t["T"], "T")
-                sec.add(_val(op), f"trade {t['trade_id']} quantity", op.blinding)
+                sec.add(opened(op), f"trade {t['trade_id']} quantity", op.blinding)
         if kind == "dm-shares":
             for m, h in zip(state.reports[-1]["survivors"] if state.dm is None else state.dm["survivors"],
                             body["shares"]):
                 if m in survivors:
                     op = alg.commitment(h, "share")
-                    sec.add(_val(op), f"{m} {body['purpose']} share @{seq}", op.blinding)
+                    sec.add(opened(op), f"{m} {body['purpose']} share @{seq}", op.blinding)
         matrix = state.scenario_set["matrix"] if state.scenario_set else None
         for m in sorted(survivors & set(state.members)):
             a = state.members[m]
             tag = f"@{seq} ({kind})"
-            sec.add(_val(a.cash), f"{m} cash {tag}", a.cash.blinding)
-            sec.add(_val(a.df), f"{m} df {tag}", a.df.blinding)
+            sec.add(opened(a.cash), f"{m} cash {tag}", a.cash.blinding)
+            sec.add(opened(a.df), f"{m} df {tag}", a.df.blinding)
             if a.due is not None:
-                sec.add(_val(a.due), f"{m} due {tag}", a.due.blinding)
-            pos = [_val(p) for p in a.pos]
+                sec.add(opened(a.due), f"{m} due {tag}", a.due.blinding)
+            pos = [opened(p) for p in a.pos]
             for i, p in enumerate(a.pos):
-                sec.add(_val(p), f"{m} pos[{i}] {tag}", p.blinding)
+                sec.add(opened(p), f"{m} pos[{i}] {tag}", p.blinding)
             if any(p.blinding for p in a.pos) and sum(1 for p in pos if p) >= 2:
                 sec.vectors.setdefault(tuple(pos), set()).add(f"{m} positions {tag}")
             vm = state.vm.get(m)
             if vm is not None:
-                sec.add(_val(vm), f"{m} cycle VM {tag}", vm.blinding)
+                sec.add(opened(vm), f"{m} cycle VM {tag}", vm.blinding)
             if matrix:
                 # derived from the hidden account: the equity of every
                 # scenario, the requirement (worst loss) and the shortfall
                 hidden = a.cash.blinding != 0 or any(p.blinding for p in a.pos)
                 pnl = [sum(x * q for x, q in zip(row, pos)) for row in matrix]
-                cash = _val(a.cash)
+                cash = opened(a.cash)
                 for s, x in enumerate(pnl):
                     sec.add(cash + x, f"{m} equity scenario {s} {tag}", hidden=hidden)
                 req = max(0, max(-x for x in pnl))
