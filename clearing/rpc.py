@@ -24,7 +24,10 @@ whose integers are out of range (:func:`clearing.api.convert.check_integers`:
 value instead of grpc's INTERNAL "Exception deserializing request!" with an
 ERROR traceback; the handler answers INVALID_ARGUMENT (after authenticating
 the caller, for the wrapped servicer methods; at once for health and
-reflection).
+reflection).  A method a servicer leaves to the generated base class (the
+node's ledger feed serves three of ClearingService's) answers UNIMPLEMENTED,
+logged at INFO, instead of raising the base's NotImplementedError, which
+grpc logs at ERROR with a traceback.
 
 Handlers.  :func:`unary` and :func:`server_stream` wrap servicer methods:
 they authenticate, log one line per call (method, caller, status -- never a
@@ -395,6 +398,20 @@ def _request_decoder(parse: Callable[[bytes], Any], check: Callable[[Any], None]
     return decode
 
 
+def _generated_default(fn) -> bool:
+    """``fn`` is a generated servicer base method, i.e. a method of the
+    service this servicer does not implement (it would raise
+    NotImplementedError, which grpc logs at ERROR with a traceback)."""
+    return getattr(getattr(fn, "__func__", fn), "__module__", "").endswith("_pb2_grpc")
+
+
+def _unimplemented(method: str) -> Callable:
+    def behavior(request, context):
+        log.info("%s: UNIMPLEMENTED (not served here)", method)
+        context.abort(grpc.StatusCode.UNIMPLEMENTED, "method not implemented by this server")
+    return behavior
+
+
 def _refuse_undecodable(context, method: str, reason: str) -> None:
     log.info("%s: INVALID_ARGUMENT (undecodable request)", method)
     context.abort(grpc.StatusCode.INVALID_ARGUMENT, ce.capped(reason))
@@ -404,12 +421,16 @@ def _guarded(handler: grpc.RpcMethodHandler, check, method: str) -> grpc.RpcMeth
     """``handler`` with a request deserializer that never raises
     (:func:`_request_decoder`); a behavior that does not check for
     :class:`Undecodable` itself (health, reflection) answers INVALID_ARGUMENT
-    for one."""
+    for one; a method the servicer leaves to the generated base class (the
+    ledger feed serves three of ClearingService's) answers UNIMPLEMENTED
+    without the base method's exception."""
     decode = _request_decoder(handler.request_deserializer, check)
     streaming_in, streaming_out = handler.request_streaming, handler.response_streaming
     fn = {(False, False): handler.unary_unary, (False, True): handler.unary_stream,
           (True, False): handler.stream_unary, (True, True): handler.stream_stream}[streaming_in, streaming_out]
-    if streaming_in:
+    if not streaming_in and _generated_default(fn):
+        behavior = _unimplemented(method)
+    elif streaming_in:
         def behavior(requests, context):
             def checked():
                 for r in requests:
