@@ -17,7 +17,7 @@
 
 Run as a script, the module is a member process of the concurrency test
 (:func:`member_main`): ``python process_support.py member --config DIR
---name M --plan PLAN.json --out OUT.json --barrier FILE``.
+--name M --plan PLAN.json --out OUT.json --barrier FILE [--retry]``.
 """
 from __future__ import annotations
 
@@ -226,15 +226,23 @@ def _code(exc: BaseException) -> str:
     return exc.code().name if isinstance(exc, grpc.RpcError) else type(exc).__name__
 
 
+#: Failures a member process retries (same request id) with ``--retry``.
+TRANSIENT = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
+                       grpc.StatusCode.CANCELLED, grpc.StatusCode.RESOURCE_EXHAUSTED})
+
+
 def member_main(argv=None) -> int:
     """One member as its own process: submits the plan's trades it initiates
     (in order, request id ``rq-<id>``) while a second thread affirms, as soon
     as they are offered, the plan's trades it is the counterparty of (the
     plan's terms as the expected terms; request id ``ra-<id>``).  Writes
-    ``{"submitted": {id: [seq, status]}, "affirmed": {...}, "errors": [...]}``
-    to ``--out``; then waits for the ``--barrier`` file (every member done)
-    and adds its final view: its account from the node and its balances
-    from the prover."""
+    ``{"submitted": {id: [seq, status]}, "affirmed": {...}, "errors": [...],
+    "retries": n}`` to ``--out``; then waits for the ``--barrier`` file
+    (every member done) and adds its final view: its account from the node
+    and its balances from the prover.  With ``--retry``, a call failing with
+    a :data:`TRANSIENT` status (a service restarting) is sent again with the
+    same request id, over fresh channels, until ``--timeout``; without, every
+    failure is an error."""
     ap = argparse.ArgumentParser()
     ap.add_argument("role", choices=["member"])
     ap.add_argument("--config", required=True)
@@ -243,6 +251,7 @@ def member_main(argv=None) -> int:
     ap.add_argument("--out", required=True)
     ap.add_argument("--barrier", required=True)
     ap.add_argument("--timeout", type=float, default=300.0)
+    ap.add_argument("--retry", action="store_true")
     args = ap.parse_args(argv)
     d, me = Path(args.config), args.name
     plan = json.loads(Path(args.plan).read_text())
@@ -252,46 +261,63 @@ def member_main(argv=None) -> int:
     ct, pt = services_config.endpoint(d, "clearing"), services_config.endpoint(d, "prover")
     mine = [t for t in plan if t["initiator"] == me]
     to_affirm = {t["id"]: t for t in plan if t["counterparty"] == me}
-    out = {"member": me, "submitted": {}, "affirmed": {}, "errors": []}
+    out = {"member": me, "submitted": {}, "affirmed": {}, "errors": [], "retries": 0}
     lock = threading.Lock()
 
-    def submit():
-        with Participant(ident, roster, ct, pt, timeout=CALL_TIMEOUT, prove_timeout=CALL_TIMEOUT) as p:
-            for t in mine:
+    class Client:
+        """A participant whose channels are replaced after a transient failure."""
+
+        def __init__(self):
+            self.p = Participant(ident, roster, ct, pt, timeout=CALL_TIMEOUT, prove_timeout=CALL_TIMEOUT)
+
+        def call(self, what: str, tid: str, fn):
+            """``fn(participant)``; None after a failure (recorded)."""
+            while True:
                 try:
-                    res = p.trade(t["id"], t["counterparty"], t["instrument"], t["side"], t["quantity"],
-                                  t["price"], request_id=f"rq-{t['id']}")
-                    with lock:
-                        out["submitted"][t["id"]] = [res.seq, res.status]
-                except Exception as exc:  # noqa: BLE001 - reported to the test, which fails on it
-                    with lock:
-                        out["errors"].append(["submit", t["id"], _code(exc)])
+                    return fn(self.p)
+                except Exception as exc:  # noqa: BLE001 - recorded; the test fails on it
+                    transient = isinstance(exc, grpc.RpcError) and exc.code() in TRANSIENT
+                    if not (args.retry and transient and time.monotonic() < deadline):
+                        with lock:
+                            out["errors"].append([what, tid, _code(exc)])
+                        return None
+                with lock:
+                    out["retries"] += 1
+                self.p.close()
+                time.sleep(0.2)
+                self.p = Participant(ident, roster, ct, pt, timeout=CALL_TIMEOUT, prove_timeout=CALL_TIMEOUT)
+
+    def submit():
+        c = Client()
+        for t in mine:
+            res = c.call("submit", t["id"], lambda p, t=t: p.trade(
+                t["id"], t["counterparty"], t["instrument"], t["side"], t["quantity"], t["price"],
+                request_id=f"rq-{t['id']}"))
+            if res is not None:
+                with lock:
+                    out["submitted"][t["id"]] = [res.seq, res.status]
+        c.p.close()
 
     def affirm():
-        with Participant(ident, roster, ct, pt, timeout=CALL_TIMEOUT, prove_timeout=CALL_TIMEOUT) as p:
-            while to_affirm and time.monotonic() < deadline:
-                try:
-                    ready = [c.trade["trade_id"] for c in p.pending() if c.trade["trade_id"] in to_affirm]
-                except grpc.RpcError as exc:
+        c = Client()
+        while to_affirm and time.monotonic() < deadline:
+            offered = c.call("pending", "", lambda p: p.pending()) or []
+            ready = [x.trade["trade_id"] for x in offered if x.trade["trade_id"] in to_affirm]
+            for tid in ready:
+                t = to_affirm.pop(tid)
+                expect = {"quantity": t["quantity"], "price": t["price"], "instrument": t["instrument"],
+                          "counterparty": t["initiator"]}
+                res = c.call("affirm", tid, lambda p, tid=tid, expect=expect: p.affirm(
+                    tid, expect=expect, request_id=f"ra-{tid}"))
+                if res is not None:
                     with lock:
-                        out["errors"].append(["pending", "", _code(exc)])
-                    ready = []
-                for tid in ready:
-                    t = to_affirm.pop(tid)
-                    expect = {"quantity": t["quantity"], "price": t["price"], "instrument": t["instrument"],
-                              "counterparty": t["initiator"]}
-                    try:
-                        res = p.affirm(tid, expect=expect, request_id=f"ra-{tid}")
-                        with lock:
-                            out["affirmed"][tid] = [res.seq, res.status]
-                    except Exception as exc:  # noqa: BLE001
-                        with lock:
-                            out["errors"].append(["affirm", tid, _code(exc)])
-                if not ready:
-                    time.sleep(0.02)
-            if to_affirm:
-                with lock:
-                    out["errors"].append(["affirm", "never offered", sorted(to_affirm)[:5]])
+                        out["affirmed"][tid] = [res.seq, res.status]
+            if not ready:
+                time.sleep(0.02)
+        c.p.close()
+        if to_affirm:
+            with lock:
+                out["errors"].append(["affirm", "never offered", sorted(to_affirm)[:5]])
 
     # The group backend is loaded on first use, and that load is not
     # thread-safe with the native mcl backend: two threads making their

@@ -31,7 +31,15 @@ Checked afterwards:
   cleanly on SIGTERM.
 
 The default suite runs 4 members with 20 trades each initiated (80 trades);
-the slow set 8 members and 320 trades.
+the slow set 8 members and 320 trades, and 8 members and 240 trades while
+the node and the prover are killed and restarted (the members then retry
+transient failures with the same request ids; the checks are the same).
+
+Two reproductions of bugs found with this harness (they fail until fixed):
+:func:`test_first_group_use_from_threads` (a process crashing when two
+threads make their first group operation at once) and
+:func:`test_balances_read_while_the_account_changes` (the prover's false
+divergence alarm).
 """
 from __future__ import annotations
 
@@ -87,9 +95,13 @@ def expected_balances(trades: list[dict], members: list[str]) -> dict[str, dict]
     return out
 
 
-def run_members(s: Services, trades: list[dict], members: list[str], work: Path) -> dict[str, dict]:
-    """Start one process per member, wait for their trading, release the
-    barrier, collect their reports."""
+def run_members(s: Services, trades: list[dict], members: list[str], work: Path,
+                kills: list[tuple[float, str]] = (), before_barrier=lambda: None) -> dict[str, dict]:
+    """Start one process per member, wait for their trading, call
+    ``before_barrier()``, release the barrier (the members read their final
+    views), collect their reports.  ``kills``: (seconds after the start,
+    service) -- that service is killed with SIGKILL then and restarted, and
+    the members retry transient failures with the same request ids."""
     work.mkdir()
     plan_file, barrier = work / "plan.json", work / "barrier"
     plan_file.write_text(json.dumps(trades))
@@ -100,15 +112,22 @@ def run_members(s: Services, trades: list[dict], members: list[str], work: Path)
         procs[m] = (subprocess.Popen([sys.executable, str(here / "process_support.py"), "member",
                                       "--config", str(s.dir), "--name", m, "--plan", str(plan_file),
                                       "--out", str(work / f"{m}.json"), "--barrier", str(barrier),
-                                      "--timeout", str(WORKLOAD_TIMEOUT)],
+                                      "--timeout", str(WORKLOAD_TIMEOUT)] + (["--retry"] if kills else []),
                                      stdout=log, stderr=subprocess.STDOUT), log)
     try:
-        end = time.monotonic() + WORKLOAD_TIMEOUT
+        t0 = time.monotonic()
+        end = t0 + WORKLOAD_TIMEOUT
+        pending_kills = sorted(kills)
         while not all((work / f"{m}.json").exists() for m in members):
+            if pending_kills and time.monotonic() - t0 >= pending_kills[0][0]:
+                victim = s.nodes[pending_kills.pop(0)[1]]
+                victim.kill9()
+                victim.start()
             dead = [m for m, (p, _) in procs.items() if p.poll() is not None and not (work / f"{m}.json").exists()]
             assert not dead, {m: (procs[m][0].returncode, (work / f"{m}.log").read_text()[-2000:]) for m in dead}
             assert time.monotonic() < end, "the member processes did not finish trading"
             time.sleep(0.1)
+        before_barrier()
         barrier.touch()
         for m, (p, _) in procs.items():
             assert p.wait(120) == 0, (work / f"{m}.log").read_text()[-2000:]
@@ -121,7 +140,21 @@ def run_members(s: Services, trades: list[dict], members: list[str], work: Path)
             log.close()
 
 
-def check_concurrent_trading(tmp_path, members: list[str], per_member: int, seed: int) -> dict:
+def receipts_booked(s: Services, timeout: float = 60.0) -> None:
+    """Wait (at most ``timeout`` seconds) until the node holds a receipt for
+    every trade in its ledger: receipts it owed (an affirmation reported
+    "pending") are booked in the background; the members' final views are
+    read after that."""
+    end = time.monotonic() + timeout
+    while True:
+        kinds = Counter(b["kind"] for _, b in s.events())
+        if kinds["receipt"] >= kinds["trade"] or time.monotonic() > end:
+            return
+        time.sleep(0.2)
+
+
+def check_concurrent_trading(tmp_path, members: list[str], per_member: int, seed: int,
+                             kills: list[tuple[float, str]] = ()) -> dict:
     d = tmp_path / "cfg"
     configure(d, members, INSTRUMENTS, CCP)
     s = Services(d, members).start()
@@ -133,9 +166,10 @@ def check_concurrent_trading(tmp_path, members: list[str], per_member: int, seed
         s.reopen()
         trades = plan(members, per_member, seed)
         t0 = time.monotonic()
-        views = run_members(s, trades, members, tmp_path / "work")
+        views = run_members(s, trades, members, tmp_path / "work", kills, lambda: receipts_booked(s))
         elapsed = time.monotonic() - t0
         by_id = {t["id"]: t for t in trades}
+        events = s.events()
 
         # every call succeeded; each trade submitted and affirmed once, by the right member
         assert {m: v["errors"] for m, v in views.items()} == {m: [] for m in members}
@@ -144,13 +178,6 @@ def check_concurrent_trading(tmp_path, members: list[str], per_member: int, seed
             assert sorted(v["affirmed"]) == sorted(t["id"] for t in trades if t["counterparty"] == m), m
 
         # the ledger: one trade, affirm and receipt per planned trade; all novated
-        deadline = time.monotonic() + 60
-        while True:
-            events = s.events()
-            kinds = Counter(b["kind"] for _, b in events)
-            if kinds["receipt"] >= len(trades) or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
         seqs: dict[str, dict[str, int]] = {}
         for seq, b in events:
             if b["kind"] in ("trade", "affirm", "receipt"):
@@ -190,7 +217,8 @@ def check_concurrent_trading(tmp_path, members: list[str], per_member: int, seed
         assert problems == {"clearing": [], "prover": []}, problems
         pending_reported = sum(st == "pending" for v in views.values() for _, st in v["affirmed"].values())
         return {"members": len(members), "trades": len(trades), "elapsed_s": round(elapsed, 1),
-                "trades_per_s": round(len(trades) / elapsed, 1), "affirmations_reported_pending": pending_reported}
+                "trades_per_s": round(len(trades) / elapsed, 1), "affirmations_reported_pending": pending_reported,
+                "retries": sum(v["retries"] for v in views.values())}
     finally:
         s.close()
 
@@ -234,8 +262,80 @@ def test_first_group_use_from_threads():
     assert codes == [0] * 10
 
 
+def test_balances_read_while_the_account_changes(tmp_path):
+    """A member reading its balances (GetBalances) while trades with it are
+    being novated: every read succeeds and the prover raises no alarm.
+
+    Today the prover replays the ledger to seq N, then asks the node for the
+    member's account (GetAccount) and compares; when the node has novated
+    another trade of the member in between, the account's version is newer
+    than the replay and the prover takes that for a divergence: it raises
+    its alarm (persisted) and refuses every proof from then on.  The same
+    replay-then-GetAccount comparison guards ProveWithdrawal, ProveFunding
+    and the assessment proofs."""
+    import threading
+
+    import grpc
+
+    from clearing.api import prover_pb2
+
+    members = ["A", "B"]
+    d = tmp_path / "cfg"
+    configure(d, members, INSTRUMENTS, CCP)
+    s = Services(d, members).start()
+    errors: list[str] = []
+    try:
+        s.op.admit_all()
+        for m in members:
+            s.m(m).deposit(CASH + DF, request_id=f"dep0-{m}")
+            s.m(m).fund(DF, request_id=f"df0-{m}")
+        done = threading.Event()
+        reads = []
+
+        def read():
+            from clearing.participant import Participant
+            from clearing.pki import load_identity
+
+            with Participant(load_identity(d, "A"), s.roster, s.clearing_target, s.prover_target) as p:
+                while not done.is_set():
+                    try:
+                        reads.append(p.balances())
+                    except grpc.RpcError as exc:
+                        errors.append(f"{exc.code().name}: {exc.details()}")
+                        return
+
+        t = threading.Thread(target=read)
+        t.start()
+        try:
+            for n in range(30):
+                s.m("A").trade(f"t{n}", "B", "ESX", "buy", 1, 500000, request_id=f"rq-t{n}")
+                s.m("B").affirm(f"t{n}", request_id=f"ra-t{n}")
+                if errors:
+                    break
+        finally:
+            done.set()
+            t.join(60)
+        status = s.m("A").prover.GetProverStatus(prover_pb2.ProverStatusRequest())
+        assert (errors, status.alarm_reason) == ([], "")
+        assert len(reads) > 1
+    finally:
+        s.close()
+
+
 @pytest.mark.slow
 def test_8_member_processes_320_trades(tmp_path):
     stats = check_concurrent_trading(tmp_path, ["A", "B", "C", "D", "E", "F", "G", "H"], per_member=40, seed=8)
     assert stats["trades"] >= 300
+    print(stats)
+
+
+@pytest.mark.slow
+def test_8_member_processes_trade_while_the_services_are_killed(tmp_path):
+    """The same checks while the node and the prover are killed (SIGKILL)
+    and restarted, five times in all, during the trading; the members retry
+    UNAVAILABLE and the like with the same request ids."""
+    kills = [(1.5, "clearing"), (3.0, "prover"), (4.5, "clearing"), (6.0, "prover"), (7.5, "clearing")]
+    stats = check_concurrent_trading(tmp_path, ["A", "B", "C", "D", "E", "F", "G", "H"], per_member=30, seed=9,
+                                     kills=kills)
+    assert stats["retries"] > 0
     print(stats)
