@@ -84,8 +84,8 @@ from test_service_scenario import compare
 #: Failures after which a command is sent again (same request id).
 TRANSIENT = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
                        grpc.StatusCode.CANCELLED, grpc.StatusCode.RESOURCE_EXHAUSTED})
-#: Attempts of an interrupted command after the restart.
-RETRIES = 8
+#: Seconds an interrupted command is retried after the restart (transient failures only).
+RETRY_WINDOW = 120.0
 #: Seconds an affirmed trade may take to be novated (a receipt the node owes).
 NOVATION_TIMEOUT = 90.0
 #: Body fields that differ between any two runs (randomised, or hashing something randomised).
@@ -126,15 +126,20 @@ class Runner:
         return self._retry(fn, "read")
 
     def _retry(self, fn, label: str):
-        for attempt in range(RETRIES):
+        """``fn(services)`` until it succeeds; only a :data:`TRANSIENT` failure
+        within :data:`RETRY_WINDOW` seconds is tried again (fresh channels)."""
+        end = time.monotonic() + RETRY_WINDOW
+        attempt = 0
+        while True:
             try:
                 return fn(self.s)
             except grpc.RpcError as exc:
-                if exc.code() not in TRANSIENT or attempt == RETRIES - 1:
-                    raise AssertionError(f"{label}: retry {attempt} with the same request id failed: "
+                if exc.code() not in TRANSIENT or time.monotonic() > end:
+                    raise AssertionError(f"{label}: attempt {attempt} after the kill (same request id) failed: "
                                          f"{exc.code().name}: {exc.details()}") from None
-                time.sleep(0.2 * (attempt + 1))
-                self.s.reopen()
+            attempt += 1
+            time.sleep(min(0.2 * attempt, 2.0))
+            self.s.reopen()
 
     def _interrupted(self, k: int, label: str, fn, kill: Kill):
         victims = [self.s.nodes[n] for n in (("clearing", "prover") if kill.victim == "both" else (kill.victim,))]
