@@ -41,8 +41,9 @@ why this is the right notion of "equal":
   prover receipt is booked by the node right after the trade or, when the
   prover was down, by its background retry -- after the affirmation, say.
   Randomised fields are left out (proofs, signatures, Pedersen commitments,
-  the cycle digests that hash them, account versions that proofs bind to):
-  they differ between any two runs.  Request ids are kept: the script's ids
+  the cycle digests that hash them, the PKI's keys), and so are sequence
+  numbers (seq, and ``ctx_seq``, the account version a proof binds to):
+  they move with the receipts' places.  Request ids are kept: the script's ids
   and the node's ids derived from them must be the same, once each.
 * receipts: the multiset of (cycle, trade id) -- each trade's receipt
   exactly once and in the cycle of its trade;
