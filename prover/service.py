@@ -65,6 +65,8 @@ NODE = "node/clearing"
 #: Deadline of one ledger replay stream (the fold runs while it streams; a
 #: restarted prover replays the whole ledger).
 STREAM_TIMEOUT = 3600.0
+#: Replays to catch up with accounts the node changed while we read them.
+RESYNC_ATTEMPTS = 8
 
 
 class Alarm(Exception):
@@ -151,11 +153,25 @@ class ProverNode:
             self.check_alarm()
         return self.witness.seq
 
-    def account(self, member: str) -> dict:
+    def _fetch(self, member: str) -> dict:
         return convert.account(self.clearing.GetAccount(common_pb2.MemberRequest(member=member)))
 
-    def accounts(self) -> dict:
-        return {m: self.account(m) for m in self.witness.members()}
+    def account(self, member: str) -> dict:
+        """The node's public account of ``member``, read at a ledger position
+        this prover has replayed: the node may change the account (a
+        counterparty's affirmation, a receipt booked in the background)
+        between our replay and the read, so a version newer than the replay
+        means "replay again", not a divergence."""
+        return self.accounts([member])[member]
+
+    def accounts(self, members=None) -> dict:
+        names = self.witness.members() if members is None else list(members)
+        for _ in range(RESYNC_ATTEMPTS):
+            out = {m: self._fetch(m) for m in names}
+            if all(a["version"] <= self.witness.seq for a in out.values()):
+                return out
+            self.sync()
+        return out  # still moving: the comparison decides (a true divergence alarms)
 
     def persist(self) -> None:
         """Seal every opening learned since the last call (before answering)."""

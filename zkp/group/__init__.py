@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from typing import Iterable, Iterator, Sequence, TypeVar, cast
 
 from ..errors import BackendError, DecodeError
@@ -62,7 +63,18 @@ def _opaque(backend: GroupBackend[_RawT]) -> Backend:
     return cast(Backend, backend)
 
 
+#: Serialises backend loading: two threads of a fresh process must not run a
+#: native library's initialisation and self-check at the same time (mcl
+#: crashed with SIGSEGV/SIGABRT when they did).
+_LOAD_LOCK = threading.RLock()
+
+
 def _load(name: str) -> Backend:
+    with _LOAD_LOCK:
+        return _load_locked(name)
+
+
+def _load_locked(name: str) -> Backend:
     if name in _BACKENDS:
         return _BACKENDS[name]
     if name not in ("pyecc", "ints", "gmpy2", "mcl"):
@@ -130,7 +142,9 @@ def get_backend() -> Backend:
     first use)."""
     global _current
     if _current is None:
-        _current = _load(default_backend_name())
+        with _LOAD_LOCK:
+            if _current is None:
+                _current = _load(default_backend_name())
     return _current
 
 
