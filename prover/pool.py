@@ -34,11 +34,13 @@ from __future__ import annotations
 
 import atexit
 import json
+import logging
 import multiprocessing
 import os
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Sequence, TypedDict
 
 from zkp.errors import ProvingError
@@ -50,6 +52,8 @@ from zkp.rangeproof import padded_m
 from zkp.statements import Context, Margin
 
 from .statements import prove_margin_or_solvency
+
+log = logging.getLogger("zkclear.prover.pool")
 
 WORKERS_ENV = "ZKCLEAR_PROVER_WORKERS"
 
@@ -228,7 +232,14 @@ class ProverPool:
             self.last_cpu_s = time.process_time() - t0
         else:
             need = max(st.BITS * padded_m(len(st.matrix)) for st, _ in jobs)
-            timed = list(self._pool(need).map(_prove_job_timed, payloads, chunksize=1))
+            try:
+                timed = list(self._pool(need).map(_prove_job_timed, payloads, chunksize=1))
+            except BrokenProcessPool:
+                # a worker died (killed, out of memory): drop the broken
+                # executor and run the batch once more on a fresh one
+                log.error("margin proving pool broken (a worker died); restarting it")
+                self._discard()
+                timed = list(self._pool(need).map(_prove_job_timed, payloads, chunksize=1))
             outs = [o for o, _ in timed]
             self.last_cpu_s = sum(c for _, c in timed)
         res: list[tuple[Margin, bytes] | None] = []
@@ -239,6 +250,12 @@ class ProverPool:
             solvency_only, proof = out
             res.append((solvency_statement(st) if solvency_only and not st.solvency_only else st, proof))
         return res
+
+    def _discard(self) -> None:
+        with self._lock:
+            if self._executor is not None:
+                self._executor.shutdown(wait=False, cancel_futures=True)
+                self._executor = None
 
     def close(self) -> None:
         with self._lock:

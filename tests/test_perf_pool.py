@@ -153,3 +153,39 @@ def test_whole_cycle_on_a_pure_backend(backend):
         pytest.skip(f"{backend} not available")
     (rep,) = run_cycles(3, 1, [2], workers=2, backend=backend)
     assert rep["backend"] == backend and rep["ok"] is True
+
+
+def test_a_dead_worker_does_not_break_margin_proving(sim):
+    """A worker killed (SIGKILL, out of memory) broke the executor for good:
+    every later batch failed until the prover restarted.  The pool now drops
+    the broken executor and proves the batch on a fresh one."""
+    import os
+    import signal
+    import time
+
+    pool = ProverPool(2)
+    try:
+        jobs = _jobs(sim)
+        first = pool.prove_margins(jobs)
+        victim = next(iter(pool._executor._processes))
+        os.kill(victim, signal.SIGKILL)
+        time.sleep(0.3)
+        again = pool.prove_margins(jobs)
+        assert [o is None for o in again] == [o is None for o in first]
+        for (st, _), out in zip(jobs, again):
+            if out is not None:
+                verify(out[0], StatementProof.from_bytes(out[1], out[0]))
+    finally:
+        pool.close()
+
+
+def _jobs(sim):
+    from clearing import engine as E
+    w = sim.witness
+    out = []
+    for mid in sorted(w.state.members):
+        a = w.state.members[mid]
+        cash, pos = w._commitments(a)
+        out.append((E.margin_statement(w.state.cycle, a.version, mid, cash, pos, w.state.scenario_set),
+                    [a.cash, *a.pos]))
+    return out
