@@ -50,6 +50,9 @@ import tempfile
 import time
 
 from . import BenchError, machine_description
+from clearing.protocol.fields import PROVER
+from clearing.protocol.messages import TRADE_FIELDS, admission_message, affirmation_message, deposit_message, funding_message, genesis_message, scenario_set_id, settlement_message, trade_message, trade_tuple
+from clearing.protocol.statements import trade_statement
 
 CASH = 10**12
 DF = 10**8
@@ -57,8 +60,8 @@ DF = 10**8
 
 class _Member:
     def __init__(self, mid: str):
-        from clearing import signing
-        from clearing.relay import generate_relay_key, relay_public_bytes
+        from clearing.protocol import signing
+        from clearing.protocol.relay import generate_relay_key, relay_public_bytes
 
         self.id = mid
         self.sk = signing.generate_identity_key()
@@ -67,7 +70,7 @@ class _Member:
         self.rpk = relay_public_bytes(self.relay)
 
     def sign(self, msg) -> bytes:
-        from clearing import signing
+        from clearing.protocol import signing
 
         return signing.sign(self.sk, *msg)
 
@@ -76,13 +79,12 @@ class CycleSim:
     """An in-process clearing house: engine (SQLite in ``path``) + prover."""
 
     def __init__(self, path: str, instruments: int, *, workers: int | None = None, seed: int = 7):
-        from clearing import engine as E
-        from clearing import signing
-        from clearing.engine import Engine
-        from clearing.relay import generate_relay_key
-        from prover.witness import WitnessStore
+        from clearing.node.engine import Engine
+        from clearing.protocol import signing
 
-        self.E = E
+        from clearing.protocol.relay import generate_relay_key
+        from prover.custody.witness import WitnessStore
+
         self.rand = random.Random(seed)
         self.op_sk = signing.generate_identity_key()
         self.node_sk = signing.generate_identity_key()
@@ -102,14 +104,14 @@ class CycleSim:
                 "node": signing.public_key_bytes(self.node_sk).hex(),
             },
         }
-        self.engine = Engine.create(path, config, self.op(E.genesis_message(config)), self.node_sk)
+        self.engine = Engine.create(path, config, self.op(genesis_message(config)), self.node_sk)
         self.members: dict[str, _Member] = {}
         self._rid = 0
         self.version = 0
         self.sync()
 
     def op(self, msg) -> bytes:
-        from clearing import signing
+        from clearing.protocol import signing
 
         return signing.sign(self.op_sk, *msg)
 
@@ -129,50 +131,48 @@ class CycleSim:
 
     # -- setup ---------------------------------------------------------------------
     def admit(self, mid: str, cash: int = CASH) -> None:
-        from clearing import signing
+        from clearing.protocol import signing
 
-        E = self.E
         m = self.members[mid] = _Member(mid)
         self.engine.admit(mid, m.pk, m.rpk, signing.sign_kem_key(m.sk, mid, m.rpk),
-                          self.op(E.admission_message(mid, m.pk, m.rpk)), self.rid("admit"))
+                          self.op(admission_message(mid, m.pk, m.rpk)), self.rid("admit"))
         self.sync()
         rid = self.rid("dep")
-        self.engine.deposit(mid, cash + DF, self.cycle, m.sign(E.deposit_message(mid, cash + DF, self.cycle, rid)),
+        self.engine.deposit(mid, cash + DF, self.cycle, m.sign(deposit_message(mid, cash + DF, self.cycle, rid)),
                             rid)
         self.sync()
         C = self.witness.prepare_funding(mid, DF)
         rid = self.rid("df")
         epoch = self.engine.state.epoch
-        sig = m.sign(E.funding_message(mid, epoch, C.encode(), rid))
+        sig = m.sign(funding_message(mid, epoch, C.encode(), rid))
         ctx_seq, proof = self.witness.prove_funding(mid, C.encode().hex(), epoch, rid, sig, self.engine.account(mid))
         self.engine.fund_default(mid, C, epoch, ctx_seq, proof, sig, rid)
         self.sync()
 
     def trade(self, tid: str, buyer: str, seller: str, inst: str, qty: int, price: int) -> None:
-        from clearing.relay import open_opening, seal_opening
+        from clearing.protocol.relay import open_opening, seal_opening
         from prover.statements import prove
         from zkp.field import random_scalar
         from zkp.generators import generators
         from zkp.pedersen import Opening
 
-        E = self.E
         rho = random_scalar()
         T = generators().commit(qty, rho)
         trade = {"trade_id": tid, "cycle": self.cycle, "buyer": buyer, "seller": seller, "instrument": inst,
                  "side": "buy", "price": price, "T": T.encode().hex()}
         b, s = self.members[buyer], self.members[seller]
-        tup = E.trade_tuple(trade)
-        st = E.trade_statement(self.cycle, self.engine.state.cycle_seq, buyer, T, tup)
+        tup = trade_tuple(trade)
+        st = trade_statement(self.cycle, self.engine.state.cycle_seq, buyer, T, tup)
         proof = prove(st, [Opening(qty, rho)]).to_bytes()
-        self.engine.submit_trade(trade, proof, b.sign(E.trade_message(trade)), seal_opening(s.rpk, qty, rho, tup),
+        self.engine.submit_trade(trade, proof, b.sign(trade_message(trade)), seal_opening(s.rpk, qty, rho, tup),
                                  seal_opening(self.witness.relay_public, qty, rho, tup), self.rid("trade"))
         self.sync()
         t = self.engine.trade(tid)
-        checked = {k: t[k] for k in E.TRADE_FIELDS}
-        open_opening(s.relay, self.engine.relayed(tid, seller), E.trade_tuple(checked))  # the seller's check
-        self.engine.affirm(tid, seller, s.sign(E.affirmation_message(checked, seller)), self.rid("aff"))
+        checked = {k: t[k] for k in TRADE_FIELDS}
+        open_opening(s.relay, self.engine.relayed(tid, seller), trade_tuple(checked))  # the seller's check
+        self.engine.affirm(tid, seller, s.sign(affirmation_message(checked, seller)), self.rid("aff"))
         self.sync()
-        rsig = self.witness.receive_opening(tid, self.engine.relayed(tid, E.PROVER))
+        rsig = self.witness.receive_opening(tid, self.engine.relayed(tid, PROVER))
         self.engine.receipt(tid, rsig, self.rid("rcpt"))
         self.sync()
 
@@ -205,15 +205,14 @@ class CycleSim:
         return rows
 
     def settle(self, scenarios: int) -> None:
-        E = self.E
         self.prices = [p + self.rand.randint(-50, 50) for p in self.prices]
         matrix = self.matrix(scenarios)
         ids = [i["id"] for i in self.instruments]
         self.version += 1
-        sid = E.scenario_set_id(self.version, ids, matrix)
+        sid = scenario_set_id(self.version, ids, matrix)
         ss = {"version": self.version, "matrix": matrix, "id": sid.hex()}
         self.engine.settle(self.cycle, list(self.prices), ss,
-                           self.op(E.settlement_message(self.cycle, self.prices, sid)), self.rid("settle"))
+                           self.op(settlement_message(self.cycle, self.prices, sid)), self.rid("settle"))
         self.sync()
 
     def run_cycle(self, scenarios: int) -> dict:

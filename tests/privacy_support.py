@@ -44,9 +44,21 @@ from pathlib import Path
 
 import numpy as np
 
-from clearing import engine as E
-from clearing.ledger import canonical
-from clearing.scenario import builtin_scenario
+from clearing.fold.apply import apply_event
+
+from clearing.fold.state import State
+
+from clearing.node import audit as node_audit
+
+from clearing.node.core import CHECKS, Core
+
+from clearing.node.reports import report_chart, report_table
+
+from clearing.protocol.fields import STATUS_DEFAULTED
+
+from clearing.protocol.messages import ccp_parameters_message
+from clearing.protocol.encoding import canonical
+from clearing.ccp.scenario import builtin_scenario
 from zkp.field import R as CURVE_ORDER, to_signed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,7 +101,7 @@ class Run:
 
     def survivors(self) -> list[str]:
         """Members never declared in default (the only ones whose values stay private)."""
-        return sorted(m for m, a in self.sim.engine.state.members.items() if a.status != E.STATUS_DEFAULTED)
+        return sorted(m for m, a in self.sim.engine.state.members.items() if a.status != STATUS_DEFAULTED)
 
 
 class _Capture(logging.Handler):
@@ -154,7 +166,7 @@ def builtin_run(variant: str, base: Path) -> Run:
         files_open = db_files(db)
         events = sim.engine.events()
         reports = sim.engine.default_reports()
-        audit = dataclasses.asdict(E.audit(events))
+        audit = dataclasses.asdict(node_audit.audit(events))
         sim.reopen()  # close (checkpoints the WAL) and open again
         files_closed = db_files(db)
     run = Run(variant, directory, sim, days, events, reports, audit, "\n".join(text), files_open, files_closed)
@@ -182,7 +194,7 @@ def node_holdings(run: Run) -> dict[str, bytes]:
     out["events.json"] = canonical(_jsonable(run.events))
     out["events-pretty.json"] = json.dumps(_jsonable(run.events), indent=1).encode()
     out["reports.json"] = json.dumps(run.reports, indent=1).encode()
-    out["report-text"] = "\n".join(E.report_table(r) + "\n" + E.report_chart(r) for r in run.reports).encode()
+    out["report-text"] = "\n".join(report_table(r) + "\n" + report_chart(r) for r in run.reports).encode()
     out["audit.json"] = json.dumps(run.audit).encode()
     out["status.json"] = json.dumps(_jsonable(eng.status())).encode()
     out["accounts.json"] = json.dumps({m: eng.account(m) for m in sorted(eng.state.members)}).encode()
@@ -241,10 +253,10 @@ def survivor_secrets(run: Run) -> Secrets:
     sim = run.sim
     alg = sim.witness.alg  # the fold's algebra over the witness store's openings
     survivors = set(run.survivors())
-    state = E.State()
+    state = State()
     sec = Secrets()
     for seq, body in run.events:
-        E.apply_event(state, seq, body, alg)
+        apply_event(state, seq, body, alg)
         kind = body["kind"]
         if kind == "trade":
             t = body["trade"]
@@ -569,8 +581,9 @@ def event_fields(events) -> dict[str, set[str]]:
 
 
 def dispatch_kinds() -> set[str]:
-    """Every event kind the engine verifies (``Core._v_<kind>``)."""
-    return {name[3:].replace("_", "-") for name in dir(E.Core) if name.startswith("_v_")}
+    """Every event kind the engine verifies (the phase registry
+    ``clearing.node.core.CHECKS``)."""
+    return set(CHECKS)
 
 
 _HEADING = re.compile(r"^#{2,4}\s+(event|response|report|amount|residual)\s+`([^`]+)`\s*$")
@@ -616,7 +629,7 @@ def extra_ops_run(base: Path):
     sim.fund("D", 10**6)
     sim.open_epoch()                                    # df-epoch: window 0 closes, D opened once
     cyc, rid = sim.cycle, sim.rid("ccp")
-    sim.engine.set_ccp_parameters(cyc, 10**6, 0, 2, sim.op(E.ccp_parameters_message(cyc, 10**6, 0, 2, rid)), rid)
+    sim.engine.set_ccp_parameters(cyc, 10**6, 0, 2, sim.op(ccp_parameters_message(cyc, 10**6, 0, 2, rid)), rid)
     sim.sync()
     sim.trade("x1", "D", "A", "ESX", 100, 500000)       # D long 100 from A
     sim.settle([490000, 200000], MATRIX)                # D loses 5e7 > its cash

@@ -33,12 +33,14 @@ from pathlib import Path
 
 import grpc
 
-from clearing import rpc, services_config
-from clearing.auditor import audit_node, fetch_events
+from clearing.services import rpc
+
+from clearing.services import config as services_config
+from clearing.services.auditor import audit_node, fetch_events
 from clearing.api import clearing_pb2, clearing_pb2_grpc
-from clearing.operator import Operator
-from clearing.participant import Participant
-from clearing.pki import init_pki, load_config, load_identity
+from clearing.clients.operator import Operator
+from clearing.clients.participant import Participant
+from clearing.services.pki import init_pki, load_config, load_identity
 from zkp.group import get_backend
 
 #: Seconds a started or restarted service gets to report SERVING.

@@ -72,11 +72,11 @@ def test_good_values_parse():
 
 
 def test_cli_bounds_agree_with_the_library():
-    from clearing import engine as E
-    from clearing.relay import MAX_QUANTITY
+    from clearing.protocol.fields import MAX_CYCLES
+    from clearing.protocol.relay import MAX_QUANTITY
     from zkp.statements import MAX_PRICE, MAX_PUBLIC_AMOUNT
 
     assert commands.PRICE_LIMIT == MAX_PRICE
     assert commands.QUANTITY_LIMIT == MAX_QUANTITY
     assert commands.AMOUNT_LIMIT == MAX_PUBLIC_AMOUNT
-    assert commands.CYCLE_LIMIT == E.MAX_CYCLES
+    assert commands.CYCLE_LIMIT == MAX_CYCLES

@@ -293,8 +293,8 @@ def test_balances_read_while_the_account_changes(tmp_path):
         reads = []
 
         def read():
-            from clearing.participant import Participant
-            from clearing.pki import load_identity
+            from clearing.clients.participant import Participant
+            from clearing.services.pki import load_identity
 
             with Participant(load_identity(d, "A"), s.roster, s.clearing_target, s.prover_target) as p:
                 while not done.is_set():

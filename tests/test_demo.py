@@ -22,10 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from clearing.demo import compare_with_oracle, check_invariants
-from clearing.oracle import run_oracle
-from clearing.report import TRANCHES, assemble_report, report_html, waterfall_svg
-from clearing.scenario import builtin_scenario, generate_scenario
+from clearing.demo.run import compare_with_oracle, check_invariants
+from clearing.ccp.oracle import run_oracle
+from clearing.demo.report import TRANCHES, assemble_report, report_html, waterfall_svg
+from clearing.ccp.scenario import builtin_scenario, generate_scenario
 
 BARS = list(TRANCHES) + ["rounding_residual", "uncovered_loss", "loss"]
 SVG_NS = "{http://www.w3.org/2000/svg}"
@@ -161,7 +161,7 @@ def test_assessment_cascade_scenario_file_and_a_taken_port(tmp_path, monkeypatch
     before the nodes bind them: it starts the nodes again on other ports."""
     from types import SimpleNamespace
 
-    from clearing import demo as D
+    from clearing.demo import run as D
     from test_engine_support import waterfall_scenario
 
     sc = waterfall_scenario(drop=20000, extra=5000, dfs=[1_000_000, 2_000_000, 3_000_000], sitg1=500_000,
@@ -358,9 +358,8 @@ def test_usage_errors_are_one_line(tmp_path, capsys):
 
 
 def test_invariant_check_detects_a_broken_fold():
-    from clearing import engine as E
-
-    core = E.Core()
+    from clearing.node.core import Core
+    core = Core()
     core.state.config = {"instruments": [{"id": "X", "multiplier": 1, "tick": 1, "price0": 1}]}
     core.state.books = {"auction_pos": [0], "auction_cash": 0, "default_account": 0, "ccp_capital": 0}
     assert check_invariants(core) == {"positions_net_zero": True, "vm_zero_sum": True, "cash_conservation": True}

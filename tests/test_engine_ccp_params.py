@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import pytest
 
-from clearing import engine as E
-from clearing import signing
-from clearing.engine import Engine, audit
-from clearing.errors import AlreadyExists, FailedPrecondition, InvalidArgument, LedgerCorrupted
-from clearing.oracle import mutual_waterfall
+from clearing.node.audit import audit
+
+from clearing.node.engine import Engine
+
+from clearing.protocol.messages import CCP_PARAMETERS, book_lots, ccp_parameters_message, closeout_message
+from clearing.protocol import signing
+
+from clearing.protocol.errors import AlreadyExists, FailedPrecondition, InvalidArgument, LedgerCorrupted
+from clearing.ccp.oracle import mutual_waterfall
 
 from test_engine_support import Sim
 
@@ -28,7 +32,7 @@ def unchanged(sim):
 def set_params(sim, values, rid=None, key=None, cycle=None):
     rid = rid or sim.rid("params")
     cycle = sim.cycle if cycle is None else cycle
-    msg = E.ccp_parameters_message(cycle, *values, rid)
+    msg = ccp_parameters_message(cycle, *values, rid)
     sig = sim.op(msg) if key is None else signing.sign(key, *msg)
     res = sim.engine.set_ccp_parameters(cycle, *values, sig, rid)
     sim.sync()
@@ -52,7 +56,7 @@ def test_parameter_requests_are_checked(tmp_path):
     with pytest.raises(FailedPrecondition):
         set_params(sim, NEW, cycle=2)
     # the operator's signature binds the request id: not reusable under another id
-    msg = E.ccp_parameters_message(sim.cycle, *NEW, "p-1")
+    msg = ccp_parameters_message(sim.cycle, *NEW, "p-1")
     with pytest.raises(InvalidArgument):
         sim.engine.set_ccp_parameters(sim.cycle, *NEW, sim.op(msg), "p-2")
     assert unchanged(sim) == before and ccp_now(sim) == (1_000_000, 0, 2)
@@ -72,18 +76,18 @@ def test_parameters_applied_replayed_audited_and_used_by_a_later_default(tmp_pat
         sim.trade(f"t-{s}", "D", s, "F", q, 100000)
 
     # applied; a repeated request id is applied once, other content under it refused
-    msg = E.ccp_parameters_message(sim.cycle, *NEW, "params-1")
+    msg = ccp_parameters_message(sim.cycle, *NEW, "params-1")
     sig = sim.op(msg)
     r1 = sim.engine.set_ccp_parameters(sim.cycle, *NEW, sig, "params-1")
     after = unchanged(sim)
     assert sim.engine.set_ccp_parameters(sim.cycle, *NEW, sig, "params-1") == r1
     assert unchanged(sim) == after
-    other = sim.op(E.ccp_parameters_message(sim.cycle, 1, 2, 3, "params-1"))
+    other = sim.op(ccp_parameters_message(sim.cycle, 1, 2, 3, "params-1"))
     with pytest.raises(AlreadyExists):
         sim.engine.set_ccp_parameters(sim.cycle, 1, 2, 3, other, "params-1")
     sim.sync()
     assert ccp_now(sim) == NEW
-    assert sim.engine.state.config["ccp"] == dict(zip(E.CCP_PARAMETERS, NEW))
+    assert sim.engine.state.config["ccp"] == dict(zip(CCP_PARAMETERS, NEW))
     assert [b["kind"] for _, b in sim.engine.events()].count("ccp-params") == 1
 
     # D is short after the settlement: declared in default
@@ -100,9 +104,9 @@ def test_parameters_applied_replayed_audited_and_used_by_a_later_default(tmp_pat
         set_params(sim, (0, 0, 0))
     assert ccp_now(sim) == NEW and unchanged(sim) != before
     disclosed = sim.engine.state.dm["disclosed"]
-    lots = E.book_lots({m: d["pos"] for m, d in disclosed.items()}, sim.engine.state.instrument_ids())
+    lots = book_lots({m: d["pos"] for m, d in disclosed.items()}, sim.engine.state.instrument_ids())
     need = sim.engine.dm_closeout(sim.cycle, index, [91000], lots,
-                                  sim.op(E.closeout_message(sim.cycle, index, [91000], lots)),
+                                  sim.op(closeout_message(sim.cycle, index, [91000], lots)),
                                   sim.rid("dm-close"))["need"]
     sim.sync()
     for purpose in sorted(need):
@@ -140,6 +144,6 @@ def test_parameters_applied_replayed_audited_and_used_by_a_later_default(tmp_pat
     # the auditor re-verifies the operator's signature on the event
     k = next(i for i, (_, b) in enumerate(events) if b["kind"] == "ccp-params")
     seq, body = events[k]
-    forged = dict(body, op_sig=sim.op(E.ccp_parameters_message(body["cycle"], 1, 2, 3, body["request_id"])).hex())
+    forged = dict(body, op_sig=sim.op(ccp_parameters_message(body["cycle"], 1, 2, 3, body["request_id"])).hex())
     with pytest.raises(LedgerCorrupted, match="ccp-params"):
         audit(events[:k] + [(seq, forged)] + events[k + 1:])

@@ -2,15 +2,21 @@
 batch, IM call and cure, payment default and declaration, withdrawal, cycle
 close with invariants and a signed digest, the auditor -- with every public
 outcome and every opened balance checked against the plaintext oracle's pure
-helpers (clearing.oracle) on the same inputs."""
+helpers (clearing.ccp.oracle) on the same inputs."""
 from __future__ import annotations
 
 import pytest
 
-from clearing import engine as E
-from clearing.errors import FailedPrecondition, InvalidArgument, NotFound
-from clearing.oracle import closeout_loss, defaulter_tranches, mutual_waterfall, requirement, vm
-from prover.witness import Refused
+from clearing.node.audit import audit
+
+from clearing.node.reports import report_chart, report_table
+
+from clearing.protocol.fields import AUCTION, PROVER
+
+from clearing.protocol.messages import affirmation_message, closeout_message
+from clearing.protocol.errors import FailedPrecondition, InvalidArgument, NotFound
+from clearing.ccp.oracle import closeout_loss, defaulter_tranches, mutual_waterfall, requirement, vm
+from prover.custody.witness import Refused
 from zkp.errors import ProvingError
 
 from test_engine_support import INSTRUMENTS, MATRIX, basic_sim
@@ -133,19 +139,19 @@ def test_two_cycles_with_call_cure_and_payment_default(tmp_path):
         sim.close()
     closeout = [533000, 184000]
     # C's 5 RTX: 2 to member A as a public lot, 3 to the public auction book
-    lots = [{"winner": "A", "instrument": "RTX", "quantity": 2}, {"winner": E.AUCTION, "instrument": "RTX", "quantity": 3}]
+    lots = [{"winner": "A", "instrument": "RTX", "quantity": 2}, {"winner": AUCTION, "instrument": "RTX", "quantity": 3}]
     bad = [{"winner": "A", "instrument": "RTX", "quantity": 2}]
     kw = sim.witness.default_open(sim.cycle, sim.accounts())
     sim.engine.dm_open(request_id="dm-open-1", **kw)
     sim.sync()
     with pytest.raises(InvalidArgument):  # the house would not be flat
-        sim.engine.dm_closeout(sim.cycle, 0, closeout, bad, sim.op(E.closeout_message(sim.cycle, 0, closeout, bad)),
+        sim.engine.dm_closeout(sim.cycle, 0, closeout, bad, sim.op(closeout_message(sim.cycle, 0, closeout, bad)),
                                "dm-close-bad")
     with pytest.raises(InvalidArgument):  # signed for other lots
-        sim.engine.dm_closeout(sim.cycle, 0, closeout, lots, sim.op(E.closeout_message(sim.cycle, 0, closeout, bad)),
+        sim.engine.dm_closeout(sim.cycle, 0, closeout, lots, sim.op(closeout_message(sim.cycle, 0, closeout, bad)),
                                "dm-close-bad2")
     need = sim.engine.dm_closeout(sim.cycle, 0, closeout, lots,
-                                  sim.op(E.closeout_message(sim.cycle, 0, closeout, lots)), "dm-close-1")["need"]
+                                  sim.op(closeout_message(sim.cycle, 0, closeout, lots)), "dm-close-1")["need"]
     sim.sync()
     for purpose in sorted(need):
         sim.engine.dm_shares(request_id="dm-shares-" + purpose, **sim.witness.default_shares(purpose))
@@ -164,7 +170,7 @@ def test_two_cycles_with_call_cure_and_payment_default(tmp_path):
     assert rep["rounding_residual"] == mw.rounding_residual and rep["uncovered_loss"] == mw.uncovered_loss
     assert rep["liquidity_line"] == -plain.cash["C"]
     assert rep["disclosure_policy"] == "individual"  # two survivors
-    table, chart = E.report_table(rep), E.report_chart(rep)
+    table, chart = report_table(rep), report_chart(rep)
     for w in rep["waterfall"]:
         assert w["tranche"] in table and w["tranche"] in chart and str(w["amount"]) in table
     assert "liquidity_line" in table and "#" in chart
@@ -188,7 +194,7 @@ def test_two_cycles_with_call_cure_and_payment_default(tmp_path):
     sim.withdraw("A", 12345)
     plain.cash["A"] -= 12345
     check_against(sim, plain)
-    rep = E.audit(sim.engine.events())
+    rep = audit(sim.engine.events())
     assert rep.cycles == 2
     assert rep.digests == [close1["digest"], close2["digest"]]
     assert rep.state_hash == sim.engine.state_digest()
@@ -202,7 +208,7 @@ def test_unaffirmed_trade_expires_at_close_and_relay_is_dropped(tmp_path):
     sim.sync()
     assert sim.engine.relayed("t1", "B") == sc
     # the prover signs a receipt, the counterparty never affirms
-    sim.engine.receipt("t1", sim.witness.receive_opening("t1", sim.engine.relayed("t1", E.PROVER)), "rc-1")
+    sim.engine.receipt("t1", sim.witness.receive_opening("t1", sim.engine.relayed("t1", PROVER)), "rc-1")
     assert sim.engine.trade("t1")["status"] == "pending"
     sim.settle(P0, MATRIX)
     sim.margin()
@@ -214,7 +220,7 @@ def test_unaffirmed_trade_expires_at_close_and_relay_is_dropped(tmp_path):
     # an expired trade cannot be affirmed any more
     sim.sync()
     with pytest.raises(FailedPrecondition):
-        sim.engine.affirm("t1", "B", sim.members["B"].sign(E.affirmation_message(trade, "B")), "aff-late")
+        sim.engine.affirm("t1", "B", sim.members["B"].sign(affirmation_message(trade, "B")), "aff-late")
 
 
 def test_public_reads_and_learned_openings_used_by_the_services(tmp_path):
@@ -235,13 +241,13 @@ def test_public_reads_and_learned_openings_used_by_the_services(tmp_path):
     assert sim.engine.default_event() is None
     # the prover learns T's opening (reported once) and re-signs a retried push
     assert sim.witness.receipt_again("t1") is None
-    rsig = sim.witness.receive_opening("t1", sim.engine.relayed("t1", E.PROVER))
+    rsig = sim.witness.receive_opening("t1", sim.engine.relayed("t1", PROVER))
     assert list(learned) == [trade["T"]]
     assert sim.witness.receipt_again("t1") == rsig
     sim.engine.receipt("t1", rsig, "rc-1")
     sim.sync()
     checked = sim.counterparty_check("B", "t1")
-    sim.engine.affirm("t1", "B", sim.members["B"].sign(E.affirmation_message(checked, "B")), "aff-1")
+    sim.engine.affirm("t1", "B", sim.members["B"].sign(affirmation_message(checked, "B")), "aff-1")
     sim.sync()
     assert sim.engine.pending_for("B") == []
     assert sim.witness.receipt_again("t1") is None

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from clearing import engine as E
-from clearing.errors import FailedPrecondition, InvalidArgument
-from prover.witness import Refused
+from clearing.node.audit import audit
+
+from clearing.protocol.messages import funding_message
+from clearing.protocol.errors import FailedPrecondition, InvalidArgument
+from prover.custody.witness import Refused
 
 from test_engine_support import MATRIX, basic_sim
 
@@ -37,7 +39,7 @@ def test_window_needs_every_member_and_replaces_contributions(tmp_path):
     sim.open_epoch()
     assert sim.engine.state.books["epochs"][-1]["D"] == 10**6 + 250 + 10**6 + 4 * 10**5
     sim.engine.check_invariants()
-    rep = E.audit(sim.engine.events())
+    rep = audit(sim.engine.events())
     assert rep.state_hash == sim.engine.state_digest()
 
 
@@ -49,7 +51,7 @@ def test_a_refiling_is_always_a_fresh_commitment(tmp_path):
     a = sim.engine.account("A")
     rid = sim.rid("df")
     cur = bytes.fromhex(a["df"])
-    sig = m.sign(E.funding_message("A", sim.engine.state.epoch, cur, rid))
+    sig = m.sign(funding_message("A", sim.engine.state.epoch, cur, rid))
     with pytest.raises(InvalidArgument, match="fresh commitment"):
         sim.engine.fund_default("A", cur, sim.engine.state.epoch, a["version"], b"\x00\x01", sig, rid)
     before = sim.engine.account("A")["df"]

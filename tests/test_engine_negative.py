@@ -7,16 +7,24 @@ import sqlite3
 
 import pytest
 
-from clearing import engine as E
-from clearing import signing
-from clearing.engine import Engine
-from clearing.errors import (
+from clearing.node.audit import audit
+
+from clearing.node.engine import Engine
+
+from clearing.protocol.fields import PROVER
+
+from clearing.protocol.messages import affirmation_message, closeout_message, default_message, deposit_message, margin_batch_message, margin_proof_message, receipt_message, trade_message, trade_tuple, withdrawal_message
+
+from clearing.protocol.statements import margin_statement, trade_statement
+from clearing.protocol import signing
+
+from clearing.protocol.errors import (
     AlreadyExists, FailedPrecondition, InvalidArgument, LedgerCorrupted, NotFound, PermissionDenied,
 )
-from clearing.ledger import chain_hash, canonical, GENESIS_HASH
-from clearing.relay import seal_opening
+from clearing.protocol.encoding import chain_hash, canonical, GENESIS_HASH
+from clearing.protocol.relay import seal_opening
 from prover.statements import prove
-from prover.witness import Divergence, Refused
+from prover.custody.witness import Divergence, Refused
 from zkp.field import random_scalar
 from zkp.generators import generators
 from zkp.pedersen import Opening
@@ -51,13 +59,13 @@ def test_affirmation_by_non_counterparty_is_denied(sim):
     sim.engine.submit_trade(trade, proof, sig, sc, sp, "n-aff-sub")
     sim.sync()
     with Unchanged(sim), pytest.raises(PermissionDenied):
-        sim.engine.affirm("n-aff", "C", sim.members["C"].sign(E.affirmation_message(trade, "C")), "n-aff-c")
+        sim.engine.affirm("n-aff", "C", sim.members["C"].sign(affirmation_message(trade, "C")), "n-aff-c")
     with Unchanged(sim), pytest.raises(PermissionDenied):  # the initiator cannot affirm its own trade
-        sim.engine.affirm("n-aff", "A", sim.members["A"].sign(E.affirmation_message(trade, "A")), "n-aff-a")
+        sim.engine.affirm("n-aff", "A", sim.members["A"].sign(affirmation_message(trade, "A")), "n-aff-a")
     with Unchanged(sim), pytest.raises(InvalidArgument):  # right member, someone else's signature
-        sim.engine.affirm("n-aff", "B", sim.members["C"].sign(E.affirmation_message(trade, "B")), "n-aff-b")
+        sim.engine.affirm("n-aff", "B", sim.members["C"].sign(affirmation_message(trade, "B")), "n-aff-b")
     with Unchanged(sim), pytest.raises(InvalidArgument):  # a receipt not signed by the prover
-        sim.engine.receipt("n-aff", sim.members["A"].sign(E.receipt_message(trade)), "n-aff-r")
+        sim.engine.receipt("n-aff", sim.members["A"].sign(receipt_message(trade)), "n-aff-r")
 
 
 def test_forged_relay_opening_is_refused_and_never_novated(sim):
@@ -66,20 +74,20 @@ def test_forged_relay_opening_is_refused_and_never_novated(sim):
     T = gens.commit(5, rho)
     trade = {"trade_id": "n-forge", "cycle": sim.cycle, "buyer": "A", "seller": "B", "instrument": "ESX",
              "side": "buy", "price": 500000, "T": T.encode().hex()}
-    tup = E.trade_tuple(trade)
-    st = E.trade_statement(sim.cycle, sim.engine.state.cycle_seq, "A", T, tup)
+    tup = trade_tuple(trade)
+    st = trade_statement(sim.cycle, sim.engine.state.cycle_seq, "A", T, tup)
     proof = prove(st, [Opening(5, rho)], rng=sim.rng).to_bytes()
     # the initiator relays an opening of 50, not of the committed 5
     sc = seal_opening(sim.members["B"].rpk, 50, rho, tup)
     sp = seal_opening(sim.witness.relay_public, 50, rho, tup)
-    sim.engine.submit_trade(trade, proof, sim.members["A"].sign(E.trade_message(trade)), sc, sp, "n-forge")
+    sim.engine.submit_trade(trade, proof, sim.members["A"].sign(trade_message(trade)), sc, sp, "n-forge")
     sim.sync()
     with pytest.raises(ValueError):
         sim.counterparty_check("B", "n-forge")
     with pytest.raises(Refused):
-        sim.witness.receive_opening("n-forge", sim.engine.relayed("n-forge", E.PROVER))
+        sim.witness.receive_opening("n-forge", sim.engine.relayed("n-forge", PROVER))
     # a ciphertext flipped in transit, or the counterparty's copy, is refused too
-    bad = bytearray(sim.engine.relayed("n-forge", E.PROVER))
+    bad = bytearray(sim.engine.relayed("n-forge", PROVER))
     bad[-1] ^= 1
     with pytest.raises(Refused):
         sim.witness.receive_opening("n-forge", bytes(bad))
@@ -92,50 +100,50 @@ def test_forged_relay_opening_is_refused_and_never_novated(sim):
 def test_bad_trades_rejected(sim):
     trade, proof, sig, sc, sp, _ = sim.make_trade("n-bad", "A", "B", "ESX", 1, 500000)
     with Unchanged(sim), pytest.raises(InvalidArgument):  # signature by the counterparty
-        sim.engine.submit_trade(trade, proof, sim.members["B"].sign(E.trade_message(trade)), sc, sp, "n-bad-1")
+        sim.engine.submit_trade(trade, proof, sim.members["B"].sign(trade_message(trade)), sc, sp, "n-bad-1")
     other = dict(trade, price=500025)
     with Unchanged(sim), pytest.raises(InvalidArgument):  # proof bound to another tuple
-        sim.engine.submit_trade(other, proof, sim.members["A"].sign(E.trade_message(other)), sc, sp, "n-bad-2")
+        sim.engine.submit_trade(other, proof, sim.members["A"].sign(trade_message(other)), sc, sp, "n-bad-2")
     wrong = dict(trade, cycle=sim.cycle + 1)
     with Unchanged(sim), pytest.raises(FailedPrecondition):  # wrong cycle
-        sim.engine.submit_trade(wrong, proof, sim.members["A"].sign(E.trade_message(wrong)), sc, sp, "n-bad-3")
+        sim.engine.submit_trade(wrong, proof, sim.members["A"].sign(trade_message(wrong)), sc, sp, "n-bad-3")
     tick = dict(trade, price=500001)
     with Unchanged(sim), pytest.raises(InvalidArgument):
-        sim.engine.submit_trade(tick, proof, sim.members["A"].sign(E.trade_message(tick)), sc, sp, "n-bad-4")
+        sim.engine.submit_trade(tick, proof, sim.members["A"].sign(trade_message(tick)), sc, sp, "n-bad-4")
     with Unchanged(sim), pytest.raises(NotFound):
         sim.engine.submit_trade(dict(trade, instrument="XXX"), proof, sig, sc, sp, "n-bad-5")
     # a quantity of zero cannot be proven (T - G must be in [0, 2^32))
     rho = random_scalar(sim.rng)
     T0 = generators().commit(0, rho)
     zero = dict(trade, trade_id="n-zero", T=T0.encode().hex())
-    st = E.trade_statement(sim.cycle, sim.engine.state.cycle_seq, "A", T0, E.trade_tuple(zero))
+    st = trade_statement(sim.cycle, sim.engine.state.cycle_seq, "A", T0, trade_tuple(zero))
     with pytest.raises(Exception):
         prove(st, [Opening(0, rho)])
     sim.engine.submit_trade(trade, proof, sig, sc, sp, "n-bad-ok")
     dup_id = dict(trade, T=T0.encode().hex())
     with Unchanged(sim), pytest.raises(AlreadyExists):
-        sim.engine.submit_trade(dup_id, proof, sim.members["A"].sign(E.trade_message(dup_id)), sc, sp, "n-bad-6")
+        sim.engine.submit_trade(dup_id, proof, sim.members["A"].sign(trade_message(dup_id)), sc, sp, "n-bad-6")
     dup_T = dict(trade, trade_id="n-bad-T")
     with Unchanged(sim), pytest.raises(AlreadyExists):
-        sim.engine.submit_trade(dup_T, proof, sim.members["A"].sign(E.trade_message(dup_T)), sc, sp, "n-bad-7")
+        sim.engine.submit_trade(dup_T, proof, sim.members["A"].sign(trade_message(dup_T)), sc, sp, "n-bad-7")
     sim.sync()
 
 
 def test_duplicate_request_id_applies_once(sim):
     m = sim.members["A"]
     cyc = sim.cycle
-    sig = m.sign(E.deposit_message("A", 777, cyc, "dup-1"))
+    sig = m.sign(deposit_message("A", 777, cyc, "dup-1"))
     before = sim.engine.state.flows["deposits"]
     r1 = sim.engine.deposit("A", 777, cyc, sig, "dup-1")
     with Unchanged(sim):
         r2 = sim.engine.deposit("A", 777, cyc, sig, "dup-1")
     assert r1 == r2
     assert sim.engine.state.flows["deposits"] == before + 777
-    sig2 = m.sign(E.deposit_message("A", 778, cyc, "dup-1"))
+    sig2 = m.sign(deposit_message("A", 778, cyc, "dup-1"))
     with Unchanged(sim), pytest.raises(AlreadyExists):
         sim.engine.deposit("A", 778, cyc, sig2, "dup-1")
     # the same request id of another actor is a different request
-    sigb = sim.members["B"].sign(E.deposit_message("B", 5, cyc, "dup-1"))
+    sigb = sim.members["B"].sign(deposit_message("B", 5, cyc, "dup-1"))
     sim.engine.deposit("B", 5, cyc, sigb, "dup-1")
     # a replayed signature under a new request id does not verify
     with Unchanged(sim), pytest.raises(InvalidArgument):
@@ -148,16 +156,16 @@ def test_margin_proof_for_wrong_cycle(sim):
     a = sim.witness.state.members["A"]
     cash, pos = sim.witness._commitments(a)
     acct = sim.engine.account("A")
-    good = E.margin_statement(sim.cycle, acct["version"], "A", cash, pos, sim.engine.state.scenario_set)
+    good = margin_statement(sim.cycle, acct["version"], "A", cash, pos, sim.engine.state.scenario_set)
     wrong = Margin(Context(sim.cycle + 1, acct["version"], b"A"), good.cash, good.positions, good.matrix,
                    good.scenario_set_id)
     proof = prove(wrong, [a.cash, *a.pos], rng=sim.rng).to_bytes()
     entries, _ = sim.witness.margin_batch(sim.cycle, sim.accounts())
     entries = [dict(e, proof=proof.hex()) if e["member"] == "A" else e for e in entries]
-    sig = signing.sign(sim.prover_sk, *E.margin_batch_message(sim.cycle, entries))
+    sig = signing.sign(sim.prover_sk, *margin_batch_message(sim.cycle, entries))
     with Unchanged(sim), pytest.raises(InvalidArgument):  # signed by someone else
         sim.engine.submit_margin_batch(sim.cycle, entries, sim.members["A"].sign(
-            E.margin_batch_message(sim.cycle, entries)), "mb-bad")
+            margin_batch_message(sim.cycle, entries)), "mb-bad")
     with Unchanged(sim), pytest.raises(FailedPrecondition):
         sim.engine.submit_margin_batch(sim.cycle + 1, entries, sig, "mb-wrong-cycle")
     res = sim.engine.submit_margin_batch(sim.cycle, entries, sig, "mb-1")["results"]
@@ -166,7 +174,7 @@ def test_margin_proof_for_wrong_cycle(sim):
     sim.sync()
     # a cure proof for the wrong cycle is rejected, the right one accepted
     kw = sim.witness.cure_proof("A", sim.engine.account("A"))
-    bad = dict(kw, proof=proof, sig=signing.sign(sim.prover_sk, *E.margin_proof_message(
+    bad = dict(kw, proof=proof, sig=signing.sign(sim.prover_sk, *margin_proof_message(
         kw["cycle"], "A", False, kw["ctx_seq"], proof)))
     with Unchanged(sim), pytest.raises(InvalidArgument):
         sim.engine.cure(request_id="cure-bad", **bad)
@@ -193,17 +201,17 @@ def test_prover_refuses_on_divergence_and_unrequired_work(sim):
 def test_withdrawal_checks(sim):
     m = sim.members["C"]
     cyc = sim.cycle
-    sig = m.sign(E.withdrawal_message("C", 100, cyc, "wd-1"))
+    sig = m.sign(withdrawal_message("C", 100, cyc, "wd-1"))
     ctx, proof = sim.witness.prove_withdrawal("C", 100, cyc, "wd-1", sig, sim.engine.account("C"))
     with Unchanged(sim), pytest.raises(InvalidArgument):  # proof for another amount
-        sim.engine.withdraw("C", 101, cyc, ctx, proof, m.sign(E.withdrawal_message("C", 101, cyc, "wd-1")), "wd-1")
+        sim.engine.withdraw("C", 101, cyc, ctx, proof, m.sign(withdrawal_message("C", 101, cyc, "wd-1")), "wd-1")
     with Unchanged(sim), pytest.raises(FailedPrecondition):  # stale account version
         sim.engine.withdraw("C", 100, cyc, ctx - 1, proof, sig, "wd-1")
     sim.engine.withdraw("C", 100, cyc, ctx, proof, sig, "wd-1")
     sim.sync()
     # more than the excess cannot be proven
     huge = 2 * 10**9
-    sig = m.sign(E.withdrawal_message("C", huge, cyc, "wd-2"))
+    sig = m.sign(withdrawal_message("C", huge, cyc, "wd-2"))
     with pytest.raises(Exception):
         sim.witness.prove_withdrawal("C", huge, cyc, "wd-2", sig, sim.engine.account("C"))
     sim.engine.check_invariants()
@@ -213,7 +221,7 @@ def test_default_declaration_needs_operator_and_a_call(sim):
     with Unchanged(sim), pytest.raises(FailedPrecondition):  # B is not called
         sim.declare_default("B")
     with Unchanged(sim), pytest.raises(InvalidArgument):
-        sim.engine.declare_default(sim.cycle, "B", sim.members["A"].sign(E.default_message(sim.cycle, "B")), "d-x")
+        sim.engine.declare_default(sim.cycle, "B", sim.members["A"].sign(default_message(sim.cycle, "B")), "d-x")
 
 
 def _tamper(path, sql, args=()):
@@ -275,7 +283,7 @@ def test_tampered_event_log_detected_at_replay(tmp_path):
     with pytest.raises(LedgerCorrupted, match="derived"):
         Engine.open(path, sim.node_sk)
     with pytest.raises(LedgerCorrupted, match="does not verify"):
-        E.audit(events)
+        audit(events)
 
 
 
@@ -287,7 +295,7 @@ def test_prover_refuses_default_steps_without_declaration(sim):
     with Unchanged(sim), pytest.raises(FailedPrecondition):  # no declared default
         sim.engine.dm_open(sim.cycle, [], ["A", "B", "C"], 0, b"", {}, b"\0" * 64, "dm-x")
     with Unchanged(sim), pytest.raises(FailedPrecondition):
-        sim.engine.dm_closeout(sim.cycle, 0, P0, [], sim.op(E.closeout_message(sim.cycle, 0, P0, [])), "dm-y")
+        sim.engine.dm_closeout(sim.cycle, 0, P0, [], sim.op(closeout_message(sim.cycle, 0, P0, [])), "dm-y")
 
 
 def test_auditor_rejects_forged_decisions_and_digests(tmp_path):
@@ -299,24 +307,24 @@ def test_auditor_rejects_forged_decisions_and_digests(tmp_path):
     sim.close()
     events = sim.engine.events()
     node_pk = signing.public_key_bytes(sim.node_sk)
-    assert E.audit(events, operator_key=sim.op_pk, node_key=node_pk).head == sim.engine.head.hex()
+    assert audit(events, operator_key=sim.op_pk, node_key=node_pk).head == sim.engine.head.hex()
     with pytest.raises(LedgerCorrupted, match="trusted operator"):
-        E.audit(events, operator_key=sim.members["A"].pk)
+        audit(events, operator_key=sim.members["A"].pk)
     with pytest.raises(LedgerCorrupted, match="trusted node"):
-        E.audit(events, node_key=sim.op_pk)
+        audit(events, node_key=sim.op_pk)
     k = next(i for i, (_, b) in enumerate(events) if b["kind"] == "margin-batch")
     forged = [(s, dict(b)) for s, b in events]
     forged[k][1]["results"] = dict(forged[k][1]["results"], B="call")
     with pytest.raises(LedgerCorrupted, match="margin results"):
-        E.audit(forged)
+        audit(forged)
     forged = [(s, dict(b)) for s, b in events]
     d = next(i for i, (_, b) in enumerate(forged) if b["kind"] == "deposit")
     forged[d][1]["amount"] += 1  # the member's signature no longer matches
     with pytest.raises(LedgerCorrupted, match="signature"):
-        E.audit(forged)
+        audit(forged)
     forged = [(s, dict(b)) for s, b in events]
     forged[-1][1]["digest"] = "00" * 32
     with pytest.raises(LedgerCorrupted, match="digest"):
-        E.audit(forged)
+        audit(forged)
     with pytest.raises(LedgerCorrupted, match="missing"):
-        E.audit(events[:3] + events[4:])
+        audit(events[:3] + events[4:])

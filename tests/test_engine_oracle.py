@@ -1,5 +1,5 @@
 """Glass-box comparison: the same scenario run in plaintext by the oracle
-(clearing.oracle.run_oracle) and through the blind engine + prover service.
+(clearing.ccp.oracle.run_oracle) and through the blind engine + prover service.
 The engine's public outcomes (who is called, call kind, cure deposits
 rounded up to the deposit grid, who defaults, every public number of each
 default report) and the prover's openings (VM per member and day, cash
@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import pytest
 
-from clearing import engine as E
-from clearing.oracle import run_oracle
-from clearing.scenario import builtin_scenario, generate_scenario
+from clearing.node.audit import audit
+from clearing.ccp.oracle import run_oracle
+from clearing.ccp.scenario import builtin_scenario, generate_scenario
 
 from test_engine_support import run_scenario, waterfall_scenario
 
@@ -66,7 +66,7 @@ def compare(sim, days, oracle):
     assert sim.engine.state.books["sitg1"] == oracle.ledger["skin_in_the_game_1_left"]
     assert sim.engine.state.books["sitg2"] == oracle.ledger["skin_in_the_game_2_left"]
     sim.engine.check_invariants()
-    rep = E.audit(sim.engine.events())
+    rep = audit(sim.engine.events())
     assert rep.digests == [d["digest"] for d in days]
 
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from clearing import engine as E
-from clearing import signing
-from clearing.engine import Engine
-from clearing.errors import PermissionDenied
+from clearing.node.audit import audit
+
+from clearing.node.engine import Engine
+
+from clearing.protocol.messages import deposit_message
+from clearing.protocol import signing
+
+from clearing.protocol.errors import PermissionDenied
 
 from test_engine_support import MATRIX, basic_sim
 
@@ -45,7 +49,7 @@ def test_reopen_between_every_event(tmp_path):
     # a request repeated after the restart returns the original result
     m = sim.members["B"]
     rid = "dep-after-restart"
-    sig = m.sign(E.deposit_message("B", 42, sim.cycle, rid))
+    sig = m.sign(deposit_message("B", 42, sim.cycle, rid))
     first = sim.engine.deposit("B", 42, sim.cycle, sig, rid)
     sim.reopen()
     again = sim.engine.deposit("B", 42, sim.cycle, sig, rid)
@@ -57,7 +61,7 @@ def test_reopen_between_every_event(tmp_path):
     sim.engine.close()
     full = Engine.open(sim.path, sim.node_sk, verify_proofs=True)
     assert _fingerprint(full) == fp
-    rep = E.audit(full.events())
+    rep = audit(full.events())
     assert rep.head == full.head.hex() and rep.digests == full.state.digests
     full.close()
 

@@ -6,12 +6,24 @@ from __future__ import annotations
 
 
 
-from clearing import engine as E
-from clearing import signing
-from clearing.engine import Engine
-from clearing.relay import generate_relay_key, open_opening, relay_public_bytes, seal_opening
+from clearing.node.engine import Engine
+
+
+
+from clearing.protocol.fields import PROVER
+
+
+
+from clearing.protocol.messages import TRADE_FIELDS, admission_message, affirmation_message, assessment_payment_message, assessment_settlement_message, book_lots, closeout_message, default_message, deposit_message, funding_message, genesis_message, scenario_set_id, settlement_message, trade_message, trade_tuple, withdrawal_message
+
+
+
+from clearing.protocol.statements import trade_statement
+from clearing.protocol import signing
+
+from clearing.protocol.relay import generate_relay_key, open_opening, relay_public_bytes, seal_opening
 from prover.statements import prove
-from prover.witness import WitnessStore
+from prover.custody.witness import WitnessStore
 from zkp.field import SeededRng, random_scalar
 from zkp.generators import generators
 from zkp.pedersen import Opening
@@ -52,7 +64,7 @@ class Sim:
                 "node": signing.public_key_bytes(self.node_sk).hex(),
             },
         }
-        self.engine = Engine.create(self.path, self.config, self.op(E.genesis_message(self.config)), self.node_sk)
+        self.engine = Engine.create(self.path, self.config, self.op(genesis_message(self.config)), self.node_sk)
         self.members: dict[str, Member] = {}
         self._rid = 0
         self.scenario_version = 0
@@ -96,14 +108,14 @@ class Sim:
         m = Member(mid)
         self.members[mid] = m
         self.engine.admit(mid, m.pk, m.rpk, signing.sign_kem_key(m.sk, mid, m.rpk),
-                          self.op(E.admission_message(mid, m.pk, m.rpk)), self.rid("admit"))
+                          self.op(admission_message(mid, m.pk, m.rpk)), self.rid("admit"))
         self.sync()
         return m
 
     def deposit(self, mid: str, amount: int, request_id=None):
         m = self.members[mid]
         rid = request_id or self.rid("dep")
-        res = self.engine.deposit(mid, amount, self.cycle, m.sign(E.deposit_message(mid, amount, self.cycle, rid)), rid)
+        res = self.engine.deposit(mid, amount, self.cycle, m.sign(deposit_message(mid, amount, self.cycle, rid)), rid)
         self.sync()
         return res
 
@@ -112,7 +124,7 @@ class Sim:
         epoch = self.engine.state.epoch if epoch is None else epoch
         C = self.witness.prepare_funding(mid, amount)
         rid = self.rid("df")
-        sig = m.sign(E.funding_message(mid, epoch, C.encode(), rid))
+        sig = m.sign(funding_message(mid, epoch, C.encode(), rid))
         ctx_seq, proof = self.witness.prove_funding(mid, C.encode().hex(), epoch, rid, sig, self.engine.account(mid))
         res = self.engine.fund_default(mid, C, epoch, ctx_seq, proof, sig, rid)
         self.sync()
@@ -128,10 +140,10 @@ class Sim:
                  "side": side, "price": price, "T": T.encode().hex()}
         initiator = self.members[buyer if side == "buy" else seller]
         counterparty = self.members[seller if side == "buy" else buyer]
-        tup = E.trade_tuple(trade)
-        st = E.trade_statement(self.cycle, self.engine.state.cycle_seq, initiator.id, T, tup)
+        tup = trade_tuple(trade)
+        st = trade_statement(self.cycle, self.engine.state.cycle_seq, initiator.id, T, tup)
         proof = prove(st, [Opening(qty, rho)], rng=self.rng).to_bytes()
-        sig = initiator.sign(E.trade_message(trade))
+        sig = initiator.sign(trade_message(trade))
         sealed_cp = seal_opening(counterparty.rpk, qty, rho, tup)
         sealed_pv = seal_opening(self.witness.relay_public, qty, rho, tup)
         return trade, proof, sig, sealed_cp, sealed_pv, (qty, rho)
@@ -140,8 +152,8 @@ class Sim:
         """The counterparty decrypts the relayed opening and checks it."""
         m = self.members[mid]
         t = self.engine.trade(trade_id)
-        trade = {k: t[k] for k in E.TRADE_FIELDS}
-        q, rho = open_opening(m.relay, self.engine.relayed(trade_id, mid), E.trade_tuple(trade))
+        trade = {k: t[k] for k in TRADE_FIELDS}
+        q, rho = open_opening(m.relay, self.engine.relayed(trade_id, mid), trade_tuple(trade))
         if generators().commit(q, rho).encode().hex() != trade["T"] or trade["T"] in m.seen_T:
             raise ValueError("opening does not match T")
         m.seen_T.add(trade["T"])
@@ -154,9 +166,9 @@ class Sim:
         self.sync()
         cp = seller if side == "buy" else buyer
         checked = self.counterparty_check(cp, tid)
-        self.engine.affirm(tid, cp, self.members[cp].sign(E.affirmation_message(checked, cp)), self.rid("aff"))
+        self.engine.affirm(tid, cp, self.members[cp].sign(affirmation_message(checked, cp)), self.rid("aff"))
         self.sync()
-        rsig = self.witness.receive_opening(tid, self.engine.relayed(tid, E.PROVER))
+        rsig = self.witness.receive_opening(tid, self.engine.relayed(tid, PROVER))
         res = self.engine.receipt(tid, rsig, self.rid("rcpt"))
         self.sync()
         return res
@@ -166,9 +178,9 @@ class Sim:
         if version is None:
             version = self.scenario_version
         ids = [i["id"] for i in self.config["instruments"]]
-        sid = E.scenario_set_id(version, ids, matrix)
+        sid = scenario_set_id(version, ids, matrix)
         ss = {"version": version, "matrix": [list(r) for r in matrix], "id": sid.hex()}
-        res = self.engine.settle(self.cycle, list(prices), ss, self.op(E.settlement_message(self.cycle, prices, sid)),
+        res = self.engine.settle(self.cycle, list(prices), ss, self.op(settlement_message(self.cycle, prices, sid)),
                                  self.rid("settle"))
         self.sync()
         return res
@@ -188,7 +200,7 @@ class Sim:
         return res
 
     def declare_default(self, mid: str):
-        res = self.engine.declare_default(self.cycle, mid, self.op(E.default_message(self.cycle, mid)),
+        res = self.engine.declare_default(self.cycle, mid, self.op(default_message(self.cycle, mid)),
                                           self.rid("default"))
         self.sync()
         return res
@@ -207,9 +219,9 @@ class Sim:
         self.sync()
         if lots is None:
             disclosed = self.engine.state.dm["disclosed"]
-            lots = E.book_lots({m: d["pos"] for m, d in disclosed.items()}, self.engine.state.instrument_ids())
+            lots = book_lots({m: d["pos"] for m, d in disclosed.items()}, self.engine.state.instrument_ids())
         need = self.engine.dm_closeout(self.cycle, index, close_out_prices, lots,
-                                       self.op(E.closeout_message(self.cycle, index, close_out_prices, lots)),
+                                       self.op(closeout_message(self.cycle, index, close_out_prices, lots)),
                                        self.rid("dm-close"))["need"]
         self.sync()
         for purpose in sorted(need):
@@ -222,7 +234,7 @@ class Sim:
         m = self.members[mid]
         rid = self.rid("assess")
         cyc = self.cycle
-        sig = m.sign(E.assessment_payment_message(mid, index, amount, cyc, rid))
+        sig = m.sign(assessment_payment_message(mid, index, amount, cyc, rid))
         ctx_seq, proof = self.witness.prove_assessment_payment(mid, index, amount, cyc, rid, sig,
                                                                self.engine.account(mid))
         res = self.engine.pay_assessment(mid, index, amount, cyc, ctx_seq, proof, sig, rid)
@@ -235,7 +247,7 @@ class Sim:
         m = self.members[mid]
         rid = self.rid("assess-cash")
         cyc = self.cycle
-        sig = m.sign(E.assessment_settlement_message(mid, index, cyc, rid))
+        sig = m.sign(assessment_settlement_message(mid, index, cyc, rid))
         ctx_seq, proof = self.witness.prove_assessment_from_cash(mid, index, cyc, rid, sig, self.engine.account(mid))
         res = self.engine.settle_assessment(mid, index, cyc, ctx_seq, proof, sig, rid)
         self.sync()
@@ -245,7 +257,7 @@ class Sim:
         m = self.members[mid]
         rid = self.rid("wd")
         cyc = self.cycle
-        sig = m.sign(E.withdrawal_message(mid, amount, cyc, rid))
+        sig = m.sign(withdrawal_message(mid, amount, cyc, rid))
         ctx_seq, proof = self.witness.prove_withdrawal(mid, amount, cyc, rid, sig, self.engine.account(mid))
         res = self.engine.withdraw(mid, amount, cyc, ctx_seq, proof, sig, rid)
         self.sync()
@@ -284,11 +296,11 @@ def test_harness_boots_and_funds(tmp_path):
 
 
 # ---------------------------------------------------------------------------
-# Driving a scenario file (clearing.scenario) through the engine
+# Driving a scenario file (clearing.ccp.scenario) through the engine
 # ---------------------------------------------------------------------------
 def settle_assessment(sim: Sim, member: str, index: int, liquidity: dict, grid: int, matrix) -> tuple | None:
     """The member's side of an assessment payable, the oracle's rule
-    (clearing.oracle), in the member client's order:
+    (clearing.ccp.oracle), in the member client's order:
     1. from hidden excess cash when cash - due >= its requirement on its
        current positions (:meth:`Sim.settle_assessment_from_cash`: the
        engine's ``assessment-settle``, nothing public moves);
@@ -300,8 +312,8 @@ def settle_assessment(sim: Sim, member: str, index: int, liquidity: dict, grid: 
     payable of 0 (a share that floors to 0, a zero contribution) is settled
     from cash too: the engine holds it until it is settled.  Returns
     ("cash", due), ("deposit", d) or None; ``liquidity`` is updated."""
-    from clearing.oracle import requirement
-    from clearing.scenario import grid_deposit
+    from clearing.ccp.oracle import requirement
+    from clearing.ccp.scenario import grid_deposit
 
     due = sim.witness.due(member)
     bal = sim.witness.balances(member)
@@ -326,9 +338,9 @@ def run_scenario(tmp_path, sc, variant_name: str, seed=b"scenario", reopen_every
     with a payable) settle through :func:`settle_assessment` or default in
     turn.  Returns (sim, per-day
     public records; a cure is (member, deposit), the call keeps the call)."""
-    from clearing.errors import FailedPrecondition
-    from clearing.oracle import requirement
-    from clearing.scenario import grid_deposit, scenario_matrix
+    from clearing.protocol.errors import FailedPrecondition
+    from clearing.ccp.oracle import requirement
+    from clearing.ccp.scenario import grid_deposit, scenario_matrix
 
     instruments = [{"id": i.id, "multiplier": i.multiplier, "tick": i.tick, "price0": i.price0}
                    for i in sc.instruments]
@@ -406,7 +418,7 @@ def waterfall_scenario(drop, extra, dfs, sitg1, sitg2, cap=2, defaulters=1, liqu
     exactly its requirement after the crash: it passes margin but cannot pay
     an assessment from cash, so it deposits (its ``liquidity``) or defaults.
     ``grid``: ccp.deposit_grid (None: left out, i.e. 1)."""
-    from clearing.scenario import load_scenario
+    from clearing.ccp.scenario import load_scenario
 
     members, trades = [], []
     survivors = ["S1", "S2", "S3"]

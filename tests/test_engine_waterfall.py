@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from clearing.oracle import run_oracle
+from clearing.ccp.oracle import run_oracle
 
 from test_engine_oracle import compare
 from test_engine_support import run_scenario, waterfall_scenario

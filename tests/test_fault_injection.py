@@ -74,10 +74,10 @@ from dataclasses import dataclass
 import grpc
 import pytest
 
-from clearing import services_config
-from clearing.engine import read_marker
-from clearing.oracle import requirement, run_oracle
-from clearing.scenario import builtin_scenario, generate_scenario, grid_deposit, scenario_matrix
+from clearing.services import config as services_config
+from clearing.node.marker import read_marker
+from clearing.ccp.oracle import requirement, run_oracle
+from clearing.ccp.scenario import builtin_scenario, generate_scenario, grid_deposit, scenario_matrix
 
 from process_support import CALL_TIMEOUT, Services, configure
 from test_service_scenario import compare

@@ -27,7 +27,7 @@ Every call must answer OK or a status naming the caller's mistake
 (:data:`ACCEPTED`): never INTERNAL, UNKNOWN, UNAVAILABLE (a dependency
 failed: every service is up) or DEADLINE_EXCEEDED (10 s for a cheap call,
 60 s for one that proves), with a message of at most
-:data:`clearing.errors.MAX_MESSAGE_CHARS` characters and no control
+:data:`clearing.protocol.errors.MAX_MESSAGE_CHARS` characters and no control
 character.  After each test (:meth:`Env.verify`): health SERVING on the
 node, the feed, the prover and the auditor; no ERROR record and no
 traceback in the log (``zkclear`` at DEBUG, grpc's errors); the prover
@@ -60,12 +60,12 @@ from grpc_reflection.v1alpha import reflection_pb2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clearing import auditor as auditor_service
-from clearing import engine as E
-from clearing import errors as ce
-from clearing import rpc
+from clearing.services import auditor as auditor_service
+from clearing.protocol.messages import admission_message, affirmation_message, assessment_payment_message, assessment_settlement_message, ccp_parameters_message, closeout_message, default_message, deposit_message, funding_message, scenario_set_id, settlement_message, withdrawal_message
+from clearing.protocol import errors as ce
+from clearing.services import rpc
 from clearing.api import admin_pb2, auditor_pb2, clearing_pb2, common_pb2, convert, prover_pb2
-from clearing.pki import load_identity
+from clearing.services.pki import load_identity
 from zkp.errors import DecodeError
 from zkp.field import P, R
 from zkp.group import Point, decode_affine
@@ -360,43 +360,43 @@ def _seeds(env: Env) -> dict[str, object]:
     party = c.roster.party("A")
     reg = dict(member="A", identity_key=party.ed25519_public, relay_key=party.x25519_public,
                relay_signature=party.x25519_binding,
-               operator_signature=op._sign(E.admission_message("A", party.ed25519_public, party.x25519_public)))
+               operator_signature=op._sign(admission_message("A", party.ed25519_public, party.x25519_public)))
     s = {"Register": clearing_pb2.RegisterRequest(request_id="fz-reg", **reg),
          "Admit": clearing_pb2.RegisterRequest(request_id="admit-A", **reg)}
     pending, t2 = a.make_trade(f"t2-{cyc}", "C", "RTX", "sell", 2, 200000, request_id=f"fz-t2-{cyc}")
     if status.phase == "trading":
         a.clearing.SubmitTrade(pending)
     s["AffirmTrade"] = clearing_pb2.AffirmTradeRequest(request_id=f"fz-aff-{cyc}", trade_id=t2["trade_id"],
-                                                       member="C", signature=cm._sign(E.affirmation_message(t2, "C")))
+                                                       member="C", signature=cm._sign(affirmation_message(t2, "C")))
     s["PushOpening"] = prover_pb2.PushOpeningRequest(trade_id=t2["trade_id"], sealed=pending.sealed_prover)
     s["GetTrade"] = clearing_pb2.GetTradeRequest(trade_id="t1")
     s["StreamPendingTrades"] = common_pb2.MemberRequest(member="C")
     dep = f"fz-dep-{cyc}"
     s["Deposit"] = clearing_pb2.DepositRequest(request_id=dep, member="A", amount=7, cycle=cyc,
-                                               signature=a._sign(E.deposit_message("A", 7, cyc, dep)))
+                                               signature=a._sign(deposit_message("A", 7, cyc, dep)))
     s["RequestCure"] = clearing_pb2.CureRequest(request_id="fz-cure", member="A")
     s["GetAccount"] = common_pb2.MemberRequest(member="A")
     s["GetLedgerStatus"] = clearing_pb2.LedgerStatusRequest()
     s["StreamLedger"] = clearing_pb2.StreamLedgerRequest(since=max(status.seq - 3, 0))
     ids = [i.id for i in status.instruments]
-    sid = E.scenario_set_id(0, ids, [list(r) for r in MATRIX])
+    sid = scenario_set_id(0, ids, [list(r) for r in MATRIX])
     s["Settle"] = admin_pb2.SettleRequest(request_id=f"fz-settle-{cyc}", cycle=cyc, prices=P0,
                                           scenario_set=convert.scenario_set_msg(0, MATRIX),
-                                          operator_signature=op._sign(E.settlement_message(cyc, P0, sid)))
+                                          operator_signature=op._sign(settlement_message(cyc, P0, sid)))
     s["RunMargin"] = common_pb2.CycleRequest(request_id=f"fz-margin-{cyc}", cycle=cyc)
     s["DeclareDefault"] = admin_pb2.DeclareDefaultRequest(request_id="fz-default", cycle=cyc, member="D",
-                                                          operator_signature=op._sign(E.default_message(cyc, "D")))
+                                                          operator_signature=op._sign(default_message(cyc, "D")))
     ccp = f"fz-ccp-{cyc}"
     s["SetCcpParameters"] = admin_pb2.SetCcpParametersRequest(
         request_id=ccp, cycle=cyc, skin_in_the_game_1=0, skin_in_the_game_2=0, assessment_cap_multiple=2,
-        operator_signature=op._sign(E.ccp_parameters_message(cyc, 0, 0, 2, ccp)))
+        operator_signature=op._sign(ccp_parameters_message(cyc, 0, 0, 2, ccp)))
     s["OpenEpoch"] = common_pb2.CycleRequest(request_id=f"fz-epoch-{status.epoch}", cycle=cyc)
     s["OpenDefaultEvent"] = common_pb2.CycleRequest(request_id=f"fz-dm-open-{cyc}", cycle=cyc)
     s["GetDefaultEvent"] = admin_pb2.DefaultEventRequest()
     lots = [{"winner": "B", "instrument": "ESX", "quantity": 3}]
     s["CloseOut"] = admin_pb2.CloseOutRequest(request_id="fz-closeout", cycle=cyc, index=0, prices=P0,
                                               lots=convert.lots_msg(lots),
-                                              operator_signature=op._sign(E.closeout_message(cyc, 0, P0, lots)))
+                                              operator_signature=op._sign(closeout_message(cyc, 0, P0, lots)))
     s["CloseCycle"] = common_pb2.CycleRequest(request_id=f"fz-close-{cyc}", cycle=cyc)
     s["GetDefaultReports"] = admin_pb2.DefaultReportsRequest()
     s["ProveMargin"] = prover_pb2.ProveMarginRequest(cycle=cyc)
@@ -431,7 +431,7 @@ def _proof_seeds(env: Env, n: int) -> dict[str, object]:
     s = {}
     s["SubmitTrade"], _ = a.make_trade(f"t3-{cyc}-{n}", "B", "ESX", "buy", 2, 500025, request_id=f"fz-t3-{cyc}-{n}")
     wd = f"fz-wd{n}"
-    wsig = a._sign(E.withdrawal_message("A", 11, cyc, wd))
+    wsig = a._sign(withdrawal_message("A", 11, cyc, wd))
     s["ProveWithdrawal"] = prover_pb2.ProveWithdrawalRequest(request_id=wd, member="A", amount=11, cycle=cyc,
                                                              signature=wsig)
     try:
@@ -443,7 +443,7 @@ def _proof_seeds(env: Env, n: int) -> dict[str, object]:
     df_id = f"fz-df{n}"
     s["PrepareFunding"] = prover_pb2.PrepareFundingRequest(request_id=df_id, member="A", amount=1000)
     df = a.prover.PrepareFunding(s["PrepareFunding"]).df
-    fsig = a._sign(E.funding_message("A", epoch, df, df_id))
+    fsig = a._sign(funding_message("A", epoch, df, df_id))
     s["ProveFunding"] = prover_pb2.ProveFundingRequest(request_id=df_id, member="A", df=df, epoch=epoch,
                                                        signature=fsig)
     try:
@@ -454,14 +454,14 @@ def _proof_seeds(env: Env, n: int) -> dict[str, object]:
     s["FundDefault"] = clearing_pb2.FundDefaultRequest(request_id=df_id, member="A", df=df, epoch=epoch,
                                                        signature=fsig, **fproof)
     pay = f"fz-pay{n}"
-    psig = a._sign(E.assessment_payment_message("A", 0, 5, cyc, pay))
+    psig = a._sign(assessment_payment_message("A", 0, 5, cyc, pay))
     s["ProveAssessmentPayment"] = prover_pb2.ProveAssessmentRequest(request_id=pay, member="A", index=0,
                                                                     amount=5, cycle=cyc, signature=psig)
     s["PayAssessment"] = clearing_pb2.PayAssessmentRequest(request_id=pay, member="A", index=0, amount=5,
                                                            cycle=cyc, ctx_seq=w.ctx_seq, proof=w.proof,
                                                            signature=psig)
     sa = f"fz-sa{n}"
-    ssig = a._sign(E.assessment_settlement_message("A", 0, cyc, sa))
+    ssig = a._sign(assessment_settlement_message("A", 0, cyc, sa))
     s["ProveAssessmentFromCash"] = prover_pb2.ProveAssessmentFromCashRequest(request_id=sa, member="A",
                                                                              index=0, cycle=cyc, signature=ssig)
     s["SettleAssessment"] = clearing_pb2.SettleAssessmentRequest(request_id=sa, member="A", index=0, cycle=cyc,

@@ -5,7 +5,7 @@ variants and a small ledger with the remaining kinds (ccp-params, df-epoch,
 withdraw, assessment-settle, assessment-pay; ``privacy_support.extra_ops_run``)
 are run through the engine, and every (kind, field path) that occurs in an
 event body of ``Engine.events()`` must have a row under ``### event `kind```.
-Every kind the engine dispatches on (``Core._v_<kind>``, cross-checked with
+Every kind the engine dispatches on (the phase registry ``clearing.node.core.CHECKS``, cross-checked with
 the kinds ``apply_event`` folds) must be produced by that walk, so a new
 kind fails here until it is produced and documented.  Likewise every field of
 the default report, every field of every response message of the clearing,
@@ -22,8 +22,9 @@ import re
 
 import pytest
 
-from clearing import engine as E
+from clearing.fold.apply import apply_event
 
+from clearing.fold.default import _apply_default_management
 import privacy_support as P
 
 API_MODULES = ("common", "clearing", "prover", "admin", "auditor")
@@ -57,7 +58,7 @@ def walked(tmp_path_factory):
 
 def folded_kinds() -> set[str]:
     """The event kinds ``apply_event`` (and its default-management part) folds."""
-    src = inspect.getsource(E.apply_event) + inspect.getsource(E._apply_default_management)
+    src = inspect.getsource(apply_event) + inspect.getsource(_apply_default_management)
     out = set(re.findall(r'\bkind == "([a-z][a-z0-9-]*)"', src))
     for group in re.findall(r"\bkind in \(([^)]*)\)", src):
         out.update(re.findall(r'"([a-z][a-z0-9-]*)"', group))
@@ -108,7 +109,7 @@ def test_the_walk_produces_every_kind_the_engine_accepts(walked):
     fields, _ = walked
     dispatch = P.dispatch_kinds()
     assert "assessment-settle" in dispatch and "df-epoch" in dispatch
-    assert folded_kinds() == dispatch, "apply_event and Core._v_* disagree on the event kinds"
+    assert folded_kinds() == dispatch, "apply_event and the phase registry disagree on the event kinds"
     missing = sorted(dispatch - set(fields))
     assert not missing, f"extend privacy_support.extra_ops_run to produce {missing} (and document them)"
     # the walk sees the real schema: a kind's top-level fields are exactly what its check requires

@@ -5,11 +5,11 @@ import json
 import pytest
 from hypothesis import assume, given, settings, strategies as st
 
-from clearing.oracle import (
+from clearing.ccp.oracle import (
     TRANCHES, closeout_loss, defaulter_tranches, mutual_waterfall, pro_rata, requirement, run_oracle,
     scenario_pnl, vm,
 )
-from clearing.scenario import ScenarioError, builtin_scenario, load_scenario, scenario_matrix
+from clearing.ccp.scenario import ScenarioError, builtin_scenario, load_scenario, scenario_matrix
 
 SC = builtin_scenario()
 GRID = 100_000_000          # ccp.deposit_grid of the demo file (10^8 minor units = USD 1m)

@@ -73,14 +73,13 @@ def test_one_bad_proof_in_a_cycle_is_named(tmp_path):
 
 
 def _jobs(sim, solvency_only=False):
-    from clearing import engine as E
-
+    from clearing.protocol.statements import margin_statement
     w = sim.witness
     jobs = []
     for mid in sorted(w.state.members)[:3]:
         a = w.state.members[mid]
         cash, pos = w._commitments(a)
-        st = E.margin_statement(sim.cycle, a.version, mid, cash, pos, w.state.scenario_set, solvency_only)
+        st = margin_statement(sim.cycle, a.version, mid, cash, pos, w.state.scenario_set, solvency_only)
         jobs.append((st, [a.cash, *a.pos]))
     return jobs
 
@@ -178,14 +177,3 @@ def test_a_dead_worker_does_not_break_margin_proving(sim):
     finally:
         pool.close()
 
-
-def _jobs(sim):
-    from clearing import engine as E
-    w = sim.witness
-    out = []
-    for mid in sorted(w.state.members):
-        a = w.state.members[mid]
-        cash, pos = w._commitments(a)
-        out.append((E.margin_statement(w.state.cycle, a.version, mid, cash, pos, w.state.scenario_set),
-                    [a.cash, *a.pos]))
-    return out

@@ -1,4 +1,4 @@
-"""Development PKI, certificate identities and mutual TLS (clearing.pki)."""
+"""Development PKI, certificate identities and mutual TLS (clearing.services.pki)."""
 from __future__ import annotations
 
 import datetime
@@ -20,9 +20,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509 import verification
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from clearing import pki, relay, signing
-from clearing.pki import AuthError, PkiError
-from clearing.signing import SignatureError
+from clearing.services import pki
+
+from clearing.protocol import relay
+
+from clearing.protocol import signing
+from clearing.services.pki import AuthError, PkiError
+from clearing.protocol.signing import SignatureError
 
 MEMBERS = ["A", "B"]
 ALL_NAMES = ["clearing", "prover", "auditor", "A", "B", "operator"]

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 import test_engine_support as S
-from clearing import engine as E
-from prover.witness import Refused, WitnessStore
+from clearing.protocol.fields import PROVER
+from prover.custody.witness import Refused, WitnessStore
 from test_engine_support import basic_sim
 
 
@@ -19,7 +19,7 @@ def _submit(sim, tid, qty):
     trade, proof, sig, sc, sp, _ = sim.make_trade(tid, "A", "B", "ESX", qty, 500000)
     sim.engine.submit_trade(trade, proof, sig, sc, sp, sim.rid("trade"))
     sim.sync()
-    return sim.engine.relayed(tid, E.PROVER)
+    return sim.engine.relayed(tid, PROVER)
 
 
 def test_prover_refuses_a_reused_blinding_also_after_restart(tmp_path, monkeypatch):
@@ -39,7 +39,7 @@ def test_prover_refuses_a_reused_blinding_also_after_restart(tmp_path, monkeypat
 
 
 def test_a_blinding_of_zero_cannot_even_be_sealed(tmp_path, monkeypatch):
-    from clearing.relay import OpeningError
+    from clearing.protocol.relay import OpeningError
     sim = basic_sim(tmp_path, seed=b"rho-zero")
     _fixed_rho(monkeypatch, 0)
     with pytest.raises(OpeningError):

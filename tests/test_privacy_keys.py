@@ -28,10 +28,12 @@ from pathlib import Path
 
 import pytest
 
-from clearing import cli, services_config
-from clearing.ledger import Ledger
-from prover import service as prover_service
-from prover.sealed_store import SealedStore, StoreError
+from clearing import cli
+
+from clearing.services import config as services_config
+from clearing.node.ledger import Ledger
+from clearing.services import prover_service
+from prover.custody.sealed_store import SealedStore, StoreError
 from zkp.pedersen import Opening
 
 from test_service_support import Cluster, make_config

@@ -49,13 +49,22 @@ from types import SimpleNamespace
 import grpc
 import pytest
 
-from clearing import engine as E
-from clearing import rpc, signing
+from clearing.fold.apply import apply_event
+
+from clearing.fold.state import State
+
+from clearing.protocol.fields import PROVER
+
+from clearing.protocol.messages import epoch_message, trade_message, trade_tuple
+
+from clearing.protocol.statements import epoch_statement, trade_statement
+from clearing.services import rpc
+from clearing.protocol import signing
 from clearing.api import clearing_pb2, convert
-from clearing.errors import AlreadyExists, FailedPrecondition
-from clearing.relay import OpeningError, seal_opening
+from clearing.protocol.errors import AlreadyExists, FailedPrecondition
+from clearing.protocol.relay import OpeningError, seal_opening
 from prover.statements import prove, prove_reveals
-from prover.witness import Refused
+from prover.custody.witness import Refused
 from zkp.field import random_scalar
 from zkp.generators import generators
 from zkp.pedersen import Opening
@@ -188,9 +197,9 @@ def test_window_totals_cannot_be_differenced(tmp_path):
     ops = [s.members[m].df for m in members]
     gens = generators()
     D = sum(P.opened(op) for op in ops)
-    st = E.epoch_statement(s.epoch, s.epoch_seq, members, [gens.commit(o.value, o.blinding) for o in ops], D)
+    st = epoch_statement(s.epoch, s.epoch_seq, members, [gens.commit(o.value, o.blinding) for o in ops], D)
     proof = prove_reveals(st, ops).to_bytes()
-    sig = signing.sign(sim.prover_sk, *E.epoch_message(sim.cycle, s.epoch, members, D, proof))
+    sig = signing.sign(sim.prover_sk, *epoch_message(sim.cycle, s.epoch, members, D, proof))
     with pytest.raises(FailedPrecondition, match="window"):
         sim.engine.open_epoch_total(sim.cycle, s.epoch, members, D, proof, sig, sim.rid("epoch"))
     # everybody re-files (B and C unchanged): fresh commitments, then one total
@@ -265,7 +274,7 @@ def test_assessment_payments_do_not_reveal_contributions(base):
         D0 = report["D0"]
         snapshot = {}
         alg = run.sim.witness.alg
-        state = E.State()
+        state = State()
         for seq, body in run.events:
             if body["kind"] in ("assessment-pay", "assessment-settle"):
                 m = body["member"]
@@ -288,7 +297,7 @@ def test_assessment_payments_do_not_reveal_contributions(base):
                         assert (d - part) % whole or (d - part) // whole != df
                     # what it does learn: a payable in (d - grid, d], i.e. many contributions
                     assert _first(whole, part, D0, d + 1) - _first(whole, part, D0, d - grid + 1) > 1
-            E.apply_event(state, seq, body, alg)
+            apply_event(state, seq, body, alg)
             if body["kind"] == "dm-open":
                 snapshot = {m: P.opened(state.members[m].df) for m in body["survivors"]}
     assert paths["assessment-settle"] >= 1 and paths["assessment-pay"] >= 2, paths
@@ -306,7 +315,7 @@ def test_cure_deposits_bound_but_do_not_pin_the_shortfall(base, variant):
     grid = grid_of(run)
     matrix = run.sim.engine.state.scenario_set["matrix"]
     alg = run.sim.witness.alg
-    state = E.State()
+    state = State()
     called: set[str] = set()
     onboarded: set[str] = set()
     spent: dict[str, int] = {}
@@ -334,7 +343,7 @@ def test_cure_deposits_bound_but_do_not_pin_the_shortfall(base, variant):
             called = {m for m, r in body["results"].items() if r != "pass"}
         if kind == "margin-cure" and not body["solvency_only"] or kind == "default":
             called.discard(body["member"])
-        E.apply_event(state, seq, body, alg)
+        apply_event(state, seq, body, alg)
     assert cures >= 1
 
 
@@ -369,7 +378,7 @@ class _Node:
 
 
 def _participant(monkeypatch, sim, mid, seen_path, offer=None):
-    from clearing import participant as PT
+    from clearing.clients import participant as PT
 
     monkeypatch.setattr(PT.rpc, "channel", lambda *a, **k: _Channel())
     m = sim.members[mid]
@@ -384,10 +393,10 @@ def _submit(sim, tid, buyer, seller, qty, rho):
     T = generators().commit(qty, rho)
     trade = {"trade_id": tid, "cycle": sim.cycle, "buyer": buyer, "seller": seller, "instrument": "ESX",
              "side": "buy", "price": 500000, "T": T.encode().hex()}
-    tup = E.trade_tuple(trade)
-    st = E.trade_statement(sim.cycle, sim.engine.state.cycle_seq, buyer, T, tup)
+    tup = trade_tuple(trade)
+    st = trade_statement(sim.cycle, sim.engine.state.cycle_seq, buyer, T, tup)
     proof = prove(st, [Opening(qty, rho)], rng=sim.rng).to_bytes()
-    sig = sim.members[buyer].sign(E.trade_message(trade))
+    sig = sim.members[buyer].sign(trade_message(trade))
     sc = seal_opening(sim.members[seller].rpk, qty, rho, tup)
     sp = seal_opening(sim.witness.relay_public, qty, rho, tup)
     sim.engine.submit_trade(trade, proof, sig, sc, sp, sim.rid("trade"))
@@ -400,7 +409,7 @@ def test_reused_blinding_is_refused_by_counterparty_and_prover(tmp_path, monkeyp
     node q2 - q1) is refused by the counterparty's client -- also after it
     restarts -- and by the prover; a T seen before is refused by the engine
     and by the client; rho = 0 cannot even be sealed."""
-    from clearing.participant import TradeRejected
+    from clearing.clients.participant import TradeRejected
 
     sim = basic_sim(tmp_path, members=("A", "B"), seed=b"privacy-rho")
     seen = tmp_path / "B-seen.json"
@@ -408,7 +417,7 @@ def test_reused_blinding_is_refused_by_counterparty_and_prover(tmp_path, monkeyp
     rho = random_scalar(sim.rng)
     t1 = _submit(sim, "t1", "A", "B", 5, rho)
     b.affirm("t1")
-    sim.engine.receipt("t1", sim.witness.receive_opening("t1", sim.engine.relayed("t1", E.PROVER)), sim.rid("r"))
+    sim.engine.receipt("t1", sim.witness.receive_opening("t1", sim.engine.relayed("t1", PROVER)), sim.rid("r"))
     sim.sync()
     assert sim.engine.trade("t1")["status"] == "novated"
     # the same blinding, another size: the engine cannot tell (T differs), the counterparty and the prover can
@@ -418,7 +427,7 @@ def test_reused_blinding_is_refused_by_counterparty_and_prover(tmp_path, monkeyp
     with pytest.raises(TradeRejected, match="blinding"):
         _participant(monkeypatch, sim, "B", seen).affirm("t2")  # a restarted client remembers
     with pytest.raises(Refused, match="blinding"):
-        sim.witness.receive_opening("t2", sim.engine.relayed("t2", E.PROVER))
+        sim.witness.receive_opening("t2", sim.engine.relayed("t2", PROVER))
     assert sim.engine.trade("t2")["status"] == "pending"
     assert rho.to_bytes(32, "big").hex() not in seen.read_text()  # the client keeps tags, not blindings
     # a T seen before: the engine refuses it; a relay offering it under another id is refused by the client
@@ -426,11 +435,11 @@ def test_reused_blinding_is_refused_by_counterparty_and_prover(tmp_path, monkeyp
         _submit(sim, "t3", "A", "B", 5, rho)
     t3 = dict(t1, trade_id="t3")
     offer = clearing_pb2.PendingTrade(trade=convert.trade_msg(t3),
-                                      sealed_opening=seal_opening(sim.members["B"].rpk, 5, rho, E.trade_tuple(t3)))
+                                      sealed_opening=seal_opening(sim.members["B"].rpk, 5, rho, trade_tuple(t3)))
     with pytest.raises(TradeRejected, match="seen before"):
         _participant(monkeypatch, sim, "B", seen, offer=offer).affirm("t3")
     with pytest.raises(OpeningError):
-        seal_opening(sim.members["B"].rpk, 5, 0, E.trade_tuple(t3))
+        seal_opening(sim.members["B"].rpk, 5, 0, trade_tuple(t3))
 
 
 # ---------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The HPKE-style opening relay (clearing.relay)."""
+"""The HPKE-style opening relay (clearing.protocol.relay)."""
 from __future__ import annotations
 
 import pytest
@@ -7,8 +7,8 @@ from cryptography.hazmat.primitives.asymmetric import x25519
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from clearing import relay
-from clearing.relay import (
+from clearing.protocol import relay
+from clearing.protocol.relay import (
     OpeningError,
     RelayError,
     decode_opening,
@@ -16,7 +16,7 @@ from clearing.relay import (
     open_sealed,
     seal,
 )
-from clearing.signing import encode_tuple
+from clearing.protocol.signing import encode_tuple
 from zkp.field import R
 
 AAD = encode_tuple("trade", [("trade_id", "t-1"), ("cycle", 1), ("price", 100)])

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from clearing.oracle import run_oracle
-from clearing.scenario import (
+from clearing.ccp.oracle import run_oracle
+from clearing.ccp.scenario import (
     GENERATED_DEPOSIT_GRID, ScenarioError, builtin_scenario, generate_scenario, grid_deposit, load_scenario,
     parse_json, scenario_matrix,
 )

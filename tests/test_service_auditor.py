@@ -8,12 +8,12 @@ import json
 
 import pytest
 
-from clearing import auditor as A
-from clearing import rpc
+from clearing.services import auditor as A
+from clearing.services import rpc
 from clearing.api import auditor_pb2, auditor_pb2_grpc, clearing_pb2
-from clearing.errors import LedgerCorrupted
-from clearing.ledger import canonical
-from clearing.pki import load_identity
+from clearing.protocol.errors import LedgerCorrupted
+from clearing.protocol.encoding import canonical
+from clearing.services.pki import load_identity
 
 from test_service_support import MATRIX, P0, cluster  # noqa: F401 - fixture
 

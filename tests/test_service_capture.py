@@ -22,8 +22,8 @@ import time
 import grpc
 import pytest
 
-from clearing.participant import Participant
-from clearing.pki import load_identity
+from clearing.clients.participant import Participant
+from clearing.services.pki import load_identity
 
 from test_service_support import Cluster
 

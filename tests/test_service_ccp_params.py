@@ -6,7 +6,7 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from clearing import engine as E
+from clearing.protocol.messages import ccp_parameters_message
 from clearing.api import admin_pb2, admin_pb2_grpc
 
 from test_service_support import cluster  # noqa: F401 - fixture
@@ -26,7 +26,7 @@ def test_operator_sets_ccp_parameters_participant_is_denied(cluster):
 
     a = cluster.member("A")
     admin = admin_pb2_grpc.AdminServiceStub(a._channels[0])
-    sig = a._sign(E.ccp_parameters_message(1, 0, 0, 0, "params-3"))
+    sig = a._sign(ccp_parameters_message(1, 0, 0, 0, "params-3"))
     with pytest.raises(grpc.RpcError) as err:
         admin.SetCcpParameters(admin_pb2.SetCcpParametersRequest(
             request_id="params-3", cycle=1, skin_in_the_game_1=0, skin_in_the_game_2=0, assessment_cap_multiple=0,

@@ -17,8 +17,10 @@ import time
 import grpc
 import pytest
 
-from clearing import rpc, services_config
-from clearing.pki import load_identity
+from clearing.services import rpc
+
+from clearing.services import config as services_config
+from clearing.services.pki import load_identity
 
 from test_service_process import MATRIX, Proc, _clients, _onboard, _status, configure, procs  # noqa: F401
 
@@ -28,7 +30,7 @@ def _reproducible_run(d, kill_at: int | None, victim: str = "clearing"):
     with a seeded RNG, members with seeded blindings and explicit request ids,
     the clearing node as a subprocess -- killed with -9 and restarted from its
     database after step ``kill_at`` when given.  Returns (digest, state hash)."""
-    from prover import service as prover_service
+    from clearing.services import prover_service
     from zkp.field import SeededRng
 
     clearing = Proc(d, "clearing")
@@ -96,7 +98,7 @@ def test_sigterm_lets_a_call_in_flight_finish(procs):
     account from the node and the node waits for its answer), sends SIGTERM,
     waits until the node refuses a new connection (its graceful shutdown has
     begun), and only then lets the prover answer."""
-    from prover import service as prover_service
+    from clearing.services import prover_service
 
     d, start = procs
     clearing = Proc(d, "clearing", "--grace", "120")

@@ -8,8 +8,8 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from clearing.auditor import audit_node
-from clearing.oracle import requirement
+from clearing.services.auditor import audit_node
+from clearing.ccp.oracle import requirement
 
 from test_engine_support import Sim
 from test_service_support import CCP, INSTRUMENTS, MATRIX, Cluster
@@ -135,6 +135,6 @@ def public(reports):
 
 
 def load_auditor(c):
-    from clearing.pki import load_identity
+    from clearing.services.pki import load_identity
 
     return load_identity(c.dir, "auditor")

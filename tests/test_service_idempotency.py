@@ -1,7 +1,7 @@
 """Retries with the same request id replay the recorded result, whatever
 happened since (issue 11, items 2 and 3), through the in-process services
 and the CLI; the clients' own retries of UNAVAILABLE / RESOURCE_EXHAUSTED
-(:mod:`clearing.retry`)."""
+(:mod:`clearing.clients.retry`)."""
 from __future__ import annotations
 
 import json
@@ -12,9 +12,15 @@ import time
 import grpc
 import pytest
 
-from clearing import cli, clearing_service, retry, services_config
-from clearing.participant import Participant, TradeRejected
-from clearing.pki import load_identity
+from clearing import cli
+
+from clearing.services import clearing_service
+
+from clearing.clients import retry
+
+from clearing.services import config as services_config
+from clearing.clients.participant import Participant, TradeRejected
+from clearing.services.pki import load_identity
 
 from test_service_support import MATRIX, P0, Cluster, cluster  # noqa: F401 - the fixture
 
@@ -115,12 +121,12 @@ def test_retried_withdrawal_replays_although_the_prover_now_refuses(cluster):
 def test_a_request_without_proof_is_answered_only_from_the_record(cluster):
     """What the client's retry relies on: the node answers a recorded id
     first, and an unrecorded one without a proof applies nothing."""
-    from clearing import engine as E
+    from clearing.protocol.messages import withdrawal_message
     from clearing.api import clearing_pb2
 
     cluster.onboard()
     a = cluster.member("A")
-    sig = a._sign(E.withdrawal_message("A", 5, 1, "wd-none"))
+    sig = a._sign(withdrawal_message("A", 5, 1, "wd-none"))
     req = clearing_pb2.WithdrawRequest(request_id="wd-none", member="A", amount=5, cycle=1, signature=sig)
     assert code_of(a.clearing.Withdraw, req) == S.INVALID_ARGUMENT
     assert events(cluster, "withdraw") == []

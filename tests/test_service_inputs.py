@@ -7,7 +7,7 @@
   number 0) is INVALID_ARGUMENT -- for our services, health and reflection
   alike -- with no ERROR log record and the node still SERVING;
 * client strings echoed in a status are escaped and capped;
-* :func:`clearing.rpc.status_of` maps every library error to a status that
+* :func:`clearing.services.rpc.status_of` maps every library error to a status that
   means what it says, and INTERNAL is logged without the exception's message;
 * a burst of 100 concurrent cheap reads is served (queued, not refused);
 * reflection answers over ``grpc.reflection.v1`` as well as v1alpha.
@@ -23,14 +23,14 @@ import grpc
 import pytest
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
-from clearing import engine as E
-from clearing import errors as ce
-from clearing import rpc
+from clearing.protocol.messages import withdrawal_message
+from clearing.protocol import errors as ce
+from clearing.services import rpc
 from clearing.api import admin_pb2, admin_pb2_grpc, clearing_pb2, common_pb2, prover_pb2
-from clearing.errors import capped, shown
-from clearing.pki import load_identity
-from prover.sealed_store import StoreError
-from prover.witness import Divergence, Refused
+from clearing.protocol.errors import capped, shown
+from clearing.services.pki import load_identity
+from prover.custody.sealed_store import StoreError
+from prover.custody.witness import Divergence, Refused
 from zkp.errors import DecodeError, ProvingError, VerificationError
 from zkp.statements import StatementError
 
@@ -59,7 +59,7 @@ def test_prove_withdrawal_amount_out_of_range(cluster):
     a = cluster.member("A")
     cycle = a.ledger_status().cycle
     for amount in (0, 1 << 63, U64_MAX):
-        sig = a._sign(E.withdrawal_message("A", amount, cycle, "w1"))
+        sig = a._sign(withdrawal_message("A", amount, cycle, "w1"))
         req = prover_pb2.ProveWithdrawalRequest(request_id="w1", member="A", amount=amount, cycle=cycle,
                                                 signature=sig)
         code, details = status(a.prover.ProveWithdrawal, req)

@@ -8,11 +8,11 @@ import grpc
 import pytest
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from clearing import engine as E
-from clearing import rpc
+from clearing.protocol.messages import admission_message, scenario_set_id, settlement_message
+from clearing.services import rpc
 from clearing.api import admin_pb2, admin_pb2_grpc, clearing_pb2, clearing_pb2_grpc, common_pb2
 from clearing.api import prover_pb2, prover_pb2_grpc
-from clearing.pki import init_pki, load_identity
+from clearing.services.pki import init_pki, load_identity
 from zkp.field import R
 
 from test_service_support import MATRIX, P0, cluster  # noqa: F401 - fixture
@@ -81,8 +81,8 @@ def test_participant_may_not_use_admin_or_node_rpcs(onboarded):
     a = c.member("A")
     ch = a._channels[0]
     admin = admin_pb2_grpc.AdminServiceStub(ch)
-    sid = E.scenario_set_id(0, ["ESX", "RTX"], MATRIX)
-    fake_sig = a._sign(E.settlement_message(1, P0, sid))
+    sid = scenario_set_id(0, ["ESX", "RTX"], MATRIX)
+    fake_sig = a._sign(settlement_message(1, P0, sid))
     req = admin_pb2.SettleRequest(request_id="s1", cycle=1, prices=P0, operator_signature=fake_sig,
                                   scenario_set=admin_pb2.ScenarioSet(version=0, rows=[
                                       admin_pb2.ScenarioSet.Row(pnl=r) for r in MATRIX]))
@@ -197,7 +197,7 @@ def test_deadline_too_short_is_refused_before_work(onboarded):
 
 def test_unauthenticated_party_outside_roster(cluster, tmp_path):
     """A certificate from our CA for a name the roster does not have."""
-    from clearing import pki
+    from clearing.services import pki
 
     ca_dir = cluster.dir
     # re-issue with the same CA: build a leaf for an unknown member
@@ -207,7 +207,7 @@ def test_unauthenticated_party_outside_roster(cluster, tmp_path):
 
     ca_key = serialization.load_pem_private_key((ca_dir / "ca" / "ca.key").read_bytes(), None)
     ca_cert = x509.load_pem_x509_certificate((ca_dir / "ca" / "ca.crt").read_bytes())
-    from clearing import signing
+    from clearing.protocol import signing
     ed = signing.generate_identity_key()
     key, cert = pki._make_leaf(ca_key, ca_cert, "member", "Zed", signing.public_key_bytes(ed),
                                datetime.datetime.now(datetime.timezone.utc), 1)
@@ -240,7 +240,7 @@ def test_register_only_for_itself_with_its_certificate_key(cluster):
     c = cluster
     op = c.operator()
     me = c.roster.party("A")
-    op_sig = op._sign(E.admission_message("A", me.ed25519_public, me.x25519_public))
+    op_sig = op._sign(admission_message("A", me.ed25519_public, me.x25519_public))
     req = C.RegisterRequest(request_id="reg-A", member="A", identity_key=me.ed25519_public,
                             relay_key=me.x25519_public, relay_signature=me.x25519_binding, operator_signature=op_sig)
     b = c.member("B")

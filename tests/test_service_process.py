@@ -16,11 +16,15 @@ import time
 import grpc
 import pytest
 
-from clearing import cli, rpc, services_config
-from clearing.auditor import audit_node
-from clearing.operator import Operator
-from clearing.participant import Participant
-from clearing.pki import load_config, load_identity
+from clearing import cli
+
+from clearing.services import rpc
+
+from clearing.services import config as services_config
+from clearing.services.auditor import audit_node
+from clearing.clients.operator import Operator
+from clearing.clients.participant import Participant
+from clearing.services.pki import load_config, load_identity
 
 from test_service_support import MATRIX, make_config
 
@@ -196,11 +200,11 @@ def test_kill9_mid_cycle_and_restart(procs, victim):
         # the client retries the same request: applied once
         again = ms["C"].clearing.SubmitTrade(req)
         assert again.seq == first.seq and again.trade == first.trade
-        from clearing import engine as E
+        from clearing.protocol.messages import affirmation_message
         from clearing.api import clearing_pb2
         t2 = ms["A"].pending()[0].trade
         aff = clearing_pb2.AffirmTradeRequest(request_id="aff-t2", trade_id="t2", member="A",
-                                              signature=ms["A"]._sign(E.affirmation_message(t2, "A")))
+                                              signature=ms["A"]._sign(affirmation_message(t2, "A")))
         res = ms["A"].clearing.AffirmTrade(aff)
         assert res.status == "novated"
         # a retried affirmation is applied once

@@ -11,9 +11,11 @@ import sqlite3
 import grpc
 import pytest
 
-from clearing import clearing_service, services_config
+from clearing.services import clearing_service
+
+from clearing.services import config as services_config
 from clearing.api import prover_pb2
-from prover.sealed_store import SealedStore, StoreError
+from prover.custody.sealed_store import SealedStore, StoreError
 from zkp.field import encode_scalar
 
 from test_service_support import MATRIX, P0, Cluster, cluster  # noqa: F401 - fixture
@@ -112,10 +114,10 @@ def test_prover_alarm_when_node_history_differs(tmp_path):
         try:
             node2 = other.resource
             # the other node's history: the same members admitted in another order, a different deposit
-            from clearing.operator import Operator
-            from clearing.pki import load_identity
+            from clearing.clients.operator import Operator
+            from clearing.services.pki import load_identity
             op2 = Operator(load_identity(c.dir, "operator"), c.roster, f"127.0.0.1:{port}")
-            from clearing.participant import Participant
+            from clearing.clients.participant import Participant
             for m in ("C", "B", "A"):
                 op2.admit(m)
             a2 = Participant(load_identity(c.dir, "A"), c.roster, f"127.0.0.1:{port}")
@@ -160,8 +162,8 @@ def test_prover_alarm_when_node_ledger_goes_backwards(tmp_path):
     """A restarted prover remembers the highest (seq, head) it followed: a
     node that comes back with a shorter ledger (a lost database re-created
     from the genesis) raises the alarm instead of being followed silently."""
-    from clearing import rpc
-    from prover import service as prover_service
+    from clearing.services import rpc
+    from clearing.services import prover_service
     c = Cluster(tmp_path / "cfg")
     try:
         c.onboard()

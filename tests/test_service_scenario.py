@@ -1,5 +1,5 @@
 """Scenarios driven only through the services, compared with the plaintext
-oracle (clearing.oracle.run_oracle) on the same file: who is called and for
+oracle (clearing.ccp.oracle.run_oracle) on the same file: who is called and for
 how much, cures, defaults, every public number of each default report, and
 the members' final opened balances (read back from the prover service by
 each member itself).  Members behave as the oracle's members do: a called
@@ -13,8 +13,8 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from clearing.oracle import requirement, run_oracle
-from clearing.scenario import builtin_scenario, generate_scenario, grid_deposit, scenario_matrix
+from clearing.ccp.oracle import requirement, run_oracle
+from clearing.ccp.scenario import builtin_scenario, generate_scenario, grid_deposit, scenario_matrix
 
 from test_service_support import Cluster
 

@@ -8,11 +8,13 @@ from contextlib import ExitStack
 
 import pytest
 
-from clearing import clearing_service, services_config
-from clearing.operator import Operator
-from clearing.participant import Participant
-from clearing.pki import init_pki, load_config, load_identity
-from prover import service as prover_service
+from clearing.services import clearing_service
+
+from clearing.services import config as services_config
+from clearing.clients.operator import Operator
+from clearing.clients.participant import Participant
+from clearing.services.pki import init_pki, load_config, load_identity
+from clearing.services import prover_service
 
 INSTRUMENTS = [
     {"id": "ESX", "multiplier": 50, "tick": 25, "price0": 500000},

@@ -1,4 +1,4 @@
-"""Canonical tuple encoding and Ed25519 signing (clearing.signing)."""
+"""Canonical tuple encoding and Ed25519 signing (clearing.protocol.signing)."""
 from __future__ import annotations
 
 import os
@@ -7,8 +7,8 @@ import stat
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
 
-from clearing import signing
-from clearing.signing import (
+from clearing.protocol import signing
+from clearing.protocol.signing import (
     EncodingError,
     KeyFormatError,
     SignatureError,

@@ -7,7 +7,7 @@ import random
 import pytest
 from hypothesis import given, settings, strategies as st_
 
-from clearing.oracle import pro_rata, scenario_pnl
+from clearing.ccp.oracle import pro_rata, scenario_pnl
 from prover import statements as P
 from verifier import statements as V
 from zkp.errors import DecodeError, ProvingError, VerificationError

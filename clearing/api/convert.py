@@ -11,7 +11,7 @@ Wire rules (see ``proto/zkclear/v1/common.proto``):
 * an integer that may exceed 64 bits is a canonical decimal string;
 * keys are 32 bytes, signatures 64 bytes;
 * every integer of a request lies in its field's range
-  (:func:`check_integers`, run by :mod:`clearing.rpc` on every request as it
+  (:func:`check_integers`, run by :mod:`clearing.services.rpc` on every request as it
   is decoded, before any handler): an unsigned field below 2^63 -- the ledger
   and SQLite hold signed 64-bit integers, so ``since = 2^64 - 1`` is refused
   here instead of overflowing in SQLite -- and the fields named in
@@ -21,7 +21,7 @@ Wire rules (see ``proto/zkclear/v1/common.proto``):
   2^20, ...) themselves.
 
 Every decoding failure raises :class:`ConversionError`, a subclass of
-:class:`clearing.errors.InvalidArgument`, so the RPC layer answers
+:class:`clearing.protocol.errors.InvalidArgument`, so the RPC layer answers
 INVALID_ARGUMENT without inspecting messages.  Messages name the field, never
 a value.
 """
@@ -35,8 +35,8 @@ from zkp.errors import DecodeError
 from zkp.field import decode_scalar, encode_scalar
 from zkp.group import Point
 
-from clearing import engine as E
-from clearing.errors import InvalidArgument
+from clearing.protocol.messages import scenario_set_id
+from clearing.protocol.errors import InvalidArgument
 
 from . import admin_pb2, common_pb2
 
@@ -320,7 +320,7 @@ def scenario_set(msg: admin_pb2.ScenarioSet, instruments: Sequence[str]) -> dict
     matrix = [list(row.pnl) for row in msg.rows]
     if not matrix:
         raise ConversionError("scenario set has no scenarios")
-    sid = E.scenario_set_id(msg.version, list(instruments), matrix)
+    sid = scenario_set_id(msg.version, list(instruments), matrix)
     return {"version": msg.version, "matrix": matrix, "id": sid.hex()}
 
 

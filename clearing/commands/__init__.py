@@ -46,7 +46,7 @@ import grpc
 
 #: One past the largest public amount, index or skin in the game (signed 64-bit).
 AMOUNT_LIMIT = 1 << 63
-#: One past the largest trade quantity (clearing.relay.MAX_QUANTITY).
+#: One past the largest trade quantity (clearing.protocol.relay.MAX_QUANTITY).
 QUANTITY_LIMIT = 1 << 32
 #: One past the largest price (zkp.statements.MAX_PRICE).
 PRICE_LIMIT = 1 << 40

@@ -69,16 +69,16 @@ def _scenario_set(args) -> tuple[int, list[list[int]]]:
             return int(data["version"]), [[int(x) for x in row] for row in data["matrix"]]
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise CommandError(f"cannot read scenario set {args.scenario_set}: {exc}") from None
-    from clearing.scenario import builtin_scenario, scenario_matrix
+    from clearing.ccp.scenario import builtin_scenario, scenario_matrix
 
     return args.version, scenario_matrix(builtin_scenario())
 
 
 def run(args) -> int:
-    from clearing import services_config
-    from clearing.engine import report_table
-    from clearing.operator import Operator
-    from clearing.pki import load_config, load_identity
+    from clearing.services import config as services_config
+    from clearing.node.reports import report_table
+    from clearing.clients.operator import Operator
+    from clearing.services.pki import load_config, load_identity
 
     roster = load_config(args.config)
     target = services_config.endpoint(args.config, "clearing")

@@ -16,9 +16,9 @@ def configure(parser) -> None:
 
 
 def run(args) -> int:
-    from clearing import services_config
-    from clearing.auditor import audit_node
-    from clearing.pki import load_config, load_identity
+    from clearing.services import config as services_config
+    from clearing.services.auditor import audit_node
+    from clearing.services.pki import load_config, load_identity
 
     roster = load_config(args.config)
     identity = load_identity(args.config, args.identity)

@@ -28,9 +28,9 @@ def configure(parser) -> None:
 
 
 def run(args) -> int:
-    from clearing import services_config
-    from clearing.pki import init_pki, load_identity
-    from clearing.scenario import builtin_scenario, load_scenario
+    from clearing.services import config as services_config
+    from clearing.services.pki import init_pki, load_identity
+    from clearing.ccp.scenario import builtin_scenario, load_scenario
 
     members = [m.strip() for m in args.members.split(",") if m.strip()]
     if not members:

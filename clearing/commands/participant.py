@@ -46,9 +46,9 @@ def configure(parser) -> None:
 
 
 def run(args) -> int:
-    from clearing import services_config
-    from clearing.participant import Participant, TradeRejected
-    from clearing.pki import load_config, load_identity
+    from clearing.services import config as services_config
+    from clearing.clients.participant import Participant, TradeRejected
+    from clearing.services.pki import load_config, load_identity
 
     roster = load_config(args.config)
     identity = load_identity(args.config, args.name)

@@ -26,11 +26,11 @@ def configure(parser) -> None:
 def run(args) -> int:
     setup_logging(args.log_level)
     if args.node == "clearing":
-        from clearing.clearing_service import serve
+        from clearing.services.clearing_service import serve
     elif args.node == "prover":
-        from prover.service import serve
+        from clearing.services.prover_service import serve
     else:
-        from clearing.auditor import serve
+        from clearing.services.auditor import serve
     if not 0 <= args.grace <= 3600:
         raise CommandError("--grace must be in [0, 3600] seconds")
     if args.node == "prover":

@@ -1,0 +1,115 @@
+"""The CCP's public arithmetic, written once and used by the clearing fold
+(:mod:`clearing.fold`) -- the engine on commitments and the prover on
+openings alike.  Plain integers (minor units, price units, contracts); no
+floats; floor division only where a rule says so.
+
+The plaintext oracle (:mod:`clearing.ccp.oracle`) deliberately does *not*
+import this module: it states the same rules again in its own code, per
+member, so that the demo's and the tests' engine-vs-oracle cross-checks
+compare two implementations and can fail (``tests/test_ccp_rules.py``
+perturbs a rule here and watches the cross-check catch it).
+
+Rules (DESIGN §5-§6)
+--------------------
+variation_margin   sum_i (P_i - P_prev_i) * mult_i * pos_i
+closeout_loss      X = -sum_i (c_i - P_i) * mult_i * pos_i (what selling at the
+                   close-out prices c loses against the last settlement P)
+requirement        max(0, -min_s sum_i A[s][i] * pos_i) (worst scenario loss)
+own_resources      tranches 1-2 of one defaulter: loss = max(0, X + u +
+                   max(0, -cash)); margin = min(loss, max(0, cash)); R1 =
+                   loss - margin; default fund = min(R1, df); residual R2 =
+                   R1 - that; estate surplus = max(0, cash - X - u) + df -
+                   default fund
+mutual_tranches    tranches 3-6 and the uncovered loss for the summed residual
+                   R of one event, on the survivors' *total* D0 -- every
+                   public amount depends on the contributions only through
+                   D0; the per-survivor split of tranches 4 and 6 is proven
+                   separately (pro-rata shares)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+
+def variation_margin(prev_prices: Sequence[int], prices: Sequence[int], mults: Sequence[int],
+                     positions: Sequence[int]) -> int:
+    if not len(prev_prices) == len(prices) == len(mults) == len(positions):
+        raise ValueError("variation_margin: prices, multipliers and positions differ in length")
+    total = 0
+    for before, now, mult, qty in zip(prev_prices, prices, mults, positions):
+        total += (now - before) * mult * qty
+    return total
+
+
+def closeout_loss(close_prices: Sequence[int], settle_prices: Sequence[int], mults: Sequence[int],
+                  positions: Sequence[int]) -> int:
+    return variation_margin(close_prices, settle_prices, mults, positions)
+
+
+def requirement(matrix: Sequence[Sequence[int]], positions: Sequence[int]) -> int:
+    worst = 0
+    for row in matrix:
+        if len(row) != len(positions):
+            raise ValueError("requirement: a scenario row and the positions differ in length")
+        worst = min(worst, sum(a * q for a, q in zip(row, positions)))
+    return -worst
+
+
+@dataclass(frozen=True)
+class OwnResources:
+    """Tranches 1-2 of one defaulter."""
+
+    loss: int
+    defaulter_margin: int
+    defaulter_default_fund: int
+    residual: int
+    estate_surplus: int
+
+
+def own_resources(X: int, cash: int, df: int, unpaid_assessment: int = 0) -> OwnResources:
+    if df < 0 or unpaid_assessment < 0:
+        raise ValueError("own_resources: df and the unpaid assessment are non-negative")
+    unpaid_vm = -cash if cash < 0 else 0
+    loss = X + unpaid_assessment + unpaid_vm
+    if loss < 0:
+        loss = 0
+    margin = cash if 0 < cash < loss else (loss if cash >= loss else 0)
+    after_margin = loss - margin
+    from_df = df if df < after_margin else after_margin
+    left_cash = cash - X - unpaid_assessment
+    surplus = (left_cash if left_cash > 0 else 0) + df - from_df
+    return OwnResources(loss, margin, from_df, after_margin - from_df, surplus)
+
+
+@dataclass(frozen=True)
+class MutualTranches:
+    """Public sizes of tranches 3-6 for one event (aggregate form on D0)."""
+
+    skin_in_the_game_1: int
+    default_fund_in_full: bool   # the residual reaches D0: every survivor pays its df in full
+    default_fund: int            # D0 in full, else the amount to allocate pro rata
+    skin_in_the_game_2: int
+    assessments_capped: bool     # the residual reaches cap * D0: everyone owes cap * df
+    assessments: int             # cap * D0 when capped, else the amount to allocate pro rata
+    uncovered_loss: int
+
+
+def mutual_tranches(R: int, D0: int, sitg1: int, sitg2: int, cap_multiple: int) -> MutualTranches:
+    if min(R, D0, sitg1, sitg2, cap_multiple) < 0:
+        raise ValueError("mutual_tranches: all inputs are non-negative")
+    t3 = R if R < sitg1 else sitg1
+    left = R - t3
+    in_full = left >= D0
+    t4 = D0 if in_full else left
+    left = left - D0 if in_full else 0
+    t5 = left if left < sitg2 else sitg2
+    left -= t5
+    cap_total = cap_multiple * D0
+    capped = left >= cap_total
+    t6 = cap_total if capped else left
+    return MutualTranches(t3, in_full, t4, t5, capped, t6, left - cap_total if capped else 0)
+
+
+__all__ = ["variation_margin", "closeout_loss", "requirement", "OwnResources", "own_resources", "MutualTranches",
+           "mutual_tranches"]

@@ -1,0 +1,758 @@
+"""The scenario file: instruments, margin scenarios, members, CCP resources,
+trades and price variants (DESIGN §4, §5, §10) -- loading, strict validation,
+and a generator of random but realistic scenarios of the same format.
+
+Units (DESIGN §4)
+-----------------
+* prices are integers in *price units* (the demo: 0.01 index points);
+* a multiplier is minor units per price unit per contract (the demo: US cents
+  per 0.01 point, which is numerically the same as US dollars per index
+  point -- ESX 50, NQX 20 and RTX 50 are the E-mini S&P, E-mini Nasdaq and
+  E-mini Russell multipliers);
+* amounts (cash, default fund, liquidity, CCP tranches) are integers in minor
+  units (cents); quantities are integer contracts.
+
+So ``price * multiplier * quantity`` is a notional in cents, and a price move
+``dP * multiplier * position`` is variation margin in cents.  No floats
+anywhere: the loader rejects floats, bools and numeric strings.
+
+File format (JSON object; unknown keys are rejected so typos cannot pass)
+-------------------------------------------------------------------------
+``name`` (str), optional ``units``/``rules`` (str);
+``instruments``: [{id, price0, multiplier, tick, scan_range}];
+``margin_scenarios``: {optional description, shocks: S x I ints in price
+units, row 0 all zeros ("no move")};
+``members``: [{id, cash, default_fund, liquidity, target_positions[I]}];
+``ccp``: {skin_in_the_game_1, skin_in_the_game_2, assessment_cap_multiple,
+deposit_grid};
+``trades``: [{day, buyer, seller, instrument, quantity, price}];
+``variants``: {name: {settlement_prices: (days) x I, close_out_prices[I]}}.
+Day 0's settlement row must equal every instrument's ``price0``.
+
+``ccp.deposit_grid`` (DESIGN §2, issue 10) is the public grid of the deposits a
+member makes to meet a call: a called member whose call is within its
+remaining liquidity deposits the call rounded up to a multiple of the grid,
+at most its remaining liquidity (:func:`grid_deposit`); an assessed survivor
+that cannot pay from hidden excess cash deposits its due rounded the same
+way.  So a public deposit bounds the shortfall to one grid step instead of
+pinning it.  The field is optional for compatibility with files written
+before it existed: absent, it is 1 (exact deposits, the old behaviour);
+``to_dict`` always writes it and generated scenarios carry
+``GENERATED_DEPOSIT_GRID`` = 10^8 minor units, like the demo file.
+
+Bounds (DESIGN §4) and why they prevent wrap-around in the committed engine
+--------------------------------------------------------------------------
+amounts in [0, 2^63); prices in (0, 2^40) and multiples of the tick; ticks
+and scan ranges in (0, 2^40); multipliers in [1, 2^24); quantities
+1 <= q < 2^32; |shock| < 2^40 and |shock| <= the instrument's scan range;
+at most MAX_TRADES = 2^20 trades, MAX_DAYS = 2^16 days, MAX_MEMBERS = 2^16
+members, MAX_INSTRUMENTS = MAX_SCENARIOS = 64 (the zkp.statements limits);
+deposit_grid in [1, 2^63);
+assessment_cap_multiple in [0, 2^8) with cap * default_fund < 2^64 for every
+member (a proven charge is < 2^64).  Hence |pos_i| < 2^20 * 2^32 = 2^52,
+|A[s][i]| = |shock| * mult < 2^64, one day's VM per instrument
+< 2^40 * 2^24 * 2^52 = 2^116, and over 2^16 days and 64 instruments every
+cash balance stays below 2^(116+16+6+1) = 2^139 in absolute value -- far below
+r/2 ~ 2^252 on BN254, so mod-r arithmetic on commitments equals integer
+arithmetic.  (This module uses Python integers, which never wrap; the bounds
+are enforced here so a scenario that the engine could not run is rejected at
+load time, with a message naming the offending field.)
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, Mapping
+
+AMOUNT_BOUND = 1 << 63
+PRICE_BOUND = 1 << 40
+MULTIPLIER_BOUND = 1 << 24
+QUANTITY_BOUND = 1 << 32
+SHOCK_BOUND = 1 << 40
+PROVEN_CHARGE_BOUND = 1 << 64
+CAP_MULTIPLE_BOUND = 1 << 8
+MAX_TRADES = 1 << 20
+MAX_DAYS = 1 << 16
+MAX_MEMBERS = 1 << 16
+MAX_INSTRUMENTS = 64
+MAX_SCENARIOS = 64
+MAX_ID_LENGTH = 64
+
+
+class ScenarioError(ValueError):
+    """A scenario file or dict is malformed; the message names the field."""
+
+
+# ---------------------------------------------------------------------------
+# data classes
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Instrument:
+    id: str
+    price0: int
+    multiplier: int
+    tick: int
+    scan_range: int
+
+
+@dataclass(frozen=True)
+class Member:
+    id: str
+    cash: int
+    default_fund: int
+    liquidity: int
+    target_positions: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Trade:
+    day: int
+    buyer: str
+    seller: str
+    instrument: str
+    quantity: int
+    price: int
+
+
+@dataclass(frozen=True)
+class CCPParams:
+    skin_in_the_game_1: int
+    skin_in_the_game_2: int
+    assessment_cap_multiple: int
+    #: public deposit grid in minor units (see the module docstring); 1 = exact deposits
+    deposit_grid: int = 1
+
+
+def grid_deposit(amount: int, liquidity: int, grid: int) -> int:
+    """The public deposit a member makes to meet ``amount`` (a call or an
+    assessment due) when ``amount <= liquidity``: ``amount`` rounded up to a
+    multiple of ``grid``, at most ``liquidity``.  So deposit >= amount, and
+    a deposit below ``liquidity`` is a multiple of the grid."""
+    for name, v, lo in (("amount", amount, 0), ("liquidity", liquidity, 0), ("grid", grid, 1)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+            raise ValueError(f"grid_deposit: {name} must be an integer >= {lo}, got {v!r}")
+    if amount > liquidity:
+        raise ValueError("grid_deposit: the amount exceeds the liquidity (the member cannot meet it)")
+    return min(-(-amount // grid) * grid, liquidity)
+
+
+@dataclass(frozen=True)
+class MarginScenarios:
+    """S x I price shocks (price units); row 0 is "no move"."""
+    shocks: tuple[tuple[int, ...], ...]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Variant:
+    """Settlement prices for days 0..len-1 (row 0 = price0) and the close-out
+    prices applied to every defaulter's positions."""
+    name: str
+    settlement_prices: tuple[tuple[int, ...], ...]
+    close_out_prices: tuple[int, ...]
+
+    @property
+    def days(self) -> int:
+        return len(self.settlement_prices)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    instruments: tuple[Instrument, ...]
+    margin_scenarios: MarginScenarios
+    members: tuple[Member, ...]
+    ccp: CCPParams
+    trades: tuple[Trade, ...]
+    variants: Mapping[str, Variant]
+    units: str = ""
+    rules: str = ""
+
+    @property
+    def instrument_ids(self) -> tuple[str, ...]:
+        return tuple(i.id for i in self.instruments)
+
+    @property
+    def member_ids(self) -> tuple[str, ...]:
+        return tuple(m.id for m in self.members)
+
+    @property
+    def multipliers(self) -> tuple[int, ...]:
+        return tuple(i.multiplier for i in self.instruments)
+
+    def instrument_index(self, instrument_id: str) -> int:
+        for k, ins in enumerate(self.instruments):
+            if ins.id == instrument_id:
+                return k
+        raise ScenarioError(f"unknown instrument {instrument_id!r}")
+
+    def member(self, member_id: str) -> Member:
+        for m in self.members:
+            if m.id == member_id:
+                return m
+        raise ScenarioError(f"unknown member {member_id!r}")
+
+    def variant(self, name: str) -> Variant:
+        try:
+            return self.variants[name]
+        except KeyError:
+            raise ScenarioError(f"unknown variant {name!r}; the scenario has {sorted(self.variants)}") from None
+
+    def to_dict(self) -> dict:
+        """The file format; ``load_scenario(sc.to_dict()) == sc``."""
+        d: dict[str, Any] = {"name": self.name}
+        if self.units:
+            d["units"] = self.units
+        d["instruments"] = [
+            {"id": i.id, "price0": i.price0, "multiplier": i.multiplier, "tick": i.tick, "scan_range": i.scan_range}
+            for i in self.instruments
+        ]
+        ms: dict[str, Any] = {}
+        if self.margin_scenarios.description:
+            ms["description"] = self.margin_scenarios.description
+        ms["shocks"] = [list(r) for r in self.margin_scenarios.shocks]
+        d["margin_scenarios"] = ms
+        d["members"] = [
+            {"id": m.id, "cash": m.cash, "default_fund": m.default_fund, "liquidity": m.liquidity,
+             "target_positions": list(m.target_positions)}
+            for m in self.members
+        ]
+        d["ccp"] = {"skin_in_the_game_1": self.ccp.skin_in_the_game_1,
+                    "skin_in_the_game_2": self.ccp.skin_in_the_game_2,
+                    "assessment_cap_multiple": self.ccp.assessment_cap_multiple,
+                    "deposit_grid": self.ccp.deposit_grid}
+        d["trades"] = [
+            {"day": t.day, "buyer": t.buyer, "seller": t.seller, "instrument": t.instrument,
+             "quantity": t.quantity, "price": t.price}
+            for t in self.trades
+        ]
+        if self.rules:
+            d["rules"] = self.rules
+        d["variants"] = {
+            name: {"settlement_prices": [list(r) for r in v.settlement_prices],
+                   "close_out_prices": list(v.close_out_prices)}
+            for name, v in self.variants.items()
+        }
+        return d
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=1)
+
+
+# ---------------------------------------------------------------------------
+# strict field readers
+# ---------------------------------------------------------------------------
+def _type_name(v: Any) -> str:
+    return type(v).__name__
+
+
+def _int(v: Any, path: str, lo: int, hi: int) -> int:
+    """An int (not bool, not float, not str) with lo <= v < hi."""
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ScenarioError(f"{path}: expected an integer, got {_type_name(v)} {v!r}")
+    if not lo <= v < hi:
+        raise ScenarioError(f"{path}: {v} is outside [{lo}, {hi})")
+    return v
+
+
+def _str(v: Any, path: str, *, allow_empty: bool = True, max_len: int | None = None) -> str:
+    if not isinstance(v, str):
+        raise ScenarioError(f"{path}: expected a string, got {_type_name(v)} {v!r}")
+    if not allow_empty and not v:
+        raise ScenarioError(f"{path}: must not be empty")
+    if max_len is not None and len(v) > max_len:
+        raise ScenarioError(f"{path}: longer than {max_len} characters")
+    return v
+
+
+def _list(v: Any, path: str, *, min_len: int = 0, max_len: int | None = None, exact: int | None = None) -> list:
+    if not isinstance(v, (list, tuple)):
+        raise ScenarioError(f"{path}: expected a list, got {_type_name(v)}")
+    if exact is not None and len(v) != exact:
+        raise ScenarioError(f"{path}: expected {exact} entries, got {len(v)}")
+    if len(v) < min_len:
+        raise ScenarioError(f"{path}: expected at least {min_len} entries, got {len(v)}")
+    if max_len is not None and len(v) > max_len:
+        raise ScenarioError(f"{path}: at most {max_len} entries allowed, got {len(v)}")
+    return list(v)
+
+
+def _obj(v: Any, path: str, required: set[str], optional: set[str] = frozenset()) -> Mapping:
+    if not isinstance(v, Mapping):
+        raise ScenarioError(f"{path}: expected an object, got {_type_name(v)}")
+    for k in v:
+        if not isinstance(k, str):
+            raise ScenarioError(f"{path}: non-string key {k!r}")
+    missing = sorted(required - set(v))
+    if missing:
+        raise ScenarioError(f"{path}: missing field(s) {', '.join(missing)}")
+    unknown = sorted(set(v) - required - set(optional))
+    if unknown:
+        raise ScenarioError(f"{path}: unknown field(s) {', '.join(unknown)}")
+    return v
+
+
+def _price(v: Any, path: str, tick: int) -> int:
+    p = _int(v, path, 1, PRICE_BOUND)
+    if p % tick:
+        raise ScenarioError(f"{path}: price {p} is not a multiple of the tick {tick}")
+    return p
+
+
+def _reject_float(s: str):
+    raise ScenarioError(f"floats are not allowed in a scenario (found {s})")
+
+
+def _reject_constant(s: str):
+    raise ScenarioError(f"{s} is not allowed in a scenario")
+
+
+def _no_duplicate_keys(pairs):
+    out = {}
+    for k, v in pairs:
+        if k in out:
+            raise ScenarioError(f"duplicate key {k!r} in a JSON object")
+        out[k] = v
+    return out
+
+
+def parse_json(text: str) -> dict:
+    """Parse scenario JSON strictly: floats, NaN/Infinity and duplicate keys
+    are errors (``json`` would otherwise silently turn 1e3 into a float and
+    keep the last of two duplicate keys)."""
+    try:
+        return json.loads(text, parse_float=_reject_float, parse_constant=_reject_constant,
+                          object_pairs_hook=_no_duplicate_keys)
+    except json.JSONDecodeError as e:
+        raise ScenarioError(f"invalid JSON: {e}") from None
+
+
+# ---------------------------------------------------------------------------
+# loading and validation
+# ---------------------------------------------------------------------------
+def load_scenario(source: str | os.PathLike | Mapping) -> Scenario:
+    """Load and validate a scenario from a path or an already-parsed dict.
+
+    Raises :class:`ScenarioError` whose message names the offending field
+    (e.g. ``members[2].cash: expected an integer, got float 1.5``)."""
+    if isinstance(source, Scenario):
+        source = source.to_dict()
+    if isinstance(source, (str, os.PathLike)):
+        try:
+            with open(source, encoding="utf-8") as f:
+                text = f.read()
+        except OSError as e:
+            raise ScenarioError(f"cannot read scenario file {os.fspath(source)!r}: {e}") from None
+        data = parse_json(text)
+    elif isinstance(source, Mapping):
+        data = source
+    else:
+        raise ScenarioError(f"load_scenario expects a path or a dict, got {_type_name(source)}")
+    return _validate(data)
+
+
+def _validate(d: Any) -> Scenario:
+    d = _obj(d, "scenario", {"name", "instruments", "margin_scenarios", "members", "ccp", "trades", "variants"},
+             {"units", "rules"})
+    name = _str(d["name"], "name", allow_empty=False, max_len=200)
+    units = _str(d.get("units", ""), "units")
+    rules = _str(d.get("rules", ""), "rules")
+
+    # instruments
+    raw_ins = _list(d["instruments"], "instruments", min_len=1, max_len=MAX_INSTRUMENTS)
+    instruments: list[Instrument] = []
+    seen: set[str] = set()
+    for k, ri in enumerate(raw_ins):
+        p = f"instruments[{k}]"
+        ri = _obj(ri, p, {"id", "price0", "multiplier", "tick", "scan_range"})
+        iid = _str(ri["id"], f"{p}.id", allow_empty=False, max_len=MAX_ID_LENGTH)
+        if iid in seen:
+            raise ScenarioError(f"{p}.id: duplicate instrument id {iid!r}")
+        seen.add(iid)
+        tick = _int(ri["tick"], f"{p}.tick", 1, PRICE_BOUND)
+        instruments.append(Instrument(
+            id=iid,
+            price0=_price(ri["price0"], f"{p}.price0", tick),
+            multiplier=_int(ri["multiplier"], f"{p}.multiplier", 1, MULTIPLIER_BOUND),
+            tick=tick,
+            scan_range=_int(ri["scan_range"], f"{p}.scan_range", 1, SHOCK_BOUND),
+        ))
+    n_ins = len(instruments)
+    ins_index = {ins.id: k for k, ins in enumerate(instruments)}
+
+    # margin scenarios
+    ms = _obj(d["margin_scenarios"], "margin_scenarios", {"shocks"}, {"description"})
+    desc = _str(ms.get("description", ""), "margin_scenarios.description")
+    raw_shocks = _list(ms["shocks"], "margin_scenarios.shocks", min_len=1, max_len=MAX_SCENARIOS)
+    shocks: list[tuple[int, ...]] = []
+    for s, row in enumerate(raw_shocks):
+        p = f"margin_scenarios.shocks[{s}]"
+        row = _list(row, p, exact=n_ins)
+        vals = []
+        for i, v in enumerate(row):
+            x = _int(v, f"{p}[{i}]", -SHOCK_BOUND + 1, SHOCK_BOUND)
+            if abs(x) > instruments[i].scan_range:
+                raise ScenarioError(f"{p}[{i}]: |shock| {abs(x)} exceeds the scan range "
+                                    f"{instruments[i].scan_range} of {instruments[i].id}")
+            vals.append(x)
+        shocks.append(tuple(vals))
+    if any(shocks[0]):
+        raise ScenarioError("margin_scenarios.shocks[0]: scenario 0 must be 'no move' (all zeros)")
+
+    # members
+    raw_mem = _list(d["members"], "members", min_len=2, max_len=MAX_MEMBERS)
+    members: list[Member] = []
+    seen = set()
+    for k, rm in enumerate(raw_mem):
+        p = f"members[{k}]"
+        rm = _obj(rm, p, {"id", "cash", "default_fund", "liquidity", "target_positions"})
+        mid = _str(rm["id"], f"{p}.id", allow_empty=False, max_len=MAX_ID_LENGTH)
+        if mid in seen:
+            raise ScenarioError(f"{p}.id: duplicate member id {mid!r}")
+        seen.add(mid)
+        tp = _list(rm["target_positions"], f"{p}.target_positions", exact=n_ins)
+        members.append(Member(
+            id=mid,
+            cash=_int(rm["cash"], f"{p}.cash", 0, AMOUNT_BOUND),
+            default_fund=_int(rm["default_fund"], f"{p}.default_fund", 0, AMOUNT_BOUND),
+            liquidity=_int(rm["liquidity"], f"{p}.liquidity", 0, AMOUNT_BOUND),
+            target_positions=tuple(_int(v, f"{p}.target_positions[{i}]", -(1 << 52) + 1, 1 << 52)
+                                   for i, v in enumerate(tp)),
+        ))
+    mem_ids = {m.id for m in members}
+
+    # ccp
+    c = _obj(d["ccp"], "ccp", {"skin_in_the_game_1", "skin_in_the_game_2", "assessment_cap_multiple"},
+             {"deposit_grid"})
+    ccp = CCPParams(
+        skin_in_the_game_1=_int(c["skin_in_the_game_1"], "ccp.skin_in_the_game_1", 0, AMOUNT_BOUND),
+        skin_in_the_game_2=_int(c["skin_in_the_game_2"], "ccp.skin_in_the_game_2", 0, AMOUNT_BOUND),
+        assessment_cap_multiple=_int(c["assessment_cap_multiple"], "ccp.assessment_cap_multiple",
+                                     0, CAP_MULTIPLE_BOUND),
+        deposit_grid=_int(c.get("deposit_grid", 1), "ccp.deposit_grid", 1, AMOUNT_BOUND),
+    )
+    for k, m in enumerate(members):
+        if ccp.assessment_cap_multiple * m.default_fund >= PROVEN_CHARGE_BOUND:
+            raise ScenarioError(
+                f"members[{k}].default_fund: assessment_cap_multiple * default_fund = "
+                f"{ccp.assessment_cap_multiple * m.default_fund} must be < 2^64 (a proven charge)")
+
+    # variants (before trades: trade days are checked against them)
+    rv = d["variants"]
+    if not isinstance(rv, Mapping):
+        raise ScenarioError(f"variants: expected an object, got {_type_name(rv)}")
+    if not rv:
+        raise ScenarioError("variants: at least one variant is required")
+    variants: dict[str, Variant] = {}
+    for vname, v in rv.items():
+        _str(vname, "variants key", allow_empty=False, max_len=MAX_ID_LENGTH)
+        p = f"variants.{vname}"
+        v = _obj(v, p, {"settlement_prices", "close_out_prices"})
+        rows = _list(v["settlement_prices"], f"{p}.settlement_prices", min_len=1, max_len=MAX_DAYS)
+        sp = []
+        for day, row in enumerate(rows):
+            rp = f"{p}.settlement_prices[{day}]"
+            row = _list(row, rp, exact=n_ins)
+            sp.append(tuple(_price(x, f"{rp}[{i}]", instruments[i].tick) for i, x in enumerate(row)))
+        for i, ins in enumerate(instruments):
+            if sp[0][i] != ins.price0:
+                raise ScenarioError(f"{p}.settlement_prices[0][{i}]: day 0 settles at price0 = {ins.price0} "
+                                    f"of {ins.id}, got {sp[0][i]}")
+        cp = _list(v["close_out_prices"], f"{p}.close_out_prices", exact=n_ins)
+        variants[vname] = Variant(
+            name=vname,
+            settlement_prices=tuple(sp),
+            close_out_prices=tuple(_price(x, f"{p}.close_out_prices[{i}]", instruments[i].tick)
+                                   for i, x in enumerate(cp)),
+        )
+    min_days = min(v.days for v in variants.values())
+
+    # trades
+    raw_tr = _list(d["trades"], "trades", max_len=MAX_TRADES)
+    trades: list[Trade] = []
+    net0 = {m.id: [0] * n_ins for m in members}
+    for k, rt in enumerate(raw_tr):
+        p = f"trades[{k}]"
+        rt = _obj(rt, p, {"day", "buyer", "seller", "instrument", "quantity", "price"})
+        day = _int(rt["day"], f"{p}.day", 0, MAX_DAYS)
+        if day >= min_days:
+            short = [n for n, v in variants.items() if v.days <= day]
+            raise ScenarioError(f"{p}.day: day {day} is beyond the last day of variant(s) {short}")
+        buyer = _str(rt["buyer"], f"{p}.buyer")
+        seller = _str(rt["seller"], f"{p}.seller")
+        for role, who in (("buyer", buyer), ("seller", seller)):
+            if who not in mem_ids:
+                raise ScenarioError(f"{p}.{role}: unknown member {who!r}")
+        if buyer == seller:
+            raise ScenarioError(f"{p}: buyer and seller are the same member {buyer!r}")
+        iid = _str(rt["instrument"], f"{p}.instrument")
+        if iid not in ins_index:
+            raise ScenarioError(f"{p}.instrument: unknown instrument {iid!r}")
+        i = ins_index[iid]
+        q = _int(rt["quantity"], f"{p}.quantity", 1, QUANTITY_BOUND)
+        price = _price(rt["price"], f"{p}.price", instruments[i].tick)
+        trades.append(Trade(day=day, buyer=buyer, seller=seller, instrument=iid, quantity=q, price=price))
+        if day == 0:
+            net0[buyer][i] += q
+            net0[seller][i] -= q
+    for k, m in enumerate(members):
+        if list(m.target_positions) != net0[m.id]:
+            raise ScenarioError(f"members[{k}].target_positions: {list(m.target_positions)} of {m.id!r} "
+                                f"differ from the net of its day-0 trades {net0[m.id]}")
+
+    return Scenario(name=name, instruments=tuple(instruments),
+                    margin_scenarios=MarginScenarios(shocks=tuple(shocks), description=desc),
+                    members=tuple(members), ccp=ccp, trades=tuple(trades), variants=variants,
+                    units=units, rules=rules)
+
+
+def builtin_scenario() -> Scenario:
+    """The demo scenario of DESIGN §10, shipped as clearing/data/ccp-demo.json."""
+    text = resources.files("clearing.data").joinpath("ccp-demo.json").read_text(encoding="utf-8")
+    return load_scenario(parse_json(text))
+
+
+def scenario_matrix(sc: Scenario) -> list[list[int]]:
+    """Per-contract P&L array A[s][i] = shock[s][i] * mult_i, in minor units
+    per contract (DESIGN §5.3).  Row 0 is all zeros."""
+    mults = sc.multipliers
+    return [[x * mults[i] for i, x in enumerate(row)] for row in sc.margin_scenarios.shocks]
+
+
+# ---------------------------------------------------------------------------
+# random scenario generator
+# ---------------------------------------------------------------------------
+_MULTIPLIERS = (5, 10, 20, 25, 50, 100, 250)
+_TICKS = (1, 5, 10, 25, 50)
+GENERATED_VARIANT = "normal"
+GENERATED_DEPOSIT_GRID = 10 ** 8
+GENERATED_RULES = (
+    "Day 0: opening trades at price0, settlement = price0. Each later day: settlement prices of the variant; "
+    "VM on positions held from the previous day; a trade booked on day d is marked from its trade price to "
+    "day d's settlement; after settlement every member's requirement is the worst scenario loss; a member "
+    "whose cash is below it is called for the difference; if the call is within its remaining liquidity it "
+    "cures by depositing the call rounded up to a multiple of ccp.deposit_grid (at most its remaining "
+    "liquidity), otherwise it defaults. Close-out prices of the variant apply to the defaulters' "
+    "positions. Generated: the last day is a crash in which the first member defaults and its loss reaches "
+    "the survivors' default fund (partly consumed, pro rata)."
+)
+
+
+def _round_up(x: int, unit: int) -> int:
+    return -(-x // unit) * unit
+
+
+def _shock_patterns(n_ins: int) -> list[list[tuple[int, int]]]:
+    """SPAN-like scan patterns as per-instrument fractions (num, den) of the
+    scan range: uniform -1, +1, -2/3, +2/3, -1/3, +1/3; then "one leads by a
+    full range, the others move half" both ways; then rotations (one up half,
+    the next down half) both ways."""
+    pats: list[list[tuple[int, int]]] = []
+    for num in (3, 2, 1):
+        pats.append([(-num, 3)] * n_ins)
+        pats.append([(num, 3)] * n_ins)
+    if n_ins > 1:
+        for j in range(n_ins):
+            for sign in (-1, 1):
+                pats.append([(sign * 2, 2) if i == j else (sign, 2) for i in range(n_ins)])
+        for j in range(n_ins - 1):
+            for sign in (1, -1):
+                pats.append([(sign, 2) if i == j else (-sign, 2) if i == j + 1 else (0, 1) for i in range(n_ins)])
+    return pats
+
+
+def _frac(scan: int, num: int, den: int) -> int:
+    v = scan * abs(num) // den
+    return -v if num < 0 else v
+
+
+def generate_scenario(members: int, instruments: int, scenarios: int, cycles: int, seed: int) -> Scenario:
+    """A random but realistic scenario in the file format, ending in a default.
+
+    ``members`` >= 3 members ("M01", ...), ``instruments`` >= 1 futures
+    ("F01", ...), ``scenarios`` >= 2 margin scenarios (row 0 = no move; then
+    SPAN-like uniform, lead and rotation moves; random moves when more are
+    asked for), ``cycles`` >= 1 end-of-day cycles after day 0 (so days
+    0..cycles; the last day is the crash).  One variant, named "normal".
+
+    Construction (all integer, deterministic for the seed via
+    ``random.Random(seed)`` -- nothing secret is generated here):
+      * member 0 ("M01") buys every instrument from several others (a large
+        directional long); the others also trade among themselves; on day 1
+        (when cycles >= 2) one extra trade between two other members;
+      * days 1..cycles-1 wiggle around price0 within a quarter of the scan
+        range (no drift), so margin holds before the crash;
+      * each member's cash = the most it needs on any pre-crash day
+        (requirement minus cumulative VM) plus headroom, so nobody is called
+        before the crash; default-fund contributions of the first member are
+        a share of its scan-range loss;
+      * the crash drops every price by k/2 scan ranges (k = 1, 2, ...,
+        capped at 60%) until member 0's call exceeds what it can pay and its
+        loss passes its own margin and default-fund contribution; close-out
+        prices lie a further half scan range lower;
+      * skin in the game 1 takes 10-40% of the residual loss, and the
+        survivors' fund is sized to 1.3-4x what remains, allocated in
+        proportion to their scan-range risk -- so tranche 4 is reached and
+        partly consumed, pro rata; the other members' liquidity covers
+        their crash-day calls.
+    The result is checked with the plaintext oracle; if it did not end in a
+    default reaching tranche 4, the crash is deepened and the check repeated.
+    """
+    for name, v, lo, hi in (("members", members, 3, MAX_MEMBERS + 1), ("instruments", instruments, 1, MAX_INSTRUMENTS + 1),
+                            ("scenarios", scenarios, 2, MAX_SCENARIOS + 1), ("cycles", cycles, 1, MAX_DAYS)):
+        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v < hi:
+            raise ScenarioError(f"generate_scenario: {name} must be an integer in [{lo}, {hi}), got {v!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ScenarioError(f"generate_scenario: seed must be an integer, got {seed!r}")
+    from clearing.ccp.oracle import closeout_loss, requirement, run_oracle, vm   # oracle imports this module
+
+    rng = random.Random(seed)
+    n, I, T = members, instruments, cycles
+    width = max(2, len(str(n)), len(str(I)))
+    mids = [f"M{k + 1:0{width}d}" for k in range(n)]
+    iids = [f"F{k + 1:0{width}d}" for k in range(I)]
+
+    ins: list[Instrument] = []
+    for k in range(I):
+        tick = rng.choice(_TICKS)
+        mult = rng.choice(_MULTIPLIERS)
+        price0 = tick * rng.randint(100_000 // tick, 2_000_000 // tick)
+        scan = max(tick, price0 * rng.randint(40, 90) // 1000 // tick * tick)
+        ins.append(Instrument(iids[k], price0, mult, tick, scan))
+    mults = [x.multiplier for x in ins]
+    scans = [x.scan_range for x in ins]
+
+    pats = _shock_patterns(I)
+    shocks = [[0] * I]
+    for s in range(1, scenarios):
+        if s - 1 < len(pats):
+            shocks.append([_frac(scans[i], *pats[s - 1][i]) for i in range(I)])
+        else:
+            shocks.append([_frac(scans[i], rng.randint(-6, 6), 6) for i in range(I)])
+    matrix = [[x * mults[i] for i, x in enumerate(row)] for row in shocks]
+
+    # day-0 trades at price0
+    trades: list[Trade] = []
+    others = list(range(1, n))
+    for i in range(I):
+        sellers = [j for j in others if rng.random() < 0.7] or [rng.choice(others)]
+        for j in sellers:
+            trades.append(Trade(0, mids[0], mids[j], iids[i], rng.randint(10, 400), ins[i].price0))
+        for _ in range(rng.randint(1, n)):
+            b, s_ = rng.sample(others, 2)
+            trades.append(Trade(0, mids[b], mids[s_], iids[i], rng.randint(5, 300), ins[i].price0))
+
+    # pre-crash settlement prices: wiggle around price0, no drift
+    prices = [[x.price0 for x in ins]]
+    for _d in range(1, T):
+        row = []
+        for x in ins:
+            w = max(1, x.scan_range // (4 * x.tick))
+            row.append(x.price0 + x.tick * rng.randint(-w, w))
+        prices.append(row)
+    if T >= 2:
+        i = rng.randrange(I)
+        b, s_ = rng.sample(others, 2)
+        p = max(ins[i].tick, prices[1][i] + ins[i].tick * rng.randint(-3, 3))
+        trades.append(Trade(1, mids[b], mids[s_], iids[i], rng.randint(5, 100), p))
+
+    # positions and cumulative VM through the pre-crash days (cash 0 baseline)
+    pos = [[0] * I for _ in range(n)]
+    cum = [0] * n
+    need = [0] * n
+    for d in range(T):
+        prev = prices[d - 1] if d else prices[0]
+        for t in trades:
+            if t.day != d:
+                continue
+            i = iids.index(t.instrument)
+            b, s_ = mids.index(t.buyer), mids.index(t.seller)
+            pos[b][i] += t.quantity
+            pos[s_][i] -= t.quantity
+            cum[b] += (prev[i] - t.price) * mults[i] * t.quantity
+            cum[s_] -= (prev[i] - t.price) * mults[i] * t.quantity
+        for j in range(n):
+            if d:
+                cum[j] += vm(prev, prices[d], mults, pos[j])
+            need[j] = max(need[j], requirement(matrix, pos[j]) - cum[j])
+    pos0 = [[0] * I for _ in range(n)]
+    for t in trades:
+        if t.day == 0:
+            i = iids.index(t.instrument)
+            pos0[mids.index(t.buyer)][i] += t.quantity
+            pos0[mids.index(t.seller)][i] -= t.quantity
+    scanloss = [sum(scans[i] * mults[i] * abs(pos[j][i]) for i in range(I)) for j in range(n)]
+    cash = []
+    for j in range(n):
+        pct = rng.randint(5, 25) if j == 0 else rng.randint(20, 60)
+        cash.append(_round_up(max(0, need[j]) + scanloss[j] * pct // 100 + rng.randint(10, 100) * 100_000, 100))
+    df0 = _round_up(scanloss[0] * rng.randint(10, 30) // 100 + 1_000_000, 100)
+    cash_pre = [cash[j] + cum[j] for j in range(n)]
+
+    sitg1_pct = rng.randint(10, 40)
+    fund_mult = rng.randint(130, 400)
+    liq0_pct = rng.randint(10, 60)
+    liq_headroom = [rng.randint(10, 100) * 1_000_000 for _ in range(n)]
+    df_floor = max(1, sum(scanloss[1:]) // (10 * (n - 1)))
+    weights = [scanloss[j] + df_floor for j in range(n)]
+    # a residual worth the name: at least 10% of the defaulter's scan-range risk
+    min_residual = max(1000 * n, scanloss[0] // 10)
+    last = prices[-1]
+
+    for k in range(1, 10_000):
+        crash, close = [], []
+        for i, x in enumerate(ins):
+            cap = last[i] * 6 // 10 // x.tick * x.tick
+            drop = min(cap, max(x.tick, k * x.scan_range // 2 // x.tick * x.tick))
+            crash.append(last[i] - drop)
+            close.append(max(x.tick, crash[i] - max(x.tick, x.scan_range // 2 // x.tick * x.tick)))
+        cash_crash = [cash_pre[j] + vm(last, crash, mults, pos[j]) for j in range(n)]
+        req = [requirement(matrix, pos[j]) for j in range(n)]
+        call0 = req[0] - cash_crash[0]
+        X0 = closeout_loss(close, crash, mults, pos[0])
+        R1 = max(0, X0 - cash_crash[0])
+        R2 = R1 - df0
+        if call0 < 1 or R2 < min_residual:
+            continue
+        sitg1 = R2 * sitg1_pct // 100
+        rem = R2 - sitg1
+        D_target = rem * fund_mult // 100
+        W = sum(weights[1:])
+        dfs = [df0] + [max(1, D_target * weights[j] // W) for j in range(1, n)]
+        if sum(dfs[1:]) <= rem:          # rounding on tiny funds: top up the largest
+            dfs[1 + max(range(n - 1), key=lambda j: weights[j + 1])] += rem - sum(dfs[1:]) + 1
+        liq = [call0 * liq0_pct // 100] + [max(0, req[j] - cash_crash[j]) + liq_headroom[j] for j in range(1, n)]
+        sitg2 = _round_up(sitg1 * rng.randint(50, 150) // 100, 100)
+        sc = Scenario(
+            name=f"generated-m{n}-i{I}-s{scenarios}-c{T}-seed{seed}",
+            units="prices in price units; multipliers in minor units per price unit per contract; amounts in minor units",
+            instruments=tuple(ins),
+            margin_scenarios=MarginScenarios(
+                shocks=tuple(tuple(r) for r in shocks),
+                description="scenario 0: no move; uniform -1, +1, -2/3, +2/3, -1/3, +1/3 of the scan range; "
+                            "one leads by a full range, the others half; rotations; then random moves"),
+            members=tuple(Member(mids[j], cash[j], dfs[j], liq[j], tuple(pos0[j])) for j in range(n)),
+            ccp=CCPParams(sitg1, sitg2, rng.choice((1, 2, 3)), GENERATED_DEPOSIT_GRID),
+            trades=tuple(trades),
+            variants={GENERATED_VARIANT: Variant(GENERATED_VARIANT, tuple(tuple(r) for r in prices) + (tuple(crash),),
+                                                 tuple(close))},
+            rules=GENERATED_RULES,
+        )
+        sc = load_scenario(sc.to_dict())        # every bound of the file format holds
+        if _reaches_tranche_4(run_oracle(sc, GENERATED_VARIANT)):
+            return sc
+    raise ScenarioError(f"generate_scenario: no crash depth produced a default reaching the survivors' "
+                        f"default fund (members={n}, instruments={I}, seed={seed})")
+
+
+def _reaches_tranche_4(result) -> bool:
+    """At least one default event in which the survivors' default fund is
+    used but not exhausted (pro rata)."""
+    for ev in result.default_events:
+        used = {w.tranche: w.amount for w in ev.waterfall}["survivors_default_fund"]
+        if 0 < used < ev.D0:
+            return True
+    return False

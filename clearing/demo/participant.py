@@ -1,0 +1,299 @@
+"""A long-running clearing member for ``zkclear demo``: one process per member.
+
+``zkclear participant`` is one-shot (one action per run).  The demo needs
+members that live through the whole scenario, keep their own state (the
+liquidity they still have for calls and assessments, the trade commitments
+they have seen) and act on their own knowledge.  This module is that
+process::
+
+    python -m clearing.demo.participant --config DIR --name A \\
+        --scenario FILE --variant normal
+
+It talks to the clearing node and the prover service over mutual TLS with
+member A's certificate, through :class:`clearing.clients.participant.Participant`
+(the same client as ``zkclear participant``), and signs with A's key.
+
+Control channel
+---------------
+The orchestrator (the demo process, which holds the operator identity)
+drives the member over the process's stdin/stdout: one JSON object per
+line in, one JSON reply per line out (``{"ok": true, ...}`` or
+``{"ok": false, "error": "..."}``).  A pipe needs no port, no certificate
+and cannot be reached by anyone else; when the orchestrator goes away the
+member reads end-of-file and exits.  Nothing but replies is written to the
+channel: the protocol uses a private duplicate of fd 1 and ``sys.stdout``
+is pointed at stderr (the member's log).
+
+What crosses the control channel is **public or the member's own
+decision**, never an opening: the orchestrator says *which phase* it is
+("submit the trades of day d", "affirm what is pending for you", "you are
+called", "assessment event k"), and the member decides from its own copy
+of the scenario (the trades it agreed, its liquidity) and from its own
+openings, which it reads from the prover service (GetBalances, only for
+itself).  Replies carry trade ids and statuses, public deposit amounts,
+and whether a call was cured -- what the clearing node sees anyway.  A
+member that cannot meet a call says so without saying by how much.
+
+Requests (``op``)
+-----------------
+``hello``        the member's name and pid.
+``onboard``      deposit cash + default-fund contribution (one public
+                 deposit) and fund the contribution out of cash (a range
+                 proof; the node sees one deposit, not the split).
+``submit``       ``day``: initiate this member's trades of that day.  The
+                 initiator of the scenario's k-th trade is its buyer for
+                 even k and its seller for odd k (both sides are exercised);
+                 trade ids are ``d<day>-<k>``.  The initiator commits to the
+                 quantity, proves its range, signs, and seals the opening to
+                 the counterparty and to the prover service.
+``affirm``       ``day``: stream the trades pending for this member, decrypt
+                 each relayed opening, check that it opens T and that the
+                 terms (instrument, price, quantity, buyer, seller) are the
+                 ones agreed in the scenario, refuse a T seen before, and
+                 sign the affirmation.  Unexpected trades are left alone
+                 (they expire at the cycle close).
+``call``         the member was called: it computes its shortfall
+                 (worst-scenario requirement minus cash, from its openings)
+                 and, when its remaining liquidity covers it, cures by one
+                 public deposit of the shortfall rounded up to a multiple of
+                 the scenario's public deposit grid (``ccp.deposit_grid``),
+                 at most its remaining liquidity, then re-proves margin; the
+                 excess stays in its cash.  So the node learns a bound,
+                 deposit - grid < shortfall <= deposit (only shortfall <=
+                 deposit when the liquidity capped it), not the value.  The
+                 reply carries the deposit, never the shortfall.  When the
+                 liquidity does not cover the shortfall it declines.
+``assessment``   ``index``: pay the committed assessment of that default
+                 event from hidden excess cash when the account still covers
+                 its margin requirement afterwards (nothing public moves);
+                 otherwise by one tagged deposit of the due rounded up to the
+                 scenario's public deposit grid (at most its remaining
+                 liquidity); otherwise decline (the operator then declares
+                 the default: the cascade).  The reply never carries the due.
+``status``       the member's public account status.
+``quit``         exit.
+
+This mirrors the oracle's member behaviour (``clearing.ccp.oracle``), so the
+demo's public outputs can be compared with the plaintext run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+
+import grpc
+
+from clearing.services import config as services_config
+from clearing.ccp.oracle import requirement
+from clearing.clients.participant import Participant, TradeRejected
+from clearing.services.pki import load_config, load_identity
+from clearing.ccp.scenario import grid_deposit, load_scenario, scenario_matrix
+
+
+def initiator(k: int, trade) -> str:
+    """The member who initiates the scenario's k-th trade (the other affirms)."""
+    return trade.buyer if k % 2 == 0 else trade.seller
+
+
+def trade_id(k: int, trade) -> str:
+    return f"d{trade.day}-{k}"
+
+
+class _Stop(Exception):
+    pass
+
+
+def _rpc_error(exc: grpc.RpcError) -> str:
+    code = exc.code() if hasattr(exc, "code") else None
+    details = exc.details() if hasattr(exc, "details") else str(exc)
+    return f"{code.name if code is not None else 'ERROR'}: {details}"
+
+
+class Agent:
+    """The member's state and its answers to the orchestrator's requests."""
+
+    def __init__(self, participant: Participant, scenario, variant: str):
+        self.p = participant
+        self.name = participant.name
+        self.sc = scenario
+        self.variant = scenario.variant(variant)
+        self.matrix = scenario_matrix(scenario)
+        me = scenario.member(self.name)
+        self.me = me
+        #: what the member can still deposit for calls and assessments
+        self.liquidity = me.liquidity
+
+    def __repr__(self) -> str:
+        return f"Agent({self.name!r})"
+
+    # -- requests -----------------------------------------------------------------
+    def handle(self, req: dict) -> dict:
+        op = req.get("op")
+        fn = getattr(self, "op_" + str(op), None)
+        if fn is None:
+            return {"ok": False, "error": f"unknown request {op!r}"}
+        try:
+            out = fn(req)
+        except grpc.RpcError as exc:
+            return {"ok": False, "error": _rpc_error(exc)}
+        except TradeRejected as exc:
+            return {"ok": False, "error": str(exc)}
+        except (_Stop, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # reported to the orchestrator, which fails the run
+            return {"ok": False, "error": f"{type(exc).__name__}: {' '.join(str(exc).split())}"}
+        out["ok"] = True
+        return out
+
+    def op_hello(self, req) -> dict:
+        return {"member": self.name, "pid": os.getpid()}
+
+    def op_quit(self, req) -> dict:
+        raise _Stop()
+
+    def op_status(self, req) -> dict:
+        return {"status": self.p.account().status}
+
+    def op_onboard(self, req) -> dict:
+        amount = self.me.cash + self.me.default_fund
+        self.p.deposit(amount, request_id=f"onboard-dep-{self.name}")
+        self.p.fund(self.me.default_fund, request_id=f"onboard-df-{self.name}")
+        return {"deposit": amount}
+
+    def op_submit(self, req) -> dict:
+        day = int(req["day"])
+        submitted, refused = [], []
+        for k, t in enumerate(self.sc.trades):
+            if t.day != day or initiator(k, t) != self.name:
+                continue
+            tid = trade_id(k, t)
+            side = "buy" if t.buyer == self.name else "sell"
+            other = t.seller if side == "buy" else t.buyer
+            try:
+                res = self.p.trade(tid, other, t.instrument, side, t.quantity, t.price,
+                                   request_id=f"trade-{tid}")
+            except grpc.RpcError as exc:
+                refused.append({"id": tid, "error": _rpc_error(exc)})
+                continue
+            submitted.append({"id": tid, "status": res.status})
+        return {"submitted": submitted, "refused": refused}
+
+    def op_affirm(self, req) -> dict:
+        day = int(req["day"])
+        expected = {}
+        for k, t in enumerate(self.sc.trades):
+            if t.day == day and self.name in (t.buyer, t.seller) and initiator(k, t) != self.name:
+                expected[trade_id(k, t)] = t
+        affirmed, refused, unexpected = [], [], []
+        if not expected:
+            return {"affirmed": affirmed, "refused": refused, "missing": [], "unexpected": unexpected}
+        pending = {c.trade["trade_id"] for c in self.p.pending()}
+        for tid in sorted(pending - set(expected)):
+            unexpected.append(tid)
+        for tid, t in expected.items():
+            if tid not in pending:
+                continue
+            terms = {"quantity": t.quantity, "price": t.price, "instrument": t.instrument,
+                     "buyer": t.buyer, "seller": t.seller}
+            try:
+                res = self.p.affirm(tid, expect=terms, request_id=f"affirm-{tid}")
+            except TradeRejected as exc:
+                refused.append({"id": tid, "error": str(exc)})
+                continue
+            except grpc.RpcError as exc:
+                refused.append({"id": tid, "error": _rpc_error(exc)})
+                continue
+            affirmed.append({"id": tid, "status": res.status})
+        missing = sorted(set(expected) - pending)
+        return {"affirmed": affirmed, "refused": refused, "missing": missing, "unexpected": unexpected}
+
+    def op_call(self, req) -> dict:
+        bal = self.p.balances()
+        shortfall = max(0, requirement(self.matrix, bal["pos"]) - bal["cash"])
+        if shortfall > self.liquidity:
+            return {"cured": False}
+        deposit = grid_deposit(shortfall, self.liquidity, self.sc.ccp.deposit_grid)
+        self.liquidity -= deposit
+        cycle = self.p.ledger_status().cycle
+        self.p.cure(deposit, request_id=f"cure-{cycle}-{self.name}")
+        return {"cured": self.p.account().status == "active", "deposit": deposit}
+
+    def op_assessment(self, req) -> dict:
+        """Pay the assessment of default event ``index``: from hidden excess
+        cash when the account still covers its margin requirement after
+        paying (nothing public moves), else by one tagged deposit of the due
+        rounded up to the public grid (at most the remaining liquidity), else
+        not at all (the operator then declares the default).  The reply names
+        the path and the public deposit, never the due."""
+        index = int(req["index"])
+        if not self.p.account().due:  # the public account: no payable
+            return {"due": False}
+        bal = self.p.balances()
+        due = bal["due"]  # may be 0 (a share that floors to 0): still settled, or it blocks the close
+        if bal["cash"] - due >= requirement(self.matrix, bal["pos"]):
+            self.p.settle_assessment_from_cash(index, request_id=f"settle-{index}-{self.name}")
+            return {"due": True, "paid": True, "path": "cash"}
+        if due > self.liquidity:
+            return {"due": True, "paid": False}
+        deposit = grid_deposit(due, self.liquidity, self.sc.ccp.deposit_grid)
+        self.liquidity -= deposit
+        self.p.pay_assessment(index, deposit, request_id=f"assess-{index}-{self.name}")
+        return {"due": True, "paid": True, "path": "deposit", "deposit": deposit}
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m clearing.demo.participant",
+                                 description="A long-running clearing member driven over stdin/stdout "
+                                             "(started by 'zkclear demo').")
+    ap.add_argument("--config", required=True, help="configuration directory written by 'zkclear init'")
+    ap.add_argument("--name", required=True, help="the member to act as")
+    ap.add_argument("--scenario", required=True, help="the scenario file (the trades this member agreed)")
+    ap.add_argument("--variant", required=True, help="the scenario variant")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    # the control channel is a private copy of fd 1; anything printed goes to the log
+    channel = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8", buffering=1)
+    sys.stdout = sys.stderr
+
+    def on_term(signum, frame):
+        raise _Stop()
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the orchestrator decides when members stop
+
+    roster = load_config(args.config)
+    identity = load_identity(args.config, args.name)
+    seen = services_config.party_data_dir(args.config, args.name) / "seen.json"
+    p = Participant(identity, roster, services_config.endpoint(args.config, "clearing"),
+                    services_config.endpoint(args.config, "prover"), seen_path=seen)
+    agent = Agent(p, load_scenario(args.scenario), args.variant)
+    try:
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            try:
+                req = json.loads(line)
+            except ValueError:
+                reply = {"ok": False, "error": "a request is one JSON object per line"}
+            else:
+                try:
+                    reply = agent.handle(req if isinstance(req, dict) else {})
+                except _Stop:
+                    channel.write(json.dumps({"ok": True, "bye": True}) + "\n")
+                    break
+            channel.write(json.dumps(reply) + "\n")
+    except (_Stop, BrokenPipeError):
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # already stopping
+        p.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""Checks of the cycle phase's events against the state before the event."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from clearing.protocol.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+)
+from clearing.protocol.fields import (
+    STATUS_ACTIVE,
+    STATUS_CALL,
+    STATUS_PAYMENT,
+    _ident,
+    _int,
+)
+from clearing.protocol.messages import (
+    _verify_sig,
+    digest_message,
+    scenario_set_id,
+    settlement_message,
+)
+from zkp.statements import (
+    MAX_PRICE,
+    StatementError,
+    check_matrix,
+)
+
+if TYPE_CHECKING:
+    from clearing.node.core import Core
+
+
+def check_settle(core: "Core", b: dict) -> None:
+    if set(b) != {"kind", "cycle", "prices", "scenario_set", "request_id", "op_sig"}:
+        raise InvalidArgument("settlement fields")
+    core._check_cycle(b["cycle"])
+    _ident("request id", b["request_id"])
+    if core.state.phase != "trading":
+        raise FailedPrecondition("this cycle is already settled")
+    insts = core._cfg()["instruments"]
+    prices = b["prices"]
+    if not isinstance(prices, list) or len(prices) != len(insts):
+        raise InvalidArgument("one settlement price per instrument")
+    for p, inst in zip(prices, insts):
+        _int("price", p, 1, MAX_PRICE)
+        if p % inst["tick"]:
+            raise InvalidArgument("settlement price is not a multiple of the tick")
+    ss = b["scenario_set"]
+    if not isinstance(ss, dict) or set(ss) != {"version", "matrix", "id"}:
+        raise InvalidArgument("scenario set needs version, matrix, id")
+    _int("scenario set version", ss["version"], 0, 1 << 32)
+    try:
+        matrix = check_matrix(ss["matrix"])
+    except StatementError as exc:
+        raise InvalidArgument(str(exc)) from None
+    if len(matrix[0]) != len(insts):
+        raise InvalidArgument("scenario matrix has the wrong number of instruments")
+    if any(matrix[0]):
+        raise InvalidArgument("scenario 0 must be the no-move scenario")
+    cur = core.state.scenario_set
+    if cur is not None and ss["version"] < cur["version"]:
+        raise InvalidArgument("scenario set versions never go back")
+    if cur is not None and ss["version"] == cur["version"] and ss["matrix"] != cur["matrix"]:
+        raise InvalidArgument("a scenario set version names one matrix only")
+    set_id = scenario_set_id(ss["version"], [i["id"] for i in insts], matrix)
+    if ss["id"] != set_id.hex():
+        raise InvalidArgument("scenario set id is not the hash of the set")
+    _verify_sig(core._cfg()["keys"]["operator"], settlement_message(b["cycle"], prices, set_id),
+                b["op_sig"], "the operator")
+
+
+def check_close(core: "Core", b: dict) -> None:
+    if set(b) != {"kind", "cycle", "digest", "request_id", "node_sig"}:
+        raise InvalidArgument("close fields")
+    core._check_cycle(b["cycle"])
+    _ident("request id", b["request_id"])
+    if core.state.phase != "margin" or not core.state.margin_done:
+        raise FailedPrecondition("a cycle closes after settlement and the margin batch")
+    open_calls = sorted(m for m, a in core.state.members.items() if a.status in (STATUS_CALL, STATUS_PAYMENT))
+    if open_calls:
+        raise FailedPrecondition(f"open margin calls: {open_calls}; cure or declare default first")
+    if core.state.pending_defaults or core.state.dm is not None:
+        raise FailedPrecondition("a default event is not finished")
+    unpaid = sorted(m for m, a in core.state.members.items() if a.due is not None and a.status == STATUS_ACTIVE)
+    if unpaid:
+        raise FailedPrecondition(f"unpaid assessments: {unpaid}; settle them or declare default first")
+    core.check_invariants()
+    if b["digest"] != core.expected_digest().hex():
+        raise InvalidArgument("cycle digest does not match the ledger")
+    _verify_sig(core._cfg()["keys"]["node"], digest_message(b["cycle"], bytes.fromhex(b["digest"])),
+                b["node_sig"], "the clearing node")
+
+
+CHECKS = {
+    "settle": check_settle,
+    "close": check_close,
+}

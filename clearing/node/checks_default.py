@@ -1,0 +1,255 @@
+"""Checks of the default phase's events against the state before the event."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from clearing.node.checks_onboarding import _check_deposit_total
+from clearing.protocol import signing
+from clearing.protocol.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    shown,
+)
+from clearing.protocol.fields import (
+    AUCTION,
+    STATUS_ACTIVE,
+    STATUS_CALL,
+    STATUS_DEFAULTED,
+    STATUS_PAYMENT,
+    _hexbytes,
+    _ident,
+    _int,
+    _point,
+)
+from clearing.protocol.messages import (
+    _verify_sig,
+    assessment_payment_message,
+    assessment_settlement_message,
+    closeout_message,
+    default_message,
+    dm_open_message,
+    shares_message,
+)
+from clearing.protocol.statements import (
+    _proof,
+    assessment_cash_statement,
+    assessment_statement,
+    disclosure_commitments,
+    disclosure_labels,
+    disclosure_statement,
+    shares_statement,
+    shares_total_statement,
+    snapshot_statement,
+)
+from verifier.statements import verify, verify_reveals
+from zkp.errors import DecodeError, VerificationError
+from zkp.statements import (
+    MAX_PRICE,
+    MAX_PUBLIC_AMOUNT,
+    RevealProofs,
+    StatementError,
+    StatementProof,
+)
+
+if TYPE_CHECKING:
+    from clearing.node.core import Core
+
+
+def check_default(core: "Core", b: dict) -> None:
+    if set(b) != {"kind", "cycle", "member", "request_id", "op_sig"}:
+        raise InvalidArgument("default declaration fields")
+    core._check_cycle(b["cycle"])
+    _ident("request id", b["request_id"])
+    a = core._member(b["member"])
+    _verify_sig(core._cfg()["keys"]["operator"], default_message(b["cycle"], b["member"]), b["op_sig"],
+                "the operator")
+    if a.status not in (STATUS_CALL, STATUS_PAYMENT) and not (a.status == STATUS_ACTIVE and a.due is not None):
+        raise FailedPrecondition("only a called member or one with an unpaid assessment can be declared in default")
+    if core.state.dm is not None:
+        raise FailedPrecondition("a default event is in progress; finish it first")
+
+
+def _dm(core: "Core", index) -> dict:
+    ev = core.state.dm
+    if ev is None or index != ev["index"]:
+        raise FailedPrecondition("no such default event in progress")
+    return ev
+
+
+def check_dm_open(core: "Core", b: dict) -> None:
+    if set(b) != {"kind", "cycle", "defaulters", "survivors", "D0", "D0_proof", "disclosures", "request_id", "sig"}:
+        raise InvalidArgument("default-open fields")
+    core._check_cycle(b["cycle"])
+    _ident("request id", b["request_id"])
+    s = core.state
+    if s.dm is not None or not s.pending_defaults:
+        raise FailedPrecondition("no declared default waiting to be processed")
+    open_calls = sorted(m for m, a in s.members.items() if a.status in (STATUS_CALL, STATUS_PAYMENT))
+    if open_calls:
+        raise FailedPrecondition(f"open margin calls {open_calls}: cure or declare them before the default event")
+    if b["defaulters"] != sorted(s.pending_defaults):
+        raise InvalidArgument("the event must cover exactly the declared defaulters")
+    survivors = sorted(m for m, a in s.members.items() if a.status != STATUS_DEFAULTED)
+    if b["survivors"] != survivors:
+        raise InvalidArgument("the survivors are every member not in default")
+    if not isinstance(b["disclosures"], dict) or sorted(b["disclosures"]) != b["defaulters"]:
+        raise InvalidArgument("one disclosure per defaulter")
+    ids = s.instrument_ids()
+    for m in b["defaulters"]:
+        a = s.members[m]
+        d = b["disclosures"][m]
+        if not isinstance(d, dict) or set(d) != {"values", "proof"} or not isinstance(d["values"], list):
+            raise InvalidArgument("a disclosure has values and proof")
+        if len(d["values"]) != len(disclosure_labels(a, ids)):
+            raise InvalidArgument("a disclosure reveals every account of the defaulter")
+        for v in d["values"]:
+            _int("disclosed value", v, -MAX_PUBLIC_AMOUNT + 1, MAX_PUBLIC_AMOUNT)
+        try:
+            st = disclosure_statement(b["cycle"], m, a, disclosure_commitments(a), d["values"], ids)
+            verify_reveals(st, RevealProofs.from_bytes(_hexbytes("proof", d["proof"]), len(d["values"])))
+        except (VerificationError, DecodeError, StatementError):
+            raise InvalidArgument(f"disclosure of {shown(m)} does not verify") from None
+    _int("D0", b["D0"], 0, MAX_PUBLIC_AMOUNT)
+    proof = _hexbytes("D0 proof", b["D0_proof"])
+    if survivors:
+        try:
+            st = snapshot_statement(b["cycle"], s.seq, survivors, [s.members[m].df for m in survivors], b["D0"])
+            verify_reveals(st, RevealProofs.from_bytes(proof, 1))
+        except (VerificationError, DecodeError, StatementError):
+            raise InvalidArgument("the opening of D0 does not verify") from None
+    elif b["D0"] != 0 or proof:
+        raise InvalidArgument("with no survivors D0 is 0 and has no proof")
+    _verify_sig(core._cfg()["keys"]["prover"],
+                dm_open_message(b["cycle"], b["defaulters"], survivors, b["D0"], b["disclosures"], proof),
+                b["sig"], "the prover service")
+
+
+def check_dm_closeout(core: "Core", b: dict) -> None:
+    if set(b) != {"kind", "cycle", "index", "prices", "lots", "request_id", "op_sig"}:
+        raise InvalidArgument("close-out fields")
+    core._check_cycle(b["cycle"])
+    _ident("request id", b["request_id"])
+    ev = _dm(core, b["index"])
+    if ev["stage"] != "disclosed":
+        raise FailedPrecondition("this default event is already closed out")
+    insts = core._cfg()["instruments"]
+    if not isinstance(b["prices"], list) or len(b["prices"]) != len(insts):
+        raise InvalidArgument("one close-out price per instrument")
+    for p, inst in zip(b["prices"], insts):
+        _int("close-out price", p, 1, MAX_PRICE)
+        if p % inst["tick"]:
+            raise InvalidArgument("close-out price is not a multiple of the tick")
+    lots = b["lots"]
+    if not isinstance(lots, list) or len(lots) > 4096:
+        raise InvalidArgument("lots must be a list")
+    ids = core.state.instrument_ids()
+    moved = [0] * len(ids)
+    for lot in lots:
+        if not isinstance(lot, dict) or set(lot) != {"winner", "instrument", "quantity"}:
+            raise InvalidArgument("a lot has winner, instrument, quantity")
+        if lot["winner"] != AUCTION:
+            w = core._member(lot["winner"])
+            if w.status != STATUS_ACTIVE:
+                raise FailedPrecondition(f"auction winner {shown(lot['winner'])} is not an active member")
+        i = core.state.instrument_index(lot["instrument"])
+        _int("lot quantity", lot["quantity"], -(1 << 52) + 1, 1 << 52)
+        if lot["quantity"] == 0:
+            raise InvalidArgument("a lot has a non-zero quantity")
+        moved[i] += lot["quantity"]
+    expected = [sum(ev["disclosed"][m]["pos"][i] for m in ev["defaulters"]) for i in range(len(ids))]
+    if moved != expected:
+        raise InvalidArgument("the lots must take over exactly the defaulters' positions (house left flat)")
+    _verify_sig(core._cfg()["keys"]["operator"], closeout_message(b["cycle"], b["index"], b["prices"], lots),
+                b["op_sig"], "the operator")
+
+
+def check_dm_shares(core: "Core", b: dict) -> None:
+    if set(b) != {"kind", "cycle", "index", "purpose", "R", "shares", "total", "proof", "total_proof",
+                  "request_id", "sig"}:
+        raise InvalidArgument("pro-rata share fields")
+    core._check_cycle(b["cycle"])
+    _ident("request id", b["request_id"])
+    ev = _dm(core, b["index"])
+    if b["purpose"] not in ev.get("need", {}):
+        raise FailedPrecondition(f"no {shown(b['purpose'])} allocation is pending in this default event")
+    if b["R"] != ev["need"][b["purpose"]]:
+        raise InvalidArgument("the allocated amount differs from the pending tranche")
+    n = len(ev["survivors"])
+    if not isinstance(b["shares"], list) or len(b["shares"]) != n:
+        raise InvalidArgument("one share per survivor")
+    shares = [_point("share", h, allow_identity=True) for h in b["shares"]]
+    if [p.encode().hex() for p in shares] != b["shares"]:
+        raise InvalidArgument("shares must be canonical lower-case hex")
+    _int("total", b["total"], 0, b["R"] + 1)
+    if b["R"] - b["total"] >= n:
+        raise InvalidArgument("the rounding residual must be smaller than the number of survivors")
+    dfs = [core.state.dm_snapshot[m] for m in ev["survivors"]]
+    proof = _hexbytes("proof", b["proof"])
+    total_proof = _hexbytes("total proof", b["total_proof"])
+    try:
+        st = shares_statement(b["cycle"], ev["open_seq"], b["purpose"], b["R"], ev["D0"], ev["survivors"], dfs, shares)
+        verify(st, StatementProof.from_bytes(proof, st))
+        tst = shares_total_statement(b["cycle"], ev["open_seq"], b["purpose"], ev["survivors"], shares, b["total"])
+        verify_reveals(tst, RevealProofs.from_bytes(total_proof, 1))
+    except (VerificationError, DecodeError, StatementError):
+        raise InvalidArgument("the pro-rata shares do not verify") from None
+    _verify_sig(core._cfg()["keys"]["prover"],
+                shares_message(b["cycle"], b["index"], b["purpose"], b["R"], b["shares"], b["total"], proof,
+                               total_proof), b["sig"], "the prover service")
+
+
+def check_assessment_pay(core: "Core", b: dict) -> None:
+    if set(b) != {"kind", "member", "index", "amount", "cycle", "ctx_seq", "proof", "request_id", "sig"}:
+        raise InvalidArgument("assessment payment fields")
+    core._check_cycle(b["cycle"])
+    _ident("request id", b["request_id"])
+    a = core._member(b["member"])
+    if a.due is None or a.status != STATUS_ACTIVE:
+        raise FailedPrecondition(f"member {shown(b['member'])} has no assessment to pay")
+    _int("event", b["index"], 0, len(core.state.reports))
+    _int("amount", b["amount"], 1, MAX_PUBLIC_AMOUNT)
+    _check_deposit_total(core, b["amount"])
+    if b["ctx_seq"] != a.version:
+        raise FailedPrecondition("assessment proof is for a stale account version")
+    msg = assessment_payment_message(b["member"], b["index"], b["amount"], b["cycle"], b["request_id"])
+    _verify_sig(a.key, msg, b["sig"], b["member"])
+    st = assessment_statement(b["cycle"], a.version, b["member"], a.due, b["amount"], signing.encode_tuple(*msg))
+    try:
+        verify(st, _proof(st, b["proof"]))
+    except VerificationError:
+        raise InvalidArgument("the assessment settlement proof does not verify") from None
+
+
+def check_assessment_settle(core: "Core", b: dict) -> None:
+    """Settlement of the payable from hidden cash (DESIGN §6.4): a margin
+    proof on cash - due; nothing public moves."""
+    if set(b) != {"kind", "member", "index", "cycle", "ctx_seq", "proof", "request_id", "sig"}:
+        raise InvalidArgument("assessment settlement fields")
+    core._check_cycle(b["cycle"])
+    _ident("request id", b["request_id"])
+    a = core._member(b["member"])
+    if a.due is None or a.status != STATUS_ACTIVE:
+        raise FailedPrecondition(f"member {shown(b['member'])} has no assessment to pay")
+    _int("event", b["index"], 0, len(core.state.reports))
+    if core.state.scenario_set is None:
+        raise FailedPrecondition("no scenario set has been published yet")
+    if b["ctx_seq"] != a.version:
+        raise FailedPrecondition("assessment proof is for a stale account version")
+    msg = assessment_settlement_message(b["member"], b["index"], b["cycle"], b["request_id"])
+    _verify_sig(a.key, msg, b["sig"], b["member"])
+    st = assessment_cash_statement(b["cycle"], a.version, b["member"], a.cash, a.pos, core.state.scenario_set,
+                                   a.due, signing.encode_tuple(*msg))
+    try:
+        verify(st, _proof(st, b["proof"]))
+    except VerificationError:
+        raise InvalidArgument("the proof that cash covers the assessment does not verify") from None
+
+
+CHECKS = {
+    "default": check_default,
+    "dm-open": check_dm_open,
+    "dm-closeout": check_dm_closeout,
+    "dm-shares": check_dm_shares,
+    "assessment-pay": check_assessment_pay,
+    "assessment-settle": check_assessment_settle,
+}

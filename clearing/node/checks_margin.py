@@ -1,0 +1,167 @@
+"""Checks of the margin phase's events against the state before the event."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from clearing.protocol import signing
+from clearing.protocol.encoding import content_hash
+from clearing.protocol.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    shown,
+)
+from clearing.protocol.fields import (
+    STATUS_ACTIVE,
+    STATUS_CALL,
+    STATUS_DEFAULTED,
+    STATUS_PAYMENT,
+    _hexbytes,
+    _ident,
+    _int,
+)
+from clearing.protocol.messages import (
+    _verify_sig,
+    margin_batch_message,
+    margin_proof_message,
+    withdrawal_message,
+)
+from clearing.protocol.statements import _proof, margin_statement, withdrawal_statement
+from verifier.statements import BatchVerificationError, verify, verify_many
+from zkp.errors import DecodeError, VerificationError
+from zkp.statements import (
+    MAX_PUBLIC_AMOUNT,
+    StatementError,
+    StatementProof,
+)
+
+if TYPE_CHECKING:
+    from clearing.node.core import Core
+
+
+def margin_results(core: "Core", cycle: int, entries: list) -> dict:
+    """Verify a cycle's margin proofs as one batch; name the culprits.
+
+    Returns {member: "pass" | "call" | "payment"} for every member that is
+    not in default: full proof verified -> pass; solvency-only proof
+    verified -> call; no (valid) proof -> payment default candidate."""
+    items, owners = [], []
+    for e in entries:
+        a = core.state.members[e["member"]]
+        if e["ctx_seq"] != a.version:
+            continue  # stale: treated as no proof
+        st = margin_statement(cycle, a.version, e["member"], a.cash, a.pos, core.state.scenario_set,
+                              e["solvency_only"])
+        try:
+            pr = StatementProof.from_bytes(bytes.fromhex(e["proof"]), st)
+        except (DecodeError, StatementError, ValueError):
+            continue
+        items.append((st, pr))
+        owners.append(e)
+    failed: set[int] = set()
+    if items:
+        try:
+            verify_many(items)
+        except BatchVerificationError as exc:
+            failed = set(exc.failed)
+        except VerificationError:
+            failed = set(range(len(items)))
+    res = {m: "payment" for m, a in core.state.members.items() if a.status != STATUS_DEFAULTED}
+    for k, e in enumerate(owners):
+        if k not in failed and e["member"] in res:
+            res[e["member"]] = "call" if e["solvency_only"] else "pass"
+    return dict(sorted(res.items()))
+
+
+def check_margin_batch(core: "Core", b: dict) -> None:
+    if set(b) != {"kind", "cycle", "entries", "results", "request_id", "sig"}:
+        raise InvalidArgument("margin batch fields")
+    core._check_cycle(b["cycle"])
+    _ident("request id", b["request_id"])
+    if core.state.phase != "margin" or core.state.margin_done:
+        raise FailedPrecondition("margin proofs are collected once per cycle, after settlement")
+    entries = b["entries"]
+    if not isinstance(entries, list):
+        raise InvalidArgument("entries must be a list")
+    seen = set()
+    for e in entries:
+        if not isinstance(e, dict) or set(e) != {"member", "solvency_only", "ctx_seq", "proof"}:
+            raise InvalidArgument("each entry has member, solvency_only, ctx_seq, proof")
+        a = core._member(e["member"])
+        if e["member"] in seen:
+            raise InvalidArgument("one margin proof per member")
+        seen.add(e["member"])
+        if a.status == STATUS_DEFAULTED:
+            raise FailedPrecondition(f"member {shown(e['member'])} is in default")
+        if not isinstance(e["solvency_only"], bool):
+            raise InvalidArgument("solvency_only must be a boolean")
+        _int("ctx_seq", e["ctx_seq"], 0, 1 << 64)
+        _hexbytes("proof", e["proof"])
+    _verify_sig(core._cfg()["keys"]["prover"], margin_batch_message(b["cycle"], entries), b["sig"],
+                "the prover service")
+    cached = core._batch_cache
+    core._batch_cache = None
+    if cached is not None and cached[0] == (core.state.seq, content_hash(entries)):
+        results = cached[1]  # computed by submit_margin_batch on this very state
+    else:
+        results = margin_results(core, b["cycle"], entries)
+    if b["results"] != results:
+        raise InvalidArgument("margin results do not match the verified proofs")
+
+
+def check_margin_cure(core: "Core", b: dict) -> None:
+    if set(b) != {"kind", "cycle", "member", "solvency_only", "ctx_seq", "proof", "request_id", "sig"}:
+        raise InvalidArgument("margin proof fields")
+    core._check_cycle(b["cycle"])
+    _ident("request id", b["request_id"])
+    a = core._member(b["member"])
+    if a.status not in (STATUS_CALL, STATUS_PAYMENT):
+        raise FailedPrecondition(f"member {shown(b['member'])} is not called")
+    if not isinstance(b["solvency_only"], bool):
+        raise InvalidArgument("solvency_only must be a boolean")
+    if b["solvency_only"] and a.status != STATUS_PAYMENT:
+        raise FailedPrecondition("a solvency-only proof only turns a payment default into an IM call")
+    if b["ctx_seq"] != a.version:
+        raise FailedPrecondition("margin proof is for a stale account version")
+    proof = _hexbytes("proof", b["proof"])
+    _verify_sig(core._cfg()["keys"]["prover"],
+                margin_proof_message(b["cycle"], b["member"], b["solvency_only"], b["ctx_seq"], proof),
+                b["sig"], "the prover service")
+    st = margin_statement(b["cycle"], a.version, b["member"], a.cash, a.pos, core.state.scenario_set,
+                          b["solvency_only"])
+    try:
+        verify(st, _proof(st, proof))
+    except VerificationError:
+        raise InvalidArgument("margin proof does not verify") from None
+
+
+def check_withdraw(core: "Core", b: dict) -> None:
+    if set(b) != {"kind", "member", "amount", "cycle", "ctx_seq", "proof", "request_id", "sig"}:
+        raise InvalidArgument("withdrawal fields")
+    mid = b["member"]
+    a = core._member(mid)
+    _int("amount", b["amount"], 1, MAX_PUBLIC_AMOUNT)
+    core._check_cycle(b["cycle"])
+    _ident("request id", b["request_id"])
+    if a.status != STATUS_ACTIVE:
+        raise FailedPrecondition(f"member {shown(mid)} is {a.status} and may not withdraw")
+    if core.state.scenario_set is None:
+        raise FailedPrecondition("no scenario set published yet")
+    if a.due is not None:
+        raise FailedPrecondition(f"member {shown(mid)} has an unpaid assessment")
+    if b["ctx_seq"] != a.version:
+        raise FailedPrecondition("withdrawal proof is for a stale account version")
+    msg = withdrawal_message(mid, b["amount"], b["cycle"], b["request_id"])
+    _verify_sig(a.key, msg, b["sig"], mid)
+    st = withdrawal_statement(b["cycle"], a.version, mid, a.cash, a.pos, core.state.scenario_set,
+                              b["amount"], signing.encode_tuple(*msg))
+    try:
+        verify(st, _proof(st, b["proof"]))
+    except VerificationError:
+        raise InvalidArgument("withdrawal proof does not verify") from None
+
+
+CHECKS = {
+    "margin-batch": check_margin_batch,
+    "margin-cure": check_margin_cure,
+    "withdraw": check_withdraw,
+}

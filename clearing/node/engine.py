@@ -1,0 +1,450 @@
+"""The blind clearing node: Core + the SQLite ledger + the request API."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from clearing.fold.apply import apply_event
+from clearing.fold.snapshot import snapshot, state_hash
+from clearing.fold.state import State, _deepcopy_json
+from clearing.node.core import Core
+from clearing.node.ledger import Ledger
+from clearing.node.marker import _check_marker, write_marker
+from clearing.protocol import signing
+from clearing.protocol.encoding import content_hash
+from clearing.protocol.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    LedgerCorrupted,
+    NotFound,
+    PermissionDenied,
+    shown,
+)
+from clearing.protocol.fields import (
+    MAX_SEALED_BYTES,
+    NODE,
+    OPERATOR,
+    PROVER,
+    _h,
+    _hexbytes,
+    _ident,
+)
+from clearing.protocol.messages import digest_message
+from zkp.errors import DecodeError, ZkclearError
+from zkp.group import Point
+
+
+def _node_pub(node_key) -> str:
+    return signing.public_key_bytes(node_key).hex()
+
+
+class Engine(Core):
+    """The blind clearing node, persisted in one SQLite database.
+
+    Open with :meth:`create` (new ledger, operator-signed genesis) or
+    :meth:`open` (replays the log, checks the chain and the stored derived
+    state).  ``node_key`` is the node's Ed25519 private key; it signs cycle
+    digests and is never stored in the database.
+
+    Every mutating method takes a ``request_id``: (actor, request id) is
+    unique; repeating a request returns the original result and changes
+    nothing, the same id with different content is AlreadyExists.  Each
+    returns a dict with at least ``seq`` (the event's sequence number)."""
+
+    def __init__(self, ledger: Ledger, node_key):
+        super().__init__()
+        self.ledger = ledger
+        self._node_key = node_key
+
+    def __repr__(self) -> str:
+        return f"Engine(path={self.ledger.path!r}, seq={self.state.seq}, cycle={self.state.cycle})"
+
+    @classmethod
+    def create(cls, path: str, config: dict, op_sig: bytes, node_key) -> "Engine":
+        led = Ledger(path)
+        if led.head()[0] != 0:
+            led.close()
+            raise FailedPrecondition("database already holds a ledger; use Engine.open")
+        try:
+            _check_marker(led, 0)
+        except BaseException:
+            led.close()
+            raise
+        eng = cls(led, node_key)
+        eng.head = led.head()[1]
+        eng._commit({"kind": "genesis", "config": config, "op_sig": _h(op_sig)}, None, None)
+        return eng
+
+    @classmethod
+    def open(cls, path: str, node_key, *, verify_proofs: bool = False) -> "Engine":
+        """Reopen: verify the hash chain, replay every event through the fold
+        (with ``verify_proofs`` also through every check, as the auditor
+        does), compare with the stored derived state.  LedgerCorrupted if
+        anything disagrees."""
+        from .ledger import GENESIS_HASH, chain_hash
+
+        led = Ledger(path)
+        try:
+            _, head_hash = led.verify_chain()
+            eng = cls(led, node_key)
+            eng.head = GENESIS_HASH
+            for seq, body in led.events():
+                if verify_proofs:
+                    try:
+                        eng.verify_event(body)
+                    except ZkclearError as exc:
+                        raise LedgerCorrupted(f"event {seq} does not verify: {exc}") from None
+                try:
+                    eng.apply(seq, body)
+                except (KeyError, TypeError, ValueError, IndexError, AttributeError, DecodeError) as exc:
+                    raise LedgerCorrupted(f"event {seq} cannot be replayed: {type(exc).__name__}") from None
+                eng.head = chain_hash(eng.head, seq, body)
+            if eng.head != head_hash:
+                raise LedgerCorrupted("replayed chain head differs from the stored head")
+            led.check_derived(snapshot(eng.state))
+            _check_marker(led, eng.state.seq)
+            stale = [t for t in led.relay_trades() if eng.state.trades.get(t, {}).get("status") != "pending"]
+            led.relay_drop(stale)
+        except BaseException:
+            led.close()
+            raise
+        if eng.state.config is not None and eng.state.config["keys"]["node"] != _node_pub(node_key):
+            led.close()
+            raise PermissionDenied("node key does not match the ledger's genesis")
+        return eng
+
+    def close(self) -> None:
+        self.ledger.close()
+
+    # -- internals -----------------------------------------------------------
+    def _commit(self, body: dict, request: tuple[str, str, Any] | None, result_fn, extra=None) -> dict:
+        """verify -> fold on a copy -> append atomically -> swap state."""
+        self.verify_event(body)
+        new = self.state.copy()
+        seq = self.state.seq + 1
+        apply_event(new, seq, body, self.alg)
+        result = {"seq": seq}
+        if result_fn is not None:
+            result.update(result_fn(new))
+        req = None
+        if request is not None:
+            actor, rid, chash = request
+            req = (actor, rid, chash, result)
+        _, h = self.ledger.append(body, snapshot(new), req, extra)
+        self.state, self.head = new, h
+        if self.ledger.path != ":memory:":
+            write_marker(self.ledger.path, seq, h)
+        return result
+
+    def _idempotent(self, actor: str, request_id, content: dict):
+        """(stored result, None) for a repeated request, else (None, request
+        tuple).  ``content`` is what the client sent (not derived fields), so
+        a retry after the ledger moved on is still recognised."""
+        _ident("request id", request_id)
+        chash = content_hash(content)
+        found = self.ledger.lookup_request(actor, request_id)
+        if found is not None:
+            if found[0] != chash:
+                raise AlreadyExists(f"request id {shown(request_id)} was used for a different request")
+            return found[2], None
+        return None, (actor, request_id, chash)
+
+    def _run(self, actor: str, request_id, body: dict, result_fn=None, extra=None, content=None) -> dict:
+        done, req = self._idempotent(actor, request_id, body if content is None else content)
+        if done is not None:
+            return done
+        return self._commit(body, req, result_fn, extra)
+
+    # -- requests --------------------------------------------------------------
+    def admit(self, member: str, key: bytes, relay_key: bytes, relay_sig: bytes, op_sig: bytes, request_id: str) -> dict:
+        """Operator-signed admission of a member's identity key and its
+        identity-signed X25519 relay key."""
+        body = {"kind": "admit", "member": member, "key": _h(key), "relay_key": _h(relay_key),
+                "relay_sig": _h(relay_sig), "op_sig": _h(op_sig)}
+        return self._run(OPERATOR, request_id, body)
+
+    def deposit(self, member: str, amount: int, cycle: int, sig: bytes, request_id: str) -> dict:
+        """A member-signed public deposit: cash += amount*G.  The signature
+        covers (member, amount, cycle, request id), so it cannot be replayed."""
+        body = {"kind": "deposit", "member": member, "amount": amount, "cycle": cycle,
+                "request_id": request_id, "sig": _h(sig)}
+        return self._run(member, request_id, body)
+
+    def fund_default(self, member: str, df, epoch: int, ctx_seq: int, proof: bytes, sig: bytes,
+                     request_id: str) -> dict:
+        """Default-fund funding out of cash: cash -= C_df, df = C_df, with a
+        DefaultFunding range proof bound to the account version ``ctx_seq``."""
+        df_hex = df.encode().hex() if isinstance(df, Point) else _h(_hexbytes("df", df, 32))
+        body = {"kind": "df-fund", "member": member, "epoch": epoch, "df": df_hex, "ctx_seq": ctx_seq,
+                "proof": _h(proof), "request_id": request_id, "sig": _h(sig)}
+        return self._run(member, request_id, body)
+
+    def submit_trade(self, trade: dict, proof: bytes, sig: bytes, sealed_counterparty: bytes,
+                     sealed_prover: bytes, request_id: str) -> dict:
+        """The initiator's trade: T, its validity proof, its signature over the
+        trade tuple, and the opening sealed to the counterparty and to the
+        prover service (stored in the relay table, outside the ledger)."""
+        trade = dict(trade)
+        if isinstance(trade.get("T"), Point):
+            trade["T"] = trade["T"].encode().hex()
+        if not isinstance(trade.get("side"), str) or trade["side"] not in ("buy", "sell"):
+            raise InvalidArgument("side must be 'buy' or 'sell'")
+        initiator = trade.get("buyer") if trade["side"] == "buy" else trade.get("seller")
+        counterparty = trade.get("seller") if trade["side"] == "buy" else trade.get("buyer")
+        _ident("initiator", initiator)
+        _ident("counterparty", counterparty)
+        sc = _hexbytes("sealed opening", sealed_counterparty, max_size=MAX_SEALED_BYTES)
+        sp = _hexbytes("sealed opening", sealed_prover, max_size=MAX_SEALED_BYTES)
+        body = {"kind": "trade", "trade": trade, "proof": _h(proof), "request_id": request_id, "sig": _h(sig)}
+        content = dict(body, sealed=[_h(sc), _h(sp)])
+        tid = trade.get("trade_id")
+
+        def relay(cur):
+            cur.execute("INSERT OR REPLACE INTO relay (trade_id, recipient, sealed) VALUES (?, ?, ?)",
+                        (tid, counterparty, sc))
+            cur.execute("INSERT OR REPLACE INTO relay (trade_id, recipient, sealed) VALUES (?, ?, ?)",
+                        (tid, PROVER, sp))
+
+        return self._run(initiator, request_id, body, extra=relay, content=content)
+
+    def relayed(self, trade_id: str, recipient: str) -> bytes:
+        """The sealed opening waiting for ``recipient`` (counterparty id or
+        "prover"); NotFound once the trade is novated or expired."""
+        sealed = self.ledger.relay_get(trade_id, recipient)
+        if sealed is None:
+            raise NotFound(f"no relayed opening of trade {shown(trade_id)} for {shown(recipient)}")
+        return sealed
+
+    def trade(self, trade_id: str) -> dict:
+        """The public record of a trade (terms, T, status)."""
+        t = self.state.trades.get(trade_id)
+        if t is None:
+            raise NotFound(f"unknown trade {shown(trade_id)}")
+        return dict(t)
+
+    def _after_trade_step(self, tid):
+        def fn(new: State):
+            return {"status": new.trades[tid]["status"]}
+        return fn
+
+    def affirm(self, trade_id: str, member: str, sig: bytes, request_id: str) -> dict:
+        """The counterparty's signed affirmation (after it decrypted and
+        checked the opening).  Novates when the prover's receipt is in too;
+        the relayed ciphertexts are then dropped."""
+        body = {"kind": "affirm", "trade_id": trade_id, "member": member, "request_id": request_id, "sig": _h(sig)}
+        res = self._run(member, request_id, body, self._after_trade_step(trade_id))
+        self._drop_relay(trade_id)
+        return res
+
+    def receipt(self, trade_id: str, sig: bytes, request_id: str) -> dict:
+        """The prover service's signed receipt: it holds an opening of T."""
+        body = {"kind": "receipt", "trade_id": trade_id, "request_id": request_id, "sig": _h(sig)}
+        res = self._run(PROVER, request_id, body, self._after_trade_step(trade_id))
+        self._drop_relay(trade_id)
+        return res
+
+    def _drop_relay(self, trade_id: str) -> None:
+        t = self.state.trades.get(trade_id)
+        if t is not None and t["status"] != "pending":
+            self.ledger.relay_drop([trade_id])
+
+    def settle(self, cycle: int, prices: Sequence[int], scenario_set: dict, op_sig: bytes, request_id: str) -> dict:
+        """Operator-signed settlement prices and scenario set; applies VM."""
+        body = {"kind": "settle", "cycle": cycle, "prices": list(prices), "scenario_set": dict(scenario_set),
+                "request_id": request_id, "op_sig": _h(op_sig)}
+        return self._run(OPERATOR, request_id, body)
+
+    def submit_margin_batch(self, cycle: int, entries: Sequence[dict], sig: bytes, request_id: str) -> dict:
+        """The prover service's margin proofs for the cycle, verified as one
+        batch.  Returns {"seq", "results": {member: pass|call|payment}}."""
+        entries = [dict(e, proof=_h(_hexbytes("proof", e.get("proof")))) for e in entries]
+        content = {"kind": "margin-batch", "cycle": cycle, "entries": entries, "request_id": request_id,
+                   "sig": _h(sig)}
+        done, req = self._idempotent(PROVER, request_id, content)
+        if done is not None:
+            return done
+        self._check_cycle(cycle)
+        if self.state.phase != "margin" or self.state.margin_done:
+            raise FailedPrecondition("margin proofs are collected once per cycle, after settlement")
+        for e in entries:
+            if set(e) != {"member", "solvency_only", "ctx_seq", "proof"}:
+                raise InvalidArgument("each entry has member, solvency_only, ctx_seq, proof")
+            self._member(e["member"])
+            if not isinstance(e["ctx_seq"], int) or not isinstance(e["solvency_only"], bool):
+                raise InvalidArgument("each entry has member, solvency_only, ctx_seq, proof")
+        results = self.margin_results(cycle, entries)
+        self._batch_cache = ((self.state.seq, content_hash(entries)), results)
+        body = dict(content, results=results)
+        return self._commit(body, req, lambda new: {"results": results})
+
+    def cure(self, cycle: int, member: str, solvency_only: bool, ctx_seq: int, proof: bytes, sig: bytes,
+             request_id: str) -> dict:
+        """A called member's re-proof (after a cure deposit), submitted by the
+        prover service: a full proof clears the call; a solvency-only proof
+        turns a payment default candidate into an IM call."""
+        body = {"kind": "margin-cure", "cycle": cycle, "member": member, "solvency_only": solvency_only,
+                "ctx_seq": ctx_seq, "proof": _h(proof), "request_id": request_id, "sig": _h(sig)}
+        return self._run(PROVER, request_id, body)
+
+    def withdraw(self, member: str, amount: int, cycle: int, ctx_seq: int, proof: bytes, sig: bytes,
+                 request_id: str) -> dict:
+        """A member-signed withdrawal with the prover's Withdrawal proof
+        (margin on cash - w); refused for called or defaulted members."""
+        body = {"kind": "withdraw", "member": member, "amount": amount, "cycle": cycle,
+                "ctx_seq": ctx_seq, "proof": _h(proof), "request_id": request_id, "sig": _h(sig)}
+        return self._run(member, request_id, body)
+
+    def set_ccp_parameters(self, cycle: int, sitg1: int, sitg2: int, cap: int, op_sig: bytes,
+                           request_id: str) -> dict:
+        """Operator-signed new skin-in-the-game tranches (SITG 1, SITG 2, what
+        is left of each from now on) and assessment cap multiple; refused while
+        a default event is declared or in progress."""
+        body = {"kind": "ccp-params", "cycle": cycle, "skin_in_the_game_1": sitg1, "skin_in_the_game_2": sitg2,
+                "assessment_cap_multiple": cap, "request_id": request_id, "op_sig": _h(op_sig)}
+        return self._run(OPERATOR, request_id, body)
+
+    def declare_default(self, cycle: int, member: str, op_sig: bytes, request_id: str) -> dict:
+        """The operator-signed default declaration of a called member."""
+        body = {"kind": "default", "cycle": cycle, "member": member, "request_id": request_id, "op_sig": _h(op_sig)}
+        return self._run(OPERATOR, request_id, body)
+
+    def close_cycle(self, cycle: int, request_id: str) -> dict:
+        """Close the cycle: invariants, digest signed by the node, next cycle.
+
+        The digest covers the chain head before the close event and the full
+        derived state; the close event records it with the node's signature."""
+        done, req = self._idempotent(NODE, request_id, {"kind": "close", "cycle": cycle})
+        if done is not None:
+            return done
+        self._check_cycle(cycle)
+        if self.state.phase != "margin" or not self.state.margin_done:
+            raise FailedPrecondition("a cycle closes after settlement and the margin batch")
+        digest = self.expected_digest()
+        sig = signing.sign(self._node_key, *digest_message(cycle, digest))
+        body = {"kind": "close", "cycle": cycle, "digest": digest.hex(), "request_id": request_id, "node_sig": sig.hex()}
+        expired = [tid for tid, t in self.state.trades.items() if t["status"] == "pending"]
+        res = self._commit(body, req, lambda new: {"cycle": cycle, "digest": digest.hex()})
+        self.ledger.relay_drop(expired)
+        return res
+
+    def open_epoch_total(self, cycle: int, epoch: int, members, D: int, proof: bytes, sig: bytes,
+                         request_id: str) -> dict:
+        """The prover's opening of the epoch's default-fund total D over all
+        members not in default; closes the epoch (funding reopens, for
+        top-ups and replenishment, in the next one)."""
+        body = {"kind": "df-epoch", "cycle": cycle, "epoch": epoch, "members": list(members), "D": D,
+                "proof": _h(proof), "request_id": request_id, "sig": _h(sig)}
+        return self._run(PROVER, request_id, body)
+
+    # -- default management ------------------------------------------------------
+    def dm_open(self, cycle: int, defaulters, survivors, D0: int, D0_proof: bytes, disclosures: dict, sig: bytes,
+                request_id: str) -> dict:
+        """The prover service opens the default event: every defaulter's
+        accounts disclosed (reveal proofs against the node's commitments) and
+        the survivors' snapshot total D0 (aggregate opening)."""
+        body = {"kind": "dm-open", "cycle": cycle, "defaulters": list(defaulters), "survivors": list(survivors),
+                "D0": D0, "D0_proof": _h(D0_proof),
+                "disclosures": {m: {"values": list(d["values"]), "proof": _h(d["proof"])} for m, d in disclosures.items()},
+                "request_id": request_id, "sig": _h(sig)}
+        return self._run(PROVER, request_id, body, lambda new: {"index": len(new.reports) if new.dm is None
+                                                                 else new.dm["index"]})
+
+    def dm_closeout(self, cycle: int, index: int, prices: Sequence[int], lots: Sequence[dict], op_sig: bytes,
+                    request_id: str) -> dict:
+        """The operator-signed close-out prices and auction lots (see
+        ``closeout_message``; ``book_lots`` gives everything to the public
+        auction book); runs the public tranches.  Returns the pending pro-rata
+        allocations ({purpose: amount}) if any."""
+        body = {"kind": "dm-closeout", "cycle": cycle, "index": index, "prices": list(prices),
+                "lots": [dict(lot) for lot in lots], "request_id": request_id, "op_sig": _h(op_sig)}
+        return self._run(OPERATOR, request_id, body,
+                         lambda new: {"need": {} if new.dm is None else dict(new.dm["need"])})
+
+    def dm_shares(self, cycle: int, index: int, purpose: str, R: int, shares, total: int, proof: bytes,
+                  total_proof: bytes, sig: bytes, request_id: str) -> dict:
+        """The prover's pro-rata allocation of a tranche over the survivors."""
+        body = {"kind": "dm-shares", "cycle": cycle, "index": index, "purpose": purpose, "R": R,
+                "shares": [p.encode().hex() if isinstance(p, Point) else p for p in shares], "total": total,
+                "proof": _h(proof), "total_proof": _h(total_proof), "request_id": request_id, "sig": _h(sig)}
+        return self._run(PROVER, request_id, body,
+                         lambda new: {"need": {} if new.dm is None else dict(new.dm["need"])})
+
+    def pay_assessment(self, member: str, index: int, amount: int, cycle: int, ctx_seq: int, proof: bytes,
+                       sig: bytes, request_id: str) -> dict:
+        """A member-signed deposit tagged to its assessment, with the prover's
+        proof that it covers the committed payable (the rest goes to cash)."""
+        body = {"kind": "assessment-pay", "member": member, "index": index, "amount": amount, "cycle": cycle,
+                "ctx_seq": ctx_seq, "proof": _h(proof), "request_id": request_id, "sig": _h(sig)}
+        return self._run(member, request_id, body)
+
+    def settle_assessment(self, member: str, index: int, cycle: int, ctx_seq: int, proof: bytes, sig: bytes,
+                          request_id: str) -> dict:
+        """A member-signed settlement of its assessment payable from hidden
+        cash, with the prover's margin proof on cash - due (DESIGN §6.4)."""
+        body = {"kind": "assessment-settle", "member": member, "index": index, "cycle": cycle,
+                "ctx_seq": ctx_seq, "proof": _h(proof), "request_id": request_id, "sig": _h(sig)}
+        return self._run(member, request_id, body)
+
+    def default_reports(self) -> list[dict]:
+        """The default reports of DESIGN §6.5 (JSON-able), one per event."""
+        return [_deepcopy_json(r) for r in self.state.reports]
+
+    # -- public reads -------------------------------------------------------------
+    def account(self, member: str) -> dict:
+        """The member's public account: commitments (hex), status, version."""
+        a = self.state.account(member)
+        return {"cash": a.cash.encode().hex(), "df": a.df.encode().hex(), "pos": [p.encode().hex() for p in a.pos],
+                "due": None if a.due is None else a.due.encode().hex(),
+                "status": a.status, "version": a.version, "funded": a.funded}
+
+    def events(self, since: int = 0) -> list[tuple[int, dict]]:
+        return list(self.ledger.events(since))
+
+    def events_with_hashes(self, since: int = 0, limit: int | None = None) -> list[tuple[int, dict, bytes]]:
+        """(seq, body, chain hash) of the events after ``since``, in order
+        (at most ``limit``): the public ledger as streamed to other parties."""
+        return self.ledger.events_with_hashes(since, limit)
+
+    def chain_head(self) -> tuple[int, bytes]:
+        """(sequence number, chain hash) of the last stored event."""
+        return self.ledger.head()
+
+    def recorded(self, actor: str, request_id: str):
+        """The stored result of ``actor``'s request ``request_id`` if the
+        ledger already holds it, else None (no content check: see
+        :meth:`_idempotent` for that)."""
+        found = self.ledger.lookup_request(actor, request_id)
+        return None if found is None else found[2]
+
+    def status(self) -> dict:
+        """The ledger's public status: head, cycle, phase, members,
+        instruments (the genesis records), prices, cycle digests (the state
+        hash is :meth:`state_digest`)."""
+        s = self.state
+        seq, head = self.chain_head()
+        return {"seq": seq, "head": head, "genesis": s.config is not None, "cycle": s.cycle, "phase": s.phase,
+                "margin_done": s.margin_done, "epoch": s.epoch, "cycle_seq": s.cycle_seq,
+                "members": sorted(s.members),
+                "instruments": [] if s.config is None else _deepcopy_json(s.config["instruments"]),
+                "prices": list(s.prices), "digests": list(s.digests)}
+
+    def pending_for(self, member: str) -> list[tuple[dict, bytes]]:
+        """(trade, opening sealed to ``member``) of every pending trade
+        awaiting ``member``'s affirmation as counterparty, by trade id."""
+        out = []
+        for tid, t in sorted(self.state.trades.items()):
+            counterparty = t["seller"] if t["side"] == "buy" else t["buyer"]
+            if t["status"] != "pending" or counterparty != member or t.get("affirmed"):
+                continue
+            sealed = self.ledger.relay_get(tid, member)
+            if sealed is not None:
+                out.append((dict(t), sealed))
+        return out
+
+    def default_event(self) -> dict | None:
+        """The default event in progress (public data, a copy), else None."""
+        return None if self.state.dm is None else _deepcopy_json(self.state.dm)
+
+    def state_digest(self) -> str:
+        """Hash of the full derived state (for restart comparisons)."""
+        return state_hash(self.state).hex()

@@ -1,0 +1,701 @@
+"""The clearing node as a gRPC server: ClearingService + AdminService.
+
+The servicers are a thin, checked shell around :class:`clearing.engine.Engine`:
+
+* **one engine thread.**  The engine and its SQLite connection live in a
+  single dedicated thread (:class:`EngineThread`); every handler submits its
+  engine call there and waits.  That serialises all ledger writes (the engine
+  is a state machine, not a concurrent object) and respects sqlite3's thread
+  affinity.  No lock is held while the node talks to the prover service, so
+  the prover can stream the ledger back from this node in the middle of a
+  node -> prover call.
+* **who may do what.**  The caller is its mTLS certificate
+  (:func:`clearing.services.rpc.authenticate`).  A member acts only for itself:
+  its trades as initiator, its affirmations, deposits, funding,
+  withdrawals, assessment payments, cure requests and the openings relayed
+  to it.  Only the operator may use AdminService.  Public reads (accounts'
+  commitments, trades' public terms, the ledger stream, status) are open to
+  every authenticated party -- they are the public ledger.  On top of that
+  the engine verifies every signature and proof, so the certificate check
+  is defence in depth, not the only check.
+* **the prover service is asked, never trusted.**  The node forwards each
+  trade's opening sealed to the prover (PushOpening) and books the returned
+  receipt (:meth:`ClearingNode.ensure_receipt`); on the operator's cycle control it asks the prover for the margin
+  batch, cure re-proofs and default steps and submits them to the engine,
+  which verifies them like any other input.  Node-driven requests use
+  request ids derived from the client's (:func:`_derived_id`), and the
+  ledger's request table is consulted *before* asking the prover: a retried
+  request replays the recorded result instead of producing fresh (random)
+  proofs that would clash with the recorded content.
+* **no call chain can starve the node (the ledger feed).**  A handler that
+  waits on the prover holds one of the node's RPC workers, and the prover,
+  before answering anything, follows the ledger from this node
+  (StreamLedger, GetAccount, GetLedgerStatus).  Served from the same pool,
+  enough concurrent SubmitTrade/AffirmTrade calls would take every worker
+  while the prover waits for one: nothing would move until the deadlines
+  expired.  So the node serves the prover's reads from a second gRPC server
+  in the same process, the *ledger feed* (:class:`FeedServicer`, its own
+  port -- ``clearing_feed`` in services.json -- and its own
+  :data:`FEED_WORKERS` threads), open only to the prover's certificate.
+  Its handlers only read the engine, never call out, and the prover issues
+  them one at a time under its lock, so the feed never runs out of workers
+  and a main-pool worker waiting on the prover always gets its answer.
+* **receipts the node still owes.**  The call that commits a trade or an
+  affirmation reports what it committed: if the receipt cannot be obtained
+  right away (the prover down, or the race where another call booked it
+  first and the prover then finds the trade no longer pending) the call
+  still succeeds with the trade's committed status, and
+  :class:`clearing.services.receipts.ReceiptRetry` (one background thread, exponential backoff) pushes
+  the opening again until the receipt is booked or the trade is no longer
+  pending.  On start the node queues every pending trade without a receipt.
+* **openings only as sealed ciphertexts.**  Relayed openings sit in the
+  engine's relay table (outside the public ledger) until the trade is
+  novated or expires; StreamPendingTrades hands a member only the
+  ciphertexts sealed to it.
+* **idempotency.**  Every mutating RPC carries the client's request id.  The
+  node looks it up first (:meth:`ClearingNode.once`, :mod:`clearing.services.replay`):
+  a retry of a recorded request -- the same kind and key, whatever else
+  changed since (a fresh proof, a cycle that moved on) -- gets the recorded
+  result; an id used for another request is ALREADY_EXISTS; only an
+  unrecorded id reaches the engine's checks.
+* **deadlines.**  Handlers that verify proofs first check that the caller's
+  deadline leaves time for it (:func:`clearing.services.rpc.require_time`).
+
+:func:`create_server` builds a started server (port 0 = any free port) for
+tests; :func:`serve` runs one until SIGTERM.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Callable
+
+import grpc
+
+from clearing.node.engine import Engine
+
+from clearing.protocol.fields import NODE, OPERATOR, PROVER
+from clearing.services import replay
+from clearing.services import rpc
+from clearing.services import config as services_config
+from clearing.api import admin_pb2, admin_pb2_grpc, clearing_pb2, clearing_pb2_grpc, common_pb2, convert
+from clearing.api import prover_pb2, prover_pb2_grpc
+from clearing.protocol.errors import EngineError, FailedPrecondition, NotFound
+from clearing.protocol.encoding import canonical
+from clearing.services.pki import load_config, load_identity
+from clearing.services.receipts import ReceiptRetry
+
+log = logging.getLogger("zkclear.clearing")
+
+#: Seconds of deadline a request that verifies a proof must leave.
+VERIFY_TIME = 0.2
+#: Seconds of deadline a request that makes the prover prove must leave.
+PROVE_TIME = 1.0
+CLEARING_SERVICE = "zkclear.v1.ClearingService"
+#: RPC threads of the ledger feed (the prover calls it one request at a time).
+FEED_WORKERS = 4
+#: The only party the ledger feed serves.
+FEED_CALLER = "node/prover"
+ADMIN_SERVICE = "zkclear.v1.AdminService"
+
+
+def _derived_id(kind: str, *parts: str) -> str:
+    """A node-side request id derived from a client's (fits the 64-char id)."""
+    h = hashlib.sha256("\x00".join((kind,) + parts).encode()).hexdigest()[:40]
+    return f"{kind}.{h}"
+
+
+class EngineThread:
+    """Owns the engine in one thread; ``run(fn)`` executes ``fn(engine)`` there."""
+
+    def __init__(self, factory: Callable[[], Engine]):
+        self._ex = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine")
+        self.engine = self._ex.submit(factory).result()
+
+    def run(self, fn: Callable[[Engine], Any]) -> Any:
+        return self._ex.submit(fn, self.engine).result()
+
+    def close(self) -> None:
+        try:
+            self._ex.submit(lambda: self.engine.close()).result()
+        finally:
+            self._ex.shutdown(wait=True)
+
+    def __repr__(self) -> str:
+        return "EngineThread()"
+
+
+def open_engine(db_path: str, node_key, genesis: tuple[dict, bytes] | None) -> Engine:
+    """Reopen the ledger at ``db_path``; create it from ``genesis`` if empty."""
+    eng = Engine.open(str(db_path), node_key)
+    if eng.status()["genesis"]:
+        return eng
+    eng.close()
+    if genesis is None:
+        raise FailedPrecondition("the database holds no ledger and no genesis was given")
+    config, op_sig = genesis
+    return Engine.create(str(db_path), config, op_sig, node_key)
+
+
+class ClearingNode:
+    """Shared state of the two servicers: engine thread, roster, prover client."""
+
+    def __init__(self, config_dir, db_path, *, prover_target: str | None = None,
+                 genesis: tuple[dict, bytes] | None = None, timeout: float = rpc.DEFAULT_TIMEOUT,
+                 prove_timeout: float = 300.0):
+        self.config_dir = Path(config_dir)
+        self.roster = load_config(self.config_dir)
+        self.identity = load_identity(self.config_dir, "clearing")
+        self.engine = EngineThread(lambda: open_engine(db_path, self.identity.ed25519_private, genesis))
+        self.timeout = timeout
+        self.prove_timeout = prove_timeout
+        self._prover = rpc.LazyClient(self.identity, prover_pb2_grpc.ProverServiceStub, prover_target,
+                                      prove_timeout, "prover service")
+        #: the ledger feed's (grpc server, health servicer) once started (:meth:`start_feed`), and its port
+        self.feed: tuple | None = None
+        self.feed_port: int | None = None
+        self.receipts = ReceiptRetry(self)
+        self.receipts.add_all(self.run(_receiptless))
+
+    def __repr__(self) -> str:
+        return f"ClearingNode(config_dir={str(self.config_dir)!r})"
+
+    @property
+    def prover(self) -> rpc.Client:
+        return self._prover.get()
+
+    def set_prover_target(self, target: str) -> None:
+        """Point the node at a (restarted) prover service."""
+        self._prover.retarget(target)
+
+    def close(self) -> None:
+        """Stop the receipt retries, the ledger feed, the prover client and the engine."""
+        self.receipts.close()
+        self._prover.close()
+        self.receipts.join()
+        if self.feed is not None:
+            server, health = self.feed
+            health.enter_graceful_shutdown()
+            server.stop(1.0).wait()
+        self.engine.close()
+
+    def start_feed(self, host: str, port: int) -> int:
+        """Start the ledger feed on ``host:port`` (0 = any free port); returns the port."""
+        server, bound, health = rpc.build_server(self.identity, [
+            (clearing_pb2_grpc.add_ClearingServiceServicer_to_server, FeedServicer(self), CLEARING_SERVICE),
+        ], host=host, port=port, max_workers=FEED_WORKERS)
+        self.feed, self.feed_port, self._feed_host = (server, health), bound, host
+        return bound
+
+    @property
+    def feed_target(self) -> str | None:
+        """"host:port" of the ledger feed (the prover's ``clearing_target``)."""
+        return None if self.feed_port is None else f"{self._feed_host}:{self.feed_port}"
+
+    # -- helpers over the engine thread ---------------------------------------------
+    def run(self, fn):
+        return self.engine.run(fn)
+
+    def prove_once(self, rid: str, context, ask, submit, precheck=None):
+        """A node-driven prover step, applied once: the recorded result of
+        request ``rid`` when the ledger holds it; else ``precheck(engine)``
+        (refuse early), ``ask(timeout)`` (the prover's answer, within the
+        caller's deadline) and ``submit(engine, answer)`` (verified and booked
+        by the engine under ``rid``)."""
+        done = self.run(lambda e: e.recorded(PROVER, rid))
+        if done is None:
+            if precheck is not None:
+                self.run(precheck)
+            rpc.require_time(context, PROVE_TIME)
+            answer = ask(_remaining(context))
+            done = self.run(lambda e: submit(e, answer))
+        return done
+
+    def once(self, actor: str, request_id: str, kind: str, key: tuple, apply) -> dict:
+        """The recorded result of ``actor``'s request ``request_id`` when it is
+        the same request (:func:`clearing.services.replay.recorded`: ``kind``, ``key``),
+        else ``apply(engine)`` -- which checks and commits the request.  One
+        engine call, so a concurrent duplicate cannot slip in between."""
+        return self.run(lambda e: replay.recorded(e, actor, request_id, kind, key) or apply(e))
+
+    def trade_status(self, trade_id: str, seq: int = 0) -> clearing_pb2.TradeStatus:
+        t = self.run(lambda e: e.trade(trade_id))
+        return clearing_pb2.TradeStatus(seq=seq, trade=convert.trade_msg(t), status=t["status"])
+
+    def receipt_owed(self, trade_id: str) -> bool:
+        """The trade is pending without the prover's receipt."""
+        t = self.run(lambda e: e.state.trades.get(trade_id))
+        return t is not None and t["status"] == "pending" and not t.get("receipt")
+
+    def ensure_receipt(self, trade_id: str, timeout: float | None) -> None:
+        """Forward the opening sealed to the prover and book its receipt, once.
+
+        Concurrent calls for one trade are fine: the prover re-signs a held
+        opening and the engine replays the receipt's derived request id.  A
+        failure after another call booked the receipt (the prover then finds
+        the trade no longer pending) is no failure."""
+        if not self.receipt_owed(trade_id):
+            return
+        try:
+            sealed = self.run(lambda e: e.relayed(trade_id, PROVER))
+        except NotFound:
+            return
+        try:
+            reply = self.prover.PushOpening(prover_pb2.PushOpeningRequest(trade_id=trade_id, sealed=sealed),
+                                            timeout=timeout)
+            sig = convert.signature(reply.signature)
+            rid = _derived_id("rcpt", trade_id)
+            self.run(lambda e: e.receipt(trade_id, sig, rid))
+        except (grpc.RpcError, rpc.Abort, EngineError):
+            if self.receipt_owed(trade_id):
+                raise
+
+    def receipt_or_retry(self, trade_id: str, timeout: float | None) -> None:
+        """:meth:`ensure_receipt` now, else hand the trade to :attr:`receipts`
+        (the trade and the caller's request stand either way)."""
+        try:
+            self.ensure_receipt(trade_id, timeout)
+        except (grpc.RpcError, rpc.Abort, EngineError) as exc:
+            code, _ = rpc.status_of(exc)
+            log.warning("prover receipt for a trade not obtained yet (%s); retrying in the background", code.name)
+            self.receipts.add(trade_id)
+
+
+def _receiptless(e: Engine) -> list[str]:
+    """Pending trades without the prover's receipt (the node owes it)."""
+    return sorted(tid for tid, t in e.state.trades.items() if t["status"] == "pending" and not t.get("receipt"))
+
+
+def _check_margin_phase(e: Engine, cycle: int) -> None:
+    """Refuse a margin run the ledger would refuse, before asking the prover."""
+    st = e.status()
+    if cycle != st["cycle"]:
+        raise FailedPrecondition(f"request is for cycle {cycle}, the ledger is in cycle {st['cycle']}")
+    if st["phase"] != "margin" or st["margin_done"]:
+        raise FailedPrecondition("margin proofs are collected once per cycle, after settlement")
+
+
+def _instrument_ids(e: Engine) -> list[str]:
+    return [i["id"] for i in e.status()["instruments"]]
+
+
+def _remaining(context) -> float | None:
+    r = context.time_remaining()
+    return None if r is None else max(r - 0.05, 0.01)
+
+
+class ClearingServicer(clearing_pb2_grpc.ClearingServiceServicer):
+    def __init__(self, node: ClearingNode):
+        self.node = node
+        self.roster = node.roster
+
+    # -- admission ---------------------------------------------------------------
+    @rpc.unary
+    def Register(self, request, context, caller):
+        if caller.is_operator:
+            pass
+        else:
+            caller.require_member(request.member)
+            if convert.key(request.identity_key, "identity key") != caller.ed25519_public:
+                raise rpc.Denied("the identity key must be the one in the caller's certificate")
+        return _admit(self.node, request)
+
+    # -- trades -----------------------------------------------------------------
+    @rpc.unary
+    def SubmitTrade(self, request, context, caller):
+        trade = convert.trade(request.trade)
+        initiator = trade["buyer"] if trade["side"] == "buy" else trade["seller"]
+        caller.require_member(initiator)
+
+        def apply(e):
+            proof = convert.nonempty(request.proof, "proof")
+            sig = convert.signature(request.signature)
+            sc = convert.nonempty(request.sealed_counterparty, "sealed counterparty opening")
+            sp = convert.nonempty(request.sealed_prover, "sealed prover opening")
+            rpc.require_time(context, VERIFY_TIME)
+            return e.submit_trade(trade, proof, sig, sc, sp, request.request_id)
+
+        res = self.node.once(initiator, request.request_id, "trade", replay.trade_key(trade), apply)
+        self.node.receipt_or_retry(trade["trade_id"], _remaining(context))  # the trade stands either way
+        return self.node.trade_status(trade["trade_id"], res["seq"])
+
+    @rpc.unary
+    def AffirmTrade(self, request, context, caller):
+        caller.require_member(request.member)
+        sig = convert.signature(request.signature)
+        res = self.node.run(lambda e: e.affirm(request.trade_id, request.member, sig, request.request_id))
+        self.node.receipt_or_retry(request.trade_id, _remaining(context))  # the affirmation stands either way
+        return self.node.trade_status(request.trade_id, res["seq"])
+
+    @rpc.unary
+    def GetTrade(self, request, context, caller):
+        return self.node.trade_status(request.trade_id)
+
+    @rpc.server_stream
+    def StreamPendingTrades(self, request, context, caller):
+        caller.require_member(request.member)
+        for t, sealed in self.node.run(lambda e: e.pending_for(request.member)):
+            yield clearing_pb2.PendingTrade(trade=convert.trade_msg(t), sealed_opening=sealed)
+
+    # -- money -------------------------------------------------------------------
+    @rpc.unary
+    def Deposit(self, request, context, caller):
+        caller.require_member(request.member)
+        res = self.node.once(request.member, request.request_id, "deposit", (request.member, request.amount),
+                             lambda e: e.deposit(request.member, request.amount, request.cycle,
+                                                 convert.signature(request.signature), request.request_id))
+        return common_pb2.Ack(seq=res["seq"])
+
+    @rpc.unary
+    def FundDefault(self, request, context, caller):
+        caller.require_member(request.member)
+        df = convert.point(request.df, "df")
+
+        def apply(e):
+            proof = convert.nonempty(request.proof, "proof")
+            sig = convert.signature(request.signature)
+            rpc.require_time(context, VERIFY_TIME)
+            return e.fund_default(request.member, df, request.epoch, request.ctx_seq, proof, sig, request.request_id)
+
+        res = self.node.once(request.member, request.request_id, "df-fund", (request.member, df),
+                             apply)
+        return common_pb2.Ack(seq=res["seq"])
+
+    @rpc.unary
+    def Withdraw(self, request, context, caller):
+        caller.require_member(request.member)
+
+        def apply(e):
+            proof = convert.nonempty(request.proof, "proof")
+            sig = convert.signature(request.signature)
+            rpc.require_time(context, VERIFY_TIME)
+            return e.withdraw(request.member, request.amount, request.cycle, request.ctx_seq, proof, sig,
+                              request.request_id)
+
+        res = self.node.once(request.member, request.request_id, "withdraw", (request.member, request.amount),
+                             apply)
+        return common_pb2.Ack(seq=res["seq"])
+
+    @rpc.unary
+    def PayAssessment(self, request, context, caller):
+        caller.require_member(request.member)
+
+        def apply(e):
+            proof = convert.nonempty(request.proof, "proof")
+            sig = convert.signature(request.signature)
+            rpc.require_time(context, VERIFY_TIME)
+            return e.pay_assessment(request.member, request.index, request.amount, request.cycle, request.ctx_seq,
+                                    proof, sig, request.request_id)
+
+        res = self.node.once(request.member, request.request_id, "assessment-pay",
+                             (request.member, request.index, request.amount), apply)
+        return common_pb2.Ack(seq=res["seq"])
+
+    @rpc.unary
+    def SettleAssessment(self, request, context, caller):
+        caller.require_member(request.member)
+
+        def apply(e):
+            proof = convert.nonempty(request.proof, "proof")
+            sig = convert.signature(request.signature)
+            rpc.require_time(context, VERIFY_TIME)
+            return e.settle_assessment(request.member, request.index, request.cycle, request.ctx_seq, proof, sig,
+                                       request.request_id)
+
+        res = self.node.once(request.member, request.request_id, "assessment-settle", (request.member, request.index),
+                             apply)
+        return common_pb2.Ack(seq=res["seq"])
+
+    @rpc.unary
+    def RequestCure(self, request, context, caller):
+        caller.require_member(request.member)
+        convert.request_id(request.request_id)
+        rid = _derived_id("cure", request.member, request.request_id)
+
+        def ask(timeout):
+            kw = convert.cure(self.node.prover.ProveCure(common_pb2.MemberRequest(member=request.member),
+                                                         timeout=timeout))
+            if kw["member"] != request.member:
+                raise rpc.Abort(grpc.StatusCode.FAILED_PRECONDITION, "the prover service answered for another member; refused")
+            return kw
+
+        done = self.node.prove_once(rid, context, ask, lambda e, kw: e.cure(request_id=rid, **kw))
+        return common_pb2.Ack(seq=done["seq"])
+
+    # -- public reads ----------------------------------------------------------------
+    @rpc.unary
+    def GetAccount(self, request, context, caller):
+        return get_account(self.node, request)
+
+    @rpc.unary
+    def GetLedgerStatus(self, request, context, caller):
+        return self.node.run(ledger_status)
+
+    @rpc.server_stream
+    def StreamLedger(self, request, context, caller):
+        yield from stream_ledger(self.node, request)
+
+
+class FeedServicer(clearing_pb2_grpc.ClearingServiceServicer):
+    """The ledger feed: the public reads the prover follows the ledger with
+    (GetAccount, GetLedgerStatus, StreamLedger), for the prover only, on a
+    server of their own (see the module docstring).  Every other method of
+    the service is UNIMPLEMENTED here."""
+
+    def __init__(self, node: ClearingNode):
+        self.node = node
+        self.roster = node.roster
+
+    @rpc.unary
+    def GetAccount(self, request, context, caller):
+        caller.require(FEED_CALLER)
+        return get_account(self.node, request)
+
+    @rpc.unary
+    def GetLedgerStatus(self, request, context, caller):
+        caller.require(FEED_CALLER)
+        return self.node.run(ledger_status)
+
+    @rpc.server_stream
+    def StreamLedger(self, request, context, caller):
+        caller.require(FEED_CALLER)
+        yield from stream_ledger(self.node, request)
+
+
+def get_account(node: ClearingNode, request) -> common_pb2.Account:
+    a = node.run(lambda e: e.account(request.member))
+    return convert.account_msg(request.member, a)
+
+
+def stream_ledger(node: ClearingNode, request):
+    """The events after ``request.since`` with their chain hashes, read in
+    batches (each batch one engine call)."""
+    since = request.since
+    batch = 256
+    while True:
+        events = node.run(lambda e, since=since: e.events_with_hashes(since, batch))
+        for seq, body, h in events:
+            yield clearing_pb2.LedgerEvent(seq=seq, body=canonical(body), chain_hash=h)
+        if len(events) < batch:
+            return
+        since = events[-1][0]
+
+
+def ledger_status(e: Engine) -> clearing_pb2.LedgerStatus:
+    s = e.status()
+    return clearing_pb2.LedgerStatus(
+        seq=s["seq"], head=s["head"], cycle=s["cycle"], phase=s["phase"], members=s["members"],
+        instruments=[clearing_pb2.Instrument(id=i["id"], multiplier=i["multiplier"], tick=i["tick"],
+                                             price0=i["price0"]) for i in s["instruments"]],
+        prices=s["prices"], state_hash=bytes.fromhex(e.state_digest()),
+        digests=[bytes.fromhex(d) if isinstance(d, str) else bytes(d) for d in s["digests"]],
+        cycle_seq=s["cycle_seq"], epoch=s["epoch"])
+
+
+def default_event_status(e: Engine) -> admin_pb2.DefaultEventStatus:
+    """The default event in progress (public data), or an empty status."""
+    ev, seq = e.default_event(), e.chain_head()[0]
+    if ev is None:
+        return admin_pb2.DefaultEventStatus(seq=seq, in_progress=False)
+    disclosed = [admin_pb2.DisclosedAccount(member=m, cash=str(d["cash"]), df=str(d["df"]), positions=d["pos"])
+                 for m, d in sorted(ev.get("disclosed", {}).items())]
+    return admin_pb2.DefaultEventStatus(seq=seq, index=ev["index"], in_progress=True,
+                                        stage=str(ev.get("stage", "")), disclosed=disclosed,
+                                        need={k: str(v) for k, v in ev.get("need", {}).items()})
+
+
+def _admit(node: ClearingNode, request) -> common_pb2.Ack:
+    key = convert.key(request.identity_key, "identity key")
+    relay_key = convert.key(request.relay_key, "relay key")
+    relay_sig = convert.signature(request.relay_signature, "relay signature")
+    op_sig = convert.signature(request.operator_signature, "operator signature")
+    res = node.run(lambda e: e.admit(request.member, key, relay_key, relay_sig, op_sig, request.request_id))
+    return common_pb2.Ack(seq=res["seq"])
+
+
+class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
+    """Operator-only RPCs; the engine also checks the operator's signatures."""
+
+    def __init__(self, node: ClearingNode):
+        self.node = node
+        self.roster = node.roster
+
+    @staticmethod
+    def _operator(caller) -> None:
+        caller.require("operator")
+
+    @rpc.unary
+    def Admit(self, request, context, caller):
+        self._operator(caller)
+        return _admit(self.node, request)
+
+    @rpc.unary
+    def Settle(self, request, context, caller):
+        self._operator(caller)
+        ids = self.node.run(_instrument_ids)
+        ss = convert.scenario_set(request.scenario_set, ids)
+        prices = list(request.prices)
+        res = self.node.once(OPERATOR, request.request_id, "settle", (prices, ss), lambda e: e.settle(
+            request.cycle, prices, ss, convert.signature(request.operator_signature, "operator signature"),
+            request.request_id))
+        return common_pb2.Ack(seq=res["seq"])
+
+    @rpc.unary
+    def RunMargin(self, request, context, caller):
+        self._operator(caller)
+        convert.request_id(request.request_id)
+        rid = _derived_id("margin", request.request_id)
+
+        def ask(timeout):
+            batch = self.node.prover.ProveMargin(prover_pb2.ProveMarginRequest(cycle=request.cycle), timeout=timeout)
+            if batch.cycle != request.cycle:
+                raise rpc.Abort(grpc.StatusCode.FAILED_PRECONDITION, "the prover service answered for another cycle; refused")
+            return convert.margin_entries(batch), convert.signature(batch.signature)
+
+        done = self.node.prove_once(rid, context, ask,
+                                    lambda e, answer: e.submit_margin_batch(request.cycle, *answer, rid),
+                                    precheck=lambda e: _check_margin_phase(e, request.cycle))
+        return common_pb2.MarginResults(seq=done["seq"], results=done["results"])
+
+    @rpc.unary
+    def DeclareDefault(self, request, context, caller):
+        self._operator(caller)
+        res = self.node.once(OPERATOR, request.request_id, "default", (request.member,), lambda e: e.declare_default(
+            request.cycle, request.member, convert.signature(request.operator_signature, "operator signature"),
+            request.request_id))
+        return common_pb2.Ack(seq=res["seq"])
+
+    @rpc.unary
+    def SetCcpParameters(self, request, context, caller):
+        self._operator(caller)
+        params = (request.skin_in_the_game_1, request.skin_in_the_game_2, request.assessment_cap_multiple)
+        res = self.node.once(OPERATOR, request.request_id, "ccp-params", params, lambda e: e.set_ccp_parameters(
+            request.cycle, *params, convert.signature(request.operator_signature, "operator signature"),
+            request.request_id))
+        return common_pb2.Ack(seq=res["seq"])
+
+    @rpc.unary
+    def OpenEpoch(self, request, context, caller):
+        self._operator(caller)
+        convert.request_id(request.request_id)
+        rid = _derived_id("epoch", request.request_id)
+        done = self.node.prove_once(
+            rid, context, lambda timeout: convert.epoch_total(self.node.prover.ProveEpochTotal(
+                prover_pb2.ProveEpochTotalRequest(cycle=request.cycle), timeout=timeout)),
+            lambda e, kw: e.open_epoch_total(request_id=rid, **kw))
+        return common_pb2.Ack(seq=done["seq"])
+
+    @rpc.unary
+    def OpenDefaultEvent(self, request, context, caller):
+        self._operator(caller)
+        convert.request_id(request.request_id)
+        rid = _derived_id("dm-open", request.request_id)
+        done = self.node.prove_once(
+            rid, context, lambda timeout: convert.default_open(self.node.prover.ProveDefaultOpen(
+                prover_pb2.ProveDefaultOpenRequest(cycle=request.cycle), timeout=timeout)),
+            lambda e, kw: e.dm_open(request_id=rid, **kw))
+        status = self.node.run(default_event_status)
+        status.seq, status.index = done["seq"], done["index"]
+        return status
+
+    @rpc.unary
+    def GetDefaultEvent(self, request, context, caller):
+        self._operator(caller)
+        return self.node.run(default_event_status)
+
+    @rpc.unary
+    def CloseOut(self, request, context, caller):
+        self._operator(caller)
+        prices = list(request.prices)
+        res = self.node.once(OPERATOR, request.request_id, "dm-closeout", (request.index, prices),
+                             lambda e: e.dm_closeout(request.cycle, request.index, prices, convert.lots(request.lots),
+                                                     convert.signature(request.operator_signature,
+                                                                       "operator signature"),
+                                                     request.request_id))
+        need = dict(res.get("need", {}))
+        seq = res["seq"]
+        rounds = 0
+        while need:
+            rounds += 1
+            if rounds > 8:
+                raise rpc.Abort(grpc.StatusCode.ABORTED, "the default allocation did not complete in 8 rounds; retry with the same request id")
+            purpose = sorted(need)[0]
+            rid = _derived_id("dm-shares", request.request_id, purpose)
+            done = self.node.prove_once(
+                rid, context, lambda timeout: convert.default_shares(self.node.prover.ProveDefaultShares(
+                    prover_pb2.ProveDefaultSharesRequest(purpose=purpose), timeout=timeout)),
+                lambda e, kw: e.dm_shares(request_id=rid, **kw))
+            need, seq = dict(done.get("need", {})), done["seq"]
+        return admin_pb2.DefaultEventStatus(seq=seq, index=request.index,
+                                            need={k: str(v) for k, v in need.items()})
+
+    @rpc.unary
+    def CloseCycle(self, request, context, caller):
+        self._operator(caller)
+        res = self.node.once(NODE, request.request_id, "close", (),
+                             lambda e: e.close_cycle(request.cycle, request.request_id))
+        return admin_pb2.CycleDigest(seq=res["seq"], cycle=res["cycle"], digest=bytes.fromhex(res["digest"]))
+
+    @rpc.unary
+    def GetDefaultReports(self, request, context, caller):
+        self._operator(caller)
+        reports = self.node.run(lambda e: e.default_reports())
+        return admin_pb2.DefaultReports(reports_json=[canonical(r) for r in reports])
+
+
+def create_server(config_dir, *, port: int = 0, host: str = "127.0.0.1", db_path=None,
+                  prover_target: str | None = None, genesis: tuple[dict, bytes] | None = None,
+                  max_workers: int = 8, feed_port: int | None = 0) -> tuple[rpc.Server, int]:
+    """Start the clearing node (ClearingService + AdminService, health,
+    reflection) on ``host:port`` (0 = any free port); returns (server, port).
+
+    The ledger feed for the prover listens on ``host:feed_port`` (0 = any
+    free port, None = no feed: the prover then follows through the main
+    port, where enough concurrent trade calls can starve it); its address
+    is ``server.resource.feed_target``.  ``db_path`` defaults to the
+    config's data path; ``genesis`` to ``genesis.json`` (used only when the
+    database is empty)."""
+    config_dir = Path(config_dir)
+    if db_path is None:
+        db_path = services_config.data_path(config_dir, "clearing_db")
+    if genesis is None and (config_dir / services_config.GENESIS_FILE).exists():
+        genesis = services_config.load_genesis(config_dir)
+    node = ClearingNode(config_dir, db_path, prover_target=prover_target, genesis=genesis)
+    try:
+        if feed_port is not None:
+            node.start_feed(host, feed_port)
+        server, bound, health = rpc.build_server(node.identity, [
+            (clearing_pb2_grpc.add_ClearingServiceServicer_to_server, ClearingServicer(node), CLEARING_SERVICE),
+            (admin_pb2_grpc.add_AdminServiceServicer_to_server, AdminServicer(node), ADMIN_SERVICE),
+        ], host=host, port=port, max_workers=max_workers)
+    except BaseException:
+        node.close()
+        raise
+    return rpc.Server(server, bound, health, node), bound
+
+
+def serve(config_dir, *, port: int | None = None, host: str = "127.0.0.1",
+          grace: float = rpc.SHUTDOWN_GRACE) -> None:
+    """Run the clearing node until SIGTERM/SIGINT (the CLI's ``serve clearing``)."""
+    config_dir = Path(config_dir)
+    if port is None:
+        port = int(services_config.endpoint(config_dir, "clearing").rsplit(":", 1)[1])
+    prover_target = services_config.endpoint(config_dir, "prover")
+    feed = services_config.feed_endpoint(config_dir)
+    if feed is None:
+        log.warning("services.json names no %r endpoint: the prover follows the ledger through the main port, "
+                    "where enough concurrent trade calls can starve it", services_config.FEED)
+    srv, bound = create_server(config_dir, port=port, host=host, prover_target=prover_target,
+                               feed_port=None if feed is None else int(feed.rsplit(":", 1)[1]))
+    log.info("clearing node listening on %s:%d (mutual TLS)", host, bound)
+    if feed is not None:
+        log.info("ledger feed for the prover on %s:%d", host, srv.resource.feed_port)
+    print(f"clearing node listening on {host}:{bound}", flush=True)
+    rpc.serve_forever(srv.grpc_server, srv.health, grace=grace, on_stop=srv.resource.close)
+
+
+__all__ = ["ClearingNode", "ClearingServicer", "AdminServicer", "FeedServicer", "ReceiptRetry", "EngineThread",
+           "create_server",
+           "serve", "open_engine", "ledger_status"]

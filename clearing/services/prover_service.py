@@ -1,0 +1,381 @@
+"""The prover service as a gRPC server (ProverService).
+
+It wraps :class:`prover.custody.witness.WitnessStore` -- which already refuses
+anything the replayed ledger does not require -- with the service's duties:
+
+* **replay before every request.**  Each RPC first pulls the clearing node's
+  public ledger from where it left off (ClearingService.StreamLedger, from
+  the node's *ledger feed*: a server of the node's own for the prover, so a
+  node RPC worker that waits on this service -- PushOpening from
+  SubmitTrade/AffirmTrade, the margin and default steps -- never waits on
+  the node's own pool through us; :mod:`clearing.services.clearing_service`),
+  re-checks the hash chain over the exact bytes received (and that they are
+  canonical JSON), and folds the events into its openings.  Proofs about a
+  member are made only after comparing the recomputed commitments with the
+  node's own account (GetAccount), inside the witness store.
+* **alarm.**  Any divergence -- a chain hash that does not match, an event
+  that does not fold onto the openings, an account whose commitments differ
+  from the replay, a node ledger shorter than or different from the highest
+  (seq, chain head) this prover followed before (its watermark, kept in the
+  sealed store across restarts) -- raises the alarm: it is logged, persisted in the sealed
+  store, and from then on every proving RPC is refused with
+  FAILED_PRECONDITION ("prover alarm").  The prover never proves against a
+  ledger it could not reproduce.
+* **who may ask.**  Only the clearing node (certificate ``node/clearing``)
+  may push openings and ask for margin, cure and default steps; a member may
+  ask only for its own funding, withdrawal and assessment proofs (each also
+  carries the member's signature, which the witness store checks against the
+  admitted key) and its own balances.  Every request is logged (method,
+  caller, outcome; never a value) by :mod:`clearing.services.rpc` and in the witness
+  store's log.
+* **openings sealed at rest.**  Every opening the witness store learns is
+  written to :class:`prover.custody.sealed_store.SealedStore` before the RPC that
+  produced it answers; a restarted prover reloads them and replays the
+  ledger from the node.
+* **deadlines.**  Proving RPCs check the caller's remaining deadline first.
+
+The store is not thread-safe; one lock serialises requests (the pure-Python
+prover uses the CPU anyway, and DESIGN §7 releases a cycle's proofs together).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from pathlib import Path
+
+import grpc
+
+from clearing.protocol.fields import PROVER
+from clearing.services import rpc
+from clearing.services import config as services_config
+from clearing.api import clearing_pb2, clearing_pb2_grpc, common_pb2, convert, prover_pb2, prover_pb2_grpc
+from clearing.protocol.encoding import GENESIS_HASH, canonical, chain_hash
+from clearing.services.pki import load_config, load_identity
+from zkp.pedersen import Opening
+
+from prover.custody.sealed_store import SealedStore, check_key_file
+from prover.custody.witness import Divergence, WitnessStore
+
+log = logging.getLogger("zkclear.prover")
+
+PROVER_SERVICE = "zkclear.v1.ProverService"
+#: Seconds of deadline a proving request must leave.
+PROVE_TIME = 0.5
+NODE = "node/clearing"
+#: Deadline of one ledger replay stream (the fold runs while it streams; a
+#: restarted prover replays the whole ledger).
+STREAM_TIMEOUT = 3600.0
+#: Replays to catch up with accounts the node changed while we read them.
+RESYNC_ATTEMPTS = 8
+
+
+class Alarm(Exception):
+    """The prover's replay diverged from the node; it refuses to prove."""
+
+
+class ProverNode:
+    def __init__(self, config_dir, db_path, key_path, *, clearing_target: str | None = None,
+                 timeout: float = rpc.DEFAULT_TIMEOUT, rng=None):
+        self.config_dir = Path(config_dir)
+        self.roster = load_config(self.config_dir)
+        self.identity = load_identity(self.config_dir, PROVER)
+        self.store = SealedStore(db_path, key_path)
+        operator = self.roster.by_role("operator")
+        if len(operator) != 1:
+            raise ValueError("the configuration must name exactly one operator")
+        #: openings the witness store learned and the sealed store does not hold yet
+        self._unsealed: dict[str, Opening] = {}
+        self.witness = WitnessStore(self.identity.ed25519_private, self.identity.x25519_private,
+                                    operator[0].ed25519_public, rng=rng, on_opening=self._unsealed.__setitem__)
+        self.witness.adopt_openings(self.store.load_all())
+        self.witness.adopt_answers(self.store.load_answers())
+        self.witness.on_answer = self.store.put_answer  # recorded before the answer leaves
+        self._head = GENESIS_HASH
+        self.lock = threading.RLock()
+        self.timeout = timeout
+        self._clearing = rpc.LazyClient(self.identity, clearing_pb2_grpc.ClearingServiceStub, clearing_target,
+                                        timeout, "clearing node")
+
+    def __repr__(self) -> str:
+        return f"ProverNode(config_dir={str(self.config_dir)!r})"
+
+    @property
+    def clearing(self) -> rpc.Client:
+        return self._clearing.get()
+
+    def set_clearing_target(self, target: str) -> None:
+        """Point the prover at another clearing node address."""
+        self._clearing.retarget(target)
+
+    def close(self) -> None:
+        self._clearing.close()
+        self.store.close()
+
+    # -- alarm --------------------------------------------------------------------
+    def raise_alarm(self, reason: str) -> None:
+        log.error("ALARM: %s -- refusing to prove", reason)
+        self.store.set_alarm(reason)
+
+    def check_alarm(self) -> None:
+        reason = self.store.alarm()
+        if reason is not None:
+            raise rpc.Abort(grpc.StatusCode.FAILED_PRECONDITION, f"prover alarm: {reason}; refusing to prove")
+
+    # -- replay ----------------------------------------------------------------------
+    def sync(self) -> int:
+        """Fold the node's new public events; alarm on any divergence."""
+        self.check_alarm()
+        since = self.witness.seq
+        mseq, mhead = self.store.watermark()
+        try:
+            stream = self.clearing.StreamLedger(clearing_pb2.StreamLedgerRequest(since=since),
+                                                timeout=STREAM_TIMEOUT)
+            for ev in stream:
+                try:
+                    body = json.loads(ev.body)
+                    if canonical(body) != ev.body:
+                        raise Divergence("the node sent a non-canonical event")
+                except (ValueError, UnicodeDecodeError):
+                    raise Divergence("the node sent an event that is not JSON") from None
+                h = chain_hash(self._head, ev.seq, body)
+                if h != ev.chain_hash:
+                    raise Divergence(f"hash chain mismatch at event {ev.seq}")
+                if ev.seq == mseq and h != mhead:
+                    raise Divergence(f"the node's ledger forked: event {ev.seq} differs from the one followed before")
+                self.witness.follow([(ev.seq, body)])
+                self._head = h
+            if self.witness.seq < mseq:
+                raise Divergence(f"the node's ledger went backwards: {self.witness.seq} events, "
+                                 f"{mseq} followed before")
+            self.store.set_watermark(self.witness.seq, self._head)
+        except Divergence as exc:
+            self.raise_alarm(str(exc))
+            self.check_alarm()
+        return self.witness.seq
+
+    def _fetch(self, member: str) -> dict:
+        return convert.account(self.clearing.GetAccount(common_pb2.MemberRequest(member=member)))
+
+    def account(self, member: str) -> dict:
+        """The node's public account of ``member``, read at a ledger position
+        this prover has replayed: the node may change the account (a
+        counterparty's affirmation, a receipt booked in the background)
+        between our replay and the read, so a version newer than the replay
+        means "replay again", not a divergence."""
+        return self.accounts([member])[member]
+
+    def accounts(self, members=None) -> dict:
+        names = self.witness.members() if members is None else list(members)
+        for _ in range(RESYNC_ATTEMPTS):
+            out = {m: self._fetch(m) for m in names}
+            if all(a["version"] <= self.witness.seq for a in out.values()):
+                return out
+            self.sync()
+        return out  # still moving: the comparison decides (a true divergence alarms)
+
+    def persist(self) -> None:
+        """Seal every opening learned since the last call (before answering)."""
+        new = dict(self._unsealed)
+        if new:
+            self.store.put_many(new)
+            for c in new:
+                del self._unsealed[c]
+
+    def seal_prepared(self, member: str, request_id: str, commitment: str) -> None:
+        """Seal a just prepared contribution's opening with its request id."""
+        self.store.put_prepared(member, request_id, commitment, self._unsealed[commitment])
+        del self._unsealed[commitment]
+
+    def guarded(self, fn):
+        """Run ``fn`` after a replay, under the lock; a Divergence raises the
+        alarm.  What the witness store did (its log: kind, member, cycle,
+        outcome -- never a value) is logged."""
+        with self.lock:
+            self.sync()
+            mark = len(self.witness.log)
+            try:
+                return fn()
+            except Divergence as exc:
+                self.raise_alarm(str(exc))
+                self.check_alarm()
+            finally:
+                self.persist()
+                for kind, who, cycle, outcome in self.witness.log[mark:]:
+                    log.info("witness: %s %s cycle %s: %s", kind, who, cycle, outcome)
+
+
+def _member_sig(data: bytes) -> bytes:
+    return convert.signature(data)
+
+
+class ProverServicer(prover_pb2_grpc.ProverServiceServicer):
+    def __init__(self, node: ProverNode):
+        self.node = node
+        self.roster = node.roster
+
+    @rpc.unary
+    def PushOpening(self, request, context, caller):
+        caller.require(NODE)
+        w = self.node.witness
+
+        def go():
+            again = w.receipt_again(request.trade_id)  # a retried push: the opening is already held
+            if again is not None:
+                return again
+            return w.receive_opening(request.trade_id, convert.nonempty(request.sealed, "sealed opening"))
+
+        sig = self.node.guarded(go)
+        return prover_pb2.Receipt(trade_id=request.trade_id, signature=sig)
+
+    @rpc.unary
+    def PrepareFunding(self, request, context, caller):
+        caller.require_member(request.member, also=(NODE,))
+        rid = convert.request_id(request.request_id)
+
+        def go():
+            done = self.node.store.prepared(request.member, rid)
+            if done is not None:
+                return bytes.fromhex(done)
+            C = self.node.witness.prepare_funding(request.member, request.amount).encode().hex()
+            self.node.seal_prepared(request.member, rid, C)
+            return bytes.fromhex(C)
+
+        return prover_pb2.PreparedFunding(df=self.node.guarded(go))
+
+    @rpc.unary
+    def ProveFunding(self, request, context, caller):
+        caller.require_member(request.member, also=(NODE,))
+        df = convert.point(request.df, "df")
+        sig = _member_sig(request.signature)
+        rpc.require_time(context, PROVE_TIME)
+        ctx_seq, proof = self.node.guarded(lambda: self.node.witness.prove_funding(
+            request.member, df, request.epoch, request.request_id, sig, self.node.account(request.member)))
+        return prover_pb2.MemberProof(ctx_seq=ctx_seq, proof=proof)
+
+    @rpc.unary
+    def ProveWithdrawal(self, request, context, caller):
+        caller.require_member(request.member, also=(NODE,))
+        sig = _member_sig(request.signature)
+        rpc.require_time(context, PROVE_TIME)
+        ctx_seq, proof = self.node.guarded(lambda: self.node.witness.prove_withdrawal(
+            request.member, request.amount, request.cycle, request.request_id, sig, self.node.account(request.member)))
+        return prover_pb2.MemberProof(ctx_seq=ctx_seq, proof=proof)
+
+    @rpc.unary
+    def ProveAssessmentPayment(self, request, context, caller):
+        caller.require_member(request.member, also=(NODE,))
+        sig = _member_sig(request.signature)
+        rpc.require_time(context, PROVE_TIME)
+        ctx_seq, proof = self.node.guarded(lambda: self.node.witness.prove_assessment_payment(
+            request.member, request.index, request.amount, request.cycle, request.request_id, sig,
+            self.node.account(request.member)))
+        return prover_pb2.MemberProof(ctx_seq=ctx_seq, proof=proof)
+
+    @rpc.unary
+    def ProveAssessmentFromCash(self, request, context, caller):
+        caller.require_member(request.member, also=(NODE,))
+        sig = _member_sig(request.signature)
+        rpc.require_time(context, PROVE_TIME)
+        ctx_seq, proof = self.node.guarded(lambda: self.node.witness.prove_assessment_from_cash(
+            request.member, request.index, request.cycle, request.request_id, sig,
+            self.node.account(request.member)))
+        return prover_pb2.MemberProof(ctx_seq=ctx_seq, proof=proof)
+
+    @rpc.unary
+    def ProveMargin(self, request, context, caller):
+        caller.require(NODE)
+        rpc.require_time(context, PROVE_TIME)
+        entries, sig = self.node.guarded(lambda: self.node.witness.margin_batch(request.cycle, self.node.accounts()))
+        return convert.margin_batch_msg(request.cycle, entries, sig)
+
+    @rpc.unary
+    def ProveCure(self, request, context, caller):
+        caller.require(NODE)
+        rpc.require_time(context, PROVE_TIME)
+        kw = self.node.guarded(lambda: self.node.witness.cure_proof(request.member, self.node.account(request.member)))
+        return convert.cure_msg(kw)
+
+    @rpc.unary
+    def ProveEpochTotal(self, request, context, caller):
+        caller.require(NODE)
+        rpc.require_time(context, PROVE_TIME)
+        kw = self.node.guarded(lambda: self.node.witness.epoch_total(request.cycle, self.node.accounts()))
+        return convert.epoch_total_msg(kw)
+
+    @rpc.unary
+    def ProveDefaultOpen(self, request, context, caller):
+        caller.require(NODE)
+        rpc.require_time(context, PROVE_TIME)
+        kw = self.node.guarded(lambda: self.node.witness.default_open(request.cycle, self.node.accounts()))
+        return convert.default_open_msg(kw)
+
+    @rpc.unary
+    def ProveDefaultShares(self, request, context, caller):
+        caller.require(NODE)
+        rpc.require_time(context, PROVE_TIME)
+        kw = self.node.guarded(lambda: self.node.witness.default_shares(request.purpose))
+        return convert.default_shares_msg(kw)
+
+    @rpc.unary
+    def GetBalances(self, request, context, caller):
+        caller.require_member(request.member)
+        w = self.node.witness
+
+        def go():
+            self.node.witness.check(request.member, self.node.account(request.member))
+            return w.balances(request.member), w.due(request.member)
+
+        bal, due = self.node.guarded(go)
+        return prover_pb2.Balances(member=request.member, cash=str(bal["cash"]), df=str(bal["df"]),
+                                   positions=[str(p) for p in bal["pos"]], due=str(due))
+
+    @rpc.unary
+    def GetProverStatus(self, request, context, caller):
+        alarm = self.node.store.alarm()
+        return prover_pb2.ProverStatus(seq=self.node.witness.seq, alarm=alarm is not None,
+                                       alarm_reason=alarm or "")
+
+
+def create_server(config_dir, *, port: int = 0, host: str = "127.0.0.1", db_path=None, key_path=None,
+                  clearing_target: str | None = None, max_workers: int = 4, rng=None) -> tuple[rpc.Server, int]:
+    """Start the prover service on ``host:port`` (0 = any free port);
+    returns (server, port).  ``server.resource`` is the :class:`ProverNode`.
+    ``rng`` is for tests only (reproducible runs, see ``zkp.field.random_scalar``);
+    the CLI never passes one, so blindings come from the CSPRNG.
+
+    ``key_path`` defaults to :func:`services_config.prover_key_path`
+    (environment, then services.json).  Refuses to start
+    (:class:`~prover.custody.sealed_store.StoreError`) when the key file lies inside
+    the prover's data directory (the directory of ``db_path``) or the
+    clearing node's, or when group/others may read or write it."""
+    config_dir = Path(config_dir)
+    db_path = Path(db_path or services_config.data_path(config_dir, "prover_db"))
+    key_path = services_config.prover_key_path(config_dir, key_path)
+    data_dirs = [db_path.parent, services_config.data_path(config_dir, "clearing_db", create=False).parent]
+    check_key_file(key_path, data_dirs, store_exists=db_path.exists())
+    db_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    node = ProverNode(config_dir, db_path, key_path, clearing_target=clearing_target, rng=rng)
+    try:
+        server, bound, health = rpc.build_server(node.identity, [
+            (prover_pb2_grpc.add_ProverServiceServicer_to_server, ProverServicer(node), PROVER_SERVICE),
+        ], host=host, port=port, max_workers=max_workers)
+    except BaseException:
+        node.close()
+        raise
+    return rpc.Server(server, bound, health, node), bound
+
+
+def serve(config_dir, *, port: int | None = None, host: str = "127.0.0.1",
+          grace: float = rpc.SHUTDOWN_GRACE, key_path=None) -> None:
+    config_dir = Path(config_dir)
+    if port is None:
+        port = int(services_config.endpoint(config_dir, "prover").rsplit(":", 1)[1])
+    srv, bound = create_server(config_dir, port=port, host=host, key_path=key_path,
+                               clearing_target=services_config.prover_clearing_target(config_dir))
+    log.info("prover service listening on %s:%d (mutual TLS)", host, bound)
+    print(f"prover service listening on {host}:{bound}", flush=True)
+    rpc.serve_forever(srv.grpc_server, srv.health, grace=grace, on_stop=srv.resource.close)
+
+
+__all__ = ["ProverNode", "ProverServicer", "create_server", "serve"]
