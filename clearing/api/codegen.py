@@ -6,7 +6,8 @@
 
 ``protoc`` (from grpcio-tools, pinned to the same version as grpcio in
 pyproject.toml; the script refuses any other) compiles every
-``proto/zkclear/v1/*.proto`` with ``-I proto``.  protoc names imports after
+``proto/zkclear/v1/*.proto`` with ``-I proto``, writing the messages, the
+gRPC stubs and the typing stubs (``*_pb2.pyi``, for mypy and editors).  protoc names imports after
 the proto package (``from zkclear.v1 import common_pb2``); the generated
 modules are flattened into ``clearing/api/`` and those imports rewritten to
 relative ones (``from . import common_pb2``), which is the only
@@ -59,11 +60,11 @@ def generate(out_dir: Path, proto_root: Path = PROTO_ROOT) -> dict[str, bytes]:
     out: dict[str, bytes] = {}
     with tempfile.TemporaryDirectory() as tmp:
         args = ["protoc", f"-I{proto_root}", f"-I{well_known}", f"--python_out={tmp}",
-                f"--grpc_python_out={tmp}"] + [str(f.relative_to(proto_root)) for f in files]
+                f"--grpc_python_out={tmp}", f"--pyi_out={tmp}"] + [str(f.relative_to(proto_root)) for f in files]
         if protoc.main(args) != 0:
             raise SystemExit("protoc failed")
         gen = Path(tmp).joinpath(*PROTO_PACKAGE)
-        for path in sorted(gen.glob("*.py")):
+        for path in sorted([*gen.glob("*.py"), *gen.glob("*.pyi")]):
             text = _IMPORT_RE.sub(r"from . import \1", path.read_text(encoding="utf-8"))
             out[path.name] = text.encode("utf-8")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -79,7 +80,8 @@ def stale(committed_dir: Path = PACKAGE_DIR) -> list[str]:
         fresh = generate(Path(tmp))
     bad = [n for n, data in fresh.items()
            if not (committed_dir / n).exists() or (committed_dir / n).read_bytes() != data]
-    extra = [p.name for p in committed_dir.glob("*_pb2*.py") if p.name not in fresh]
+    extra = [p.name for p in [*committed_dir.glob("*_pb2*.py"), *committed_dir.glob("*_pb2*.pyi")]
+             if p.name not in fresh]
     return sorted(bad + extra)
 
 

@@ -1,0 +1,158 @@
+from . import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable
+from typing import ClassVar as _ClassVar, Optional as _Optional
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class PushOpeningRequest(_message.Message):
+    __slots__ = ("trade_id", "sealed")
+    TRADE_ID_FIELD_NUMBER: _ClassVar[int]
+    SEALED_FIELD_NUMBER: _ClassVar[int]
+    trade_id: str
+    sealed: bytes
+    def __init__(self, trade_id: _Optional[str] = ..., sealed: _Optional[bytes] = ...) -> None: ...
+
+class Receipt(_message.Message):
+    __slots__ = ("trade_id", "signature")
+    TRADE_ID_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    trade_id: str
+    signature: bytes
+    def __init__(self, trade_id: _Optional[str] = ..., signature: _Optional[bytes] = ...) -> None: ...
+
+class PrepareFundingRequest(_message.Message):
+    __slots__ = ("request_id", "member", "amount")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    member: str
+    amount: int
+    def __init__(self, request_id: _Optional[str] = ..., member: _Optional[str] = ..., amount: _Optional[int] = ...) -> None: ...
+
+class PreparedFunding(_message.Message):
+    __slots__ = ("df",)
+    DF_FIELD_NUMBER: _ClassVar[int]
+    df: bytes
+    def __init__(self, df: _Optional[bytes] = ...) -> None: ...
+
+class ProveFundingRequest(_message.Message):
+    __slots__ = ("request_id", "member", "df", "epoch", "signature")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_FIELD_NUMBER: _ClassVar[int]
+    DF_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    member: str
+    df: bytes
+    epoch: int
+    signature: bytes
+    def __init__(self, request_id: _Optional[str] = ..., member: _Optional[str] = ..., df: _Optional[bytes] = ..., epoch: _Optional[int] = ..., signature: _Optional[bytes] = ...) -> None: ...
+
+class ProveWithdrawalRequest(_message.Message):
+    __slots__ = ("request_id", "member", "amount", "cycle", "signature")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    CYCLE_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    member: str
+    amount: int
+    cycle: int
+    signature: bytes
+    def __init__(self, request_id: _Optional[str] = ..., member: _Optional[str] = ..., amount: _Optional[int] = ..., cycle: _Optional[int] = ..., signature: _Optional[bytes] = ...) -> None: ...
+
+class ProveAssessmentRequest(_message.Message):
+    __slots__ = ("request_id", "member", "index", "amount", "cycle", "signature")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    CYCLE_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    member: str
+    index: int
+    amount: int
+    cycle: int
+    signature: bytes
+    def __init__(self, request_id: _Optional[str] = ..., member: _Optional[str] = ..., index: _Optional[int] = ..., amount: _Optional[int] = ..., cycle: _Optional[int] = ..., signature: _Optional[bytes] = ...) -> None: ...
+
+class ProveAssessmentFromCashRequest(_message.Message):
+    __slots__ = ("request_id", "member", "index", "cycle", "signature")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    CYCLE_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    member: str
+    index: int
+    cycle: int
+    signature: bytes
+    def __init__(self, request_id: _Optional[str] = ..., member: _Optional[str] = ..., index: _Optional[int] = ..., cycle: _Optional[int] = ..., signature: _Optional[bytes] = ...) -> None: ...
+
+class MemberProof(_message.Message):
+    __slots__ = ("ctx_seq", "proof")
+    CTX_SEQ_FIELD_NUMBER: _ClassVar[int]
+    PROOF_FIELD_NUMBER: _ClassVar[int]
+    ctx_seq: int
+    proof: bytes
+    def __init__(self, ctx_seq: _Optional[int] = ..., proof: _Optional[bytes] = ...) -> None: ...
+
+class ProveMarginRequest(_message.Message):
+    __slots__ = ("cycle",)
+    CYCLE_FIELD_NUMBER: _ClassVar[int]
+    cycle: int
+    def __init__(self, cycle: _Optional[int] = ...) -> None: ...
+
+class ProveEpochTotalRequest(_message.Message):
+    __slots__ = ("cycle",)
+    CYCLE_FIELD_NUMBER: _ClassVar[int]
+    cycle: int
+    def __init__(self, cycle: _Optional[int] = ...) -> None: ...
+
+class ProveDefaultOpenRequest(_message.Message):
+    __slots__ = ("cycle",)
+    CYCLE_FIELD_NUMBER: _ClassVar[int]
+    cycle: int
+    def __init__(self, cycle: _Optional[int] = ...) -> None: ...
+
+class ProveDefaultSharesRequest(_message.Message):
+    __slots__ = ("purpose",)
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    purpose: str
+    def __init__(self, purpose: _Optional[str] = ...) -> None: ...
+
+class Balances(_message.Message):
+    __slots__ = ("member", "cash", "df", "positions", "due")
+    MEMBER_FIELD_NUMBER: _ClassVar[int]
+    CASH_FIELD_NUMBER: _ClassVar[int]
+    DF_FIELD_NUMBER: _ClassVar[int]
+    POSITIONS_FIELD_NUMBER: _ClassVar[int]
+    DUE_FIELD_NUMBER: _ClassVar[int]
+    member: str
+    cash: str
+    df: str
+    positions: _containers.RepeatedScalarFieldContainer[str]
+    due: str
+    def __init__(self, member: _Optional[str] = ..., cash: _Optional[str] = ..., df: _Optional[str] = ..., positions: _Optional[_Iterable[str]] = ..., due: _Optional[str] = ...) -> None: ...
+
+class ProverStatusRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ProverStatus(_message.Message):
+    __slots__ = ("seq", "alarm", "alarm_reason")
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    ALARM_FIELD_NUMBER: _ClassVar[int]
+    ALARM_REASON_FIELD_NUMBER: _ClassVar[int]
+    seq: int
+    alarm: bool
+    alarm_reason: str
+    def __init__(self, seq: _Optional[int] = ..., alarm: _Optional[bool] = ..., alarm_reason: _Optional[str] = ...) -> None: ...
