@@ -16,7 +16,8 @@ import pytest
 
 from clearing.node.audit import audit
 from clearing.ccp.oracle import run_oracle
-from clearing.ccp.scenario import builtin_scenario, generate_scenario
+from clearing.ccp.generate import generate_scenario
+from clearing.ccp.scenario import builtin_scenario
 
 from test_engine_support import run_scenario, waterfall_scenario
 

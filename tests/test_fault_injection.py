@@ -77,7 +77,8 @@ import pytest
 from clearing.services import config as services_config
 from clearing.node.marker import read_marker
 from clearing.ccp.oracle import requirement, run_oracle
-from clearing.ccp.scenario import builtin_scenario, generate_scenario, grid_deposit, scenario_matrix
+from clearing.ccp.generate import generate_scenario
+from clearing.ccp.scenario import builtin_scenario, grid_deposit, scenario_matrix
 
 from process_support import CALL_TIMEOUT, Services, configure
 from test_service_scenario import compare

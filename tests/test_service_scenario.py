@@ -14,7 +14,8 @@ import grpc
 import pytest
 
 from clearing.ccp.oracle import requirement, run_oracle
-from clearing.ccp.scenario import builtin_scenario, generate_scenario, grid_deposit, scenario_matrix
+from clearing.ccp.generate import generate_scenario
+from clearing.ccp.scenario import builtin_scenario, grid_deposit, scenario_matrix
 
 from test_service_support import Cluster
 

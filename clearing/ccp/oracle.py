@@ -7,6 +7,17 @@ in minor units (cents); prices are ints in price units; multipliers are minor
 units per price unit per contract.  Division is floor division and appears in
 exactly two places: the pro-rata share of tranche 4 and of tranche 6.
 
+Independence (issue 12)
+  The oracle keeps its own arithmetic (``vm``, ``closeout_loss``,
+  ``requirement``, ``defaulter_tranches``, ``mutual_waterfall``, ``pro_rata``
+  below): it never imports :mod:`clearing.ccp.rules` (the rules written once
+  for the engine's fold) nor :mod:`clearing.fold`, and imports nothing of
+  the house but the scenario format (:mod:`clearing.ccp.scenario`).  So the
+  demo's and the tests' engine-vs-oracle cross-checks compare two
+  implementations and can fail; ``tests/test_ccp_rules.py`` checks the
+  imports and shows a one-unit perturbation of a fold rule being caught.
+  The engine and the members' clients use the rules, not these helpers.
+
 The run (``run_oracle``)
 ========================
 Day 0
@@ -165,7 +176,7 @@ def _same_len(**seqs: Sequence) -> int:
 
 
 # ---------------------------------------------------------------------------
-# pure helpers (reused by the engine and the tests)
+# pure helpers (the oracle's own arithmetic; also used by the tests)
 # ---------------------------------------------------------------------------
 def vm(prev_prices: Sequence[int], prices: Sequence[int], mults: Sequence[int], positions: Sequence[int]) -> int:
     """Variation margin of one account: sum_i (P_i - P_prev_i) * mult_i * pos_i."""

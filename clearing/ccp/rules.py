@@ -1,30 +1,39 @@
 """The CCP's public arithmetic, written once and used by the clearing fold
 (:mod:`clearing.fold`) -- the engine on commitments and the prover on
-openings alike.  Plain integers (minor units, price units, contracts); no
-floats; floor division only where a rule says so.
+openings alike -- and by the members' clients (the demo member computes its
+requirement with :func:`requirement`).  Plain integers (minor units, price
+units, contracts); no floats; no division.
 
+Independence from the oracle
+----------------------------
 The plaintext oracle (:mod:`clearing.ccp.oracle`) deliberately does *not*
-import this module: it states the same rules again in its own code, per
-member, so that the demo's and the tests' engine-vs-oracle cross-checks
-compare two implementations and can fail (``tests/test_ccp_rules.py``
-perturbs a rule here and watches the cross-check catch it).
+import this module (nor :mod:`clearing.fold`): it states the same rules again
+in its own code, per member, so that the demo's and the tests'
+engine-vs-oracle cross-checks compare two implementations and can fail.
+``tests/test_ccp_rules.py`` checks that the two agree on random inputs, that
+the oracle imports neither this module nor the fold, and that a rule
+perturbed by one minor unit where the fold looks it up makes the cross-check
+fail.
 
-Rules (DESIGN §5-§6)
---------------------
+Rules (DESIGN §5.3, §6)
+-----------------------
 variation_margin   sum_i (P_i - P_prev_i) * mult_i * pos_i
 closeout_loss      X = -sum_i (c_i - P_i) * mult_i * pos_i (what selling at the
                    close-out prices c loses against the last settlement P)
-requirement        max(0, -min_s sum_i A[s][i] * pos_i) (worst scenario loss)
+requirement        max(0, -min_s sum_i A[s][i] * pos_i) (worst scenario loss;
+                   scenario 0, no move, makes it >= 0 anyway)
 own_resources      tranches 1-2 of one defaulter: loss = max(0, X + u +
                    max(0, -cash)); margin = min(loss, max(0, cash)); R1 =
                    loss - margin; default fund = min(R1, df); residual R2 =
                    R1 - that; estate surplus = max(0, cash - X - u) + df -
-                   default fund
+                   default fund (u: an assessment the member failed to pay,
+                   DESIGN §6.4's cascade; 0 for a margin default)
 mutual_tranches    tranches 3-6 and the uncovered loss for the summed residual
                    R of one event, on the survivors' *total* D0 -- every
                    public amount depends on the contributions only through
-                   D0; the per-survivor split of tranches 4 and 6 is proven
-                   separately (pro-rata shares)
+                   D0; the per-survivor split of tranches 4 and 6 (floor
+                   shares and their rounding residual) is proven separately
+                   (pro-rata shares, DESIGN §6.4)
 """
 from __future__ import annotations
 
@@ -34,6 +43,8 @@ from typing import Sequence
 
 def variation_margin(prev_prices: Sequence[int], prices: Sequence[int], mults: Sequence[int],
                      positions: Sequence[int]) -> int:
+    """sum_i (prices_i - prev_prices_i) * mults_i * positions_i: what the
+    positions gain (negative: lose) when prices move from ``prev_prices``."""
     if not len(prev_prices) == len(prices) == len(mults) == len(positions):
         raise ValueError("variation_margin: prices, multipliers and positions differ in length")
     total = 0
@@ -44,10 +55,18 @@ def variation_margin(prev_prices: Sequence[int], prices: Sequence[int], mults: S
 
 def closeout_loss(close_prices: Sequence[int], settle_prices: Sequence[int], mults: Sequence[int],
                   positions: Sequence[int]) -> int:
+    """X = -sum_i (c_i - P_i) * mult_i * pos_i, i.e. the variation margin of a
+    move from the close-out prices c back to the settlement P (negative: the
+    close-out gains)."""
     return variation_margin(close_prices, settle_prices, mults, positions)
 
 
 def requirement(matrix: Sequence[Sequence[int]], positions: Sequence[int]) -> int:
+    """The initial-margin requirement: the worst loss over the scenarios,
+    max(0, -min_s sum_i A[s][i] * pos_i).  A matrix with no scenario has no
+    requirement to state: ValueError."""
+    if not matrix:
+        raise ValueError("requirement: the scenario matrix has no scenarios")
     worst = 0
     for row in matrix:
         if len(row) != len(positions):
@@ -63,18 +82,22 @@ class OwnResources:
     loss: int
     defaulter_margin: int
     defaulter_default_fund: int
-    residual: int
-    estate_surplus: int
+    residual: int            # R2, to the mutual tranches
+    estate_surplus: int      # released to the defaulter's estate
 
 
 def own_resources(X: int, cash: int, df: int, unpaid_assessment: int = 0) -> OwnResources:
+    """Tranches 1-2 of a defaulter with close-out loss ``X``, ``cash`` and
+    default-fund contribution ``df`` at the default (see the module
+    docstring).  The margin tranche uses only positive cash; unpaid VM
+    (negative cash) adds to the loss."""
     if df < 0 or unpaid_assessment < 0:
         raise ValueError("own_resources: df and the unpaid assessment are non-negative")
     unpaid_vm = -cash if cash < 0 else 0
     loss = X + unpaid_assessment + unpaid_vm
     if loss < 0:
         loss = 0
-    margin = cash if 0 < cash < loss else (loss if cash >= loss else 0)
+    margin = min(loss, cash) if cash > 0 else 0
     after_margin = loss - margin
     from_df = df if df < after_margin else after_margin
     left_cash = cash - X - unpaid_assessment
@@ -96,6 +119,14 @@ class MutualTranches:
 
 
 def mutual_tranches(R: int, D0: int, sitg1: int, sitg2: int, cap_multiple: int) -> MutualTranches:
+    """Tranches 3-6 for the summed residual ``R`` of one default event, on
+    the survivors' snapshot total ``D0``; ``sitg1``/``sitg2`` are what is
+    left of each skin-in-the-game tranche, ``cap_multiple`` the assessment
+    cap a.  Each tranche takes the minimum of what is left of the loss and
+    its size; tranche 4 is D0 (in full) or the rest, tranche 6 is a * D0
+    (capped) or the rest; the uncovered loss is what a capped tranche 6
+    leaves.  ``default_fund`` and ``assessments`` are the totals before the
+    pro-rata rounding (the CCP absorbs the rounding residual)."""
     if min(R, D0, sitg1, sitg2, cap_multiple) < 0:
         raise ValueError("mutual_tranches: all inputs are non-negative")
     t3 = R if R < sitg1 else sitg1

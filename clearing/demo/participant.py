@@ -87,7 +87,7 @@ import sys
 import grpc
 
 from clearing.services import config as services_config
-from clearing.ccp.oracle import requirement
+from clearing.ccp.rules import requirement
 from clearing.clients.participant import Participant, TradeRejected
 from clearing.services.pki import load_config, load_identity
 from clearing.ccp.scenario import grid_deposit, load_scenario, scenario_matrix

@@ -582,7 +582,8 @@ class Progress:
 
 
 def load_demo_scenario(opts: DemoOptions):
-    from clearing.ccp.scenario import builtin_scenario, generate_scenario, load_scenario
+    from clearing.ccp.generate import generate_scenario
+    from clearing.ccp.scenario import builtin_scenario, load_scenario
 
     if opts.generate:
         return generate_scenario(opts.members, opts.instruments, opts.scenarios, opts.cycles, opts.seed)
