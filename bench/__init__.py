@@ -41,8 +41,12 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # zkp is imported when a suite runs, not by `import bench`
+    from zkp.generators import GeneratorSet
 
 #: suite name -> modules whose import registers that suite's cases.
 SUITES: dict[str, tuple[str, ...]] = {
@@ -77,7 +81,7 @@ class BenchUsageError(BenchError):
 class Case:
     name: str
     suite: str
-    func: Callable[["BenchContext"], dict]
+    func: Callable[[BenchContext], dict]
     description: str = ""
     order: int = 100
 
@@ -123,7 +127,7 @@ class BenchContext:
     data only, e.g. proof encodings)."""
 
     backend: str
-    gens: object
+    gens: GeneratorSet
     quick: bool
     fixtures: dict = field(default_factory=dict)
     shared: dict = field(default_factory=dict)
@@ -239,8 +243,10 @@ def run_suite(suite: str = DEFAULT_SUITE, *, backends: list[str], quick: bool = 
     shared: dict = {}
     for name in backends:
         with use_backend(name) as backend:
-            ctx = BenchContext(name, generators(backend), quick, shared=shared,
-                               log=lambda m, _n=name: log(f"[{_n}] {m}"))
+            def backend_log(m: str, _n: str = name) -> None:
+                log(f"[{_n}] {m}")
+
+            ctx = BenchContext(name, generators(backend), quick, shared=shared, log=backend_log)
             for c in selected:
                 ctx.log(f"{c.name} ...")
                 t0 = time.perf_counter()
@@ -251,7 +257,7 @@ def run_suite(suite: str = DEFAULT_SUITE, *, backends: list[str], quick: bool = 
         "machine": machine_description(),
         "suite": suite,
         "quick": quick,
-        "created": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
+        "created": _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat(),
         "zkclear_version": _version(),
         "results": results,
     }

@@ -48,11 +48,24 @@ import random
 import shutil
 import tempfile
 import time
+from typing import Any
+
+from clearing.protocol.fields import PROVER
+from clearing.protocol.messages import (
+    TRADE_FIELDS,
+    admission_message,
+    affirmation_message,
+    deposit_message,
+    funding_message,
+    genesis_message,
+    scenario_set_id,
+    settlement_message,
+    trade_message,
+    trade_tuple,
+)
+from clearing.protocol.statements import trade_statement
 
 from . import BenchError, machine_description
-from clearing.protocol.fields import PROVER
-from clearing.protocol.messages import TRADE_FIELDS, admission_message, affirmation_message, deposit_message, funding_message, genesis_message, scenario_set_id, settlement_message, trade_message, trade_tuple
-from clearing.protocol.statements import trade_statement
 
 CASH = 10**12
 DF = 10**8
@@ -81,7 +94,6 @@ class CycleSim:
     def __init__(self, path: str, instruments: int, *, workers: int | None = None, seed: int = 7):
         from clearing.node.engine import Engine
         from clearing.protocol import signing
-
         from clearing.protocol.relay import generate_relay_key
         from prover.custody.witness import WitnessStore
 
@@ -91,8 +103,9 @@ class CycleSim:
         self.witness = WitnessStore(signing.generate_identity_key(), generate_relay_key(),
                                     signing.public_key_bytes(self.op_sk))
         self.witness.workers = workers
-        self.instruments = [{"id": f"I{i:02d}", "multiplier": 10 + i, "tick": 1, "price0": 100_000 + 1_000 * i}
-                            for i in range(instruments)]
+        self.instruments: list[dict[str, Any]] = [
+            {"id": f"I{i:02d}", "multiplier": 10 + i, "tick": 1, "price0": 100_000 + 1_000 * i}
+            for i in range(instruments)]
         self.prices = [i["price0"] for i in self.instruments]
         config = {
             "instruments": [dict(i) for i in self.instruments],
@@ -190,7 +203,7 @@ class CycleSim:
                 n += 1
                 self.trade(f"t{n}", buyer, seller, inst["id"], self.rand.randint(1, 200), inst["price0"])
         if members % 2:  # the odd one out trades with the first member
-            for j, inst in enumerate(self.instruments):
+            for inst in self.instruments:
                 n += 1
                 self.trade(f"t{n}", ids[-1], ids[0], inst["id"], self.rand.randint(1, 200), inst["price0"])
 
@@ -271,8 +284,8 @@ def run_cycles(members: int, instruments: int, scenarios_list, *, workers: int |
     """Set up once, then run one timed cycle per entry of ``scenarios_list``
     (the setup does not depend on S).  Returns one report per cycle."""
     from prover.pool import default_workers, shared_pool
-    from zkp.rangeproof import padded_m
     from zkp.group import get_backend, use_backend
+    from zkp.rangeproof import padded_m
 
     if members < 2 or instruments < 1 or any(s < 1 for s in scenarios_list):
         raise BenchError("a cycle needs at least 2 members, 1 instrument and 1 scenario")

@@ -120,7 +120,8 @@ def _panel(x0, y0, w, h, series, xlabel, title, xticks):
                        f'<title>{escape(label)}: {x} -&gt; {y:.2f} s</title></circle>')
         ly = y0 + 14 + 16 * k
         k += 1
-        out.append(f'<line x1="{x0 + 10}" y1="{ly - 4}" x2="{x0 + 30}" y2="{ly - 4}" stroke="{color}" stroke-width="2"/>')
+        out.append(f'<line x1="{x0 + 10}" y1="{ly - 4}" x2="{x0 + 30}" y2="{ly - 4}" '
+                   f'stroke="{color}" stroke-width="2"/>')
         out.append(f'<text x="{x0 + 36}" y="{ly}" font-size="11">{escape(label)}</text>')
     return out
 

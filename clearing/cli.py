@@ -93,7 +93,7 @@ def build_parser(command: str | None = None) -> tuple[argparse.ArgumentParser, d
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers = {}
-    for name, (module_name, help_text) in COMMANDS.items():
+    for name, (_module_name, help_text) in COMMANDS.items():
         subparsers[name] = sub.add_parser(name, help=help_text, description=help_text)
     if command is not None:
         module = importlib.import_module(COMMANDS[command][0])

@@ -39,9 +39,10 @@ import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Sequence, TypedDict
+from typing import TypedDict
 
 from zkp.errors import ProvingError
 from zkp.field import Rng

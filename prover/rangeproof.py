@@ -40,15 +40,25 @@ Cost notes (group work is all the time; the field work is a few percent):
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from zkp.errors import ProvingError
 from zkp.field import R, Rng, batch_inv, inv, random_scalar
 from zkp.generators import GeneratorSet, generators
 from zkp.group import Backend, Point, RawPoint
 from zkp.rangeproof import (
-    MAX_VALUES, RangeProof, check_bits, pad_commitments, padded_m, powers, transcript_AS,
-    transcript_openings, transcript_round, transcript_statement, transcript_T, zz_vector,
+    MAX_VALUES,
+    RangeProof,
+    check_bits,
+    pad_commitments,
+    padded_m,
+    powers,
+    transcript_AS,
+    transcript_openings,
+    transcript_round,
+    transcript_statement,
+    transcript_T,
+    zz_vector,
 )
 from zkp.transcript import Transcript
 

@@ -17,7 +17,7 @@ proof (nor a transcript state that looks like one).
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from zkp.errors import ProvingError
 from zkp.field import R, Rng, from_int, random_scalar

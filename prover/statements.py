@@ -11,7 +11,7 @@ proof per revealed commitment, each on its own fork of the transcript.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from zkp.errors import ProvingError
 from zkp.field import R, Rng, from_int, random_scalar
@@ -21,9 +21,18 @@ from zkp.pedersen import Opening
 from zkp.rangeproof import RangeProof
 from zkp.sigma import ZeroProof
 from zkp.statements import (
-    AggregateOpening, Context, Disclosure, Margin, ProRataShares, RevealProofs,
-    Statement, StatementProof, chunk_transcript, derive_openings, item_transcript,
-    range_chunks, reveal_items,
+    AggregateOpening,
+    Context,
+    Margin,
+    ProRataShares,
+    RevealProofs,
+    Statement,
+    StatementProof,
+    chunk_transcript,
+    derive_openings,
+    item_transcript,
+    range_chunks,
+    reveal_items,
 )
 
 from .rangeproof import prove_range

@@ -43,16 +43,23 @@ from __future__ import annotations
 
 import os
 import weakref
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
 
 from zkp.errors import TranscriptError, VerificationError
 from zkp.field import R, batch_inv
 from zkp.generators import GeneratorSet, generators
 from zkp.group import Backend, Point, RawPoint
 from zkp.rangeproof import (
-    MAX_VALUES, SUPPORTED_BITS, RangeProof, delta, pad_commitments, padded_m, powers,
-    replay_challenges, s_vector,
+    MAX_VALUES,
+    SUPPORTED_BITS,
+    RangeProof,
+    delta,
+    pad_commitments,
+    padded_m,
+    powers,
+    replay_challenges,
+    s_vector,
 )
 from zkp.transcript import Transcript
 

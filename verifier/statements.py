@@ -8,13 +8,18 @@ Every failure is the same :class:`~zkp.errors.VerificationError`.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from zkp.errors import VerificationError
 from zkp.generators import GeneratorSet, generators
 from zkp.statements import (
-    RevealProofs, Statement, StatementProof, chunk_transcript, item_transcript,
-    range_chunks, reveal_items,
+    RevealProofs,
+    Statement,
+    StatementProof,
+    chunk_transcript,
+    item_transcript,
+    range_chunks,
+    reveal_items,
 )
 
 from .rangeproof import BatchVerificationError, RangeCheck, batch_verify

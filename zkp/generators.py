@@ -32,10 +32,10 @@ that computes y; the accepted (x, y) are the same as before.
 from __future__ import annotations
 
 import hashlib
-from functools import lru_cache
+from functools import cache
 
 from .field import P
-from .group import Affine, Backend, FixedBase, Point, get_backend, sqrt_fp, _encode_affine
+from .group import Affine, Backend, FixedBase, Point, _encode_affine, get_backend, sqrt_fp
 
 try:
     from gmpy2 import legendre as _legendre
@@ -178,7 +178,7 @@ class GeneratorSet:
         return Point(self.backend, self.backend.add(self.G_table.mul(value).raw, self.H_table.mul(blinding).raw))
 
 
-@lru_cache(maxsize=None)
+@cache
 def generator_set_id(capacity: int = CAPACITY) -> bytes:
     h = hashlib.sha256()
     h.update(DOMAIN + b"set-id")

@@ -19,8 +19,8 @@ and never reused.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from .field import R, Rng, from_int, random_scalar
 from .generators import GeneratorSet, generators
@@ -38,16 +38,16 @@ class Opening:
         object.__setattr__(self, "value", self.value % R)
         object.__setattr__(self, "blinding", self.blinding % R)
 
-    def __add__(self, other: "Opening") -> "Opening":
+    def __add__(self, other: Opening) -> Opening:
         return Opening(self.value + other.value, self.blinding + other.blinding)
 
-    def __sub__(self, other: "Opening") -> "Opening":
+    def __sub__(self, other: Opening) -> Opening:
         return Opening(self.value - other.value, self.blinding - other.blinding)
 
-    def __neg__(self) -> "Opening":
+    def __neg__(self) -> Opening:
         return Opening(-self.value, -self.blinding)
 
-    def scale(self, k: int) -> "Opening":
+    def scale(self, k: int) -> Opening:
         return Opening(self.value * k, self.blinding * k)
 
     def __repr__(self) -> str:  # never print secrets

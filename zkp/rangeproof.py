@@ -120,11 +120,12 @@ and never the identity.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 from .errors import DecodeError
-from .field import R, SCALAR_BYTES, batch_inv, decode_scalar, encode_scalar
+from .field import SCALAR_BYTES, R, batch_inv, decode_scalar, encode_scalar
 from .group import POINT_BYTES, Backend, Point, encode_points, get_backend
 
 if TYPE_CHECKING:  # annotations only (challenges_for imports generators lazily)
@@ -210,7 +211,7 @@ class RangeProof:
         return b"".join(parts)
 
     @classmethod
-    def from_bytes(cls, data: bytes, n: int, m: int, *, backend: Backend | None = None) -> "RangeProof":
+    def from_bytes(cls, data: bytes, n: int, m: int, *, backend: Backend | None = None) -> RangeProof:
         """Strictly decode a proof for m values of n bits.
 
         Raises :class:`~zkp.errors.DecodeError` for unsupported (n, m), a

@@ -59,7 +59,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .errors import DecodeError
-from .field import R, SCALAR_BYTES, decode_scalar, encode_scalar
+from .field import SCALAR_BYTES, R, decode_scalar, encode_scalar
 from .group import POINT_BYTES, Backend, Point
 
 if TYPE_CHECKING:  # annotations only: no new runtime imports
@@ -121,7 +121,7 @@ class OpeningProof:
                 + _encode_response(self.z_r, "OpeningProof"))
 
     @classmethod
-    def from_bytes(cls, data: bytes, *, backend: Backend | None = None) -> "OpeningProof":
+    def from_bytes(cls, data: bytes, *, backend: Backend | None = None) -> OpeningProof:
         data = _check_exact(data, OPENING_PROOF_BYTES, "OpeningProof")
         A = Point.decode(data[:POINT_BYTES], backend=backend)
         z_v = decode_scalar(data[POINT_BYTES:POINT_BYTES + SCALAR_BYTES])
@@ -142,7 +142,7 @@ class ZeroProof:
         return _encode_commitment(self.A, "ZeroProof") + _encode_response(self.z, "ZeroProof")
 
     @classmethod
-    def from_bytes(cls, data: bytes, *, backend: Backend | None = None) -> "ZeroProof":
+    def from_bytes(cls, data: bytes, *, backend: Backend | None = None) -> ZeroProof:
         data = _check_exact(data, ZERO_PROOF_BYTES, "ZeroProof")
         return cls(Point.decode(data[:POINT_BYTES], backend=backend), decode_scalar(data[POINT_BYTES:]))
 
@@ -158,7 +158,7 @@ class EqualityProof:
         return _encode_commitment(self.A, "EqualityProof") + _encode_response(self.z, "EqualityProof")
 
     @classmethod
-    def from_bytes(cls, data: bytes, *, backend: Backend | None = None) -> "EqualityProof":
+    def from_bytes(cls, data: bytes, *, backend: Backend | None = None) -> EqualityProof:
         data = _check_exact(data, EQUALITY_PROOF_BYTES, "EqualityProof")
         return cls(Point.decode(data[:POINT_BYTES], backend=backend), decode_scalar(data[POINT_BYTES:]))
 

@@ -65,8 +65,9 @@ Transcript order (every statement)
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 from .errors import ZkclearError
 from .field import R, from_int
@@ -683,7 +684,7 @@ class StatementProof:
         return bytes(out)
 
     @classmethod
-    def from_bytes(cls, data: bytes, st: Statement) -> "StatementProof":
+    def from_bytes(cls, data: bytes, st: Statement) -> StatementProof:
         from .errors import DecodeError
         from .rangeproof import RangeProof
 
@@ -720,7 +721,7 @@ class RevealProofs:
         return bytes(out)
 
     @classmethod
-    def from_bytes(cls, data: bytes, count: int) -> "RevealProofs":
+    def from_bytes(cls, data: bytes, count: int) -> RevealProofs:
         from .errors import DecodeError
 
         data = bytes(data)

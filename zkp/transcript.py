@@ -22,7 +22,8 @@ own name and parameters before absorbing its statement (a
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from .errors import TranscriptError
 from .field import R, encode_scalar
@@ -104,7 +105,7 @@ class Transcript:
             raise TranscriptError("zero challenge")
         return c
 
-    def clone(self) -> "Transcript":
+    def clone(self) -> Transcript:
         t = Transcript.__new__(Transcript)
         t._h = self._h.copy()
         return t

@@ -28,15 +28,16 @@ a value.
 from __future__ import annotations
 
 import re
-from typing import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from google.protobuf.descriptor import FieldDescriptor
+
+from clearing.protocol.errors import InvalidArgument
+from clearing.protocol.messages import scenario_set_id
 from zkp.errors import DecodeError
 from zkp.field import decode_scalar, encode_scalar
 from zkp.group import Point
-
-from clearing.protocol.messages import scenario_set_id
-from clearing.protocol.errors import InvalidArgument
 
 from . import admin_pb2, common_pb2
 
@@ -85,7 +86,7 @@ def cap_multiple(v, field: str = "assessment_cap_multiple") -> int:
 #: Request fields ("Message.field") with a range of their own; every other
 #: unsigned integer field is a :func:`counter` (a default-fund contribution,
 #: PrepareFundingRequest.amount, may be 0).
-INTEGER_RANGES = {
+INTEGER_RANGES: dict[str, Callable[[Any, str], int]] = {
     **{f"{m}.amount": amount for m in ("DepositRequest", "WithdrawRequest", "PayAssessmentRequest",
                                          "ProveWithdrawalRequest", "ProveAssessmentRequest")},
     "SetCcpParametersRequest.assessment_cap_multiple": cap_multiple,
@@ -104,6 +105,7 @@ def check_integers(msg) -> None:
     64-bit integers as they are."""
     for fd in msg.DESCRIPTOR.fields:
         value = getattr(msg, fd.name)
+        values: Iterable[Any]
         if fd.type == FieldDescriptor.TYPE_MESSAGE and fd.message_type.GetOptions().map_entry:
             fd, values = fd.message_type.fields_by_name["value"], list(value.values())
         elif fd.is_repeated:
@@ -331,7 +333,8 @@ def scenario_set_msg(version: int, matrix: Sequence[Sequence[int]]) -> admin_pb2
 __all__ = [
     "INT_LIMIT", "INTEGER_RANGES", "integer", "amount", "counter", "cap_multiple", "check_integers",
     "ConversionError", "point", "points", "point_bytes", "scalar", "scalar_bytes", "decimal", "to_decimal",
-    "key", "signature", "request_id", "trade", "trade_msg", "account", "account_msg", "margin_entries", "margin_batch_msg",
-    "cure", "cure_msg", "epoch_total", "epoch_total_msg", "default_open", "default_open_msg", "default_shares", "default_shares_msg",
+    "key", "signature", "request_id", "trade", "trade_msg", "account", "account_msg", "margin_entries",
+    "margin_batch_msg", "cure", "cure_msg", "epoch_total", "epoch_total_msg", "default_open", "default_open_msg",
+    "default_shares", "default_shares_msg",
     "scenario_set", "scenario_set_msg", "lots", "lots_msg",
 ]

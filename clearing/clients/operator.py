@@ -2,8 +2,9 @@
 
 The operator signs every public input it sets -- admissions, settlement
 prices with the period's scenario set, default declarations, close-out
-prices, the skin-in-the-game and assessment-cap parameters -- with its Ed25519 key, and sends it over mutual TLS with its own
-certificate to the clearing node's AdminService (which also refuses any
+prices, the skin-in-the-game and assessment-cap parameters -- with its
+Ed25519 key, and sends it over mutual TLS with its own certificate to the
+clearing node's AdminService (which also refuses any
 other certificate).  Every command carries a request id, so a retried
 command is applied once: the node answers a recorded id with its recorded
 result whatever happened since (:mod:`clearing.services.replay`) -- a retried
@@ -17,13 +18,21 @@ use the same request id.
 from __future__ import annotations
 
 import json
-from typing import Sequence
+from collections.abc import Sequence
 
-from clearing.protocol.messages import admission_message, book_lots, ccp_parameters_message, closeout_message, default_message, scenario_set_id, settlement_message
-from clearing.services import rpc
 from clearing.api import admin_pb2, admin_pb2_grpc, clearing_pb2, clearing_pb2_grpc, common_pb2, convert
 from clearing.clients.participant import SigningClient, new_request_id
 from clearing.clients.retry import Retrying
+from clearing.protocol.messages import (
+    admission_message,
+    book_lots,
+    ccp_parameters_message,
+    closeout_message,
+    default_message,
+    scenario_set_id,
+    settlement_message,
+)
+from clearing.services import rpc
 
 PROVE_TIMEOUT = 600.0
 

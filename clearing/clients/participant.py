@@ -50,21 +50,27 @@ from pathlib import Path
 
 import grpc
 
+from clearing.api import clearing_pb2, clearing_pb2_grpc, common_pb2, convert, prover_pb2, prover_pb2_grpc
+from clearing.clients.retry import Retrying
+from clearing.protocol import signing
+from clearing.protocol.fields import PROVER
+from clearing.protocol.messages import (
+    affirmation_message,
+    assessment_payment_message,
+    assessment_settlement_message,
+    deposit_message,
+    funding_message,
+    trade_message,
+    trade_tuple,
+    withdrawal_message,
+)
+from clearing.protocol.relay import OpeningError, RelayError, open_opening, seal_opening
+from clearing.protocol.statements import trade_statement
+from clearing.services import rpc
+from prover.statements import prove
 from zkp.field import random_scalar
 from zkp.generators import generators
 from zkp.pedersen import Opening
-from prover.statements import prove
-
-from clearing.protocol.fields import PROVER
-
-from clearing.protocol.messages import affirmation_message, assessment_payment_message, assessment_settlement_message, deposit_message, funding_message, trade_message, trade_tuple, withdrawal_message
-
-from clearing.protocol.statements import trade_statement
-from clearing.services import rpc
-from clearing.protocol import signing
-from clearing.api import clearing_pb2, clearing_pb2_grpc, common_pb2, convert, prover_pb2, prover_pb2_grpc
-from clearing.protocol.relay import RelayError, OpeningError, open_opening, seal_opening
-from clearing.clients.retry import Retrying
 
 #: Deadline for calls that make someone prove (seconds).
 PROVE_TIMEOUT = 300.0
@@ -318,9 +324,9 @@ class Participant(SigningClient):
         sig = self._sign(trade_message(trade))
         sealed_cp = seal_opening(self.roster.party(counterparty).x25519_public, quantity, rho, tup)
         sealed_pv = seal_opening(self.roster.party(PROVER).x25519_public, quantity, rho, tup)
-        req = clearing_pb2.SubmitTradeRequest(request_id=request_id or new_request_id("trade"), trade=convert.trade_msg(trade),
-                                              proof=proof, signature=sig, sealed_counterparty=sealed_cp,
-                                              sealed_prover=sealed_pv)
+        req = clearing_pb2.SubmitTradeRequest(request_id=request_id or new_request_id("trade"),
+                                              trade=convert.trade_msg(trade), proof=proof, signature=sig,
+                                              sealed_counterparty=sealed_cp, sealed_prover=sealed_pv)
         return req, trade
 
     def trade(self, trade_id: str, counterparty: str, instrument: str, side: str, quantity: int,

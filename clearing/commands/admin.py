@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import json
 
-from . import (AMOUNT_LIMIT, CYCLE, INDEX, CommandError, add_actions, add_config, int_in, price_list,
-               rpc_errors)
-
+from . import AMOUNT_LIMIT, CYCLE, INDEX, CommandError, add_actions, add_config, int_in, price_list, rpc_errors
 
 _SITG = int_in(0, AMOUNT_LIMIT - 1, "skin in the game")
 
@@ -40,7 +38,8 @@ def configure(parser) -> None:
     s.add_argument("--version", type=int_in(0, (1 << 32) - 1, "version"), default=0,
                    help="scenario-set version (with the default set)")
     sub.add_parser("margin", help="run the cycle's margin batch")
-    sub.add_parser("open-epoch", help="close the funding window once every member has filed (the prover opens the group total D)")
+    sub.add_parser("open-epoch",
+                   help="close the funding window once every member has filed (the prover opens the group total D)")
     pa = sub.add_parser("params", help="set the CCP's skin in the game (SITG 1, 2) and assessment cap multiple")
     pa.add_argument("--sitg1", type=_SITG, required=True, help="skin in the game 1 (minor units)")
     pa.add_argument("--sitg2", type=_SITG, required=True, help="skin in the game 2 (minor units)")
@@ -75,9 +74,9 @@ def _scenario_set(args) -> tuple[int, list[list[int]]]:
 
 
 def run(args) -> int:
-    from clearing.services import config as services_config
-    from clearing.node.reports import report_table
     from clearing.clients.operator import Operator
+    from clearing.node.reports import report_table
+    from clearing.services import config as services_config
     from clearing.services.pki import load_config, load_identity
 
     roster = load_config(args.config)
@@ -91,8 +90,8 @@ def run(args) -> int:
                 print(f"cycle {st.cycle} ({st.phase}), epoch {st.epoch}, ledger seq {st.seq}, head {st.head.hex()}")
                 print(f"members: {', '.join(st.members) or '-'}")
                 print(f"instruments: {', '.join(i.id for i in st.instruments)}; prices {list(st.prices)}")
-                for k, d in enumerate(st.digests):
-                    print(f"cycle {k + 1} digest {d.hex()}")
+                for k, digest in enumerate(st.digests):
+                    print(f"cycle {k + 1} digest {digest.hex()}")
             elif args.action == "admit":
                 names = [args.member] if args.member else op.admit_all()
                 if args.member:

@@ -10,6 +10,7 @@ own (data/clearing, data/prover) holding no key."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from . import CommandError, int_in
 
@@ -28,9 +29,9 @@ def configure(parser) -> None:
 
 
 def run(args) -> int:
+    from clearing.ccp.scenario import builtin_scenario, load_scenario
     from clearing.services import config as services_config
     from clearing.services.pki import init_pki, load_identity
-    from clearing.ccp.scenario import builtin_scenario, load_scenario
 
     members = [m.strip() for m in args.members.split(",") if m.strip()]
     if not members:
@@ -43,8 +44,8 @@ def run(args) -> int:
         raise CommandError(f"{directory} is not empty (pass --force to overwrite its files)")
     roster = init_pki(directory, members, validity_days=args.validity_days, force=args.force)
     op = load_identity(directory, "operator")
-    instruments = [{"id": i.id, "multiplier": i.multiplier, "tick": i.tick, "price0": i.price0}
-                   for i in sc.instruments]
+    instruments: list[dict[str, Any]] = [{"id": i.id, "multiplier": i.multiplier, "tick": i.tick, "price0": i.price0}
+                                         for i in sc.instruments]
     ccp = {"skin_in_the_game_1": sc.ccp.skin_in_the_game_1, "skin_in_the_game_2": sc.ccp.skin_in_the_game_2,
            "assessment_cap_multiple": sc.ccp.assessment_cap_multiple}
     ports = {"clearing": args.port_base, "prover": args.port_base + 1, "auditor": args.port_base + 2}

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import json
 
-from . import (AMOUNT, INDEX, NONNEGATIVE_AMOUNT, PRICE, QUANTITY, CommandError, add_actions, add_config,
-               rpc_errors)
+from . import AMOUNT, INDEX, NONNEGATIVE_AMOUNT, PRICE, QUANTITY, CommandError, add_actions, add_config, rpc_errors
 
 
 def configure(parser) -> None:
@@ -23,7 +22,8 @@ def configure(parser) -> None:
     sub = add_actions(parser)
     sub.add_parser("status", help="public account status and own opened balances")
     for name, help_text in (("deposit", "deposit AMOUNT (public)"),
-                            ("fund", "file the default-fund contribution AMOUNT (the new total) in the open funding window, out of cash"),
+                            ("fund", "file the default-fund contribution AMOUNT (the new total) "
+                                     "in the open funding window, out of cash"),
                             ("withdraw", "withdraw AMOUNT (the prover proves margin on cash - AMOUNT)"),
                             ("cure", "deposit AMOUNT and ask for the re-proof of a margin call")):
         p = sub.add_parser(name, help=help_text)
@@ -46,8 +46,8 @@ def configure(parser) -> None:
 
 
 def run(args) -> int:
-    from clearing.services import config as services_config
     from clearing.clients.participant import Participant, TradeRejected
+    from clearing.services import config as services_config
     from clearing.services.pki import load_config, load_identity
 
     roster = load_config(args.config)

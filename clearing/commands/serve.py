@@ -25,18 +25,17 @@ def configure(parser) -> None:
 
 def run(args) -> int:
     setup_logging(args.log_level)
-    if args.node == "clearing":
-        from clearing.services.clearing_service import serve
-    elif args.node == "prover":
-        from clearing.services.prover_service import serve
-    else:
-        from clearing.services.auditor import serve
     if not 0 <= args.grace <= 3600:
         raise CommandError("--grace must be in [0, 3600] seconds")
-    if args.node == "prover":
-        serve(args.config, port=args.port, host=args.host, grace=args.grace, key_path=args.prover_key)
-    elif args.prover_key:
+    if args.node != "prover" and args.prover_key:
         raise CommandError("--prover-key applies to 'serve prover' only")
+    if args.node == "clearing":
+        from clearing.services.clearing_service import serve as serve_clearing
+        serve_clearing(args.config, port=args.port, host=args.host, grace=args.grace)
+    elif args.node == "prover":
+        from clearing.services.prover_service import serve as serve_prover
+        serve_prover(args.config, port=args.port, host=args.host, grace=args.grace, key_path=args.prover_key)
     else:
-        serve(args.config, port=args.port, host=args.host, grace=args.grace)
+        from clearing.services.auditor import serve as serve_auditor
+        serve_auditor(args.config, port=args.port, host=args.host, grace=args.grace)
     return 0

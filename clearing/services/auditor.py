@@ -23,12 +23,12 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from clearing.node.audit import audit
-from clearing.services import rpc
-from clearing.services import config as services_config
 from clearing.api import auditor_pb2, auditor_pb2_grpc, clearing_pb2, clearing_pb2_grpc
-from clearing.protocol.errors import LedgerCorrupted
+from clearing.node.audit import audit
 from clearing.protocol.encoding import GENESIS_HASH, canonical, chain_hash
+from clearing.protocol.errors import LedgerCorrupted
+from clearing.services import config as services_config
+from clearing.services import rpc
 from clearing.services.pki import load_config, load_identity
 
 log = logging.getLogger("zkclear.auditor")
@@ -196,4 +196,5 @@ def serve(config_dir, *, port: int | None = None, host: str = "127.0.0.1",
     rpc.serve_forever(srv.grpc_server, srv.health, grace=grace)
 
 
-__all__ = ["AuditResult", "audit_node", "check_watermark", "audit_events", "fetch_events", "AuditorServicer", "create_server", "serve"]
+__all__ = ["AuditResult", "audit_node", "check_watermark", "audit_events", "fetch_events", "AuditorServicer",
+           "create_server", "serve"]

@@ -68,22 +68,29 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import grpc
 
+from clearing.api import (
+    admin_pb2,
+    admin_pb2_grpc,
+    clearing_pb2,
+    clearing_pb2_grpc,
+    common_pb2,
+    convert,
+    prover_pb2,
+    prover_pb2_grpc,
+)
 from clearing.node.engine import Engine
-
-from clearing.protocol.fields import NODE, OPERATOR, PROVER
-from clearing.services import replay
-from clearing.services import rpc
-from clearing.services import config as services_config
-from clearing.api import admin_pb2, admin_pb2_grpc, clearing_pb2, clearing_pb2_grpc, common_pb2, convert
-from clearing.api import prover_pb2, prover_pb2_grpc
-from clearing.protocol.errors import EngineError, FailedPrecondition, NotFound
 from clearing.protocol.encoding import canonical
+from clearing.protocol.errors import EngineError, FailedPrecondition, NotFound
+from clearing.protocol.fields import NODE, OPERATOR, PROVER
+from clearing.services import config as services_config
+from clearing.services import replay, rpc
 from clearing.services.pki import load_config, load_identity
 from clearing.services.receipts import ReceiptRetry
 
@@ -418,7 +425,8 @@ class ClearingServicer(clearing_pb2_grpc.ClearingServiceServicer):
             kw = convert.cure(self.node.prover.ProveCure(common_pb2.MemberRequest(member=request.member),
                                                          timeout=timeout))
             if kw["member"] != request.member:
-                raise rpc.Abort(grpc.StatusCode.FAILED_PRECONDITION, "the prover service answered for another member; refused")
+                raise rpc.Abort(grpc.StatusCode.FAILED_PRECONDITION,
+                                "the prover service answered for another member; refused")
             return kw
 
         done = self.node.prove_once(rid, context, ask, lambda e, kw: e.cure(request_id=rid, **kw))
@@ -551,7 +559,8 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         def ask(timeout):
             batch = self.node.prover.ProveMargin(prover_pb2.ProveMarginRequest(cycle=request.cycle), timeout=timeout)
             if batch.cycle != request.cycle:
-                raise rpc.Abort(grpc.StatusCode.FAILED_PRECONDITION, "the prover service answered for another cycle; refused")
+                raise rpc.Abort(grpc.StatusCode.FAILED_PRECONDITION,
+                                "the prover service answered for another cycle; refused")
             return convert.margin_entries(batch), convert.signature(batch.signature)
 
         done = self.node.prove_once(rid, context, ask,
@@ -620,13 +629,16 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         while need:
             rounds += 1
             if rounds > 8:
-                raise rpc.Abort(grpc.StatusCode.ABORTED, "the default allocation did not complete in 8 rounds; retry with the same request id")
+                raise rpc.Abort(grpc.StatusCode.ABORTED,
+                                "the default allocation did not complete in 8 rounds; retry with the same request id")
             purpose = sorted(need)[0]
             rid = _derived_id("dm-shares", request.request_id, purpose)
+            # prove_once calls both at once; the defaults bind this round's purpose and id.
             done = self.node.prove_once(
-                rid, context, lambda timeout: convert.default_shares(self.node.prover.ProveDefaultShares(
-                    prover_pb2.ProveDefaultSharesRequest(purpose=purpose), timeout=timeout)),
-                lambda e, kw: e.dm_shares(request_id=rid, **kw))
+                rid, context, lambda timeout, purpose=purpose: convert.default_shares(
+                    self.node.prover.ProveDefaultShares(prover_pb2.ProveDefaultSharesRequest(purpose=purpose),
+                                                        timeout=timeout)),
+                lambda e, kw, rid=rid: e.dm_shares(request_id=rid, **kw))
             need, seq = dict(done.get("need", {})), done["seq"]
         return admin_pb2.DefaultEventStatus(seq=seq, index=request.index,
                                             need={k: str(v) for k, v in need.items()})

@@ -44,10 +44,9 @@ import os
 import secrets
 from pathlib import Path
 
-from clearing.protocol.fields import PROVER
-
-from clearing.protocol.messages import genesis_message
 from clearing.protocol import signing
+from clearing.protocol.fields import PROVER
+from clearing.protocol.messages import genesis_message
 from clearing.services.pki import PkiError, Roster, read_json
 
 SERVICES_FILE = "services.json"

@@ -78,11 +78,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, x25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from clearing.protocol import relay, signing
 from zkp.errors import ZkclearError
-
-from clearing.protocol import relay
-
-from clearing.protocol import signing
 
 __all__ = [
     "ROLES",
@@ -331,7 +328,7 @@ def load_config(directory: str | os.PathLike) -> Roster:
         ca_cert = x509.load_pem_x509_certificate(ca_pem)
     except ValueError:
         raise PkiError("CA certificate is not PEM X.509") from None
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     parties = []
     seen: set[str] = set()
     for entry in data["parties"]:
@@ -608,7 +605,7 @@ def init_pki(
     else:
         _mkdir_private(directory)
 
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     ca_key, ca_cert = _make_ca(now, validity_days)
     _mkdir_private(directory / "ca")
     signing.write_secret_file(directory / "ca" / "ca.key", _pem_ec_key(ca_key), overwrite=force)

@@ -46,16 +46,15 @@ from pathlib import Path
 
 import grpc
 
-from clearing.protocol.fields import PROVER
-from clearing.services import rpc
-from clearing.services import config as services_config
 from clearing.api import clearing_pb2, clearing_pb2_grpc, common_pb2, convert, prover_pb2, prover_pb2_grpc
 from clearing.protocol.encoding import GENESIS_HASH, canonical, chain_hash
+from clearing.protocol.fields import PROVER
+from clearing.services import config as services_config
+from clearing.services import rpc
 from clearing.services.pki import load_config, load_identity
-from zkp.pedersen import Opening
-
 from prover.custody.sealed_store import SealedStore, check_key_file
 from prover.custody.witness import Divergence, WitnessStore
+from zkp.pedersen import Opening
 
 log = logging.getLogger("zkclear.prover")
 

@@ -24,8 +24,8 @@ import time
 
 import grpc
 
-from clearing.services import rpc
 from clearing.protocol.errors import EngineError
+from clearing.services import rpc
 
 log = logging.getLogger("zkclear.clearing")
 

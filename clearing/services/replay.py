@@ -29,12 +29,11 @@ way (:meth:`clearing.services.clearing_service.ClearingNode.prove_once`).
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from clearing.node.engine import Engine
-
-from clearing.protocol.messages import CCP_PARAMETERS
 from clearing.protocol.errors import AlreadyExists, shown
+from clearing.protocol.messages import CCP_PARAMETERS
 
 _TRADE_KEY = ("trade_id", "buyer", "seller", "instrument", "side", "price")
 

@@ -115,24 +115,24 @@ import signal
 import sqlite3
 import threading
 import traceback
+from collections.abc import Callable, Iterable
 from concurrent import futures
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import grpc
 from google.protobuf import descriptor_pb2, descriptor_pool
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection, reflection_pb2
 
+from clearing.api.convert import check_integers
+from clearing.ccp.scenario import ScenarioError
+from clearing.protocol import errors as ce
+from clearing.protocol.relay import OpeningError, RelayError
+from clearing.protocol.signing import EncodingError, KeyFormatError, SignatureError
+from clearing.services.pki import AuthError, PkiError, Roster, peer_certificate_identity
 from zkp.errors import DecodeError, ProvingError, VerificationError
 from zkp.statements import StatementError
-
-from clearing.protocol import errors as ce
-from clearing.api.convert import check_integers
-from clearing.services.pki import AuthError, PkiError, Roster, peer_certificate_identity
-from clearing.protocol.relay import OpeningError, RelayError
-from clearing.ccp.scenario import ScenarioError
-from clearing.protocol.signing import EncodingError, KeyFormatError, SignatureError
 
 log = logging.getLogger("zkclear.rpc")
 
@@ -347,8 +347,7 @@ def unary(fn: Callable) -> Callable:
             _fail(context, fn.__name__, caller, exc)
         log.info("%s by %r: OK", fn.__name__, caller)
         return result
-    wrapper.checks_requests = True
-    return wrapper
+    return _checks_requests(wrapper)
 
 
 def server_stream(fn: Callable) -> Callable:
@@ -362,6 +361,12 @@ def server_stream(fn: Callable) -> Callable:
         except Exception as exc:  # noqa: BLE001
             _fail(context, fn.__name__, caller, exc)
         log.info("%s by %r: OK", fn.__name__, caller)
+    return _checks_requests(wrapper)
+
+
+def _checks_requests(wrapper: Any) -> Callable:
+    """Mark ``wrapper`` as refusing :class:`Undecodable` requests itself
+    (:func:`_guarded` then serves it as it is)."""
     wrapper.checks_requests = True
     return wrapper
 
@@ -424,10 +429,12 @@ def _guarded(handler: grpc.RpcMethodHandler, check, method: str) -> grpc.RpcMeth
     for one; a method the servicer leaves to the generated base class (the
     ledger feed serves three of ClearingService's) answers UNIMPLEMENTED
     without the base method's exception."""
-    decode = _request_decoder(handler.request_deserializer, check)
     streaming_in, streaming_out = handler.request_streaming, handler.response_streaming
     fn = {(False, False): handler.unary_unary, (False, True): handler.unary_stream,
           (True, False): handler.stream_unary, (True, True): handler.stream_stream}[streaming_in, streaming_out]
+    if handler.request_deserializer is None or fn is None:  # the generated code always sets both
+        raise TypeError(f"{method}: a method handler needs a request deserializer and a behavior")
+    decode = _request_decoder(handler.request_deserializer, check)
     if not streaming_in and _generated_default(fn):
         behavior = _unimplemented(method)
     elif streaming_in:
@@ -645,8 +652,8 @@ class LazyClient:
         self.target = target
         self.timeout = timeout
         self.what = what
-        self._channel = None
-        self._client = None
+        self._channel: grpc.Channel | None = None
+        self._client: Client | None = None
 
     def __repr__(self) -> str:
         return f"LazyClient({self.what!r}, target={self.target!r})"
@@ -673,8 +680,8 @@ class LazyClient:
 def health_check(identity, target: str, service: str = "", timeout: float = 5.0) -> str:
     """The health status name of ``service`` at ``target``."""
     with channel(identity, target) as ch:
-        res = health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest(service=service),
-                                                   timeout=timeout)
+        stub: Any = health_pb2_grpc.HealthStub(ch)  # types-grpcio-health-checking omits its methods
+        res = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=timeout)
     return health_pb2.HealthCheckResponse.ServingStatus.Name(res.status)
 
 

@@ -34,7 +34,8 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from typing import Iterable, Iterator, Sequence, TypeVar, cast
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TypeVar, cast
 
 from ..errors import BackendError, DecodeError
 from ..field import P, R
@@ -181,19 +182,19 @@ class Point:
 
     # -- constructors -------------------------------------------------------
     @classmethod
-    def identity(cls, backend: Backend | None = None) -> "Point":
+    def identity(cls, backend: Backend | None = None) -> Point:
         b = backend or get_backend()
         return cls(b, b.identity())
 
     @classmethod
-    def generator(cls, backend: Backend | None = None) -> "Point":
+    def generator(cls, backend: Backend | None = None) -> Point:
         """The curve's standard generator (1, 2).  Never used as a
         commitment base -- those come from hash-to-curve."""
         b = backend or get_backend()
         return cls(b, b.generator())
 
     @classmethod
-    def from_affine(cls, x: int, y: int, backend: Backend | None = None) -> "Point":
+    def from_affine(cls, x: int, y: int, backend: Backend | None = None) -> Point:
         """Build from affine coordinates, checking the curve equation."""
         if not (0 <= x < P and 0 <= y < P) or (y * y - x * x * x - _B) % P:
             raise DecodeError("point is not on the curve")
@@ -211,27 +212,27 @@ class Point:
             raise BackendError("points from different backends")
         return True
 
-    def __add__(self, other: "Point") -> "Point":
+    def __add__(self, other: Point) -> Point:
         if not self._same(other):
             return NotImplemented
         return Point(self.b, self.b.add(self.raw, other.raw))
 
-    def __sub__(self, other: "Point") -> "Point":
+    def __sub__(self, other: Point) -> Point:
         if not self._same(other):
             return NotImplemented
         return Point(self.b, self.b.sub(self.raw, other.raw))
 
-    def __neg__(self) -> "Point":
+    def __neg__(self) -> Point:
         return Point(self.b, self.b.neg(self.raw))
 
-    def __mul__(self, k: int) -> "Point":
+    def __mul__(self, k: int) -> Point:
         if not isinstance(k, int):
             return NotImplemented
         return Point(self.b, self.b.mul(self.raw, k % R))
 
     __rmul__ = __mul__
 
-    def double(self) -> "Point":
+    def double(self) -> Point:
         return Point(self.b, self.b.dbl(self.raw))
 
     def is_identity(self) -> bool:
@@ -256,7 +257,7 @@ class Point:
         a = self.b.to_affine(self.raw)
         return None if a is None else (int(a[0]), int(a[1]))
 
-    def to_backend(self, backend: Backend) -> "Point":
+    def to_backend(self, backend: Backend) -> Point:
         if backend is self.b:
             return self
         a = self.affine()
@@ -269,7 +270,7 @@ class Point:
 
     @classmethod
     def decode(cls, data: bytes, *, allow_identity: bool = False,
-               backend: Backend | None = None) -> "Point":
+               backend: Backend | None = None) -> Point:
         b = backend or get_backend()
         a = decode_affine(data, allow_identity=allow_identity)
         if a is None:

@@ -34,8 +34,9 @@ both operands of an operation share one backend object.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Generic, NewType, Protocol, Sequence, TypeVar
+from typing import Generic, NewType, Protocol, TypeVar
 
 RawT = TypeVar("RawT")
 RawT_co = TypeVar("RawT_co", covariant=True)

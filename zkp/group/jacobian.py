@@ -86,10 +86,12 @@ number types.  A point is :data:`Jac`, an affine point :data:`Aff`.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Protocol, Sequence, cast
+from typing import Protocol, cast
 
-from ..field import P as _P, R as _R
+from ..field import P as _P
+from ..field import R as _R
 from .backend import Affine, GroupBackend
 
 #: A Jacobian point (X, Y, Z); Z = 0 is the identity.

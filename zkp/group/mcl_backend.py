@@ -42,11 +42,12 @@ some MCL versions normalise the input points in place.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from ctypes import CDLL, Array, byref, c_char, c_int, c_int64, c_size_t, c_uint64, create_string_buffer
-from typing import Callable, Sequence
 
 from ..errors import BackendError, DecodeError
-from ..field import P as _P, R as _R
+from ..field import P as _P
+from ..field import R as _R
 from .backend import Affine, GroupBackend
 
 MCL_BN_SNARK1 = 4
@@ -75,7 +76,7 @@ def _library() -> CDLL:
         from mclbn256 import mclbn256 as _wheel
     except ImportError:
         raise
-    except Exception as exc:  # the wheel runs self-tests at import time
+    except Exception as exc:  # noqa: BLE001 - the wheel runs self-tests at import time
         raise ImportError(f"mclbn256 failed to load: {exc!r}") from None
     lib: CDLL = _wheel.lib
     try:
@@ -263,7 +264,7 @@ def mcl_backend() -> GroupBackend[G1]:
         self_check()
     except ImportError:
         raise
-    except Exception as exc:  # e.g. (1, 2) rejected as off-curve: wrong curve
+    except Exception as exc:  # noqa: BLE001 - e.g. (1, 2) rejected as off-curve: wrong curve
         raise ImportError(f"mclbn256 failed the BN254 self-check: {exc!r}") from None
 
     return GroupBackend(

@@ -5,7 +5,7 @@ py_ecc tuples (FQ, FQ, FQ); they are compared with ``eq()``, never ``==``.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from py_ecc.fields import optimized_bn128_FQ as FQ
 from py_ecc.optimized_bn128 import optimized_curve as bn
