@@ -86,11 +86,11 @@ import sys
 
 import grpc
 
-from clearing.services import config as services_config
 from clearing.ccp.rules import requirement
-from clearing.clients.participant import Participant, TradeRejected
-from clearing.services.pki import load_config, load_identity
 from clearing.ccp.scenario import grid_deposit, load_scenario, scenario_matrix
+from clearing.clients.participant import Participant, TradeRejected
+from clearing.services import config as services_config
+from clearing.services.pki import load_config, load_identity
 
 
 def initiator(k: int, trade) -> str:
@@ -143,7 +143,7 @@ class Agent:
             return {"ok": False, "error": str(exc)}
         except (_Stop, KeyboardInterrupt):
             raise
-        except Exception as exc:  # reported to the orchestrator, which fails the run
+        except Exception as exc:  # noqa: BLE001 - reported to the orchestrator, which fails the run
             return {"ok": False, "error": f"{type(exc).__name__}: {' '.join(str(exc).split())}"}
         out["ok"] = True
         return out
@@ -187,7 +187,9 @@ class Agent:
         for k, t in enumerate(self.sc.trades):
             if t.day == day and self.name in (t.buyer, t.seller) and initiator(k, t) != self.name:
                 expected[trade_id(k, t)] = t
-        affirmed, refused, unexpected = [], [], []
+        affirmed: list[dict] = []
+        refused: list[dict] = []
+        unexpected: list[str] = []
         if not expected:
             return {"affirmed": affirmed, "refused": refused, "missing": [], "unexpected": unexpected}
         pending = {c.trade["trade_id"] for c in self.p.pending()}

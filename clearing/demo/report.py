@@ -35,6 +35,7 @@ import html
 import json
 import textwrap
 from pathlib import Path
+from typing import Any
 
 TRANCHES = ("defaulter_margin", "defaulter_default_fund", "skin_in_the_game_1",
             "survivors_default_fund", "skin_in_the_game_2", "assessments")
@@ -68,7 +69,8 @@ def amount(x: int) -> str:
 def assemble_report(*, scenario, variant: str, backend: str, days: list[dict], cycles: list[dict], proofs: dict,
                     refused_invalid: int, invariants: dict, reports: list[dict], auditor: dict, oracle: dict,
                     elapsed: float, processes: list[dict] | None = None) -> dict:
-    waterfall = [{"tranche": t, "amount": sum(_tranche(r, t) for r in reports)} for t in TRANCHES]
+    waterfall: list[dict[str, Any]] = [{"tranche": t, "amount": sum(_tranche(r, t) for r in reports)}
+                                       for t in TRANCHES]
     loss = sum(int(r["loss"]) for r in reports)
     residual = sum(int(r["rounding_residual"]) for r in reports)
     uncovered = sum(int(r["uncovered_loss"]) for r in reports)
@@ -328,8 +330,9 @@ def report_html(report: dict, svg: str) -> str:
                         for c in report["public_ledger"]]))
     a = report["auditor"]
     body.append("<h2>Auditor</h2>")
+    verdict = "ok" if a.get("ok") else e("FAILED: " + str(a.get("error")))
     body.append(f"<p>The auditor process streamed the public ledger, re-checked the hash chain and replayed every "
-                f"event, re-verifying every signature and proof: {'ok' if a.get('ok') else e('FAILED: ' + str(a.get('error')))}; "
+                f"event, re-verifying every signature and proof: {verdict}; "
                 f"node {'agrees' if a.get('node_agrees') else 'disagrees'}.</p>")
     body.append(_table(["cycle", "digest (auditor)"], [(k + 1, d) for k, d in enumerate(a.get("digests", []))]))
     return head + "\n".join(body) + "\n</body>\n</html>\n"
