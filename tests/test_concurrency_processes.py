@@ -1,8 +1,8 @@
 """Concurrency through real processes: member processes trading and
 affirming at the same time against the clearing node and the prover, each
-a ``zkclear serve`` process (:mod:`process_support`).
+a ``zkclear serve`` process (:mod:`support.processes`).
 
-Each member is its own OS process (:func:`process_support.member_main`):
+Each member is its own OS process (:func:`support.processes.member_main`):
 one thread submits, in order, the plan's trades the member initiates, while
 a second affirms the plan's trades it is the counterparty of as soon as the
 node offers them (checking the plan's terms), every call with an explicit
@@ -53,9 +53,9 @@ from pathlib import Path
 
 import pytest
 
-from process_support import Services, configure
+from support.processes import Services, configure, member_command
 
-from test_service_support import CCP, INSTRUMENTS
+from support.services import CCP, INSTRUMENTS
 
 CASH, DF = 10**9, 10**7
 #: Seconds the member processes may take in all.
@@ -105,15 +105,13 @@ def run_members(s: Services, trades: list[dict], members: list[str], work: Path,
     work.mkdir()
     plan_file, barrier = work / "plan.json", work / "barrier"
     plan_file.write_text(json.dumps(trades))
-    here = Path(__file__).resolve().parent
     procs = {}
     for m in members:
         log = open(work / f"{m}.log", "wb")
-        procs[m] = (subprocess.Popen([sys.executable, str(here / "process_support.py"), "member",
-                                      "--config", str(s.dir), "--name", m, "--plan", str(plan_file),
-                                      "--out", str(work / f"{m}.json"), "--barrier", str(barrier),
-                                      "--timeout", str(WORKLOAD_TIMEOUT)] + (["--retry"] if kills else []),
-                                     stdout=log, stderr=subprocess.STDOUT), log)
+        argv, env = member_command("--config", str(s.dir), "--name", m, "--plan", str(plan_file),
+                                   "--out", str(work / f"{m}.json"), "--barrier", str(barrier),
+                                   "--timeout", str(WORKLOAD_TIMEOUT), *(["--retry"] if kills else []))
+        procs[m] = (subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT), log)
     try:
         t0 = time.monotonic()
         end = t0 + WORKLOAD_TIMEOUT

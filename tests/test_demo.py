@@ -163,7 +163,7 @@ def test_assessment_cascade_scenario_file_and_a_taken_port(tmp_path, monkeypatch
     from types import SimpleNamespace
 
     from clearing.demo import run as D
-    from test_engine_support import waterfall_scenario
+    from support.engine import waterfall_scenario
 
     sc = waterfall_scenario(drop=20000, extra=5000, dfs=[1_000_000, 2_000_000, 3_000_000], sitg1=500_000,
                             sitg2=500_000, cap=2, liquidity={"S1": 0}, weak=("S1",))

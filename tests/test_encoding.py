@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 import zkp.group as group_mod
-from conftest import FAST_BACKENDS
+from support.backends import FAST_BACKENDS
 from zkp.errors import DecodeError
 from zkp.field import P, R
 from zkp.group import POINT_BYTES, Point, _load, decode_affine, encode_points, sqrt_fp

@@ -17,7 +17,7 @@ from clearing.protocol import signing
 from clearing.protocol.errors import AlreadyExists, FailedPrecondition, InvalidArgument, LedgerCorrupted
 from clearing.ccp.oracle import mutual_waterfall
 
-from test_engine_support import Sim
+from support.engine import Sim
 
 ONE = [{"id": "F", "multiplier": 10, "tick": 1, "price0": 100000}]
 MATRIX1 = [[0], [-5000 * 10]]

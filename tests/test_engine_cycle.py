@@ -19,7 +19,7 @@ from clearing.ccp.oracle import closeout_loss, defaulter_tranches, mutual_waterf
 from prover.custody.witness import Refused
 from zkp.errors import ProvingError
 
-from test_engine_support import INSTRUMENTS, MATRIX, basic_sim
+from support.engine import INSTRUMENTS, MATRIX, basic_sim
 
 MULTS = [i["multiplier"] for i in INSTRUMENTS]
 P0 = [i["price0"] for i in INSTRUMENTS]

@@ -13,7 +13,7 @@ from clearing.protocol.messages import funding_message
 from clearing.protocol.errors import FailedPrecondition, InvalidArgument
 from prover.custody.witness import Refused
 
-from test_engine_support import MATRIX, basic_sim
+from support.engine import MATRIX, basic_sim
 
 
 def test_window_needs_every_member_and_replaces_contributions(tmp_path):

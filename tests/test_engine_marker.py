@@ -17,7 +17,7 @@ from clearing.protocol.messages import deposit_message, genesis_message
 
 from clearing.protocol.errors import LedgerCorrupted
 
-from test_engine_support import basic_sim
+from support.engine import basic_sim
 
 
 def _db(sim):

@@ -25,12 +25,13 @@ from clearing.protocol.encoding import chain_hash, canonical, GENESIS_HASH
 from clearing.protocol.relay import seal_opening
 from prover.statements import prove
 from prover.custody.witness import Divergence, Refused
+from zkp.errors import ProvingError
 from zkp.field import random_scalar
 from zkp.generators import generators
 from zkp.pedersen import Opening
 from zkp.statements import Context, Margin
 
-from test_engine_support import INSTRUMENTS, MATRIX, basic_sim
+from support.engine import INSTRUMENTS, MATRIX, basic_sim
 
 P0 = [i["price0"] for i in INSTRUMENTS]
 
@@ -117,7 +118,7 @@ def test_bad_trades_rejected(sim):
     T0 = generators().commit(0, rho)
     zero = dict(trade, trade_id="n-zero", T=T0.encode().hex())
     st = trade_statement(sim.cycle, sim.engine.state.cycle_seq, "A", T0, trade_tuple(zero))
-    with pytest.raises(Exception):
+    with pytest.raises(ProvingError, match="statement is false"):
         prove(st, [Opening(0, rho)])
     sim.engine.submit_trade(trade, proof, sig, sc, sp, "n-bad-ok")
     dup_id = dict(trade, T=T0.encode().hex())
@@ -212,7 +213,7 @@ def test_withdrawal_checks(sim):
     # more than the excess cannot be proven
     huge = 2 * 10**9
     sig = m.sign(withdrawal_message("C", huge, cyc, "wd-2"))
-    with pytest.raises(Exception):
+    with pytest.raises(ProvingError, match="statement is false"):  # not Refused: the proof itself fails
         sim.witness.prove_withdrawal("C", huge, cyc, "wd-2", sig, sim.engine.account("C"))
     sim.engine.check_invariants()
 

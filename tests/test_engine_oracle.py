@@ -6,69 +6,19 @@ default report) and the prover's openings (VM per member and day, cash
 before and after calls, positions, final balances) equal the oracle's.
 
 Members follow the oracle's rules through the harness
-(test_engine_support.run_scenario); an assessed survivor that the oracle
+(support.engine.run_scenario); an assessed survivor that the oracle
 has pay from hidden excess cash takes the private settlement path, which the
 harness does through the engine's ``assessment-settle``
-(``test_engine_support.settle_assessment``)."""
+(``support.engine.settle_assessment``)."""
 from __future__ import annotations
 
 import pytest
 
-from clearing.node.audit import audit
 from clearing.ccp.oracle import run_oracle
 from clearing.ccp.generate import generate_scenario
 from clearing.ccp.scenario import builtin_scenario
 
-from test_engine_support import run_scenario, waterfall_scenario
-
-
-def compare(sim, days, oracle):
-    assert len(days) == len(oracle.days)
-    for ours, theirs in zip(days, oracle.days):
-        d = theirs.day
-        assert len(ours["booked"]) == len(theirs.trades), d
-        assert len(ours["rejected"]) == len(theirs.rejected_trades), d
-        assert ours["vm"] == {m: theirs.trade_vm.get(m, 0) + theirs.vm[m] for m in theirs.vm}, d
-        assert ours["cash"] == theirs.cash, d
-        assert ours["calls"] == [(c.member, c.amount, c.kind) for c in theirs.calls], d
-        assert ours["cures"] == [(c.member, c.amount) for c in theirs.cures], d
-        assert ours["defaults"] == theirs.defaults, d
-        if not theirs.defaults:
-            assert ours["cash_end"] == theirs.cash_end, d
-    # default events: every public output of the waterfall is the oracle's
-    reports = sim.engine.default_reports()
-    assert len(reports) == len(oracle.default_events)
-    for rep, ev in zip(reports, oracle.default_events):
-        assert [r["member"] for r in rep["defaulters"]] == [r.member for r in ev.defaulters]
-        for ours, theirs in zip(rep["defaulters"], ev.defaulters):
-            for k in ("cash", "df", "X", "unpaid_vm", "unpaid_assessment", "loss", "defaulter_margin",
-                      "defaulter_default_fund", "residual", "estate_surplus"):
-                assert ours[k] == getattr(theirs, k), k
-            assert ours["positions"] == list(theirs.positions.values())
-        assert rep["survivors"] == ev.survivors
-        assert rep["waterfall"] == [{"tranche": t.tranche, "amount": t.amount} for t in ev.waterfall]
-        for k in ("D0", "loss", "R", "survivors_default_fund_in_full", "assessments_capped", "default_fund_residual",
-                  "assessment_residual", "rounding_residual", "uncovered_loss", "liquidity_line",
-                  "skin_in_the_game_1_before", "skin_in_the_game_1_after", "skin_in_the_game_2_before",
-                  "skin_in_the_game_2_after", "disclosure_policy"):
-            assert rep[k] == getattr(ev, k), k
-    # the prover's openings of the final state match the oracle's
-    for m, acct in sim.accounts().items():
-        sim.witness.check(m, acct)
-        if oracle.final[m]["status"] == "active":
-            bal = sim.witness.balances(m)
-            assert bal["pos"] == list(oracle.final[m]["positions"].values())
-            assert bal["df"] == oracle.final[m]["df"]
-            assert bal["cash"] == oracle.final[m]["cash"]
-        else:
-            assert sim.engine.account(m)["status"] == "defaulted"
-            assert sim.witness.balances(m) == {"cash": 0, "df": 0, "pos": [0] * len(acct["pos"])}
-    assert sim.engine.state.books["auction_pos"] == list(oracle.ledger["auction_positions"].values())
-    assert sim.engine.state.books["sitg1"] == oracle.ledger["skin_in_the_game_1_left"]
-    assert sim.engine.state.books["sitg2"] == oracle.ledger["skin_in_the_game_2_left"]
-    sim.engine.check_invariants()
-    rep = audit(sim.engine.events())
-    assert rep.digests == [d["digest"] for d in days]
+from support.engine import compare_with_oracle, run_scenario, waterfall_scenario
 
 
 def test_generated_scenario_matches_oracle(tmp_path):
@@ -82,7 +32,7 @@ def test_generated_scenario_matches_oracle(tmp_path):
     liq = sc.member("M02").liquidity
     assert cure.amount == min(-(-call.amount // 10**8) * 10**8, liq) >= call.amount
     sim, days = run_scenario(tmp_path, sc, "normal")
-    compare(sim, days, oracle)
+    compare_with_oracle(sim, days, oracle)
     assert sim.engine.account("M01")["status"] == "defaulted"
     assert [(m, a) for m, a in days[-1]["cures"]] == [("M02", cure.amount)]
     assert [b["amount"] for b in _bodies(sim, "deposit") if b["member"] == "M02"][-1] == cure.amount
@@ -104,7 +54,7 @@ def test_assessment_paths_match_oracle(tmp_path):
     assert ev.assessments_capped and ev.assessments_due == {"S1": 100_000, "S2": 200_000, "S3": 200_000}
     assert ev.assessments_paid_from_cash == ["S1"] and ev.assessment_deposits == {"S2": 300_000, "S3": 300_000}
     sim, days = run_scenario(tmp_path, sc, "v", seed=b"paths")
-    compare(sim, days, oracle)
+    compare_with_oracle(sim, days, oracle)
     assert sorted((b["member"], b["amount"]) for b in _bodies(sim, "assessment-pay")) == [
         ("S2", 300_000), ("S3", 300_000)]
     (settled,) = _bodies(sim, "assessment-settle")
@@ -120,4 +70,4 @@ def test_ccp_demo_matches_oracle(tmp_path, variant):
     sc = builtin_scenario()
     oracle = run_oracle(sc, variant)
     sim, days = run_scenario(tmp_path, sc, variant)
-    compare(sim, days, oracle)
+    compare_with_oracle(sim, days, oracle)

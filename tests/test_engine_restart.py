@@ -14,7 +14,7 @@ from clearing.protocol import signing
 
 from clearing.protocol.errors import PermissionDenied
 
-from test_engine_support import MATRIX, basic_sim
+from support.engine import MATRIX, basic_sim
 
 
 def _fingerprint(engine):

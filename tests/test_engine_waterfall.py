@@ -10,8 +10,7 @@ import pytest
 
 from clearing.ccp.oracle import run_oracle
 
-from test_engine_oracle import compare
-from test_engine_support import run_scenario, waterfall_scenario
+from support.engine import compare_with_oracle, run_scenario, waterfall_scenario
 
 CASES = {
     "covered-by-defaulter": (dict(drop=1000, extra=2000, dfs=[1_000_000] * 3, sitg1=5_000_000, sitg2=0),
@@ -36,4 +35,4 @@ def test_waterfall_case(tmp_path, case):
     oracle = run_oracle(sc, "v")
     assert reached(oracle.default_events)
     sim, days = run_scenario(tmp_path, sc, "v", seed=case.encode())
-    compare(sim, days, oracle)
+    compare_with_oracle(sim, days, oracle)

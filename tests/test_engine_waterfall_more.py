@@ -13,8 +13,7 @@ import pytest
 
 from clearing.ccp.oracle import run_oracle
 
-from test_engine_oracle import compare
-from test_engine_support import run_scenario, waterfall_scenario
+from support.engine import compare_with_oracle, run_scenario, waterfall_scenario
 
 CASES = {
     "two-defaulters-pro-rata": (dict(drop=6000, extra=3000, dfs=[1_000_003, 2_000_001, 3_000_007], sitg1=1_000_000,
@@ -38,4 +37,4 @@ def test_waterfall_case(tmp_path, case):
     assert reached(oracle.default_events)
     # the cascade also restarts the engine between every two events
     sim, days = run_scenario(tmp_path, sc, "v", seed=case.encode(), reopen_every_step="cascade" in case)
-    compare(sim, days, oracle)
+    compare_with_oracle(sim, days, oracle)

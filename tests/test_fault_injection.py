@@ -1,7 +1,7 @@
 """Fault injection: SIGKILL of the clearing node or of the prover at seeded
 random points of a scripted multi-day cycle with a default, through the
 real service processes (``zkclear serve clearing|prover``,
-:mod:`process_support`), compared with an uninterrupted run.
+:mod:`support.processes`), compared with an uninterrupted run.
 
 The script (:func:`drive`) is the service scenario driver of
 test_service_scenario.py (members behave as the oracle's do: a called member
@@ -80,8 +80,8 @@ from clearing.ccp.oracle import requirement, run_oracle
 from clearing.ccp.generate import generate_scenario
 from clearing.ccp.scenario import builtin_scenario, grid_deposit, scenario_matrix
 
-from process_support import CALL_TIMEOUT, Services, configure
-from test_service_scenario import compare
+from support.processes import CALL_TIMEOUT, Services, configure
+from support.services import compare_with_oracle
 
 #: Failures after which a command is sent again (same request id).
 TRANSIENT = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
@@ -359,7 +359,7 @@ def run(tmp_path, name: str, sc, variant: str, kills: list[Kill] = (), durations
         res = s.audit()
         assert res.ok and res.node_agrees, res.error
         assert len(res.digests) == sc.variant(variant).days
-        compare(_Clients(s), days, run_oracle(sc, variant))
+        compare_with_oracle(_Clients(s), days, run_oracle(sc, variant))
         assert s.stop() == {"prover": 0, "clearing": 0}
         problems = s.log_problems()
         assert problems == {"clearing": [], "prover": []}, problems
@@ -369,7 +369,7 @@ def run(tmp_path, name: str, sc, variant: str, kills: list[Kill] = (), durations
 
 
 class _Clients:
-    """The two client accessors test_service_scenario.compare uses."""
+    """The two client accessors support.services.compare_with_oracle uses."""
 
     def __init__(self, s: Services):
         self.s = s

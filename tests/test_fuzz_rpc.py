@@ -70,7 +70,7 @@ from zkp.errors import DecodeError
 from zkp.field import P, R
 from zkp.group import Point, decode_affine
 
-from test_service_support import MATRIX, P0, Cluster
+from support.services import MATRIX, P0, Cluster
 
 S = grpc.StatusCode
 U64_MAX = (1 << 64) - 1

@@ -18,7 +18,7 @@ import sys
 import pytest
 from hypothesis import given, strategies as st
 
-from conftest import AVAILABLE_BACKENDS, FAST_BACKENDS
+from support.backends import AVAILABLE_BACKENDS, FAST_BACKENDS
 from zkp.errors import BackendError
 from zkp.field import P, R, SeededRng
 from zkp.group import (

@@ -2,7 +2,7 @@
 
 The event schema is walked, not listed by hand: the built-in scenario's two
 variants and a small ledger with the remaining kinds (ccp-params, df-epoch,
-withdraw, assessment-settle, assessment-pay; ``privacy_support.extra_ops_run``)
+withdraw, assessment-settle, assessment-pay; ``support.privacy.extra_ops_run``)
 are run through the engine, and every (kind, field path) that occurs in an
 event body of ``Engine.events()`` must have a row under ``### event `kind```.
 Every kind the engine dispatches on (the phase registry ``clearing.node.core.CHECKS``, cross-checked with
@@ -25,7 +25,7 @@ import pytest
 from clearing.fold.apply import apply_event
 
 from clearing.fold.default import _apply_default_management
-import privacy_support as P
+from support import privacy as P
 
 API_MODULES = ("common", "clearing", "prover", "admin", "auditor")
 #: the amounts a member's client chooses (issue 10)
@@ -111,7 +111,7 @@ def test_the_walk_produces_every_kind_the_engine_accepts(walked):
     assert "assessment-settle" in dispatch and "df-epoch" in dispatch
     assert folded_kinds() == dispatch, "apply_event and the phase registry disagree on the event kinds"
     missing = sorted(dispatch - set(fields))
-    assert not missing, f"extend privacy_support.extra_ops_run to produce {missing} (and document them)"
+    assert not missing, f"extend support.privacy.extra_ops_run to produce {missing} (and document them)"
     # the walk sees the real schema: a kind's top-level fields are exactly what its check requires
     assert {f for f in fields["df-fund"] if "." not in f} == {"kind", "member", "epoch", "df", "ctx_seq", "proof",
                                                              "request_id", "sig"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 
-from conftest import FAST_BACKENDS
+from support.backends import FAST_BACKENDS
 from hypothesis import given, strategies as st
 
 from zkp.field import R

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-import test_engine_support as S
 from clearing.protocol.fields import PROVER
 from prover.custody.witness import Refused, WitnessStore
-from test_engine_support import basic_sim
+import support.engine as S
+from support.engine import basic_sim
 
 
 def _fixed_rho(monkeypatch, rho: int) -> None:

@@ -36,7 +36,7 @@ from clearing.services import prover_service
 from prover.custody.sealed_store import SealedStore, StoreError
 from zkp.pedersen import Opening
 
-from test_service_support import Cluster, make_config
+from support.services import Cluster, make_config
 
 ENV = services_config.PROVER_KEY_ENV
 

@@ -3,7 +3,7 @@ clearing node must not learn a survivor's positions, cash, contribution,
 payable or equity -- neither from what it stores nor by asking.
 
 **The scan.**  Both variants of the built-in scenario run through the
-in-process engine with the prover's witness store (``privacy_support``).
+in-process engine with the prover's witness store (``support.privacy``).
 From the witness store's openings, replaying the ledger with the same fold,
 every survivor's hidden values after every event are computed: cash, df,
 due, positions, cycle VM, the equity of every scenario, the requirement and
@@ -14,7 +14,7 @@ it, the ledger events as JSON, the default reports (JSON, table, chart), the
 audit report, the node's public reads, every log record and anything printed
 -- is scanned for each distinctive value in decimal, hex, big/little-endian
 5..32-byte, two's complement, mod-r scalar and varint encodings
-(``privacy_support.Scanner``).  A value is distinctive when |v| >= 2^20 and
+(``support.privacy.Scanner``).  A value is distinctive when |v| >= 2^20 and
 it is not a public amount of the ledger; a negative control plants a secret
 and the scan must find it.
 
@@ -69,8 +69,8 @@ from zkp.field import random_scalar
 from zkp.generators import generators
 from zkp.pedersen import Opening
 
-import privacy_support as P
-from test_engine_support import basic_sim, run_scenario, waterfall_scenario
+from support import privacy as P
+from support.engine import basic_sim, run_scenario, waterfall_scenario
 
 VARIANTS = ("normal", "harsh")
 

@@ -42,7 +42,7 @@ def test_builtin_loads_with_real_contract_terms():
 
 def test_packaged_copy_matches_shared_file():
     if not SHARED.exists():
-        pytest.skip("shared/ is not beside this checkout")
+        pytest.skip(f"{SHARED} is absent: this checkout has no shared/ beside it (CI copies one there)")
     assert load_scenario(SHARED) == builtin_scenario()
     assert json.loads(SHARED.read_text()) == json.loads(
         (Path(__file__).resolve().parents[1] / "clearing" / "data" / "ccp-demo.json").read_text())

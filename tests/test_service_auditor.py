@@ -15,7 +15,7 @@ from clearing.protocol.errors import LedgerCorrupted
 from clearing.protocol.encoding import canonical
 from clearing.services.pki import load_identity
 
-from test_service_support import MATRIX, P0, cluster  # noqa: F401 - fixture
+from support.services import MATRIX, P0
 
 
 @pytest.fixture

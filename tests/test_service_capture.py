@@ -25,7 +25,7 @@ import pytest
 from clearing.clients.participant import Participant
 from clearing.services.pki import load_identity
 
-from test_service_support import Cluster
+from support.services import Cluster
 
 MEMBERS = tuple("ABCDEFGH")
 #: Deadline of every client call (seconds): the stall would exceed it.

@@ -9,7 +9,6 @@ import pytest
 from clearing.protocol.messages import ccp_parameters_message
 from clearing.api import admin_pb2, admin_pb2_grpc
 
-from test_service_support import cluster  # noqa: F401 - fixture
 
 
 def test_operator_sets_ccp_parameters_participant_is_denied(cluster):

@@ -22,7 +22,8 @@ from clearing.services import rpc
 from clearing.services import config as services_config
 from clearing.services.pki import load_identity
 
-from test_service_process import MATRIX, Proc, _clients, _onboard, _status, configure, procs  # noqa: F401
+from support.processes import Proc, configure, ledger_status, onboard, open_clients
+from support.services import CCP, INSTRUMENTS, MATRIX
 
 
 def _reproducible_run(d, kill_at: int | None, victim: str = "clearing"):
@@ -38,10 +39,10 @@ def _reproducible_run(d, kill_at: int | None, victim: str = "clearing"):
     prover_rng = SeededRng(b"prover")
     prover, _ = prover_service.create_server(d, port=port, clearing_target=services_config.endpoint(d, "clearing"),
                                              rng=prover_rng)
-    op, ms = _clients(d)
+    op, ms = open_clients(d)
     rng = SeededRng(b"members")
     steps = [
-        lambda: _onboard(op, ms),
+        lambda: onboard(op, ms),
         lambda: ms["A"].trade("t1", "B", "ESX", "buy", 10, 500025, request_id="rq-t1", rng=rng),
         lambda: ms["B"].affirm("t1", request_id="rq-a1"),
         lambda: ms["C"].trade("t2", "A", "RTX", "sell", 5, 200010, request_id="rq-t2", rng=rng),
@@ -54,10 +55,10 @@ def _reproducible_run(d, kill_at: int | None, victim: str = "clearing"):
         for k, step in enumerate(steps):
             step()
             if k == kill_at and victim == "clearing":
-                before = _status(op)
+                before = ledger_status(op)
                 clearing.kill9()
                 clearing = Proc(d, "clearing")
-                assert _status(op) == before
+                assert ledger_status(op) == before
             elif k == kill_at:
                 # the prover dies without closing anything (its store is whatever
                 # was committed); a new one starts from the same database and key,
@@ -68,7 +69,7 @@ def _reproducible_run(d, kill_at: int | None, victim: str = "clearing"):
                 for p in ms.values():
                     p.close()
                 op.close()
-                op, ms = _clients(d)
+                op, ms = open_clients(d)
         digest = op.close_cycle()
         return digest, op.status().state_hash
     finally:
@@ -81,7 +82,7 @@ def _reproducible_run(d, kill_at: int | None, victim: str = "clearing"):
 
 def test_kill9_clearing_digest_equals_uninterrupted_run(tmp_path):
     base = tmp_path / "base"
-    configure(base)
+    configure(base, ("A", "B", "C"), INSTRUMENTS, CCP)
     runs = {}
     for name, kill_at, victim in (("clean", None, None), ("after-trades", 3, "clearing"),
                                   ("after-settle", 6, "clearing"), ("prover-after-trades", 4, "prover")):
@@ -115,11 +116,11 @@ def test_sigterm_lets_a_call_in_flight_finish(procs):
         return margin_batch(*a, **kw)
 
     witness.margin_batch = gated
-    op, ms = _clients(d)
+    op, ms = open_clients(d)
     auditor = load_identity(d, "auditor")
     target = services_config.endpoint(d, "clearing")
     try:
-        _onboard(op, ms)
+        onboard(op, ms)
         op.settle(P0_TEST, MATRIX)
         out = {}
 
@@ -151,7 +152,7 @@ def test_sigterm_lets_a_call_in_flight_finish(procs):
         assert err.value.code() == grpc.StatusCode.UNAVAILABLE
         start("clearing")
         op.close()  # the old channel is in reconnect backoff after the refusal
-        op, extra = _clients(d)
+        op, extra = open_clients(d)
         for p in extra.values():
             p.close()
         st = op.status()

@@ -11,8 +11,8 @@ import pytest
 from clearing.services.auditor import audit_node
 from clearing.ccp.oracle import requirement
 
-from test_engine_support import Sim
-from test_service_support import CCP, INSTRUMENTS, MATRIX, Cluster
+from support.engine import Sim
+from support.services import CCP, INSTRUMENTS, MATRIX, Cluster
 
 CASH = {"A": 10**9, "B": 2 * 10**7, "C": 2 * 10**6, "D": 10**9}
 DF = 10**5

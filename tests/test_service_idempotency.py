@@ -22,7 +22,7 @@ from clearing.services import config as services_config
 from clearing.clients.participant import Participant, TradeRejected
 from clearing.services.pki import load_identity
 
-from test_service_support import MATRIX, P0, Cluster, cluster  # noqa: F401 - the fixture
+from support.services import MATRIX, P0, Cluster
 
 S = grpc.StatusCode
 

@@ -34,7 +34,7 @@ from prover.custody.witness import Divergence, Refused
 from zkp.errors import DecodeError, ProvingError, VerificationError
 from zkp.statements import StatementError
 
-from test_service_support import MATRIX, P0, cluster  # noqa: F401 - fixture
+from support.services import MATRIX, P0
 
 S = grpc.StatusCode
 U64_MAX = (1 << 64) - 1

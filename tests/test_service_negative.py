@@ -15,7 +15,7 @@ from clearing.api import prover_pb2, prover_pb2_grpc
 from clearing.services.pki import init_pki, load_identity
 from zkp.field import R
 
-from test_service_support import MATRIX, P0, cluster  # noqa: F401 - fixture
+from support.services import MATRIX, P0
 
 S = grpc.StatusCode
 

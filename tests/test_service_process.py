@@ -7,110 +7,16 @@ reproduces the node's signed digest and state."""
 from __future__ import annotations
 
 import json
-import signal
-import socket
-import subprocess
-import sys
-import time
 
-import grpc
 import pytest
 
 from clearing import cli
-
-from clearing.services import rpc
-
 from clearing.services import config as services_config
 from clearing.services.auditor import audit_node
-from clearing.clients.operator import Operator
-from clearing.clients.participant import Participant
 from clearing.services.pki import load_config, load_identity
 
-from test_service_support import MATRIX, make_config
-
-
-def free_base() -> int:
-    """Three consecutive free ports."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = s.getsockname()[1]
-        if base > 65000:
-            continue
-        try:
-            socks = []
-            for k in range(3):
-                t = socket.socket()
-                t.bind(("127.0.0.1", base + k))
-                socks.append(t)
-            return base
-        except OSError:
-            continue
-        finally:
-            for t in socks:
-                t.close()
-    raise RuntimeError("no free ports")
-
-
-def configure(directory, members=("A", "B", "C")):
-    roster = make_config(directory, members)
-    op = load_identity(directory, "operator")
-    from test_service_support import CCP, INSTRUMENTS
-    base = free_base()
-    services_config.write_service_files(directory, roster, op.ed25519_private, INSTRUMENTS, CCP,
-                                        {"clearing": base, "prover": base + 1, "auditor": base + 2})
-    return roster
-
-
-class Proc:
-    def __init__(self, directory, node: str, *extra: str):
-        self.dir, self.node = directory, node
-        self.log = open(directory / f"{node}.log", "ab")
-        self.p = subprocess.Popen([sys.executable, "-m", "clearing.cli", "serve", node, "--config", str(directory),
-                                   *extra],
-                                  stdout=self.log, stderr=subprocess.STDOUT)
-        ident = load_identity(directory, "auditor")
-        target = services_config.endpoint(directory, node)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if rpc.health_check(ident, target, timeout=1) == "SERVING":
-                    return
-            except grpc.RpcError:
-                pass
-            if self.p.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{node} did not start: {(directory / f'{node}.log').read_text()[-2000:]}")
-            time.sleep(0.1)
-
-    def kill9(self):
-        self.p.send_signal(signal.SIGKILL)
-        self.p.wait(10)
-
-    def terminate(self, timeout=15) -> int:
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-        return self.p.wait(timeout)
-
-    def close(self):
-        if self.p.poll() is None:
-            self.p.kill()
-            self.p.wait(10)
-        self.log.close()
-
-
-@pytest.fixture
-def procs(tmp_path):
-    d = tmp_path / "cfg"
-    configure(d)
-    started = {}
-
-    def start(node):
-        started[node] = Proc(d, node)
-        return started[node]
-
-    yield d, start
-    for p in started.values():
-        p.close()
+from support.processes import ledger_status, onboard, open_clients
+from support.services import MATRIX
 
 
 def zk(capsys, *argv) -> tuple[int, str, str]:
@@ -161,42 +67,22 @@ def test_cli_end_to_end_and_sigterm(procs, capsys, tmp_path):
     assert code == 1 and "unavailable" in err
 
 
-def _clients(d):
-    roster = load_config(d)
-    ct, pt = services_config.endpoint(d, "clearing"), services_config.endpoint(d, "prover")
-    op = Operator(load_identity(d, "operator"), roster, ct)
-    ms = {m: Participant(load_identity(d, m), roster, ct, pt) for m in ("A", "B", "C")}
-    return op, ms
-
-
-def _onboard(op, ms):
-    op.admit_all()
-    for m, p in ms.items():
-        p.deposit(10**9 + 10**5, request_id=f"dep-{m}")
-        p.fund(10**5, request_id=f"df-{m}")
-
-
-def _status(op):
-    st = op.status()
-    return st.seq, st.head, st.state_hash
-
-
 @pytest.mark.parametrize("victim", ["clearing", "prover"])
 def test_kill9_mid_cycle_and_restart(procs, victim):
     d, start = procs
     nodes = {"clearing": start("clearing"), "prover": start("prover")}
-    op, ms = _clients(d)
+    op, ms = open_clients(d)
     try:
-        _onboard(op, ms)
+        onboard(op, ms)
         ms["A"].trade("t1", "B", "ESX", "buy", 10, 500025)
         ms["B"].affirm("t1")
         # t2 is submitted; the victim dies right after (before the affirmation)
         req, _ = ms["C"].make_trade("t2", "A", "RTX", "sell", 5, 200010)
         first = ms["C"].clearing.SubmitTrade(req)
-        before = _status(op)
+        before = ledger_status(op)
         nodes[victim].kill9()
         nodes[victim] = start(victim)
-        assert _status(op) == before  # nothing lost, nothing replayed differently
+        assert ledger_status(op) == before  # nothing lost, nothing replayed differently
         # the client retries the same request: applied once
         again = ms["C"].clearing.SubmitTrade(req)
         assert again.seq == first.seq and again.trade == first.trade
@@ -229,7 +115,7 @@ def test_kill9_mid_cycle_and_restart(procs, victim):
 def test_serve_refuses_a_tampered_database(tmp_path, capsys):
     import sqlite3
 
-    from test_service_support import Cluster
+    from support.services import Cluster
 
     c = Cluster(tmp_path / "cfg")
     try:

@@ -18,7 +18,7 @@ from clearing.api import prover_pb2
 from prover.custody.sealed_store import SealedStore, StoreError
 from zkp.field import encode_scalar
 
-from test_service_support import MATRIX, P0, Cluster, cluster  # noqa: F401 - fixture
+from support.services import MATRIX, P0, Cluster
 
 S = grpc.StatusCode
 QTY = 987_653  # distinctive, to look for in logs and on disk

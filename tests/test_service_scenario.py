@@ -17,14 +17,7 @@ from clearing.ccp.oracle import requirement, run_oracle
 from clearing.ccp.generate import generate_scenario
 from clearing.ccp.scenario import builtin_scenario, grid_deposit, scenario_matrix
 
-from test_service_support import Cluster
-
-REPORT_KEYS = ("D0", "loss", "R", "survivors_default_fund_in_full", "assessments_capped", "default_fund_residual",
-               "assessment_residual", "rounding_residual", "uncovered_loss", "liquidity_line",
-               "skin_in_the_game_1_before", "skin_in_the_game_1_after", "skin_in_the_game_2_before",
-               "skin_in_the_game_2_after", "disclosure_policy")
-DEFAULTER_KEYS = ("cash", "df", "X", "unpaid_vm", "unpaid_assessment", "loss", "defaulter_margin",
-                  "defaulter_default_fund", "residual", "estate_surplus")
+from support.services import Cluster, compare_with_oracle
 
 
 def run_services(c: Cluster, sc, variant_name: str) -> list[dict]:
@@ -99,37 +92,6 @@ def run_services(c: Cluster, sc, variant_name: str) -> list[dict]:
     return days
 
 
-def compare(c: Cluster, days, oracle):
-    assert len(days) == len(oracle.days)
-    for ours, theirs in zip(days, oracle.days):
-        d = theirs.day
-        assert len(ours["booked"]) == len(theirs.trades), d
-        assert len(ours["rejected"]) == len(theirs.rejected_trades), d
-        assert sorted(ours["calls"]) == sorted((x.member, x.amount, x.kind) for x in theirs.calls), d
-        assert sorted(ours["cures"]) == sorted((x.member, x.amount) for x in theirs.cures), d
-        assert sorted(ours["defaults"]) == sorted(theirs.defaults), d
-    reports = c.operator().reports()
-    assert len(reports) == len(oracle.default_events)
-    for rep, ev in zip(reports, oracle.default_events):
-        assert [r["member"] for r in rep["defaulters"]] == [r.member for r in ev.defaulters]
-        for ours, theirs in zip(rep["defaulters"], ev.defaulters):
-            for k in DEFAULTER_KEYS:
-                assert ours[k] == getattr(theirs, k), k
-            assert ours["positions"] == list(theirs.positions.values())
-        assert rep["survivors"] == ev.survivors
-        assert rep["waterfall"] == [{"tranche": t.tranche, "amount": t.amount} for t in ev.waterfall]
-        for k in REPORT_KEYS:
-            assert rep[k] == getattr(ev, k), k
-    for m, final in oracle.final.items():
-        p = c.member(m)
-        if final["status"] == "active":
-            bal = p.balances()
-            assert bal["pos"] == list(final["positions"].values()), m
-            assert bal["df"] == final["df"] and bal["cash"] == final["cash"], m
-        else:
-            assert p.account().status == "defaulted", m
-
-
 def _cluster(tmp_path, sc) -> Cluster:
     instruments = [{"id": i.id, "multiplier": i.multiplier, "tick": i.tick, "price0": i.price0}
                    for i in sc.instruments]
@@ -144,7 +106,7 @@ def test_generated_scenario_through_services_matches_oracle(tmp_path):
     c = _cluster(tmp_path, sc)
     try:
         days = run_services(c, sc, "normal")
-        compare(c, days, oracle)
+        compare_with_oracle(c, days, oracle)
         assert days[-1]["defaults"] == ["M01"]
     finally:
         c.stop()
@@ -158,7 +120,7 @@ def test_ccp_demo_through_services_matches_oracle(tmp_path, variant):
     c = _cluster(tmp_path, sc)
     try:
         days = run_services(c, sc, variant)
-        compare(c, days, oracle)
+        compare_with_oracle(c, days, oracle)
         assert any(d["defaults"] for d in days)
     finally:
         c.stop()

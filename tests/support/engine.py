@@ -1,29 +1,46 @@
-"""In-process harness for the clearing engine: operator, node, prover service
-and members with real keys, driving the engine through its public API the way
-the services will (sign, prove, seal, relay, affirm, receipt, settle, margin,
-cure, default, close).  The checks at the bottom test the harness itself."""
+"""In-process harness for the clearing engine: operator, node, prover's
+witness store and members with real keys, driving the engine through its
+public API the way the services do (sign, prove, seal, relay, affirm,
+receipt, settle, margin, cure, default, close).
+
+* :class:`Sim` -- one clearing house (engine on SQLite + witness store);
+  :func:`basic_sim` -- three funded members on :data:`INSTRUMENTS`.
+* :func:`run_scenario` -- every day of a scenario variant through the engine
+  with the oracle's member behaviour (:func:`settle_assessment` for
+  assessed survivors); :func:`waterfall_scenario` -- small scenario files
+  shaped to reach a chosen part of the default waterfall.
+* :func:`compare_with_oracle` -- the engine's public outcomes and the
+  prover's openings equal the plaintext oracle's, day by day.
+
+The harness's own check is tests/test_engine_harness.py."""
 from __future__ import annotations
 
-
-
+from clearing.node.audit import audit
 from clearing.node.engine import Engine
-
-
-
-from clearing.protocol.fields import PROVER
-
-
-
-from clearing.protocol.messages import TRADE_FIELDS, admission_message, affirmation_message, assessment_payment_message, assessment_settlement_message, book_lots, closeout_message, default_message, deposit_message, funding_message, genesis_message, scenario_set_id, settlement_message, trade_message, trade_tuple, withdrawal_message
-
-
-
-from clearing.protocol.statements import trade_statement
 from clearing.protocol import signing
-
+from clearing.protocol.fields import PROVER
+from clearing.protocol.messages import (
+    TRADE_FIELDS,
+    admission_message,
+    affirmation_message,
+    assessment_payment_message,
+    assessment_settlement_message,
+    book_lots,
+    closeout_message,
+    default_message,
+    deposit_message,
+    funding_message,
+    genesis_message,
+    scenario_set_id,
+    settlement_message,
+    trade_message,
+    trade_tuple,
+    withdrawal_message,
+)
 from clearing.protocol.relay import generate_relay_key, open_opening, relay_public_bytes, seal_opening
-from prover.statements import prove
+from clearing.protocol.statements import trade_statement
 from prover.custody.witness import WitnessStore
+from prover.statements import prove
 from zkp.field import SeededRng, random_scalar
 from zkp.generators import generators
 from zkp.pedersen import Opening
@@ -286,15 +303,6 @@ def basic_sim(tmp_path, members=("A", "B", "C"), cash=10**9, df=10**7, seed=b"ba
     return sim
 
 
-def test_harness_boots_and_funds(tmp_path):
-    sim = basic_sim(tmp_path, members=("A", "B"))
-    assert sim.witness.balances("A") == {"cash": 10**9, "df": 10**7, "pos": [0, 0]}
-    for mid, acct in sim.accounts().items():
-        sim.witness.check(mid, acct)
-    assert sim.engine.state.flows["deposits"] == 2 * (10**9 + 10**7)
-    sim.engine.check_invariants()
-
-
 # ---------------------------------------------------------------------------
 # Driving a scenario file (clearing.ccp.scenario) through the engine
 # ---------------------------------------------------------------------------
@@ -312,6 +320,7 @@ def settle_assessment(sim: Sim, member: str, index: int, liquidity: dict, grid: 
     payable of 0 (a share that floors to 0, a zero contribution) is settled
     from cash too: the engine holds it until it is settled.  Returns
     ("cash", due), ("deposit", d) or None; ``liquidity`` is updated."""
+    # the harness plays the oracle's member, so it uses the oracle's requirement (not clearing.ccp.rules)
     from clearing.ccp.oracle import requirement
     from clearing.ccp.scenario import grid_deposit
 
@@ -338,9 +347,10 @@ def run_scenario(tmp_path, sc, variant_name: str, seed=b"scenario", reopen_every
     with a payable) settle through :func:`settle_assessment` or default in
     turn.  Returns (sim, per-day
     public records; a cure is (member, deposit), the call keeps the call)."""
-    from clearing.protocol.errors import FailedPrecondition
+    # the oracle's member: its requirement, independent of clearing.ccp.rules (the demo member uses the rules)
     from clearing.ccp.oracle import requirement
     from clearing.ccp.scenario import grid_deposit, scenario_matrix
+    from clearing.protocol.errors import FailedPrecondition
 
     instruments = [{"id": i.id, "multiplier": i.multiplier, "tick": i.tick, "price0": i.price0}
                    for i in sc.instruments]
@@ -455,3 +465,61 @@ def waterfall_scenario(drop, extra, dfs, sitg1, sitg2, cap=2, defaulters=1, liqu
         "variants": {"v": {"settlement_prices": [[100000], [100000 - drop]],
                            "close_out_prices": [100000 - drop - extra]}},
     })
+
+
+# ---------------------------------------------------------------------------
+# The cross-check with the plaintext oracle
+# ---------------------------------------------------------------------------
+def compare_with_oracle(sim: Sim, days: list[dict], oracle) -> None:
+    """The engine run of :func:`run_scenario` (``sim``, ``days``) against the
+    oracle's run of the same scenario variant (clearing.ccp.oracle.run_oracle):
+    per day the booked and rejected trades, VM, cash, calls, cures, defaults
+    and end-of-day cash; every public number of each default report; the
+    prover's openings of the final state; the books; the invariants; and the
+    auditor's replay of the ledger reproduces the cycle digests."""
+    assert len(days) == len(oracle.days)
+    for ours, theirs in zip(days, oracle.days):
+        d = theirs.day
+        assert len(ours["booked"]) == len(theirs.trades), d
+        assert len(ours["rejected"]) == len(theirs.rejected_trades), d
+        assert ours["vm"] == {m: theirs.trade_vm.get(m, 0) + theirs.vm[m] for m in theirs.vm}, d
+        assert ours["cash"] == theirs.cash, d
+        assert ours["calls"] == [(c.member, c.amount, c.kind) for c in theirs.calls], d
+        assert ours["cures"] == [(c.member, c.amount) for c in theirs.cures], d
+        assert ours["defaults"] == theirs.defaults, d
+        if not theirs.defaults:
+            assert ours["cash_end"] == theirs.cash_end, d
+    # default events: every public output of the waterfall is the oracle's
+    reports = sim.engine.default_reports()
+    assert len(reports) == len(oracle.default_events)
+    for rep, ev in zip(reports, oracle.default_events):
+        assert [r["member"] for r in rep["defaulters"]] == [r.member for r in ev.defaulters]
+        for ours, theirs in zip(rep["defaulters"], ev.defaulters):
+            for k in ("cash", "df", "X", "unpaid_vm", "unpaid_assessment", "loss", "defaulter_margin",
+                      "defaulter_default_fund", "residual", "estate_surplus"):
+                assert ours[k] == getattr(theirs, k), k
+            assert ours["positions"] == list(theirs.positions.values())
+        assert rep["survivors"] == ev.survivors
+        assert rep["waterfall"] == [{"tranche": t.tranche, "amount": t.amount} for t in ev.waterfall]
+        for k in ("D0", "loss", "R", "survivors_default_fund_in_full", "assessments_capped", "default_fund_residual",
+                  "assessment_residual", "rounding_residual", "uncovered_loss", "liquidity_line",
+                  "skin_in_the_game_1_before", "skin_in_the_game_1_after", "skin_in_the_game_2_before",
+                  "skin_in_the_game_2_after", "disclosure_policy"):
+            assert rep[k] == getattr(ev, k), k
+    # the prover's openings of the final state match the oracle's
+    for m, acct in sim.accounts().items():
+        sim.witness.check(m, acct)
+        if oracle.final[m]["status"] == "active":
+            bal = sim.witness.balances(m)
+            assert bal["pos"] == list(oracle.final[m]["positions"].values())
+            assert bal["df"] == oracle.final[m]["df"]
+            assert bal["cash"] == oracle.final[m]["cash"]
+        else:
+            assert sim.engine.account(m)["status"] == "defaulted"
+            assert sim.witness.balances(m) == {"cash": 0, "df": 0, "pos": [0] * len(acct["pos"])}
+    assert sim.engine.state.books["auction_pos"] == list(oracle.ledger["auction_positions"].values())
+    assert sim.engine.state.books["sitg1"] == oracle.ledger["skin_in_the_game_1_left"]
+    assert sim.engine.state.books["sitg2"] == oracle.ledger["skin_in_the_game_2_left"]
+    sim.engine.check_invariants()
+    rep = audit(sim.engine.events())
+    assert rep.digests == [d["digest"] for d in days]

@@ -1,20 +1,25 @@
 """Harness for the service tests: a PKI in a temporary directory, the
 clearing node and the prover service started in-process on 127.0.0.1 with
 real mutual TLS (``create_server(..., port=0)``), and clients for the
-operator and the members.  The check at the bottom tests the harness."""
+operator and the members.
+
+* :func:`make_config` -- PKI, genesis and services.json for the members on
+  :data:`INSTRUMENTS` with :data:`CCP`.
+* :class:`Cluster` -- node + prover in-process, clients, onboarding, trades
+  (the ``cluster`` fixture of tests/conftest.py).
+* :func:`compare_with_oracle` -- a scenario run through the services against
+  the plaintext oracle.
+
+The harness's own check is tests/test_service_harness.py."""
 from __future__ import annotations
 
 from contextlib import ExitStack
 
-import pytest
-
-from clearing.services import clearing_service
-
-from clearing.services import config as services_config
 from clearing.clients.operator import Operator
 from clearing.clients.participant import Participant
+from clearing.services import clearing_service, prover_service
+from clearing.services import config as services_config
 from clearing.services.pki import init_pki, load_config, load_identity
-from clearing.services import prover_service
 
 INSTRUMENTS = [
     {"id": "ESX", "multiplier": 50, "tick": 25, "price0": 500000},
@@ -106,17 +111,50 @@ class Cluster:
         return self.member(counterparty).affirm(tid, expect={"quantity": qty, "price": price})
 
 
-@pytest.fixture
-def cluster(tmp_path):
-    c = Cluster(tmp_path / "cfg")
-    try:
-        yield c
-    finally:
-        c.stop()
+# ---------------------------------------------------------------------------
+# The cross-check with the plaintext oracle
+# ---------------------------------------------------------------------------
+REPORT_KEYS = ("D0", "loss", "R", "survivors_default_fund_in_full", "assessments_capped", "default_fund_residual",
+               "assessment_residual", "rounding_residual", "uncovered_loss", "liquidity_line",
+               "skin_in_the_game_1_before", "skin_in_the_game_1_after", "skin_in_the_game_2_before",
+               "skin_in_the_game_2_after", "disclosure_policy")
+DEFAULTER_KEYS = ("cash", "df", "X", "unpaid_vm", "unpaid_assessment", "loss", "defaulter_margin",
+                  "defaulter_default_fund", "residual", "estate_surplus")
 
 
-def test_harness_onboards_over_tls(cluster):
-    cluster.onboard()
-    st = cluster.operator().status()
-    assert list(st.members) == ["A", "B", "C"]
-    assert cluster.member("A").balances() == {"cash": 10**9, "df": 10**7, "pos": [0, 0], "due": 0}
+def compare_with_oracle(c, days: list[dict], oracle) -> None:
+    """A scenario variant driven through the services (``days``: per day the
+    booked and rejected trades, calls, cures, defaults) against the oracle's
+    run of it (clearing.ccp.oracle.run_oracle): the same per day, every public
+    number of each default report (the operator's reads), and every member's
+    final balances as it reads them from the prover service.  ``c`` needs only
+    ``operator()`` and ``member(name)`` (a :class:`Cluster`, or the process
+    harness's clients)."""
+    assert len(days) == len(oracle.days)
+    for ours, theirs in zip(days, oracle.days):
+        d = theirs.day
+        assert len(ours["booked"]) == len(theirs.trades), d
+        assert len(ours["rejected"]) == len(theirs.rejected_trades), d
+        assert sorted(ours["calls"]) == sorted((x.member, x.amount, x.kind) for x in theirs.calls), d
+        assert sorted(ours["cures"]) == sorted((x.member, x.amount) for x in theirs.cures), d
+        assert sorted(ours["defaults"]) == sorted(theirs.defaults), d
+    reports = c.operator().reports()
+    assert len(reports) == len(oracle.default_events)
+    for rep, ev in zip(reports, oracle.default_events):
+        assert [r["member"] for r in rep["defaulters"]] == [r.member for r in ev.defaulters]
+        for ours, theirs in zip(rep["defaulters"], ev.defaulters):
+            for k in DEFAULTER_KEYS:
+                assert ours[k] == getattr(theirs, k), k
+            assert ours["positions"] == list(theirs.positions.values())
+        assert rep["survivors"] == ev.survivors
+        assert rep["waterfall"] == [{"tranche": t.tranche, "amount": t.amount} for t in ev.waterfall]
+        for k in REPORT_KEYS:
+            assert rep[k] == getattr(ev, k), k
+    for m, final in oracle.final.items():
+        p = c.member(m)
+        if final["status"] == "active":
+            bal = p.balances()
+            assert bal["pos"] == list(final["positions"].values()), m
+            assert bal["df"] == final["df"] and bal["cash"] == final["cash"], m
+        else:
+            assert p.account().status == "defaulted", m

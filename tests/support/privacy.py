@@ -3,7 +3,7 @@ tests/test_privacy_scan.py and tests/test_leakage_table.py.
 
 * :func:`builtin_run` -- a variant of the built-in ccp-demo scenario run
   through the in-process engine and the prover's witness store
-  (``test_engine_support.run_scenario``: the engine harness is a member
+  (:func:`support.engine.run_scenario`: the engine harness is a member
   client, with the client rules of DESIGN §2), every log record and anything
   printed captured, the clearing database's files (main, ``-wal``, ``-shm``)
   read while the node has the ledger open and again after a reopen
@@ -44,24 +44,21 @@ from pathlib import Path
 
 import numpy as np
 
-from clearing.fold.apply import apply_event
-
-from clearing.fold.state import State
-
-from clearing.node import audit as node_audit
-
-from clearing.node.core import CHECKS, Core
-
-from clearing.node.reports import report_chart, report_table
-
-from clearing.protocol.fields import STATUS_DEFAULTED
-
-from clearing.protocol.messages import ccp_parameters_message
-from clearing.protocol.encoding import canonical
 from clearing.ccp.scenario import builtin_scenario
-from zkp.field import R as CURVE_ORDER, to_signed
+from clearing.fold.apply import apply_event
+from clearing.fold.state import State
+from clearing.node import audit as node_audit
+from clearing.node.core import CHECKS
+from clearing.node.reports import report_chart, report_table
+from clearing.protocol.encoding import canonical
+from clearing.protocol.fields import STATUS_DEFAULTED
+from clearing.protocol.messages import ccp_parameters_message
+from zkp.field import R as CURVE_ORDER
+from zkp.field import to_signed
 
-ROOT = Path(__file__).resolve().parent.parent
+from .engine import MATRIX, basic_sim, run_scenario
+
+ROOT = Path(__file__).resolve().parents[2]  # the repository (tests/support/privacy.py)
 LEAKAGE_MD = ROOT / "docs" / "leakage.md"
 
 #: secrets below this are not distinctive: a number that small occurs by
@@ -112,7 +109,7 @@ class _Capture(logging.Handler):
     def emit(self, record):
         try:
             self.lines.append(f"{record.name} {record.levelname} {record.getMessage()}")
-        except Exception:  # a record that cannot format is itself evidence: keep its raw parts
+        except Exception:  # noqa: BLE001 - a record that cannot format is itself evidence: keep its raw parts
             self.lines.append(f"{record.name} {record.levelname} {record.msg!r} {record.args!r}")
 
 
@@ -156,7 +153,6 @@ def builtin_run(variant: str, base: Path) -> Run:
     process; ``base`` is used for the first run of each variant)."""
     if variant in _RUNS:
         return _RUNS[variant]
-    from test_engine_support import run_scenario
 
     directory = Path(base) / f"privacy-{variant}"
     directory.mkdir(parents=True, exist_ok=True)
@@ -619,8 +615,6 @@ def extra_ops_run(base: Path):
     """A small ledger with the event kinds the built-in scenario's runs lack
     (ccp-params, df-epoch, withdraw, assessment-settle, assessment-pay with
     capped assessments), through the harness's public API.  Returns the Sim."""
-    from test_engine_support import MATRIX, basic_sim
-
     directory = Path(base) / "privacy-extra"
     directory.mkdir(parents=True, exist_ok=True)
     sim = basic_sim(directory, members=("A", "B", "C"), df=10**7, seed=b"privacy-extra")

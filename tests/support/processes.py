@@ -15,14 +15,21 @@
   (:meth:`Services.events`), the auditor's replay (:meth:`Services.audit`)
   and the node logs' unexpected lines (:meth:`Services.log_problems`).
 
-Run as a script, the module is a member process of the concurrency test
-(:func:`member_main`): ``python process_support.py member --config DIR
---name M --plan PLAN.json --out OUT.json --barrier FILE [--retry]``.
+* :class:`Proc`, :func:`open_clients`, :func:`onboard`,
+  :func:`ledger_status` -- a lighter one-shot service process and the
+  clients of the CLI and kill -9 tests (the ``procs`` fixture of
+  tests/conftest.py).
+
+Run as a module, this is a member process of the concurrency test
+(:func:`member_main`; :func:`member_command` builds its command line):
+``python -m support.processes member --config DIR --name M --plan PLAN.json
+--out OUT.json --barrier FILE [--retry]`` with tests/ on ``PYTHONPATH``.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -33,15 +40,17 @@ from pathlib import Path
 
 import grpc
 
-from clearing.services import rpc
-
-from clearing.services import config as services_config
-from clearing.services.auditor import audit_node, fetch_events
 from clearing.api import clearing_pb2, clearing_pb2_grpc
 from clearing.clients.operator import Operator
 from clearing.clients.participant import Participant
+from clearing.services import config as services_config
+from clearing.services import rpc
+from clearing.services.auditor import audit_node, fetch_events
 from clearing.services.pki import init_pki, load_config, load_identity
 from zkp.group import get_backend
+
+#: tests/, the directory that holds this package (``support``).
+TESTS_DIR = Path(__file__).resolve().parent.parent
 
 #: Seconds a started or restarted service gets to report SERVING.
 START_TIMEOUT = 60.0
@@ -87,7 +96,7 @@ class Service:
     def __repr__(self) -> str:
         return f"Service({self.node!r}, pid={None if self.p is None else self.p.pid})"
 
-    def start(self) -> "Service":
+    def start(self) -> Service:
         """Start the process and wait until it reports SERVING."""
         with open(self.log_path, "ab") as log:
             log.write(f"--- start {self.starts} ---\n".encode())
@@ -153,7 +162,7 @@ class Services:
         self._clients: dict[str, object] = {}
         self._lock = threading.Lock()
 
-    def start(self) -> "Services":
+    def start(self) -> Services:
         self.nodes["clearing"].start()
         self.nodes["prover"].start()
         return self
@@ -221,9 +230,82 @@ class Services:
             s.close()
 
 
+class Proc:
+    """One ``serve`` process started in the constructor (``extra``: more CLI
+    arguments) and waited for until SERVING; its output goes to
+    ``<dir>/<node>.log``.  A lighter :class:`Service`, used by
+    tests/test_service_process.py and tests/test_service_crash.py."""
+
+    def __init__(self, directory, node: str, *extra: str):
+        self.dir, self.node = directory, node
+        self.log = open(directory / f"{node}.log", "ab")  # noqa: SIM115 - the process's output; closed in close()
+        self.p = subprocess.Popen([sys.executable, "-m", "clearing.cli", "serve", node, "--config", str(directory),
+                                   *extra],
+                                  stdout=self.log, stderr=subprocess.STDOUT)
+        ident = load_identity(directory, "auditor")
+        target = services_config.endpoint(directory, node)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if rpc.health_check(ident, target, timeout=1) == "SERVING":
+                    return
+            except grpc.RpcError:
+                pass
+            if self.p.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{node} did not start: {(directory / f'{node}.log').read_text()[-2000:]}")
+            time.sleep(0.1)
+
+    def kill9(self):
+        self.p.send_signal(signal.SIGKILL)
+        self.p.wait(10)
+
+    def terminate(self, timeout=15) -> int:
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+        return self.p.wait(timeout)
+
+    def close(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait(10)
+        self.log.close()
+
+
+def open_clients(d, members=("A", "B", "C")) -> tuple[Operator, dict[str, Participant]]:
+    """The operator's and the members' clients on ``d``'s endpoints."""
+    roster = load_config(d)
+    ct, pt = services_config.endpoint(d, "clearing"), services_config.endpoint(d, "prover")
+    op = Operator(load_identity(d, "operator"), roster, ct)
+    ms = {m: Participant(load_identity(d, m), roster, ct, pt) for m in members}
+    return op, ms
+
+
+def onboard(op: Operator, ms: dict[str, Participant]) -> None:
+    """Admit everyone; each member deposits 10^9 + 10^5 and funds 10^5."""
+    op.admit_all()
+    for m, p in ms.items():
+        p.deposit(10**9 + 10**5, request_id=f"dep-{m}")
+        p.fund(10**5, request_id=f"df-{m}")
+
+
+def ledger_status(op: Operator) -> tuple:
+    """(seq, head, state hash) as the node reports them."""
+    st = op.status()
+    return st.seq, st.head, st.state_hash
+
+
 # ---------------------------------------------------------------------------
 # A member process (the concurrency test)
 # ---------------------------------------------------------------------------
+def member_command(*args: str) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment of a member process
+    (:func:`member_main` with ``args``): this module run with ``-m`` and
+    tests/ first on ``PYTHONPATH``, so it imports as in the tests."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(TESTS_DIR), *filter(None, [env.get("PYTHONPATH")])])
+    return [sys.executable, "-m", "support.processes", "member", *args], env
+
+
 def _code(exc: BaseException) -> str:
     return exc.code().name if isinstance(exc, grpc.RpcError) else type(exc).__name__
 
