@@ -21,8 +21,19 @@ import random
 from clearing.ccp.oracle import OracleResult, run_oracle
 from clearing.ccp.rules import closeout_loss, requirement, variation_margin
 from clearing.ccp.scenario import (
-    MAX_DAYS, MAX_INSTRUMENTS, MAX_MEMBERS, MAX_SCENARIOS, CCPParams, Instrument, MarginScenarios, Member,
-    Scenario, ScenarioError, Trade, Variant, load_scenario,
+    MAX_DAYS,
+    MAX_INSTRUMENTS,
+    MAX_MEMBERS,
+    MAX_SCENARIOS,
+    CCPParams,
+    Instrument,
+    MarginScenarios,
+    Member,
+    Scenario,
+    ScenarioError,
+    Trade,
+    Variant,
+    load_scenario,
 )
 
 _MULTIPLIERS = (5, 10, 20, 25, 50, 100, 250)
@@ -101,7 +112,8 @@ def generate_scenario(members: int, instruments: int, scenarios: int, cycles: in
     The result is checked with the plaintext oracle; if it did not end in a
     default reaching tranche 4, the crash is deepened and the check repeated.
     """
-    for name, v, lo, hi in (("members", members, 3, MAX_MEMBERS + 1), ("instruments", instruments, 1, MAX_INSTRUMENTS + 1),
+    for name, v, lo, hi in (("members", members, 3, MAX_MEMBERS + 1),
+                            ("instruments", instruments, 1, MAX_INSTRUMENTS + 1),
                             ("scenarios", scenarios, 2, MAX_SCENARIOS + 1), ("cycles", cycles, 1, MAX_DAYS)):
         if isinstance(v, bool) or not isinstance(v, int) or not lo <= v < hi:
             raise ScenarioError(f"generate_scenario: {name} must be an integer in [{lo}, {hi}), got {v!r}")
@@ -226,7 +238,8 @@ def generate_scenario(members: int, instruments: int, scenarios: int, cycles: in
         sitg2 = _round_up(sitg1 * rng.randint(50, 150) // 100, 100)
         sc = Scenario(
             name=f"generated-m{n}-i{I}-s{scenarios}-c{T}-seed{seed}",
-            units="prices in price units; multipliers in minor units per price unit per contract; amounts in minor units",
+            units="prices in price units; multipliers in minor units per price unit per contract; "
+                  "amounts in minor units",
             instruments=tuple(ins),
             margin_scenarios=MarginScenarios(
                 shocks=tuple(tuple(r) for r in shocks),

@@ -146,8 +146,8 @@ of every day, two equalities:
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Mapping, Sequence
 
 from clearing.ccp.scenario import Scenario, ScenarioError, grid_deposit, load_scenario, scenario_matrix
 
@@ -499,13 +499,13 @@ class _Run:
         D0 = sum(snapshot.values())
         idx = len(self.events)
         reports: list[DefaulterReport] = []
-        for member, why, unpaid in failing:
+        for member, why, owed in failing:
             a = self.acc[member]
             X = closeout_loss(close, prices, self.mults, a.pos)
-            t = defaulter_tranches(X, a.cash, a.df, unpaid)
+            t = defaulter_tranches(X, a.cash, a.df, owed)
             reports.append(DefaulterReport(
                 member=member, day=day, event=idx, cause=why, cash=a.cash, df=a.df, positions=self._posdict(a.pos),
-                X=X, unpaid_vm=max(0, -a.cash), unpaid_assessment=unpaid, loss=t.loss,
+                X=X, unpaid_vm=max(0, -a.cash), unpaid_assessment=owed, loss=t.loss,
                 defaulter_margin=t.defaulter_margin, defaulter_default_fund=t.defaulter_default_fund,
                 residual=t.residual, estate_surplus=t.estate_surplus))
             # close-out: positions to the auction winners at c; the defaulter pays X
@@ -516,9 +516,9 @@ class _Run:
             led.auction_cash += X
             led.public_charges += X
             # an unpaid assessment is a claim of the default account on this member
-            a.cash -= unpaid
-            led.default_account += unpaid
-            led.public_charges += unpaid
+            a.cash -= owed
+            led.default_account += owed
+            led.public_charges += owed
             # tranche 2: own df; the residual R2 is taken over by the default account
             a.df -= t.defaulter_default_fund
             a.cash += t.defaulter_default_fund
@@ -604,12 +604,12 @@ class _Run:
         P = self.variant.settlement_prices[d]
         prev = self.variant.settlement_prices[d - 1] if d else P
         if d == 0:
-            for m in sc.members:
-                a = self.acc[m.id]
-                led.deposits += m.cash + m.default_fund
-                a.cash += m.cash + m.default_fund
-                a.cash -= m.default_fund          # df funded out of cash (DESIGN §4)
-                a.df += m.default_fund
+            for member in sc.members:
+                a = self.acc[member.id]
+                led.deposits += member.cash + member.default_fund
+                a.cash += member.cash + member.default_fund
+                a.cash -= member.default_fund          # df funded out of cash (DESIGN §4)
+                a.df += member.default_fund
         # 1. novation
         trade_vm = {m: 0 for m in self.active()}
         booked, rejected = [], []

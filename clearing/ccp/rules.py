@@ -37,8 +37,8 @@ mutual_tranches    tranches 3-6 and the uncovered loss for the summed residual
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 
 def variation_margin(prev_prices: Sequence[int], prices: Sequence[int], mults: Sequence[int],

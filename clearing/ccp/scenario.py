@@ -70,9 +70,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping, Set
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Mapping
+from typing import Any
 
 AMOUNT_BOUND = 1 << 63
 PRICE_BOUND = 1 << 40
@@ -287,7 +288,7 @@ def _list(v: Any, path: str, *, min_len: int = 0, max_len: int | None = None, ex
     return list(v)
 
 
-def _obj(v: Any, path: str, required: set[str], optional: set[str] = frozenset()) -> Mapping:
+def _obj(v: Any, path: str, required: set[str], optional: Set[str] = frozenset()) -> Mapping:
     if not isinstance(v, Mapping):
         raise ScenarioError(f"{path}: expected an object, got {_type_name(v)}")
     for k in v:
@@ -353,7 +354,7 @@ def load_scenario(source: str | os.PathLike | Mapping) -> Scenario:
                 text = f.read()
         except OSError as e:
             raise ScenarioError(f"cannot read scenario file {os.fspath(source)!r}: {e}") from None
-        data = parse_json(text)
+        data: Mapping = parse_json(text)
     elif isinstance(source, Mapping):
         data = source
     else:
