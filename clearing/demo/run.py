@@ -95,7 +95,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_OUT = "zkclear-demo-out"
@@ -131,7 +131,8 @@ def configure(parser) -> None:
         "member and an auditor, all over mutual TLS -- through a scenario with a default, and write "
         "report.json, waterfall.svg and report.html.  Exit 0 only when every proof verified, every "
         "invariant held, the auditor agrees and the public outputs equal the plaintext oracle's.")
-    parser.add_argument("--variant", default="normal", help="scenario variant (default: normal; ccp-demo also has harsh)")
+    parser.add_argument("--variant", default="normal",
+                        help="scenario variant (default: normal; ccp-demo also has harsh)")
     parser.add_argument("--scenario", metavar="FILE", help="scenario JSON file (default: the packaged ccp-demo)")
     parser.add_argument("--generate", action="store_true",
                         help="generate a random scenario ending in a default that reaches survivors' contributions")
@@ -142,7 +143,8 @@ def configure(parser) -> None:
                         help="with --generate: cycles after day 0, the last one the crash (default 2)")
     parser.add_argument("--seed", type=int, default=1, help="with --generate: random seed (default 1)")
     parser.add_argument("--out", metavar="DIR", default=DEFAULT_OUT,
-                        help=f"output directory for report.json, waterfall.svg, report.html, logs (default ./{DEFAULT_OUT})")
+                        help="output directory for report.json, waterfall.svg, report.html, logs "
+                             f"(default ./{DEFAULT_OUT})")
     parser.add_argument("--json", metavar="FILE", help="also write report.json to FILE")
     parser.add_argument("--backend", help="group backend for every node (ZKCLEAR_BACKEND: ints, gmpy2, mcl; "
                                           "default: $ZKCLEAR_BACKEND, else the fastest available)")
@@ -239,6 +241,8 @@ class Child:
 
     # -- the member control channel (JSON lines over the pipes) ---------------
     def send(self, request: dict) -> None:
+        if self.popen.stdin is None:
+            raise DemoError(f"{self.name} has no control channel")
         try:
             self.popen.stdin.write((json.dumps(request) + "\n").encode())
             self.popen.stdin.flush()
@@ -246,6 +250,8 @@ class Child:
             raise DemoError(f"{self.name} is gone ({self.log_tail()})") from None
 
     def receive(self, timeout: float = AGENT_TIMEOUT) -> dict:
+        if self.popen.stdout is None:
+            raise DemoError(f"{self.name} has no control channel")
         fd = self.popen.stdout.fileno()
         deadline = time.monotonic() + timeout
         while b"\n" not in self._buf:
@@ -278,15 +284,12 @@ class Processes:
         self._lock = threading.Lock()
 
     def spawn(self, name: str, argv: list[str], log_path: Path, env: dict, *, control: bool = False) -> Child:
-        log = open(log_path, "ab")
-        offset = log.tell()
-        try:
+        with open(log_path, "ab") as log:  # the child has its own copy of the descriptor
+            offset = log.tell()
             popen = subprocess.Popen(
                 argv, env=env, stdout=subprocess.PIPE if control else log, stderr=log,
                 stdin=subprocess.PIPE if control else subprocess.DEVNULL,
                 start_new_session=True, preexec_fn=_pre_exec(os.getpid()), close_fds=True)
-        finally:
-            log.close()
         child = Child(name, popen, log_path, control, offset)
         self.children.append(child)
         return child
@@ -413,9 +416,9 @@ class LedgerView:
     own fold of the events before every cycle close."""
 
     def __init__(self, identity, target: str):
+        from clearing.api import clearing_pb2_grpc
         from clearing.node.core import Core
         from clearing.services import rpc
-        from clearing.api import clearing_pb2_grpc
 
         self._ch = rpc.channel(identity, target)
         self.stub = rpc.Client(clearing_pb2_grpc.ClearingServiceStub(self._ch), 300.0)
@@ -620,11 +623,14 @@ def run_demo(opts: DemoOptions) -> dict:
                         f"{', '.join(available_backends())})")
     out = opts.out
     (out / "logs").mkdir(parents=True, exist_ok=True)
-    for stale in [out / n for n in ("report.json", "waterfall.svg", "report.html")] + list((out / "logs").glob("*.log")):
+    outputs = [out / n for n in ("report.json", "waterfall.svg", "report.html")]
+    for stale in outputs + list((out / "logs").glob("*.log")):
         stale.unlink(missing_ok=True)  # outputs of an earlier run in the same directory
     temp = opts.workdir is None
-    work = Path(tempfile.mkdtemp(prefix="zkclear-demo-")) if temp else opts.workdir
-    if not temp:
+    if opts.workdir is None:
+        work = Path(tempfile.mkdtemp(prefix="zkclear-demo-"))
+    else:
+        work = opts.workdir
         if work.exists() and any(work.iterdir()):
             raise DemoError(f"--workdir {work} is not empty")
         work.mkdir(parents=True, exist_ok=True)
@@ -713,7 +719,7 @@ class _Run:
             hello = a.call({"op": "hello"}, timeout=START_TIMEOUT)
             if hello.get("member") != m:
                 raise DemoError(f"member process for {m} answered as {hello.get('member')!r}")
-        self.say(f"member processes up: " + ", ".join(f"{m} (pid {a.pid})" for m, a in self.agents.items()))
+        self.say("member processes up: " + ", ".join(f"{m} (pid {a.pid})" for m, a in self.agents.items()))
 
     def _spawn(self, scenario_file: Path, members: list[str]) -> None:
         """Start the nodes and the member processes.  The first time, no gRPC
@@ -877,8 +883,8 @@ class _Run:
         self.days.append(rec)
 
     def finish(self) -> dict:
-        from clearing.services import rpc
         from clearing.api import auditor_pb2, auditor_pb2_grpc
+        from clearing.services import rpc
         from clearing.services.pki import load_identity
 
         reports = self.op.reports()
