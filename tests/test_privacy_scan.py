@@ -50,6 +50,7 @@ import grpc
 import pytest
 
 from clearing.fold.apply import apply_event
+from clearing.protocol.events import parse
 
 from clearing.fold.state import State
 
@@ -297,7 +298,7 @@ def test_assessment_payments_do_not_reveal_contributions(base):
                         assert (d - part) % whole or (d - part) // whole != df
                     # what it does learn: a payable in (d - grid, d], i.e. many contributions
                     assert _first(whole, part, D0, d + 1) - _first(whole, part, D0, d - grid + 1) > 1
-            apply_event(state, seq, body, alg)
+            apply_event(state, seq, parse(body), alg)
             if body["kind"] == "dm-open":
                 snapshot = {m: P.opened(state.members[m].df) for m in body["survivors"]}
     assert paths["assessment-settle"] >= 1 and paths["assessment-pay"] >= 2, paths
@@ -343,7 +344,7 @@ def test_cure_deposits_bound_but_do_not_pin_the_shortfall(base, variant):
             called = {m for m, r in body["results"].items() if r != "pass"}
         if kind == "margin-cure" and not body["solvency_only"] or kind == "default":
             called.discard(body["member"])
-        apply_event(state, seq, body, alg)
+        apply_event(state, seq, parse(body), alg)
     assert cures >= 1
 
 

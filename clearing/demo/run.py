@@ -459,6 +459,8 @@ class LedgerView:
             d["rejected"] += generated - verified
 
     def _observe(self, seq: int, b: dict) -> None:
+        from clearing.protocol.events import parse
+
         kind, c = b.get("kind"), self.cur
         c["events"] += 1
         if kind == "margin-batch":
@@ -505,7 +507,7 @@ class LedgerView:
             c["invariants"] = check_invariants(self.core)
             for k, v in c["invariants"].items():
                 self.invariants[k] = self.invariants[k] and v
-        self.core.apply(seq, b)
+        self.core.apply(seq, parse(b))  # the one parse step: the fold takes typed events
         if kind in ("affirm", "receipt"):
             t = self.core.state.trades.get(b["trade_id"], {})
             if t.get("status") == "novated" and b["trade_id"] not in c["novated"]:

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from clearing.protocol.errors import (
+    FailedPrecondition,
+    LedgerCorrupted,
     NotFound,
     shown,
 )
@@ -55,7 +57,7 @@ class Account:
     trades: list = field(default_factory=list)  # novations per instrument (bound MAX_TRADES)
     due: Any = None  # committed assessment payable (DESIGN §6.4), None when there is none
 
-    def copy(self) -> "Account":
+    def copy(self) -> Account:
         return Account(self.key, self.relay_key, self.cash, self.df, list(self.pos), self.status,
                        self.version, self.funded, list(self.trades), self.due)
 
@@ -100,7 +102,7 @@ class State:
     #: snapshot cache: trade id -> (trade record object, its canonical row)
     _rows: dict = field(default_factory=dict, repr=False, compare=False)
 
-    def copy(self) -> "State":
+    def copy(self) -> State:
         s = State(**{k: getattr(self, k) for k in self.__dataclass_fields__})
         s.prices = list(self.prices)
         s.members = {k: a.copy() for k, a in self.members.items()}
@@ -119,8 +121,21 @@ class State:
         return s
 
     # -- helpers used by the engine and the prover -------------------------
+    def cfg(self) -> dict:
+        """The genesis config (FailedPrecondition before the genesis)."""
+        if self.config is None:
+            raise FailedPrecondition("the ledger has no genesis event")
+        return self.config
+
+    def default_event(self) -> dict:
+        """The default event in progress (LedgerCorrupted if there is none:
+        the fold reaches here only for events the checks accepted)."""
+        if self.dm is None:
+            raise LedgerCorrupted("no default event in progress")
+        return self.dm
+
     def instrument_ids(self) -> list[str]:
-        return [i["id"] for i in self.config["instruments"]]
+        return [i["id"] for i in self.cfg()["instruments"]]
 
     def instrument_index(self, inst: str) -> int:
         ids = self.instrument_ids()

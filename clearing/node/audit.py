@@ -1,8 +1,9 @@
-"""The auditor's replay: every event re-verified from scratch."""
+"""The auditor's replay: every event parsed and re-verified from scratch
+(:meth:`clearing.node.core.Core.verify_event`), then folded."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from clearing.fold.apply import apply_event
 from clearing.fold.snapshot import cycle_digest, snapshot, state_hash
@@ -12,7 +13,9 @@ from clearing.node.engine import Engine
 from clearing.node.reports import report_chart, report_table
 from clearing.protocol.errors import (
     LedgerCorrupted,
+    shown,
 )
+from clearing.protocol.events import EVENTS
 from clearing.protocol.fields import (
     AUCTION,
     MAX_CYCLES,
@@ -96,10 +99,12 @@ def audit(events: Iterable[tuple[int, dict]], *, operator_key: bytes | None = No
                 if want is not None and keys.get(name) != bytes(want).hex():
                     raise LedgerCorrupted(f"the ledger's genesis does not name the trusted {name} key")
         try:
-            core.verify_event(body)
+            event = core.verify_event(body)
         except ZkclearError as exc:
-            raise LedgerCorrupted(f"event {seq} ({body.get('kind')}) does not verify: {exc}") from None
-        core.apply(seq, body)
+            kind = body.get("kind") if isinstance(body, dict) else None
+            label = kind if isinstance(kind, str) and kind in EVENTS else shown(kind)
+            raise LedgerCorrupted(f"event {seq} ({label}) does not verify: {exc}") from None
+        core.apply(seq, event)
         core.head = chain_hash(core.head, seq, body)
         n = seq
     return AuditReport(n, len(core.state.digests), list(core.state.digests), core.head.hex(),
@@ -109,9 +114,11 @@ def audit(events: Iterable[tuple[int, dict]], *, operator_key: bytes | None = No
 __all__ = [
     "Engine", "Core", "State", "Account", "PointAlgebra", "apply_event", "snapshot", "state_hash",
     "cycle_digest", "audit", "AuditReport", "book_lots", "closeout_message", "dm_open_message",
-    "shares_message", "assessment_payment_message", "assessment_settlement_message", "assessment_cash_statement", "epoch_message", "epoch_statement", "report_table", "report_chart", "AUCTION", "trade_tuple", "trade_message", "affirmation_message",
-    "receipt_message", "deposit_message", "funding_message", "withdrawal_message", "settlement_message",
-    "margin_batch_message", "margin_proof_message", "default_message", "ccp_parameters_message", "digest_message", "genesis_message",
+    "shares_message", "assessment_payment_message", "assessment_settlement_message", "assessment_cash_statement",
+    "epoch_message", "epoch_statement", "report_table", "report_chart", "AUCTION", "trade_tuple", "trade_message",
+    "affirmation_message", "receipt_message", "deposit_message", "funding_message", "withdrawal_message",
+    "settlement_message", "margin_batch_message", "margin_proof_message", "default_message", "ccp_parameters_message",
+    "digest_message", "genesis_message",
     "admission_message", "scenario_set_id", "margin_statement", "withdrawal_statement", "funding_statement",
     "trade_statement", "MAX_CYCLES", "MAX_TRADES", "PROVER", "OPERATOR", "NODE",
 ]

@@ -1,8 +1,12 @@
-"""Checks of the cycle phase's events against the state before the event."""
+"""Checks of the cycle phase's events (settle, close) against the state
+before the event; each takes the parsed event (:mod:`clearing.protocol.events`:
+fields and types already checked)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
+from clearing.protocol import events as ev
 from clearing.protocol.errors import (
     FailedPrecondition,
     InvalidArgument,
@@ -30,24 +34,28 @@ if TYPE_CHECKING:
     from clearing.node.core import Core
 
 
-def check_settle(core: "Core", b: dict) -> None:
-    if set(b) != {"kind", "cycle", "prices", "scenario_set", "request_id", "op_sig"}:
-        raise InvalidArgument("settlement fields")
-    core._check_cycle(b["cycle"])
-    _ident("request id", b["request_id"])
+def check_settle(core: Core, b: ev.Settle) -> None:
+    core._check_cycle(b.cycle)
+    _ident("request id", b.request_id)
     if core.state.phase != "trading":
         raise FailedPrecondition("this cycle is already settled")
     insts = core._cfg()["instruments"]
-    prices = b["prices"]
-    if not isinstance(prices, list) or len(prices) != len(insts):
+    prices = b.prices
+    if len(prices) != len(insts):
         raise InvalidArgument("one settlement price per instrument")
     for p, inst in zip(prices, insts):
         _int("price", p, 1, MAX_PRICE)
         if p % inst["tick"]:
             raise InvalidArgument("settlement price is not a multiple of the tick")
-    ss = b["scenario_set"]
-    if not isinstance(ss, dict) or set(ss) != {"version", "matrix", "id"}:
-        raise InvalidArgument("scenario set needs version, matrix, id")
+    set_id = _check_scenario_set(core, b.scenario_set, insts)
+    _verify_sig(core._cfg()["keys"]["operator"], settlement_message(b.cycle, prices, set_id),
+                b.op_sig, "the operator")
+
+
+def _check_scenario_set(core: Core, ss, insts) -> bytes:
+    """The operator's scenario set: a valid matrix over the instruments
+    whose row 0 is "no move", a version that never goes back and names one
+    matrix, an id that is its hash.  Returns the id."""
     _int("scenario set version", ss["version"], 0, 1 << 32)
     try:
         matrix = check_matrix(ss["matrix"])
@@ -65,15 +73,12 @@ def check_settle(core: "Core", b: dict) -> None:
     set_id = scenario_set_id(ss["version"], [i["id"] for i in insts], matrix)
     if ss["id"] != set_id.hex():
         raise InvalidArgument("scenario set id is not the hash of the set")
-    _verify_sig(core._cfg()["keys"]["operator"], settlement_message(b["cycle"], prices, set_id),
-                b["op_sig"], "the operator")
+    return set_id
 
 
-def check_close(core: "Core", b: dict) -> None:
-    if set(b) != {"kind", "cycle", "digest", "request_id", "node_sig"}:
-        raise InvalidArgument("close fields")
-    core._check_cycle(b["cycle"])
-    _ident("request id", b["request_id"])
+def check_close(core: Core, b: ev.Close) -> None:
+    core._check_cycle(b.cycle)
+    _ident("request id", b.request_id)
     if core.state.phase != "margin" or not core.state.margin_done:
         raise FailedPrecondition("a cycle closes after settlement and the margin batch")
     open_calls = sorted(m for m, a in core.state.members.items() if a.status in (STATUS_CALL, STATUS_PAYMENT))
@@ -85,13 +90,14 @@ def check_close(core: "Core", b: dict) -> None:
     if unpaid:
         raise FailedPrecondition(f"unpaid assessments: {unpaid}; settle them or declare default first")
     core.check_invariants()
-    if b["digest"] != core.expected_digest().hex():
+    if b.digest != core.expected_digest().hex():
         raise InvalidArgument("cycle digest does not match the ledger")
-    _verify_sig(core._cfg()["keys"]["node"], digest_message(b["cycle"], bytes.fromhex(b["digest"])),
-                b["node_sig"], "the clearing node")
+    _verify_sig(core._cfg()["keys"]["node"], digest_message(b.cycle, bytes.fromhex(b.digest)),
+                b.node_sig, "the clearing node")
 
 
-CHECKS = {
+#: event kind -> its check ``(core, event) -> None`` (raises on a refusal)
+CHECKS: dict[str, Callable[[Core, Any], None]] = {
     "settle": check_settle,
     "close": check_close,
 }

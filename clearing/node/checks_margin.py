@@ -1,8 +1,12 @@
-"""Checks of the margin phase's events against the state before the event."""
+"""Checks of the margin phase's events (margin-batch, margin-cure, withdraw)
+against the state before the event; each takes the parsed event
+(:mod:`clearing.protocol.events`: fields and types already checked)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
+from clearing.protocol import events as ev
 from clearing.protocol import signing
 from clearing.protocol.encoding import content_hash
 from clearing.protocol.errors import (
@@ -38,7 +42,7 @@ if TYPE_CHECKING:
     from clearing.node.core import Core
 
 
-def margin_results(core: "Core", cycle: int, entries: list) -> dict:
+def margin_results(core: Core, cycle: int, entries: Sequence[Mapping]) -> dict:
     """Verify a cycle's margin proofs as one batch; name the culprits.
 
     Returns {member: "pass" | "call" | "payment"} for every member that is
@@ -72,95 +76,82 @@ def margin_results(core: "Core", cycle: int, entries: list) -> dict:
     return dict(sorted(res.items()))
 
 
-def check_margin_batch(core: "Core", b: dict) -> None:
-    if set(b) != {"kind", "cycle", "entries", "results", "request_id", "sig"}:
-        raise InvalidArgument("margin batch fields")
-    core._check_cycle(b["cycle"])
-    _ident("request id", b["request_id"])
+def check_margin_batch(core: Core, b: ev.MarginBatch) -> None:
+    core._check_cycle(b.cycle)
+    _ident("request id", b.request_id)
     if core.state.phase != "margin" or core.state.margin_done:
         raise FailedPrecondition("margin proofs are collected once per cycle, after settlement")
-    entries = b["entries"]
-    if not isinstance(entries, list):
-        raise InvalidArgument("entries must be a list")
+    entries = b.entries
     seen = set()
     for e in entries:
-        if not isinstance(e, dict) or set(e) != {"member", "solvency_only", "ctx_seq", "proof"}:
-            raise InvalidArgument("each entry has member, solvency_only, ctx_seq, proof")
         a = core._member(e["member"])
         if e["member"] in seen:
             raise InvalidArgument("one margin proof per member")
         seen.add(e["member"])
         if a.status == STATUS_DEFAULTED:
             raise FailedPrecondition(f"member {shown(e['member'])} is in default")
-        if not isinstance(e["solvency_only"], bool):
-            raise InvalidArgument("solvency_only must be a boolean")
         _int("ctx_seq", e["ctx_seq"], 0, 1 << 64)
         _hexbytes("proof", e["proof"])
-    _verify_sig(core._cfg()["keys"]["prover"], margin_batch_message(b["cycle"], entries), b["sig"],
+    _verify_sig(core._cfg()["keys"]["prover"], margin_batch_message(b.cycle, entries), b.sig,
                 "the prover service")
     cached = core._batch_cache
     core._batch_cache = None
     if cached is not None and cached[0] == (core.state.seq, content_hash(entries)):
         results = cached[1]  # computed by submit_margin_batch on this very state
     else:
-        results = margin_results(core, b["cycle"], entries)
-    if b["results"] != results:
+        results = margin_results(core, b.cycle, entries)
+    if b.results != results:
         raise InvalidArgument("margin results do not match the verified proofs")
 
 
-def check_margin_cure(core: "Core", b: dict) -> None:
-    if set(b) != {"kind", "cycle", "member", "solvency_only", "ctx_seq", "proof", "request_id", "sig"}:
-        raise InvalidArgument("margin proof fields")
-    core._check_cycle(b["cycle"])
-    _ident("request id", b["request_id"])
-    a = core._member(b["member"])
+def check_margin_cure(core: Core, b: ev.MarginCure) -> None:
+    core._check_cycle(b.cycle)
+    _ident("request id", b.request_id)
+    a = core._member(b.member)
     if a.status not in (STATUS_CALL, STATUS_PAYMENT):
-        raise FailedPrecondition(f"member {shown(b['member'])} is not called")
-    if not isinstance(b["solvency_only"], bool):
-        raise InvalidArgument("solvency_only must be a boolean")
-    if b["solvency_only"] and a.status != STATUS_PAYMENT:
+        raise FailedPrecondition(f"member {shown(b.member)} is not called")
+    if b.solvency_only and a.status != STATUS_PAYMENT:
         raise FailedPrecondition("a solvency-only proof only turns a payment default into an IM call")
-    if b["ctx_seq"] != a.version:
+    if b.ctx_seq != a.version:
         raise FailedPrecondition("margin proof is for a stale account version")
-    proof = _hexbytes("proof", b["proof"])
+    proof = _hexbytes("proof", b.proof)
     _verify_sig(core._cfg()["keys"]["prover"],
-                margin_proof_message(b["cycle"], b["member"], b["solvency_only"], b["ctx_seq"], proof),
-                b["sig"], "the prover service")
-    st = margin_statement(b["cycle"], a.version, b["member"], a.cash, a.pos, core.state.scenario_set,
-                          b["solvency_only"])
+                margin_proof_message(b.cycle, b.member, b.solvency_only, b.ctx_seq, proof),
+                b.sig, "the prover service")
+    st = margin_statement(b.cycle, a.version, b.member, a.cash, a.pos, core.state.scenario_set,
+                          b.solvency_only)
     try:
         verify(st, _proof(st, proof))
     except VerificationError:
         raise InvalidArgument("margin proof does not verify") from None
 
 
-def check_withdraw(core: "Core", b: dict) -> None:
-    if set(b) != {"kind", "member", "amount", "cycle", "ctx_seq", "proof", "request_id", "sig"}:
-        raise InvalidArgument("withdrawal fields")
-    mid = b["member"]
+def check_withdraw(core: Core, b: ev.Withdraw) -> None:
+    mid = b.member
     a = core._member(mid)
-    _int("amount", b["amount"], 1, MAX_PUBLIC_AMOUNT)
-    core._check_cycle(b["cycle"])
-    _ident("request id", b["request_id"])
+    _int("amount", b.amount, 1, MAX_PUBLIC_AMOUNT)
+    core._check_cycle(b.cycle)
+    _ident("request id", b.request_id)
     if a.status != STATUS_ACTIVE:
         raise FailedPrecondition(f"member {shown(mid)} is {a.status} and may not withdraw")
     if core.state.scenario_set is None:
         raise FailedPrecondition("no scenario set published yet")
     if a.due is not None:
         raise FailedPrecondition(f"member {shown(mid)} has an unpaid assessment")
-    if b["ctx_seq"] != a.version:
+    if b.ctx_seq != a.version:
         raise FailedPrecondition("withdrawal proof is for a stale account version")
-    msg = withdrawal_message(mid, b["amount"], b["cycle"], b["request_id"])
-    _verify_sig(a.key, msg, b["sig"], mid)
-    st = withdrawal_statement(b["cycle"], a.version, mid, a.cash, a.pos, core.state.scenario_set,
-                              b["amount"], signing.encode_tuple(*msg))
+    msg = withdrawal_message(mid, b.amount, b.cycle, b.request_id)
+    _verify_sig(a.key, msg, b.sig, mid)
+    st = withdrawal_statement(b.cycle, a.version, mid, a.cash, a.pos, core.state.scenario_set,
+                              b.amount, signing.encode_tuple(*msg))
     try:
-        verify(st, _proof(st, b["proof"]))
+        verify(st, _proof(st, b.proof))
     except VerificationError:
         raise InvalidArgument("withdrawal proof does not verify") from None
 
 
-CHECKS = {
+#: event kind -> its check ``(core, event) -> None`` (raises on a refusal)
+CHECKS: dict[str, Callable[[Core, Any], None]] = {
     "margin-batch": check_margin_batch,
     "margin-cure": check_margin_cure,
     "withdraw": check_withdraw,

@@ -1,6 +1,15 @@
 """The node's state machine: state on commitments plus the checks of every
-event kind, by lifecycle phase (``clearing.node.checks_*``)."""
+event kind, by lifecycle phase (``clearing.node.checks_*``).
+
+Events reach the checks and the fold typed: :meth:`Core.verify_event` parses
+a body once (:func:`clearing.protocol.events.parse`: exact fields, JSON
+types) and hands the :class:`~clearing.protocol.events.Event` to the check
+of its kind (the phase registry :data:`CHECKS`), which checks ranges,
+signatures, proofs and the state."""
 from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from clearing.fold.apply import apply_event
 from clearing.fold.snapshot import cycle_digest, state_hash
@@ -11,15 +20,17 @@ from clearing.protocol.errors import (
     LedgerCorrupted,
     shown,
 )
+from clearing.protocol.events import Event, parse
 from clearing.protocol.fields import _RESERVED, MAX_CYCLES, _ident, _int
 
 
 class Core:
     """State on commitments plus the verification of every event kind.
 
-    ``verify_event(body)`` checks an event against the current state and
-    raises an engine error if it is not acceptable; ``margin-batch`` results
-    and ``close`` digests are recomputed and must equal the event's."""
+    ``verify_event(event)`` checks an event (typed, or a body it parses)
+    against the current state and raises an engine error if it is not
+    acceptable; ``margin-batch`` results and ``close`` digests are
+    recomputed and must equal the event's.  ``apply(seq, event)`` folds it."""
 
     def __init__(self):
         self.alg = PointAlgebra()
@@ -45,20 +56,25 @@ class Core:
         if cycle != self.state.cycle:
             raise FailedPrecondition(f"request is for cycle {cycle}, the ledger is in cycle {self.state.cycle}")
 
-    def verify_event(self, body: dict) -> None:
-        if not isinstance(body, dict) or not isinstance(body.get("kind"), str):
-            raise InvalidArgument("an event is a dict with a kind")
-        fn = CHECKS.get(body["kind"])
+    def verify_event(self, event: Event | dict) -> Event:
+        """Check ``event`` (a body is parsed first: the one parse step,
+        :func:`clearing.protocol.events.parse`) against the current state;
+        returns the typed event for :meth:`apply`."""
+        if not isinstance(event, Event):
+            event = parse(event)
+        fn = CHECKS.get(event.kind)
         if fn is None:
-            raise InvalidArgument(f"unknown event kind {shown(body['kind'])}")
-        if body["kind"] != "genesis":
+            raise InvalidArgument(f"unknown event kind {shown(event.kind)}")
+        if event.kind != "genesis":
             self._cfg()
-        fn(self, body)
+        fn(self, event)
+        return event
 
-    def apply(self, seq: int, body: dict) -> None:
-        apply_event(self.state, seq, body, self.alg)
+    def apply(self, seq: int, event: Event) -> None:
+        """Fold a verified (typed) event into the state."""
+        apply_event(self.state, seq, event, self.alg)
 
-    def margin_results(self, cycle: int, entries: list) -> dict:
+    def margin_results(self, cycle: int, entries: Sequence[Mapping]) -> dict:
         """The cycle's margin decisions from its proofs (see
         :func:`clearing.node.checks_margin.margin_results`)."""
         return _margin_results(self, cycle, entries)
@@ -111,5 +127,8 @@ from clearing.node import (  # noqa: E402
 )
 from clearing.node.checks_margin import margin_results as _margin_results  # noqa: E402
 
-CHECKS = {**checks_onboarding.CHECKS, **checks_capture.CHECKS, **checks_cycle.CHECKS, **checks_margin.CHECKS,
-          **checks_default.CHECKS}
+#: event kind -> its check ``(core, event) -> None``, over every phase
+CHECKS: dict[str, Callable[[Core, Any], None]] = {
+    **checks_onboarding.CHECKS, **checks_capture.CHECKS, **checks_cycle.CHECKS, **checks_margin.CHECKS,
+    **checks_default.CHECKS,
+}

@@ -1,7 +1,12 @@
-"""The blind clearing node: Core + the SQLite ledger + the request API."""
+"""The blind clearing node: Core + the SQLite ledger + the request API.
+
+Each request builds its typed event (:mod:`clearing.protocol.events`; the
+constructor checks fields and JSON types), which is verified and folded as
+such; the ledger stores its body (:meth:`~clearing.protocol.events.Event.to_body`)."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from clearing.fold.apply import apply_event
 from clearing.fold.snapshot import snapshot, state_hash
@@ -9,6 +14,7 @@ from clearing.fold.state import State, _deepcopy_json
 from clearing.node.core import Core
 from clearing.node.ledger import Ledger
 from clearing.node.marker import _check_marker, write_marker
+from clearing.protocol import events as ev
 from clearing.protocol import signing
 from clearing.protocol.encoding import content_hash
 from clearing.protocol.errors import (
@@ -20,6 +26,7 @@ from clearing.protocol.errors import (
     PermissionDenied,
     shown,
 )
+from clearing.protocol.events import parse
 from clearing.protocol.fields import (
     MAX_SEALED_BYTES,
     NODE,
@@ -60,7 +67,7 @@ class Engine(Core):
         return f"Engine(path={self.ledger.path!r}, seq={self.state.seq}, cycle={self.state.cycle})"
 
     @classmethod
-    def create(cls, path: str, config: dict, op_sig: bytes, node_key) -> "Engine":
+    def create(cls, path: str, config: dict, op_sig: bytes, node_key) -> Engine:
         led = Ledger(path)
         if led.head()[0] != 0:
             led.close()
@@ -72,11 +79,11 @@ class Engine(Core):
             raise
         eng = cls(led, node_key)
         eng.head = led.head()[1]
-        eng._commit({"kind": "genesis", "config": config, "op_sig": _h(op_sig)}, None, None)
+        eng._commit(ev.Genesis(config=config, op_sig=_h(op_sig)), None, None)
         return eng
 
     @classmethod
-    def open(cls, path: str, node_key, *, verify_proofs: bool = False) -> "Engine":
+    def open(cls, path: str, node_key, *, verify_proofs: bool = False) -> Engine:
         """Reopen: verify the hash chain, replay every event through the fold
         (with ``verify_proofs`` also through every check, as the auditor
         does), compare with the stored derived state.  LedgerCorrupted if
@@ -89,13 +96,17 @@ class Engine(Core):
             eng = cls(led, node_key)
             eng.head = GENESIS_HASH
             for seq, body in led.events():
+                try:
+                    event = parse(body)
+                except InvalidArgument as exc:
+                    raise LedgerCorrupted(f"event {seq} is malformed: {exc}") from None
                 if verify_proofs:
                     try:
-                        eng.verify_event(body)
+                        eng.verify_event(event)
                     except ZkclearError as exc:
                         raise LedgerCorrupted(f"event {seq} does not verify: {exc}") from None
                 try:
-                    eng.apply(seq, body)
+                    eng.apply(seq, event)
                 except (KeyError, TypeError, ValueError, IndexError, AttributeError, DecodeError) as exc:
                     raise LedgerCorrupted(f"event {seq} cannot be replayed: {type(exc).__name__}") from None
                 eng.head = chain_hash(eng.head, seq, body)
@@ -117,12 +128,13 @@ class Engine(Core):
         self.ledger.close()
 
     # -- internals -----------------------------------------------------------
-    def _commit(self, body: dict, request: tuple[str, str, Any] | None, result_fn, extra=None) -> dict:
-        """verify -> fold on a copy -> append atomically -> swap state."""
-        self.verify_event(body)
+    def _commit(self, event: ev.Event, request: tuple[str, str, Any] | None, result_fn, extra=None) -> dict:
+        """verify -> fold on a copy -> append atomically (the event's body,
+        :meth:`~clearing.protocol.events.Event.to_body`) -> swap state."""
+        self.verify_event(event)
         new = self.state.copy()
         seq = self.state.seq + 1
-        apply_event(new, seq, body, self.alg)
+        apply_event(new, seq, event, self.alg)
         result = {"seq": seq}
         if result_fn is not None:
             result.update(result_fn(new))
@@ -130,7 +142,7 @@ class Engine(Core):
         if request is not None:
             actor, rid, chash = request
             req = (actor, rid, chash, result)
-        _, h = self.ledger.append(body, snapshot(new), req, extra)
+        _, h = self.ledger.append(event.to_body(), snapshot(new), req, extra)
         self.state, self.head = new, h
         if self.ledger.path != ":memory:":
             write_marker(self.ledger.path, seq, h)
@@ -149,35 +161,37 @@ class Engine(Core):
             return found[2], None
         return None, (actor, request_id, chash)
 
-    def _run(self, actor: str, request_id, body: dict, result_fn=None, extra=None, content=None) -> dict:
-        done, req = self._idempotent(actor, request_id, body if content is None else content)
+    def _run(self, actor: str, request_id, event: ev.Event, result_fn=None, extra=None, content=None) -> dict:
+        """An idempotent request: ``content`` (default: the event's body) is
+        what a repeated request must match."""
+        done, req = self._idempotent(actor, request_id, event.to_body() if content is None else content)
         if done is not None:
             return done
-        return self._commit(body, req, result_fn, extra)
+        return self._commit(event, req, result_fn, extra)
 
     # -- requests --------------------------------------------------------------
-    def admit(self, member: str, key: bytes, relay_key: bytes, relay_sig: bytes, op_sig: bytes, request_id: str) -> dict:
+    def admit(self, member: str, key: bytes, relay_key: bytes, relay_sig: bytes, op_sig: bytes,
+              request_id: str) -> dict:
         """Operator-signed admission of a member's identity key and its
         identity-signed X25519 relay key."""
-        body = {"kind": "admit", "member": member, "key": _h(key), "relay_key": _h(relay_key),
-                "relay_sig": _h(relay_sig), "op_sig": _h(op_sig)}
-        return self._run(OPERATOR, request_id, body)
+        event = ev.Admit(member=member, key=_h(key), relay_key=_h(relay_key), relay_sig=_h(relay_sig),
+                         op_sig=_h(op_sig))
+        return self._run(OPERATOR, request_id, event)
 
     def deposit(self, member: str, amount: int, cycle: int, sig: bytes, request_id: str) -> dict:
         """A member-signed public deposit: cash += amount*G.  The signature
         covers (member, amount, cycle, request id), so it cannot be replayed."""
-        body = {"kind": "deposit", "member": member, "amount": amount, "cycle": cycle,
-                "request_id": request_id, "sig": _h(sig)}
-        return self._run(member, request_id, body)
+        event = ev.Deposit(member=member, amount=amount, cycle=cycle, request_id=request_id, sig=_h(sig))
+        return self._run(member, request_id, event)
 
     def fund_default(self, member: str, df, epoch: int, ctx_seq: int, proof: bytes, sig: bytes,
                      request_id: str) -> dict:
         """Default-fund funding out of cash: cash -= C_df, df = C_df, with a
         DefaultFunding range proof bound to the account version ``ctx_seq``."""
         df_hex = df.encode().hex() if isinstance(df, Point) else _h(_hexbytes("df", df, 32))
-        body = {"kind": "df-fund", "member": member, "epoch": epoch, "df": df_hex, "ctx_seq": ctx_seq,
-                "proof": _h(proof), "request_id": request_id, "sig": _h(sig)}
-        return self._run(member, request_id, body)
+        event = ev.DfFund(member=member, epoch=epoch, df=df_hex, ctx_seq=ctx_seq, proof=_h(proof),
+                          request_id=request_id, sig=_h(sig))
+        return self._run(member, request_id, event)
 
     def submit_trade(self, trade: dict, proof: bytes, sig: bytes, sealed_counterparty: bytes,
                      sealed_prover: bytes, request_id: str) -> dict:
@@ -189,14 +203,12 @@ class Engine(Core):
             trade["T"] = trade["T"].encode().hex()
         if not isinstance(trade.get("side"), str) or trade["side"] not in ("buy", "sell"):
             raise InvalidArgument("side must be 'buy' or 'sell'")
-        initiator = trade.get("buyer") if trade["side"] == "buy" else trade.get("seller")
-        counterparty = trade.get("seller") if trade["side"] == "buy" else trade.get("buyer")
-        _ident("initiator", initiator)
-        _ident("counterparty", counterparty)
+        initiator = _ident("initiator", trade.get("buyer") if trade["side"] == "buy" else trade.get("seller"))
+        counterparty = _ident("counterparty", trade.get("seller") if trade["side"] == "buy" else trade.get("buyer"))
         sc = _hexbytes("sealed opening", sealed_counterparty, max_size=MAX_SEALED_BYTES)
         sp = _hexbytes("sealed opening", sealed_prover, max_size=MAX_SEALED_BYTES)
-        body = {"kind": "trade", "trade": trade, "proof": _h(proof), "request_id": request_id, "sig": _h(sig)}
-        content = dict(body, sealed=[_h(sc), _h(sp)])
+        event = ev.Trade(trade=trade, proof=_h(proof), request_id=request_id, sig=_h(sig))
+        content = dict(event.to_body(), sealed=[_h(sc), _h(sp)])
         tid = trade.get("trade_id")
 
         def relay(cur):
@@ -205,7 +217,7 @@ class Engine(Core):
             cur.execute("INSERT OR REPLACE INTO relay (trade_id, recipient, sealed) VALUES (?, ?, ?)",
                         (tid, PROVER, sp))
 
-        return self._run(initiator, request_id, body, extra=relay, content=content)
+        return self._run(initiator, request_id, event, extra=relay, content=content)
 
     def relayed(self, trade_id: str, recipient: str) -> bytes:
         """The sealed opening waiting for ``recipient`` (counterparty id or
@@ -231,15 +243,15 @@ class Engine(Core):
         """The counterparty's signed affirmation (after it decrypted and
         checked the opening).  Novates when the prover's receipt is in too;
         the relayed ciphertexts are then dropped."""
-        body = {"kind": "affirm", "trade_id": trade_id, "member": member, "request_id": request_id, "sig": _h(sig)}
-        res = self._run(member, request_id, body, self._after_trade_step(trade_id))
+        event = ev.Affirm(trade_id=trade_id, member=member, request_id=request_id, sig=_h(sig))
+        res = self._run(member, request_id, event, self._after_trade_step(trade_id))
         self._drop_relay(trade_id)
         return res
 
     def receipt(self, trade_id: str, sig: bytes, request_id: str) -> dict:
         """The prover service's signed receipt: it holds an opening of T."""
-        body = {"kind": "receipt", "trade_id": trade_id, "request_id": request_id, "sig": _h(sig)}
-        res = self._run(PROVER, request_id, body, self._after_trade_step(trade_id))
+        event = ev.Receipt(trade_id=trade_id, request_id=request_id, sig=_h(sig))
+        res = self._run(PROVER, request_id, event, self._after_trade_step(trade_id))
         self._drop_relay(trade_id)
         return res
 
@@ -250,15 +262,15 @@ class Engine(Core):
 
     def settle(self, cycle: int, prices: Sequence[int], scenario_set: dict, op_sig: bytes, request_id: str) -> dict:
         """Operator-signed settlement prices and scenario set; applies VM."""
-        body = {"kind": "settle", "cycle": cycle, "prices": list(prices), "scenario_set": dict(scenario_set),
-                "request_id": request_id, "op_sig": _h(op_sig)}
-        return self._run(OPERATOR, request_id, body)
+        event = ev.Settle(cycle=cycle, prices=tuple(prices), scenario_set=dict(scenario_set), request_id=request_id,
+                          op_sig=_h(op_sig))
+        return self._run(OPERATOR, request_id, event)
 
     def submit_margin_batch(self, cycle: int, entries: Sequence[dict], sig: bytes, request_id: str) -> dict:
         """The prover service's margin proofs for the cycle, verified as one
         batch.  Returns {"seq", "results": {member: pass|call|payment}}."""
-        entries = [dict(e, proof=_h(_hexbytes("proof", e.get("proof")))) for e in entries]
-        content = {"kind": "margin-batch", "cycle": cycle, "entries": entries, "request_id": request_id,
+        sent = [dict(e, proof=_h(_hexbytes("proof", e.get("proof")))) for e in entries]
+        content = {"kind": "margin-batch", "cycle": cycle, "entries": sent, "request_id": request_id,
                    "sig": _h(sig)}
         done, req = self._idempotent(PROVER, request_id, content)
         if done is not None:
@@ -266,47 +278,45 @@ class Engine(Core):
         self._check_cycle(cycle)
         if self.state.phase != "margin" or self.state.margin_done:
             raise FailedPrecondition("margin proofs are collected once per cycle, after settlement")
-        for e in entries:
-            if set(e) != {"member", "solvency_only", "ctx_seq", "proof"}:
-                raise InvalidArgument("each entry has member, solvency_only, ctx_seq, proof")
+        # the entries' shape (the parse step's) before any proof is verified
+        checked = ev.list_of(ev.MARGIN_ENTRY, frozen=True)("margin-batch event: entries", sent)
+        for e in checked:
             self._member(e["member"])
-            if not isinstance(e["ctx_seq"], int) or not isinstance(e["solvency_only"], bool):
-                raise InvalidArgument("each entry has member, solvency_only, ctx_seq, proof")
-        results = self.margin_results(cycle, entries)
-        self._batch_cache = ((self.state.seq, content_hash(entries)), results)
-        body = dict(content, results=results)
-        return self._commit(body, req, lambda new: {"results": results})
+        results = self.margin_results(cycle, checked)
+        self._batch_cache = ((self.state.seq, content_hash(checked)), results)
+        event = ev.MarginBatch(cycle=cycle, entries=checked, results=results, request_id=request_id, sig=_h(sig))
+        return self._commit(event, req, lambda new: {"results": results})
 
     def cure(self, cycle: int, member: str, solvency_only: bool, ctx_seq: int, proof: bytes, sig: bytes,
              request_id: str) -> dict:
         """A called member's re-proof (after a cure deposit), submitted by the
         prover service: a full proof clears the call; a solvency-only proof
         turns a payment default candidate into an IM call."""
-        body = {"kind": "margin-cure", "cycle": cycle, "member": member, "solvency_only": solvency_only,
-                "ctx_seq": ctx_seq, "proof": _h(proof), "request_id": request_id, "sig": _h(sig)}
-        return self._run(PROVER, request_id, body)
+        event = ev.MarginCure(cycle=cycle, member=member, solvency_only=solvency_only, ctx_seq=ctx_seq,
+                              proof=_h(proof), request_id=request_id, sig=_h(sig))
+        return self._run(PROVER, request_id, event)
 
     def withdraw(self, member: str, amount: int, cycle: int, ctx_seq: int, proof: bytes, sig: bytes,
                  request_id: str) -> dict:
         """A member-signed withdrawal with the prover's Withdrawal proof
         (margin on cash - w); refused for called or defaulted members."""
-        body = {"kind": "withdraw", "member": member, "amount": amount, "cycle": cycle,
-                "ctx_seq": ctx_seq, "proof": _h(proof), "request_id": request_id, "sig": _h(sig)}
-        return self._run(member, request_id, body)
+        event = ev.Withdraw(member=member, amount=amount, cycle=cycle, ctx_seq=ctx_seq, proof=_h(proof),
+                            request_id=request_id, sig=_h(sig))
+        return self._run(member, request_id, event)
 
     def set_ccp_parameters(self, cycle: int, sitg1: int, sitg2: int, cap: int, op_sig: bytes,
                            request_id: str) -> dict:
         """Operator-signed new skin-in-the-game tranches (SITG 1, SITG 2, what
         is left of each from now on) and assessment cap multiple; refused while
         a default event is declared or in progress."""
-        body = {"kind": "ccp-params", "cycle": cycle, "skin_in_the_game_1": sitg1, "skin_in_the_game_2": sitg2,
-                "assessment_cap_multiple": cap, "request_id": request_id, "op_sig": _h(op_sig)}
-        return self._run(OPERATOR, request_id, body)
+        event = ev.CcpParams(cycle=cycle, skin_in_the_game_1=sitg1, skin_in_the_game_2=sitg2,
+                             assessment_cap_multiple=cap, request_id=request_id, op_sig=_h(op_sig))
+        return self._run(OPERATOR, request_id, event)
 
     def declare_default(self, cycle: int, member: str, op_sig: bytes, request_id: str) -> dict:
         """The operator-signed default declaration of a called member."""
-        body = {"kind": "default", "cycle": cycle, "member": member, "request_id": request_id, "op_sig": _h(op_sig)}
-        return self._run(OPERATOR, request_id, body)
+        event = ev.Default(cycle=cycle, member=member, request_id=request_id, op_sig=_h(op_sig))
+        return self._run(OPERATOR, request_id, event)
 
     def close_cycle(self, cycle: int, request_id: str) -> dict:
         """Close the cycle: invariants, digest signed by the node, next cycle.
@@ -321,9 +331,9 @@ class Engine(Core):
             raise FailedPrecondition("a cycle closes after settlement and the margin batch")
         digest = self.expected_digest()
         sig = signing.sign(self._node_key, *digest_message(cycle, digest))
-        body = {"kind": "close", "cycle": cycle, "digest": digest.hex(), "request_id": request_id, "node_sig": sig.hex()}
+        event = ev.Close(cycle=cycle, digest=digest.hex(), request_id=request_id, node_sig=sig.hex())
         expired = [tid for tid, t in self.state.trades.items() if t["status"] == "pending"]
-        res = self._commit(body, req, lambda new: {"cycle": cycle, "digest": digest.hex()})
+        res = self._commit(event, req, lambda new: {"cycle": cycle, "digest": digest.hex()})
         self.ledger.relay_drop(expired)
         return res
 
@@ -332,9 +342,9 @@ class Engine(Core):
         """The prover's opening of the epoch's default-fund total D over all
         members not in default; closes the epoch (funding reopens, for
         top-ups and replenishment, in the next one)."""
-        body = {"kind": "df-epoch", "cycle": cycle, "epoch": epoch, "members": list(members), "D": D,
-                "proof": _h(proof), "request_id": request_id, "sig": _h(sig)}
-        return self._run(PROVER, request_id, body)
+        event = ev.DfEpoch(cycle=cycle, epoch=epoch, members=tuple(members), D=D, proof=_h(proof),
+                           request_id=request_id, sig=_h(sig))
+        return self._run(PROVER, request_id, event)
 
     # -- default management ------------------------------------------------------
     def dm_open(self, cycle: int, defaulters, survivors, D0: int, D0_proof: bytes, disclosures: dict, sig: bytes,
@@ -342,11 +352,12 @@ class Engine(Core):
         """The prover service opens the default event: every defaulter's
         accounts disclosed (reveal proofs against the node's commitments) and
         the survivors' snapshot total D0 (aggregate opening)."""
-        body = {"kind": "dm-open", "cycle": cycle, "defaulters": list(defaulters), "survivors": list(survivors),
-                "D0": D0, "D0_proof": _h(D0_proof),
-                "disclosures": {m: {"values": list(d["values"]), "proof": _h(d["proof"])} for m, d in disclosures.items()},
-                "request_id": request_id, "sig": _h(sig)}
-        return self._run(PROVER, request_id, body, lambda new: {"index": len(new.reports) if new.dm is None
+        event = ev.DmOpen(cycle=cycle, defaulters=tuple(defaulters), survivors=tuple(survivors), D0=D0,
+                          D0_proof=_h(D0_proof),
+                          disclosures={m: {"values": list(d["values"]), "proof": _h(d["proof"])}
+                                       for m, d in disclosures.items()},
+                          request_id=request_id, sig=_h(sig))
+        return self._run(PROVER, request_id, event, lambda new: {"index": len(new.reports) if new.dm is None
                                                                  else new.dm["index"]})
 
     def dm_closeout(self, cycle: int, index: int, prices: Sequence[int], lots: Sequence[dict], op_sig: bytes,
@@ -355,35 +366,35 @@ class Engine(Core):
         ``closeout_message``; ``book_lots`` gives everything to the public
         auction book); runs the public tranches.  Returns the pending pro-rata
         allocations ({purpose: amount}) if any."""
-        body = {"kind": "dm-closeout", "cycle": cycle, "index": index, "prices": list(prices),
-                "lots": [dict(lot) for lot in lots], "request_id": request_id, "op_sig": _h(op_sig)}
-        return self._run(OPERATOR, request_id, body,
+        event = ev.DmCloseout(cycle=cycle, index=index, prices=tuple(prices), lots=tuple(dict(lot) for lot in lots),
+                              request_id=request_id, op_sig=_h(op_sig))
+        return self._run(OPERATOR, request_id, event,
                          lambda new: {"need": {} if new.dm is None else dict(new.dm["need"])})
 
     def dm_shares(self, cycle: int, index: int, purpose: str, R: int, shares, total: int, proof: bytes,
                   total_proof: bytes, sig: bytes, request_id: str) -> dict:
         """The prover's pro-rata allocation of a tranche over the survivors."""
-        body = {"kind": "dm-shares", "cycle": cycle, "index": index, "purpose": purpose, "R": R,
-                "shares": [p.encode().hex() if isinstance(p, Point) else p for p in shares], "total": total,
-                "proof": _h(proof), "total_proof": _h(total_proof), "request_id": request_id, "sig": _h(sig)}
-        return self._run(PROVER, request_id, body,
+        event = ev.DmShares(cycle=cycle, index=index, purpose=purpose, R=R,
+                            shares=tuple(p.encode().hex() if isinstance(p, Point) else p for p in shares), total=total,
+                            proof=_h(proof), total_proof=_h(total_proof), request_id=request_id, sig=_h(sig))
+        return self._run(PROVER, request_id, event,
                          lambda new: {"need": {} if new.dm is None else dict(new.dm["need"])})
 
     def pay_assessment(self, member: str, index: int, amount: int, cycle: int, ctx_seq: int, proof: bytes,
                        sig: bytes, request_id: str) -> dict:
         """A member-signed deposit tagged to its assessment, with the prover's
         proof that it covers the committed payable (the rest goes to cash)."""
-        body = {"kind": "assessment-pay", "member": member, "index": index, "amount": amount, "cycle": cycle,
-                "ctx_seq": ctx_seq, "proof": _h(proof), "request_id": request_id, "sig": _h(sig)}
-        return self._run(member, request_id, body)
+        event = ev.AssessmentPay(member=member, index=index, amount=amount, cycle=cycle, ctx_seq=ctx_seq,
+                                 proof=_h(proof), request_id=request_id, sig=_h(sig))
+        return self._run(member, request_id, event)
 
     def settle_assessment(self, member: str, index: int, cycle: int, ctx_seq: int, proof: bytes, sig: bytes,
                           request_id: str) -> dict:
         """A member-signed settlement of its assessment payable from hidden
         cash, with the prover's margin proof on cash - due (DESIGN §6.4)."""
-        body = {"kind": "assessment-settle", "member": member, "index": index, "cycle": cycle,
-                "ctx_seq": ctx_seq, "proof": _h(proof), "request_id": request_id, "sig": _h(sig)}
-        return self._run(member, request_id, body)
+        event = ev.AssessmentSettle(member=member, index=index, cycle=cycle, ctx_seq=ctx_seq, proof=_h(proof),
+                                    request_id=request_id, sig=_h(sig))
+        return self._run(member, request_id, event)
 
     def default_reports(self) -> list[dict]:
         """The default reports of DESIGN §6.5 (JSON-able), one per event."""

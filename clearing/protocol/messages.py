@@ -5,7 +5,7 @@ signature covers the canonical encoding of that tuple.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Mapping, Sequence
 
 from clearing.protocol import signing
 from clearing.protocol.encoding import canonical
@@ -18,7 +18,7 @@ from zkp.statements import (
 )
 
 
-def genesis_message(config: dict):
+def genesis_message(config: Mapping):
     return "genesis", [("config", canonical(config))]
 
 
@@ -37,7 +37,7 @@ def funding_message(member: str, epoch: int, df: bytes, request_id: str):
 TRADE_FIELDS = ("trade_id", "cycle", "buyer", "seller", "instrument", "side", "price", "T")
 
 
-def trade_message(trade: dict):
+def trade_message(trade: Mapping):
     """The signed trade tuple (DESIGN §5.2): trade id, cycle, buyer, seller,
     instrument, side (the initiator's), price, T."""
     return "trade", [
@@ -47,17 +47,17 @@ def trade_message(trade: dict):
     ]
 
 
-def trade_tuple(trade: dict) -> bytes:
+def trade_tuple(trade: Mapping) -> bytes:
     """Canonical bytes of the trade tuple: signed by the initiator, bound into
     the TradeValidity transcript and used as the relay's associated data."""
     return signing.encode_tuple(*trade_message(trade))
 
 
-def affirmation_message(trade: dict, member: str):
+def affirmation_message(trade: Mapping, member: str):
     return "affirmation", [("trade-id", trade["trade_id"]), ("member", member), ("trade", sha256(trade_tuple(trade)))]
 
 
-def receipt_message(trade: dict):
+def receipt_message(trade: Mapping):
     return "prover-receipt", [("trade-id", trade["trade_id"]), ("trade", sha256(trade_tuple(trade)))]
 
 
@@ -72,7 +72,7 @@ def settlement_message(cycle: int, prices: Sequence[int], set_id: bytes):
     return "settlement", [("cycle", cycle), ("prices", list(prices)), ("scenario-set", bytes(set_id))]
 
 
-def margin_batch_message(cycle: int, entries: Sequence[dict]):
+def margin_batch_message(cycle: int, entries: Sequence[Mapping]):
     return "margin-batch", [("cycle", cycle), ("entries", [
         [e["member"], bool(e["solvency_only"]), e["ctx_seq"], sha256(_hexbytes("proof", e["proof"]))]
         for e in entries
@@ -105,7 +105,7 @@ def digest_message(cycle: int, digest: bytes):
     return "cycle-digest", [("cycle", cycle), ("digest", bytes(digest))]
 
 
-def dm_open_message(cycle: int, defaulters, survivors, D0: int, disclosures: dict, D0_proof: bytes):
+def dm_open_message(cycle: int, defaulters, survivors, D0: int, disclosures: Mapping, D0_proof: bytes):
     return "default-open", [
         ("cycle", cycle), ("defaulters", list(defaulters)), ("survivors", list(survivors)), ("D0", D0),
         ("disclosures", [[m, list(disclosures[m]["values"]), sha256(_hexbytes("proof", disclosures[m]["proof"]))]
@@ -119,7 +119,7 @@ def epoch_message(cycle: int, epoch: int, members: Sequence[str], D: int, proof:
                                   ("proof", sha256(bytes(proof)))]
 
 
-def closeout_message(cycle: int, index: int, prices: Sequence[int], lots: Sequence[dict]):
+def closeout_message(cycle: int, index: int, prices: Sequence[int], lots: Sequence[Mapping]):
     """The operator's close-out and auction result: prices c and the public
     lots (winner, instrument, signed quantity = the winner's position change)."""
     return "close-out", [("cycle", cycle), ("event", index), ("prices", list(prices)),
@@ -157,7 +157,7 @@ def assessment_settlement_message(member: str, index: int, cycle: int, request_i
 CCP_PARAMETERS = ("skin_in_the_game_1", "skin_in_the_game_2", "assessment_cap_multiple")
 
 
-def _check_ccp_parameters(p: dict) -> None:
+def _check_ccp_parameters(p: Mapping) -> None:
     """Bounds of the CCP's parameters (genesis and ``ccp-params``)."""
     _int("skin_in_the_game_1", p["skin_in_the_game_1"], 0, MAX_PUBLIC_AMOUNT)
     _int("skin_in_the_game_2", p["skin_in_the_game_2"], 0, MAX_PUBLIC_AMOUNT)

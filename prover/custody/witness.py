@@ -37,11 +37,13 @@ from clearing.fold.state import PointAlgebra, State
 
 from clearing.protocol.fields import PROVER, STATUS_ACTIVE, STATUS_CALL, STATUS_DEFAULTED, STATUS_PAYMENT
 
-from clearing.protocol.messages import CCP_PARAMETERS, TRADE_FIELDS, admission_message, assessment_payment_message, assessment_settlement_message, ccp_parameters_message, closeout_message, default_message, dm_open_message, epoch_message, funding_message, genesis_message, margin_batch_message, margin_proof_message, receipt_message, settlement_message, shares_message, trade_tuple, withdrawal_message
+from clearing.protocol.messages import TRADE_FIELDS, admission_message, assessment_payment_message, assessment_settlement_message, ccp_parameters_message, closeout_message, default_message, dm_open_message, epoch_message, funding_message, genesis_message, margin_batch_message, margin_proof_message, receipt_message, settlement_message, shares_message, trade_tuple, withdrawal_message
 
 from clearing.protocol.statements import CCP_CONTEXT, assessment_cash_statement, assessment_statement, disclosure_commitments, disclosure_statement, epoch_statement, funding_statement, margin_statement, shares_total_statement, snapshot_statement, withdrawal_statement
+from clearing.protocol import events as ev
 from clearing.protocol import signing
-from clearing.protocol.errors import shown
+from clearing.protocol.events import parse
+from clearing.protocol.errors import InvalidArgument, shown
 from clearing.protocol.encoding import canonical
 from clearing.protocol.relay import RelayError, OpeningError, open_opening, relay_public_bytes
 from zkp.errors import ProvingError
@@ -207,8 +209,12 @@ class WitnessStore:
                 continue
             if seq != self.state.seq + 1:
                 raise Divergence(f"missing ledger events before {seq}")
-            self._check_event(body)
-            apply_event(self.state, seq, body, self.alg)
+            try:
+                event = parse(body)
+            except InvalidArgument as exc:
+                raise Divergence(f"the ledger's event {seq} is malformed: {exc}") from None
+            self._check_event(event)
+            apply_event(self.state, seq, event, self.alg)
         return self.state.seq
 
     def _op(self, msg, sig_hex: str) -> None:
@@ -217,27 +223,34 @@ class WitnessStore:
         except (signing.SignatureError, ValueError):
             raise Divergence("an operator signature in the ledger does not verify") from None
 
-    def _check_event(self, b: dict) -> None:
-        kind = b["kind"]
-        if kind == "genesis":
-            keys = b["config"]["keys"]
+    def _check_event(self, e: ev.Event) -> None:
+        """The operator's signature on the events this store acts upon, and
+        the genesis naming this prover's keys."""
+        if isinstance(e, ev.Genesis):
+            keys = e.config["keys"]
             if (keys["operator"] != self._operator.hex() or keys["prover"] != self.public_key.hex()
                     or keys["prover_relay"] != self.relay_public.hex()):
                 raise Divergence("the ledger's genesis names other operator or prover keys")
-            self._op(genesis_message(b["config"]), b["op_sig"])
-        elif kind == "admit":
-            self._op(admission_message(b["member"], bytes.fromhex(b["key"]), bytes.fromhex(b["relay_key"])),
-                     b["op_sig"])
-        elif kind == "settle":
-            self._op(settlement_message(b["cycle"], b["prices"], bytes.fromhex(b["scenario_set"]["id"])),
-                     b["op_sig"])
-        elif kind == "default":
-            self._op(default_message(b["cycle"], b["member"]), b["op_sig"])
-        elif kind == "ccp-params":
-            self._op(ccp_parameters_message(b["cycle"], *(b[k] for k in CCP_PARAMETERS), b["request_id"]),
-                     b["op_sig"])
-        elif kind == "dm-closeout":
-            self._op(closeout_message(b["cycle"], b["index"], b["prices"], b["lots"]), b["op_sig"])
+            self._op(genesis_message(e.config), e.op_sig)
+        elif isinstance(e, ev.Admit):
+            try:
+                key, relay_key = bytes.fromhex(e.key), bytes.fromhex(e.relay_key)
+            except ValueError:
+                raise Divergence("an admission in the ledger has a malformed key") from None
+            self._op(admission_message(e.member, key, relay_key), e.op_sig)
+        elif isinstance(e, ev.Settle):
+            try:
+                set_id = bytes.fromhex(e.scenario_set["id"])
+            except ValueError:
+                raise Divergence("a settlement in the ledger has a malformed scenario set id") from None
+            self._op(settlement_message(e.cycle, e.prices, set_id), e.op_sig)
+        elif isinstance(e, ev.Default):
+            self._op(default_message(e.cycle, e.member), e.op_sig)
+        elif isinstance(e, ev.CcpParams):
+            self._op(ccp_parameters_message(e.cycle, e.skin_in_the_game_1, e.skin_in_the_game_2,
+                                            e.assessment_cap_multiple, e.request_id), e.op_sig)
+        elif isinstance(e, ev.DmCloseout):
+            self._op(closeout_message(e.cycle, e.index, e.prices, e.lots), e.op_sig)
 
     def check(self, member: str, public_account: dict) -> None:
         """Compare this store's commitments for ``member`` with the node's

@@ -51,6 +51,7 @@ from clearing.node import audit as node_audit
 from clearing.node.core import CHECKS
 from clearing.node.reports import report_chart, report_table
 from clearing.protocol.encoding import canonical
+from clearing.protocol.events import parse
 from clearing.protocol.fields import STATUS_DEFAULTED
 from clearing.protocol.messages import ccp_parameters_message
 from zkp.field import R as CURVE_ORDER
@@ -252,7 +253,7 @@ def survivor_secrets(run: Run) -> Secrets:
     state = State()
     sec = Secrets()
     for seq, body in run.events:
-        apply_event(state, seq, body, alg)
+        apply_event(state, seq, parse(body), alg)
         kind = body["kind"]
         if kind == "trade":
             t = body["trade"]
