@@ -37,8 +37,9 @@ def proto_files(proto_root: Path = PROTO_ROOT) -> list[Path]:
 
 
 def _check_versions() -> None:
-    import grpc
     from importlib.metadata import version
+
+    import grpc
 
     tools = version("grpcio-tools")
     if tools != grpc.__version__:
@@ -50,8 +51,8 @@ def generate(out_dir: Path, proto_root: Path = PROTO_ROOT) -> dict[str, bytes]:
     """Compile the protos; write the flattened modules into ``out_dir`` and
     return {file name: contents}."""
     _check_versions()
-    from grpc_tools import protoc
     import grpc_tools
+    from grpc_tools import protoc
 
     files = proto_files(proto_root)
     if not files:

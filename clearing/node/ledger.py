@@ -39,7 +39,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from clearing.protocol.encoding import GENESIS_HASH, canonical, chain_hash
 from clearing.protocol.errors import (
@@ -237,4 +238,4 @@ class Ledger:
             self._db.executemany("DELETE FROM relay WHERE trade_id = ?", [(t,) for t in ids])
 
 
-__all__ = ["Ledger", "canonical", "content_hash", "chain_hash", "GENESIS_HASH"]
+__all__ = ["Ledger"]

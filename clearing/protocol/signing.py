@@ -132,7 +132,8 @@ class KeyFormatError(ZkclearError, ValueError):
     """Key bytes, PEM or a key file are malformed or unsafe."""
 
 
-Value = Union[None, bool, int, str, bytes, bytearray, Sequence["Value"]]
+# a recursive alias: the string forward reference needs Union (PEP 604 "|" cannot name it)
+Value = Union[None, bool, int, str, bytes, bytearray, Sequence["Value"]]  # noqa: UP007
 Fields = Sequence[tuple[str, Value]]
 
 

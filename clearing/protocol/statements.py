@@ -5,7 +5,7 @@ bound to its ledger context (cycle, account version or event seq, member).
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from clearing.protocol import signing
 from clearing.protocol.errors import (
@@ -69,7 +69,8 @@ CCP_CONTEXT = b"ccp"
 def disclosure_labels(acct, instrument_ids: Sequence[str]) -> list[bytes]:
     """Labels of a defaulter's disclosed accounts, in value order: cash, df,
     the unpaid assessment payable if any, then every position."""
-    return [b"cash", b"df"] + ([b"due"] if acct.due is not None else []) + [b"pos:" + i.encode() for i in instrument_ids]
+    due = [b"due"] if acct.due is not None else []
+    return [b"cash", b"df", *due] + [b"pos:" + i.encode() for i in instrument_ids]
 
 
 def disclosure_commitments(acct) -> list:
