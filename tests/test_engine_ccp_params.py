@@ -98,7 +98,7 @@ def test_parameters_applied_replayed_audited_and_used_by_a_later_default(tmp_pat
     with pytest.raises(FailedPrecondition, match="default event"):  # declared, event not yet opened
         set_params(sim, (0, 0, 0))
     kw = sim.witness.default_open(sim.cycle, sim.accounts())
-    index = sim.engine.dm_open(request_id=sim.rid("dm-open"), **kw)["index"]
+    index = sim.engine.dm_open(kw, sim.rid("dm-open"))["index"]
     sim.sync()
     with pytest.raises(FailedPrecondition, match="default event"):  # event in progress
         set_params(sim, (0, 0, 0))
@@ -110,7 +110,7 @@ def test_parameters_applied_replayed_audited_and_used_by_a_later_default(tmp_pat
                                   sim.rid("dm-close"))["need"]
     sim.sync()
     for purpose in sorted(need):
-        sim.engine.dm_shares(request_id=sim.rid("dm-shares"), **sim.witness.default_shares(purpose))
+        sim.engine.dm_shares(sim.witness.default_shares(purpose), sim.rid("dm-shares"))
         sim.sync()
     assert sim.engine.state.dm is None
 

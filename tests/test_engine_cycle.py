@@ -142,7 +142,7 @@ def test_two_cycles_with_call_cure_and_payment_default(tmp_path):
     lots = [{"winner": "A", "instrument": "RTX", "quantity": 2}, {"winner": AUCTION, "instrument": "RTX", "quantity": 3}]
     bad = [{"winner": "A", "instrument": "RTX", "quantity": 2}]
     kw = sim.witness.default_open(sim.cycle, sim.accounts())
-    sim.engine.dm_open(request_id="dm-open-1", **kw)
+    sim.engine.dm_open(kw, "dm-open-1")
     sim.sync()
     with pytest.raises(InvalidArgument):  # the house would not be flat
         sim.engine.dm_closeout(sim.cycle, 0, closeout, bad, sim.op(closeout_message(sim.cycle, 0, closeout, bad)),
@@ -154,7 +154,7 @@ def test_two_cycles_with_call_cure_and_payment_default(tmp_path):
                                   sim.op(closeout_message(sim.cycle, 0, closeout, lots)), "dm-close-1")["need"]
     sim.sync()
     for purpose in sorted(need):
-        sim.engine.dm_shares(request_id="dm-shares-" + purpose, **sim.witness.default_shares(purpose))
+        sim.engine.dm_shares(sim.witness.default_shares(purpose), "dm-shares-" + purpose)
         sim.sync()
     plain.pos["A"][1] += 2
     plain.cash["A"] += (prices2[1] - closeout[1]) * MULTS[1] * 2

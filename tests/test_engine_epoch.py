@@ -5,15 +5,15 @@ a proof that its account stays solvent; the window closes as one event, and
 only then is the group total D opened, once, over the full member set."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
+from support.engine import MATRIX, basic_sim
 
 from clearing.node.audit import audit
-
-from clearing.protocol.messages import funding_message
 from clearing.protocol.errors import FailedPrecondition, InvalidArgument
+from clearing.protocol.messages import funding_message
 from prover.custody.witness import Refused
-
-from support.engine import MATRIX, basic_sim
 
 
 def test_window_needs_every_member_and_replaces_contributions(tmp_path):
@@ -77,14 +77,14 @@ def test_the_prover_is_not_an_oracle_for_window_totals(tmp_path):
     assert again == kw
     # the opening must cover every member: a subset is refused by the statement, a wrong total by the proof
     with pytest.raises(InvalidArgument):
-        sim.engine.open_epoch_total(request_id="ep-x", **dict(kw, members=["A", "B"]))
+        sim.engine.open_epoch_total(replace(kw, members=("A", "B")), "ep-x")
     with pytest.raises(InvalidArgument):
-        sim.engine.open_epoch_total(request_id="ep-y", **dict(kw, D=kw["D"] + 1))
+        sim.engine.open_epoch_total(replace(kw, D=kw.D + 1), "ep-y")
     with pytest.raises(FailedPrecondition):
-        sim.engine.open_epoch_total(request_id="ep-z", **dict(kw, epoch=kw["epoch"] + 1))
+        sim.engine.open_epoch_total(replace(kw, epoch=kw.epoch + 1), "ep-z")
     # an unrelated event before the node books it: the recorded answer still verifies
     sim.deposit("A", 10**5)
-    sim.engine.open_epoch_total(request_id="ep-ok", **kw)
+    sim.engine.open_epoch_total(kw, "ep-ok")
     sim.sync()
     # asking again for the closed window, or at will inside the next one, is refused
     for _ in range(2):

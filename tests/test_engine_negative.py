@@ -4,34 +4,46 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import replace
 
 import pytest
+from support.engine import INSTRUMENTS, MATRIX, basic_sim
 
 from clearing.node.audit import audit
-
 from clearing.node.engine import Engine
-
-from clearing.protocol.fields import PROVER
-
-from clearing.protocol.messages import affirmation_message, closeout_message, default_message, deposit_message, margin_batch_message, margin_proof_message, receipt_message, trade_message, trade_tuple, withdrawal_message
-
-from clearing.protocol.statements import margin_statement, trade_statement
 from clearing.protocol import signing
-
+from clearing.protocol.contracts import DefaultOpening
+from clearing.protocol.encoding import GENESIS_HASH, canonical, chain_hash
 from clearing.protocol.errors import (
-    AlreadyExists, FailedPrecondition, InvalidArgument, LedgerCorrupted, NotFound, PermissionDenied,
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    LedgerCorrupted,
+    NotFound,
+    PermissionDenied,
 )
-from clearing.protocol.encoding import chain_hash, canonical, GENESIS_HASH
+from clearing.protocol.fields import PROVER
+from clearing.protocol.messages import (
+    affirmation_message,
+    closeout_message,
+    default_message,
+    deposit_message,
+    margin_batch_message,
+    margin_proof_message,
+    receipt_message,
+    trade_message,
+    trade_tuple,
+    withdrawal_message,
+)
 from clearing.protocol.relay import seal_opening
-from prover.statements import prove
+from clearing.protocol.statements import margin_statement, trade_statement
 from prover.custody.witness import Divergence, Refused
+from prover.statements import prove
 from zkp.errors import ProvingError
 from zkp.field import random_scalar
 from zkp.generators import generators
 from zkp.pedersen import Opening
 from zkp.statements import Context, Margin
-
-from support.engine import INSTRUMENTS, MATRIX, basic_sim
 
 P0 = [i["price0"] for i in INSTRUMENTS]
 
@@ -175,13 +187,13 @@ def test_margin_proof_for_wrong_cycle(sim):
     sim.sync()
     # a cure proof for the wrong cycle is rejected, the right one accepted
     kw = sim.witness.cure_proof("A", sim.engine.account("A"))
-    bad = dict(kw, proof=proof, sig=signing.sign(sim.prover_sk, *margin_proof_message(
-        kw["cycle"], "A", False, kw["ctx_seq"], proof)))
+    bad = replace(kw, proof=proof, sig=signing.sign(sim.prover_sk, *margin_proof_message(
+        kw.cycle, "A", False, kw.ctx_seq, proof)))
     with Unchanged(sim), pytest.raises(InvalidArgument):
-        sim.engine.cure(request_id="cure-bad", **bad)
+        sim.engine.cure(bad, "cure-bad")
     with Unchanged(sim), pytest.raises(FailedPrecondition):
-        sim.engine.cure(request_id="cure-bad2", **dict(kw, cycle=kw["cycle"] + 1))
-    sim.engine.cure(request_id="cure-ok", **kw)
+        sim.engine.cure(replace(kw, cycle=kw.cycle + 1), "cure-bad2")
+    sim.engine.cure(kw, "cure-ok")
     assert sim.engine.account("A")["status"] == "active"
     sim.sync()
 
@@ -294,7 +306,7 @@ def test_prover_refuses_default_steps_without_declaration(sim):
     with pytest.raises(Refused):
         sim.witness.default_shares("default-fund")
     with Unchanged(sim), pytest.raises(FailedPrecondition):  # no declared default
-        sim.engine.dm_open(sim.cycle, [], ["A", "B", "C"], 0, b"", {}, b"\0" * 64, "dm-x")
+        sim.engine.dm_open(DefaultOpening(sim.cycle, (), ("A", "B", "C"), 0, b"", {}, b"\0" * 64), "dm-x")
     with Unchanged(sim), pytest.raises(FailedPrecondition):
         sim.engine.dm_closeout(sim.cycle, 0, P0, [], sim.op(closeout_message(sim.cycle, 0, P0, [])), "dm-y")
 

@@ -48,30 +48,26 @@ from types import SimpleNamespace
 
 import grpc
 import pytest
+from support import privacy as P
+from support.engine import basic_sim, run_scenario, waterfall_scenario
 
+from clearing.api import clearing_pb2, convert
 from clearing.fold.apply import apply_event
-from clearing.protocol.events import parse
-
 from clearing.fold.state import State
-
+from clearing.protocol import signing
+from clearing.protocol.contracts import WindowTotal
+from clearing.protocol.errors import AlreadyExists, FailedPrecondition
+from clearing.protocol.events import parse
 from clearing.protocol.fields import PROVER
-
 from clearing.protocol.messages import epoch_message, trade_message, trade_tuple
-
+from clearing.protocol.relay import OpeningError, seal_opening
 from clearing.protocol.statements import epoch_statement, trade_statement
 from clearing.services import rpc
-from clearing.protocol import signing
-from clearing.api import clearing_pb2, convert
-from clearing.protocol.errors import AlreadyExists, FailedPrecondition
-from clearing.protocol.relay import OpeningError, seal_opening
-from prover.statements import prove, prove_reveals
 from prover.custody.witness import Refused
+from prover.statements import prove, prove_reveals
 from zkp.field import random_scalar
 from zkp.generators import generators
 from zkp.pedersen import Opening
-
-from support import privacy as P
-from support.engine import basic_sim, run_scenario, waterfall_scenario
 
 VARIANTS = ("normal", "harsh")
 
@@ -178,9 +174,9 @@ def test_window_totals_cannot_be_differenced(tmp_path):
     sim = basic_sim(tmp_path, members=("A", "B", "C"), df=12_345_678, seed=b"privacy-epoch")
     kw = sim.witness.epoch_total(sim.cycle, sim.accounts())
     assert sim.witness.epoch_total(sim.cycle, sim.accounts()) == kw  # an exact repeat: the recorded answer
-    sim.engine.open_epoch_total(request_id=sim.rid("epoch"), **kw)
+    sim.engine.open_epoch_total(kw, sim.rid("epoch"))
     sim.sync()
-    D1 = kw["D"]
+    D1 = kw.D
     refused = 0
     for _ in range(2):  # at will, and again: nobody filed in the new window
         with pytest.raises(Refused):
@@ -202,7 +198,7 @@ def test_window_totals_cannot_be_differenced(tmp_path):
     proof = prove_reveals(st, ops).to_bytes()
     sig = signing.sign(sim.prover_sk, *epoch_message(sim.cycle, s.epoch, members, D, proof))
     with pytest.raises(FailedPrecondition, match="window"):
-        sim.engine.open_epoch_total(sim.cycle, s.epoch, members, D, proof, sig, sim.rid("epoch"))
+        sim.engine.open_epoch_total(WindowTotal(sim.cycle, s.epoch, members, D, proof, sig), sim.rid("epoch"))
     # everybody re-files (B and C unchanged): fresh commitments, then one total
     sim.fund("B", 12_345_678)
     sim.fund("C", 12_345_678)
@@ -342,7 +338,7 @@ def test_cure_deposits_bound_but_do_not_pin_the_shortfall(base, variant):
             spent[body["member"]] = spent.get(body["member"], 0) + body["amount"]
         if kind == "margin-batch":
             called = {m for m, r in body["results"].items() if r != "pass"}
-        if kind == "margin-cure" and not body["solvency_only"] or kind == "default":
+        if (kind == "margin-cure" and not body["solvency_only"]) or kind == "default":
             called.discard(body["member"])
         apply_event(state, seq, parse(body), alg)
     assert cures >= 1

@@ -33,6 +33,7 @@ from typing import Any
 
 from google.protobuf.descriptor import FieldDescriptor
 
+from clearing.protocol.contracts import CureProof, DefaultOpening, Disclosed, ProRataAllocation, WindowTotal
 from clearing.protocol.errors import InvalidArgument
 from clearing.protocol.messages import scenario_set_id
 from zkp.errors import DecodeError
@@ -250,60 +251,58 @@ def margin_batch_msg(cycle: int, entries: Sequence[dict], sig: bytes) -> common_
                                proof=bytes.fromhex(e["proof"])) for e in entries])
 
 
-def cure_msg(kw: dict) -> common_pb2.CureProof:
-    return common_pb2.CureProof(cycle=kw["cycle"], member=kw["member"], solvency_only=kw["solvency_only"],
-                                ctx_seq=kw["ctx_seq"], proof=kw["proof"], signature=kw["sig"])
+def cure_msg(a: CureProof) -> common_pb2.CureProof:
+    return common_pb2.CureProof(cycle=a.cycle, member=a.member, solvency_only=a.solvency_only, ctx_seq=a.ctx_seq,
+                                proof=a.proof, signature=a.sig)
 
 
-def cure(msg: common_pb2.CureProof) -> dict:
-    return {"cycle": msg.cycle, "member": msg.member, "solvency_only": msg.solvency_only, "ctx_seq": msg.ctx_seq,
-            "proof": nonempty(msg.proof, "proof"), "sig": signature(msg.signature)}
+def cure(msg: common_pb2.CureProof) -> CureProof:
+    return CureProof(msg.cycle, msg.member, msg.solvency_only, msg.ctx_seq, nonempty(msg.proof, "proof"),
+                     signature(msg.signature))
 
 
 # -- default fund ----------------------------------------------------------------------
-def epoch_total_msg(kw: dict) -> common_pb2.EpochTotal:
-    return common_pb2.EpochTotal(cycle=kw["cycle"], epoch=kw["epoch"], members=kw["members"], d=to_decimal(kw["D"]),
-                                 proof=kw["proof"], signature=kw["sig"])
+def epoch_total_msg(a: WindowTotal) -> common_pb2.EpochTotal:
+    return common_pb2.EpochTotal(cycle=a.cycle, epoch=a.epoch, members=a.members, d=to_decimal(a.D),
+                                 proof=a.proof, signature=a.sig)
 
 
-def epoch_total(msg: common_pb2.EpochTotal) -> dict:
-    return {"cycle": msg.cycle, "epoch": msg.epoch, "members": list(msg.members), "D": decimal(msg.d, "D"),
-            "proof": nonempty(msg.proof, "proof"), "sig": signature(msg.signature)}
+def epoch_total(msg: common_pb2.EpochTotal) -> WindowTotal:
+    return WindowTotal(msg.cycle, msg.epoch, tuple(msg.members), decimal(msg.d, "D"), nonempty(msg.proof, "proof"),
+                       signature(msg.signature))
 
 
 # -- default management -------------------------------------------------------------
-def default_open_msg(kw: dict) -> common_pb2.DefaultOpen:
+def default_open_msg(a: DefaultOpening) -> common_pb2.DefaultOpen:
     return common_pb2.DefaultOpen(
-        cycle=kw["cycle"], defaulters=kw["defaulters"], survivors=kw["survivors"], d0=to_decimal(kw["D0"]),
-        d0_proof=kw["D0_proof"], signature=kw["sig"],
-        disclosures=[common_pb2.Disclosure(member=m, values=[to_decimal(v) for v in d["values"]], proof=d["proof"])
-                     for m, d in sorted(kw["disclosures"].items())])
+        cycle=a.cycle, defaulters=a.defaulters, survivors=a.survivors, d0=to_decimal(a.D0),
+        d0_proof=a.D0_proof, signature=a.sig,
+        disclosures=[common_pb2.Disclosure(member=m, values=[to_decimal(v) for v in d.values], proof=d.proof)
+                     for m, d in sorted(a.disclosures.items())])
 
 
-def default_open(msg: common_pb2.DefaultOpen) -> dict:
+def default_open(msg: common_pb2.DefaultOpen) -> DefaultOpening:
     disclosures = {}
     for d in msg.disclosures:
         if d.member in disclosures:
             raise ConversionError("duplicate disclosure")
-        disclosures[d.member] = {"values": [decimal(v, "disclosed value") for v in d.values],
-                                 "proof": bytes(d.proof)}
-    return {"cycle": msg.cycle, "defaulters": list(msg.defaulters), "survivors": list(msg.survivors),
-            "D0": decimal(msg.d0, "D0"), "D0_proof": bytes(msg.d0_proof), "disclosures": disclosures,
-            "sig": signature(msg.signature)}
+        disclosures[d.member] = Disclosed(tuple(decimal(v, "disclosed value") for v in d.values), bytes(d.proof))
+    return DefaultOpening(msg.cycle, tuple(msg.defaulters), tuple(msg.survivors), decimal(msg.d0, "D0"),
+                          bytes(msg.d0_proof), disclosures, signature(msg.signature))
 
 
-def default_shares_msg(kw: dict) -> common_pb2.DefaultShares:
+def default_shares_msg(a: ProRataAllocation) -> common_pb2.DefaultShares:
     return common_pb2.DefaultShares(
-        cycle=kw["cycle"], index=kw["index"], purpose=kw["purpose"], r=to_decimal(kw["R"]),
-        shares=[point_bytes(h) for h in kw["shares"]], total=to_decimal(kw["total"]), proof=kw["proof"],
-        total_proof=kw["total_proof"], signature=kw["sig"])
+        cycle=a.cycle, index=a.index, purpose=a.purpose, r=to_decimal(a.R),
+        shares=[point_bytes(h) for h in a.shares], total=to_decimal(a.total), proof=a.proof,
+        total_proof=a.total_proof, signature=a.sig)
 
 
-def default_shares(msg: common_pb2.DefaultShares) -> dict:
-    return {"cycle": msg.cycle, "index": msg.index, "purpose": msg.purpose, "R": decimal(msg.r, "R"),
-            "shares": points(msg.shares, "share", allow_identity=True), "total": decimal(msg.total, "total"),
-            "proof": nonempty(msg.proof, "proof"), "total_proof": bytes(msg.total_proof),
-            "sig": signature(msg.signature)}
+def default_shares(msg: common_pb2.DefaultShares) -> ProRataAllocation:
+    shares = tuple(points(msg.shares, "share", allow_identity=True))
+    return ProRataAllocation(msg.cycle, msg.index, msg.purpose, decimal(msg.r, "R"), shares,
+                             decimal(msg.total, "total"), nonempty(msg.proof, "proof"), bytes(msg.total_proof),
+                             signature(msg.signature))
 
 
 # -- operator inputs ------------------------------------------------------------------

@@ -16,6 +16,7 @@ from clearing.node.ledger import Ledger
 from clearing.node.marker import _check_marker, write_marker
 from clearing.protocol import events as ev
 from clearing.protocol import signing
+from clearing.protocol.contracts import CureProof, DefaultOpening, ProRataAllocation, WindowTotal
 from clearing.protocol.encoding import content_hash
 from clearing.protocol.errors import (
     AlreadyExists,
@@ -287,13 +288,13 @@ class Engine(Core):
         event = ev.MarginBatch(cycle=cycle, entries=checked, results=results, request_id=request_id, sig=_h(sig))
         return self._commit(event, req, lambda new: {"results": results})
 
-    def cure(self, cycle: int, member: str, solvency_only: bool, ctx_seq: int, proof: bytes, sig: bytes,
-             request_id: str) -> dict:
+    def cure(self, answer: CureProof, request_id: str) -> dict:
         """A called member's re-proof (after a cure deposit), submitted by the
         prover service: a full proof clears the call; a solvency-only proof
         turns a payment default candidate into an IM call."""
-        event = ev.MarginCure(cycle=cycle, member=member, solvency_only=solvency_only, ctx_seq=ctx_seq,
-                              proof=_h(proof), request_id=request_id, sig=_h(sig))
+        event = ev.MarginCure(cycle=answer.cycle, member=answer.member, solvency_only=answer.solvency_only,
+                              ctx_seq=answer.ctx_seq, proof=_h(answer.proof), request_id=request_id,
+                              sig=_h(answer.sig))
         return self._run(PROVER, request_id, event)
 
     def withdraw(self, member: str, amount: int, cycle: int, ctx_seq: int, proof: bytes, sig: bytes,
@@ -337,26 +338,24 @@ class Engine(Core):
         self.ledger.relay_drop(expired)
         return res
 
-    def open_epoch_total(self, cycle: int, epoch: int, members, D: int, proof: bytes, sig: bytes,
-                         request_id: str) -> dict:
-        """The prover's opening of the epoch's default-fund total D over all
-        members not in default; closes the epoch (funding reopens, for
-        top-ups and replenishment, in the next one)."""
-        event = ev.DfEpoch(cycle=cycle, epoch=epoch, members=tuple(members), D=D, proof=_h(proof),
-                           request_id=request_id, sig=_h(sig))
+    def open_epoch_total(self, answer: WindowTotal, request_id: str) -> dict:
+        """The prover's opening of the funding window's default-fund total D
+        over all members not in default; closes the window (the next one
+        opens for new filings)."""
+        event = ev.DfEpoch(cycle=answer.cycle, epoch=answer.epoch, members=tuple(answer.members), D=answer.D,
+                           proof=_h(answer.proof), request_id=request_id, sig=_h(answer.sig))
         return self._run(PROVER, request_id, event)
 
     # -- default management ------------------------------------------------------
-    def dm_open(self, cycle: int, defaulters, survivors, D0: int, D0_proof: bytes, disclosures: dict, sig: bytes,
-                request_id: str) -> dict:
+    def dm_open(self, answer: DefaultOpening, request_id: str) -> dict:
         """The prover service opens the default event: every defaulter's
         accounts disclosed (reveal proofs against the node's commitments) and
         the survivors' snapshot total D0 (aggregate opening)."""
-        event = ev.DmOpen(cycle=cycle, defaulters=tuple(defaulters), survivors=tuple(survivors), D0=D0,
-                          D0_proof=_h(D0_proof),
-                          disclosures={m: {"values": list(d["values"]), "proof": _h(d["proof"])}
-                                       for m, d in disclosures.items()},
-                          request_id=request_id, sig=_h(sig))
+        event = ev.DmOpen(cycle=answer.cycle, defaulters=tuple(answer.defaulters), survivors=tuple(answer.survivors),
+                          D0=answer.D0, D0_proof=_h(answer.D0_proof),
+                          disclosures={m: {"values": list(d.values), "proof": _h(d.proof)}
+                                       for m, d in answer.disclosures.items()},
+                          request_id=request_id, sig=_h(answer.sig))
         return self._run(PROVER, request_id, event, lambda new: {"index": len(new.reports) if new.dm is None
                                                                  else new.dm["index"]})
 
@@ -371,12 +370,11 @@ class Engine(Core):
         return self._run(OPERATOR, request_id, event,
                          lambda new: {"need": {} if new.dm is None else dict(new.dm["need"])})
 
-    def dm_shares(self, cycle: int, index: int, purpose: str, R: int, shares, total: int, proof: bytes,
-                  total_proof: bytes, sig: bytes, request_id: str) -> dict:
+    def dm_shares(self, answer: ProRataAllocation, request_id: str) -> dict:
         """The prover's pro-rata allocation of a tranche over the survivors."""
-        event = ev.DmShares(cycle=cycle, index=index, purpose=purpose, R=R,
-                            shares=tuple(p.encode().hex() if isinstance(p, Point) else p for p in shares), total=total,
-                            proof=_h(proof), total_proof=_h(total_proof), request_id=request_id, sig=_h(sig))
+        event = ev.DmShares(cycle=answer.cycle, index=answer.index, purpose=answer.purpose, R=answer.R,
+                            shares=tuple(answer.shares), total=answer.total, proof=_h(answer.proof),
+                            total_proof=_h(answer.total_proof), request_id=request_id, sig=_h(answer.sig))
         return self._run(PROVER, request_id, event,
                          lambda new: {"need": {} if new.dm is None else dict(new.dm["need"])})
 

@@ -422,14 +422,14 @@ class ClearingServicer(clearing_pb2_grpc.ClearingServiceServicer):
         rid = _derived_id("cure", request.member, request.request_id)
 
         def ask(timeout):
-            kw = convert.cure(self.node.prover.ProveCure(common_pb2.MemberRequest(member=request.member),
+            answer = convert.cure(self.node.prover.ProveCure(common_pb2.MemberRequest(member=request.member),
                                                          timeout=timeout))
-            if kw["member"] != request.member:
+            if answer.member != request.member:
                 raise rpc.Abort(grpc.StatusCode.FAILED_PRECONDITION,
                                 "the prover service answered for another member; refused")
-            return kw
+            return answer
 
-        done = self.node.prove_once(rid, context, ask, lambda e, kw: e.cure(request_id=rid, **kw))
+        done = self.node.prove_once(rid, context, ask, lambda e, answer: e.cure(answer, rid))
         return common_pb2.Ack(seq=done["seq"])
 
     # -- public reads ----------------------------------------------------------------
@@ -593,7 +593,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         done = self.node.prove_once(
             rid, context, lambda timeout: convert.epoch_total(self.node.prover.ProveEpochTotal(
                 prover_pb2.ProveEpochTotalRequest(cycle=request.cycle), timeout=timeout)),
-            lambda e, kw: e.open_epoch_total(request_id=rid, **kw))
+            lambda e, answer: e.open_epoch_total(answer, rid))
         return common_pb2.Ack(seq=done["seq"])
 
     @rpc.unary
@@ -604,7 +604,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         done = self.node.prove_once(
             rid, context, lambda timeout: convert.default_open(self.node.prover.ProveDefaultOpen(
                 prover_pb2.ProveDefaultOpenRequest(cycle=request.cycle), timeout=timeout)),
-            lambda e, kw: e.dm_open(request_id=rid, **kw))
+            lambda e, answer: e.dm_open(answer, rid))
         status = self.node.run(default_event_status)
         status.seq, status.index = done["seq"], done["index"]
         return status
@@ -638,7 +638,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
                 rid, context, lambda timeout, purpose=purpose: convert.default_shares(
                     self.node.prover.ProveDefaultShares(prover_pb2.ProveDefaultSharesRequest(purpose=purpose),
                                                         timeout=timeout)),
-                lambda e, kw, rid=rid: e.dm_shares(request_id=rid, **kw))
+                lambda e, answer, rid=rid: e.dm_shares(answer, rid))
             need, seq = dict(done.get("need", {})), done["seq"]
         return admin_pb2.DefaultEventStatus(seq=seq, index=request.index,
                                             need={k: str(v) for k, v in need.items()})

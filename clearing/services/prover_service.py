@@ -292,29 +292,29 @@ class ProverServicer(prover_pb2_grpc.ProverServiceServicer):
     def ProveCure(self, request, context, caller):
         caller.require(NODE)
         rpc.require_time(context, PROVE_TIME)
-        kw = self.node.guarded(lambda: self.node.witness.cure_proof(request.member, self.node.account(request.member)))
-        return convert.cure_msg(kw)
+        answer = self.node.guarded(lambda: self.node.witness.cure_proof(request.member, self.node.account(request.member)))
+        return convert.cure_msg(answer)
 
     @rpc.unary
     def ProveEpochTotal(self, request, context, caller):
         caller.require(NODE)
         rpc.require_time(context, PROVE_TIME)
-        kw = self.node.guarded(lambda: self.node.witness.epoch_total(request.cycle, self.node.accounts()))
-        return convert.epoch_total_msg(kw)
+        answer = self.node.guarded(lambda: self.node.witness.epoch_total(request.cycle, self.node.accounts()))
+        return convert.epoch_total_msg(answer)
 
     @rpc.unary
     def ProveDefaultOpen(self, request, context, caller):
         caller.require(NODE)
         rpc.require_time(context, PROVE_TIME)
-        kw = self.node.guarded(lambda: self.node.witness.default_open(request.cycle, self.node.accounts()))
-        return convert.default_open_msg(kw)
+        answer = self.node.guarded(lambda: self.node.witness.default_open(request.cycle, self.node.accounts()))
+        return convert.default_open_msg(answer)
 
     @rpc.unary
     def ProveDefaultShares(self, request, context, caller):
         caller.require(NODE)
         rpc.require_time(context, PROVE_TIME)
-        kw = self.node.guarded(lambda: self.node.witness.default_shares(request.purpose))
-        return convert.default_shares_msg(kw)
+        answer = self.node.guarded(lambda: self.node.witness.default_shares(request.purpose))
+        return convert.default_shares_msg(answer)
 
     @rpc.unary
     def GetBalances(self, request, context, caller):

@@ -29,31 +29,58 @@ opening; :class:`~zkp.pedersen.Opening` hides itself in ``repr``.
 from __future__ import annotations
 
 import json
-from typing import Iterable
+from collections.abc import Iterable
 
 from clearing.fold.apply import apply_event
-
 from clearing.fold.state import PointAlgebra, State
-
-from clearing.protocol.fields import PROVER, STATUS_ACTIVE, STATUS_CALL, STATUS_DEFAULTED, STATUS_PAYMENT
-
-from clearing.protocol.messages import TRADE_FIELDS, admission_message, assessment_payment_message, assessment_settlement_message, ccp_parameters_message, closeout_message, default_message, dm_open_message, epoch_message, funding_message, genesis_message, margin_batch_message, margin_proof_message, receipt_message, settlement_message, shares_message, trade_tuple, withdrawal_message
-
-from clearing.protocol.statements import CCP_CONTEXT, assessment_cash_statement, assessment_statement, disclosure_commitments, disclosure_statement, epoch_statement, funding_statement, margin_statement, shares_total_statement, snapshot_statement, withdrawal_statement
 from clearing.protocol import events as ev
 from clearing.protocol import signing
-from clearing.protocol.events import parse
-from clearing.protocol.errors import InvalidArgument, shown
+from clearing.protocol.contracts import CureProof, DefaultOpening, Disclosed, ProRataAllocation, WindowTotal
 from clearing.protocol.encoding import canonical
-from clearing.protocol.relay import RelayError, OpeningError, open_opening, relay_public_bytes
+from clearing.protocol.errors import InvalidArgument, shown
+from clearing.protocol.events import parse
+from clearing.protocol.fields import PROVER, STATUS_ACTIVE, STATUS_CALL, STATUS_DEFAULTED, STATUS_PAYMENT
+from clearing.protocol.messages import (
+    TRADE_FIELDS,
+    admission_message,
+    assessment_payment_message,
+    assessment_settlement_message,
+    ccp_parameters_message,
+    closeout_message,
+    default_message,
+    dm_open_message,
+    epoch_message,
+    funding_message,
+    genesis_message,
+    margin_batch_message,
+    margin_proof_message,
+    receipt_message,
+    settlement_message,
+    shares_message,
+    trade_tuple,
+    withdrawal_message,
+)
+from clearing.protocol.relay import OpeningError, RelayError, open_opening, relay_public_bytes
+from clearing.protocol.statements import (
+    CCP_CONTEXT,
+    assessment_cash_statement,
+    assessment_statement,
+    disclosure_commitments,
+    disclosure_statement,
+    epoch_statement,
+    funding_statement,
+    margin_statement,
+    shares_total_statement,
+    snapshot_statement,
+    withdrawal_statement,
+)
+from prover.pool import shared_pool
+from prover.statements import pro_rata_shares, prove, prove_margin_or_solvency, prove_reveals
 from zkp.errors import ProvingError
 from zkp.field import random_scalar, to_signed
 from zkp.generators import generators
 from zkp.pedersen import Opening, opening_combination
 from zkp.statements import Context
-
-from prover.pool import shared_pool
-from prover.statements import pro_rata_shares, prove, prove_margin_or_solvency, prove_reveals
 
 
 def _plain(v):
@@ -394,11 +421,11 @@ class WitnessStore:
         sig = signing.sign(self._sk, *margin_batch_message(cycle, entries))
         return entries, sig
 
-    def cure_proof(self, member: str, public_account: dict) -> dict:
+    def cure_proof(self, member: str, public_account: dict) -> CureProof:
         """A re-proof for a member the ledger shows as called (after its cure
-        deposit).  Returns the keyword arguments of ``Engine.cure`` (minus the
-        request id).  Refused when the member is not called; ProvingError
-        when even solvency fails."""
+        deposit), as a :class:`~clearing.protocol.contracts.CureProof`.
+        Refused when the member is not called; ProvingError when even
+        solvency fails."""
         a = self.state.account(member)
         self._require_margin_phase(self.state.cycle)
         if a.status not in (STATUS_CALL, STATUS_PAYMENT):
@@ -414,8 +441,7 @@ class WitnessStore:
         sig = signing.sign(self._sk, *margin_proof_message(self.state.cycle, member, proved.solvency_only,
                                                               a.version, pb))
         self.log.append(("cure", member, self.state.cycle, "solvency-only" if proved.solvency_only else "full"))
-        return {"cycle": self.state.cycle, "member": member, "solvency_only": proved.solvency_only,
-                "ctx_seq": a.version, "proof": pb, "sig": sig}
+        return CureProof(self.state.cycle, member, proved.solvency_only, a.version, pb, sig)
 
     # -- withdrawals --------------------------------------------------------------
     def prove_withdrawal(self, member: str, amount: int, cycle: int, request_id: str, sig: bytes,
@@ -461,12 +487,12 @@ class WitnessStore:
         for name, data in recorded.items():
             self.answers[name] = decode_answer(data)
 
-    def epoch_total(self, cycle: int, accounts: dict) -> dict:
+    def epoch_total(self, cycle: int, accounts: dict) -> WindowTotal:
         """Close the current funding window: open its default-fund total D
         over every member not in default (never a subset), only once every one
         of them has filed its contribution in this window (DESIGN §5.1), and
-        only once per window.  Returns ``Engine.open_epoch_total`` arguments
-        (minus the request id)."""
+        only once per window.  Returns the
+        :class:`~clearing.protocol.contracts.WindowTotal`."""
         s = self.state
         if cycle != s.cycle:
             self.log.append(("epoch-total", "all", cycle, "refused: not the current cycle"))
@@ -495,14 +521,13 @@ class WitnessStore:
 
         ans = self._answer(step, make)
         sig = signing.sign(self._sk, *epoch_message(cycle, ans["epoch"], ans["members"], ans["D"], ans["proof"]))
-        return {"cycle": cycle, **ans, "sig": sig}
+        return WindowTotal(cycle, ans["epoch"], ans["members"], ans["D"], ans["proof"], sig)
 
     # -- default management -------------------------------------------------------
-    def default_open(self, cycle: int, accounts: dict) -> dict:
+    def default_open(self, cycle: int, accounts: dict) -> DefaultOpening:
         """Disclose every declared defaulter (the operator's signed
         declarations are in the ledger) and open the survivors' snapshot total
-        D0 over the full survivor set.  Returns ``Engine.dm_open`` arguments
-        (minus the request id)."""
+        D0 over the full survivor set.  Returns the :class:`~clearing.protocol.contracts.DefaultOpening`."""
         s = self.state
         if cycle != s.cycle or not s.pending_defaults or s.dm is not None:
             self.log.append(("disclosure", "all", cycle, "refused: no declared default pending"))
@@ -515,7 +540,10 @@ class WitnessStore:
         # refuses funding), so every answer for these declarations opens the
         # same D0; the step includes the ledger position the proofs bind
         step = ("default-open", cycle, s.seq, tuple(defaulters))
-        return self._answer(step, lambda: self._default_open(cycle, defaulters, survivors))
+        ans = self._answer(step, lambda: self._default_open(cycle, defaulters, survivors))
+        return DefaultOpening(ans["cycle"], ans["defaulters"], ans["survivors"], ans["D0"], ans["D0_proof"],
+                              {m: Disclosed(d["values"], d["proof"]) for m, d in ans["disclosures"].items()},
+                              ans["sig"])
 
     def _default_open(self, cycle: int, defaulters: list, survivors: list) -> dict:
         s = self.state
@@ -540,18 +568,19 @@ class WitnessStore:
         return {"cycle": cycle, "defaulters": defaulters, "survivors": survivors, "D0": D0, "D0_proof": D0_proof,
                 "disclosures": disclosures, "sig": sig}
 
-    def default_shares(self, purpose: str) -> dict:
+    def default_shares(self, purpose: str) -> ProRataAllocation:
         """The pro-rata allocation the ledger's default event is waiting for
         (after the operator's close-out): c_j = floor(R*df_j/D0) committed,
-        proven, and their sum opened.  Returns ``Engine.dm_shares`` arguments
-        (minus the request id)."""
+        proven, and their sum opened.  Returns the :class:`~clearing.protocol.contracts.ProRataAllocation`."""
         s = self.state
         ev = s.dm
         if ev is None or purpose not in ev.get("need", {}):
             self.log.append(("pro-rata", "all", s.cycle, "refused: nothing pending"))
             raise Refused("no such allocation is pending in the ledger")
-        return self._answer(("pro-rata", ev["index"], ev["open_seq"], purpose, ev["need"][purpose]),
-                            lambda: self._default_shares(purpose))
+        ans = self._answer(("pro-rata", ev["index"], ev["open_seq"], purpose, ev["need"][purpose]),
+                           lambda: self._default_shares(purpose))
+        return ProRataAllocation(ans["cycle"], ans["index"], ans["purpose"], ans["R"], ans["shares"], ans["total"],
+                                 ans["proof"], ans["total_proof"], ans["sig"])
 
     def _default_shares(self, purpose: str) -> dict:
         s = self.state

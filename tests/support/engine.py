@@ -212,7 +212,7 @@ class Sim:
         if amount:
             self.deposit(mid, amount)
         kw = self.witness.cure_proof(mid, self.engine.account(mid))
-        res = self.engine.cure(request_id=self.rid("cure"), **kw)
+        res = self.engine.cure(kw, self.rid("cure"))
         self.sync()
         return res
 
@@ -223,8 +223,7 @@ class Sim:
         return res
 
     def open_epoch(self):
-        res = self.engine.open_epoch_total(request_id=self.rid("epoch"),
-                                           **self.witness.epoch_total(self.cycle, self.accounts()))
+        res = self.engine.open_epoch_total(self.witness.epoch_total(self.cycle, self.accounts()), self.rid("epoch"))
         self.sync()
         return res
 
@@ -232,7 +231,7 @@ class Sim:
         """Run one default event: disclosure + D0, close-out and auction lots
         (default: all to the public auction book), pro-rata shares."""
         kw = self.witness.default_open(self.cycle, self.accounts())
-        index = self.engine.dm_open(request_id=self.rid("dm-open"), **kw)["index"]
+        index = self.engine.dm_open(kw, self.rid("dm-open"))["index"]
         self.sync()
         if lots is None:
             disclosed = self.engine.state.dm["disclosed"]
@@ -242,7 +241,7 @@ class Sim:
                                        self.rid("dm-close"))["need"]
         self.sync()
         for purpose in sorted(need):
-            self.engine.dm_shares(request_id=self.rid("dm-shares"), **self.witness.default_shares(purpose))
+            self.engine.dm_shares(self.witness.default_shares(purpose), self.rid("dm-shares"))
             self.sync()
         assert self.engine.state.dm is None
         return index
