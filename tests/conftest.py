@@ -30,8 +30,8 @@ if TESTS_DIR not in sys.path:
 
 import pytest  # noqa: E402
 from hypothesis import settings  # noqa: E402
-from support.backends import AVAILABLE_BACKENDS, FAST_BACKENDS  # noqa: E402
 
+from support.backends import AVAILABLE_BACKENDS, FAST_BACKENDS  # noqa: E402
 from zkp.group import use_backend  # noqa: E402
 
 settings.register_profile("ci", deadline=None, max_examples=25)

@@ -34,12 +34,12 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support.engine import compare_with_oracle as compare
-from support.engine import run_scenario
 
 import clearing.fold
 from clearing.ccp import oracle, rules
 from clearing.ccp.generate import generate_scenario
+from support.engine import compare_with_oracle as compare
+from support.engine import run_scenario
 
 # ---------------------------------------------------------------------------
 # (a) rules == the oracle's helpers on random inputs

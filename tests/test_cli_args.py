@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from clearing import cli
-from clearing import commands
+from clearing import cli, commands
 
 CFG = ["--config", "/nonexistent-zkclear-config"]  # never read: parsing fails first
 

@@ -54,7 +54,6 @@ from pathlib import Path
 import pytest
 
 from support.processes import Services, configure, member_command
-
 from support.services import CCP, INSTRUMENTS
 
 CASH, DF = 10**9, 10**7

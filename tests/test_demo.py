@@ -22,11 +22,11 @@ from pathlib import Path
 
 import pytest
 
-from clearing.demo.run import compare_with_oracle, check_invariants
-from clearing.ccp.oracle import run_oracle
-from clearing.demo.report import TRANCHES, assemble_report, report_html, waterfall_svg
 from clearing.ccp.generate import generate_scenario
+from clearing.ccp.oracle import run_oracle
 from clearing.ccp.scenario import builtin_scenario
+from clearing.demo.report import TRANCHES, assemble_report, report_html, waterfall_svg
+from clearing.demo.run import check_invariants, compare_with_oracle
 
 BARS = list(TRANCHES) + ["rounding_residual", "uncovered_loss", "loss"]
 SVG_NS = "{http://www.w3.org/2000/svg}"

@@ -4,7 +4,8 @@ flag combinations, non-canonical identities, identity where not allowed)."""
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 import zkp.group as group_mod
 from support.backends import FAST_BACKENDS

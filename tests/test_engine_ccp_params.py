@@ -7,16 +7,12 @@ from __future__ import annotations
 
 import pytest
 
-from clearing.node.audit import audit
-
-from clearing.node.engine import Engine
-
-from clearing.protocol.messages import CCP_PARAMETERS, book_lots, ccp_parameters_message, closeout_message
-from clearing.protocol import signing
-
-from clearing.protocol.errors import AlreadyExists, FailedPrecondition, InvalidArgument, LedgerCorrupted
 from clearing.ccp.oracle import mutual_waterfall
-
+from clearing.node.audit import audit
+from clearing.node.engine import Engine
+from clearing.protocol import signing
+from clearing.protocol.errors import AlreadyExists, FailedPrecondition, InvalidArgument, LedgerCorrupted
+from clearing.protocol.messages import CCP_PARAMETERS, book_lots, ccp_parameters_message, closeout_message
 from support.engine import Sim
 
 ONE = [{"id": "F", "multiplier": 10, "tick": 1, "price0": 100000}]

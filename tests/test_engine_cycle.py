@@ -7,19 +7,15 @@ from __future__ import annotations
 
 import pytest
 
-from clearing.node.audit import audit
-
-from clearing.node.reports import report_chart, report_table
-
-from clearing.protocol.fields import AUCTION, PROVER
-
-from clearing.protocol.messages import affirmation_message, closeout_message
-from clearing.protocol.errors import FailedPrecondition, InvalidArgument, NotFound
 from clearing.ccp.oracle import closeout_loss, defaulter_tranches, mutual_waterfall, requirement, vm
+from clearing.node.audit import audit
+from clearing.node.reports import report_chart, report_table
+from clearing.protocol.errors import FailedPrecondition, InvalidArgument, NotFound
+from clearing.protocol.fields import AUCTION, PROVER
+from clearing.protocol.messages import affirmation_message, closeout_message
 from prover.custody.witness import Refused
-from zkp.errors import ProvingError
-
 from support.engine import INSTRUMENTS, MATRIX, basic_sim
+from zkp.errors import ProvingError
 
 MULTS = [i["multiplier"] for i in INSTRUMENTS]
 P0 = [i["price0"] for i in INSTRUMENTS]

@@ -8,12 +8,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from support.engine import MATRIX, basic_sim
 
 from clearing.node.audit import audit
 from clearing.protocol.errors import FailedPrecondition, InvalidArgument
 from clearing.protocol.messages import funding_message
 from prover.custody.witness import Refused
+from support.engine import MATRIX, basic_sim
 
 
 def test_window_needs_every_member_and_replaces_contributions(tmp_path):

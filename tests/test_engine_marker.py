@@ -10,13 +10,9 @@ import shutil
 import pytest
 
 from clearing.node.engine import Engine
-
 from clearing.node.marker import marker_path, read_marker, write_marker
-
-from clearing.protocol.messages import deposit_message, genesis_message
-
 from clearing.protocol.errors import LedgerCorrupted
-
+from clearing.protocol.messages import deposit_message, genesis_message
 from support.engine import basic_sim
 
 
@@ -104,7 +100,6 @@ def test_a_full_disk_applies_nothing_and_the_retry_applies_once(tmp_path):
     sim = basic_sim(tmp_path, members=("A", "B"), seed=b"full")
     m = sim.members["A"]
     rid = "dep-full"
-    sig = m.sign(deposit_message("A", 42, sim.cycle, rid))
     before = (sim.engine.chain_head(), sim.engine.account("A"), read_marker(_db(sim)))
     db = sim.engine.ledger._db
     pages = db.execute("PRAGMA page_count").fetchone()[0]

@@ -7,7 +7,6 @@ import sqlite3
 from dataclasses import replace
 
 import pytest
-from support.engine import INSTRUMENTS, MATRIX, basic_sim
 
 from clearing.node.audit import audit
 from clearing.node.engine import Engine
@@ -39,6 +38,7 @@ from clearing.protocol.relay import seal_opening
 from clearing.protocol.statements import margin_statement, trade_statement
 from prover.custody.witness import Divergence, Refused
 from prover.statements import prove
+from support.engine import INSTRUMENTS, MATRIX, basic_sim
 from zkp.errors import ProvingError
 from zkp.field import random_scalar
 from zkp.generators import generators

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import pytest
 
-from clearing.ccp.oracle import run_oracle
 from clearing.ccp.generate import generate_scenario
+from clearing.ccp.oracle import run_oracle
 from clearing.ccp.scenario import builtin_scenario
-
 from support.engine import compare_with_oracle, run_scenario, waterfall_scenario
 
 

@@ -6,14 +6,10 @@ from __future__ import annotations
 import pytest
 
 from clearing.node.audit import audit
-
 from clearing.node.engine import Engine
-
-from clearing.protocol.messages import deposit_message
 from clearing.protocol import signing
-
 from clearing.protocol.errors import PermissionDenied
-
+from clearing.protocol.messages import deposit_message
 from support.engine import MATRIX, basic_sim
 
 

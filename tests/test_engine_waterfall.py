@@ -9,7 +9,6 @@ from __future__ import annotations
 import pytest
 
 from clearing.ccp.oracle import run_oracle
-
 from support.engine import compare_with_oracle, run_scenario, waterfall_scenario
 
 CASES = {

@@ -23,7 +23,6 @@ import re
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from support import privacy as P
 
 from clearing.fold.apply import FOLDS
 from clearing.node.audit import audit
@@ -33,6 +32,7 @@ from clearing.protocol.encoding import GENESIS_HASH, canonical, chain_hash
 from clearing.protocol.errors import InvalidArgument, LedgerCorrupted
 from clearing.protocol.events import EVENTS, parse
 from prover.custody.witness import Divergence, WitnessStore
+from support import privacy as P
 
 
 @pytest.fixture(scope="module")

@@ -74,12 +74,11 @@ from dataclasses import dataclass
 import grpc
 import pytest
 
-from clearing.services import config as services_config
-from clearing.node.marker import read_marker
-from clearing.ccp.oracle import requirement, run_oracle
 from clearing.ccp.generate import generate_scenario
+from clearing.ccp.oracle import requirement, run_oracle
 from clearing.ccp.scenario import builtin_scenario, grid_deposit, scenario_matrix
-
+from clearing.node.marker import read_marker
+from clearing.services import config as services_config
 from support.processes import CALL_TIMEOUT, Services, configure
 from support.services import compare_with_oracle
 

@@ -3,14 +3,15 @@ strict 32-byte scalar encoding, signed views, and the lazy galois field."""
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from zkp.errors import DecodeError
 from zkp.field import (
     GF,
+    SCALAR_BYTES,
     P,
     R,
-    SCALAR_BYTES,
     SeededRng,
     batch_inv,
     decode_scalar,

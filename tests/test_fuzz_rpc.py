@@ -60,17 +60,29 @@ from grpc_reflection.v1alpha import reflection_pb2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clearing.services import auditor as auditor_service
-from clearing.protocol.messages import admission_message, affirmation_message, assessment_payment_message, assessment_settlement_message, ccp_parameters_message, closeout_message, default_message, deposit_message, funding_message, scenario_set_id, settlement_message, withdrawal_message
-from clearing.protocol import errors as ce
-from clearing.services import rpc
 from clearing.api import admin_pb2, auditor_pb2, clearing_pb2, common_pb2, convert, prover_pb2
+from clearing.protocol import errors as ce
+from clearing.protocol.messages import (
+    admission_message,
+    affirmation_message,
+    assessment_payment_message,
+    assessment_settlement_message,
+    ccp_parameters_message,
+    closeout_message,
+    default_message,
+    deposit_message,
+    funding_message,
+    scenario_set_id,
+    settlement_message,
+    withdrawal_message,
+)
+from clearing.services import auditor as auditor_service
+from clearing.services import rpc
 from clearing.services.pki import load_identity
+from support.services import MATRIX, P0, Cluster
 from zkp.errors import DecodeError
 from zkp.field import P, R
 from zkp.group import Point, decode_affine
-
-from support.services import MATRIX, P0, Cluster
 
 S = grpc.StatusCode
 U64_MAX = (1 << 64) - 1

@@ -9,7 +9,8 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from py_ecc.bls.hash import expand_message_xmd as reference_xmd
 
 import zkp.generators as gen_mod

@@ -16,7 +16,8 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from support.backends import AVAILABLE_BACKENDS, FAST_BACKENDS
 from zkp.errors import BackendError
@@ -33,7 +34,6 @@ from zkp.group import (
     set_backend,
     use_backend,
 )
-from zkp.group import jacobian
 from zkp.group.jacobian import (
     BN_U,
     GLV_BETA,

@@ -6,9 +6,9 @@ import sqlite3
 
 import pytest
 
-from clearing.protocol.errors import AlreadyExists, InvalidArgument, LedgerCorrupted
 from clearing.node.ledger import Ledger
 from clearing.protocol.encoding import GENESIS_HASH, canonical, chain_hash, content_hash
+from clearing.protocol.errors import AlreadyExists, InvalidArgument, LedgerCorrupted
 
 
 def test_canonical_json_is_sorted_compact_and_float_free():

@@ -3,11 +3,19 @@ properties of the pure helpers."""
 import json
 
 import pytest
-from hypothesis import assume, given, settings, strategies as st
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from clearing.ccp.oracle import (
-    TRANCHES, closeout_loss, defaulter_tranches, mutual_waterfall, pro_rata, requirement, run_oracle,
-    scenario_pnl, vm,
+    TRANCHES,
+    closeout_loss,
+    defaulter_tranches,
+    mutual_waterfall,
+    pro_rata,
+    requirement,
+    run_oracle,
+    scenario_pnl,
+    vm,
 )
 from clearing.ccp.scenario import ScenarioError, builtin_scenario, load_scenario, scenario_matrix
 
@@ -598,7 +606,6 @@ def test_defaulter_tranches_properties(X, cash, df, u):
 @given(st.integers(0, 1 << 66), st.lists(st.integers(0, 1 << 63), max_size=8), amount, amount, st.integers(0, 5))
 def test_mutual_waterfall_properties(R, dfs, s1, s2, a):
     mw = mutual_waterfall(R, dfs, s1, s2, a)
-    D0 = sum(dfs)
     assert (mw.skin_in_the_game_1 + mw.survivors_default_fund + mw.skin_in_the_game_2 + mw.assessments
             + mw.rounding_residual + mw.uncovered_loss) == R
     assert mw.skin_in_the_game_1 == min(R, s1)

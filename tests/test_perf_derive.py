@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import random
 
-from support.backends import FAST_BACKENDS
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
+from support.backends import FAST_BACKENDS
 from zkp.field import R
 from zkp.generators import generators
 from zkp.group import Point, msm, msm_rows, use_backend

@@ -1,9 +1,9 @@
 """The proving pool's workers leave when the process that owns the pool dies
 without shutting it down (kill -9 of a prover service): no orphan remains."""
-import os
 import subprocess
 import sys
 import time
+
 
 def _alive(pid: int) -> bool:
     try:

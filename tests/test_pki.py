@@ -20,13 +20,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509 import verification
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from clearing.services import pki
-
-from clearing.protocol import relay
-
-from clearing.protocol import signing
-from clearing.services.pki import AuthError, PkiError
+from clearing.protocol import relay, signing
 from clearing.protocol.signing import SignatureError
+from clearing.services import pki
+from clearing.services.pki import AuthError, PkiError
 
 MEMBERS = ["A", "B"]
 ALL_NAMES = ["clearing", "prover", "auditor", "A", "B", "operator"]
@@ -383,7 +380,7 @@ class _Ctx:
 
 def _make_cert(*, uris=("zkclear://member/A",), cn="member/A", ext: bytes | None = b"\x04\x20" + bytes(32)):
     key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
     builder = (
         x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
@@ -534,7 +531,7 @@ def _tls_pair(keytype):
     def algorithm(key):
         return None if keytype == "ed25519" else hashes.SHA256()
 
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     ca_key = new_key()
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pin CA")])
     ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)

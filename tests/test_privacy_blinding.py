@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+import support.engine as S
 from clearing.protocol.fields import PROVER
 from prover.custody.witness import Refused, WitnessStore
-import support.engine as S
 from support.engine import basic_sim
 
 

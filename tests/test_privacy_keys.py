@@ -29,14 +29,12 @@ from pathlib import Path
 import pytest
 
 from clearing import cli
-
-from clearing.services import config as services_config
 from clearing.node.ledger import Ledger
+from clearing.services import config as services_config
 from clearing.services import prover_service
 from prover.custody.sealed_store import SealedStore, StoreError
-from zkp.pedersen import Opening
-
 from support.services import Cluster, make_config
+from zkp.pedersen import Opening
 
 ENV = services_config.PROVER_KEY_ENV
 

@@ -48,8 +48,6 @@ from types import SimpleNamespace
 
 import grpc
 import pytest
-from support import privacy as P
-from support.engine import basic_sim, run_scenario, waterfall_scenario
 
 from clearing.api import clearing_pb2, convert
 from clearing.fold.apply import apply_event
@@ -65,6 +63,8 @@ from clearing.protocol.statements import epoch_statement, trade_statement
 from clearing.services import rpc
 from prover.custody.witness import Refused
 from prover.statements import prove, prove_reveals
+from support import privacy as P
+from support.engine import basic_sim, run_scenario, waterfall_scenario
 from zkp.field import random_scalar
 from zkp.generators import generators
 from zkp.pedersen import Opening

@@ -5,10 +5,11 @@ encodings, an independent textbook re-check of both verification equations
 from __future__ import annotations
 
 import dataclasses
-from functools import lru_cache
+from functools import cache
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from prover import rangeproof as prover_mod
 from prover.rangeproof import prove_range
@@ -18,7 +19,14 @@ from zkp.field import GF, P, R, SeededRng, encode_scalar, inv
 from zkp.generators import GeneratorSet, generators
 from zkp.group import Point, get_backend, msm, sqrt_fp, use_backend
 from zkp.rangeproof import (
-    MAX_VALUES, SUPPORTED_BITS, RangeProof, challenges_for, delta, padded_m, proof_size, s_vector,
+    MAX_VALUES,
+    SUPPORTED_BITS,
+    RangeProof,
+    challenges_for,
+    delta,
+    padded_m,
+    proof_size,
+    s_vector,
 )
 from zkp.transcript import Transcript
 
@@ -36,7 +44,7 @@ def _blindings(seed: str, m: int) -> list[int]:
     return [rng.randbelow(R) for _ in range(m)]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _proof(n: int, values: tuple, seed: str = "s"):
     """(commitments, proof) for the values; deterministic and cached."""
     gens = generators()
@@ -172,7 +180,7 @@ def test_textbook_equations_hold_separately():
     M = padded_m(len(values))
     N = n * M
     ch = challenges_for(_transcript(), list(V), proof, n)
-    y, z, x, w, us = F(ch.y), F(ch.z), F(ch.x), F(ch.w), [F(u) for u in ch.u]
+    z, x, w, us = F(ch.z), F(ch.x), F(ch.w), [F(u) for u in ch.u]
     y_n = F([pow(ch.y, i, R) for i in range(N)])
     two_n = F([1 << k for k in range(n)])
     z_j = [z ** (2 + j) for j in range(M)]

@@ -3,7 +3,7 @@ naming exactly the failing proofs, edge cases."""
 from __future__ import annotations
 
 import dataclasses
-from functools import lru_cache
+from functools import cache
 
 import pytest
 
@@ -39,7 +39,7 @@ def _transcript(i: int) -> Transcript:
     return t
 
 
-@lru_cache(maxsize=None)
+@cache
 def _proof(i: int):
     n, values = CASES[i]
     rng = SeededRng(f"batch/{i}")

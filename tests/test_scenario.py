@@ -5,10 +5,15 @@ from pathlib import Path
 
 import pytest
 
-from clearing.ccp.oracle import run_oracle
 from clearing.ccp.generate import GENERATED_DEPOSIT_GRID, generate_scenario
+from clearing.ccp.oracle import run_oracle
 from clearing.ccp.scenario import (
-    ScenarioError, builtin_scenario, grid_deposit, load_scenario, parse_json, scenario_matrix,
+    ScenarioError,
+    builtin_scenario,
+    grid_deposit,
+    load_scenario,
+    parse_json,
+    scenario_matrix,
 )
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "scenarios" / "ccp-demo.json"

@@ -8,13 +8,12 @@ import json
 
 import pytest
 
+from clearing.api import auditor_pb2, auditor_pb2_grpc, clearing_pb2
+from clearing.protocol.encoding import canonical
+from clearing.protocol.errors import LedgerCorrupted
 from clearing.services import auditor as A
 from clearing.services import rpc
-from clearing.api import auditor_pb2, auditor_pb2_grpc, clearing_pb2
-from clearing.protocol.errors import LedgerCorrupted
-from clearing.protocol.encoding import canonical
 from clearing.services.pki import load_identity
-
 from support.services import MATRIX, P0
 
 

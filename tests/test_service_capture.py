@@ -24,7 +24,6 @@ import pytest
 
 from clearing.clients.participant import Participant
 from clearing.services.pki import load_identity
-
 from support.services import Cluster
 
 MEMBERS = tuple("ABCDEFGH")

@@ -6,9 +6,8 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from clearing.protocol.messages import ccp_parameters_message
 from clearing.api import admin_pb2, admin_pb2_grpc
-
+from clearing.protocol.messages import ccp_parameters_message
 
 
 def test_operator_sets_ccp_parameters_participant_is_denied(cluster):

@@ -17,11 +17,9 @@ import time
 import grpc
 import pytest
 
-from clearing.services import rpc
-
 from clearing.services import config as services_config
+from clearing.services import rpc
 from clearing.services.pki import load_identity
-
 from support.processes import Proc, configure, ledger_status, onboard, open_clients
 from support.services import CCP, INSTRUMENTS, MATRIX
 

@@ -8,9 +8,8 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from clearing.services.auditor import audit_node
 from clearing.ccp.oracle import requirement
-
+from clearing.services.auditor import audit_node
 from support.engine import Sim
 from support.services import CCP, INSTRUMENTS, MATRIX, Cluster
 

@@ -13,15 +13,11 @@ import grpc
 import pytest
 
 from clearing import cli
-
-from clearing.services import clearing_service
-
 from clearing.clients import retry
-
-from clearing.services import config as services_config
 from clearing.clients.participant import Participant, TradeRejected
+from clearing.services import clearing_service
+from clearing.services import config as services_config
 from clearing.services.pki import load_identity
-
 from support.services import MATRIX, P0, Cluster
 
 S = grpc.StatusCode
@@ -121,8 +117,8 @@ def test_retried_withdrawal_replays_although_the_prover_now_refuses(cluster):
 def test_a_request_without_proof_is_answered_only_from_the_record(cluster):
     """What the client's retry relies on: the node answers a recorded id
     first, and an unrecorded one without a proof applies nothing."""
-    from clearing.protocol.messages import withdrawal_message
     from clearing.api import clearing_pb2
+    from clearing.protocol.messages import withdrawal_message
 
     cluster.onboard()
     a = cluster.member("A")

@@ -23,18 +23,17 @@ import grpc
 import pytest
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
-from clearing.protocol.messages import withdrawal_message
-from clearing.protocol import errors as ce
-from clearing.services import rpc
 from clearing.api import admin_pb2, admin_pb2_grpc, clearing_pb2, common_pb2, prover_pb2
+from clearing.protocol import errors as ce
 from clearing.protocol.errors import capped, shown
+from clearing.protocol.messages import withdrawal_message
+from clearing.services import rpc
 from clearing.services.pki import load_identity
 from prover.custody.sealed_store import StoreError
 from prover.custody.witness import Divergence, Refused
+from support.services import MATRIX, P0
 from zkp.errors import DecodeError, ProvingError, VerificationError
 from zkp.statements import StatementError
-
-from support.services import MATRIX, P0
 
 S = grpc.StatusCode
 U64_MAX = (1 << 64) - 1
@@ -286,8 +285,9 @@ def test_a_burst_of_100_concurrent_reads_is_served(cluster):
     ident = load_identity(cluster.dir, "A")
     channels = [rpc.channel(ident, cluster.clearing_target) for _ in range(4)]
     try:
-        from clearing.api import clearing_pb2_grpc
         from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+        from clearing.api import clearing_pb2_grpc
 
         stubs = [clearing_pb2_grpc.ClearingServiceStub(ch) for ch in channels]
         health_stubs = [health_pb2_grpc.HealthStub(ch) for ch in channels]
@@ -408,7 +408,9 @@ def test_random_requests_to_every_rpc_never_internal(cluster, caplog):
     nodes still SERVING."""
     import random
 
-    from clearing.api import admin_pb2 as A, clearing_pb2 as C, prover_pb2 as P
+    from clearing.api import admin_pb2 as A
+    from clearing.api import clearing_pb2 as C
+    from clearing.api import prover_pb2 as P
 
     cluster.onboard()
     rng = random.Random(11)

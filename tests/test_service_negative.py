@@ -8,14 +8,20 @@ import grpc
 import pytest
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
+from clearing.api import (
+    admin_pb2,
+    admin_pb2_grpc,
+    clearing_pb2,
+    clearing_pb2_grpc,
+    common_pb2,
+    prover_pb2,
+    prover_pb2_grpc,
+)
 from clearing.protocol.messages import admission_message, scenario_set_id, settlement_message
 from clearing.services import rpc
-from clearing.api import admin_pb2, admin_pb2_grpc, clearing_pb2, clearing_pb2_grpc, common_pb2
-from clearing.api import prover_pb2, prover_pb2_grpc
 from clearing.services.pki import init_pki, load_identity
-from zkp.field import R
-
 from support.services import MATRIX, P0
+from zkp.field import R
 
 S = grpc.StatusCode
 
@@ -201,16 +207,17 @@ def test_unauthenticated_party_outside_roster(cluster, tmp_path):
 
     ca_dir = cluster.dir
     # re-issue with the same CA: build a leaf for an unknown member
+    import datetime
+
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
-    import datetime
 
     ca_key = serialization.load_pem_private_key((ca_dir / "ca" / "ca.key").read_bytes(), None)
     ca_cert = x509.load_pem_x509_certificate((ca_dir / "ca" / "ca.crt").read_bytes())
     from clearing.protocol import signing
     ed = signing.generate_identity_key()
     key, cert = pki._make_leaf(ca_key, ca_cert, "member", "Zed", signing.public_key_bytes(ed),
-                               datetime.datetime.now(datetime.timezone.utc), 1)
+                               datetime.datetime.now(datetime.UTC), 1)
     creds = grpc.ssl_channel_credentials(
         root_certificates=(ca_dir / "ca" / "ca.crt").read_bytes(),
         private_key=key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,

@@ -14,7 +14,6 @@ from clearing import cli
 from clearing.services import config as services_config
 from clearing.services.auditor import audit_node
 from clearing.services.pki import load_config, load_identity
-
 from support.processes import ledger_status, onboard, open_clients
 from support.services import MATRIX
 
@@ -86,8 +85,8 @@ def test_kill9_mid_cycle_and_restart(procs, victim):
         # the client retries the same request: applied once
         again = ms["C"].clearing.SubmitTrade(req)
         assert again.seq == first.seq and again.trade == first.trade
-        from clearing.protocol.messages import affirmation_message
         from clearing.api import clearing_pb2
+        from clearing.protocol.messages import affirmation_message
         t2 = ms["A"].pending()[0].trade
         aff = clearing_pb2.AffirmTradeRequest(request_id="aff-t2", trade_id="t2", member="A",
                                               signature=ms["A"]._sign(affirmation_message(t2, "A")))

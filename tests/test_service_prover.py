@@ -11,14 +11,12 @@ import sqlite3
 import grpc
 import pytest
 
-from clearing.services import clearing_service
-
-from clearing.services import config as services_config
 from clearing.api import prover_pb2
+from clearing.services import clearing_service
+from clearing.services import config as services_config
 from prover.custody.sealed_store import SealedStore, StoreError
-from zkp.field import encode_scalar
-
 from support.services import MATRIX, P0, Cluster
+from zkp.field import encode_scalar
 
 S = grpc.StatusCode
 QTY = 987_653  # distinctive, to look for in logs and on disk
@@ -162,8 +160,7 @@ def test_prover_alarm_when_node_ledger_goes_backwards(tmp_path):
     """A restarted prover remembers the highest (seq, head) it followed: a
     node that comes back with a shorter ledger (a lost database re-created
     from the genesis) raises the alarm instead of being followed silently."""
-    from clearing.services import rpc
-    from clearing.services import prover_service
+    from clearing.services import prover_service, rpc
     c = Cluster(tmp_path / "cfg")
     try:
         c.onboard()

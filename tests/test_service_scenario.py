@@ -13,10 +13,9 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from clearing.ccp.oracle import requirement, run_oracle
 from clearing.ccp.generate import generate_scenario
+from clearing.ccp.oracle import requirement, run_oracle
 from clearing.ccp.scenario import builtin_scenario, grid_deposit, scenario_matrix
-
 from support.services import Cluster, compare_with_oracle
 
 

@@ -3,7 +3,8 @@ binding (Frozen Heart), prover-side witness checks, strict encodings."""
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from prover.sigma import prove_equality, prove_opening, prove_reveal, prove_zero
 from verifier.sigma import verify_equality, verify_opening, verify_reveal, verify_zero

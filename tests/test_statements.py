@@ -5,7 +5,8 @@ from __future__ import annotations
 import random
 
 import pytest
-from hypothesis import given, settings, strategies as st_
+from hypothesis import given, settings
+from hypothesis import strategies as st_
 
 from clearing.ccp.oracle import pro_rata, scenario_pnl
 from prover import statements as P
@@ -15,8 +16,19 @@ from zkp.field import R, SeededRng
 from zkp.generators import generators
 from zkp.pedersen import Opening
 from zkp.statements import (
-    AggregateOpening, AssessmentFromCash, AssessmentSettlement, Context, DefaultFunding, Disclosure, Margin,
-    ProRataShares, StatementError, StatementProof, TradeValidity, Withdrawal, RevealProofs,
+    AggregateOpening,
+    AssessmentFromCash,
+    AssessmentSettlement,
+    Context,
+    DefaultFunding,
+    Disclosure,
+    Margin,
+    ProRataShares,
+    RevealProofs,
+    StatementError,
+    StatementProof,
+    TradeValidity,
+    Withdrawal,
 )
 
 RNG = SeededRng(b"statements")

@@ -50,7 +50,7 @@ AMOUNT_LIMIT = 1 << 63
 QUANTITY_LIMIT = 1 << 32
 #: One past the largest price (zkp.statements.MAX_PRICE).
 PRICE_LIMIT = 1 << 40
-#: One past the largest cycle (clearing.engine.MAX_CYCLES).
+#: One past the largest cycle (clearing.protocol.fields.MAX_CYCLES).
 CYCLE_LIMIT = 1 << 20
 _INT_RE = re.compile(r"-?[0-9]+")
 _REQUEST_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")

@@ -47,7 +47,7 @@ What the demo checks (exit status 0 only if all hold)
   verify, or a request the node refused as INVALID_ARGUMENT, is counted as
   rejected.  ``ok`` needs zero rejected.
 * **invariants** -- the demo folds the public events itself
-  (:class:`clearing.engine.Core`, no openings) and checks, before every
+  (:class:`clearing.node.core.Core`, no openings) and checks, before every
   cycle close, that positions net to zero per instrument, that the cycle's
   VM commitments sum to zero and that cash + default fund equal the public
   flows (and the public books balance).

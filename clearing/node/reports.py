@@ -33,6 +33,7 @@ def report_chart(report: dict, width: int = 40) -> str:
     out, start = [], 0
     for name, amount in rows:
         a, b = start * width // total, (start + amount) * width // total
-        out.append(f"{name.ljust(w)} |{' ' * a}{'#' * max(b - a, 1 if amount else 0)}{' ' * max(0, width - b)}| {amount}")
+        bar = "#" * max(b - a, 1 if amount else 0)
+        out.append(f"{name.ljust(w)} |{' ' * a}{bar}{' ' * max(0, width - b)}| {amount}")
         start += amount
     return "\n".join(out)

@@ -3,7 +3,7 @@
 :func:`audit_node` reads ClearingService.StreamLedger from the beginning,
 re-checks the hash chain over the exact bytes received (and that each event
 is canonical JSON), then replays the events through the engine's auditor
-function :func:`clearing.engine.audit` -- every signature and proof
+function :func:`clearing.node.audit.audit` -- every signature and proof
 re-verified, every margin decision, invariant and cycle digest recomputed
 and the node's signature on each digest checked, with the genesis anchored
 to the operator's and the node's keys from the CA-checked roster (so a
@@ -108,7 +108,7 @@ def fetch_events(stub: rpc.Client, hashes: list | None = None) -> list[tuple[int
 
 def audit_events(events, status: clearing_pb2.LedgerStatus | None, *, operator_key: bytes | None = None,
                  node_key: bytes | None = None) -> AuditResult:
-    """Replay ``events`` with :func:`clearing.engine.audit`, anchored to the
+    """Replay ``events`` with :func:`clearing.node.audit.audit`, anchored to the
     operator's and the node's keys when given (from the CA-checked roster), and
     compare with the node's reported status."""
     try:

@@ -1,6 +1,6 @@
 """The clearing node as a gRPC server: ClearingService + AdminService.
 
-The servicers are a thin, checked shell around :class:`clearing.engine.Engine`:
+The servicers are a thin, checked shell around :class:`clearing.node.engine.Engine`:
 
 * **one engine thread.**  The engine and its SQLite connection live in a
   single dedicated thread (:class:`EngineThread`); every handler submits its

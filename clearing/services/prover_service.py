@@ -292,7 +292,8 @@ class ProverServicer(prover_pb2_grpc.ProverServiceServicer):
     def ProveCure(self, request, context, caller):
         caller.require(NODE)
         rpc.require_time(context, PROVE_TIME)
-        answer = self.node.guarded(lambda: self.node.witness.cure_proof(request.member, self.node.account(request.member)))
+        answer = self.node.guarded(
+            lambda: self.node.witness.cure_proof(request.member, self.node.account(request.member)))
         return convert.cure_msg(answer)
 
     @rpc.unary

@@ -4,7 +4,7 @@ and proofs of exactly what the ledger requires.
 The store custodies the openings of every member of the default-fund group
 (DESIGN §2).  It follows the clearing node's public events and applies each
 one to its openings with the *same fold* the node applies to commitments
-(:func:`clearing.engine.apply_event` over :class:`OpeningAlgebra`), so after
+(:func:`clearing.fold.apply.apply_event` over :class:`OpeningAlgebra`), so after
 every event each of its openings commits to the node's commitment -- unless
 the node (or the store) diverged.  Before any proof about a member it
 recomputes that member's commitments and compares them with the node's public
@@ -29,7 +29,7 @@ opening; :class:`~zkp.pedersen.Opening` hides itself in ``repr``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from clearing.fold.apply import apply_event
 from clearing.fold.state import PointAlgebra, State
@@ -184,7 +184,7 @@ class WitnessStore:
         self.log: list[tuple[str, str, int, str]] = []
         #: called as ``on_answer(step name, encoded answer)`` when an aggregate
         #: step is answered for the first time (to record it at rest)
-        self.on_answer = None
+        self.on_answer: Callable[[str, bytes], None] | None = None
 
     def __repr__(self) -> str:
         return f"WitnessStore(seq={self.state.seq}, members={len(self.state.members)})"
@@ -244,9 +244,10 @@ class WitnessStore:
             apply_event(self.state, seq, event, self.alg)
         return self.state.seq
 
-    def _op(self, msg, sig_hex: str) -> None:
+    def _op(self, msg: tuple[str, signing.Fields], sig_hex: str) -> None:
+        kind, fields = msg
         try:
-            signing.verify(self._operator, *msg, bytes.fromhex(sig_hex))
+            signing.verify(self._operator, kind, fields, bytes.fromhex(sig_hex))
         except (signing.SignatureError, ValueError):
             raise Divergence("an operator signature in the ledger does not verify") from None
 
@@ -302,9 +303,10 @@ class WitnessStore:
     def _member_key(self, member: str) -> bytes:
         return bytes.fromhex(self.state.account(member).key)
 
-    def _member_sig(self, member: str, msg, sig: bytes) -> None:
+    def _member_sig(self, member: str, msg: tuple[str, signing.Fields], sig: bytes) -> None:
+        kind, fields = msg
         try:
-            signing.verify(self._member_key(member), *msg, bytes(sig))
+            signing.verify(self._member_key(member), kind, fields, bytes(sig))
         except signing.SignatureError:
             self.log.append((msg[0], member, self.state.cycle, "refused: bad signature"))
             raise Refused("the member's signature on the request does not verify") from None
@@ -385,16 +387,19 @@ class WitnessStore:
         return a.version, proof.to_bytes()
 
     # -- margin -----------------------------------------------------------------
-    def _require_margin_phase(self, cycle: int) -> None:
-        if cycle != self.state.cycle or self.state.phase != "margin" or self.state.scenario_set is None:
+    def _require_margin_phase(self, cycle: int) -> dict:
+        """The cycle's signed scenario set, when margin may be proven now."""
+        scenario_set = self.state.scenario_set
+        if cycle != self.state.cycle or self.state.phase != "margin" or scenario_set is None:
             raise Refused("margin is proven only for the current cycle after its signed settlement")
+        return scenario_set
 
     def margin_batch(self, cycle: int, accounts: dict) -> tuple[list[dict], bytes]:
         """The cycle's margin proofs, released together: per member not in
         default, the full proof when it holds, else solvency-only, else no
         entry (a payment default candidate).  ``accounts`` maps member ->
         the node's public account; returns (entries, prover signature)."""
-        self._require_margin_phase(cycle)
+        scenario_set = self._require_margin_phase(cycle)
         if self.state.margin_done:
             raise Refused("the margin batch of this cycle was already submitted")
         jobs, mids = [], []
@@ -404,7 +409,7 @@ class WitnessStore:
                 continue
             self.check(mid, accounts[mid])
             cash, pos = self._commitments(a)
-            jobs.append((margin_statement(cycle, a.version, mid, cash, pos, self.state.scenario_set),
+            jobs.append((margin_statement(cycle, a.version, mid, cash, pos, scenario_set),
                          [a.cash, *a.pos]))
             mids.append((mid, a.version))
         # independent members: proved in the process pool (prover/pool.py)
@@ -427,12 +432,12 @@ class WitnessStore:
         Refused when the member is not called; ProvingError when even
         solvency fails."""
         a = self.state.account(member)
-        self._require_margin_phase(self.state.cycle)
+        scenario_set = self._require_margin_phase(self.state.cycle)
         if a.status not in (STATUS_CALL, STATUS_PAYMENT):
             raise Refused(f"member {shown(member)} is not called")
         self.check(member, public_account)
         cash, pos = self._commitments(a)
-        st = margin_statement(self.state.cycle, a.version, member, cash, pos, self.state.scenario_set)
+        st = margin_statement(self.state.cycle, a.version, member, cash, pos, scenario_set)
         proved, proof = prove_margin_or_solvency(st, [a.cash, *a.pos], rng=self._rng)
         if proved.solvency_only and a.status != STATUS_PAYMENT:
             self.log.append(("cure", member, self.state.cycle, "still short"))
@@ -561,8 +566,8 @@ class WitnessStore:
         if survivors:
             ops = [s.members[m].df for m in survivors]
             D0 = sum(to_signed(op.value) for op in ops)
-            st = snapshot_statement(cycle, s.seq, survivors, [gens.commit(o.value, o.blinding) for o in ops], D0)
-            D0_proof = prove_reveals(st, ops, rng=self._rng).to_bytes()
+            snap = snapshot_statement(cycle, s.seq, survivors, [gens.commit(o.value, o.blinding) for o in ops], D0)
+            D0_proof = prove_reveals(snap, ops, rng=self._rng).to_bytes()
             self.log.append(("snapshot", "survivors", cycle, "opened D0"))
         sig = signing.sign(self._sk, *dm_open_message(cycle, defaulters, survivors, D0, disclosures, D0_proof))
         return {"cycle": cycle, "defaulters": defaulters, "survivors": survivors, "D0": D0, "D0_proof": D0_proof,
@@ -585,6 +590,8 @@ class WitnessStore:
     def _default_shares(self, purpose: str) -> dict:
         s = self.state
         ev = s.dm
+        if ev is None:  # checked by default_shares; the event cannot vanish in between
+            raise Refused("no default event in progress")
         gens = generators()
         R = ev["need"][purpose]
         survivors = ev["survivors"]

@@ -238,7 +238,7 @@ class Proc:
 
     def __init__(self, directory, node: str, *extra: str):
         self.dir, self.node = directory, node
-        self.log = open(directory / f"{node}.log", "ab")  # noqa: SIM115 - the process's output; closed in close()
+        self.log = open(directory / f"{node}.log", "ab")
         self.p = subprocess.Popen([sys.executable, "-m", "clearing.cli", "serve", node, "--config", str(directory),
                                    *extra],
                                   stdout=self.log, stderr=subprocess.STDOUT)
