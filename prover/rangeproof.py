@@ -95,7 +95,12 @@ def prove_range(transcript: Transcript, values: Sequence[int], blindings: Sequen
     extends it (see :mod:`zkp.rangeproof` for the order).  The verifier needs
     the same commitments, n, and a transcript in the same state.  Raises
     :class:`~zkp.errors.ProvingError` for values outside [0, 2^n), n not in
-    SUPPORTED_BITS, or 0 or more than 64 values."""
+    SUPPORTED_BITS, or 0 or more than 64 values.
+
+    Kept as one function that follows the paper's protocol steps in transcript order (commit A and
+    S, challenges y and z, T1 and T2, x, the openings, then the IPA), so a reviewer can read it
+    against the module docstring.
+    """
     values = list(values)
     blindings = list(blindings)
     _check_witness(values, blindings, n)
@@ -179,7 +184,11 @@ def _inner_product(transcript: Transcript, b: Backend, G: list[RawPoint], gf: li
     factor set aside: G'_i = G[i] + sum_{t>=1} (gf[i+t*n]/gf[i]) * G[i+t*n],
     gf'_i = gf[i] -- one scalar multiplication per output for g = 2 (the
     classic fold), one (g-1)-point MSM sharing its doublings for larger g.
-    Returns (L list, R list, a, b)."""
+    Returns (L list, R list, a, b).
+
+    One loop over the IPA rounds with its generator-folding schedule; kept whole because the folding
+    is the prover's hot path.
+    """
     group = fold_group or FOLD_GROUP
     msm = b.msm
     Ls: list[Point] = []

@@ -170,7 +170,11 @@ def _scalar(k: object) -> int:
 
 def _terms(transcript: Transcript, commitments: Sequence[Point], proof: RangeProof, n: int,
            gens: GeneratorSet) -> _Terms:
-    """Replay the transcript and build this proof's MSM terms (or _Invalid)."""
+    """Replay the transcript and build this proof's MSM terms (or _Invalid).
+
+    Follows the verification equation term by term in transcript order, so it is kept as one
+    function a reviewer can read against the module docstring.
+    """
     if not isinstance(proof, RangeProof) or not isinstance(n, int) or isinstance(n, bool) \
             or n not in SUPPORTED_BITS:
         raise _Invalid

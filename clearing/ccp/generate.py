@@ -111,6 +111,9 @@ def generate_scenario(members: int, instruments: int, scenarios: int, cycles: in
         their crash-day calls.
     The result is checked with the plaintext oracle; if it did not end in a
     default reaching tranche 4, the crash is deepened and the check repeated.
+
+    Long but linear: it builds the file section by section (instruments, scan ranges, portfolios,
+    prices, the crash) and then checks the result with the oracle.
     """
     for name, v, lo, hi in (("members", members, 3, MAX_MEMBERS + 1),
                             ("instruments", instruments, 1, MAX_INSTRUMENTS + 1),

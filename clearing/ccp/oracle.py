@@ -491,7 +491,11 @@ class _Run:
     # -- one default event -------------------------------------------------------
     def default_event(self, day: int, prices: Sequence[int], failing: list[tuple[str, str, int]], cause: str):
         """``failing``: (member, cause, unpaid assessment).  Returns the members
-        that failed to pay this event's assessments, with their unpaid dues."""
+        that failed to pay this event's assessments, with their unpaid dues.
+
+        Deliberately one readable procedure, step for step as DESIGN §6 states the waterfall, for a
+        risk engineer to check against the rules text.
+        """
         led, close = self.led, self.variant.close_out_prices
         names = [f[0] for f in failing]
         survivors = [m for m in self.active() if m not in names]
@@ -600,6 +604,9 @@ class _Run:
 
     # -- one day ---------------------------------------------------------------
     def day(self, d: int) -> DayRecord:
+        """One day of the run (DESIGN §5.3) as the module docstring lists it: novation, settlement
+        VM, margin and cures, default events. Deliberately one readable procedure, in the rules'
+        order, for a risk engineer to check."""
         sc, led = self.sc, self.led
         P = self.variant.settlement_prices[d]
         prev = self.variant.settlement_prices[d - 1] if d else P

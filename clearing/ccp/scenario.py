@@ -363,6 +363,9 @@ def load_scenario(source: str | os.PathLike | Mapping) -> Scenario:
 
 
 def _validate(d: Any) -> Scenario:
+    """Validate a parsed scenario file and build the Scenario. One linear pass over the format,
+    section by section, each check next to the field it guards, so the error paths read like the
+    format's specification."""
     d = _obj(d, "scenario", {"name", "instruments", "margin_scenarios", "members", "ccp", "trades", "variants"},
              {"units", "rules"})
     name = _str(d["name"], "name", allow_empty=False, max_len=200)

@@ -74,6 +74,7 @@ def _scenario_set(args) -> tuple[int, list[list[int]]]:
 
 
 def run(args) -> int:
+    """Dispatch of the admin subcommands: one branch per action, each a few lines."""
     from clearing.clients.operator import Operator
     from clearing.node.reports import report_table
     from clearing.services import config as services_config

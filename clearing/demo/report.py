@@ -267,6 +267,7 @@ def cycle_facts(c: dict, instrument_ids: list[str], digest_chars: int = 64) -> l
 
 
 def report_html(report: dict, svg: str) -> str:
+    """The HTML report: one template, kept in one function so the page reads top to bottom."""
     e = html.escape
     ok = report["ok"]
     head = ("<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n"

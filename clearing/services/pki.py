@@ -591,6 +591,9 @@ def init_pki(
     """Create the development PKI in ``directory`` and return its roster.
 
     Refuses (:class:`PkiError`) a non-empty directory unless ``force``.
+
+    One linear procedure (CA, then each party's keys and certificate, then the roster), kept
+    together so the order of what is written is visible in one place.
     """
     directory = Path(directory)
     parties = _check_names(members, nodes, operator)

@@ -201,7 +201,12 @@ def make_backend(name: str, num: Callable[[int], int], invert: Callable[[int], i
                  straus_max: int = STRAUS_MAX) -> JacobianBackend:
     """Build a backend over the number type ``num``; ``invert(a)`` returns
     a^-1 mod p for a non-zero ``num``; MSMs of at most ``straus_max``
-    terms use Straus, larger ones Pippenger."""
+    terms use Straus, larger ones Pippenger.
+
+    Long by design: a closure factory -- every group operation of the backend is a nested function
+    over the same number type and precomputed constants, so the hot paths stay free of attribute
+    lookups.
+    """
     p = num(_P)
     zero = num(0)
     one = num(1)
@@ -478,7 +483,10 @@ def make_backend(name: str, num: Callable[[int], int], invert: Callable[[int], i
     def _straus_eval(tables: Sequence[list[Aff]], ks: Sequence[int], phis: list[list[Aff] | None],
                      w: int, sel: Sequence[int] | None = None) -> Jac:
         """The Straus ladder over prepared odd-multiple tables; ``phis``
-        caches the phi images of the tables (index ``sel[j]`` or ``j``)."""
+        caches the phi images of the tables (index ``sel[j]`` or ``j``).
+
+        One ladder loop; kept whole for the MSM's hot path.
+        """
         halves: list[tuple[list[Aff], int]] = []
         for j, (table, k) in enumerate(zip(tables, ks)):
             k1, k2 = glv_split(k)
@@ -543,7 +551,12 @@ def make_backend(name: str, num: Callable[[int], int], invert: Callable[[int], i
 
     def pippenger(affs: Sequence[Aff], ks: Sequence[int], c: int | None = None, glv: bool = True) -> Jac:
         """sum k_i * A_i (affine A_i, 0 < k_i < r): signed-digit buckets,
-        batched affine bucket sums."""
+        batched affine bucket sums.
+
+        Kept in one piece (a single pass: digit recoding, bucket accumulation with batched affine
+        additions, the running-sum reduction) because splitting it would cost calls in the MSM's hot
+        loop.
+        """
         pts: list[Aff] = []
         negs: list[Aff] = []
         scal: list[int] = []

@@ -101,6 +101,9 @@ def _fn(lib: CDLL, name: str, restype: type[c_int] | type[c_size_t] | None = Non
 
 
 def mcl_backend() -> GroupBackend[G1]:
+    """The backend record over mclbn256. Long by design: a closure factory binding each native
+    function once (ctypes lookups off the hot path), then the initialisation self-check against
+    py_ecc."""
     lib = _library()
 
     g1_add = _fn(lib, "mclBnG1_add")

@@ -18,6 +18,8 @@ PyeccPoint = tuple[FQ, FQ, FQ]
 
 
 def pyecc_backend() -> GroupBackend[PyeccPoint]:
+    """The reference backend record over py_ecc (a closure factory: one nested function per group
+    operation)."""
     INF: PyeccPoint = bn.Z1
 
     def mul(A: PyeccPoint, k: int) -> PyeccPoint:
