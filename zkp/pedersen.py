@@ -1,7 +1,9 @@
 """Pedersen commitments over BN254 G1.
 
     C(v, rho)            = v*G + rho*H
-    C_vec(a, b, rho)     = <a, G_vec> + <b, H_vec> + rho*H      (vector form)
+
+(The range proofs' vector commitments <a, G_vec> + <b, H_vec> + rho*H are
+built in :mod:`zkp.rangeproof`.)
 
 G and H are the hash-to-curve bases of :mod:`zkp.generators`; nobody knows
 log_G(H), so a commitment is perfectly hiding and computationally binding
@@ -22,9 +24,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .field import R, Rng, from_int, random_scalar
+from .field import R, from_int
 from .generators import GeneratorSet, generators
-from .group import Point, msm
+from .group import Point
 
 
 @dataclass(frozen=True)
@@ -47,9 +49,6 @@ class Opening:
     def __neg__(self) -> Opening:
         return Opening(-self.value, -self.blinding)
 
-    def scale(self, k: int) -> Opening:
-        return Opening(self.value * k, self.blinding * k)
-
     def __repr__(self) -> str:  # never print secrets
         return "Opening(<hidden>)"
 
@@ -62,23 +61,10 @@ def commit(value: int, blinding: int, gens: GeneratorSet | None = None) -> Point
     return gens.commit(from_int(value), blinding % R)
 
 
-def commit_random(value: int, rng: Rng | None = None,
-                  gens: GeneratorSet | None = None) -> tuple[Point, Opening]:
-    """Commit to ``value`` with a fresh non-zero blinding."""
-    rho = random_scalar(rng)
-    op = Opening(from_int(value), rho)
-    return commit(op.value, rho, gens), op
-
-
 def public(amount: int, gens: GeneratorSet | None = None) -> Point:
     """A public amount as a commitment with zero blinding: amount*G."""
     gens = gens or generators()
     return gens.G_table.mul(from_int(amount))
-
-
-def linear_combination(points: Sequence[Point], coeffs: Sequence[int]) -> Point:
-    """sum coeffs[i]*points[i] (signed integer coefficients allowed)."""
-    return msm(list(points), [from_int(c) for c in coeffs])
 
 
 def opening_combination(openings: Sequence[Opening], coeffs: Sequence[int]) -> Opening:
@@ -88,11 +74,3 @@ def opening_combination(openings: Sequence[Opening], coeffs: Sequence[int]) -> O
         v += op.value * c
         r += op.blinding * c
     return Opening(v, r)
-
-
-def vector_commit(a: Sequence[int], b: Sequence[int], rho: int, gens: GeneratorSet | None = None) -> Point:
-    gens = gens or generators()
-    n = len(a)
-    if len(b) != n:
-        raise ValueError("vector_commit: length mismatch")
-    return msm(gens.G_vec(n) + gens.H_vec(n) + [gens.H], list(a) + list(b) + [rho])

@@ -648,10 +648,6 @@ class AggregateOpening(Statement):
         t.append_int(b"value", self.value)
 
 
-RANGE_STATEMENTS = (TradeValidity, Margin, Withdrawal, AssessmentFromCash, DefaultFunding, AssessmentSettlement,
-                    ProRataShares)
-
-
 # ---------------------------------------------------------------------------
 # Proof containers (shared by prover and verifier)
 # ---------------------------------------------------------------------------

@@ -41,23 +41,21 @@ node closes the cycle and signs its digest.
 What the demo checks (exit status 0 only if all hold)
 ----------------------------------------------------
 * **proofs** -- counted on the public ledger, which the demo follows as any
-  authenticated reader can (StreamLedger): every proof the node accepted
-  (trade range proofs, funding, margin entries, cures, disclosures, D0,
-  pro-rata shares, assessment settlements); a margin entry that did not
-  verify, or a request the node refused as INVALID_ARGUMENT, is counted as
-  rejected.  ``ok`` needs zero rejected.
-* **invariants** -- the demo folds the public events itself
-  (:class:`clearing.node.core.Core`, no openings) and checks, before every
-  cycle close, that positions net to zero per instrument, that the cycle's
-  VM commitments sum to zero and that cash + default fund equal the public
-  flows (and the public books balance).
+  authenticated reader can (:class:`clearing.demo.ledger_view.LedgerView`):
+  every proof the node accepted; a margin entry that did not verify, or a
+  request the node refused as INVALID_ARGUMENT, is counted as rejected.
+  ``ok`` needs zero rejected.
+* **invariants** -- the demo folds the public events itself (no openings)
+  and checks DESIGN §4's public invariants before every cycle close
+  (:func:`clearing.demo.ledger_view.check_invariants`).
 * **auditor** -- the auditor process re-verifies every signature and proof
   and recomputes every decision and digest; its digests must equal the
   digests the node signed at each close and the node must agree.
 * **oracle** -- the same scenario run in plaintext
-  (:func:`clearing.ccp.oracle.run_oracle`) must give the same public outputs:
-  trades booked and refused, who was called and how (IM vs payment), cure
-  deposits, defaults, and every public field of every default report.
+  (:func:`clearing.ccp.oracle.run_oracle`) must give the same public outputs
+  (:func:`clearing.demo.oracle_check.compare_with_oracle`): trades booked
+  and refused, who was called and how (IM vs payment), cure deposits,
+  defaults, and every public field of every default report.
 * **accounting identity** -- loss = sum of tranches + rounding residual +
   uncovered loss.
 
@@ -68,56 +66,44 @@ knew, cycle by cycle.
 
 Process hygiene
 ---------------
-Every child starts in its own session (its own process group), so a
-terminal's Ctrl-C reaches only the orchestrator, which then stops the
-children in order: members' control pipes are closed and every group gets
-SIGTERM (graceful gRPC shutdown), then SIGKILL after a timeout, and every
-child is reaped.  The same runs on normal exit, on any error, on SIGINT and
-on SIGTERM (both raise KeyboardInterrupt in the orchestrator: exit 130) and,
-as a backstop, at interpreter exit.  On Linux each child also asks the
-kernel for SIGTERM when the orchestrator dies (PR_SET_PDEATHSIG), so even a
-``kill -9`` of the demo leaves no node listening.  Children are spawned
-before the orchestrator opens any gRPC channel (no threads exist yet when
-the pre-exec hook runs; only a restart on other ports spawns later, and the
-hook then calls nothing but the pre-resolved ``prctl`` and ``getppid``).
+Every child runs in its own process group and is stopped in order, then
+reaped, by :meth:`clearing.demo.processes.Processes.stop_all` (see
+:mod:`clearing.demo.processes`), on normal exit, on any error, on SIGINT
+and on SIGTERM (both raise KeyboardInterrupt in the orchestrator: exit 130)
+and, as a backstop, at interpreter exit; on Linux a child also dies with
+the orchestrator.  Children are spawned before the orchestrator opens any
+gRPC channel (no threads exist yet when the pre-exec hook runs; only a
+restart on other ports spawns later, and the hook then calls nothing but
+the pre-resolved ``prctl`` and ``getppid``).
+
+Modules: this one (the command, the run, the day loop),
+:mod:`clearing.demo.processes` (children), :mod:`clearing.demo.ledger_view`
+(what the node knew, per cycle), :mod:`clearing.demo.oracle_check`,
+:mod:`clearing.demo.report` (report.json, the chart, the HTML) and
+:mod:`clearing.demo.errors`.
 """
 from __future__ import annotations
 
 import atexit
 import json
 import os
-import select
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from clearing.demo.errors import DemoError, PortTaken
+from clearing.demo.ledger_view import LedgerView, check_invariants
+from clearing.demo.oracle_check import compare_with_oracle
+from clearing.demo.processes import Child, Processes, Signals, free_port_base
 
 DEFAULT_OUT = "zkclear-demo-out"
 NODES = ("clearing", "prover", "auditor")
 #: seconds a node may take to answer its health check after start
 START_TIMEOUT = 90.0
-#: seconds a member process may take for one request (proofs on a busy machine)
-AGENT_TIMEOUT = 1800.0
-#: seconds between SIGTERM and SIGKILL at shutdown
-STOP_TIMEOUT = 10.0
-
-
-class DemoError(Exception):
-    """The demo could not run (one line, exit 1)."""
-
-    exit_code = 1
-
-
-class PortTaken(DemoError):
-    """A node could not listen on its port (taken since it was found free)."""
-
-
 #: attempts at starting the nodes on freshly chosen ports
 PORT_ATTEMPTS = 3
 
@@ -187,180 +173,6 @@ class DemoOptions:
     quiet: bool = False
 
 
-# ---------------------------------------------------------------------------
-# child processes
-# ---------------------------------------------------------------------------
-def _load_prctl():
-    """libc's prctl on Linux, loaded in the parent (the pre-exec hook imports nothing)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        import ctypes
-
-        return ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-
-
-def _pre_exec(parent: int):
-    """Run in the child before exec: die with the orchestrator (Linux)."""
-    prctl = _load_prctl()
-
-    def hook():
-        if prctl is not None:
-            prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG
-            if os.getppid() != parent:  # the orchestrator died before the hook ran
-                os._exit(1)
-    return hook
-
-
-@dataclass
-class Child:
-    name: str
-    popen: subprocess.Popen
-    log_path: Path
-    control: bool = False
-    log_offset: int = 0
-    _buf: bytes = b""
-
-    @property
-    def pid(self) -> int:
-        return self.popen.pid
-
-    def alive(self) -> bool:
-        return self.popen.poll() is None
-
-    def log_tail(self, n: int = 1500) -> str:
-        try:
-            with open(self.log_path, "rb") as fh:
-                fh.seek(self.log_offset)
-                text = fh.read().decode("utf-8", errors="replace")
-        except OSError:
-            return ""
-        return " | ".join(text[-n:].strip().splitlines()[-6:])
-
-    # -- the member control channel (JSON lines over the pipes) ---------------
-    def send(self, request: dict) -> None:
-        if self.popen.stdin is None:
-            raise DemoError(f"{self.name} has no control channel")
-        try:
-            self.popen.stdin.write((json.dumps(request) + "\n").encode())
-            self.popen.stdin.flush()
-        except (BrokenPipeError, OSError):
-            raise DemoError(f"{self.name} is gone ({self.log_tail()})") from None
-
-    def receive(self, timeout: float = AGENT_TIMEOUT) -> dict:
-        if self.popen.stdout is None:
-            raise DemoError(f"{self.name} has no control channel")
-        fd = self.popen.stdout.fileno()
-        deadline = time.monotonic() + timeout
-        while b"\n" not in self._buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise DemoError(f"{self.name} did not answer within {timeout:.0f} s")
-            ready, _, _ = select.select([fd], [], [], min(left, 1.0))
-            if not ready:
-                continue
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                raise DemoError(f"{self.name} exited (status {self.popen.poll()}): {self.log_tail()}")
-            self._buf += chunk
-        line, self._buf = self._buf.split(b"\n", 1)
-        reply = json.loads(line)
-        if not reply.get("ok"):
-            raise DemoError(f"{self.name}: {reply.get('error', 'request failed')}")
-        return reply
-
-    def call(self, request: dict, timeout: float = AGENT_TIMEOUT) -> dict:
-        self.send(request)
-        return self.receive(timeout)
-
-
-class Processes:
-    """Every child the demo started; ``stop_all`` is idempotent."""
-
-    def __init__(self):
-        self.children: list[Child] = []
-        self._lock = threading.Lock()
-
-    def spawn(self, name: str, argv: list[str], log_path: Path, env: dict, *, control: bool = False) -> Child:
-        with open(log_path, "ab") as log:  # the child has its own copy of the descriptor
-            offset = log.tell()
-            popen = subprocess.Popen(
-                argv, env=env, stdout=subprocess.PIPE if control else log, stderr=log,
-                stdin=subprocess.PIPE if control else subprocess.DEVNULL,
-                start_new_session=True, preexec_fn=_pre_exec(os.getpid()), close_fds=True)
-        child = Child(name, popen, log_path, control, offset)
-        self.children.append(child)
-        return child
-
-    def stop_all(self, timeout: float = STOP_TIMEOUT) -> None:
-        with self._lock:
-            children, self.children = self.children, []
-        members = [c for c in children if c.control]
-        for c in members:  # members first: the end of their control channel makes them exit
-            if c.popen.stdin is not None:
-                try:
-                    c.popen.stdin.close()
-                except OSError:
-                    pass
-        deadline = time.monotonic() + min(2.0, timeout)
-        for c in members:
-            try:
-                c.popen.wait(max(0.05, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
-        for c in reversed(children):
-            if c.popen.poll() is None:
-                self._signal(c, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        for c in children:
-            try:
-                c.popen.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
-        for c in children:
-            # whatever is left of its process group, leader or not (e.g. a
-            # prover's worker processes); a group with no process left is gone
-            self._signal(c, signal.SIGKILL)
-            try:
-                c.popen.wait(5)
-            except subprocess.TimeoutExpired:
-                pass
-            if c.popen.stdout is not None:
-                c.popen.stdout.close()
-
-    @staticmethod
-    def _signal(c: Child, sig) -> None:
-        try:
-            os.killpg(c.popen.pid, sig)  # the child leads its own group (new session)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-
-def free_port_base(count: int = 3) -> int:
-    """``count`` consecutive free TCP ports on 127.0.0.1 (bound and released)."""
-    for _ in range(100):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = s.getsockname()[1]
-        if base + count > 65535:
-            continue
-        socks = []
-        try:
-            for k in range(count):
-                t = socket.socket()
-                socks.append(t)
-                t.bind(("127.0.0.1", base + k))
-            return base
-        except OSError:
-            continue
-        finally:
-            for t in socks:
-                t.close()
-    raise DemoError("no free ports on 127.0.0.1")
-
-
 def fastest_backend() -> str:
     from zkp.group import available_backends
 
@@ -369,205 +181,6 @@ def fastest_backend() -> str:
         if name in names:
             return name
     return names[-1]
-
-
-# ---------------------------------------------------------------------------
-# following the public ledger
-# ---------------------------------------------------------------------------
-def _proof_fields(body: dict) -> int:
-    return sum(1 for k, v in body.items() if (k == "proof" or k.endswith("_proof")) and isinstance(v, str) and v)
-
-
-def check_invariants(core) -> dict[str, bool]:
-    """DESIGN §4's public invariants on a fold of the public events (commitments only)."""
-    s, alg = core.state, core.alg
-    members = [s.members[m] for m in sorted(s.members)]
-    pos_ok = True
-    for i in range(len(s.instrument_ids())):
-        total = alg.public(s.books["auction_pos"][i])
-        for a in members:
-            total = total + a.pos[i]
-        pos_ok = pos_ok and total.is_identity()
-    vm = alg.zero()
-    for v in s.vm.values():
-        vm = vm + v
-    total = alg.zero() if s.residue is None else s.residue
-    for a in members:
-        total = total + a.cash + a.df
-        if a.due is not None:
-            total = total - a.due
-    f, b = s.flows, s.books
-    cash_ok = (total == alg.public(f["deposits"] - f["withdrawals"] - f["charges"])
-               and b["auction_cash"] + b["default_account"] == f["charges"] + b["ccp_capital"])
-    return {"positions_net_zero": bool(pos_ok), "vm_zero_sum": bool(vm.is_identity()),
-            "cash_conservation": bool(cash_ok)}
-
-
-def _new_cycle(cycle: int) -> dict:
-    return {"cycle": cycle, "prices": [], "scenario_set": None, "deposits": [], "funded": [], "trades": [],
-            "novated": [], "margin": {}, "cures": [], "defaults": [], "default_events": [],
-            "assessments_paid": [], "withdrawals": [], "proofs": {"generated": 0, "verified": 0, "rejected": 0},
-            "digest": None, "events": 0}
-
-
-class LedgerView:
-    """The public ledger as the demo reads it (any authenticated party may):
-    per-cycle public facts, proof counts, and the invariants checked on its
-    own fold of the events before every cycle close."""
-
-    def __init__(self, identity, target: str):
-        from clearing.api import clearing_pb2_grpc
-        from clearing.node.core import Core
-        from clearing.services import rpc
-
-        self._ch = rpc.channel(identity, target)
-        self.stub = rpc.Client(clearing_pb2_grpc.ClearingServiceStub(self._ch), 300.0)
-        self.core = Core()
-        self.seq = 0
-        self.cycles: list[dict] = []
-        self.cur = _new_cycle(1)
-        self.invariants = {"positions_net_zero": True, "vm_zero_sum": True, "cash_conservation": True}
-        self.proofs = {"generated": 0, "verified": 0, "rejected": 0}
-
-    def close(self) -> None:
-        self._ch.close()
-
-    def public_books(self) -> dict:
-        """The public flows and default-management books of the fold, in the
-        oracle's terms (``OracleResult.ledger``)."""
-        s = self.core.state
-        f, b = s.flows, s.books
-        return {"deposits": f["deposits"], "withdrawals": f["withdrawals"], "public_charges": f["charges"],
-                "ccp_capital": b["ccp_capital"], "default_account": b["default_account"],
-                "auction_cash": b["auction_cash"],
-                "auction_positions": dict(zip(s.instrument_ids(), b["auction_pos"])),
-                "skin_in_the_game_1_left": b["sitg1"], "skin_in_the_game_2_left": b["sitg2"]}
-
-    def pull(self) -> None:
-        from clearing.api import clearing_pb2
-
-        for ev in self.stub.StreamLedger(clearing_pb2.StreamLedgerRequest(since=self.seq)):
-            if ev.seq != self.seq + 1:
-                raise DemoError(f"ledger stream skipped from event {self.seq} to {ev.seq}")
-            self._observe(ev.seq, json.loads(ev.body))
-            self.seq = ev.seq
-
-    def _count(self, generated: int, verified: int) -> None:
-        for d in (self.proofs, self.cur["proofs"]):
-            d["generated"] += generated
-            d["verified"] += verified
-            d["rejected"] += generated - verified
-
-    def _observe(self, seq: int, b: dict) -> None:
-        from clearing.protocol.events import parse
-
-        kind, c = b.get("kind"), self.cur
-        c["events"] += 1
-        if kind == "margin-batch":
-            ok = sum(1 for e in b["entries"] if b["results"].get(e["member"]) in ("pass", "call"))
-            self._count(len(b["entries"]), ok)
-            c["margin"] = dict(b["results"])
-        else:
-            n = _proof_fields(b) + (len(b["disclosures"]) if kind == "dm-open" else 0)
-            self._count(n, n)
-        if kind == "deposit":
-            c["deposits"].append({"member": b["member"], "amount": b["amount"]})
-        elif kind == "df-fund":
-            c["funded"].append(b["member"])
-        elif kind == "trade":
-            t = b["trade"]
-            c["trades"].append({k: t[k] for k in ("trade_id", "instrument", "buyer", "seller", "side", "price")})
-        elif kind == "settle":
-            c["prices"] = list(b["prices"])
-            c["scenario_set"] = {"version": b["scenario_set"].get("version"), "id": b["scenario_set"].get("id"),
-                                 "scenarios": len(b["scenario_set"].get("matrix", []))}
-        elif kind == "margin-cure":
-            c["cures"].append({"member": b["member"], "solvency_only": b["solvency_only"]})
-        elif kind == "withdraw":
-            c["withdrawals"].append({"member": b["member"], "amount": b["amount"]})
-        elif kind == "default":
-            c["defaults"].append(b["member"])
-        elif kind == "dm-open":
-
-
-            ids = self.core.state.instrument_ids()
-            from clearing.protocol.statements import disclosure_labels
-            disclosed = {m: dict(zip((x.decode() for x in disclosure_labels(self.core.state.members[m], ids)),
-                                     d["values"])) for m, d in b["disclosures"].items()}
-            c["default_events"].append({"defaulters": list(b["defaulters"]), "survivors": len(b["survivors"]),
-                                        "D0": b["D0"], "disclosed": disclosed})
-        elif kind == "dm-closeout" and c["default_events"]:
-            c["default_events"][-1].update(close_out_prices=list(b["prices"]), lots=list(b["lots"]))
-        elif kind == "assessment-pay":
-            c["assessments_paid"].append({"member": b["member"], "index": b["index"], "amount": b["amount"]})
-        elif kind == "assessment-settle":
-            c["assessments_paid"].append({"member": b["member"], "index": b["index"], "amount": None,
-                                          "from_cash": True})
-        if kind == "close":
-            c["invariants"] = check_invariants(self.core)
-            for k, v in c["invariants"].items():
-                self.invariants[k] = self.invariants[k] and v
-        self.core.apply(seq, parse(b))  # the one parse step: the fold takes typed events
-        if kind in ("affirm", "receipt"):
-            t = self.core.state.trades.get(b["trade_id"], {})
-            if t.get("status") == "novated" and b["trade_id"] not in c["novated"]:
-                c["novated"].append(b["trade_id"])
-        if kind == "close":
-            c["digest"] = b["digest"]
-            self.cycles.append(c)
-            self.cur = _new_cycle(c["cycle"] + 1)
-
-
-# ---------------------------------------------------------------------------
-# the oracle cross-check (public outputs only)
-# ---------------------------------------------------------------------------
-REPORT_FIELDS = ("D0", "loss", "R", "survivors_default_fund_in_full", "assessments_capped", "default_fund_residual",
-                 "assessment_residual", "rounding_residual", "uncovered_loss", "liquidity_line",
-                 "skin_in_the_game_1_before", "skin_in_the_game_1_after", "skin_in_the_game_2_before",
-                 "skin_in_the_game_2_after", "disclosure_policy")
-DEFAULTER_FIELDS = ("cash", "df", "X", "unpaid_vm", "unpaid_assessment", "loss", "defaulter_margin",
-                    "defaulter_default_fund", "residual", "estate_surplus")
-
-
-def compare_with_oracle(days: list[dict], reports: list[dict], oracle,
-                        books: dict | None = None) -> tuple[int, list[str]]:
-    """(number of public outputs compared, mismatches).  ``days`` are the
-    demo's per-day records (trades booked/refused, calls, cures, defaults),
-    ``reports`` the node's default reports, ``books`` the public books of
-    the ledger (:meth:`LedgerView.public_books`)."""
-    checked, bad = 0, []
-
-    def eq(what, ours, theirs):
-        nonlocal checked
-        checked += 1
-        if ours != theirs:
-            bad.append(f"{what}: demo {ours!r}, oracle {theirs!r}")
-
-    eq("days", len(days), len(oracle.days))
-    for ours, theirs in zip(days, oracle.days):
-        d = theirs.day
-        eq(f"day {d} trades booked", len(ours["booked"]), len(theirs.trades))
-        eq(f"day {d} trades refused", len(ours["refused"]), len(theirs.rejected_trades))
-        eq(f"day {d} calls", sorted(ours["calls"]), sorted([c.member, c.kind] for c in theirs.calls))
-        eq(f"day {d} cures", sorted(ours["cures"]), sorted([c.member, c.amount] for c in theirs.cures))
-        eq(f"day {d} defaults", sorted(ours["defaults"]), sorted(theirs.defaults))
-    eq("default events", len(reports), len(oracle.default_events))
-    for rep, ev in zip(reports, oracle.default_events):
-        k = rep.get("index")
-        eq(f"event {k} defaulters", [r["member"] for r in rep["defaulters"]], [r.member for r in ev.defaulters])
-        for ours, theirs in zip(rep["defaulters"], ev.defaulters):
-            for f in DEFAULTER_FIELDS:
-                eq(f"event {k} {theirs.member} {f}", ours.get(f), getattr(theirs, f))
-            eq(f"event {k} {theirs.member} positions", list(ours.get("positions", [])),
-               list(theirs.positions.values()))
-        eq(f"event {k} survivors", rep.get("survivors"), ev.survivors)
-        eq(f"event {k} waterfall", rep.get("waterfall"),
-           [{"tranche": t.tranche, "amount": t.amount} for t in ev.waterfall])
-        for f in REPORT_FIELDS:
-            eq(f"event {k} {f}", rep.get(f), getattr(ev, f))
-    for name, value in (books or {}).items():
-        eq(f"public book {name}", value, oracle.ledger.get(name))
-    return checked, bad
 
 
 # ---------------------------------------------------------------------------
@@ -605,67 +218,76 @@ def _trades(n: int) -> str:
     return f"{n} trade" + ("" if n == 1 else "s")
 
 
-def run_demo(opts: DemoOptions) -> dict:
-    """Run the demo; returns the report (also written to ``opts.out``)."""
+
+def _scenario_and_oracle(opts: DemoOptions):
+    """The scenario (checked: its variant exists) and the oracle's plaintext
+    run of it; a bad scenario is a DemoError."""
     from clearing.ccp.oracle import run_oracle
     from clearing.ccp.scenario import ScenarioError
 
-    say = Progress(opts.quiet)
     try:
         sc = load_demo_scenario(opts)
         sc.variant(opts.variant)
-        oracle = run_oracle(sc, opts.variant)
+        return sc, run_oracle(sc, opts.variant)
     except (ScenarioError, ValueError, OSError) as exc:
         raise DemoError(str(exc)) from None
-    backend = opts.backend or os.environ.get("ZKCLEAR_BACKEND") or fastest_backend()
+
+
+def _backend(opts: DemoOptions) -> str:
+    """The group backend every node will use; it must load here."""
     from zkp.group import available_backends
 
+    backend = opts.backend or os.environ.get("ZKCLEAR_BACKEND") or fastest_backend()
     if backend not in available_backends():
         raise DemoError(f"group backend {backend!r} is not available here (available: "
                         f"{', '.join(available_backends())})")
-    out = opts.out
+    return backend
+
+
+def _prepare_out(out: Path) -> None:
+    """``out/logs`` exists and the outputs of an earlier run there are gone."""
     (out / "logs").mkdir(parents=True, exist_ok=True)
     outputs = [out / n for n in ("report.json", "waterfall.svg", "report.html")]
     for stale in outputs + list((out / "logs").glob("*.log")):
-        stale.unlink(missing_ok=True)  # outputs of an earlier run in the same directory
-    temp = opts.workdir is None
-    if opts.workdir is None:
-        work = Path(tempfile.mkdtemp(prefix="zkclear-demo-"))
-    else:
-        work = opts.workdir
-        if work.exists() and any(work.iterdir()):
-            raise DemoError(f"--workdir {work} is not empty")
-        work.mkdir(parents=True, exist_ok=True)
+        stale.unlink(missing_ok=True)
+
+
+def _work_dir(workdir: Path | None) -> tuple[Path, bool]:
+    """(the work directory, whether it is a temporary one to remove at the
+    end); a given one must not exist or be empty."""
+    if workdir is None:
+        return Path(tempfile.mkdtemp(prefix="zkclear-demo-")), True
+    if workdir.exists() and any(workdir.iterdir()):
+        raise DemoError(f"--workdir {workdir} is not empty")
+    workdir.mkdir(parents=True, exist_ok=True)
+    return workdir, False
+
+
+def run_demo(opts: DemoOptions) -> dict:
+    """Run the demo; returns the report (also written to ``opts.out``)."""
+    say = Progress(opts.quiet)
+    sc, oracle = _scenario_and_oracle(opts)
+    backend = _backend(opts)
+    _prepare_out(opts.out)
+    work, temp = _work_dir(opts.workdir)
     procs = Processes()
     atexit.register(procs.stop_all)
-    main_thread = threading.current_thread() is threading.main_thread()
-    previous = {}
-    if main_thread:
-        def on_term(signum, frame):
-            raise KeyboardInterrupt
-        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-        signal.signal(signal.SIGTERM, on_term)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+    signals = Signals()
+    signals.install()
     try:
         say(f"scenario {sc.name}, variant {opts.variant}: {len(sc.members)} members, {len(sc.instruments)} "
             f"instruments, {len(sc.margin_scenarios.shocks)} margin scenarios, {sc.variant(opts.variant).days} "
             f"cycles; group backend {backend}")
-        run = _Run(opts, sc, oracle, backend, work, procs, say)
-        report = run.execute()
+        return _Run(opts, sc, oracle, backend, work, procs, say).execute()
     finally:
-        if main_thread:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signals.ignore()
         try:
             procs.stop_all()
         finally:
             atexit.unregister(procs.stop_all)
             if temp:
                 shutil.rmtree(work, ignore_errors=True)
-            if main_thread:
-                for s, h in previous.items():
-                    signal.signal(s, h)
-    return report
+            signals.restore()
 
 
 class _Run:
@@ -810,24 +432,46 @@ class _Run:
         return common_pb2.MemberRequest(member=member)
 
     def day(self, d: int) -> None:
-        from clearing.ccp.scenario import scenario_matrix
-
+        """Day ``d`` of the variant (the node's current cycle): capture, then
+        settlement and margin with its calls, then the default events, then
+        the cycle's close and the ledger followed up to it."""
         cycle = self.op.status().cycle
         rec = {"day": d, "cycle": cycle, "booked": [], "refused": [], "calls": [], "cures": [], "defaults": []}
         if any(t.day == d for t in self.sc.trades):
-            subs = self.broadcast({"op": "submit", "day": d})
-            affs = self.broadcast({"op": "affirm", "day": d})
-            submitted = [s for r in subs.values() for s in r["submitted"]]
-            refused = [s for r in subs.values() for s in r["refused"]]
-            affirmed = [a for r in affs.values() for a in r["affirmed"]]
-            refused += [a for r in affs.values() for a in r["refused"]]
-            rec["booked"] = sorted(a["id"] for a in affirmed if a["status"] == "novated")
-            rec["refused"] = sorted({r["id"] for r in refused} | {t["id"] for t in submitted
-                                                                   if t["id"] not in rec["booked"]})
-            self.refused_invalid += sum(1 for r in refused if str(r.get("error", "")).startswith("INVALID_ARGUMENT"))
-            self.say(f"cycle {cycle} (day {d}): {_trades(len(submitted))} submitted by initiators' processes "
-                     f"(range proofs), {len(rec['booked'])} affirmed by counterparties' processes and novated"
-                     + (f", {len(rec['refused'])} refused" if rec["refused"] else ""))
+            self._capture(d, cycle, rec)
+        declared = self._margin(d, cycle, rec)
+        while declared:
+            declared = self._default_event(rec)
+        digest = self.op.close_cycle()
+        self.digests.append(digest)
+        self.ledger.pull()
+        p = self.ledger.proofs
+        self.say(f"cycle {cycle} closed: digest {digest[:16]}...; proofs so far: {p['generated']} generated, "
+                 f"{p['verified']} verified, {p['rejected']} rejected")
+        self.days.append(rec)
+
+    def _capture(self, d: int, cycle: int, rec: dict) -> None:
+        """The day's trades: initiators' processes submit, counterparties' affirm."""
+        subs = self.broadcast({"op": "submit", "day": d})
+        affs = self.broadcast({"op": "affirm", "day": d})
+        submitted = [s for r in subs.values() for s in r["submitted"]]
+        refused = [s for r in subs.values() for s in r["refused"]]
+        affirmed = [a for r in affs.values() for a in r["affirmed"]]
+        refused += [a for r in affs.values() for a in r["refused"]]
+        rec["booked"] = sorted(a["id"] for a in affirmed if a["status"] == "novated")
+        rec["refused"] = sorted({r["id"] for r in refused} | {t["id"] for t in submitted
+                                                               if t["id"] not in rec["booked"]})
+        self.refused_invalid += sum(1 for r in refused if str(r.get("error", "")).startswith("INVALID_ARGUMENT"))
+        self.say(f"cycle {cycle} (day {d}): {_trades(len(submitted))} submitted by initiators' processes "
+                 f"(range proofs), {len(rec['booked'])} affirmed by counterparties' processes and novated"
+                 + (f", {len(rec['refused'])} refused" if rec["refused"] else ""))
+
+    def _margin(self, d: int, cycle: int, rec: dict) -> list[str]:
+        """Settlement prices and the scenario matrix, the margin batch, and
+        each call cured or the member declared in default; returns the
+        members declared."""
+        from clearing.ccp.scenario import scenario_matrix
+
         prices = list(self.variant.settlement_prices[d])
         self.op.settle(prices, scenario_matrix(self.sc))
         results = self.op.run_margin()
@@ -849,40 +493,39 @@ class _Run:
             rec["defaults"].append(m)
             self.say(f"  {m}: could not meet its {'IM' if r == 'call' else 'payment'} call -- "
                      f"operator declares the default")
-        while declared:
-            index = self.op.open_default()
-            ev = self.op.default_event()
-            for x in ev.disclosed:
-                self.say(f"  default event {index}: {x.member} disclosed (cash {x.cash}, df {x.df}, "
-                         f"positions {list(x.positions)}) with proofs against the node's commitments")
-            need = self.op.close_out(index, list(self.variant.close_out_prices))
-            if need:
-                raise DemoError(f"default event {index} did not complete: {need}")
-            self.say(f"  default event {index}: lots auctioned at close-out prices "
-                     f"{list(self.variant.close_out_prices)}; waterfall applied (pro-rata shares proven)")
-            declared = []
-            active = [m for m in sorted(self.agents) if self._status_of(m) == "active"]
-            for m, reply in self.broadcast({"op": "assessment", "index": index}, active).items():
-                if not reply.get("due"):
-                    continue
-                if reply.get("paid") and reply.get("path") == "cash":
-                    self.say(f"  {m}: assessment settled from its hidden excess cash (margin proof on the result)")
-                    continue
-                if reply.get("paid"):
-                    self.say(f"  {m}: assessment paid by a tagged deposit of {_amount(reply['deposit'])} "
-                             "(rounded up to the grid; proof that it covers the due)")
-                    continue
-                self.op.declare_default(m)
-                declared.append(m)
-                rec["defaults"].append(m)
-                self.say(f"  {m}: cannot pay its assessment -- operator declares the default (cascade)")
-        digest = self.op.close_cycle()
-        self.digests.append(digest)
-        self.ledger.pull()
-        p = self.ledger.proofs
-        self.say(f"cycle {cycle} closed: digest {digest[:16]}...; proofs so far: {p['generated']} generated, "
-                 f"{p['verified']} verified, {p['rejected']} rejected")
-        self.days.append(rec)
+        return declared
+
+    def _default_event(self, rec: dict) -> list[str]:
+        """One default event over the declared defaults (disclosure, close-out,
+        waterfall), then the survivors' assessments; returns the members
+        declared in default for not paying theirs (the next event's)."""
+        index = self.op.open_default()
+        ev = self.op.default_event()
+        for x in ev.disclosed:
+            self.say(f"  default event {index}: {x.member} disclosed (cash {x.cash}, df {x.df}, "
+                     f"positions {list(x.positions)}) with proofs against the node's commitments")
+        need = self.op.close_out(index, list(self.variant.close_out_prices))
+        if need:
+            raise DemoError(f"default event {index} did not complete: {need}")
+        self.say(f"  default event {index}: lots auctioned at close-out prices "
+                 f"{list(self.variant.close_out_prices)}; waterfall applied (pro-rata shares proven)")
+        declared = []
+        active = [m for m in sorted(self.agents) if self._status_of(m) == "active"]
+        for m, reply in self.broadcast({"op": "assessment", "index": index}, active).items():
+            if not reply.get("due"):
+                continue
+            if reply.get("paid") and reply.get("path") == "cash":
+                self.say(f"  {m}: assessment settled from its hidden excess cash (margin proof on the result)")
+                continue
+            if reply.get("paid"):
+                self.say(f"  {m}: assessment paid by a tagged deposit of {_amount(reply['deposit'])} "
+                         "(rounded up to the grid; proof that it covers the due)")
+                continue
+            self.op.declare_default(m)
+            declared.append(m)
+            rec["defaults"].append(m)
+            self.say(f"  {m}: cannot pay its assessment -- operator declares the default (cascade)")
+        return declared
 
     def finish(self) -> dict:
         from clearing.api import auditor_pb2, auditor_pb2_grpc
@@ -921,5 +564,5 @@ class _Run:
         return report
 
 
-__all__ = ["configure", "run", "run_demo", "DemoOptions", "DemoError", "Processes", "LedgerView",
+__all__ = ["configure", "run", "run_demo", "DemoOptions", "DemoError", "PortTaken", "Processes", "LedgerView",
            "check_invariants", "compare_with_oracle", "free_port_base", "fastest_backend"]

@@ -1,16 +1,17 @@
 """The auditor: streams the public ledger and re-verifies everything.
 
 :func:`audit_node` reads ClearingService.StreamLedger from the beginning,
-re-checks the hash chain over the exact bytes received (and that each event
-is canonical JSON), then replays the events through the engine's auditor
-function :func:`clearing.node.audit.audit` -- every signature and proof
-re-verified, every margin decision, invariant and cycle digest recomputed
-and the node's signature on each digest checked, with the genesis anchored
-to the operator's and the node's keys from the CA-checked roster (so a
-self-consistent ledger made up under other keys fails) -- and finally compares
-the replay's chain head and state hash with what the node reports
-(GetLedgerStatus).  The auditor trusts nothing it receives: a node that
-rewrote history shows up as a chain, proof, signature or digest mismatch.
+re-checks the order, the hash chain and the canonical encoding over the exact
+bytes received (:func:`clearing.services.follower.follow`), then replays the
+events through the engine's auditor function :func:`clearing.node.audit.audit`
+-- every signature and proof re-verified, every margin decision, invariant
+and cycle digest recomputed and the node's signature on each digest checked,
+with the genesis anchored to the operator's and the node's keys from the
+CA-checked roster (so a self-consistent ledger made up under other keys
+fails) -- and finally compares the replay's chain head and state hash with
+what the node reports (GetLedgerStatus).  The auditor trusts nothing it
+receives: a node that rewrote history shows up as a chain, proof, signature
+or digest mismatch.
 
 ``zkclear audit`` runs it once and prints the result; ``zkclear serve
 auditor`` exposes it as AuditorService.Audit (any authenticated party may
@@ -25,10 +26,10 @@ from pathlib import Path
 
 from clearing.api import auditor_pb2, auditor_pb2_grpc, clearing_pb2, clearing_pb2_grpc
 from clearing.node.audit import audit
-from clearing.protocol.encoding import GENESIS_HASH, canonical, chain_hash
 from clearing.protocol.errors import LedgerCorrupted
 from clearing.services import config as services_config
 from clearing.services import rpc
+from clearing.services.follower import follow
 from clearing.services.pki import load_config, load_identity
 
 log = logging.getLogger("zkclear.auditor")
@@ -86,23 +87,16 @@ def check_watermark(path, events_hashes: list[bytes]) -> None:
 
 
 def fetch_events(stub: rpc.Client, hashes: list | None = None) -> list[tuple[int, dict]]:
-    """The node's whole public ledger, with the chain re-checked over the bytes
-    (each event's chain hash is appended to ``hashes`` when given)."""
+    """The node's whole public ledger, from the genesis, with the order, the
+    encoding and the chain re-checked over the bytes by
+    :func:`clearing.services.follower.follow` (its FollowError is a
+    LedgerCorrupted); each event's chain hash is appended to ``hashes`` when
+    given, as it is checked."""
     events = []
-    head = GENESIS_HASH
-    for ev in stub.StreamLedger(clearing_pb2.StreamLedgerRequest(since=0)):
-        try:
-            body = json.loads(ev.body)
-        except (ValueError, UnicodeDecodeError):
-            raise LedgerCorrupted(f"event {ev.seq} is not JSON") from None
-        if canonical(body) != ev.body:
-            raise LedgerCorrupted(f"event {ev.seq} is not canonical JSON")
-        head = chain_hash(head, ev.seq, body)
-        if head != ev.chain_hash:
-            raise LedgerCorrupted(f"hash chain mismatch at event {ev.seq}")
-        events.append((ev.seq, body))
+    for seq, body, h in follow(stub):
+        events.append((seq, body))
         if hashes is not None:
-            hashes.append(head)
+            hashes.append(h)
     return events
 
 

@@ -9,8 +9,9 @@ anything the replayed ledger does not require -- with the service's duties:
   node RPC worker that waits on this service -- PushOpening from
   SubmitTrade/AffirmTrade, the margin and default steps -- never waits on
   the node's own pool through us; :mod:`clearing.services.clearing_service`),
-  re-checks the hash chain over the exact bytes received (and that they are
-  canonical JSON), and folds the events into its openings.  Proofs about a
+  re-checks the order, the encoding and the hash chain over the exact bytes
+  received (:func:`clearing.services.follower.follow`, continuing from the
+  chain head of its last event), and folds the events into its openings.  Proofs about a
   member are made only after comparing the recomputed commitments with the
   node's own account (GetAccount), inside the witness store.
 * **alarm.**  Any divergence -- a chain hash that does not match, an event
@@ -39,18 +40,18 @@ prover uses the CPU anyway, and DESIGN §7 releases a cycle's proofs together).
 """
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from pathlib import Path
 
 import grpc
 
-from clearing.api import clearing_pb2, clearing_pb2_grpc, common_pb2, convert, prover_pb2, prover_pb2_grpc
-from clearing.protocol.encoding import GENESIS_HASH, canonical, chain_hash
+from clearing.api import clearing_pb2_grpc, common_pb2, convert, prover_pb2, prover_pb2_grpc
+from clearing.protocol.encoding import GENESIS_HASH
 from clearing.protocol.fields import PROVER
 from clearing.services import config as services_config
 from clearing.services import rpc
+from clearing.services.follower import FollowError, follow
 from clearing.services.pki import load_config, load_identity
 from prover.custody.sealed_store import SealedStore, check_key_file
 from prover.custody.witness import Divergence, WitnessStore
@@ -67,10 +68,6 @@ NODE = "node/clearing"
 STREAM_TIMEOUT = 3600.0
 #: Replays to catch up with accounts the node changed while we read them.
 RESYNC_ATTEMPTS = 8
-
-
-class Alarm(Exception):
-    """The prover's replay diverged from the node; it refuses to prove."""
 
 
 class ProverNode:
@@ -128,27 +125,16 @@ class ProverNode:
         since = self.witness.seq
         mseq, mhead = self.store.watermark()
         try:
-            stream = self.clearing.StreamLedger(clearing_pb2.StreamLedgerRequest(since=since),
-                                                timeout=STREAM_TIMEOUT)
-            for ev in stream:
-                try:
-                    body = json.loads(ev.body)
-                    if canonical(body) != ev.body:
-                        raise Divergence("the node sent a non-canonical event")
-                except (ValueError, UnicodeDecodeError):
-                    raise Divergence("the node sent an event that is not JSON") from None
-                h = chain_hash(self._head, ev.seq, body)
-                if h != ev.chain_hash:
-                    raise Divergence(f"hash chain mismatch at event {ev.seq}")
-                if ev.seq == mseq and h != mhead:
-                    raise Divergence(f"the node's ledger forked: event {ev.seq} differs from the one followed before")
-                self.witness.follow([(ev.seq, body)])
+            for seq, body, h in follow(self.clearing, since, self._head, timeout=STREAM_TIMEOUT):
+                if seq == mseq and h != mhead:
+                    raise Divergence(f"the node's ledger forked: event {seq} differs from the one followed before")
+                self.witness.follow([(seq, body)])
                 self._head = h
             if self.witness.seq < mseq:
                 raise Divergence(f"the node's ledger went backwards: {self.witness.seq} events, "
                                  f"{mseq} followed before")
             self.store.set_watermark(self.witness.seq, self._head)
-        except Divergence as exc:
+        except (Divergence, FollowError) as exc:
             self.raise_alarm(str(exc))
             self.check_alarm()
         return self.witness.seq

@@ -196,9 +196,6 @@ class Caller:
     def is_operator(self) -> bool:
         return self.role == "operator"
 
-    def is_node(self, name: str) -> bool:
-        return self.role == "node" and self.name == name
-
     def require_member(self, member: str, *, also: tuple[str, ...] = ()) -> None:
         """The caller is the member ``member`` itself, or a node/operator
         named in ``also`` (e.g. ``("node/clearing",)``)."""
