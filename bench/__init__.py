@@ -54,6 +54,7 @@ SUITES: dict[str, tuple[str, ...]] = {
     # whole-cycle suites: their module's run_cli(args, log) runs them
     "cycle": ("bench.cycle",),
     "scale": ("bench.scale",),
+    "capture": ("bench.capture",),
 }
 DEFAULT_SUITE = "crypto"
 
@@ -326,13 +327,24 @@ def configure(parser: argparse.ArgumentParser) -> None:
     # Hidden: a comma-separated subset of the suite's cases (used by tests).
     parser.add_argument("--cases", help=argparse.SUPPRESS)
     cyc = parser.add_argument_group("cycle / scale suites")
-    cyc.add_argument("--members", type=int, default=100, help="cycle: members (default 100)")
+    cyc.add_argument("--members", type=int, default=None,
+                     help="cycle: members (default 100); capture: members (default 8, --quick 4)")
     cyc.add_argument("--instruments", type=int, default=20, help="cycle: instruments (default 20)")
     cyc.add_argument("--scenarios", type=int, default=16, help="cycle: scenarios incl. no-move (default 16)")
     cyc.add_argument("--workers", type=int, default=None,
                      help="cycle/scale: prover processes (default: $ZKCLEAR_PROVER_WORKERS or the core count)")
     cyc.add_argument("--out", metavar="DIR", help="scale: where scale.csv and scale.svg go (default bench/results)")
     cyc.add_argument("--plot-only", action="store_true", help="scale: only redraw scale.svg from scale.csv")
+    cap = parser.add_argument_group("capture suite (issue 16: a node and a prover as processes, K client pairs)")
+    cap.add_argument("--clients", metavar="K,K,...",
+                     help="capture: initiator/counterparty pairs per row (default 1,8,64; --quick 1,4)")
+    cap.add_argument("--trades", type=int, default=None, help="capture: trades per row (default 300; --quick 12)")
+    cap.add_argument("--modes", metavar="MODE,...", help="capture: preproved, end_to_end (default both)")
+    cap.add_argument("--rate", type=float, default=None,
+                     help="capture: pace the initiators at this many trades/s in all (default: flat out)")
+    cap.add_argument("--half-capacity", action="store_true",
+                     help="capture: one more row per mode, paced at half its best trades/s")
+    cap.add_argument("--keep", metavar="DIR", help="capture: keep each row's config, databases and logs in DIR")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -340,6 +352,8 @@ def run(args: argparse.Namespace) -> int:
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
+    if args.members is None and args.suite in ("cycle", "scale"):
+        args.members = 100
     modules = SUITES[args.suite]
     runner = getattr(importlib.import_module(modules[0]), "run_cli", None) if modules else None
     if runner is not None:  # a whole-cycle suite with its own runner

@@ -1,0 +1,793 @@
+"""``zkclear bench capture``: real-time trade capture through the services (issue 16).
+
+What runs, per row (one row per mode and K; each row on a fresh house):
+
+setup (untimed)
+    A PKI, genesis and services.json in a temporary directory, as ``zkclear
+    init`` writes them but on ports picked free; the clearing node and the
+    prover started as processes (``python -m clearing.cli serve clearing|prover
+    --config DIR``, logging at the default level to ``DIR/logs``) and waited
+    for until SERVING; the members admitted (8 by default), each depositing
+    10^9 + 10^5 and funding 10^5 (the prover proves the funding).
+    The plan: ``trades`` trades split over K initiator/counterparty *pairs*
+    spread over the members (:func:`pairs`, :func:`plan`), each trade on one of
+    the genesis instruments at its ``price0``, side alternating, quantity 1..7.
+
+the clock
+    2K client threads in this process, each with its own
+    :class:`clearing.clients.participant.Participant` (its own mTLS channel):
+    per pair an *initiator* that submits its trades one after the other and a
+    *counterparty* that affirms them.  The venue tells both sides of a trade
+    when it executes: the initiator announces each trade to its counterparty
+    just before it submits (:class:`_Pair`); the counterparty then polls the
+    node (StreamPendingTrades, backing off from :data:`POLL_MIN` to
+    :data:`POLL_MAX` seconds while nothing it waits for is offered) and
+    affirms each announced trade as soon as the node offers it with
+    :meth:`Participant.affirm` (which fetches, decrypts and checks the
+    opening, and checks the agreed terms) -- so affirmations race the
+    initiator's receipt push, as a venue's would, and nobody polls for
+    trades that do not exist.  Two modes:
+
+    ``preproved``   every trade's proof, signature and sealed openings are
+                    made before the clock (:meth:`Participant.make_trade`):
+                    the initiator only sends the ready SubmitTradeRequest, so
+                    the row measures the node and the prover;
+    ``end_to_end``  the initiator proves as it goes (:meth:`Participant.trade`:
+                    the ledger status, the trade proof, the seals, the submit).
+
+    A trade's latency runs from its start (the initiator beginning it; in a
+    paced row its scheduled time, so a late start counts) until both parties
+    have their answers (SubmitTrade and AffirmTrade returned).  ``--rate`` /
+    ``--half-capacity`` pace the initiators (open loop: trade n of pair k is
+    due at n*K/R + k/R seconds) instead of letting them run flat out.
+
+the check (untimed) -- ``ok``
+    * every client call succeeded and every planned trade was submitted and
+      affirmed;
+    * every planned trade is in the ledger exactly once (one ``trade``, one
+      ``affirm``, one ``receipt`` event; no other trade) and the node reports
+      it novated (GetTrade) -- ``novated`` counts those;
+    * every client's view equals the node's: the seq each SubmitTrade and
+      AffirmTrade reported is its event's seq in the ledger, the reported
+      terms are the ledger's, and the reported status is one the ledger
+      allows (an affirmation whose trade already had its receipt must say
+      ``novated``; one before the receipt ``pending`` or ``novated``);
+    * positions net to zero: every member's positions from the prover
+      (GetBalances) equal the plan's, and sum to zero per instrument;
+    * the audit passes (:func:`clearing.services.auditor.audit_node`: every
+      proof and signature re-verified, the node agreeing on head and state).
+
+CPU: ``node_cpu_ms_per_trade`` / ``prover_cpu_ms_per_trade`` are the
+processes' utime + stime (``/proc/<pid>/stat``) over the clocked window
+divided by the trades novated; ``client_cpu_ms_per_trade`` the same for this
+process (all 2K client threads).  Row keys (more may be added, none
+removed)::
+
+    {"mode", "clients", "trades", "novated", "trades_per_s", "p50_ms",
+     "p99_ms", "node_cpu_ms_per_trade", "prover_cpu_ms_per_trade", "ok",
+     "members", "paced_tps", "elapsed_s", "client_cpu_ms_per_trade",
+     "client_cpu_util", "affirm_reported_pending", "errors", "problems",
+     "load_avg"}
+
+``clients`` is K, the number of initiator/counterparty pairs (2K client
+threads).  Blindings and keys come from the CSPRNG; the plan is fixed.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import os
+import queue
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import BenchError, BenchUsageError, machine_description, write_json
+
+MODES = ("preproved", "end_to_end")
+DEFAULT_CLIENTS = (1, 8, 64)
+DEFAULT_TRADES = 300
+DEFAULT_MEMBERS = 8
+QUICK_CLIENTS = (1, 4)
+QUICK_TRADES = 12
+QUICK_MEMBERS = 4
+#: Seconds the counterparty waits between polls: doubling from MIN to MAX while nothing is offered.
+POLL_MIN, POLL_MAX = 0.002, 0.05
+#: Deadline of every client call (seconds): a stall shows up as DEADLINE_EXCEEDED.
+CALL_TIMEOUT = 60.0
+#: Seconds a clocked row may take before it counts as stalled.
+ROW_TIMEOUT = 900.0
+#: Seconds a started service gets to report SERVING.
+START_TIMEOUT = 60.0
+#: Seconds the check waits for receipts the node still owes (booked in the background).
+SETTLE_TIMEOUT = 30.0
+CASH, DF = 10**9 + 10**5, 10**5
+ROW_KEYS = ("mode", "clients", "trades", "novated", "trades_per_s", "p50_ms", "p99_ms",
+            "node_cpu_ms_per_trade", "prover_cpu_ms_per_trade", "ok")
+#: Problems listed per row at most (the rest counted).
+MAX_PROBLEMS = 20
+
+
+# -- the plan -----------------------------------------------------------------------------
+
+def member_names(n: int) -> list[str]:
+    """``n`` member names M01, M02, ..."""
+    if not 2 <= n <= 99:
+        raise BenchUsageError("capture needs 2 to 99 members")
+    return [f"M{k + 1:02d}" for k in range(n)]
+
+
+def pairs(k: int, members: Sequence[str]) -> list[tuple[str, str]]:
+    """(initiator, counterparty) of each of ``k`` pairs, spread over the
+    members: pair j is initiated by member j mod M, its counterparty
+    shifted by 1 + j div M, so that with K > M the pairs differ."""
+    m = len(members)
+    out = []
+    for j in range(k):
+        ini = j % m
+        cp = (ini + 1 + (j // m) % (m - 1)) % m
+        out.append((members[ini], members[cp]))
+    return out
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One trade of the plan."""
+
+    tid: str
+    pair: int
+    initiator: str
+    counterparty: str
+    instrument: str
+    side: str
+    quantity: int
+    price: int
+
+    @property
+    def buyer(self) -> str:
+        return self.initiator if self.side == "buy" else self.counterparty
+
+    @property
+    def seller(self) -> str:
+        return self.counterparty if self.side == "buy" else self.initiator
+
+    def expect(self) -> dict:
+        """The terms the counterparty checks before affirming."""
+        return {"quantity": self.quantity, "price": self.price, "instrument": self.instrument,
+                "counterparty": self.initiator}
+
+
+def plan(trades: int, k: int, members: Sequence[str], instruments: Sequence[dict]) -> list[list[Planned]]:
+    """``trades`` trades over ``k`` pairs (the first ``trades mod k`` pairs get
+    one more), per pair in submission order."""
+    if k < 1 or trades < k:
+        raise BenchUsageError(f"{trades} trades cannot keep {k} client pairs busy (need trades >= clients)")
+    out = []
+    for j, (ini, cp) in enumerate(pairs(k, members)):
+        mine = []
+        for n in range(trades // k + (1 if j < trades % k else 0)):
+            inst = instruments[(j + n) % len(instruments)]
+            mine.append(Planned(f"c{j}-{n}", j, ini, cp, inst["id"], ("buy", "sell")[(j + n) % 2],
+                                1 + (j + 3 * n) % 7, inst["price0"]))
+        out.append(mine)
+    return out
+
+
+def expected_positions(planned: Iterable[Planned], members: Sequence[str], instruments: Sequence[str]) -> dict:
+    """member -> position per instrument after every planned trade."""
+    pos = {m: [0] * len(instruments) for m in members}
+    for t in planned:
+        i = instruments.index(t.instrument)
+        pos[t.buyer][i] += t.quantity
+        pos[t.seller][i] -= t.quantity
+    return pos
+
+
+# -- the numbers ---------------------------------------------------------------------------
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The nearest-rank ``q``-th percentile (0 < q <= 100), None when empty."""
+    if not values:
+        return None
+    s = sorted(values)
+    return s[max(0, math.ceil(q / 100 * len(s)) - 1)]
+
+
+def proc_cpu_ms(pid: int) -> float:
+    """utime + stime of process ``pid`` (all its threads) in ms, from /proc."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    # fields[0] is the state (field 3 of stat); utime and stime are fields 14 and 15
+    return (int(fields[11]) + int(fields[12])) * 1000.0 / os.sysconf("SC_CLK_TCK")
+
+
+def self_cpu_ms() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return (r.ru_utime + r.ru_stime) * 1000.0
+
+
+def make_row(mode: str, clients: int, trades: int, *, novated: int, elapsed_s: float,
+             latencies_ms: Sequence[float], cpu_ms: dict, problems: Sequence[str], errors: int = 0,
+             affirm_pending: int = 0, members: int = DEFAULT_MEMBERS, paced_tps: float | None = None,
+             load_avg: Sequence[float] = ()) -> dict:
+    """One JSON row from a clocked run's raw measurements.  ``cpu_ms``:
+    ``{"node", "prover", "client"}`` CPU milliseconds over the window.  ``ok``
+    is true when nothing went wrong (no problem) and every trade was novated."""
+    per = max(novated, 1)
+
+    def r(x: float | None, nd: int = 2) -> float | None:
+        return None if x is None else round(x, nd)
+
+    return {
+        "mode": mode, "clients": clients, "trades": trades, "novated": novated,
+        "trades_per_s": r(novated / elapsed_s if elapsed_s > 0 else 0.0, 1),
+        "p50_ms": r(percentile(latencies_ms, 50), 1), "p99_ms": r(percentile(latencies_ms, 99), 1),
+        "node_cpu_ms_per_trade": r(cpu_ms["node"] / per), "prover_cpu_ms_per_trade": r(cpu_ms["prover"] / per),
+        "ok": not problems and novated == trades,
+        "members": members, "paced_tps": r(paced_tps, 1), "elapsed_s": r(elapsed_s, 3),
+        "client_cpu_ms_per_trade": r(cpu_ms["client"] / per),
+        "client_cpu_util": r(cpu_ms["client"] / 1000.0 / elapsed_s if elapsed_s > 0 else 0.0),
+        "affirm_reported_pending": affirm_pending, "errors": errors,
+        "problems": list(problems[:MAX_PROBLEMS]) + ([f"... {len(problems) - MAX_PROBLEMS} more"]
+                                                      if len(problems) > MAX_PROBLEMS else []),
+        "load_avg": [round(x, 2) for x in load_avg],
+    }
+
+
+# -- the check -----------------------------------------------------------------------------
+
+@dataclass
+class Reply:
+    """What a client was told: the reported seq, status and trade's T."""
+
+    seq: int
+    status: str
+    T: str = ""
+
+
+def ledger_problems(events: Sequence[tuple[int, dict]], planned: Sequence[Planned], submitted: dict[str, Reply],
+                    affirmed: dict[str, Reply], node_status: dict[str, str]) -> tuple[int, list[str]]:
+    """(novated, problems) of the ledger and the clients' views against it
+    (see the module docstring: exactly once, novated, views equal)."""
+    problems: list[str] = []
+    seqs: dict[str, dict[str, list[int]]] = {}
+    trade_T: dict[str, str] = {}
+    for seq, body in events:
+        kind = body.get("kind")
+        if kind == "trade":
+            tid = body["trade"]["trade_id"]
+            trade_T[tid] = body["trade"]["T"]
+        elif kind in ("affirm", "receipt"):
+            tid = body["trade_id"]
+        else:
+            continue
+        seqs.setdefault(tid, {}).setdefault(kind, []).append(seq)
+    wanted = {t.tid for t in planned}
+    for tid in sorted(set(seqs) - wanted):
+        problems.append(f"{tid}: in the ledger but not planned")
+    novated = 0
+    for t in planned:
+        s = seqs.get(t.tid, {})
+        counts = {k: len(s.get(k, [])) for k in ("trade", "affirm", "receipt")}
+        if counts != {"trade": 1, "affirm": 1, "receipt": 1}:
+            problems.append(f"{t.tid}: ledger holds {counts}")
+            continue
+        if node_status.get(t.tid) != "novated":
+            problems.append(f"{t.tid}: node reports {node_status.get(t.tid)!r}, not novated")
+            continue
+        novated += 1
+        (t_seq,), (a_seq,), (r_seq,) = s["trade"], s["affirm"], s["receipt"]
+        sub, aff = submitted.get(t.tid), affirmed.get(t.tid)
+        if sub is None or aff is None:
+            problems.append(f"{t.tid}: the clients have no reply for it")
+            continue
+        if sub.seq != t_seq or (sub.T and sub.T != trade_T[t.tid]) or sub.status not in ("pending", "novated"):
+            problems.append(f"{t.tid}: SubmitTrade reported seq {sub.seq} {sub.status!r}, ledger seq {t_seq}")
+        allowed = ("novated",) if r_seq < a_seq else ("pending", "novated")
+        if aff.seq != a_seq or aff.status not in allowed:
+            problems.append(f"{t.tid}: AffirmTrade reported seq {aff.seq} {aff.status!r}, ledger affirm seq "
+                            f"{a_seq}, receipt seq {r_seq}")
+    return novated, problems
+
+
+def position_problems(seen: dict[str, list[int]], expected: dict[str, list[int]]) -> list[str]:
+    """Positions from the prover against the plan; and netting to zero."""
+    problems = [f"{m}: positions {seen.get(m)} from the prover, planned {want}"
+                for m, want in expected.items() if seen.get(m) != want]
+    width = max((len(p) for p in seen.values()), default=0)
+    for i in range(width):
+        total = sum(p[i] for p in seen.values() if i < len(p))
+        if total:
+            problems.append(f"instrument {i}: positions sum to {total}, not zero")
+    return problems
+
+
+# -- the house as processes ------------------------------------------------------------------
+
+def free_ports(n: int) -> list[int]:
+    """``n`` distinct ports free right now (bound together, then released)."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+class House:
+    """A clearing node and a prover as processes on a fresh config in ``directory``."""
+
+    def __init__(self, directory: Path, members: Sequence[str], backend: str):
+        from clearing.ccp.scenario import builtin_scenario
+        from clearing.services import config as services_config
+        from clearing.services.pki import init_pki, load_config, load_identity
+
+        self.dir, self.members, self.backend = Path(directory), list(members), backend
+        # what `zkclear init DIR --members ...` writes, on ports picked free
+        roster = init_pki(self.dir, self.members)
+        sc = builtin_scenario()
+        self.instruments: list[dict[str, Any]] = [
+            {"id": i.id, "multiplier": i.multiplier, "tick": i.tick, "price0": i.price0} for i in sc.instruments]
+        ccp = {"skin_in_the_game_1": sc.ccp.skin_in_the_game_1, "skin_in_the_game_2": sc.ccp.skin_in_the_game_2,
+               "assessment_cap_multiple": sc.ccp.assessment_cap_multiple}
+        clearing, prover, auditor, feed = free_ports(4)
+        services_config.write_service_files(self.dir, roster, load_identity(self.dir, "operator").ed25519_private,
+                                            self.instruments, ccp, {"clearing": clearing, "prover": prover,
+                                                                    "auditor": auditor, services_config.FEED: feed})
+        self.roster = load_config(self.dir)
+        self.target = {n: services_config.endpoint(self.dir, n) for n in ("clearing", "prover")}
+        self.procs: dict[str, subprocess.Popen] = {}
+        (self.dir / "logs").mkdir(exist_ok=True)
+
+    def start(self) -> None:
+        from clearing.services import rpc
+        from clearing.services.pki import load_identity
+
+        env = dict(os.environ, ZKCLEAR_BACKEND=self.backend)
+        ident = load_identity(self.dir, "auditor")
+        for node in ("clearing", "prover"):
+            with open(self.dir / "logs" / f"{node}.log", "ab") as log:
+                self.procs[node] = subprocess.Popen(
+                    [sys.executable, "-m", "clearing.cli", "serve", node, "--config", str(self.dir)],
+                    stdout=log, stderr=subprocess.STDOUT, env=env)
+            deadline = time.monotonic() + START_TIMEOUT
+            while True:
+                with contextlib.suppress(Exception):
+                    if rpc.health_check(ident, self.target[node], timeout=1) == "SERVING":
+                        break
+                if self.procs[node].poll() is not None or time.monotonic() > deadline:
+                    raise BenchError(f"the {node} node did not start; its log: {self.dir / 'logs' / node}.log")
+                time.sleep(0.05)
+
+    def pid(self, node: str) -> int:
+        return self.procs[node].pid
+
+    def identity(self, name: str):
+        from clearing.services.pki import load_identity
+
+        return load_identity(self.dir, name)
+
+    def participant(self, name: str, *, prover: bool = False):
+        from clearing.clients.participant import Participant
+
+        return Participant(self.identity(name), self.roster, self.target["clearing"],
+                           self.target["prover"] if prover else None, timeout=CALL_TIMEOUT,
+                           prove_timeout=CALL_TIMEOUT)
+
+    def operator(self):
+        from clearing.clients.operator import Operator
+
+        return Operator(self.identity("operator"), self.roster, self.target["clearing"], timeout=CALL_TIMEOUT)
+
+    def onboard(self) -> None:
+        """Admit every member; each deposits and funds the default fund."""
+        with self.operator() as op:
+            op.admit_all()
+        for m in self.members:
+            with self.participant(m, prover=True) as p:
+                p.deposit(CASH, request_id=f"dep-{m}")
+                p.fund(DF, request_id=f"df-{m}")
+
+    def stop(self) -> None:
+        for node in ("prover", "clearing"):
+            p = self.procs.get(node)
+            if p is None or p.poll() is not None:
+                continue
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(30)
+
+
+# -- the clients ---------------------------------------------------------------------------
+
+@dataclass
+class _Pair:
+    """One initiator/counterparty pair's shared record (the venue's channel
+    between them: the initiator announces each trade before submitting)."""
+
+    trades: list[Planned]
+    announced: queue.Queue = field(default_factory=queue.Queue)
+
+
+class Workload:
+    """The clocked part of one row: 2K client threads over ``house``."""
+
+    def __init__(self, house: House, mode: str, trade_plan: list[list[Planned]], *,
+                 rate: float | None = None, log: Callable[[str], None] = lambda m: None):
+        self.house, self.mode, self.rate, self.log = house, mode, rate, log
+        self.pairs = [_Pair(ts) for ts in trade_plan]
+        self.lock = threading.Lock()
+        self.errors: list[str] = []
+        self.start: dict[str, float] = {}
+        self.done: dict[str, list[float]] = {}  # tid -> return times of SubmitTrade / AffirmTrade
+        self.submitted: dict[str, Reply] = {}
+        self.affirmed: dict[str, Reply] = {}
+        self.ready: dict[str, Any] = {}  # tid -> SubmitTradeRequest (preproved)
+        self.clients: list[Any] = []
+        self.t0 = 0.0
+        self.deadline = 0.0
+
+    # -- before the clock --
+    def prepare(self) -> None:
+        """Open every client's channel; in ``preproved`` mode make every
+        trade's request (proof, signature, sealed openings)."""
+        from clearing.api import clearing_pb2
+
+        for pair in self.pairs:
+            ini, cp = pair.trades[0].initiator, pair.trades[0].counterparty
+            for name in (ini, cp):
+                c = self.house.participant(name)
+                c.clearing.GetLedgerStatus(clearing_pb2.LedgerStatusRequest())  # connect now (mTLS handshake)
+                self.clients.append(c)
+        if self.mode == "preproved":
+            makers: dict[str, Any] = {}
+            for pair in self.pairs:
+                for t in pair.trades:
+                    p = makers.get(t.initiator) or makers.setdefault(t.initiator, self.house.participant(t.initiator))
+                    req, _ = p.make_trade(t.tid, t.counterparty, t.instrument, t.side, t.quantity, t.price,
+                                          request_id=f"rq-{t.tid}")
+                    self.ready[t.tid] = req
+            for p in makers.values():
+                p.close()
+        else:  # build the proving tables lazily built on first use: one trade made, not sent
+            t = self.pairs[0].trades[0]
+            with self.house.participant(t.initiator) as p:
+                p.make_trade("warm-up", t.counterparty, t.instrument, t.side, t.quantity, t.price)
+
+    # -- the threads --
+    def _fail(self, role: str, tid: str, exc: BaseException) -> None:
+        import grpc
+
+        code = exc.code().name if isinstance(exc, grpc.RpcError) else type(exc).__name__
+        with self.lock:
+            self.errors.append(f"{role} {tid}: {code}")
+
+    def _finish(self, tid: str) -> None:
+        with self.lock:
+            self.done.setdefault(tid, []).append(time.perf_counter())
+
+    def initiator(self, k: int, p, barrier: threading.Barrier) -> None:
+        pair = self.pairs[k]
+        barrier.wait()
+        n_pairs = len(self.pairs)
+        try:
+            for n, t in enumerate(pair.trades):
+                if self.rate:
+                    due = self.t0 + (n * n_pairs + k) / self.rate
+                    time.sleep(max(0.0, due - time.perf_counter()))
+                    start = due
+                else:
+                    start = time.perf_counter()
+                if time.perf_counter() > self.deadline:
+                    self._fail("submit", t.tid, TimeoutError())
+                    continue
+                with self.lock:
+                    self.start[t.tid] = start
+                pair.announced.put(t)
+                try:
+                    if self.mode == "preproved":
+                        res = p.clearing.SubmitTrade(self.ready[t.tid], timeout=CALL_TIMEOUT)
+                    else:
+                        res = p.trade(t.tid, t.counterparty, t.instrument, t.side, t.quantity, t.price,
+                                      request_id=f"rq-{t.tid}")
+                except Exception as exc:  # noqa: BLE001 - recorded; the row is not ok
+                    self._fail("submit", t.tid, exc)
+                    continue
+                self._finish(t.tid)
+                with self.lock:
+                    self.submitted[t.tid] = Reply(res.seq, res.status, res.trade.commitment.hex())
+        finally:
+            pair.announced.put(None)
+
+    def _offered(self, p) -> set[str]:
+        from clearing.api import common_pb2
+
+        return {x.trade.trade_id for x in p.clearing.StreamPendingTrades(common_pb2.MemberRequest(member=p.name))}
+
+    def counterparty(self, k: int, p, barrier: threading.Barrier) -> None:
+        pair = self.pairs[k]
+        barrier.wait()
+        waiting: dict[str, Planned] = {}
+        more, delay = True, POLL_MIN
+        while (more or waiting) and time.perf_counter() < self.deadline:
+            if more and not waiting:
+                item = pair.announced.get()
+                if item is None:
+                    more = False
+                    continue
+                waiting[item.tid] = item
+            while more:
+                try:
+                    item = pair.announced.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    more = False
+                else:
+                    waiting[item.tid] = item
+            try:
+                offered = self._offered(p)
+            except Exception as exc:  # noqa: BLE001 - recorded; the row is not ok
+                self._fail("pending", "", exc)
+                offered = set()
+            ready = [t for tid, t in waiting.items() if tid in offered]
+            if not ready:
+                time.sleep(delay)
+                delay = min(2 * delay, POLL_MAX)
+                continue
+            delay = POLL_MIN
+            for t in ready:
+                del waiting[t.tid]
+                try:
+                    res = p.affirm(t.tid, expect=t.expect(), request_id=f"ra-{t.tid}")
+                except Exception as exc:  # noqa: BLE001 - recorded; the row is not ok
+                    self._fail("affirm", t.tid, exc)
+                    continue
+                self._finish(t.tid)
+                with self.lock:
+                    self.affirmed[t.tid] = Reply(res.seq, res.status, res.trade.commitment.hex())
+        for tid in waiting:
+            self._fail("affirm", tid, TimeoutError("never offered"))
+
+    def _guarded(self, fn: Callable[..., None], *args: Any) -> None:
+        """``fn(*args)``, a crash recorded as an error (the row is then not ok)."""
+        try:
+            fn(*args)
+        except Exception as exc:  # noqa: BLE001 - recorded; the row is not ok
+            self._fail(f"{fn.__name__} crashed ({exc})", "", exc)
+
+    def run(self, timeout: float = ROW_TIMEOUT) -> float:
+        """Start the clients together; the seconds until the last one ends
+        (a stall past ``timeout`` is recorded as an error)."""
+        barrier = threading.Barrier(2 * len(self.pairs) + 1)
+        threads = []
+        for k in range(len(self.pairs)):
+            for fn, c in ((self.initiator, self.clients[2 * k]), (self.counterparty, self.clients[2 * k + 1])):
+                threads.append(threading.Thread(target=self._guarded, args=(fn, k, c, barrier), daemon=True))
+        for t in threads:
+            t.start()
+        self.t0 = time.perf_counter()
+        self.deadline = self.t0 + timeout
+        barrier.wait()
+        for t in threads:
+            t.join(max(self.deadline + 5 - time.perf_counter(), 0.1))
+        elapsed = time.perf_counter() - self.t0
+        if any(t.is_alive() for t in threads):
+            with self.lock:
+                self.errors.append(f"stalled: clients still running after {timeout:.0f} s")
+        return elapsed
+
+    def latencies_ms(self) -> list[float]:
+        with self.lock:
+            return [(max(ts) - self.start[tid]) * 1000 for tid, ts in self.done.items() if len(ts) == 2]
+
+    def close(self) -> None:
+        for c in self.clients:
+            c.close()
+
+
+# -- one row -------------------------------------------------------------------------------
+
+def check_row(house: House, trade_plan: list[list[Planned]], w: Workload) -> tuple[int, list[str]]:
+    """The untimed check of a row (module docstring): (novated, problems)."""
+    from clearing.api import clearing_pb2, clearing_pb2_grpc
+    from clearing.services import rpc
+    from clearing.services.auditor import audit_node, fetch_events
+
+    planned = [t for ts in trade_plan for t in ts]
+    problems = list(w.errors)
+    problems += [f"{t.tid}: never submitted" for t in planned if t.tid not in w.submitted]
+    problems += [f"{t.tid}: never affirmed" for t in planned if t.tid not in w.affirmed]
+    node_status: dict[str, str] = {}
+    with house.operator() as op:
+        t_end = time.monotonic() + SETTLE_TIMEOUT
+        while True:  # receipts the node still owes are booked in the background
+            for t in planned:
+                if node_status.get(t.tid) != "novated":
+                    with contextlib.suppress(Exception):
+                        node_status[t.tid] = op.clearing.GetTrade(
+                            clearing_pb2.GetTradeRequest(trade_id=t.tid)).status
+            if all(node_status.get(t.tid) == "novated" for t in planned) or time.monotonic() > t_end:
+                break
+            time.sleep(0.2)
+    ident = house.identity("auditor")
+    with rpc.channel(ident, house.target["clearing"]) as ch:
+        events = fetch_events(rpc.Client(clearing_pb2_grpc.ClearingServiceStub(ch), CALL_TIMEOUT))
+    novated, more = ledger_problems(events, planned, w.submitted, w.affirmed, node_status)
+    problems += more
+    seen = {}
+    for m in house.members:
+        with house.participant(m, prover=True) as p:
+            seen[m] = p.balances()["pos"]
+    problems += position_problems(seen, expected_positions(planned, house.members,
+                                                           [i["id"] for i in house.instruments]))
+    audit = audit_node(ident, house.roster, house.target["clearing"])
+    if not (audit.ok and audit.node_agrees):
+        problems.append(f"audit: ok={audit.ok} node_agrees={audit.node_agrees} {audit.error}")
+    return novated, problems
+
+
+def run_row(mode: str, clients: int, trades: int, *, members: int = DEFAULT_MEMBERS, backend: str,
+            rate: float | None = None, keep: str | None = None, timeout: float = ROW_TIMEOUT,
+            log: Callable[[str], None] = lambda m: None) -> dict:
+    """One row on a fresh house (``keep``: a directory to leave its config,
+    databases and logs in, else a temporary one, removed)."""
+    if mode not in MODES:
+        raise BenchUsageError(f"unknown capture mode {mode!r} (known: {', '.join(MODES)})")
+    names = member_names(members)
+    work = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="zkclear-capture-"))
+    work.mkdir(parents=True, exist_ok=True)
+    house = House(work / (f"{mode}-k{clients}" + (f"-r{rate:.0f}" if rate else "")), names, backend)
+    trade_plan = plan(trades, clients, names, house.instruments)
+    w = Workload(house, mode, trade_plan, rate=rate, log=log)
+    try:
+        house.start()
+        house.onboard()
+        log(f"capture {mode} K={clients}: {trades} trades, {members} members"
+            + (f", paced at {rate:.1f}/s" if rate else "") + " ...")
+        w.prepare()
+        load = os.getloadavg()
+        cpu0 = {"node": proc_cpu_ms(house.pid("clearing")), "prover": proc_cpu_ms(house.pid("prover")),
+                "client": self_cpu_ms()}
+        elapsed = w.run(timeout)
+        cpu1 = {"node": proc_cpu_ms(house.pid("clearing")), "prover": proc_cpu_ms(house.pid("prover")),
+                "client": self_cpu_ms()}
+        w.close()
+        novated, problems = check_row(house, trade_plan, w)
+        row = make_row(mode, clients, trades, novated=novated, elapsed_s=elapsed, latencies_ms=w.latencies_ms(),
+                       cpu_ms={k: cpu1[k] - cpu0[k] for k in cpu0}, problems=problems, errors=len(w.errors),
+                       affirm_pending=sum(r.status != "novated" for r in w.affirmed.values()),
+                       members=members, paced_tps=rate, load_avg=load)
+        log(f"capture {mode} K={clients}: {row['trades_per_s']} trades/s, p50 {row['p50_ms']} ms, "
+            f"p99 {row['p99_ms']} ms, node {row['node_cpu_ms_per_trade']} ms/trade, ok={row['ok']}")
+        return row
+    finally:
+        w.close()
+        house.stop()
+        if not keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def run_capture(*, modes: Sequence[str] = MODES, clients: Sequence[int] = DEFAULT_CLIENTS,
+                trades: int = DEFAULT_TRADES, members: int = DEFAULT_MEMBERS, backend: str | None = None,
+                rate: float | None = None, half_capacity: bool = False, keep: str | None = None,
+                log: Callable[[str], None] = lambda m: None) -> dict:
+    """Every row (``modes`` x ``clients``); with ``half_capacity`` one more row
+    per mode, paced at half the best trades/s measured in that mode, at the K
+    that reached it.  Returns the report."""
+    from zkp.group import default_backend_name, use_backend
+
+    backend = backend or default_backend_name()
+    for m in modes:
+        if m not in MODES:
+            raise BenchUsageError(f"unknown capture mode {m!r} (known: {', '.join(MODES)})")
+    member_names(members)
+    for k in clients:
+        if k < 1:
+            raise BenchUsageError("--clients must be positive")
+        if trades < k:
+            raise BenchUsageError(f"{trades} trades cannot keep {k} client pairs busy (need trades >= clients)")
+    rows: list[dict] = []
+    with use_backend(backend):  # loaded here, before any client thread
+        _rows(rows, modes, clients, trades, members, backend, rate, half_capacity, keep, log)
+    return {"machine": machine_description(), "suite": "capture", "backend": backend,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "commit": _commit(),
+            "members": members, "poll_s": [POLL_MIN, POLL_MAX], "results": rows}
+
+
+def _rows(rows: list[dict], modes: Sequence[str], clients: Sequence[int], trades: int, members: int, backend: str,
+          rate: float | None, half_capacity: bool, keep: str | None, log: Callable[[str], None]) -> None:
+    for mode in modes:
+        mine = [run_row(mode, k, trades, members=members, backend=backend, rate=rate, keep=keep, log=log)
+                for k in clients]
+        rows += mine
+        if half_capacity and not rate:
+            best = max(mine, key=lambda r: r["trades_per_s"] or 0)
+            if best["trades_per_s"]:
+                rows.append(run_row(mode, best["clients"], trades, members=members, backend=backend,
+                                    rate=best["trades_per_s"] / 2, keep=keep, log=log))
+
+
+def _commit() -> str:
+    """The repository's HEAD (``+dirty`` when tracked files differ), or "unknown"."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
+
+
+# -- the table and the command line ------------------------------------------------------------
+
+COLUMNS = (("mode", "mode"), ("clients", "K"), ("paced_tps", "paced/s"), ("trades", "trades"),
+           ("novated", "novated"), ("trades_per_s", "trades/s"), ("p50_ms", "p50 ms"), ("p99_ms", "p99 ms"),
+           ("node_cpu_ms_per_trade", "node ms/tr"), ("prover_cpu_ms_per_trade", "prover ms/tr"),
+           ("client_cpu_ms_per_trade", "clients ms/tr"), ("ok", "ok"))
+
+
+def format_table(report: dict) -> str:
+    def cell(v: object) -> str:
+        return "" if v is None else str(v)
+
+    rows = [[cell(r.get(k)) for k, _ in COLUMNS] for r in report["results"]]
+    head = [t for _, t in COLUMNS]
+    widths = [max(len(x) for x in col) for col in zip(head, *rows)]
+    lines = [report["machine"], f"backend {report['backend']}, commit {report['commit']}", "",
+             "  ".join(h.rjust(w) for h, w in zip(head, widths))]
+    lines += ["  ".join(v.rjust(w) for v, w in zip(r, widths)) for r in rows]
+    for r in report["results"]:
+        for p in r["problems"]:
+            lines.append(f"{r['mode']} K={r['clients']}: {p}")
+    return "\n".join(lines)
+
+
+def parse_clients(text: str) -> list[int]:
+    try:
+        ks = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise BenchUsageError(f"--clients must be comma-separated integers, not {text!r}") from None
+    if not ks or any(k < 1 for k in ks):
+        raise BenchUsageError("--clients must name positive integers")
+    return ks
+
+
+def run_cli(args: argparse.Namespace, log: Callable[[str], None]) -> int:
+    quick = args.quick
+    clients = parse_clients(args.clients) if args.clients else list(QUICK_CLIENTS if quick else DEFAULT_CLIENTS)
+    trades = args.trades if args.trades is not None else (QUICK_TRADES if quick else DEFAULT_TRADES)
+    members = args.members if args.members is not None else (QUICK_MEMBERS if quick else DEFAULT_MEMBERS)
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()] if args.modes else list(MODES)
+    if args.rate is not None and args.rate <= 0:
+        raise BenchUsageError("--rate must be positive")
+    report = run_capture(modes=modes, clients=clients, trades=trades, members=members, backend=args.backend,
+                         rate=args.rate, half_capacity=args.half_capacity, keep=args.keep, log=log)
+    report["quick"] = quick
+    print(format_table(report))
+    if args.json:
+        write_json(report, args.json)
+        log(f"wrote {args.json}")
+    counts = Counter(r["ok"] for r in report["results"])
+    return 0 if not counts[False] else 1
