@@ -657,19 +657,6 @@ class WitnessStore:
         self.log.append(("assessment-from-cash", member, cycle, "proved"))
         return a.version, proof.to_bytes()
 
-    def can_settle_from_cash(self, member: str) -> bool:
-        """Whether the member's excess over its margin requirement covers its
-        payable (its own view; the member's client asks before choosing the
-        private path)."""
-        a = self.state.account(member)
-        if a.due is None or self.state.scenario_set is None:
-            return False
-        due = to_signed(a.due.value)
-        cash = to_signed(a.cash.value)
-        pos = [to_signed(p.value) for p in a.pos]
-        return all(cash - due + sum(x * q for x, q in zip(row, pos)) >= 0
-                   for row in self.state.scenario_set["matrix"])
-
     # -- the member's own view (for the member and for tests) -------------------
     def balances(self, member: str) -> dict:
         """The member's opened account as signed integers (private data)."""
