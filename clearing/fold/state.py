@@ -2,10 +2,22 @@
 
 :class:`PointAlgebra` is the node's (Pedersen commitments); the prover runs
 the very same fold on openings (``prover.custody.witness.OpeningAlgebra``).
+
+The node folds each event into its live state under an undo journal
+(:meth:`State.begin`, then :meth:`State.commit` or :meth:`State.rollback`),
+so that a fold costs what the event touches, not the size of the state: the
+three containers that grow with the ledger -- the accounts
+(:class:`Accounts`), the trades (:class:`TradeBook`) and the seen trade
+commitments (:class:`SeenSet`) -- record what the fold touched and how to
+undo it; every other field is small (per member or per cycle at most) and is
+saved whole.  The recorded member and trade ids are also the rows of the
+snapshot the event can have changed (:meth:`State.touched`).  Outside a
+journal the three containers behave as a plain dict and set.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from clearing.protocol.errors import (
@@ -62,6 +74,197 @@ class Account:
                        self.version, self.funded, list(self.trades), self.due)
 
 
+_ABSENT: Any = object()  # "no such key before the fold" in an undo log
+
+
+# the journaled dicts' bulk writes, key by key through their journaled __setitem__ / pop
+def _update(self, *args, **kw) -> None:
+    for k, v in dict(*args, **kw).items():
+        self[k] = v
+
+
+def _popitem(self):
+    if not self:
+        raise KeyError("popitem(): dictionary is empty")
+    k = next(reversed(dict.keys(self)))
+    return k, self.pop(k)
+
+
+def _clear(self) -> None:
+    for k in list(dict.keys(self)):
+        self.pop(k)
+
+
+def _ior(self, other):
+    self.update(other)
+    return self
+
+
+def _outside_journal(name: str):
+    """A set method the journal cannot undo: refused while a fold runs."""
+    base = getattr(set, name)
+
+    def method(self, *args):
+        if self._undo is not None:
+            raise TypeError(f"set.{name} is not journaled: a fold may only add seen commitments")
+        return base(self, *args)
+    method.__name__ = name
+    return method
+
+
+class Accounts(dict):
+    """member id -> :class:`Account`, journaled while a fold runs.
+
+    While the journal is open every account handed out (``[m]``, ``get``,
+    ``values``, ``items``) or written is recorded once, with a copy of itself
+    as it was: the fold changes an account only through a reference it was
+    handed, so the recorded ids cover every account the event may have
+    changed, and the copies undo it (restored into the same objects)."""
+
+    _undo: dict | None = None  # member id -> (the account, its copy before the fold) | _ABSENT
+
+    def _note(self, k) -> None:
+        undo = self._undo
+        if undo is not None and k not in undo:
+            a = dict.get(self, k, _ABSENT)
+            undo[k] = _ABSENT if a is _ABSENT else (a, a.copy())
+
+    def _note_all(self) -> None:
+        if self._undo is not None:
+            for k in dict.keys(self):
+                self._note(k)
+
+    def __getitem__(self, k):
+        self._note(k)
+        return dict.__getitem__(self, k)
+
+    def get(self, k, default=None):
+        self._note(k)
+        return dict.get(self, k, default)
+
+    def values(self):
+        self._note_all()
+        return dict.values(self)
+
+    def items(self):
+        self._note_all()
+        return dict.items(self)
+
+    def __setitem__(self, k, v) -> None:
+        self._note(k)
+        dict.__setitem__(self, k, v)
+
+    def __delitem__(self, k) -> None:
+        self._note(k)
+        dict.__delitem__(self, k)
+
+    def pop(self, k, *default):
+        self._note(k)
+        return dict.pop(self, k, *default)
+
+    def setdefault(self, k, default=None):
+        self._note(k)
+        return dict.setdefault(self, k, default)
+
+    update = _update
+    popitem = _popitem
+    clear = _clear
+    __ior__ = _ior
+
+    def _rollback(self) -> None:
+        undo, self._undo = self._undo or {}, None
+        for k, saved in undo.items():
+            if saved is _ABSENT:
+                dict.pop(self, k, None)
+            else:
+                live, before = saved
+                vars(live).update(vars(before))
+                dict.__setitem__(self, k, live)
+
+
+class TradeBook(dict):
+    """trade id -> trade record, journaled while a fold runs.
+
+    Trade records are replaced, never changed in place once stored (the
+    fold's convention: an affirmation stores a changed copy).  While the
+    journal is open the first write of a key records the record it held
+    (the undo log); the written ids are the trades the event changed."""
+
+    _undo: dict | None = None  # trade id -> its record before the fold | _ABSENT
+
+    def _note(self, k) -> None:
+        undo = self._undo
+        if undo is not None and k not in undo:
+            undo[k] = dict.get(self, k, _ABSENT)
+
+    def __setitem__(self, k, v) -> None:
+        self._note(k)
+        dict.__setitem__(self, k, v)
+
+    def __delitem__(self, k) -> None:
+        self._note(k)
+        dict.__delitem__(self, k)
+
+    def pop(self, k, *default):
+        self._note(k)
+        return dict.pop(self, k, *default)
+
+    def setdefault(self, k, default=None):
+        self._note(k)
+        return dict.setdefault(self, k, default)
+
+    update = _update
+    popitem = _popitem
+    clear = _clear
+    __ior__ = _ior
+
+    def _rollback(self) -> None:
+        undo, self._undo = self._undo or {}, None
+        for k, before in undo.items():
+            if before is _ABSENT:
+                dict.pop(self, k, None)
+            else:
+                dict.__setitem__(self, k, before)
+
+
+class SeenSet(set):
+    """The trade commitments seen, journaled while a fold runs (the fold
+    only adds: what it added is removed again on a rollback)."""
+
+    _undo: set | None = None  # elements the fold added
+
+    def add(self, x) -> None:
+        if self._undo is not None and x not in self:
+            self._undo.add(x)
+        set.add(self, x)
+
+    def update(self, *others: Iterable) -> None:
+        for it in others:
+            for x in it:
+                self.add(x)
+
+    discard = _outside_journal("discard")
+    remove = _outside_journal("remove")
+    pop = _outside_journal("pop")
+    clear = _outside_journal("clear")
+    difference_update = _outside_journal("difference_update")
+    intersection_update = _outside_journal("intersection_update")
+    symmetric_difference_update = _outside_journal("symmetric_difference_update")
+    __ior__ = _outside_journal("__ior__")
+    __iand__ = _outside_journal("__iand__")
+    __isub__ = _outside_journal("__isub__")
+    __ixor__ = _outside_journal("__ixor__")
+
+    def _rollback(self) -> None:
+        undo, self._undo = self._undo or set(), None
+        set.difference_update(self, undo)
+
+
+#: State fields the journal does not save whole: the three journaled
+#: containers and the snapshot's caches
+_JOURNALED = ("members", "trades", "seen_T", "_rows", "_journal")
+
+
 @dataclass
 class State:
     """Everything the fold derives from the events."""
@@ -73,9 +276,9 @@ class State:
     phase: str = "trading"
     prices: list = field(default_factory=list)
     scenario_set: dict | None = None
-    members: dict = field(default_factory=dict)
-    trades: dict = field(default_factory=dict)
-    seen_T: set = field(default_factory=set)
+    members: Accounts = field(default_factory=Accounts)
+    trades: TradeBook = field(default_factory=TradeBook)
+    seen_T: SeenSet = field(default_factory=SeenSet)
     vm: dict = field(default_factory=dict)
     flows: dict = field(default_factory=lambda: {"deposits": 0, "withdrawals": 0, "charges": 0})
     margin: dict = field(default_factory=dict)
@@ -101,24 +304,56 @@ class State:
     epoch_seq: int = 0
     #: snapshot cache: trade id -> (trade record object, its canonical row)
     _rows: dict = field(default_factory=dict, repr=False, compare=False)
+    #: the undo journal of the fold in progress (:meth:`begin`), else None
+    _journal: dict | None = field(default=None, repr=False, compare=False)
 
     def copy(self) -> State:
         s = State(**{k: getattr(self, k) for k in self.__dataclass_fields__})
-        s.prices = list(self.prices)
-        s.members = {k: a.copy() for k, a in self.members.items()}
-        s.trades = dict(self.trades)  # trade records are replaced, never mutated in place
+        for name, value in _small_copies(self).items():
+            setattr(s, name, value)
+        s.members = Accounts((k, a.copy()) for k, a in dict.items(self.members))
+        s.trades = TradeBook(self.trades)  # trade records are replaced, never mutated in place
         s._rows = dict(self._rows)
-        s.seen_T = set(self.seen_T)
-        s.vm = dict(self.vm)
-        s.flows = dict(self.flows)
-        s.margin = dict(self.margin)
-        s.digests = list(self.digests)
-        s.books = {k: (list(v) if isinstance(v, list) else v) for k, v in self.books.items()}
-        s.pending_defaults = list(self.pending_defaults)
-        s.dm = None if self.dm is None else _deepcopy_json(self.dm)
-        s.dm_snapshot = dict(self.dm_snapshot)
-        s.reports = list(self.reports)
+        s.seen_T = SeenSet(self.seen_T)
+        s._journal = None
         return s
+
+    # -- the fold's undo journal (the node's) ------------------------------
+    def begin(self) -> None:
+        """Open the undo journal before folding one event into this state:
+        the small fields are saved whole (their values; the containers as
+        copies), the accounts, trades and seen commitments record what the
+        fold touches.  Close it with :meth:`commit` or :meth:`rollback`."""
+        if self._journal is not None:
+            raise RuntimeError("a fold is already in progress on this state")
+        journal = {name: getattr(self, name) for name in _SAVED}
+        journal.update(_small_copies(self))
+        self._journal = journal
+        self.members._undo, self.trades._undo, self.seen_T._undo = {}, {}, set()
+
+    def touched(self) -> tuple[list[str], list[str]]:
+        """(member ids, trade ids) the fold in progress handed out or wrote:
+        a superset of the accounts and the trades the event changed."""
+        if self._journal is None:
+            raise RuntimeError("no fold in progress")
+        return list(self.members._undo or ()), list(self.trades._undo or ())
+
+    def commit(self) -> None:
+        """Keep the fold: close the journal."""
+        self._journal = None
+        self.members._undo = self.trades._undo = self.seen_T._undo = None
+
+    def rollback(self) -> None:
+        """Undo the fold in progress: the state is again what it was at
+        :meth:`begin` (the same account objects, restored)."""
+        journal, self._journal = self._journal, None
+        if journal is None:
+            raise RuntimeError("no fold in progress")
+        for name, value in journal.items():
+            setattr(self, name, value)
+        self.members._rollback()
+        self.trades._rollback()
+        self.seen_T._rollback()
 
     # -- helpers used by the engine and the prover -------------------------
     def cfg(self) -> dict:
@@ -148,6 +383,24 @@ class State:
         if acct is None:
             raise NotFound(f"unknown member {shown(member)}")
         return acct
+
+
+def _small_copies(st: State) -> dict[str, Any]:
+    """Copies of ``st``'s small mutable containers (per member or per cycle
+    at most), by field name: what a fold may change in place besides the
+    journaled accounts, trades and seen commitments."""
+    return {
+        "prices": list(st.prices), "vm": dict(st.vm), "flows": dict(st.flows), "margin": dict(st.margin),
+        "digests": list(st.digests),
+        "books": {k: (list(v) if isinstance(v, list) else v) for k, v in st.books.items()},
+        "pending_defaults": list(st.pending_defaults), "dm": None if st.dm is None else _deepcopy_json(st.dm),
+        "dm_snapshot": dict(st.dm_snapshot), "reports": list(st.reports),
+    }
+
+
+#: the State fields the journal saves whole (every one but the journaled
+#: containers and the caches)
+_SAVED = tuple(f.name for f in fields(State) if f.name not in _JOURNALED)
 
 
 def _deepcopy_json(v):

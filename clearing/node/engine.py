@@ -2,14 +2,22 @@
 
 Each request builds its typed event (:mod:`clearing.protocol.events`; the
 constructor checks fields and JSON types), which is verified and folded as
-such; the ledger stores its body (:meth:`~clearing.protocol.events.Event.to_body`)."""
+such; the ledger stores its body (:meth:`~clearing.protocol.events.Event.to_body`).
+
+An event costs what it touches, not the size of the ledger: it is folded
+into the live state under the state's undo journal (a refused fold or a
+failed append rolls it back), the engine keeps the derived rows
+(:class:`clearing.fold.snapshot.Rows`: only the rows the event can have
+changed are recomputed and written; the state hash is computed once per
+change, on demand) and an index of the pending trades (derived, never
+stored; rebuilt on open)."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from clearing.fold.apply import apply_event
-from clearing.fold.snapshot import snapshot, state_hash
+from clearing.fold.snapshot import Rows, cycle_digest
 from clearing.fold.state import State, _deepcopy_json
 from clearing.node.core import Core
 from clearing.node.ledger import Ledger
@@ -46,6 +54,40 @@ def _node_pub(node_key) -> str:
     return signing.public_key_bytes(node_key).hex()
 
 
+def _counterparty(t: Mapping) -> str:
+    return t["seller"] if t["side"] == "buy" else t["buyer"]
+
+
+class _PendingIndex:
+    """The pending trades, derived from the state (never stored): all of
+    them (they expire at the cycle's close) and, per counterparty, those
+    still awaiting its affirmation."""
+
+    def __init__(self, trades: Mapping[str, dict]):
+        self.pending: set[str] = set()
+        self.awaiting: dict[str, set[str]] = {}
+        self.update(trades, trades)
+
+    def update(self, trades: Mapping[str, dict], tids: Iterable[str]) -> None:
+        """Re-index the trades ``tids`` (those an event wrote)."""
+        for tid in tids:
+            t = trades.get(tid)
+            if t is None:  # never removed by the fold; for completeness
+                self.pending.discard(tid)
+                for waiting in self.awaiting.values():
+                    waiting.discard(tid)
+                continue
+            waiting = self.awaiting.setdefault(_counterparty(t), set())
+            if t["status"] == "pending":
+                self.pending.add(tid)
+            else:
+                self.pending.discard(tid)
+            if t["status"] == "pending" and not t.get("affirmed"):
+                waiting.add(tid)
+            else:
+                waiting.discard(tid)
+
+
 class Engine(Core):
     """The blind clearing node, persisted in one SQLite database.
 
@@ -63,6 +105,9 @@ class Engine(Core):
         super().__init__()
         self.ledger = ledger
         self._node_key = node_key
+        #: derived caches of the state (None: rebuilt on next use, see :meth:`_caches`)
+        self._rows: Rows | None = None
+        self._index: _PendingIndex | None = None
 
     def __repr__(self) -> str:
         return f"Engine(path={self.ledger.path!r}, seq={self.state.seq}, cycle={self.state.cycle})"
@@ -113,7 +158,7 @@ class Engine(Core):
                 eng.head = chain_hash(eng.head, seq, body)
             if eng.head != head_hash:
                 raise LedgerCorrupted("replayed chain head differs from the stored head")
-            led.check_derived(snapshot(eng.state))
+            led.check_derived(eng._kept_rows().rows)
             _check_marker(led, eng.state.seq)
             stale = [t for t in led.relay_trades() if eng.state.trades.get(t, {}).get("status") != "pending"]
             led.relay_drop(stale)
@@ -129,22 +174,57 @@ class Engine(Core):
         self.ledger.close()
 
     # -- internals -----------------------------------------------------------
+    def _caches(self) -> tuple[Rows, _PendingIndex]:
+        """The derived rows and the pending-trade index of the current state
+        (each built from the whole state when missing: on open, after a replay)."""
+        return self._kept_rows(), self._pending_index()
+
+    def _kept_rows(self) -> Rows:
+        if self._rows is None:
+            self._rows = Rows(self.state, self.alg)
+        return self._rows
+
+    def _pending_index(self) -> _PendingIndex:
+        if self._index is None:
+            self._index = _PendingIndex(self.state.trades)
+        return self._index
+
+    def apply(self, seq: int, event: ev.Event) -> None:
+        """Fold a verified event directly, outside :meth:`_commit` (the replay
+        of :meth:`open`): the derived caches are rebuilt on next use."""
+        self._rows = self._index = None
+        super().apply(seq, event)
+
     def _commit(self, event: ev.Event, request: tuple[str, str, Any] | None, result_fn, extra=None) -> dict:
-        """verify -> fold on a copy -> append atomically (the event's body,
-        :meth:`~clearing.protocol.events.Event.to_body`) -> swap state."""
+        """verify -> fold into the state under its undo journal -> the changed
+        derived rows -> append atomically (the event's body,
+        :meth:`~clearing.protocol.events.Event.to_body`, and those rows) ->
+        keep.  Anything failing after the verification (the fold, the result,
+        the append) rolls the state back: it is as it was before."""
         self.verify_event(event)
-        new = self.state.copy()
-        seq = self.state.seq + 1
-        apply_event(new, seq, event, self.alg)
-        result = {"seq": seq}
-        if result_fn is not None:
-            result.update(result_fn(new))
-        req = None
-        if request is not None:
-            actor, rid, chash = request
-            req = (actor, rid, chash, result)
-        _, h = self.ledger.append(event.to_body(), snapshot(new), req, extra)
-        self.state, self.head = new, h
+        rows, index = self._caches()
+        st = self.state
+        seq = st.seq + 1
+        st.begin()
+        try:
+            apply_event(st, seq, event, self.alg)
+            result = {"seq": seq}
+            if result_fn is not None:
+                result.update(result_fn(st))
+            req = None
+            if request is not None:
+                actor, rid, chash = request
+                req = (actor, rid, chash, result)
+            members, trades = st.touched()
+            changes = rows.changes(st, members, trades)
+            _, h = self.ledger.append(event.to_body(), changes, req, extra)
+        except BaseException:
+            st.rollback()
+            raise
+        st.commit()
+        rows.apply(changes)
+        index.update(st.trades, trades)
+        self.head = h
         if self.ledger.path != ":memory:":
             write_marker(self.ledger.path, seq, h)
         return result
@@ -333,7 +413,7 @@ class Engine(Core):
         digest = self.expected_digest()
         sig = signing.sign(self._node_key, *digest_message(cycle, digest))
         event = ev.Close(cycle=cycle, digest=digest.hex(), request_id=request_id, node_sig=sig.hex())
-        expired = [tid for tid, t in self.state.trades.items() if t["status"] == "pending"]
+        expired = sorted(self._pending_index().pending)
         res = self._commit(event, req, lambda new: {"cycle": cycle, "digest": digest.hex()})
         self.ledger.relay_drop(expired)
         return res
@@ -440,14 +520,12 @@ class Engine(Core):
     def pending_for(self, member: str) -> list[tuple[dict, bytes]]:
         """(trade, opening sealed to ``member``) of every pending trade
         awaiting ``member``'s affirmation as counterparty, by trade id."""
+        trades = self.state.trades
         out = []
-        for tid, t in sorted(self.state.trades.items()):
-            counterparty = t["seller"] if t["side"] == "buy" else t["buyer"]
-            if t["status"] != "pending" or counterparty != member or t.get("affirmed"):
-                continue
+        for tid in sorted(self._pending_index().awaiting.get(member, ())):
             sealed = self.ledger.relay_get(tid, member)
             if sealed is not None:
-                out.append((dict(t), sealed))
+                out.append((dict(trades[tid]), sealed))
         return out
 
     def default_event(self) -> dict | None:
@@ -455,5 +533,12 @@ class Engine(Core):
         return None if self.state.dm is None else _deepcopy_json(self.state.dm)
 
     def state_digest(self) -> str:
-        """Hash of the full derived state (for restart comparisons)."""
-        return state_hash(self.state).hex()
+        """Hash of the full derived state (for restart comparisons):
+        :func:`~clearing.fold.snapshot.state_hash`, from the kept rows."""
+        return self._kept_rows().digest().hex()
+
+    def expected_digest(self) -> bytes:
+        """The cycle digest of :meth:`Core.expected_digest`, its state hash
+        from the kept rows."""
+        prev = bytes.fromhex(self.state.digests[-1]) if self.state.digests else bytes(32)
+        return cycle_digest(self.state.cycle, prev, self.head, self._kept_rows().digest())

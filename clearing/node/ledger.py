@@ -7,8 +7,9 @@ What is stored
                    h_0 = SHA-256("zkclear.v1/ledger/genesis")
                    h_i = SHA-256(h_{i-1} || canonical({"seq": i, "event": e_i}))
 ``derived``    the derived state (the fold of all events), as key -> canonical
-               JSON rows; the engine hands over the full snapshot after each
-               event and only changed rows are written.
+               JSON rows; the engine hands over the rows each event changed
+               (:class:`clearing.fold.snapshot.Rows`) and only those are
+               written.
 ``requests``   client request ids: (actor, request id) -> SHA-256 of the
                request content, the sequence number it produced, its result.
 ``meta``       the chain head (sequence number and hash).
@@ -95,7 +96,6 @@ class Ledger:
         if self._db.execute("PRAGMA secure_delete").fetchone() != (1,):
             raise FailedPrecondition("this SQLite build cannot enable secure_delete")
         self._db.executescript(_SCHEMA)
-        self._derived_cache: dict[str, str] | None = None
 
     def close(self) -> None:
         self._db.close()
@@ -122,9 +122,9 @@ class Ledger:
         return [(seq, json.loads(body), bytes(h)) for seq, body, h in cur]
 
     def derived(self) -> dict[str, str]:
-        if self._derived_cache is None:
-            self._derived_cache = dict(self._db.execute("SELECT key, value FROM derived").fetchall())
-        return dict(self._derived_cache)
+        """The stored derived rows (read from the database: the engine keeps
+        its own copy, :class:`clearing.fold.snapshot.Rows`)."""
+        return dict(self._db.execute("SELECT key, value FROM derived").fetchall())
 
     def lookup_request(self, actor: str, request_id: str) -> tuple[bytes, int, Any] | None:
         row = self._db.execute(
@@ -181,19 +181,19 @@ class Ledger:
     def append(
         self,
         body: dict,
-        snapshot: dict[str, str],
+        rows: dict[str, str | None],
         request: tuple[str, str, bytes, Any] | None = None,
         extra: Callable[[sqlite3.Cursor], None] | None = None,
     ) -> tuple[int, bytes]:
         """Append one event atomically.
 
-        ``snapshot`` is the full derived state *after* the event; only changed
-        rows are written.  ``request`` = (actor, request id, content hash,
-        result) records the client request id; a concurrent duplicate makes
-        the whole transaction fail with AlreadyExists.  ``extra`` runs inside
-        the transaction (relay bookkeeping).  Returns (seq, hash)."""
+        ``rows`` are the derived rows the event changed (key -> canonical
+        JSON; None deletes the row); the other rows stay as they are.
+        ``request`` = (actor, request id, content hash, result) records the
+        client request id; a concurrent duplicate makes the whole transaction
+        fail with AlreadyExists.  ``extra`` runs inside the transaction
+        (relay bookkeeping).  Returns (seq, hash)."""
         data = canonical(body)
-        old = self.derived()
         seq, prev = self.head()
         seq += 1
         h = chain_hash(prev, seq, body)
@@ -204,11 +204,11 @@ class Ledger:
                 raise LedgerCorrupted("the event log changed under this engine")
             cur.execute("INSERT INTO events (seq, body, hash) VALUES (?, ?, ?)", (seq, data.decode("ascii"), h))
             cur.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('seq', ?), ('hash', ?)", (str(seq), h))
-            for k in old.keys() - snapshot.keys():
-                cur.execute("DELETE FROM derived WHERE key = ?", (k,))
-            for k, v in snapshot.items():
-                if old.get(k) != v:
-                    cur.execute("INSERT OR REPLACE INTO derived (key, value) VALUES (?, ?)", (k, v))
+            gone = [(k,) for k, v in rows.items() if v is None]
+            if gone:
+                cur.executemany("DELETE FROM derived WHERE key = ?", gone)
+            cur.executemany("INSERT OR REPLACE INTO derived (key, value) VALUES (?, ?)",
+                            [(k, v) for k, v in rows.items() if v is not None])
             if request is not None:
                 actor, rid, chash, result = request
                 try:
@@ -224,9 +224,7 @@ class Ledger:
         except BaseException:
             if self._db.in_transaction:
                 cur.execute("ROLLBACK")
-            self._derived_cache = None
             raise
-        self._derived_cache = dict(snapshot)
         return seq, h
 
     def relay_drop(self, trade_ids) -> None:
