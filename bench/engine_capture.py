@@ -13,19 +13,21 @@ genesis), so the numbers are the node's alone.  Trades are built once for
 the largest N and the first N of them are replayed on a fresh engine per N
 (members and keys are the same, so every proof binds the same cycle).
 
-Per N the row reports (milliseconds of wall time per trade, mean over the
-cycle's N trades, and over its last tenth -- the cost at the cycle's end):
+Per N the row reports milliseconds per trade, mean over the cycle's N
+trades: ``*_ms`` wall time, ``*_cpu_ms`` the process's CPU time (steadier on
+a shared machine; it leaves out the waits for SQLite's and the head
+marker's fsyncs), ``last_tenth_*`` over the cycle's last N/10 trades only
+(the cost at the cycle's end):
 
-``capture_ms``        submit + affirm + receipt;
-``reads_ms``          what the service adds per trade on top: one
-                      ``GetLedgerStatus`` (:meth:`Engine.status` plus the
-                      state hash :meth:`Engine.state_digest`) and one
-                      pending-trade read of the counterparty
-                      (:meth:`Engine.pending_for`, as ``StreamPendingTrades``);
-``last_tenth_*``      the same over the last N/10 trades only.
+``capture``     submit + affirm + receipt;
+``reads``       what the service adds per trade on top: one
+                ``GetLedgerStatus`` (:meth:`Engine.status` plus the state
+                hash :meth:`Engine.state_digest`) and one pending-trade read
+                of the counterparty (:meth:`Engine.pending_for`, as
+                ``StreamPendingTrades``).
 
 A node whose per-trade cost does not grow with the cycle shows the same
-``capture_ms`` at N = 200 and N = 2000.  Run::
+capture cost at N = 200 and N = 2000.  Run::
 
     python -m bench.engine_capture [N ...]
 
@@ -156,25 +158,28 @@ class _House:
         return out
 
 
-def _capture(eng, trades: list[_Prebuilt]) -> tuple[list[float], list[float]]:
-    """Per trade: seconds in submit + affirm + receipt, seconds in the reads."""
-    capture, reads = [], []
+def _capture(eng, trades: list[_Prebuilt]) -> dict[str, list[float]]:
+    """Per trade: seconds (wall, CPU) in submit + affirm + receipt and in the reads."""
+    out: dict[str, list[float]] = {"capture": [], "capture_cpu": [], "reads": [], "reads_cpu": []}
     for p in trades:
         tid = p.trade["trade_id"]
+        c0 = time.process_time()
         t0 = time.perf_counter()
         eng.submit_trade(p.trade, p.proof, p.sig, p.sealed_cp, p.sealed_pv, f"trade-{tid}")
         eng.affirm(tid, p.counterparty, p.affirm_sig, f"aff-{tid}")
         res = eng.receipt(tid, p.receipt_sig, f"rcpt-{tid}")
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         eng.status()
         eng.state_digest()
         eng.pending_for(p.counterparty)
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), time.process_time()
         if res.get("status") != "novated":
             raise BenchError(f"trade {tid} was not novated: {res}")
-        capture.append(t1 - t0)
-        reads.append(t2 - t1)
-    return capture, reads
+        out["capture"].append(t1 - t0)
+        out["capture_cpu"].append(c1 - c0)
+        out["reads"].append(t2 - t1)
+        out["reads_cpu"].append(c2 - c1)
+    return out
 
 
 def _ms(xs: list[float]) -> float:
@@ -203,18 +208,20 @@ def run_engine_capture(sizes=(200, 1000, 2000), members: int = 8, backend: str |
             for n in sizes:
                 eng = house.engine(os.path.join(tmp, f"n{n}.db"))
                 try:
-                    capture, reads = _capture(eng, built[:n])
+                    times = _capture(eng, built[:n])
                     digest = eng.state_digest()
                 finally:
                     eng.close()
                 tail = max(1, n // 10)
-                row = {"backend": b.name, "members": members, "trades": n,
-                       "capture_ms": _ms(capture), "reads_ms": _ms(reads),
-                       "last_tenth_capture_ms": _ms(capture[-tail:]), "last_tenth_reads_ms": _ms(reads[-tail:]),
-                       "state_hash": digest}
-                log(f"[{b.name}] N={n}: capture {row['capture_ms']} ms/trade (last tenth "
-                    f"{row['last_tenth_capture_ms']}), reads {row['reads_ms']} ms/trade (last tenth "
-                    f"{row['last_tenth_reads_ms']})")
+                row: dict[str, Any] = {"backend": b.name, "members": members, "trades": n}
+                for k, xs in times.items():
+                    row[f"{k}_ms"] = _ms(xs)
+                for k, xs in times.items():
+                    row[f"last_tenth_{k}_ms"] = _ms(xs[-tail:])
+                row["state_hash"] = digest
+                log(f"[{b.name}] N={n}: capture {row['capture_ms']} ms/trade, CPU {row['capture_cpu_ms']} "
+                    f"(last tenth {row['last_tenth_capture_cpu_ms']}); reads {row['reads_ms']} ms/trade, "
+                    f"CPU {row['reads_cpu_ms']} (last tenth {row['last_tenth_reads_cpu_ms']})")
                 rows.append(row)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
