@@ -338,7 +338,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     cap = parser.add_argument_group("capture suite (issue 16: a node and a prover as processes, K client pairs)")
     cap.add_argument("--clients", metavar="K,K,...",
                      help="capture: initiator/counterparty pairs per row (default 1,8,64; --quick 1,4)")
-    cap.add_argument("--trades", type=int, default=None, help="capture: trades per row (default 300; --quick 12)")
+    cap.add_argument("--trades", type=int, default=None, help="capture: trades per row (default 500; --quick 12)")
     cap.add_argument("--modes", metavar="MODE,...", help="capture: preproved, end_to_end (default both)")
     cap.add_argument("--rate", type=float, default=None,
                      help="capture: pace the initiators at this many trades/s in all (default: flat out)")

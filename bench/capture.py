@@ -119,7 +119,7 @@ from .capture_rows import (
 
 MODES = ("preproved", "end_to_end")
 DEFAULT_CLIENTS = (1, 8, 64)
-DEFAULT_TRADES = 300
+DEFAULT_TRADES = 500
 QUICK_CLIENTS = (1, 4)
 QUICK_TRADES = 12
 QUICK_MEMBERS = 4
@@ -394,7 +394,7 @@ class Workload:
         try:
             fn(*args)
         except Exception as exc:  # noqa: BLE001 - recorded; the row is not ok
-            self._fail(f"{fn.__name__} crashed ({exc})", "", exc)
+            self._fail(f"{fn.__name__} crashed", "", exc)
 
     def run(self, timeout: float = ROW_TIMEOUT) -> float:
         """Start the clients together; the seconds until the last one ends
