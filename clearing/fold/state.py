@@ -112,7 +112,38 @@ def _outside_journal(name: str):
     return method
 
 
-class Accounts(dict):
+class _JournaledDict(dict):
+    """A dict whose writes go through ``_note(key)`` (the subclass records
+    what the key held, its undo log) while a fold's journal is open."""
+
+    _undo: dict | None = None
+
+    def _note(self, k) -> None:
+        raise NotImplementedError
+
+    def __setitem__(self, k, v) -> None:
+        self._note(k)
+        dict.__setitem__(self, k, v)
+
+    def __delitem__(self, k) -> None:
+        self._note(k)
+        dict.__delitem__(self, k)
+
+    def pop(self, k, *default):
+        self._note(k)
+        return dict.pop(self, k, *default)
+
+    def setdefault(self, k, default=None):
+        self._note(k)
+        return dict.setdefault(self, k, default)
+
+    update = _update
+    popitem = _popitem
+    clear = _clear
+    __ior__ = _ior
+
+
+class Accounts(_JournaledDict):
     """member id -> :class:`Account`, journaled while a fold runs.
 
     While the journal is open every account handed out (``[m]``, ``get``,
@@ -150,26 +181,6 @@ class Accounts(dict):
         self._note_all()
         return dict.items(self)
 
-    def __setitem__(self, k, v) -> None:
-        self._note(k)
-        dict.__setitem__(self, k, v)
-
-    def __delitem__(self, k) -> None:
-        self._note(k)
-        dict.__delitem__(self, k)
-
-    def pop(self, k, *default):
-        self._note(k)
-        return dict.pop(self, k, *default)
-
-    def setdefault(self, k, default=None):
-        self._note(k)
-        return dict.setdefault(self, k, default)
-
-    update = _update
-    popitem = _popitem
-    clear = _clear
-    __ior__ = _ior
 
     def _rollback(self) -> None:
         undo, self._undo = self._undo or {}, None
@@ -182,7 +193,7 @@ class Accounts(dict):
                 dict.__setitem__(self, k, live)
 
 
-class TradeBook(dict):
+class TradeBook(_JournaledDict):
     """trade id -> trade record, journaled while a fold runs.
 
     Trade records are replaced, never changed in place once stored (the
@@ -197,26 +208,6 @@ class TradeBook(dict):
         if undo is not None and k not in undo:
             undo[k] = dict.get(self, k, _ABSENT)
 
-    def __setitem__(self, k, v) -> None:
-        self._note(k)
-        dict.__setitem__(self, k, v)
-
-    def __delitem__(self, k) -> None:
-        self._note(k)
-        dict.__delitem__(self, k)
-
-    def pop(self, k, *default):
-        self._note(k)
-        return dict.pop(self, k, *default)
-
-    def setdefault(self, k, default=None):
-        self._note(k)
-        return dict.setdefault(self, k, default)
-
-    update = _update
-    popitem = _popitem
-    clear = _clear
-    __ior__ = _ior
 
     def _rollback(self) -> None:
         undo, self._undo = self._undo or {}, None
