@@ -181,7 +181,6 @@ class Accounts(_JournaledDict):
         self._note_all()
         return dict.items(self)
 
-
     def _rollback(self) -> None:
         undo, self._undo = self._undo or {}, None
         for k, saved in undo.items():
