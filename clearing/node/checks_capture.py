@@ -1,8 +1,23 @@
 """Checks of the capture phase's events (trade, affirm, receipt) against the
 state before the event; each takes the parsed event
-(:mod:`clearing.protocol.events`: fields and types already checked)."""
+(:mod:`clearing.protocol.events`: fields and types already checked).
+
+**Proofs verified ahead of the engine.**  A trade's validity proof may be
+verified before its event reaches the engine -- in a batch, off the engine
+thread (:class:`clearing.services.clearing_service.TradeBatcher`).  What was
+verified is recorded in a :class:`VerifiedProofs` the node hangs on its engine
+(``core.verified_proofs``), keyed by :func:`proof_key`: a hash of *everything*
+the check verifies -- the statement's inputs (cycle, the cycle's opening seq,
+initiator, T, the canonical trade tuple) and the proof's bytes.  So an entry
+vouches for exactly one (statement, proof) pair; :func:`check_trade` takes
+it (once) instead of verifying again, and verifies itself on a miss.  An
+engine without the attribute (the auditor's replay, :meth:`Engine.open`)
+verifies every proof from scratch."""
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +48,48 @@ from zkp.statements import (
 
 if TYPE_CHECKING:
     from clearing.node.core import Core
+
+
+def proof_key(cycle: int, cycle_seq: int, initiator: str, T_hex: str, tuple_bytes: bytes, proof_hex: str) -> bytes:
+    """The identity of one verified (TradeValidity statement, proof) pair:
+    SHA-256 over the length-prefixed statement inputs and the proof (its
+    hex, as the event carries it)."""
+    h = hashlib.sha256(b"zkclear/verified-trade-proof/v1")
+    for part in (str(cycle).encode(), str(cycle_seq).encode(), initiator.encode(), T_hex.encode(), tuple_bytes,
+                 proof_hex.encode()):
+        h.update(len(part).to_bytes(8, "big"))
+        h.update(part)
+    return h.digest()
+
+
+class VerifiedProofs:
+    """A bounded, thread-safe set of :func:`proof_key` values whose proofs
+    verified (filled by the batcher's threads, taken by the engine thread).
+    Oldest entries fall out first; a lost entry only costs a re-verification."""
+
+    def __init__(self, capacity: int = 4096):
+        self._keys: OrderedDict[bytes, None] = OrderedDict()
+        self._lock = threading.Lock()
+        self.capacity = capacity
+
+    def add(self, key: bytes) -> None:
+        with self._lock:
+            self._keys[key] = None
+            self._keys.move_to_end(key)
+            while len(self._keys) > self.capacity:
+                self._keys.popitem(last=False)
+
+    def take(self, key: bytes) -> bool:
+        """True (and forget it) when ``key`` was verified."""
+        with self._lock:
+            return self._keys.pop(key, False) is None
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._keys)
+
+    def __repr__(self) -> str:
+        return f"VerifiedProofs({len(self)} of {self.capacity})"
 
 
 def _check_trade(core: Core, t) -> dict:
@@ -72,7 +129,12 @@ def check_trade(core: Core, b: ev.Trade) -> None:
         if core.state.members[t[side]].trades[core.state.instrument_index(t["instrument"])] >= MAX_TRADES:
             raise FailedPrecondition("trade count bound reached for this member and instrument")
     _verify_sig(a.key, trade_message(t), b.sig, initiator)
-    st = trade_statement(core.state.cycle, core.state.cycle_seq, initiator, _point("T", t["T"]), trade_tuple(t))
+    tuple_bytes = trade_tuple(t)
+    cache: VerifiedProofs | None = getattr(core, "verified_proofs", None)
+    if cache is not None and isinstance(b.proof, str) and cache.take(
+            proof_key(core.state.cycle, core.state.cycle_seq, initiator, t["T"], tuple_bytes, b.proof)):
+        return
+    st = trade_statement(core.state.cycle, core.state.cycle_seq, initiator, _point("T", t["T"]), tuple_bytes)
     try:
         verify(st, _proof(st, b.proof))
     except VerificationError:

@@ -10,7 +10,13 @@ failed append rolls it back), the engine keeps the derived rows
 (:class:`clearing.fold.snapshot.Rows`: only the rows the event can have
 changed are recomputed and written; the state hash is computed once per
 change, on demand) and an index of the pending trades (derived, never
-stored; rebuilt on open)."""
+stored; rebuilt on open).
+
+The durable head marker (:mod:`clearing.node.marker`) is written after each
+commit, or -- with :attr:`Engine.defer_marker`, as the node's engine thread
+runs it -- once per group of calls by :meth:`Engine.flush_marker`, before
+any of the group's requests is acknowledged (the argument is in
+:mod:`clearing.node.marker`)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -19,6 +25,7 @@ from typing import Any
 from clearing.fold.apply import apply_event
 from clearing.fold.snapshot import Rows, cycle_digest
 from clearing.fold.state import State, _deepcopy_json
+from clearing.node.checks_capture import VerifiedProofs
 from clearing.node.core import Core
 from clearing.node.ledger import Ledger
 from clearing.node.marker import _check_marker, write_marker
@@ -108,6 +115,12 @@ class Engine(Core):
         #: derived caches of the state (None: rebuilt on next use, see :meth:`_caches`)
         self._rows: Rows | None = None
         self._index: _PendingIndex | None = None
+        #: with it, :meth:`_commit` leaves the head marker to :meth:`flush_marker` (group commit)
+        self.defer_marker = False
+        #: (seq, head) committed but not yet in the head marker (deferred mode)
+        self._unmarked: tuple[int, bytes] | None = None
+        #: trade proofs verified ahead of the engine (see :mod:`clearing.node.checks_capture`); None: verify all
+        self.verified_proofs: VerifiedProofs | None = None
 
     def __repr__(self) -> str:
         return f"Engine(path={self.ledger.path!r}, seq={self.state.seq}, cycle={self.state.cycle})"
@@ -171,7 +184,10 @@ class Engine(Core):
         return eng
 
     def close(self) -> None:
-        self.ledger.close()
+        try:
+            self.flush_marker()
+        finally:
+            self.ledger.close()
 
     # -- internals -----------------------------------------------------------
     def _caches(self) -> tuple[Rows, _PendingIndex]:
@@ -226,8 +242,19 @@ class Engine(Core):
         index.update(st.trades, trades)
         self.head = h
         if self.ledger.path != ":memory:":
-            write_marker(self.ledger.path, seq, h)
+            if self.defer_marker:
+                self._unmarked = (seq, h)
+            else:
+                write_marker(self.ledger.path, seq, h)
         return result
+
+    def flush_marker(self) -> None:
+        """Write the head marker for the events committed since the last
+        write (deferred mode); a failed write is retried by the next flush."""
+        if self._unmarked is not None:
+            seq, h = self._unmarked
+            write_marker(self.ledger.path, seq, h)
+            self._unmarked = None
 
     def _idempotent(self, actor: str, request_id, content: dict):
         """(stored result, None) for a repeated request, else (None, request

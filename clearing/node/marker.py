@@ -1,4 +1,28 @@
-"""The durable head marker: no silent loss of acknowledged events."""
+"""The durable head marker: no silent loss of acknowledged events.
+
+The marker ``<db>.head`` records (seq, chain head) of the last event the
+node acknowledged; on open (:func:`_check_marker`) a ledger shorter than it,
+or forking from it, is refused (a lost WAL, a replaced database).
+
+**Group commit.**  Every event is still its own SQLite transaction
+(synchronous=FULL: durable when ``commit`` returns).  The marker, two
+fsyncs, need not follow each event: the node's engine thread runs the calls
+queued for it as a group, each committing its events, then writes the
+marker once for the group's last event (:meth:`Engine.flush_marker`), and
+only then hands any of the group's callers its answer.  Hence:
+
+* the marker never claims more than the database holds -- it is written
+  after the commits it names, and a marker write that fails leaves the
+  older marker (tmp file + rename: never a torn one);
+* every acknowledged event is covered by the marker -- no answer leaves the
+  engine thread before the marker write that follows its commit (a failed
+  write fails every answer of the group; the committed events then stand,
+  and a retry with the same request id gets the recorded result);
+* a crash between a commit and the marker write loses no acknowledged
+  event: the database holds more than the marker claims, which open allows.
+
+An engine used directly (tests, tools) writes the marker after each commit.
+"""
 from __future__ import annotations
 
 import json

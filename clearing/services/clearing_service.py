@@ -8,7 +8,15 @@ The servicers are a thin, checked shell around :class:`clearing.node.engine.Engi
   is a state machine, not a concurrent object) and respects sqlite3's thread
   affinity.  No lock is held while the node talks to the prover service, so
   the prover can stream the ledger back from this node in the middle of a
-  node -> prover call.
+  node -> prover call.  The thread runs the calls queued for it as a group
+  and writes the durable head marker once per group, before answering any
+  of them (group commit; the argument is in :mod:`clearing.node.marker`).
+* **trade proofs verified in batches, off the engine thread.**  A
+  SubmitTrade handler first hands its proof to the
+  :class:`~clearing.services.trade_batcher.TradeBatcher` (one
+  ``verify_many`` per batch); the engine's trade check then takes a proof
+  verified for exactly its statement from the node's cache and verifies any
+  other itself (so a bad proof is refused as before, and only it).
 * **who may do what.**  The caller is its mTLS certificate
   (:func:`clearing.services.rpc.authenticate`).  A member acts only for itself:
   its trades as initiator, its affirmations, deposits, funding,
@@ -68,8 +76,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import queue
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +95,7 @@ from clearing.api import (
     prover_pb2,
     prover_pb2_grpc,
 )
+from clearing.node.checks_capture import VerifiedProofs
 from clearing.node.engine import Engine
 from clearing.protocol.encoding import canonical
 from clearing.protocol.errors import EngineError, FailedPrecondition, NotFound
@@ -93,6 +104,7 @@ from clearing.services import config as services_config
 from clearing.services import replay, rpc
 from clearing.services.pki import load_config, load_identity
 from clearing.services.receipts import ReceiptRetry
+from clearing.services.trade_batcher import TradeBatcher
 
 log = logging.getLogger("zkclear.clearing")
 
@@ -106,6 +118,8 @@ FEED_WORKERS = 4
 #: The only party the ledger feed serves.
 FEED_CALLER = "node/prover"
 ADMIN_SERVICE = "zkclear.v1.AdminService"
+#: Most queued engine calls run before one head-marker write (group commit).
+GROUP_MAX = 64
 
 
 def _derived_id(kind: str, *parts: str) -> str:
@@ -115,20 +129,74 @@ def _derived_id(kind: str, *parts: str) -> str:
 
 
 class EngineThread:
-    """Owns the engine in one thread; ``run(fn)`` executes ``fn(engine)`` there."""
+    """Owns the engine in one thread; ``run(fn)`` executes ``fn(engine)`` there.
+
+    Group commit: the thread takes every call queued for it (up to
+    :data:`GROUP_MAX`), runs them one after the other -- each commits its
+    own events -- then writes the head marker once (:meth:`Engine.flush_marker`)
+    and only then answers the group's callers (the durability argument is in
+    :mod:`clearing.node.marker`)."""
 
     def __init__(self, factory: Callable[[], Engine]):
-        self._ex = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine")
-        self.engine = self._ex.submit(factory).result()
+        self._q: queue.SimpleQueue = queue.SimpleQueue()
+        self.engine: Engine = None  # type: ignore[assignment]  # set below, in the thread
+        self._thread = threading.Thread(target=self._loop, name="engine", daemon=True)
+        self._thread.start()
+        try:
+            self.engine = self.run(lambda _: factory())
+        except BaseException:
+            self._q.put(None)
+            self._thread.join()
+            raise
+        self.engine.defer_marker = True
 
     def run(self, fn: Callable[[Engine], Any]) -> Any:
-        return self._ex.submit(fn, self.engine).result()
+        fut: Future = Future()
+        self._q.put((fn, fut))
+        return fut.result()
+
+    def _loop(self) -> None:
+        while True:
+            item = self._q.get()
+            if item is None:
+                return
+            group = [item]
+            while len(group) < GROUP_MAX:
+                try:
+                    nxt = self._q.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self._q.put(None)  # stop after this group
+                    break
+                group.append(nxt)
+            self._run_group(group)
+
+    def _run_group(self, group: list) -> None:
+        done: list[tuple[Future, bool, Any]] = []
+        for fn, fut in group:
+            try:
+                done.append((fut, True, fn(self.engine)))
+            except BaseException as exc:  # noqa: BLE001 - handed to its caller, as the executor did
+                done.append((fut, False, exc))
+        if self.engine is not None:
+            try:
+                self.engine.flush_marker()
+            except BaseException as exc:  # noqa: BLE001 - no answer without the marker
+                done = [(fut, False, exc) for fut, _, _ in done]
+        for fut, ok, value in done:
+            if ok:
+                fut.set_result(value)
+            else:
+                fut.set_exception(value)
 
     def close(self) -> None:
         try:
-            self._ex.submit(lambda: self.engine.close()).result()
+            if self.engine is not None:
+                self.run(lambda e: e.close())
         finally:
-            self._ex.shutdown(wait=True)
+            self._q.put(None)
+            self._thread.join()
 
     def __repr__(self) -> str:
         return "EngineThread()"
@@ -156,6 +224,10 @@ class ClearingNode:
         self.roster = load_config(self.config_dir)
         self.identity = load_identity(self.config_dir, "clearing")
         self.engine = EngineThread(lambda: open_engine(db_path, self.identity.ed25519_private, genesis))
+        #: trade proofs verified in batches off the engine thread, taken by its trade check
+        self.verified = VerifiedProofs()
+        self.engine.engine.verified_proofs = self.verified
+        self.batcher = TradeBatcher(self.verified)
         self.timeout = timeout
         self.prove_timeout = prove_timeout
         self._prover = rpc.LazyClient(self.identity, prover_pb2_grpc.ProverServiceStub, prover_target,
@@ -182,6 +254,7 @@ class ClearingNode:
         self.receipts.close()
         self._prover.close()
         self.receipts.join()
+        self.batcher.close()
         if self.feed is not None:
             server, health = self.feed
             health.enter_graceful_shutdown()
@@ -219,6 +292,17 @@ class ClearingNode:
             answer = ask(_remaining(context))
             done = self.run(lambda e: submit(e, answer))
         return done
+
+    def preverify(self, initiator: str, trade: dict, proof: bytes) -> bool:
+        """Verify a trade's proof in the batcher (off the engine thread) for
+        the ledger's current cycle; True when the engine will find it
+        verified.  Never refuses: a proof not verified here is verified (and
+        refused) by the engine's own check."""
+        st = self.engine.engine.state  # a racy read: a stale one only misses the cache
+        if st.config is None:
+            return False
+        item = self.batcher.prepare(st.cycle, st.cycle_seq, initiator, trade, proof)
+        return item is not None and self.batcher.verify([item])[0]
 
     def once(self, actor: str, request_id: str, kind: str, key: tuple, apply) -> dict:
         """The recorded result of ``actor``'s request ``request_id`` when it is
@@ -315,6 +399,8 @@ class ClearingServicer(clearing_pb2_grpc.ClearingServiceServicer):
         trade = convert.trade(request.trade)
         initiator = trade["buyer"] if trade["side"] == "buy" else trade["seller"]
         caller.require_member(initiator)
+        if request.proof:
+            self.node.preverify(initiator, trade, request.proof)
 
         def apply(e):
             proof = convert.nonempty(request.proof, "proof")
