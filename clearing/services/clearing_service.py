@@ -10,7 +10,8 @@ The servicers are a thin, checked shell around :class:`clearing.node.engine.Engi
   the prover can stream the ledger back from this node in the middle of a
   node -> prover call.  The thread runs the calls queued for it as a group
   and writes the durable head marker once per group, before answering any
-  of them (group commit; the argument is in :mod:`clearing.node.marker`).
+  of them (group commit, :mod:`clearing.services.engine_thread`; the
+  argument is in :mod:`clearing.node.marker`).
 * **trade proofs verified in batches, off the engine thread.**  A
   SubmitTrade handler first hands its proof to the
   :class:`~clearing.services.trade_batcher.TradeBatcher` (one
@@ -76,12 +77,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import queue
-import threading
-from collections.abc import Callable
-from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
 
 import grpc
 
@@ -102,6 +98,7 @@ from clearing.protocol.errors import EngineError, FailedPrecondition, NotFound
 from clearing.protocol.fields import NODE, OPERATOR, PROVER
 from clearing.services import config as services_config
 from clearing.services import replay, rpc
+from clearing.services.engine_thread import EngineThread
 from clearing.services.pki import load_config, load_identity
 from clearing.services.receipts import ReceiptRetry
 from clearing.services.trade_batcher import TradeBatcher
@@ -118,88 +115,12 @@ FEED_WORKERS = 4
 #: The only party the ledger feed serves.
 FEED_CALLER = "node/prover"
 ADMIN_SERVICE = "zkclear.v1.AdminService"
-#: Most queued engine calls run before one head-marker write (group commit).
-GROUP_MAX = 64
 
 
 def _derived_id(kind: str, *parts: str) -> str:
     """A node-side request id derived from a client's (fits the 64-char id)."""
     h = hashlib.sha256("\x00".join((kind,) + parts).encode()).hexdigest()[:40]
     return f"{kind}.{h}"
-
-
-class EngineThread:
-    """Owns the engine in one thread; ``run(fn)`` executes ``fn(engine)`` there.
-
-    Group commit: the thread takes every call queued for it (up to
-    :data:`GROUP_MAX`), runs them one after the other -- each commits its
-    own events -- then writes the head marker once (:meth:`Engine.flush_marker`)
-    and only then answers the group's callers (the durability argument is in
-    :mod:`clearing.node.marker`)."""
-
-    def __init__(self, factory: Callable[[], Engine]):
-        self._q: queue.SimpleQueue = queue.SimpleQueue()
-        self.engine: Engine = None  # type: ignore[assignment]  # set below, in the thread
-        self._thread = threading.Thread(target=self._loop, name="engine", daemon=True)
-        self._thread.start()
-        try:
-            self.engine = self.run(lambda _: factory())
-        except BaseException:
-            self._q.put(None)
-            self._thread.join()
-            raise
-        self.engine.defer_marker = True
-
-    def run(self, fn: Callable[[Engine], Any]) -> Any:
-        fut: Future = Future()
-        self._q.put((fn, fut))
-        return fut.result()
-
-    def _loop(self) -> None:
-        while True:
-            item = self._q.get()
-            if item is None:
-                return
-            group = [item]
-            while len(group) < GROUP_MAX:
-                try:
-                    nxt = self._q.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    self._q.put(None)  # stop after this group
-                    break
-                group.append(nxt)
-            self._run_group(group)
-
-    def _run_group(self, group: list) -> None:
-        done: list[tuple[Future, bool, Any]] = []
-        for fn, fut in group:
-            try:
-                done.append((fut, True, fn(self.engine)))
-            except BaseException as exc:  # noqa: BLE001 - handed to its caller, as the executor did
-                done.append((fut, False, exc))
-        if self.engine is not None:
-            try:
-                self.engine.flush_marker()
-            except BaseException as exc:  # noqa: BLE001 - no answer without the marker
-                done = [(fut, False, exc) for fut, _, _ in done]
-        for fut, ok, value in done:
-            if ok:
-                fut.set_result(value)
-            else:
-                fut.set_exception(value)
-
-    def close(self) -> None:
-        try:
-            if self.engine is not None:
-                self.run(lambda e: e.close())
-        finally:
-            self._q.put(None)
-            self._thread.join()
-
-    def __repr__(self) -> str:
-        return "EngineThread()"
 
 
 def open_engine(db_path: str, node_key, genesis: tuple[dict, bytes] | None) -> Engine:
@@ -327,11 +248,8 @@ class ClearingNode:
         opening and the engine replays the receipt's derived request id.  A
         failure after another call booked the receipt (the prover then finds
         the trade no longer pending) is no failure."""
-        if not self.receipt_owed(trade_id):
-            return
-        try:
-            sealed = self.run(lambda e: e.relayed(trade_id, PROVER))
-        except NotFound:
+        sealed = self.run(lambda e: _owed_opening(e, trade_id))
+        if sealed is None:
             return
         try:
             reply = self.prover.PushOpening(prover_pb2.PushOpeningRequest(trade_id=trade_id, sealed=sealed),
@@ -352,6 +270,18 @@ class ClearingNode:
             code, _ = rpc.status_of(exc)
             log.warning("prover receipt for a trade not obtained yet (%s); retrying in the background", code.name)
             self.receipts.add(trade_id)
+
+
+def _owed_opening(e: Engine, trade_id: str) -> bytes | None:
+    """The opening sealed to the prover of a trade still owing its receipt
+    (pending, no receipt, the relay holds it), else None: one engine call."""
+    t = e.state.trades.get(trade_id)
+    if t is None or t["status"] != "pending" or t.get("receipt"):
+        return None
+    try:
+        return e.relayed(trade_id, PROVER)
+    except NotFound:
+        return None
 
 
 def _receiptless(e: Engine) -> list[str]:
