@@ -16,6 +16,7 @@ journal the three containers behave as a plain dict and set.
 """
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -112,14 +113,15 @@ def _outside_journal(name: str):
     return method
 
 
-class _JournaledDict(dict):
+class _JournaledDict(dict, metaclass=ABCMeta):
     """A dict whose writes go through ``_note(key)`` (the subclass records
     what the key held, its undo log) while a fold's journal is open."""
 
     _undo: dict | None = None
 
+    @abstractmethod
     def _note(self, k) -> None:
-        raise NotImplementedError
+        """Record what key ``k`` holds before the fold first touches it."""
 
     def __setitem__(self, k, v) -> None:
         self._note(k)

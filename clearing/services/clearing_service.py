@@ -371,65 +371,46 @@ class ClearingServicer(clearing_pb2_grpc.ClearingServiceServicer):
                                                  convert.signature(request.signature), request.request_id))
         return common_pb2.Ack(seq=res["seq"])
 
-    @rpc.unary
-    def FundDefault(self, request, context, caller):
+    def _proved(self, request, context, caller, kind: str, key: tuple, submit) -> common_pb2.Ack:
+        """A member's proof-carrying request, applied once: the recorded
+        result of its request id (a retry may come without a proof), else the
+        proof and signature decoded and ``submit(engine, proof, sig)``."""
         caller.require_member(request.member)
-        df = convert.point(request.df, "df")
 
         def apply(e):
             proof = convert.nonempty(request.proof, "proof")
             sig = convert.signature(request.signature)
             rpc.require_time(context, VERIFY_TIME)
-            return e.fund_default(request.member, df, request.epoch, request.ctx_seq, proof, sig, request.request_id)
+            return submit(e, proof, sig)
 
-        res = self.node.once(request.member, request.request_id, "df-fund", (request.member, df),
-                             apply)
-        return common_pb2.Ack(seq=res["seq"])
+        return common_pb2.Ack(seq=self.node.once(request.member, request.request_id, kind, key, apply)["seq"])
+
+    @rpc.unary
+    def FundDefault(self, request, context, caller):
+        df = convert.point(request.df, "df")
+        return self._proved(request, context, caller, "df-fund", (request.member, df),
+                            lambda e, proof, sig: e.fund_default(request.member, df, request.epoch, request.ctx_seq,
+                                                                 proof, sig, request.request_id))
 
     @rpc.unary
     def Withdraw(self, request, context, caller):
-        caller.require_member(request.member)
-
-        def apply(e):
-            proof = convert.nonempty(request.proof, "proof")
-            sig = convert.signature(request.signature)
-            rpc.require_time(context, VERIFY_TIME)
-            return e.withdraw(request.member, request.amount, request.cycle, request.ctx_seq, proof, sig,
-                              request.request_id)
-
-        res = self.node.once(request.member, request.request_id, "withdraw", (request.member, request.amount),
-                             apply)
-        return common_pb2.Ack(seq=res["seq"])
+        return self._proved(request, context, caller, "withdraw", (request.member, request.amount),
+                            lambda e, proof, sig: e.withdraw(request.member, request.amount, request.cycle,
+                                                             request.ctx_seq, proof, sig, request.request_id))
 
     @rpc.unary
     def PayAssessment(self, request, context, caller):
-        caller.require_member(request.member)
-
-        def apply(e):
-            proof = convert.nonempty(request.proof, "proof")
-            sig = convert.signature(request.signature)
-            rpc.require_time(context, VERIFY_TIME)
-            return e.pay_assessment(request.member, request.index, request.amount, request.cycle, request.ctx_seq,
-                                    proof, sig, request.request_id)
-
-        res = self.node.once(request.member, request.request_id, "assessment-pay",
-                             (request.member, request.index, request.amount), apply)
-        return common_pb2.Ack(seq=res["seq"])
+        return self._proved(request, context, caller, "assessment-pay", (request.member, request.index, request.amount),
+                            lambda e, proof, sig: e.pay_assessment(request.member, request.index, request.amount,
+                                                                   request.cycle, request.ctx_seq, proof, sig,
+                                                                   request.request_id))
 
     @rpc.unary
     def SettleAssessment(self, request, context, caller):
-        caller.require_member(request.member)
-
-        def apply(e):
-            proof = convert.nonempty(request.proof, "proof")
-            sig = convert.signature(request.signature)
-            rpc.require_time(context, VERIFY_TIME)
-            return e.settle_assessment(request.member, request.index, request.cycle, request.ctx_seq, proof, sig,
-                                       request.request_id)
-
-        res = self.node.once(request.member, request.request_id, "assessment-settle", (request.member, request.index),
-                             apply)
-        return common_pb2.Ack(seq=res["seq"])
+        return self._proved(request, context, caller, "assessment-settle", (request.member, request.index),
+                            lambda e, proof, sig: e.settle_assessment(request.member, request.index, request.cycle,
+                                                                      request.ctx_seq, proof, sig,
+                                                                      request.request_id))
 
     @rpc.unary
     def RequestCure(self, request, context, caller):

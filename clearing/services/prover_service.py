@@ -87,6 +87,8 @@ class ProverNode:
         self.witness.adopt_openings(self.store.load_all())
         self.witness.adopt_answers(self.store.load_answers())
         self.witness.on_answer = self.store.put_answer  # recorded before the answer leaves
+        #: the highest (seq, chain head) followed, as in the sealed store
+        self._mark = self.store.watermark()
         self._head = GENESIS_HASH
         self.lock = threading.RLock()
         self.timeout = timeout
@@ -123,7 +125,7 @@ class ProverNode:
         """Fold the node's new public events; alarm on any divergence."""
         self.check_alarm()
         since = self.witness.seq
-        mseq, mhead = self.store.watermark()
+        mseq, mhead = self._mark
         try:
             for seq, body, h in follow(self.clearing, since, self._head, timeout=STREAM_TIMEOUT):
                 if seq == mseq and h != mhead:
@@ -133,7 +135,9 @@ class ProverNode:
             if self.witness.seq < mseq:
                 raise Divergence(f"the node's ledger went backwards: {self.witness.seq} events, "
                                  f"{mseq} followed before")
-            self.store.set_watermark(self.witness.seq, self._head)
+            if self.witness.seq > mseq:
+                self.store.set_watermark(self.witness.seq, self._head)
+                self._mark = (self.witness.seq, self._head)
         except (Divergence, FollowError) as exc:
             self.raise_alarm(str(exc))
             self.check_alarm()
@@ -267,41 +271,42 @@ class ProverServicer(prover_pb2_grpc.ProverServiceServicer):
             self.node.account(request.member)))
         return prover_pb2.MemberProof(ctx_seq=ctx_seq, proof=proof)
 
-    @rpc.unary
-    def ProveMargin(self, request, context, caller):
+    def _node_step(self, caller, context, step):
+        """A step only the clearing node may ask for: ``step()`` under the
+        replay and the lock (:meth:`ProverNode.guarded`), within the caller's
+        deadline."""
         caller.require(NODE)
         rpc.require_time(context, PROVE_TIME)
-        entries, sig = self.node.guarded(lambda: self.node.witness.margin_batch(request.cycle, self.node.accounts()))
+        return self.node.guarded(step)
+
+    @rpc.unary
+    def ProveMargin(self, request, context, caller):
+        w = self.node.witness
+        entries, sig = self._node_step(caller, context, lambda: w.margin_batch(request.cycle, self.node.accounts()))
         return convert.margin_batch_msg(request.cycle, entries, sig)
 
     @rpc.unary
     def ProveCure(self, request, context, caller):
-        caller.require(NODE)
-        rpc.require_time(context, PROVE_TIME)
-        answer = self.node.guarded(
-            lambda: self.node.witness.cure_proof(request.member, self.node.account(request.member)))
-        return convert.cure_msg(answer)
+        w = self.node.witness
+        return convert.cure_msg(self._node_step(
+            caller, context, lambda: w.cure_proof(request.member, self.node.account(request.member))))
 
     @rpc.unary
     def ProveEpochTotal(self, request, context, caller):
-        caller.require(NODE)
-        rpc.require_time(context, PROVE_TIME)
-        answer = self.node.guarded(lambda: self.node.witness.epoch_total(request.cycle, self.node.accounts()))
-        return convert.epoch_total_msg(answer)
+        w = self.node.witness
+        return convert.epoch_total_msg(self._node_step(
+            caller, context, lambda: w.epoch_total(request.cycle, self.node.accounts())))
 
     @rpc.unary
     def ProveDefaultOpen(self, request, context, caller):
-        caller.require(NODE)
-        rpc.require_time(context, PROVE_TIME)
-        answer = self.node.guarded(lambda: self.node.witness.default_open(request.cycle, self.node.accounts()))
-        return convert.default_open_msg(answer)
+        w = self.node.witness
+        return convert.default_open_msg(self._node_step(
+            caller, context, lambda: w.default_open(request.cycle, self.node.accounts())))
 
     @rpc.unary
     def ProveDefaultShares(self, request, context, caller):
-        caller.require(NODE)
-        rpc.require_time(context, PROVE_TIME)
-        answer = self.node.guarded(lambda: self.node.witness.default_shares(request.purpose))
-        return convert.default_shares_msg(answer)
+        w = self.node.witness
+        return convert.default_shares_msg(self._node_step(caller, context, lambda: w.default_shares(request.purpose)))
 
     @rpc.unary
     def GetBalances(self, request, context, caller):
