@@ -221,6 +221,14 @@ def trade_msg(t: dict) -> common_pb2.Trade:
                             commitment=point_bytes(t["T"]))
 
 
+def side(v: int) -> str:
+    """A wire ``Side`` -> "buy" / "sell" (SIDE_UNSPECIFIED is refused)."""
+    s = _SIDES.get(v)
+    if s is None:
+        raise ConversionError("side must be SIDE_BUY or SIDE_SELL")
+    return s
+
+
 # -- accounts -------------------------------------------------------------------------
 def account_msg(member: str, a: dict) -> common_pb2.Account:
     """``Engine.account`` dict -> wire."""

@@ -2,8 +2,8 @@ from . import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Iterable as _Iterable
-from typing import ClassVar as _ClassVar, Optional as _Optional
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -156,3 +156,57 @@ class ProverStatus(_message.Message):
     alarm: bool
     alarm_reason: str
     def __init__(self, seq: _Optional[int] = ..., alarm: _Optional[bool] = ..., alarm_reason: _Optional[str] = ...) -> None: ...
+
+class PrepareTradeRequest(_message.Message):
+    __slots__ = ("request_id", "member", "trade_id", "cycle", "counterparty", "instrument", "side", "price", "quantity")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_FIELD_NUMBER: _ClassVar[int]
+    TRADE_ID_FIELD_NUMBER: _ClassVar[int]
+    CYCLE_FIELD_NUMBER: _ClassVar[int]
+    COUNTERPARTY_FIELD_NUMBER: _ClassVar[int]
+    INSTRUMENT_FIELD_NUMBER: _ClassVar[int]
+    SIDE_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    member: str
+    trade_id: str
+    cycle: int
+    counterparty: str
+    instrument: str
+    side: _common_pb2.Side
+    price: int
+    quantity: int
+    def __init__(self, request_id: _Optional[str] = ..., member: _Optional[str] = ..., trade_id: _Optional[str] = ..., cycle: _Optional[int] = ..., counterparty: _Optional[str] = ..., instrument: _Optional[str] = ..., side: _Optional[_Union[_common_pb2.Side, str]] = ..., price: _Optional[int] = ..., quantity: _Optional[int] = ...) -> None: ...
+
+class PreparedTrade(_message.Message):
+    __slots__ = ("trade", "proof", "sealed_counterparty", "sealed_prover", "trade_tuple")
+    TRADE_FIELD_NUMBER: _ClassVar[int]
+    PROOF_FIELD_NUMBER: _ClassVar[int]
+    SEALED_COUNTERPARTY_FIELD_NUMBER: _ClassVar[int]
+    SEALED_PROVER_FIELD_NUMBER: _ClassVar[int]
+    TRADE_TUPLE_FIELD_NUMBER: _ClassVar[int]
+    trade: _common_pb2.Trade
+    proof: bytes
+    sealed_counterparty: bytes
+    sealed_prover: bytes
+    trade_tuple: bytes
+    def __init__(self, trade: _Optional[_Union[_common_pb2.Trade, _Mapping]] = ..., proof: _Optional[bytes] = ..., sealed_counterparty: _Optional[bytes] = ..., sealed_prover: _Optional[bytes] = ..., trade_tuple: _Optional[bytes] = ...) -> None: ...
+
+class CheckAffirmationRequest(_message.Message):
+    __slots__ = ("member", "trade_id")
+    MEMBER_FIELD_NUMBER: _ClassVar[int]
+    TRADE_ID_FIELD_NUMBER: _ClassVar[int]
+    member: str
+    trade_id: str
+    def __init__(self, member: _Optional[str] = ..., trade_id: _Optional[str] = ...) -> None: ...
+
+class CheckedAffirmation(_message.Message):
+    __slots__ = ("trade", "quantity", "affirmation_tuple")
+    TRADE_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    AFFIRMATION_TUPLE_FIELD_NUMBER: _ClassVar[int]
+    trade: _common_pb2.Trade
+    quantity: int
+    affirmation_tuple: bytes
+    def __init__(self, trade: _Optional[_Union[_common_pb2.Trade, _Mapping]] = ..., quantity: _Optional[int] = ..., affirmation_tuple: _Optional[bytes] = ...) -> None: ...

@@ -100,6 +100,16 @@ class ProverServiceStub:
                 request_serializer=zkclear_dot_v1_dot_prover__pb2.ProverStatusRequest.SerializeToString,
                 response_deserializer=zkclear_dot_v1_dot_prover__pb2.ProverStatus.FromString,
                 _registered_method=True)
+        self.PrepareTrade = channel.unary_unary(
+                '/zkclear.v1.ProverService/PrepareTrade',
+                request_serializer=zkclear_dot_v1_dot_prover__pb2.PrepareTradeRequest.SerializeToString,
+                response_deserializer=zkclear_dot_v1_dot_prover__pb2.PreparedTrade.FromString,
+                _registered_method=True)
+        self.CheckAffirmation = channel.unary_unary(
+                '/zkclear.v1.ProverService/CheckAffirmation',
+                request_serializer=zkclear_dot_v1_dot_prover__pb2.CheckAffirmationRequest.SerializeToString,
+                response_deserializer=zkclear_dot_v1_dot_prover__pb2.CheckedAffirmation.FromString,
+                _registered_method=True)
 
 
 class ProverServiceServicer:
@@ -200,6 +210,45 @@ class ProverServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PrepareTrade(self, request, context):
+        """Thin members (no curve code; clearing/clients/thin.py,
+        examples/node/): the prover makes the caller's trade commitment
+        T = C(q, rho) with a fresh blinding from its CSPRNG, the TradeValidity
+        proof bound to the current cycle and the canonical trade tuple, and the
+        opening sealed to the counterparty's admitted relay key and to its own;
+        the member checks `trade_tuple` against the terms it asked for, signs it
+        (Ed25519, kind "trade") and submits everything with SubmitTrade.
+        Caller: the initiator itself (mTLS identity = `member`), else
+        PERMISSION_DENIED.  One commitment per trade id, ever: a repeat with the
+        same trade id and terms (a retry, under any request id) returns the
+        recorded answer; other terms under a prepared trade id, or a request id
+        reused for another trade id, are ALREADY_EXISTS; a trade id the ledger
+        already holds without a record here is ALREADY_EXISTS; a cycle other
+        than the replayed ledger's current one, a member not active or a
+        counterparty not admitted is FAILED_PRECONDITION; malformed terms
+        (quantity outside [1, 2^32), side unspecified, a counterparty equal to
+        the member) are INVALID_ARGUMENT.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CheckAffirmation(self, request, context):
+        """The counterparty's check at affirmation time, done by the prover from
+        the opening it holds for the pending trade (the copy sealed to it,
+        checked against T, the signed terms and every blinding it ever saw
+        when it signed the receipt): the trade's public row, the quantity T
+        opens to, and the affirmation tuple (kind "affirmation") for the member
+        to compare with its agreed terms and sign.  Read only.  Caller: the
+        trade's counterparty itself, else PERMISSION_DENIED; NOT_FOUND for a
+        trade the replayed ledger lacks; FAILED_PRECONDITION when the trade is
+        not pending or the prover holds no checked opening of it yet (the
+        node still owes the receipt: ask again).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ProverServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -267,6 +316,16 @@ def add_ProverServiceServicer_to_server(servicer, server):
                     servicer.GetProverStatus,
                     request_deserializer=zkclear_dot_v1_dot_prover__pb2.ProverStatusRequest.FromString,
                     response_serializer=zkclear_dot_v1_dot_prover__pb2.ProverStatus.SerializeToString,
+            ),
+            'PrepareTrade': grpc.unary_unary_rpc_method_handler(
+                    servicer.PrepareTrade,
+                    request_deserializer=zkclear_dot_v1_dot_prover__pb2.PrepareTradeRequest.FromString,
+                    response_serializer=zkclear_dot_v1_dot_prover__pb2.PreparedTrade.SerializeToString,
+            ),
+            'CheckAffirmation': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckAffirmation,
+                    request_deserializer=zkclear_dot_v1_dot_prover__pb2.CheckAffirmationRequest.FromString,
+                    response_serializer=zkclear_dot_v1_dot_prover__pb2.CheckedAffirmation.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -620,6 +679,60 @@ class ProverService:
             '/zkclear.v1.ProverService/GetProverStatus',
             zkclear_dot_v1_dot_prover__pb2.ProverStatusRequest.SerializeToString,
             zkclear_dot_v1_dot_prover__pb2.ProverStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PrepareTrade(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zkclear.v1.ProverService/PrepareTrade',
+            zkclear_dot_v1_dot_prover__pb2.PrepareTradeRequest.SerializeToString,
+            zkclear_dot_v1_dot_prover__pb2.PreparedTrade.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckAffirmation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zkclear.v1.ProverService/CheckAffirmation',
+            zkclear_dot_v1_dot_prover__pb2.CheckAffirmationRequest.SerializeToString,
+            zkclear_dot_v1_dot_prover__pb2.CheckedAffirmation.FromString,
             options,
             channel_credentials,
             insecure,

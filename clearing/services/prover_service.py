@@ -26,7 +26,10 @@ anything the replayed ledger does not require -- with the service's duties:
   may push openings and ask for margin, cure and default steps; a member may
   ask only for its own funding, withdrawal and assessment proofs (each also
   carries the member's signature, which the witness store checks against the
-  admitted key) and its own balances.  Every request is logged (method,
+  admitted key), its own balances, and -- a thin member, with no curve code
+  -- its own trade's commitment, proof and sealed openings (PrepareTrade)
+  and the check of a trade it is the counterparty of (CheckAffirmation;
+  :mod:`prover.custody.thin`).  Every request is logged (method,
   caller, outcome; never a value) by :mod:`clearing.services.rpc` and in the witness
   store's log.
 * **openings sealed at rest.**  Every opening the witness store learns is
@@ -53,6 +56,7 @@ from clearing.services import config as services_config
 from clearing.services import rpc
 from clearing.services.follower import FollowError, follow
 from clearing.services.pki import load_config, load_identity
+from prover.custody import thin
 from prover.custody.sealed_store import SealedStore, check_key_file
 from prover.custody.witness import Divergence, WitnessStore
 from zkp.pedersen import Opening
@@ -320,6 +324,27 @@ class ProverServicer(prover_pb2_grpc.ProverServiceServicer):
         bal, due = self.node.guarded(go)
         return prover_pb2.Balances(member=request.member, cash=str(bal["cash"]), df=str(bal["df"]),
                                    positions=[str(p) for p in bal["pos"]], due=str(due))
+
+    # -- thin members (prover.custody.thin): only the member itself ------------------
+    @rpc.unary
+    def PrepareTrade(self, request, context, caller):
+        caller.require_member(request.member)
+        rid = convert.request_id(request.request_id)
+        terms = thin.TradeTerms(request.member, request.trade_id, request.cycle, request.counterparty,
+                                request.instrument, convert.side(request.side), request.price, request.quantity)
+        rpc.require_time(context, PROVE_TIME)
+        out = self.node.guarded(lambda: thin.prepare_trade(self.node.witness, terms, rid))
+        return prover_pb2.PreparedTrade(trade=convert.trade_msg(out.trade), proof=out.proof,
+                                        sealed_counterparty=out.sealed_counterparty,
+                                        sealed_prover=out.sealed_prover, trade_tuple=out.trade_tuple)
+
+    @rpc.unary
+    def CheckAffirmation(self, request, context, caller):
+        caller.require_member(request.member)
+        out = self.node.guarded(lambda: thin.check_affirmation(self.node.witness, request.member,
+                                                               request.trade_id))
+        return prover_pb2.CheckedAffirmation(trade=convert.trade_msg(out.trade), quantity=out.quantity,
+                                             affirmation_tuple=out.affirmation_tuple)
 
     @rpc.unary
     def GetProverStatus(self, request, context, caller):
