@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "participant": ("clearing.commands.participant", "act as a clearing member (trade, affirm, deposit, ...)"),
     "admin": ("clearing.commands.admin", "the operator's console (prices, margin, defaults, cycle close)"),
     "audit": ("clearing.commands.audit", "re-verify the clearing node's public ledger"),
+    "scenario": ("clearing.commands.scenario", "build margin scenario sets (historical expected shortfall)"),
     "demo": ("clearing.demo.run", "run a whole clearing house on localhost through a scenario with a default"),
 }
 

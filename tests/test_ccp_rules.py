@@ -262,9 +262,14 @@ def test_oracle_source_imports_neither_rules_nor_fold():
     assert "clearing.ccp.scenario" in names          # the parser sees the imports it should
     assert _forbidden(names, ("clearing.ccp.rules", "clearing.fold")) == set()
     # of the house, only the scenario format (``from clearing.ccp.scenario import X`` names it and each X)
-    assert {n for n in names if n.split(".")[0] == "clearing"} - {"clearing.ccp.scenario"} == {
+    # and its own margin-model module (the expected-shortfall requirement, issue 13)
+    assert {n for n in names if n.split(".")[0] == "clearing"} - {"clearing.ccp.scenario",
+                                                                  "clearing.ccp.oracle_margin"} == {
         f"clearing.ccp.scenario.{x}" for x in ("Scenario", "ScenarioError", "grid_deposit", "load_scenario",
-                                               "scenario_matrix")}
+                                               "scenario_matrix")} | {"clearing.ccp.oracle_margin.requirement_rule"}
+    margin = _imported_modules(CCP / "oracle_margin.py")
+    assert {n for n in margin if n.split(".")[0] == "clearing"} == {
+        "clearing.ccp.scenario", "clearing.ccp.scenario.MODEL_ES", "clearing.ccp.scenario.Scenario"}
 
 
 def test_oracle_loads_neither_rules_nor_fold():

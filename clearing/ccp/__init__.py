@@ -12,7 +12,11 @@ scenario   the scenario file format: frozen dataclasses, the strict loader,
            the shipped demo scenario, the P&L array A[s][i], the
            deposit-grid rounding.  Imports nothing of the house.
 oracle     the plaintext reference run of a scenario, with its *own*
-           arithmetic; imports only the scenario format.
+           arithmetic; imports only the scenario format and oracle_margin.
+oracle_margin  the oracle's requirement under the set's margin model (the
+           expected shortfall, exact, in its own arithmetic).
+historical historical-simulation ES scenario sets from daily prices, and a
+           seeded synthetic fat-tailed price history.
 generate   random but realistic scenarios ending in a default that reaches
            tranche 4; sizes them with the rules and checks them with the
            oracle.
@@ -21,7 +25,8 @@ Dependencies inside the package, one way:
 
     rules     imports nothing of the house
     scenario  imports nothing of the house
-    oracle    imports scenario
+    oracle    imports scenario, oracle_margin (which imports scenario)
+    historical imports scenario
     generate  imports scenario, rules, oracle   (nothing imports generate)
 
 The independence rule: :mod:`clearing.ccp.oracle` never imports

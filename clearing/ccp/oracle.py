@@ -149,6 +149,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
+from clearing.ccp.oracle_margin import requirement_rule  # the expected-shortfall model (issue 13)
 from clearing.ccp.scenario import Scenario, ScenarioError, grid_deposit, load_scenario, scenario_matrix
 
 TRANCHES = ("defaulter_margin", "defaulter_default_fund", "skin_in_the_game_1",
@@ -459,6 +460,7 @@ class _Run:
         self.iids = sc.instrument_ids
         self.mults = list(sc.multipliers)
         self.matrix = scenario_matrix(sc)
+        self.requirement = requirement_rule(sc, self.matrix, requirement)   # under the set's margin model
         self.acc = {m.id: _Account(0, 0, [0] * len(self.iids), m.liquidity) for m in sc.members}
         self.led = _Ledger(auction_pos=[0] * len(self.iids))
         self.sitg1 = sc.ccp.skin_in_the_game_1
@@ -559,7 +561,7 @@ class _Run:
             a = self.acc[m]
             if due == 0:
                 continue
-            if a.cash - due >= requirement(self.matrix, a.pos):    # from hidden excess cash
+            if a.cash - due >= self.requirement(a.pos):    # from hidden excess cash
                 a.cash -= due
                 from_cash.append(m)
             elif due <= a.liquidity:           # a tagged public deposit on the grid; the excess to cash
@@ -655,7 +657,7 @@ class _Run:
         # 3. margin
         cash = {m: self.acc[m].cash for m in self.active()}
         positions = {m: self._posdict(self.acc[m].pos) for m in self.active()}
-        reqs = {m: requirement(self.matrix, self.acc[m].pos) for m in self.active()}
+        reqs = {m: self.requirement(self.acc[m].pos) for m in self.active()}
         calls, cures, failing = [], [], []
         for m in self.active():
             a = self.acc[m]

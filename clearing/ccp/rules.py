@@ -22,6 +22,13 @@ closeout_loss      X = -sum_i (c_i - P_i) * mult_i * pos_i (what selling at the
                    close-out prices c loses against the last settlement P)
 requirement        max(0, -min_s sum_i A[s][i] * pos_i) (worst scenario loss;
                    scenario 0, no move, makes it >= 0 anyway)
+es_requirement     the expected-shortfall model with k tail scenarios: with
+                   L_s = -sum_i A[s][i] * pos_i, topk_sum = the sum of the k
+                   largest L_s (ties: any k of equal values give the same
+                   sum), R = max(0, ceil(topk_sum / k)) -- rounded up, so
+                   for cash >= 0, cash >= R iff k * cash >= topk_sum
+margin_requirement the requirement under a signed set's model
+                   ({"kind": "scan"} or {"kind": "es", "k": k})
 own_resources      tranches 1-2 of one defaulter: loss = max(0, X + u +
                    max(0, -cash)); margin = min(loss, max(0, cash)); R1 =
                    loss - margin; default fund = min(R1, df); residual R2 =
@@ -37,8 +44,9 @@ mutual_tranches    tranches 3-6 and the uncovered loss for the summed residual
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 def variation_margin(prev_prices: Sequence[int], prices: Sequence[int], mults: Sequence[int],
@@ -73,6 +81,44 @@ def requirement(matrix: Sequence[Sequence[int]], positions: Sequence[int]) -> in
             raise ValueError("requirement: a scenario row and the positions differ in length")
         worst = min(worst, sum(a * q for a, q in zip(row, positions)))
     return -worst
+
+
+def tail_sum(matrix: Sequence[Sequence[int]], positions: Sequence[int], k: int) -> int:
+    """The sum of the k largest scenario losses L_s = -sum_i A[s][i] * pos_i
+    (1 <= k <= S).  Ties do not matter: any k of equal values give the
+    same sum.  May be negative (every tail scenario a gain)."""
+    if not matrix:
+        raise ValueError("tail_sum: the scenario matrix has no scenarios")
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= len(matrix):
+        raise ValueError(f"tail_sum: k must be an integer in [1, {len(matrix)}], got {k!r}")
+    losses = []
+    for row in matrix:
+        if len(row) != len(positions):
+            raise ValueError("tail_sum: a scenario row and the positions differ in length")
+        losses.append(-sum(a * q for a, q in zip(row, positions)))
+    losses.sort(reverse=True)
+    return sum(losses[:k])
+
+
+def es_requirement(matrix: Sequence[Sequence[int]], positions: Sequence[int], k: int) -> int:
+    """The expected-shortfall requirement max(0, ceil(tail_sum / k)) in
+    minor units (the mean of the k worst losses, rounded up)."""
+    top = tail_sum(matrix, positions, k)
+    return max(0, -(-top // k))
+
+
+def margin_requirement(matrix: Sequence[Sequence[int]], positions: Sequence[int],
+                       model: Mapping[str, Any] | None = None) -> int:
+    """The requirement under a signed scenario set's ``model``: absent or
+    {"kind": "scan"} -> :func:`requirement`; {"kind": "es", "k": k} ->
+    :func:`es_requirement`.  The IM call of a member with cash c >= 0 is
+    requirement - c when positive."""
+    kind = "scan" if model is None else model.get("kind")
+    if kind == "scan":
+        return requirement(matrix, positions)
+    if kind == "es" and model is not None:
+        return es_requirement(matrix, positions, model.get("k"))  # type: ignore[arg-type]
+    raise ValueError(f"margin_requirement: unknown margin model {kind!r}")
 
 
 @dataclass(frozen=True)
@@ -142,5 +188,6 @@ def mutual_tranches(R: int, D0: int, sitg1: int, sitg2: int, cap_multiple: int) 
     return MutualTranches(t3, in_full, t4, t5, capped, t6, left - cap_total if capped else 0)
 
 
-__all__ = ["variation_margin", "closeout_loss", "requirement", "OwnResources", "own_resources", "MutualTranches",
+__all__ = ["variation_margin", "closeout_loss", "requirement", "tail_sum", "es_requirement", "margin_requirement",
+           "OwnResources", "own_resources", "MutualTranches",
            "mutual_tranches"]

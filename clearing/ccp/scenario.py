@@ -27,8 +27,9 @@ File format (JSON object; unknown keys are rejected so typos cannot pass)
 -------------------------------------------------------------------------
 ``name`` (str), optional ``units``/``rules`` (str);
 ``instruments``: [{id, price0, multiplier, tick, scan_range}];
-``margin_scenarios``: {optional description, shocks: S x I ints in price
-units, row 0 all zeros ("no move")};
+``margin_scenarios``: {optional description, optional model, and exactly
+one of shocks: S x I ints in price units, or pnl: S x I ints in minor units
+per contract} -- see "Margin models" below;
 ``members``: [{id, cash, default_fund, liquidity, target_positions[I]}];
 ``ccp``: {skin_in_the_game_1, skin_in_the_game_2, assessment_cap_multiple,
 deposit_grid};
@@ -48,19 +49,49 @@ before it existed: absent, it is 1 (exact deposits, the old behaviour);
 ``clearing.ccp.generate.GENERATED_DEPOSIT_GRID`` = 10^8 minor units, like the
 demo file.
 
+Margin models (issue 13)
+------------------------
+``margin_scenarios.model`` names how the scenarios become a requirement; it is
+part of the operator-signed scenario set (its id hashes the model and k):
+
+* ``{"kind": "scan"}`` -- the default when the field is absent (files written
+  before it existed are unchanged): requirement = max(0, worst scenario
+  loss); row 0 must be "no move" (all zeros), which is the solvency row.
+* ``{"kind": "es", "k": k, "alpha": "0.975"}`` -- expected shortfall over S
+  equally weighted scenarios: with L_s = -sum_i A[s][i] * pos_i, topk_sum =
+  the sum of the k largest losses (ties: any k of equal values give the same
+  sum), requirement R = max(0, ceil(topk_sum / k)) -- rounded *up* to the
+  minor unit, so cash >= R iff k * cash >= topk_sum for cash >= 0.  A member
+  is margin-sufficient iff cash >= 0 and k * cash >= topk_sum; the IM call is
+  R - cash.  No row has to be "no move" (solvency, cash >= 0, is proven
+  separately).  1 <= k <= S.  ``alpha`` is optional and informational, a
+  decimal string "0.d..." (0 < alpha < 1, at most 18 digits, no float ever);
+  when given, k must equal :func:`tail_count` (S, alpha) =
+  max(1, floor(S * (1 - alpha) + 1/2)) in exact rational arithmetic (round
+  half up), so a set cannot be labelled with a confidence it does not have.
+
+``pnl`` gives the per-contract P&L A[s][i] in minor units directly (historical
+sets: :mod:`clearing.ccp.historical`), |A| < 2^64; ``shocks`` gives price
+shocks, A[s][i] = shock[s][i] * mult_i (each |shock| within the instrument's
+scan range).  Either form may be used with either model.
+
 Bounds (DESIGN §4) and why they prevent wrap-around in the committed engine
 --------------------------------------------------------------------------
 amounts in [0, 2^63); prices in (0, 2^40) and multiples of the tick; ticks
 and scan ranges in (0, 2^40); multipliers in [1, 2^24); quantities
 1 <= q < 2^32; |shock| < 2^40 and |shock| <= the instrument's scan range;
-at most MAX_TRADES = 2^20 trades, MAX_DAYS = 2^16 days, MAX_MEMBERS = 2^16
-members, MAX_INSTRUMENTS = MAX_SCENARIOS = 64 (the zkp.statements limits);
+|pnl| < 2^64; at most MAX_TRADES = 2^20 trades, MAX_DAYS = 2^16 days,
+MAX_MEMBERS = 2^16 members, MAX_INSTRUMENTS = 4,096 = 2^12 instruments and
+MAX_SCENARIOS = 2,048 = 2^11 scenarios (the zkp.statements limits, checked
+equal by tests/test_scenario_es.py);
 deposit_grid in [1, 2^63);
 assessment_cap_multiple in [0, 2^8) with cap * default_fund < 2^64 for every
 member (a proven charge is < 2^64).  Hence |pos_i| < 2^20 * 2^32 = 2^52,
 |A[s][i]| = |shock| * mult < 2^64, one day's VM per instrument
-< 2^40 * 2^24 * 2^52 = 2^116, and over 2^16 days and 64 instruments every
-cash balance stays below 2^(116+16+6+1) = 2^139 in absolute value -- far below
+< 2^40 * 2^24 * 2^52 = 2^116, and over 2^16 days and 2^12 instruments every
+cash balance stays below 2^(116+16+12+1) = 2^145 in absolute value; a
+scenario loss |L_s| < 2^64 * 2^52 * 2^12 = 2^128, an ES tail sum < 2^11 *
+2^128 = 2^139 and k * cash < 2^11 * 2^145 = 2^156 -- all far below
 r/2 ~ 2^252 on BN254, so mod-r arithmetic on commitments equals integer
 arithmetic.  (This module uses Python integers, which never wrap; the bounds
 are enforced here so a scenario that the engine could not run is rejected at
@@ -70,8 +101,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from fractions import Fraction
 from importlib import resources
 from typing import Any
 
@@ -80,13 +113,14 @@ PRICE_BOUND = 1 << 40
 MULTIPLIER_BOUND = 1 << 24
 QUANTITY_BOUND = 1 << 32
 SHOCK_BOUND = 1 << 40
+PNL_BOUND = 1 << 64
 PROVEN_CHARGE_BOUND = 1 << 64
 CAP_MULTIPLE_BOUND = 1 << 8
 MAX_TRADES = 1 << 20
 MAX_DAYS = 1 << 16
 MAX_MEMBERS = 1 << 16
-MAX_INSTRUMENTS = 64
-MAX_SCENARIOS = 64
+MAX_INSTRUMENTS = 4096
+MAX_SCENARIOS = 2048
 MAX_ID_LENGTH = 64
 
 
@@ -147,11 +181,71 @@ def grid_deposit(amount: int, liquidity: int, grid: int) -> int:
     return min(-(-amount // grid) * grid, liquidity)
 
 
+MODEL_SCAN = "scan"
+MODEL_ES = "es"
+_ALPHA = re.compile(r"0\.[0-9]{1,18}")
+
+
+def tail_count(scenarios: int, alpha: str) -> int:
+    """k for S = ``scenarios`` equally weighted scenarios at confidence
+    ``alpha`` (a decimal string "0.d...", 0 < alpha < 1): S * (1 - alpha)
+    rounded half up to an integer, at least 1, computed exactly (Fraction,
+    never a float).  E.g. (1000, "0.975") -> 25, (500, "0.975") -> 13
+    (12.5 rounds up), (100, "0.999") -> 1."""
+    if isinstance(scenarios, bool) or not isinstance(scenarios, int) or scenarios < 1:
+        raise ScenarioError(f"tail_count: the number of scenarios must be a positive integer, got {scenarios!r}")
+    a = parse_alpha(alpha, "alpha")
+    x = scenarios * (1 - a)
+    k = (x + Fraction(1, 2)).numerator // (x + Fraction(1, 2)).denominator
+    return max(1, min(scenarios, k))
+
+
+def parse_alpha(alpha: Any, path: str) -> Fraction:
+    """A confidence level given as a decimal string "0.d..." with 1..18
+    digits and 0 < alpha < 1, as an exact fraction (floats are rejected)."""
+    if not isinstance(alpha, str) or not _ALPHA.fullmatch(alpha):
+        raise ScenarioError(f"{path}: expected a decimal string like \"0.975\" (0 < alpha < 1, "
+                            f"at most 18 digits), got {_type_name(alpha)} {str(alpha)[:40]!r}")
+    a = Fraction(alpha)
+    if a == 0:
+        raise ScenarioError(f"{path}: alpha must be > 0")
+    return a
+
+
+@dataclass(frozen=True)
+class MarginModel:
+    """How the scenarios make a requirement (module docstring, "Margin
+    models"): ``kind`` "scan" (k = 0, alpha "") or "es" with 1 <= k <= S tail
+    scenarios and an informational confidence level ``alpha``."""
+    kind: str = MODEL_SCAN
+    k: int = 0
+    alpha: str = ""
+
+    def signed(self) -> dict:
+        """The model as the operator's signed scenario set carries it (and
+        its id hashes): {"kind": "scan"} or {"kind": "es", "k": k}."""
+        return {"kind": MODEL_ES, "k": self.k} if self.kind == MODEL_ES else {"kind": MODEL_SCAN}
+
+    def to_dict(self) -> dict:
+        if self.kind != MODEL_ES:
+            return {"kind": MODEL_SCAN}
+        return {"kind": MODEL_ES, "k": self.k, **({"alpha": self.alpha} if self.alpha else {})}
+
+
 @dataclass(frozen=True)
 class MarginScenarios:
-    """S x I price shocks (price units); row 0 is "no move"."""
-    shocks: tuple[tuple[int, ...], ...]
+    """S x I price shocks (price units; ``pnl`` empty) or S x I per-contract
+    P&L in minor units (``pnl``; ``shocks`` empty), and the margin model.
+    Under the scan model row 0 is "no move"."""
+    shocks: tuple[tuple[int, ...], ...] = ()
     description: str = ""
+    model: MarginModel = field(default_factory=MarginModel)
+    pnl: tuple[tuple[int, ...], ...] = ()
+
+    @property
+    def count(self) -> int:
+        """S, the number of scenarios."""
+        return len(self.pnl) if self.pnl else len(self.shocks)
 
 
 @dataclass(frozen=True)
@@ -221,7 +315,12 @@ class Scenario:
         ms: dict[str, Any] = {}
         if self.margin_scenarios.description:
             ms["description"] = self.margin_scenarios.description
-        ms["shocks"] = [list(r) for r in self.margin_scenarios.shocks]
+        if self.margin_scenarios.model.kind != MODEL_SCAN:
+            ms["model"] = self.margin_scenarios.model.to_dict()
+        if self.margin_scenarios.pnl:
+            ms["pnl"] = [list(r) for r in self.margin_scenarios.pnl]
+        else:
+            ms["shocks"] = [list(r) for r in self.margin_scenarios.shocks]
         d["margin_scenarios"] = ms
         d["members"] = [
             {"id": m.id, "cash": m.cash, "default_fund": m.default_fund, "liquidity": m.liquidity,
@@ -395,23 +494,7 @@ def _validate(d: Any) -> Scenario:
     ins_index = {ins.id: k for k, ins in enumerate(instruments)}
 
     # margin scenarios
-    ms = _obj(d["margin_scenarios"], "margin_scenarios", {"shocks"}, {"description"})
-    desc = _str(ms.get("description", ""), "margin_scenarios.description")
-    raw_shocks = _list(ms["shocks"], "margin_scenarios.shocks", min_len=1, max_len=MAX_SCENARIOS)
-    shocks: list[tuple[int, ...]] = []
-    for s, row in enumerate(raw_shocks):
-        p = f"margin_scenarios.shocks[{s}]"
-        row = _list(row, p, exact=n_ins)
-        vals = []
-        for i, v in enumerate(row):
-            x = _int(v, f"{p}[{i}]", -SHOCK_BOUND + 1, SHOCK_BOUND)
-            if abs(x) > instruments[i].scan_range:
-                raise ScenarioError(f"{p}[{i}]: |shock| {abs(x)} exceeds the scan range "
-                                    f"{instruments[i].scan_range} of {instruments[i].id}")
-            vals.append(x)
-        shocks.append(tuple(vals))
-    if any(shocks[0]):
-        raise ScenarioError("margin_scenarios.shocks[0]: scenario 0 must be 'no move' (all zeros)")
+    margin_scenarios = _margin_scenarios(d["margin_scenarios"], instruments)
 
     # members
     raw_mem = _list(d["members"], "members", min_len=2, max_len=MAX_MEMBERS)
@@ -515,9 +598,65 @@ def _validate(d: Any) -> Scenario:
                                 f"differ from the net of its day-0 trades {net0[m.id]}")
 
     return Scenario(name=name, instruments=tuple(instruments),
-                    margin_scenarios=MarginScenarios(shocks=tuple(shocks), description=desc),
+                    margin_scenarios=margin_scenarios,
                     members=tuple(members), ccp=ccp, trades=tuple(trades), variants=variants,
                     units=units, rules=rules)
+
+
+def _margin_model(v: Any, scenarios: int) -> MarginModel:
+    path = "margin_scenarios.model"
+    if not isinstance(v, Mapping):
+        raise ScenarioError(f"{path}: expected an object, got {_type_name(v)}")
+    kind = v.get("kind")
+    if kind == MODEL_SCAN:
+        _obj(v, path, {"kind"})
+        return MarginModel()
+    if kind != MODEL_ES:
+        raise ScenarioError(f"{path}.kind: expected \"scan\" or \"es\", got {_type_name(kind)} {str(kind)[:40]!r}")
+    v = _obj(v, path, {"kind", "k"}, {"alpha"})
+    k = _int(v["k"], f"{path}.k", 1, scenarios + 1)
+    alpha = ""
+    if "alpha" in v:
+        parse_alpha(v["alpha"], f"{path}.alpha")
+        alpha = v["alpha"]
+        want = tail_count(scenarios, alpha)
+        if k != want:
+            raise ScenarioError(f"{path}.k: {k} tail scenarios do not match alpha {alpha} over {scenarios} "
+                                f"scenarios (round half up of S * (1 - alpha), at least 1: {want})")
+    return MarginModel(MODEL_ES, k, alpha)
+
+
+def _margin_scenarios(v: Any, instruments: list[Instrument]) -> MarginScenarios:
+    """``margin_scenarios``: the model, and the shocks or the P&L rows (module docstring)."""
+    n_ins = len(instruments)
+    ms = _obj(v, "margin_scenarios", set(), {"description", "model", "shocks", "pnl"})
+    desc = _str(ms.get("description", ""), "margin_scenarios.description")
+    if ("shocks" in ms) == ("pnl" in ms):
+        raise ScenarioError("margin_scenarios: exactly one of shocks (price units) or pnl (minor units) is required")
+    form = "shocks" if "shocks" in ms else "pnl"
+    raw = _list(ms[form], f"margin_scenarios.{form}", min_len=1, max_len=MAX_SCENARIOS)
+    model = _margin_model(ms["model"], len(raw)) if "model" in ms else MarginModel()
+    rows: list[tuple[int, ...]] = []
+    for s, row in enumerate(raw):
+        p = f"margin_scenarios.{form}[{s}]"
+        row = _list(row, p, exact=n_ins)
+        if form == "pnl":
+            rows.append(tuple(_int(x, f"{p}[{i}]", -PNL_BOUND + 1, PNL_BOUND) for i, x in enumerate(row)))
+            continue
+        vals = []
+        for i, x in enumerate(row):
+            x = _int(x, f"{p}[{i}]", -SHOCK_BOUND + 1, SHOCK_BOUND)
+            if abs(x) > instruments[i].scan_range:
+                raise ScenarioError(f"{p}[{i}]: |shock| {abs(x)} exceeds the scan range "
+                                    f"{instruments[i].scan_range} of {instruments[i].id}")
+            vals.append(x)
+        rows.append(tuple(vals))
+    if model.kind == MODEL_SCAN and any(rows[0]):
+        raise ScenarioError(f"margin_scenarios.{form}[0]: scenario 0 must be 'no move' (all zeros) "
+                            "under the scan model")
+    if form == "pnl":
+        return MarginScenarios(description=desc, model=model, pnl=tuple(rows))
+    return MarginScenarios(shocks=tuple(rows), description=desc, model=model)
 
 
 def builtin_scenario() -> Scenario:
@@ -527,7 +666,16 @@ def builtin_scenario() -> Scenario:
 
 
 def scenario_matrix(sc: Scenario) -> list[list[int]]:
-    """Per-contract P&L array A[s][i] = shock[s][i] * mult_i, in minor units
-    per contract (DESIGN §5.3).  Row 0 is all zeros."""
+    """Per-contract P&L array A[s][i] in minor units per contract (DESIGN
+    §5.3): the ``pnl`` rows as given, else shock[s][i] * mult_i.  Under the
+    scan model row 0 is all zeros."""
+    if sc.margin_scenarios.pnl:
+        return [list(row) for row in sc.margin_scenarios.pnl]
     mults = sc.multipliers
     return [[x * mults[i] for i, x in enumerate(row)] for row in sc.margin_scenarios.shocks]
+
+
+def scenario_model(sc: Scenario) -> dict:
+    """The margin model as the operator's signed scenario set carries it:
+    {"kind": "scan"} or {"kind": "es", "k": k} (:meth:`MarginModel.signed`)."""
+    return sc.margin_scenarios.model.signed()
