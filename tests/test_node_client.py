@@ -1,0 +1,123 @@
+"""The Node.js example member (examples/node/, issue 15) against a running
+clearing node and prover service over mutual TLS.
+
+Member A is the Node client -- @grpc/grpc-js, node:crypto for Ed25519 and
+SHA-256, no curve code -- and member B a Python client.  A registers with
+the operator's admission signature, deposits (a retry under the same request
+id gets the recorded result), funds, trades thinly with B (B, thick, decrypts
+the opening the prover sealed to it and affirms), checks and affirms B's
+trade through the prover (a wrong agreed quantity is refused first), and
+re-hashes the whole ledger chain.  Its outcome is checked against the node's
+ledger: the trades' rows and T, novation, both members' positions, and the
+chain head.
+
+Skipped, with the reason, when ``node`` or ``npm`` is missing or
+``npm ci`` cannot install the pinned packages (no network to the npm
+registry).  The packages go to examples/node/node_modules (gitignored); an
+install of the pinned versions already there is reused.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from clearing.api import clearing_pb2
+from clearing.protocol import signing
+from clearing.protocol.messages import admission_message
+from clearing.services.pki import load_identity
+from support.services import Cluster
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "node"
+NODE_TIMEOUT = 120
+NPM_TIMEOUT = 300
+
+
+def _pinned_installed() -> bool:
+    pins = json.loads((EXAMPLE / "package.json").read_text())["dependencies"]
+    for name, version in pins.items():
+        manifest = EXAMPLE / "node_modules" / name / "package.json"
+        if not manifest.exists() or json.loads(manifest.read_text()).get("version") != version:
+            return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def node_bin():
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        pytest.skip("the Node.js example needs `node` and `npm` on PATH (not found)")
+    if not _pinned_installed():
+        try:
+            r = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=EXAMPLE, capture_output=True, text=True,
+                               timeout=NPM_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            pytest.skip("`npm ci` in examples/node timed out (no network to the npm registry?)")
+        if r.returncode != 0 or not _pinned_installed():
+            pytest.skip(f"`npm ci` in examples/node failed (no network to the npm registry?): {r.stderr[-500:]}")
+    return node
+
+
+@pytest.fixture
+def run(node_bin, tmp_path):
+    c = Cluster(tmp_path / "cfg", members=("A", "B"))
+
+    def js(*args: str, ok: bool = True):
+        cmd = [node_bin, str(EXAMPLE / "client.js"), "--config", str(c.dir), "--name", "A",
+               "--clearing", c.clearing_target, "--prover", c.prover_target, *args]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=NODE_TIMEOUT)
+        if ok:
+            assert r.returncode == 0, f"{args[0]}: {r.stderr}"
+            return json.loads(r.stdout)
+        return r
+
+    try:
+        yield c, js
+    finally:
+        c.stop()
+
+
+def test_node_member_end_to_end(run):
+    c, js = run
+    op = c.operator()
+    op.admit("B")
+    b = c.member("B")
+    b.deposit(10**9 + 10**7, request_id="dep0-B")
+    b.fund(10**7, request_id="df0-B")
+    # A (Node) registers itself with the operator's admission signature
+    a_party = c.roster.party("A")
+    op_sig = signing.sign(load_identity(c.dir, "operator").ed25519_private,
+                          *admission_message("A", a_party.ed25519_public, a_party.x25519_public))
+    assert int(js("register", "--operator-signature", op_sig.hex())["seq"]) > 0
+    assert "A" in op.status().members
+    dep = js("deposit", str(10**9 + 10**7), "--request-id", "dep0-A")
+    assert js("deposit", str(10**9 + 10**7), "--request-id", "dep0-A")["seq"] == dep["seq"]  # the recorded result
+    js("fund", str(10**7), "--request-id", "df0-A")
+    # A initiates thinly; B (Python, thick) decrypts the opening the prover sealed to it
+    tr = js("trade", "--id", "js-1", "--with", "B", "--instrument", "ESX", "--side", "buy", "--qty", "4321",
+            "--price", "500000", "--request-id", "js-trade-1")
+    assert tr["status"] in ("pending", "novated")
+    assert b.affirm("js-1", expect={"quantity": 4321, "price": 500000, "side": "buy"}).status == "novated"
+    # B initiates; A checks through the prover and affirms
+    b.trade("py-1", "A", "RTX", "sell", 99, 200000)
+    assert js("pending")["pending"] == [{"trade_id": "py-1", "quantity": "99", "price": "200000", "side": "sell",
+                                         "buyer": "A", "seller": "B", "instrument": "RTX"}]
+    wrong = js("affirm", "py-1", "--qty", "98", ok=False)
+    assert wrong.returncode == 1 and "quantity differs" in wrong.stderr
+    assert js("affirm", "py-1", "--qty", "99", "--price", "200000")["status"] == "novated"
+    # the outcome against the node's ledger and the prover's openings
+    trade = b.clearing.GetTrade(clearing_pb2.GetTradeRequest(trade_id="js-1"))
+    assert trade.status == "novated" and trade.trade.commitment.hex() == tr["T"]
+    assert trade.trade.buyer == "A" and trade.trade.seller == "B"
+    assert b.clearing.GetTrade(clearing_pb2.GetTradeRequest(trade_id="py-1")).status == "novated"
+    st = js("status")
+    assert st["status"] == "active" and st["pos"] == ["4321", "99"]
+    assert b.balances()["pos"] == [-4321, -99]
+    chain = js("chain")
+    ledger = b.ledger_status()
+    assert int(chain["seq"]) == ledger.seq and chain["head"] == ledger.head.hex()
+    assert chain["kinds"] == ["genesis", "admit", "deposit", "df-fund", "admit", "deposit", "df-fund",
+                              "trade", "receipt", "affirm", "trade", "receipt", "affirm"]
