@@ -221,7 +221,7 @@ def trade_msg(t: dict) -> common_pb2.Trade:
                             commitment=point_bytes(t["T"]))
 
 
-def side(v: int) -> str:
+def side(v) -> str:
     """A wire ``Side`` -> "buy" / "sell" (SIDE_UNSPECIFIED is refused)."""
     s = _SIDES.get(v)
     if s is None:

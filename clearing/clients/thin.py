@@ -56,15 +56,17 @@ class ThinParticipant(Participant):
         return f"ThinParticipant({self.name!r})"
 
     def make_trade(self, trade_id: str, counterparty: str, instrument: str, side: str, quantity: int,
-                   price: int, *, rng=None, request_id: str | None = None
+                   price: int, *, rng=None, request_id: str | None = None,
+                   status: clearing_pb2.LedgerStatus | None = None
                    ) -> tuple[clearing_pb2.SubmitTradeRequest, dict]:
         """Build (but do not send) the trade submission from the prover's
-        PrepareTrade answer, signed by this member.  ``rng`` is ignored (the
+        PrepareTrade answer, signed by this member, for the cycle of
+        ``status`` (default: the ledger's now).  ``rng`` is ignored (the
         prover picks the blinding)."""
         if side not in _SIDE_ENUM:
             raise ValueError("side must be 'buy' or 'sell'")
         rid = request_id or new_request_id("trade")
-        cycle = self.ledger_status().cycle
+        cycle = (self.ledger_status() if status is None else status).cycle
         got = self._prover().PrepareTrade(prover_pb2.PrepareTradeRequest(
             request_id=rid, member=self.name, trade_id=trade_id, cycle=cycle, counterparty=counterparty,
             instrument=instrument, side=_SIDE_ENUM[side], price=price, quantity=quantity))
