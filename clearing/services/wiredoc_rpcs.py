@@ -1,0 +1,197 @@
+"""Who may call each RPC and the status codes it answers besides the common
+ones -- the hand-written half of docs/wire.md's RPC table.
+
+The other half (services, methods, request and response types, streaming,
+whether a request carries a ``request_id``) is read from the compiled protos
+by :mod:`clearing.services.wiredoc`, which refuses to render while an RPC of
+the protos has no entry here or an entry names no RPC (so a new RPC cannot
+go undocumented: tests/test_wire_doc.py fails).
+
+Every RPC may also answer the *common* codes of :data:`COMMON_CODES`; the
+entries below list only what is specific to the RPC.  Codes are names of
+``grpc.StatusCode``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Codes any RPC may answer, and when (the doc prints them once).
+COMMON_CODES: tuple[tuple[str, str], ...] = (
+    ("UNAUTHENTICATED", "the TLS client certificate does not match the configured party (role, name and "
+                        "Ed25519 identity key); a client without a certificate of the CA fails the handshake "
+                        "before any status"),
+    ("PERMISSION_DENIED", "the authenticated caller may not call this RPC, or not for this member"),
+    ("INVALID_ARGUMENT", "the request does not decode as its protobuf message, or an integer is out of its "
+                         "range (every unsigned field < 2^63; amounts >= 1), or a field is malformed"),
+    ("RESOURCE_EXHAUSTED", "more than MAX_PENDING_RPCS calls in flight at the server, a message over "
+                           "MAX_MESSAGE_BYTES, or a full disk (nothing applied; retry with the same request id)"),
+    ("UNAVAILABLE", "the server is down or shutting down, a database is busy, or a downstream service "
+                    "(the prover, for the clearing node) failed; safe to retry with the same request id"),
+    ("DEADLINE_EXCEEDED", "the caller's deadline expired (the request may nevertheless have been applied: "
+                          "retry with the same request id)"),
+    ("DATA_LOSS", "the node's ledger or the prover's sealed store is damaged"),
+)
+
+MEMBER_SELF = "member (for itself)"
+OPERATOR = "operator"
+NODE = "node/clearing"
+PROVER = "node/prover"
+ANY = "any authenticated party"
+
+
+@dataclass(frozen=True)
+class RpcNote:
+    callers: str
+    codes: tuple[tuple[str, str], ...]
+    note: str = ""
+
+
+_IDEM = ("ALREADY_EXISTS", "the request id was used before for a different request")
+_CYCLE = ("FAILED_PRECONDITION", "the request is for another cycle than the ledger's, or the ledger's phase "
+                                 "does not allow it now")
+_VERIFY = ("INVALID_ARGUMENT", "a signature or proof does not verify, or an encoding is not canonical")
+_DEADLINE_V = ("DEADLINE_EXCEEDED", "answered at once, before verifying, when the deadline leaves less than "
+                                    "VERIFY_TIME")
+_DEADLINE_P = ("DEADLINE_EXCEEDED", "answered at once, before proving, when the deadline leaves less than "
+                                    "PROVE_TIME")
+_UNKNOWN = ("NOT_FOUND", "unknown member")
+_PROVER_DOWN = ("UNAVAILABLE", "the prover service cannot be reached or failed")
+_PROVER_REFUSED = ("FAILED_PRECONDITION", "the prover refuses (the replayed ledger does not require this step "
+                                          "now, or its alarm is raised)")
+_ALARM = ("FAILED_PRECONDITION", "the prover's alarm is raised (it refuses to prove), or the replayed ledger "
+                                 "does not allow the request (wrong cycle, stale state, member not active, "
+                                 "the statement is false)")
+_STALE = ("FAILED_PRECONDITION", "the proof is for a stale account version (ctx_seq), the member is not "
+                                 "active, or the phase does not allow it")
+
+RPC_NOTES: dict[str, RpcNote] = {
+    # -- ClearingService ------------------------------------------------------------
+    "ClearingService.Register": RpcNote(
+        f"{MEMBER_SELF}, whose certificate carries `identity_key`; or {OPERATOR}",
+        (_VERIFY, ("ALREADY_EXISTS", "the member id or identity key is already admitted, or the request id was "
+                                     "used for another request"),
+         ("FAILED_PRECONDITION", "the member limit is reached"))),
+    "ClearingService.SubmitTrade": RpcNote(
+        "the initiating member (the buyer when `side` = SIDE_BUY, else the seller)",
+        (_VERIFY, _DEADLINE_V, _UNKNOWN,
+         ("ALREADY_EXISTS", "the trade id or the commitment T was used before (under another request id), "
+                            "or the request id names another request"),
+         ("FAILED_PRECONDITION", "another cycle, a party not active, or the trade-count bound reached")),
+        "A retry under the same request id with the same public terms returns the recorded trade (T and the "
+        "proof may be fresh). The status is `pending` until the prover's receipt and the affirmation are "
+        "booked, then `novated`."),
+    "ClearingService.AffirmTrade": RpcNote(
+        f"{MEMBER_SELF}: the counterparty of the trade",
+        (_VERIFY, ("NOT_FOUND", "unknown trade"),
+         ("PERMISSION_DENIED", "the member is not the trade's counterparty"),
+         ("ALREADY_EXISTS", "the trade is already affirmed under another request id"),
+         ("FAILED_PRECONDITION", "the trade is no longer pending (novated or expired), or a party is called or "
+                                 "defaulted"))),
+    "ClearingService.GetTrade": RpcNote(ANY, (("NOT_FOUND", "unknown trade"),)),
+    "ClearingService.StreamPendingTrades": RpcNote(
+        MEMBER_SELF, (),
+        "A finite stream: the trades pending the caller's affirmation, each with the opening sealed to it."),
+    "ClearingService.Deposit": RpcNote(
+        MEMBER_SELF, (_VERIFY, _IDEM, _UNKNOWN,
+                      ("FAILED_PRECONDITION", "another cycle, the member is in default, or the ledger's public "
+                                              "deposits would reach 2^63"))),
+    "ClearingService.FundDefault": RpcNote(
+        MEMBER_SELF, (_VERIFY, _DEADLINE_V, _IDEM, _UNKNOWN,
+                      ("FAILED_PRECONDITION", "another epoch, already filed in this window, not the trading "
+                                              "phase, a default in progress, a stale ctx_seq, or the member is "
+                                              "not active"))),
+    "ClearingService.Withdraw": RpcNote(
+        MEMBER_SELF, (_VERIFY, _DEADLINE_V, _IDEM, _UNKNOWN,
+                      ("FAILED_PRECONDITION", "another cycle, no scenario set yet, an unpaid assessment, a stale "
+                                              "ctx_seq, or the member is called or defaulted"))),
+    "ClearingService.PayAssessment": RpcNote(MEMBER_SELF, (_VERIFY, _DEADLINE_V, _IDEM, _UNKNOWN, _STALE)),
+    "ClearingService.SettleAssessment": RpcNote(MEMBER_SELF, (_VERIFY, _DEADLINE_V, _IDEM, _UNKNOWN, _STALE)),
+    "ClearingService.RequestCure": RpcNote(
+        MEMBER_SELF, (_PROVER_REFUSED, _PROVER_DOWN, _DEADLINE_P,
+                      ("FAILED_PRECONDITION", "the member is not called")),
+        "The node asks the prover for the re-proof (request id derived from the member's)."),
+    "ClearingService.GetAccount": RpcNote(ANY, (_UNKNOWN,)),
+    "ClearingService.GetLedgerStatus": RpcNote(ANY, ()),
+    "ClearingService.StreamLedger": RpcNote(
+        ANY, (), "Events after `since` (exclusive), in order; also served on the ledger feed port to "
+                 f"{PROVER} only."),
+    # -- AdminService ---------------------------------------------------------------------
+    "AdminService.Admit": RpcNote(OPERATOR, (_VERIFY, ("ALREADY_EXISTS", "the member id or identity key is "
+                                                                         "already admitted"),
+                                             ("FAILED_PRECONDITION", "the member limit is reached"))),
+    "AdminService.Settle": RpcNote(
+        OPERATOR, (_VERIFY, _IDEM, ("INVALID_ARGUMENT", "not one price per instrument, a price off the tick, a "
+                                                        "malformed scenario set or one whose version goes back"),
+                   ("FAILED_PRECONDITION", "another cycle, or the cycle is already settled"))),
+    "AdminService.RunMargin": RpcNote(
+        OPERATOR, (_CYCLE, _PROVER_REFUSED, _PROVER_DOWN, _DEADLINE_P, _VERIFY),
+        "Once per cycle after settlement; a retry replays the recorded results."),
+    "AdminService.DeclareDefault": RpcNote(OPERATOR, (_VERIFY, _IDEM, _CYCLE, _UNKNOWN)),
+    "AdminService.SetCcpParameters": RpcNote(
+        OPERATOR, (_VERIFY, _IDEM, ("FAILED_PRECONDITION", "another cycle, or a default is declared or in "
+                                                           "progress"))),
+    "AdminService.OpenEpoch": RpcNote(
+        OPERATOR, (_PROVER_REFUSED, _PROVER_DOWN, _DEADLINE_P, _VERIFY,
+                   ("FAILED_PRECONDITION", "a member not in default has not filed in the window, or a default "
+                                           "is in progress"))),
+    "AdminService.OpenDefaultEvent": RpcNote(OPERATOR, (_PROVER_REFUSED, _PROVER_DOWN, _DEADLINE_P, _VERIFY)),
+    "AdminService.GetDefaultEvent": RpcNote(OPERATOR, ()),
+    "AdminService.CloseOut": RpcNote(
+        OPERATOR, (_VERIFY, _IDEM, _CYCLE, _PROVER_REFUSED, _PROVER_DOWN, _DEADLINE_P,
+                   ("ABORTED", "the pro-rata allocations did not complete in 8 rounds; retry with the same "
+                               "request id"))),
+    "AdminService.CloseCycle": RpcNote(
+        OPERATOR, (("FAILED_PRECONDITION", "not after settlement and the margin batch, open margin calls, a "
+                                           "default event not finished, or unpaid assessments"),),
+        "A retry under the same request id returns the first close's digest, even after the cycle advanced."),
+    "AdminService.GetDefaultReports": RpcNote(OPERATOR, ()),
+    # -- ProverService --------------------------------------------------------------------
+    "ProverService.PushOpening": RpcNote(
+        NODE, (("INVALID_ARGUMENT", "the sealed opening does not open or does not match the trade's T"),
+               _ALARM, ("NOT_FOUND", "no such pending trade in the replayed ledger")),
+        "Idempotent per trade id: a repeated push re-signs the same receipt."),
+    "ProverService.PrepareFunding": RpcNote(f"{MEMBER_SELF} or {NODE}", (_ALARM,),
+                                            "Idempotent per (member, request id)."),
+    "ProverService.ProveFunding": RpcNote(f"{MEMBER_SELF} or {NODE}", (_VERIFY, _ALARM, _DEADLINE_P)),
+    "ProverService.ProveWithdrawal": RpcNote(f"{MEMBER_SELF} or {NODE}", (_VERIFY, _ALARM, _DEADLINE_P)),
+    "ProverService.ProveAssessmentPayment": RpcNote(f"{MEMBER_SELF} or {NODE}", (_VERIFY, _ALARM, _DEADLINE_P)),
+    "ProverService.ProveAssessmentFromCash": RpcNote(
+        f"{MEMBER_SELF} or {NODE}", (_VERIFY, _ALARM, _DEADLINE_P,
+                                     ("FAILED_PRECONDITION", "the member's excess does not cover the payable"))),
+    "ProverService.ProveMargin": RpcNote(NODE, (_ALARM, _DEADLINE_P)),
+    "ProverService.ProveCure": RpcNote(NODE, (_ALARM, _DEADLINE_P)),
+    "ProverService.ProveDefaultOpen": RpcNote(NODE, (_ALARM, _DEADLINE_P),
+                                              "Answered once when the ledger requires it; a repeat returns the "
+                                              "recorded answer."),
+    "ProverService.ProveDefaultShares": RpcNote(NODE, (_ALARM, _DEADLINE_P),
+                                                "Answered once per pending allocation; a repeat returns the "
+                                                "recorded answer."),
+    "ProverService.GetBalances": RpcNote(MEMBER_SELF, (_ALARM,)),
+    "ProverService.ProveEpochTotal": RpcNote(NODE, (_ALARM, _DEADLINE_P),
+                                             "Once per funding window, when every member not in default filed."),
+    "ProverService.GetProverStatus": RpcNote(ANY, ()),
+    "ProverService.PrepareTrade": RpcNote(
+        "the initiating member itself (mTLS identity = `member`)",
+        (("INVALID_ARGUMENT", "malformed terms: quantity outside [1, 2^32), side unspecified, the counterparty "
+                              "equal to the member"),
+         ("ALREADY_EXISTS", "other terms under a prepared trade id, a request id reused for another trade id, "
+                            "or a trade id the ledger holds without a record here"),
+         ("FAILED_PRECONDITION", "another cycle than the replayed ledger's, the member not active, the "
+                                 "counterparty not admitted, or the prover's alarm"),
+         _DEADLINE_P),
+        "Thin members: the prover makes T, the TradeValidity proof and both sealed openings; the member checks "
+        "`trade_tuple` against its terms, signs it (kind `trade`) and calls SubmitTrade. One commitment per "
+        "trade id, ever: a repeat with the same terms returns the recorded answer."),
+    "ProverService.CheckAffirmation": RpcNote(
+        "the trade's counterparty itself",
+        (("NOT_FOUND", "a trade the replayed ledger lacks"),
+         ("FAILED_PRECONDITION", "the trade is not pending, or the prover holds no checked opening of it yet "
+                                 "(ask again)")),
+        "Thin members, read only: the trade's row, the quantity T opens to and the `affirmation` tuple bytes "
+        "for the member to compare with its terms and sign."),
+    # -- AuditorService ------------------------------------------------------------------
+    "AuditorService.Audit": RpcNote(ANY, (("UNAVAILABLE", "the clearing node cannot be read"),),
+                                    "A failed audit is an answer (`ok` false, `error`), not a status."),
+}
+
+__all__ = ["COMMON_CODES", "RPC_NOTES", "RpcNote"]
