@@ -18,6 +18,18 @@ randomness, and returns ``(solvency_only, proof bytes)`` or ``None``
 (insolvent).  The proofs verify exactly like in-process proofs; only their
 randomness differs, as between any two proving runs.
 
+Chunk jobs (ES and large statements)
+------------------------------------
+An ES statement (or any margin statement of more than one range proof) is
+proved chunk by chunk (:func:`prove_margins_chunked`): the parent computes
+the member's witness and derived openings (O(S*I) integer work, and for ES
+the S + 1 commitments T, E_s), then each chunk travels as
+(:func:`encode_chunk_job`) the statement's 64-byte seed, the chunk index,
+the bit size and that chunk's derived values and blindings -- no matrix, no
+statement, nothing of any other chunk -- and comes back as the encoded
+range proof (:func:`prove_chunk_job`).  One large member so uses every
+worker.
+
 Processes
 ---------
 The pool is persistent (started once, reused every cycle: :func:`shared_pool`)
@@ -48,11 +60,12 @@ from zkp.errors import ProvingError
 from zkp.field import Rng
 from zkp.generators import VectorSnapshot, generators, load_vector_snapshot, vector_snapshot
 from zkp.group import Backend, Point, get_backend, set_backend
+from zkp.margin import MarginModel, MarginProof
 from zkp.pedersen import Opening
-from zkp.rangeproof import padded_m
+from zkp.rangeproof import RangeProof, padded_m
 from zkp.statements import Context, Margin
 
-from .statements import prove_margin_or_solvency
+from .statements import ChunkJob, chunk_jobs, margin_witness, prove_chunk, prove_margin_or_solvency
 
 log = logging.getLogger("zkclear.prover.pool")
 
@@ -76,7 +89,8 @@ def default_workers() -> int:
 
 class _Job(TypedDict):
     """The JSON object of one job: bytes and points as hex, the openings as
-    [value, blinding] pairs of decimal strings."""
+    [value, blinding] pairs of decimal strings, the model as the signed set
+    carries it ({"kind": "scan"} or {"kind": "es", "k": k})."""
 
     cycle: int
     seq: int
@@ -86,17 +100,20 @@ class _Job(TypedDict):
     matrix: list[list[int]]
     set_id: str
     solvency_only: bool
+    model: dict
     openings: list[list[str]]
 
 
 def encode_job(st: Margin, openings: Sequence[Opening]) -> bytes:
     """One member's margin job: the statement's public data and the openings
     of its sources (cash, then positions)."""
+    if type(st) is not Margin:
+        raise ProvingError("margin jobs carry Margin statements only")
     job: _Job = {
         "cycle": st.context.cycle, "seq": st.context.seq, "member": st.context.member.hex(),
         "cash": st.cash.encode().hex(), "positions": [p.encode().hex() for p in st.positions],
         "matrix": [list(r) for r in st.matrix], "set_id": bytes(st.scenario_set_id).hex(),
-        "solvency_only": st.solvency_only,
+        "solvency_only": st.solvency_only, "model": st.model.to_dict(),
         "openings": [[str(o.value), str(o.blinding)] for o in openings],
     }
     return json.dumps(job, separators=(",", ":")).encode()
@@ -110,12 +127,102 @@ def decode_job(data: bytes, backend: Backend | None = None) -> tuple[Margin, lis
 
     st = Margin(Context(d["cycle"], d["seq"], bytes.fromhex(d["member"])), pt(d["cash"]),
                 tuple(pt(h) for h in d["positions"]), tuple(tuple(r) for r in d["matrix"]),
-                bytes.fromhex(d["set_id"]), d["solvency_only"])
+                bytes.fromhex(d["set_id"]), d["solvency_only"],
+                model=MarginModel.from_dict(d.get("model", {"kind": "scan"})))
     return st, [Opening(int(v), int(b)) for v, b in d["openings"]]
 
 
 def solvency_statement(st: Margin) -> Margin:
-    return Margin(st.context, st.cash, st.positions, st.matrix, st.scenario_set_id, True)
+    return st.solvency()
+
+
+# -- chunk jobs: one range proof of a (large) member's statement ------------------------
+
+def encode_chunk_job(job: ChunkJob) -> bytes:
+    """A chunk job as bytes: {"seed": hex, "index", "bits", "values" and
+    "blindings" as decimal strings} -- openings only, no statement data."""
+    return json.dumps({"seed": job.seed.hex(), "index": job.index, "bits": job.bits,
+                       "values": [str(v) for v in job.values], "blindings": [str(b) for b in job.blindings]},
+                      separators=(",", ":")).encode()
+
+
+def decode_chunk_job(data: bytes) -> ChunkJob:
+    d = json.loads(data)
+    return ChunkJob(bytes.fromhex(d["seed"]), int(d["index"]), tuple(int(v) for v in d["values"]),
+                    tuple(int(b) for b in d["blindings"]), int(d["bits"]))
+
+
+def prove_chunk_job(data: bytes, rng: Rng | None = None) -> bytes:
+    """Run one chunk job: the encoded range proof (worker entry point)."""
+    return prove_chunk(decode_chunk_job(data), rng=rng).to_bytes()
+
+
+def _prove_chunk_timed(data: bytes) -> tuple[bytes, float]:
+    t0 = time.process_time()
+    out = prove_chunk_job(data)
+    return out, time.process_time() - t0
+
+
+def needs_chunks(st: Margin) -> bool:
+    """ES statements and statements of more than one range proof are proved
+    chunk by chunk (:func:`prove_margins_chunked`)."""
+    return st.model.kind != "scan" or len(st.range_chunks()) > 1
+
+
+def _vectors_needed(jobs: Sequence[tuple[Margin, Sequence[Opening]]]) -> int:
+    return max(st.BITS * padded_m(len(ch)) for st, _ in jobs for ch in st.range_chunks())
+
+
+def prove_margins_chunked(pool: ProverPool, jobs: Sequence[tuple[Margin, Sequence[Opening]]], *,
+                          rng: Rng | None = None) -> list[tuple[Margin, bytes] | None]:
+    """Prove margin jobs chunk by chunk: the parent computes each member's
+    witness (ES: t, e_s and their commitments; the full statement, else the
+    solvency-only one, else none) and submits every chunk of every member to
+    the pool as soon as it is known, so one large member uses every worker
+    and witness work overlaps proving.  Same results as
+    :meth:`ProverPool.prove_margins`."""
+    t0 = time.process_time()
+    if pool.workers == 1 or rng is not None:
+        outs: list[tuple[Margin, bytes] | None] = []
+        for st, ops in jobs:
+            try:
+                proved, proof = prove_margin_or_solvency(st, ops, rng=rng)
+            except ProvingError:
+                outs.append(None)
+                continue
+            outs.append((proved, proof.to_bytes()))
+        pool.last_cpu_s = time.process_time() - t0
+        return outs
+    plans: list[tuple[Margin, list[ChunkJob]] | None] = []
+    for st, ops in jobs:
+        plan = None
+        for cand in (st, st.solvency()):
+            try:
+                full, _, derived = margin_witness(cand, ops)
+            except ProvingError:
+                continue
+            plan = (full, chunk_jobs(full, derived))
+            break
+        plans.append(plan)
+    payloads = [encode_chunk_job(j) for plan in plans if plan for j in plan[1]]
+    need = _vectors_needed(jobs)
+    try:
+        timed = list(pool._pool(need).map(_prove_chunk_timed, payloads, chunksize=1))
+    except BrokenProcessPool:
+        log.error("margin proving pool broken (a worker died); restarting it")
+        pool._discard()
+        timed = list(pool._pool(need).map(_prove_chunk_timed, payloads, chunksize=1))
+    pool.last_cpu_s = time.process_time() - t0 + sum(c for _, c in timed)
+    res: list[tuple[Margin, bytes] | None] = []
+    it = iter(timed)
+    for plan in plans:
+        if plan is None:
+            res.append(None)
+            continue
+        full, cjobs = plan
+        proofs = tuple(RangeProof.from_bytes(next(it)[0], j.bits, len(j.values)) for j in cjobs)
+        res.append((full, MarginProof(proofs, full.aux).to_bytes()))
+    return res
 
 
 #: A job's outcome: ``(solvency_only, proof bytes)``, or None when insolvent.
@@ -226,6 +333,8 @@ class ProverPool:
         """Prove every (statement, openings) job; returns, in job order,
         ``(statement proved, proof bytes)`` -- the statement being the
         solvency-only variant when only solvency holds -- or None."""
+        if any(needs_chunks(st) for st, _ in jobs):  # ES or large: chunk jobs (see the function)
+            return prove_margins_chunked(self, jobs, rng=rng)
         payloads = [encode_job(st, ops) for st, ops in jobs]
         if self.workers == 1 or len(jobs) < 2 or rng is not None:
             t0 = time.process_time()
@@ -289,4 +398,5 @@ def _close_shared() -> None:
         pool.close()
 
 
-__all__ = ["ProverPool", "shared_pool", "default_workers", "encode_job", "decode_job", "prove_job", "WORKERS_ENV"]
+__all__ = ["ProverPool", "shared_pool", "default_workers", "encode_job", "decode_job", "prove_job", "WORKERS_ENV",
+           "encode_chunk_job", "decode_chunk_job", "prove_chunk_job", "prove_margins_chunked", "needs_chunks"]

@@ -48,6 +48,7 @@ from zkp.generators import GeneratorSet, generators
 from zkp.group import Backend, Point, RawPoint
 from zkp.rangeproof import (
     MAX_VALUES,
+    BoundTranscript,
     RangeProof,
     check_bits,
     pad_commitments,
@@ -115,8 +116,11 @@ def prove_range(transcript: Transcript, values: Sequence[int], blindings: Sequen
     vals = values + [0] * (M - m)
 
     # -- statement ----------------------------------------------------------
-    V = [gens.commit(v, g) for v, g in zip(values, gammas)]
-    transcript_statement(transcript, n, M, gens.set_id, pad_commitments(V, M, b))
+    if isinstance(transcript, BoundTranscript):  # the statement binds the V_j: none computed
+        transcript_statement(transcript, n, M, gens.set_id, [])
+    else:
+        V = [gens.commit(v, g) for v, g in zip(values, gammas)]
+        transcript_statement(transcript, n, M, gens.set_id, pad_commitments(V, M, b))
 
     alpha = random_scalar(rng)
     rho = random_scalar(rng)

@@ -1,46 +1,60 @@
 """Proving the clearing statements of :mod:`zkp.statements`.
 
 The prover holds the openings of the statement's *source* commitments, applies
-the statement's linear forms to them (:func:`zkp.statements.derive_openings`,
-the same forms the verifier applies to the commitments), refuses when any
-derived value is outside [0, 2^BITS) -- the statement is false -- and otherwise
-produces one aggregated range proof per chunk on the statement's transcript.
+the statement's linear forms to them (:meth:`zkp.statements.Statement.derive_values`,
+the same forms the verifier folds or applies to the commitments), refuses when
+any derived value is outside [0, 2^BITS) -- the statement is false -- and
+otherwise produces one aggregated range proof per chunk on the statement's
+chunk transcripts.
+
+Margin family (:mod:`zkp.margin`): the caller passes the openings of the
+member's cash, positions (and due).  For ES the prover first computes the
+honest witness over the integers -- t = the k-th largest loss, e_s =
+max(0, L_s - t) -- checks that every value the statement proves is in
+[0, 2^64) (refusing *before* any commitment when not: the statement is
+false), then commits T = C(t), E_s = C(e_s) with fresh blindings and proves
+on the statement completed with them; the proof (:class:`zkp.margin.MarginProof`)
+carries them.  Chunks depend only on (statement seed, index, values,
+blindings) (:class:`ChunkJob`), so a caller may prove them elsewhere
+(``map_chunks``, e.g. prover/pool.py's process pool).
 
 Reveal statements (disclosure, aggregate opening) get one commits-to-zero
 proof per revealed commitment, each on its own fork of the transcript.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from zkp.errors import ProvingError
 from zkp.field import R, Rng, from_int, random_scalar
 from zkp.generators import GeneratorSet, generators
 from zkp.group import Point
+from zkp.margin import Margin, MarginProof, signed
 from zkp.pedersen import Opening
 from zkp.rangeproof import RangeProof
 from zkp.sigma import ZeroProof
 from zkp.statements import (
     AggregateOpening,
     Context,
-    Margin,
     ProRataShares,
     RevealProofs,
     Statement,
+    StatementError,
     StatementProof,
     chunk_transcript,
-    derive_openings,
     item_transcript,
-    range_chunks,
     reveal_items,
+    seeded_chunk_transcript,
+    statement_seed,
 )
+from zkp.transcript import Transcript
 
 from .rangeproof import prove_range
 from .sigma import prove_reveal
 
 
-def _check_sources(st: Statement, openings: Sequence[Opening], gens: GeneratorSet) -> None:
-    sources = st.sources()
+def _check_openings(sources: Sequence[Point], openings: Sequence[Opening], gens: GeneratorSet) -> None:
     if len(openings) != len(sources):
         raise ProvingError("wrong number of openings for this statement")
     for C, op in zip(sources, openings):
@@ -48,24 +62,148 @@ def _check_sources(st: Statement, openings: Sequence[Opening], gens: GeneratorSe
             raise ProvingError("an opening does not match its commitment")
 
 
-def prove(st: Statement, openings: Sequence[Opening], *, gens: GeneratorSet | None = None,
-          rng: Rng | None = None) -> StatementProof:
-    """Prove a range statement from the openings of ``st.sources()``."""
-    gens = gens or generators()
-    _check_sources(st, openings, gens)
-    derived = derive_openings(openings, st.forms())
+def _check_range(st: Statement, derived: Sequence[Opening]) -> None:
     bound = 1 << st.BITS
     for d in derived:
         if d.value >= bound:
             raise ProvingError("statement is false: a derived value is outside the proven range")
+
+
+@dataclass(frozen=True)
+class ChunkJob:
+    """One chunk of a folded statement, provable anywhere: the statement's
+    64-byte seed (zkp.statement_base.statement_seed), the chunk index, the
+    derived values and blindings (secret: openings only), the bit size."""
+
+    seed: bytes
+    index: int
+    values: tuple[int, ...]
+    blindings: tuple[int, ...]
+    bits: int
+
+    def __repr__(self) -> str:  # never print secrets
+        return f"ChunkJob(index={self.index}, m={len(self.values)})"
+
+
+def prove_chunk(job: ChunkJob, *, gens: GeneratorSet | None = None, rng: Rng | None = None) -> RangeProof:
+    return prove_range(seeded_chunk_transcript(job.seed, job.index), job.values, job.blindings, job.bits,
+                       gens=gens, rng=rng)
+
+
+#: Proves a list of chunk jobs, in order (in process by default).
+ChunkMapper = Callable[[list[ChunkJob]], list[RangeProof]]
+
+
+def chunk_jobs(st: Statement, derived: Sequence[Opening], *, gens: GeneratorSet | None = None,
+               base: Transcript | None = None) -> list[ChunkJob]:
+    """The chunk jobs of a folded statement (``derived``: its derived openings)."""
+    if not st.FOLDED:
+        raise ProvingError("only folded statements are proved as seeded chunks")
+    seed = statement_seed(st, base, gens)
+    return [ChunkJob(seed, k, tuple(derived[i].value for i in idx), tuple(derived[i].blinding for i in idx),
+                     st.BITS) for k, idx in enumerate(st.range_chunks())]
+
+
+def _prove_derived(st: Statement, derived: Sequence[Opening], gens: GeneratorSet, rng: Rng | None,
+                   map_chunks: ChunkMapper | None = None) -> list[RangeProof]:
+    _check_range(st, derived)
     base = st.transcript(gens)
-    proofs: list[RangeProof] = []
-    for k, idx in enumerate(range_chunks(st)):
-        t = chunk_transcript(st, k, base, gens)
-        proofs.append(prove_range(
-            t, [derived[i].value for i in idx], [derived[i].blinding for i in idx], st.BITS, gens=gens, rng=rng,
-        ))
-    return StatementProof(tuple(proofs))
+    chunks = st.range_chunks()
+    if st.FOLDED:
+        jobs = chunk_jobs(st, derived, gens=gens, base=base)
+        if map_chunks is not None and len(jobs) > 1:
+            return list(map_chunks(jobs))
+        return [prove_chunk(j, gens=gens, rng=rng) for j in jobs]
+    return [prove_range(chunk_transcript(st, k, base, gens), [derived[i].value for i in idx],
+                        [derived[i].blinding for i in idx], st.BITS, gens=gens, rng=rng)
+            for k, idx in enumerate(chunks)]
+
+
+def prove(st: Statement, openings: Sequence[Opening], *, gens: GeneratorSet | None = None,
+          rng: Rng | None = None) -> StatementProof:
+    """Prove a range statement from the openings of ``st.sources()`` (for
+    the margin family: of ``st.member_sources()``; returns a MarginProof)."""
+    gens = gens or generators()
+    if isinstance(st, Margin):
+        return prove_margin(st, openings, gens=gens, rng=rng)[1]
+    _check_openings(st.sources(), openings, gens)
+    return StatementProof(tuple(_prove_derived(st, st.derive_values(openings), gens, rng)))
+
+
+# -- the margin family -------------------------------------------------------------
+def es_witness(st: Margin, openings: Sequence[Opening]) -> tuple[int, list[int]]:
+    """The honest ES witness (t, e_1..e_S) over the integers; ProvingError
+    (naming no secret) when the statement is false or out of the proof's
+    64-bit range."""
+    I = st.mat.I
+    cv = signed(openings[0].value) + st._cash_const()
+    if st.member_sources()[I + 1:]:
+        cv -= signed(openings[I + 1].value)
+    bound = 1 << 64
+    if not 0 <= cv < bound:
+        raise ProvingError("statement is false: cash is negative or outside the proven range")
+    pnl = st.mat.pnl([signed(o.value) for o in openings[1:I + 1]])
+    k = st.model.k
+    losses = [-p for p in pnl]
+    t = sorted(losses, reverse=True)[k - 1]
+    e = [L - t if L > t else 0 for L in losses]
+    if any(x >= bound for x in e) or any(t - L >= bound for L in losses):
+        raise ProvingError("ES witness outside the proven range (scenario losses too far apart)")
+    f = k * cv - k * t - sum(e)
+    if f < 0:
+        raise ProvingError("statement is false: expected shortfall exceeds cash")
+    if f >= bound:
+        raise ProvingError("ES slack k*(cash - ES) outside the proven range")
+    return t, e
+
+
+def margin_witness(st: Margin, openings: Sequence[Opening], *, gens: GeneratorSet | None = None,
+                   rng: Rng | None = None) -> tuple[Margin, list[Opening], list[Opening]]:
+    """(statement with its aux commitments, openings of all its sources,
+    derived openings).  ``openings``: of ``st.member_sources()``."""
+    gens = gens or generators()
+    _check_openings(st.member_sources(), openings, gens)
+    openings = list(openings)
+    if st.aux_count():
+        t, e = es_witness(st, openings)
+        aux_ops = [Opening(from_int(t), random_scalar(rng))] + [Opening(x, random_scalar(rng)) for x in e]
+        aux = [gens.commit(o.value, o.blinding) for o in aux_ops]
+        st = st.with_aux(aux)
+        openings += aux_ops
+    elif st.aux:
+        raise ProvingError("this margin statement takes no auxiliary commitments")
+    try:
+        derived = st.derive_values(openings)
+    except StatementError as exc:
+        raise ProvingError(str(exc)) from None
+    _check_range(st, derived)
+    return st, openings, derived
+
+
+def prove_margin(st: Margin, openings: Sequence[Opening], *, gens: GeneratorSet | None = None,
+                 rng: Rng | None = None, map_chunks: ChunkMapper | None = None) -> tuple[Margin, MarginProof]:
+    """Prove a margin-family statement; returns (the statement completed
+    with the aux commitments, the proof).  ``map_chunks`` proves the chunk
+    jobs elsewhere (e.g. in parallel); in process by default."""
+    gens = gens or generators()
+    full, _, derived = margin_witness(st, openings, gens=gens, rng=rng)
+    proofs = _prove_derived(full, derived, gens, rng, map_chunks)
+    return full, MarginProof(tuple(proofs), full.aux)
+
+
+def prove_margin_or_solvency(st: Margin, openings: Sequence[Opening], *, gens: GeneratorSet | None = None,
+                             rng: Rng | None = None,
+                             map_chunks: ChunkMapper | None = None) -> tuple[Margin, MarginProof]:
+    """The full margin proof when it holds; otherwise the solvency-only proof
+    (cash' >= 0) when that holds, so the node can tell an IM call from a
+    payment default.  Returns (statement actually proved, proof); raises
+    ProvingError when even solvency fails."""
+    try:
+        return prove_margin(st, openings, gens=gens, rng=rng, map_chunks=map_chunks)
+    except ProvingError:
+        if st.solvency_only:
+            raise
+    return prove_margin(st.solvency(), openings, gens=gens, rng=rng)
 
 
 def prove_reveals(st: Statement, openings: Sequence[Opening], *, gens: GeneratorSet | None = None,
@@ -90,21 +228,6 @@ def prove_reveals(st: Statement, openings: Sequence[Opening], *, gens: Generator
             raise ProvingError("statement is false: a revealed value differs from the opening")
         proofs.append(prove_reveal(item_transcript(st, k, base, gens), C, v, op.blinding, gens=gens, rng=rng))
     return RevealProofs(tuple(proofs))
-
-
-def prove_margin_or_solvency(st: Margin, openings: Sequence[Opening], *, gens: GeneratorSet | None = None,
-                             rng: Rng | None = None) -> tuple[Margin, StatementProof]:
-    """The full margin proof when it holds; otherwise the solvency-only proof
-    (scenario 0) when that holds, so the node can tell an IM call from a
-    payment default.  Returns (statement actually proved, proof); raises
-    ProvingError when even solvency fails."""
-    try:
-        return st, prove(st, openings, gens=gens, rng=rng)
-    except ProvingError:
-        if st.solvency_only:
-            raise
-    solv = Margin(st.context, st.cash, st.positions, st.matrix, st.scenario_set_id, True)
-    return solv, prove(solv, openings, gens=gens, rng=rng)
 
 
 def pro_rata_shares(
@@ -133,4 +256,5 @@ def pro_rata_shares(
     return st, proof, share_openings
 
 
-__all__ = ["prove", "prove_reveals", "prove_margin_or_solvency", "pro_rata_shares", "R"]
+__all__ = ["prove", "prove_reveals", "prove_margin", "prove_margin_or_solvency", "margin_witness", "es_witness",
+           "pro_rata_shares", "ChunkJob", "ChunkMapper", "prove_chunk", "chunk_jobs", "R"]

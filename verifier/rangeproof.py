@@ -20,6 +20,16 @@ entries; A, S, T1, T2, L_j, R_j are group elements other than the identity;
 scalars are ints in [0, r)).  Every failure raises the same
 :class:`~zkp.errors.VerificationError`.
 
+Folded commitments
+------------------
+A :class:`RangeCheck` may carry a :class:`FoldedValues` instead of its
+commitments (on a :class:`~zkp.rangeproof.BoundTranscript` only): the chunk
+holds values offset..offset+m-1 of a statement's :class:`FoldGroup`.  The
+term sum_j c*z^{2+j}*V_j is then not built per proof; the batch check sums
+the weights w_k*c*z^{2+j} of every chunk per statement value and asks the
+group once for sum_f W_f*V_f as terms over the statement's sources (one
+fold per statement and check, its points merged into the one MSM).
+
 Batch verification (:func:`batch_verify`)
 -----------------------------------------
 Each proof's equation is computed once as *terms*: scalars for the shared
@@ -44,7 +54,8 @@ from __future__ import annotations
 import os
 import weakref
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from zkp.errors import TranscriptError, VerificationError
 from zkp.field import R, batch_inv
@@ -53,6 +64,7 @@ from zkp.group import Backend, Point, RawPoint
 from zkp.rangeproof import (
     MAX_VALUES,
     SUPPORTED_BITS,
+    BoundTranscript,
     RangeProof,
     delta,
     pad_commitments,
@@ -72,13 +84,37 @@ class BatchVerificationError(VerificationError):
         self.failed = sorted(failed)
 
 
+class FoldGroup(Protocol):
+    """The derived commitments of one statement, never computed: for weights
+    W_f (one per derived value, summed over the statement's chunks)
+    :meth:`fold` returns the terms of sum_f W_f*V_f as (raw points, scalars,
+    coefficient of G) -- e.g. the statement's source commitments with
+    sum_f W_f*coeff_{f,src} and sum_f W_f*const_f."""
+
+    n_values: int
+
+    def fold(self, weights: list[int]) -> tuple[list[RawPoint], list[int], int]: ...
+
+
+@dataclass
+class FoldedValues:
+    """Stands for the commitments of one chunk: values ``offset`` ..
+    ``offset + m - 1`` of ``group``.  Only on a
+    :class:`~zkp.rangeproof.BoundTranscript` (the statement binds them)."""
+
+    group: FoldGroup
+    offset: int
+    m: int
+
+
 @dataclass
 class RangeCheck:
     """One proof to check in a batch: the caller's transcript (holding the
-    statement), the commitments, the proof and the bit size."""
+    statement), the commitments (or a :class:`FoldedValues`), the proof and
+    the bit size."""
 
     transcript: Transcript
-    commitments: Sequence[Point]
+    commitments: Sequence[Point] | FoldedValues
     proof: RangeProof
     n: int
 
@@ -150,6 +186,8 @@ class _Terms:
     sU: int       # scalar of the inner-product base U
     points: list[RawPoint]  # raw points of the proof and its commitments
     scalars: list[int]
+    #: folded commitments: (group, offset, c*z^(2+j) for j < m), else None
+    fold: tuple[FoldGroup, int, list[int]] | None = field(default=None)
 
 
 def _point(pt: object, b: Backend, *, allow_identity: bool) -> Point:
@@ -179,11 +217,21 @@ def _terms(transcript: Transcript, commitments: Sequence[Point], proof: RangePro
             or n not in SUPPORTED_BITS:
         raise _Invalid
     b = gens.backend
-    try:
-        commitments = list(commitments)
-    except TypeError:
-        raise _Invalid from None
-    m = len(commitments)
+    folded = commitments if isinstance(commitments, FoldedValues) else None
+    if folded is not None:
+        if not isinstance(transcript, BoundTranscript):
+            raise _Invalid  # nothing would bind the folded commitments
+        m = folded.m
+        if not isinstance(m, int) or not 0 <= folded.offset <= folded.group.n_values - m:
+            raise _Invalid
+        V: list[Point] = []
+    else:
+        try:
+            commitments = list(commitments)  # type: ignore[arg-type]
+        except TypeError:
+            raise _Invalid from None
+        m = len(commitments)
+        V = [_point(C, b, allow_identity=True) for C in commitments]
     if not 1 <= m <= MAX_VALUES:
         raise _Invalid
     M = padded_m(m)
@@ -191,7 +239,6 @@ def _terms(transcript: Transcript, commitments: Sequence[Point], proof: RangePro
     k = N.bit_length() - 1
     if N > gens.capacity or len(proof.L) != k or len(proof.R) != k:
         raise _Invalid
-    V = [_point(C, b, allow_identity=True) for C in commitments]
     A, S, T1, T2 = (_point(p, b, allow_identity=False) for p in (proof.A, proof.S, proof.T1, proof.T2))
     Ls = [_point(p, b, allow_identity=False) for p in proof.L]
     Rs = [_point(p, b, allow_identity=False) for p in proof.R]
@@ -234,7 +281,10 @@ def _terms(transcript: Transcript, commitments: Sequence[Point], proof: RangePro
     sG = c * (delta(y, z, n, M) - t_hat) % R
     sH = (-mu - c * tau_x) % R
     sU = w * (t_hat - a * bb) % R
-    return _Terms(N, zN, aN, s, e, sG, sH, sU, points, scalars)
+    fold = None
+    if folded is not None:
+        fold = (folded.group, folded.offset, [c * z_pow[2 + j] % R for j in range(m)])
+    return _Terms(N, zN, aN, s, e, sG, sH, sU, points, scalars, fold)
 
 
 def _check(terms: Sequence[_Terms], weights: Sequence[int], gens: GeneratorSet) -> bool:
@@ -247,6 +297,7 @@ def _check(terms: Sequence[_Terms], weights: Sequence[int], gens: GeneratorSet) 
     e_acc = [0] * Nmax       # sum_k w_k e_k,i
     z_by_N: dict[int, int] = {}   # sum_k w_k z_k over proofs of size N
     sG = sH = sU = 0
+    folds: dict[int, tuple[FoldGroup, list[int]]] = {}
     points: list[RawPoint] = []
     scalars: list[int] = []
     for t, wk in zip(terms, weights):
@@ -263,6 +314,18 @@ def _check(terms: Sequence[_Terms], weights: Sequence[int], gens: GeneratorSet) 
         sU += wk * t.sU
         points.extend(t.points)
         scalars.extend(wk * k % R for k in t.scalars)
+        if t.fold is not None:
+            group, off, fw = t.fold
+            acc = folds.get(id(group))
+            if acc is None:
+                acc = folds[id(group)] = (group, [0] * group.n_values)
+            acc[1][off:off + len(fw)] = [p + wk * q for p, q in zip(acc[1][off:off + len(fw)], fw)]
+    # folded commitments: one term per source of each statement (FoldGroup)
+    for group, acc_w in folds.values():
+        f_pts, f_sc, f_g = group.fold([v % R for v in acc_w])
+        points.extend(f_pts)
+        scalars.extend(f_sc)
+        sG += f_g
     # G_i and H_i take -z / +z from every proof with N > i.
     g_sc = [0] * Nmax
     h_sc = [0] * Nmax
@@ -339,4 +402,4 @@ def _bisect(indices: list[int], cached: Mapping[int, _Terms], gens: GeneratorSet
     return bad
 
 
-__all__ = ["verify_range", "batch_verify", "RangeCheck", "BatchVerificationError"]
+__all__ = ["verify_range", "batch_verify", "RangeCheck", "BatchVerificationError", "FoldGroup", "FoldedValues"]

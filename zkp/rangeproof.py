@@ -110,6 +110,19 @@ The caller's transcript already holds the statement's context.  Then::
     b"t_hat", b"tau_x", b"mu"    -> challenge b"w"
     each round: b"L", b"R"       -> challenge b"u"
 
+Bound statements
+================
+When the caller's transcript is a :class:`BoundTranscript`, step "V" is
+replaced: the domain separator is ``bulletproofs.range.bound.v1`` (with the
+same n and m=M) and the V_j are not absorbed.  This is sound when the
+caller's statement transcript already binds data of which every V_j is a
+deterministic function (Fiat-Shamir needs every statement input hashed
+before the first challenge; hashing an injective description of the V_j
+is as binding as hashing the V_j).  The clearing statements use it for
+V_j = const_j*G + sum_src coeff_{j,src}*src with the sources and the forms'
+definition bound (zkp.statement_base, zkp.margin), and the verifier then
+evaluates sum_j c*z^{2+j}*V_j as one fold over the sources.
+
 Encoding
 ========
 A, S, T1, T2 (points), t_hat, tau_x, mu (scalars), L_0, R_0, .., L_{k-1},
@@ -127,10 +140,10 @@ from typing import TYPE_CHECKING
 from .errors import DecodeError
 from .field import SCALAR_BYTES, R, batch_inv, decode_scalar, encode_scalar
 from .group import POINT_BYTES, Backend, Point, encode_points, get_backend
+from .transcript import Transcript
 
 if TYPE_CHECKING:  # annotations only (challenges_for imports generators lazily)
     from .generators import GeneratorSet
-    from .transcript import Transcript
 
 #: Bit sizes a range proof supports.
 SUPPORTED_BITS = (8, 16, 32, 64)
@@ -138,6 +151,8 @@ SUPPORTED_BITS = (8, 16, 32, 64)
 MAX_VALUES = 64
 #: The protocol's domain separator in the transcript.
 DOMAIN_LABEL = b"bulletproofs.range.v1"
+#: The domain separator on a :class:`BoundTranscript` (V_j bound by the statement).
+BOUND_DOMAIN_LABEL = b"bulletproofs.range.bound.v1"
 
 
 def _is_int(v: object) -> bool:
@@ -252,8 +267,30 @@ def pad_commitments(commitments: Sequence[Point], M: int, backend: Backend | Non
     return out
 
 
+class BoundTranscript(Transcript):
+    """A transcript whose statement already binds everything the V_j are a
+    deterministic function of (the source commitments and the public linear
+    forms, zkp.statement_base).  A range proof on it absorbs the domain
+    separator :data:`BOUND_DOMAIN_LABEL` instead of :data:`DOMAIN_LABEL` and
+    no V_j, so the verifier may check sum_j z^(2+j)*V_j folded over the
+    sources without ever computing a V_j (module docstring, "Bound
+    statements")."""
+
+    __slots__ = ()
+
+    def clone(self) -> BoundTranscript:
+        t = BoundTranscript.__new__(BoundTranscript)
+        t._h = self._h.copy()
+        return t
+
+
 def transcript_statement(transcript: Transcript, n: int, M: int, set_id: bytes, padded: Sequence[Point]) -> None:
-    """Domain separator with (n, M), the generator-set id, the padded V_j."""
+    """Domain separator with (n, M), the generator-set id, the padded V_j
+    (for a :class:`BoundTranscript`: the bound label, no V_j)."""
+    if isinstance(transcript, BoundTranscript):
+        transcript.domain_sep(BOUND_DOMAIN_LABEL, n=n, m=M)
+        transcript.append_message(b"gens", set_id)
+        return
     transcript.domain_sep(DOMAIN_LABEL, n=n, m=M)
     transcript.append_message(b"gens", set_id)
     transcript.append_points(b"V", padded)
@@ -380,7 +417,8 @@ def s_vector(us: Sequence[int]) -> list[int]:
 
 
 __all__ = [
-    "SUPPORTED_BITS", "MAX_VALUES", "DOMAIN_LABEL", "padded_m", "check_bits", "num_rounds",
+    "SUPPORTED_BITS", "MAX_VALUES", "DOMAIN_LABEL", "BOUND_DOMAIN_LABEL", "BoundTranscript", "padded_m",
+    "check_bits", "num_rounds",
     "proof_size", "RangeProof", "RangeChallenges", "pad_commitments", "transcript_statement",
     "transcript_AS", "transcript_T", "transcript_openings", "transcript_round",
     "replay_challenges", "challenges_for", "powers", "zz_vector", "delta", "s_vector",

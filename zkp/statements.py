@@ -7,16 +7,22 @@ public **linear form** over the statement's *source* commitments:
 
     D_k = const_k * G + sum_j coeff_{k,j} * S_j
 
-The verifier computes D_k itself from the sources and public coefficients (it
-never takes a derived commitment from the prover); the prover applies the very
-same form to its openings (:func:`derive_openings`), so the two sides cannot
-drift.  One aggregated Bulletproof then shows every D_k opens in [0, 2^n).
+The prover applies the forms to its openings (:func:`derive_openings`); the
+verifier never takes a derived commitment from the prover: it computes the
+D_k itself from the sources and public coefficients (:func:`derive_commitments`)
+or -- for the margin family, whose forms can be S x I terms -- folds them
+into the range proof's check without computing any D_k (zkp.statement_base,
+"Derived commitments and folding").  Aggregated Bulletproofs then show every
+D_k opens in [0, 2^n).  This module re-exports the shared machinery
+(zkp.statement_base) and the margin family (zkp.margin).
 
 Statements and their relations (v(C) is the value committed in C)
 -----------------------------------------------------------------
 TradeValidity        T = C(q):  q - 1 in [0, 2^32)            (1 <= q <= 2^32)
-Margin               E_s = cash + sum_i A[s][i] pos_i in [0, 2^64) for all s
-                     (scenario 0 = no move: solvency; the others: IM)
+Margin               scan: E_s = cash + sum_i A[s][i] pos_i in [0, 2^64) for
+                     all s (scenario 0 = no move: solvency); es: expected
+                     shortfall over k tail scenarios (Rockafellar-Uryasev,
+                     prover's T, E_s) -- see zkp.margin
 Withdrawal           the same with cash - w*G for the public amount w
 AssessmentFromCash   the same with cash - due for the committed payable due
 DefaultFunding       df' in [0, 2^64) and cash + df - df' in [0, 2^64): the new
@@ -34,12 +40,13 @@ Arithmetic is mod r (~2^253.6); it equals integer arithmetic while every true
 value stays below r/2 in absolute value.  Entry checks guarantee:
   * quantities 1 <= q <= 2^32 (range-proven), at most MAX_TRADES = 2^20 trades
     per member and instrument, so |pos_i| < 2^52;
-  * |A[s][i]| = |shock| * mult < 2^40 * 2^24 = 2^64 (checked below), I <= 64;
-  * |cash| < 2^100 (public deposits < 2^63 each, VM per cycle bounded by
-    prices < 2^40 * mult < 2^24 * |pos| < 2^52 -> < 2^116 per cycle; the
-    clearing engine bounds cycles) -- all far below 2^250;
-  * so |E_s| <= |cash| + 64 * 2^64 * 2^52 < 2^123 << r/2: a proof that E_s is
-    in [0, 2^64) mod r proves the *integer* E_s is in [0, 2^64).
+  * |A[s][i]| = |shock| * mult < 2^40 * 2^24 = 2^64, S <= 2^11, I <= 2^12;
+  * |cash| < 2^116 (public deposits < 2^63 each, VM per cycle bounded by
+    prices < 2^40 * mult < 2^24 * |pos| < 2^52; the clearing engine bounds
+    cycles) -- all far below 2^250;
+  * margin family (scan and ES, all bounds re-derived in zkp.margin):
+    |P&L_s| < 2^12 * 2^64 * 2^52 = 2^128, every checked integer < 2^141
+    << r/2, so a range proof mod r proves the *integer* statement.
   * Pro-rata: R < 2^63 and df_j < 2^64 (range-proven at funding), D0 < 2^64 *
     (number of members <= 2^16) = 2^80; R*df_j < 2^127 and D0*c_j < 2^144,
     so R*df_j = D0*c_j + rem_j holds over the integers; with 0 <= rem_j <= D0-1
@@ -65,164 +72,58 @@ Transcript order (every statement)
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from .errors import ZkclearError
-from .field import R, from_int
-from .generators import GeneratorSet, generators
-from .group import Point, msm_rows, point_sum
-from .pedersen import Opening
-from .sigma import REVEAL_BOUND, ZeroProof
+from .errors import DecodeError
+from .generators import GeneratorSet
+from .group import Point, point_sum
+from .margin import (
+    MODEL_ES,
+    MODEL_SCAN,
+    SCAN,
+    AssessmentFromCash,
+    Margin,
+    MarginModel,
+    MarginProof,
+    ScenarioMatrix,
+    Withdrawal,
+    check_matrix,
+    matrix_digest,
+)
+from .sigma import ZeroProof
+from .statement_base import (
+    AMOUNT_BITS,
+    CURVE_ID,
+    MAX_CAP_MULTIPLE,
+    MAX_COEFF,
+    MAX_DF_TOTAL,
+    MAX_INSTRUMENTS,
+    MAX_MULTIPLIER,
+    MAX_PRICE,
+    MAX_PUBLIC_AMOUNT,
+    MAX_REVEAL,
+    MAX_SCENARIOS,
+    PROTOCOL,
+    QTY_BITS,
+    SHARES_PER_PROOF,
+    VALUES_PER_PROOF,
+    Context,
+    LinearForm,
+    Statement,
+    StatementError,
+    StatementProof,
+    _check_int,
+    _check_point,
+    _member_bytes,
+    chunk_transcript,
+    derive_commitments,
+    derive_openings,
+    fold_forms,
+    range_chunks,
+    seeded_chunk_transcript,
+    statement_seed,
+)
 from .transcript import Transcript
-
-if TYPE_CHECKING:  # annotations only (StatementProof.from_bytes imports it lazily)
-    from .rangeproof import RangeProof
-
-PROTOCOL = b"zkclear.v1/"
-CURVE_ID = b"BN254-G1"
-
-# Public-input bounds (DESIGN §4).
-MAX_PUBLIC_AMOUNT = 1 << 63      # deposits, withdrawals, R, losses
-MAX_PRICE = 1 << 40
-MAX_MULTIPLIER = 1 << 24
-MAX_COEFF = 1 << 64              # |A[s][i]| = |shock| * multiplier
-MAX_SCENARIOS = 64
-MAX_INSTRUMENTS = 64
-MAX_DF_TOTAL = 1 << 80           # D0: up to 2^16 members x 2^64
-QTY_BITS = 32
-AMOUNT_BITS = 64
-#: Reveal proofs (disclosure, aggregates) accept public values with
-#: |v| < 2^64 -- the bound of the Sigma reveal proof (zkp.sigma.REVEAL_BOUND).
-MAX_REVEAL = REVEAL_BOUND
-#: Survivors per aggregated pro-rata range proof: 3 values each, m <= 64.
-SHARES_PER_PROOF = 21
-#: Assessment cap multiple a (cap * df_j must stay below 2^64).
-MAX_CAP_MULTIPLE = 255
-
-
-class StatementError(ZkclearError, ValueError):
-    """A statement's public inputs are malformed or out of bounds."""
-
-
-def _check_int(name: str, v: object, lo: int, hi: int) -> int:
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise StatementError(f"{name} must be an integer")
-    if not lo <= v < hi:
-        raise StatementError(f"{name} out of range [{lo}, {hi})")
-    return v
-
-
-def _check_point(name: str, p: object) -> Point:
-    if not isinstance(p, Point):
-        raise StatementError(f"{name} must be a Point")
-    return p
-
-
-def _member_bytes(member: object) -> bytes:
-    if isinstance(member, str):
-        member = member.encode()
-    if not isinstance(member, (bytes, bytearray)) or not 0 < len(member) <= 256:
-        raise StatementError("member id must be 1..256 bytes")
-    return bytes(member)
-
-
-@dataclass(frozen=True)
-class Context:
-    """Where a statement lives in the ledger: cycle, sequence number, member."""
-
-    cycle: int
-    seq: int
-    member: bytes
-
-    def __post_init__(self) -> None:
-        _check_int("cycle", self.cycle, 0, 1 << 64)
-        _check_int("seq", self.seq, 0, 1 << 64)
-        object.__setattr__(self, "member", _member_bytes(self.member))
-
-    def bind(self, t: Transcript) -> None:
-        t.append_u64(b"cycle", self.cycle)
-        t.append_u64(b"seq", self.seq)
-        t.append_message(b"member", self.member)
-
-
-@dataclass(frozen=True)
-class LinearForm:
-    """D = const*G + sum_j coeffs[j] * sources[index[j]] (signed ints)."""
-
-    const: int
-    terms: tuple[tuple[int, int], ...]  # (source index, coefficient)
-
-
-def derive_commitments(sources: Sequence[Point], forms: Sequence[LinearForm],
-                       gens: GeneratorSet | None = None) -> list[Point]:
-    """The verifier's side: compute each derived commitment from public data.
-
-    All forms range over the same points (the sources and G), so they are
-    evaluated together as rows of one :func:`zkp.group.msm_rows` call: for a
-    margin statement the S scenario equities E_s = cash + sum_i A[s][i] pos_i
-    share the per-point precomputation.  Same points as one MSM per form."""
-    gens = gens or generators()
-    if not forms:
-        return []
-    pts = list(sources) + [gens.G]
-    rows: list[list[int]] = []
-    for f in forms:
-        row = [0] * len(pts)
-        for j, c in f.terms:
-            row[j] = (row[j] + from_int(c)) % R
-        row[-1] = from_int(f.const) if f.const else 0
-        rows.append(row)
-    if not sources:
-        return [gens.G * row[-1] for row in rows]
-    return msm_rows(pts, rows)
-
-
-def derive_openings(openings: Sequence[Opening], forms: Sequence[LinearForm]) -> list[Opening]:
-    """The prover's side: the same forms applied to the openings."""
-    out: list[Opening] = []
-    for f in forms:
-        v = f.const
-        b = 0
-        for j, c in f.terms:
-            v += c * openings[j].value
-            b += c * openings[j].blinding
-        out.append(Opening(v % R, b % R))
-    return out
-
-
-class Statement:
-    """Base class: a public statement that can be bound to a transcript.
-
-    Subclasses define ``KIND``, ``BITS``, ``sources()`` (the commitments the
-    statement is about), ``forms()`` (the derived linear forms to range-prove)
-    and ``_bind(t)`` (their public data, in transcript order)."""
-
-    KIND: bytes = b""
-    BITS: int = AMOUNT_BITS
-    context: Context
-
-    def sources(self) -> list[Point]:
-        raise StatementError("statement defines no sources")
-
-    def forms(self) -> list[LinearForm]:
-        return []
-
-    def _bind(self, t: Transcript) -> None:
-        raise StatementError("statement defines no binding")
-
-    def transcript(self, gens: GeneratorSet | None = None) -> Transcript:
-        gens = gens or generators()
-        t = Transcript(PROTOCOL + self.KIND)
-        t.append_message(b"curve", CURVE_ID)
-        t.append_message(b"gens", gens.set_id)
-        self.context.bind(t)
-        self._bind(t)
-        return t
-
-    def derived(self, gens: GeneratorSet | None = None) -> list[Point]:
-        return derive_commitments(self.sources(), self.forms(), gens)
 
 
 # ---------------------------------------------------------------------------
@@ -256,155 +157,6 @@ class TradeValidity(Statement):
     def _bind(self, t: Transcript) -> None:
         t.append_message(b"trade-tuple", self.trade_tuple)
         t.append_point(b"T", self.T)
-
-
-# ---------------------------------------------------------------------------
-# 2./3. Margin sufficiency with solvency; withdrawal
-# ---------------------------------------------------------------------------
-def check_matrix(matrix: object) -> tuple[tuple[int, ...], ...]:
-    """Validate a per-contract P&L array A[s][i] (S x I, |A| < 2^64)."""
-    if not isinstance(matrix, (list, tuple)) or not matrix:
-        raise StatementError("scenario matrix must be a non-empty list of rows")
-    S = len(matrix)
-    if S > MAX_SCENARIOS:
-        raise StatementError(f"at most {MAX_SCENARIOS} scenarios")
-    I = len(matrix[0]) if isinstance(matrix[0], (list, tuple)) else -1
-    if not 1 <= I <= MAX_INSTRUMENTS:
-        raise StatementError(f"1..{MAX_INSTRUMENTS} instruments per scenario row")
-    rows = []
-    for s, row in enumerate(matrix):
-        if not isinstance(row, (list, tuple)) or len(row) != I:
-            raise StatementError(f"scenario row {s} has the wrong length")
-        rows.append(tuple(_check_int(f"A[{s}][{i}]", a, -MAX_COEFF + 1, MAX_COEFF) for i, a in enumerate(row)))
-    return tuple(rows)
-
-
-@dataclass(frozen=True)
-class Margin(Statement):
-    """Every scenario equity E_s = cash + sum_i A[s][i]*pos_i is in [0, 2^64).
-
-    ``matrix`` is the operator-signed per-contract P&L array (row 0 must be
-    "no move", all zeros, so E_0 = cash: solvency).  ``scenario_set_id``
-    names the signed scenario set (its hash); ``solvency_only`` proves row 0
-    alone, which lets the node tell an IM call from a payment default."""
-
-    KIND = b"margin"
-    context: Context
-    cash: Point
-    positions: tuple[Point, ...]
-    matrix: tuple[tuple[int, ...], ...]
-    scenario_set_id: bytes = b""
-    solvency_only: bool = False
-
-    def __post_init__(self) -> None:
-        _check_point("cash", self.cash)
-        object.__setattr__(self, "positions", tuple(self.positions))
-        object.__setattr__(self, "matrix", check_matrix(self.matrix))
-        for i, p in enumerate(self.positions):
-            _check_point(f"positions[{i}]", p)
-        if len(self.positions) != len(self.matrix[0]):
-            raise StatementError("positions and scenario matrix disagree on the number of instruments")
-        if any(self.matrix[0]):
-            raise StatementError("scenario 0 must be the no-move scenario (all zeros)")
-        if not isinstance(self.scenario_set_id, (bytes, bytearray)) or len(self.scenario_set_id) > 64:
-            raise StatementError("scenario set id must be at most 64 bytes")
-
-    @property
-    def rows(self) -> tuple[tuple[int, ...], ...]:
-        return self.matrix[:1] if self.solvency_only else self.matrix
-
-    def _cash_const(self) -> int:
-        return 0
-
-    def sources(self) -> list[Point]:
-        return [self.cash, *self.positions]
-
-    def forms(self) -> list[LinearForm]:
-        const = self._cash_const()
-        return [
-            LinearForm(const, ((0, 1),) + tuple((i + 1, a) for i, a in enumerate(row) if a))
-            for row in self.rows
-        ]
-
-    def _bind(self, t: Transcript) -> None:
-        t.append_u64(b"solvency-only", int(self.solvency_only))
-        t.append_u64(b"S", len(self.matrix))
-        t.append_u64(b"I", len(self.positions))
-        t.append_message(b"scenario-set", bytes(self.scenario_set_id))
-        for row in self.matrix:
-            for a in row:
-                t.append_int(b"A", a)
-        t.append_point(b"cash", self.cash)
-        t.append_points(b"pos", self.positions)
-        self._bind_extra(t)
-
-    def _bind_extra(self, t: Transcript) -> None:
-        pass
-
-
-@dataclass(frozen=True)
-class Withdrawal(Margin):
-    """Margin on cash - w*G: the member stays margin-sufficient after
-    withdrawing the public amount w (0 < w < 2^63).  ``request`` is the
-    canonical encoding of the member's signed withdrawal request."""
-
-    KIND = b"withdrawal"
-    amount: int = 0
-    request: bytes = b""
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        _check_int("withdrawal amount", self.amount, 1, MAX_PUBLIC_AMOUNT)
-        if self.solvency_only:
-            raise StatementError("a withdrawal needs the full margin proof")
-        if not isinstance(self.request, (bytes, bytearray)) or not self.request:
-            raise StatementError("withdrawal request must be non-empty bytes")
-
-    def _cash_const(self) -> int:
-        return -self.amount
-
-    def _bind_extra(self, t: Transcript) -> None:
-        t.append_u64(b"withdraw", self.amount)
-        t.append_message(b"request", bytes(self.request))
-
-
-@dataclass(frozen=True)
-class AssessmentFromCash(Margin):
-    """Margin on cash - due: the member settles its committed assessment
-    payable from hidden excess cash (DESIGN §6.4) and stays margin-sufficient
-    (every scenario equity, solvency included) afterwards:
-
-        E_s' = cash - due + sum_i A[s][i] pos_i  in [0, 2^64)  for every s
-
-    then the fold sets cash <- cash - due and clears the payable.  Nothing
-    public moves: the node learns only that the payable is settled and that
-    the member's excess covered it.  Sources: (cash, pos_1..pos_I, due);
-    ``request`` is the canonical encoding of the member's signed settlement
-    request.  No wrap: 0 <= due < 2^64 (it is a pro-rata share or a*df_j,
-    both range-bound), so |E_s'| < 2^124 as for Margin."""
-
-    KIND = b"assessment-from-cash"
-    due: Point | None = None
-    request: bytes = b""
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        _check_point("due", self.due)
-        if self.solvency_only:
-            raise StatementError("settling from cash needs the full margin proof")
-        if not isinstance(self.request, (bytes, bytearray)) or not self.request:
-            raise StatementError("settlement request must be non-empty bytes")
-
-    def sources(self) -> list[Point]:
-        return [self.cash, *self.positions, _check_point("due", self.due)]
-
-    def forms(self) -> list[LinearForm]:
-        due = len(self.positions) + 1
-        return [LinearForm(f.const, f.terms + ((due, -1),)) for f in super().forms()]
-
-    def _bind_extra(self, t: Transcript) -> None:
-        t.append_point(b"due", _check_point("due", self.due))
-        t.append_message(b"request", bytes(self.request))
 
 
 # ---------------------------------------------------------------------------
@@ -551,6 +303,9 @@ class ProRataShares(Statement):
         n = len(self.members)
         return [range(a, min(n, a + SHARES_PER_PROOF)) for a in range(0, n, SHARES_PER_PROOF)]
 
+    def range_chunks(self) -> list[list[int]]:
+        return [[3 * j + k for j in ch for k in range(3)] for ch in self.chunks()]
+
     def _bind(self, t: Transcript) -> None:
         t.append_message(b"purpose", self.purpose)
         t.append_u64(b"cap", self.cap_multiple)
@@ -651,59 +406,6 @@ class AggregateOpening(Statement):
 # ---------------------------------------------------------------------------
 # Proof containers (shared by prover and verifier)
 # ---------------------------------------------------------------------------
-def range_chunks(st: Statement) -> list[list[int]]:
-    """Indices into ``st.forms()`` covered by each aggregated range proof."""
-    if isinstance(st, ProRataShares):
-        return [[3 * j + k for j in ch for k in range(3)] for ch in st.chunks()]
-    return [list(range(len(st.forms())))]
-
-
-def chunk_transcript(st: Statement, index: int, base: Transcript | None = None,
-                     gens: GeneratorSet | None = None) -> Transcript:
-    """Each chunk is proved on its own fork of the statement transcript."""
-    t = (base or st.transcript(gens)).clone()
-    t.append_u64(b"chunk", index)
-    return t
-
-
-@dataclass(frozen=True)
-class StatementProof:
-    """Aggregated range proofs, one per chunk of a range statement."""
-
-    proofs: tuple[RangeProof, ...]
-
-    def to_bytes(self) -> bytes:
-        out = bytearray(len(self.proofs).to_bytes(2, "big"))
-        for p in self.proofs:
-            b = p.to_bytes()
-            out += len(b).to_bytes(4, "big") + b
-        return bytes(out)
-
-    @classmethod
-    def from_bytes(cls, data: bytes, st: Statement) -> StatementProof:
-        from .errors import DecodeError
-        from .rangeproof import RangeProof
-
-        data = bytes(data)
-        chunks = range_chunks(st)
-        if len(data) < 2 or int.from_bytes(data[:2], "big") != len(chunks):
-            raise DecodeError("statement proof: wrong number of range proofs")
-        pos = 2
-        proofs = []
-        for ch in chunks:
-            if len(data) < pos + 4:
-                raise DecodeError("statement proof truncated")
-            ln = int.from_bytes(data[pos:pos + 4], "big")
-            pos += 4
-            if len(data) < pos + ln:
-                raise DecodeError("statement proof truncated")
-            proofs.append(RangeProof.from_bytes(data[pos:pos + ln], st.BITS, len(ch)))
-            pos += ln
-        if pos != len(data):
-            raise DecodeError("statement proof has trailing bytes")
-        return cls(tuple(proofs))
-
-
 @dataclass(frozen=True)
 class RevealProofs:
     """One commits-to-zero proof per revealed commitment."""
@@ -718,8 +420,6 @@ class RevealProofs:
 
     @classmethod
     def from_bytes(cls, data: bytes, count: int) -> RevealProofs:
-        from .errors import DecodeError
-
         data = bytes(data)
         if len(data) < 2 or int.from_bytes(data[:2], "big") != count:
             raise DecodeError("reveal proofs: wrong count")
@@ -744,3 +444,19 @@ def item_transcript(st: Statement, index: int, base: Transcript | None = None,
     t = (base or st.transcript(gens)).clone()
     t.append_u64(b"item", index)
     return t
+
+
+__all__ = [
+    # bounds and machinery (zkp.statement_base)
+    "PROTOCOL", "CURVE_ID", "MAX_PUBLIC_AMOUNT", "MAX_PRICE", "MAX_MULTIPLIER", "MAX_COEFF", "MAX_SCENARIOS",
+    "MAX_INSTRUMENTS", "MAX_DF_TOTAL", "QTY_BITS", "AMOUNT_BITS", "MAX_REVEAL", "SHARES_PER_PROOF",
+    "VALUES_PER_PROOF", "MAX_CAP_MULTIPLE", "StatementError", "Context", "LinearForm", "Statement",
+    "StatementProof", "derive_commitments", "derive_openings", "fold_forms", "range_chunks", "chunk_transcript",
+    "statement_seed", "seeded_chunk_transcript", "_check_int", "_check_point", "_member_bytes",
+    # the margin family (zkp.margin)
+    "MODEL_SCAN", "MODEL_ES", "SCAN", "MarginModel", "ScenarioMatrix", "check_matrix", "matrix_digest",
+    "Margin", "Withdrawal", "AssessmentFromCash", "MarginProof",
+    # this module
+    "TradeValidity", "DefaultFunding", "AssessmentSettlement", "ProRataShares", "Disclosure",
+    "AggregateOpening", "RevealProofs", "reveal_items", "item_transcript",
+]

@@ -2,6 +2,12 @@
 state (DESIGN §5-§6): margin, withdrawal, funding, assessment settlement,
 trade validity, disclosure, aggregate openings and pro-rata shares, each
 bound to its ledger context (cycle, account version or event seq, member).
+
+Margin-family builders read the model from the signed scenario set
+(``scenario_set.get("model", {"kind": "scan"})``; ES: {"kind": "es", "k": k})
+and share one validated matrix per set (:func:`scenario_matrix`).  Their
+proofs decode with ``StatementProof.from_bytes(data, st)`` (a MarginProof:
+aux commitments + range proofs) and verify with ``verify(st, proof)``.
 """
 from __future__ import annotations
 
@@ -23,24 +29,58 @@ from zkp.statements import (
     DefaultFunding,
     Disclosure,
     Margin,
+    MarginModel,
     ProRataShares,
+    ScenarioMatrix,
     StatementError,
     StatementProof,
     TradeValidity,
     Withdrawal,
 )
 
+_MATRICES: list[tuple[object, ScenarioMatrix]] = []
+_MATRIX_CACHE = 4
+
+
+def scenario_matrix(scenario_set: dict) -> ScenarioMatrix:
+    """The set's validated :class:`ScenarioMatrix`, built once per matrix
+    object (the node's state keeps one dict per set): S x I validation, the
+    column view the verifier folds with, computed once per cycle -- not once
+    per member.  The caller has checked that the set's id is its hash."""
+    raw = scenario_set["matrix"]
+    if isinstance(raw, ScenarioMatrix):
+        return raw
+    for obj, m in _MATRICES:
+        if obj is raw:
+            return m
+    m = ScenarioMatrix(raw)
+    _MATRICES.insert(0, (raw, m))  # keeps raw alive, so its identity is not reused
+    del _MATRICES[_MATRIX_CACHE:]
+    return m
+
+
+def margin_model(scenario_set: dict) -> MarginModel:
+    """The set's signed margin model: {"kind": "scan"} when absent, or
+    {"kind": "es", "k": k} (strict; StatementError otherwise)."""
+    return MarginModel.from_dict(scenario_set.get("model", {"kind": "scan"}))
+
 
 def margin_statement(cycle: int, version: int, member: str, cash: Point, positions: Sequence[Point],
                      scenario_set: dict, solvency_only: bool = False) -> Margin:
+    """The member's margin statement under the set's model (scan or ES).
+    For ES the proof carries the prover's T, E_s (MarginProof); verify with
+    ``verifier.statements.verify(st, StatementProof.from_bytes(data, st))``
+    -- it completes the statement with them."""
     return Margin(Context(cycle, version, member.encode()), cash, tuple(positions),
-                  scenario_set["matrix"], bytes.fromhex(scenario_set["id"]), solvency_only)
+                  scenario_matrix(scenario_set), bytes.fromhex(scenario_set["id"]), solvency_only,
+                  model=margin_model(scenario_set))
 
 
 def withdrawal_statement(cycle: int, version: int, member: str, cash: Point, positions: Sequence[Point],
                          scenario_set: dict, amount: int, request: bytes) -> Withdrawal:
     return Withdrawal(Context(cycle, version, member.encode()), cash, tuple(positions),
-                      scenario_set["matrix"], bytes.fromhex(scenario_set["id"]), False, amount, request)
+                      scenario_matrix(scenario_set), bytes.fromhex(scenario_set["id"]), False, amount, request,
+                      model=margin_model(scenario_set))
 
 
 def funding_statement(cycle: int, version: int, member: str, cash: Point, df: Point, epoch: int,
@@ -54,7 +94,8 @@ def assessment_cash_statement(cycle: int, version: int, member: str, cash: Point
                               scenario_set: dict, due: Point, request: bytes) -> AssessmentFromCash:
     """Settling an assessment payable from hidden cash: margin on cash - due."""
     return AssessmentFromCash(Context(cycle, version, member.encode()), cash, tuple(positions),
-                              scenario_set["matrix"], bytes.fromhex(scenario_set["id"]), False, due, request)
+                              scenario_matrix(scenario_set), bytes.fromhex(scenario_set["id"]), False, due, request,
+                              model=margin_model(scenario_set))
 
 
 def trade_statement(cycle: int, cycle_seq: int, initiator: str, T: Point, tuple_bytes: bytes) -> TradeValidity:
