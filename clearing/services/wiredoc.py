@@ -313,7 +313,7 @@ def render_events() -> str:
     if sorted(EVENT_NOTES) != sorted(events.EVENTS):
         raise WireDocError("EVENT_NOTES must have one entry per event kind")
     signed = set(_message_kinds())
-    out = ["| kind | fields (in order; JSON types from a sample) | signature covers | written by |",
+    out = ["| kind | fields (JSON types from a sample; canonical JSON sorts the keys) | signature covers | written by |",
            "|---|---|---|---|"]
     for b in bodies:
         ev = events.parse(b)
@@ -465,9 +465,9 @@ def render_rpcs() -> str:
         stream = "stream " if meth.server_streaming else ""
         rid = "request_id" in meth.input_type.fields_by_name
         out.append(f"- **{meth.name}**(`{meth.input_type.name}`) → {stream}`{meth.output_type.name}`. "
-                   f"Caller: {note.callers}. "
-                   + ("Idempotent by `request_id`. " if rid else "")
-                   + (note.note + " " if note.note else ""))
+                   f"Caller: {note.callers}."
+                   + (" Idempotent by `request_id`." if rid else "")
+                   + (" " + note.note if note.note else ""))
         for code, when in note.codes:
             out.append(f"  - `{code}`: {when}")
     return "\n".join(out) + "\n"
