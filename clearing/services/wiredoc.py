@@ -313,8 +313,8 @@ def render_events() -> str:
     if sorted(EVENT_NOTES) != sorted(events.EVENTS):
         raise WireDocError("EVENT_NOTES must have one entry per event kind")
     signed = set(_message_kinds())
-    out = ["| kind | fields (JSON types from a sample; canonical JSON sorts the keys) | signature covers | written by |",
-           "|---|---|---|---|"]
+    out = ["| kind | fields (JSON types from a sample; canonical JSON sorts the keys) | signature covers "
+           "| written by |", "|---|---|---|---|"]
     for b in bodies:
         ev = events.parse(b)
         if ev.to_body() != b:
@@ -430,6 +430,9 @@ def render_statements() -> str:
 
 # -- RPCs ---------------------------------------------------------------------------------------
 _PB2 = (clearing_pb2, admin_pb2, prover_pb2, auditor_pb2)
+#: services whose mutating requests the clearing node records by request id
+#: (section 12); the prover's requests carry the member's signed id only
+_LEDGER_SERVICES = ("ClearingService", "AdminService")
 
 
 def proto_rpcs() -> list[tuple[str, Any]]:
@@ -466,7 +469,8 @@ def render_rpcs() -> str:
         rid = "request_id" in meth.input_type.fields_by_name
         out.append(f"- **{meth.name}**(`{meth.input_type.name}`) → {stream}`{meth.output_type.name}`. "
                    f"Caller: {note.callers}."
-                   + (" Idempotent by `request_id`." if rid else "")
+                   + ((" Idempotent by `request_id`." if svc in _LEDGER_SERVICES else " Carries `request_id`.")
+                      if rid else "")
                    + (" " + note.note if note.note else ""))
         for code, when in note.codes:
             out.append(f"  - `{code}`: {when}")

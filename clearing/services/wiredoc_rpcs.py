@@ -61,6 +61,10 @@ _PROVER_REFUSED = ("FAILED_PRECONDITION", "the prover refuses (the replayed ledg
 _ALARM = ("FAILED_PRECONDITION", "the prover's alarm is raised (it refuses to prove), or the replayed ledger "
                                  "does not allow the request (wrong cycle, stale state, member not active, "
                                  "the statement is false)")
+_REFUSED = ("FAILED_PRECONDITION", "the prover refuses: the member's signature on the request does not verify, "
+                                   "the replayed ledger does not allow the request (wrong cycle or epoch, stale "
+                                   "state, member not active), the statement is false (e.g. the member's excess "
+                                   "does not cover it), or the prover's alarm is raised")
 _STALE = ("FAILED_PRECONDITION", "the proof is for a stale account version (ctx_seq), the member is not "
                                  "active, or the phase does not allow it")
 
@@ -147,17 +151,22 @@ RPC_NOTES: dict[str, RpcNote] = {
     "AdminService.GetDefaultReports": RpcNote(OPERATOR, ()),
     # -- ProverService --------------------------------------------------------------------
     "ProverService.PushOpening": RpcNote(
-        NODE, (("INVALID_ARGUMENT", "the sealed opening does not open or does not match the trade's T"),
-               _ALARM, ("NOT_FOUND", "no such pending trade in the replayed ledger")),
+        NODE, (("FAILED_PRECONDITION", "the trade is not pending in the replayed ledger, the sealed opening "
+                                       "does not open or does not open T, T or the blinding was seen before, or "
+                                       "the prover's alarm is raised"),),
         "Idempotent per trade id: a repeated push re-signs the same receipt."),
     "ProverService.PrepareFunding": RpcNote(f"{MEMBER_SELF} or {NODE}", (_ALARM,),
-                                            "Idempotent per (member, request id)."),
-    "ProverService.ProveFunding": RpcNote(f"{MEMBER_SELF} or {NODE}", (_VERIFY, _ALARM, _DEADLINE_P)),
-    "ProverService.ProveWithdrawal": RpcNote(f"{MEMBER_SELF} or {NODE}", (_VERIFY, _ALARM, _DEADLINE_P)),
-    "ProverService.ProveAssessmentPayment": RpcNote(f"{MEMBER_SELF} or {NODE}", (_VERIFY, _ALARM, _DEADLINE_P)),
+                                            "Idempotent per (member, request id): a repeat returns the same "
+                                            "commitment."),
+    "ProverService.ProveFunding": RpcNote(f"{MEMBER_SELF} or {NODE}", (_REFUSED, _DEADLINE_P),
+                                          "Changes no ledger state: the member submits the proof with "
+                                          "FundDefault (the same for the other Prove* RPCs of members)."),
+    "ProverService.ProveWithdrawal": RpcNote(f"{MEMBER_SELF} or {NODE}", (_REFUSED, _DEADLINE_P)),
+    "ProverService.ProveAssessmentPayment": RpcNote(f"{MEMBER_SELF} or {NODE}", (_REFUSED, _DEADLINE_P)),
     "ProverService.ProveAssessmentFromCash": RpcNote(
-        f"{MEMBER_SELF} or {NODE}", (_VERIFY, _ALARM, _DEADLINE_P,
-                                     ("FAILED_PRECONDITION", "the member's excess does not cover the payable"))),
+        f"{MEMBER_SELF} or {NODE}", (_REFUSED, _DEADLINE_P),
+        "FAILED_PRECONDITION when the member's excess does not cover the payable: it then pays by a tagged "
+        "deposit (PayAssessment)."),
     "ProverService.ProveMargin": RpcNote(NODE, (_ALARM, _DEADLINE_P)),
     "ProverService.ProveCure": RpcNote(NODE, (_ALARM, _DEADLINE_P)),
     "ProverService.ProveDefaultOpen": RpcNote(NODE, (_ALARM, _DEADLINE_P),
