@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from clearing.api import admin_pb2, auditor_pb2, clearing_pb2, prover_pb2
-from clearing.protocol import encoding, events, relay, signing
+from clearing.protocol import encoding, errors, events, fields, relay, signing
 from clearing.protocol import messages as msgs
 from clearing.services import auditor, clearing_service, pki, prover_service, rpc, wiredoc_rpcs
 from clearing.services import wiredoc_samples as samples
@@ -537,7 +537,25 @@ def constants() -> list[tuple[str, str, str]]:
         ("PROVE_TIME (prover, before proving)", f"{prover_service.PROVE_TIME:g} s",
          "clearing.services.prover_service"),
         ("Ed25519 identity extension OID", f"`{pki.ED25519_IDENTITY_OID.dotted_string}`", "clearing.services.pki"),
+        ("status message length, at most", f"{errors.MAX_MESSAGE_CHARS} characters", "clearing.protocol.errors"),
+        ("public amounts (deposits, withdrawals, payments), below", _pow2(zst.MAX_PUBLIC_AMOUNT), "zkp.statements"),
+        ("prices, below", _pow2(zst.MAX_PRICE), "zkp.statements"),
+        ("instrument multipliers, below", _pow2(zst.MAX_MULTIPLIER), "zkp.statements"),
+        ("trade quantities q: 1 <= q <", _pow2(relay.MAX_QUANTITY), "clearing.protocol.relay"),
+        ("scenarios per scenario set, at most", str(zst.MAX_SCENARIOS), "zkp.statements"),
+        ("instruments, at most", str(zst.MAX_INSTRUMENTS), "zkp.statements"),
+        ("assessment cap multiple, at most", str(zst.MAX_CAP_MULTIPLE), "zkp.statements"),
+        ("cycles, below", _pow2(fields.MAX_CYCLES), "clearing.protocol.fields"),
+        ("members, below", _pow2(fields.MAX_MEMBERS), "clearing.protocol.fields"),
+        ("trades per member and instrument, below", _pow2(fields.MAX_TRADES), "clearing.protocol.fields"),
+        ("proof size, at most", f"{fields.MAX_PROOF_BYTES} bytes", "clearing.protocol.fields"),
+        ("relay ciphertext size, at most", f"{fields.MAX_SEALED_BYTES} bytes", "clearing.protocol.fields"),
     ]
+
+
+def _pow2(v: int) -> str:
+    """``2^k`` for a power of two, else the number."""
+    return f"2^{v.bit_length() - 1}" if v > 0 and v & (v - 1) == 0 else str(v)
 
 
 def render_constants() -> str:
