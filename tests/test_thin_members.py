@@ -67,8 +67,8 @@ def test_thin_initiator_with_a_thick_counterparty_and_back(c, caplog):
     assert a.balances()["pos"][0] == before_a + QTY and b.balances()["pos"][0] == before_b - QTY
     # a thick initiator, the thin counterparty checks through the prover
     c.member("C").trade("thick-1", "A", "ESX", "sell", QTY + 1, PRICE)
-    pend = a.pending()
-    assert [(x.trade["trade_id"], x.quantity) for x in pend] == [("thick-1", QTY + 1)]
+    pend = [x for x in a.pending() if x.trade["trade_id"] == "thick-1"]
+    assert [x.quantity for x in pend] == [QTY + 1]
     assert repr(pend[0]).count(str(QTY + 1)) == 0
     with pytest.raises(TradeRejected, match="quantity differs"):
         a.affirm("thick-1", expect={"quantity": QTY})
@@ -88,7 +88,7 @@ def test_thin_on_both_sides_needs_no_relay_key(c, monkeypatch):
     monkeypatch.setattr(participant_mod, "open_opening", no_decryption)
     a, b = thin(c, "A"), thin(c, "B")
     a.trade("thin-2", "B", "RTX", "sell", 7, 200_000)
-    assert [(x.trade["trade_id"], x.quantity) for x in b.pending()] == [("thin-2", 7)]
+    assert [x.quantity for x in b.pending() if x.trade["trade_id"] == "thin-2"] == [7]
     assert b.affirm("thin-2", expect={"quantity": 7, "counterparty": "A"}).status == "novated"
     assert a.clearing.GetTrade(clearing_pb2.GetTradeRequest(trade_id="thin-2")).status == "novated"
 
@@ -107,7 +107,9 @@ def test_prepare_trade_answers(c):
     assert code_of(prepare, a, price=PRICE + 25)[0] == S.ALREADY_EXISTS
     assert code_of(prepare, a, trade_id="tx-2")[0] == S.ALREADY_EXISTS
     # a trade id the ledger already holds
-    assert code_of(prepare, a, trade_id="thick-1", request_id="prep-3")[0] == S.ALREADY_EXISTS
+    c.member("C").trade("held-1", "B", "ESX", "sell", 1, PRICE)
+    c.member("B").affirm("held-1")
+    assert code_of(prepare, a, trade_id="held-1", request_id="prep-3")[0] == S.ALREADY_EXISTS
     # the recorded answer survives a prover restart
     c.restart_prover()
     a = thin(c, "A")
@@ -196,8 +198,32 @@ def test_thin_client_refuses_a_prover_answer_that_differs(c, monkeypatch):
         return got
 
     monkeypatch.setattr(b.prover._stub, "CheckAffirmation", other_row)
-    assert b.pending() == []
+    assert [x for x in b.pending() if x.trade["trade_id"] == "thin-4"] == []
     with pytest.raises(TradeRejected, match="another trade row"):
         b.affirm("thin-4")
     monkeypatch.undo()
     assert b.affirm("thin-4", expect={"quantity": 5}).status == "novated"
+
+
+def test_check_affirmation_before_the_prover_holds_the_opening(c, monkeypatch):
+    """The node pushes the opening with the trade; until the prover holds it,
+    CheckAffirmation is UNAVAILABLE (clients retry), then answers."""
+    c.member("C").trade("early-1", "B", "ESX", "sell", 11, PRICE)
+    b = thin(c, "B")
+    w = c.prover.resource.witness
+    T = b.clearing.GetTrade(clearing_pb2.GetTradeRequest(trade_id="early-1")).trade.commitment.hex()
+    monkeypatch.delitem(w._known, T)  # as if the push were still on its way
+    req = prover_pb2.CheckAffirmationRequest(member="B", trade_id="early-1")
+    code, details = code_of(b.prover._stub.CheckAffirmation, req, timeout=30)
+    assert code == S.UNAVAILABLE and "retry" in details
+    monkeypatch.undo()
+    assert b.prover._stub.CheckAffirmation(req, timeout=30).quantity == 11
+    assert b.affirm("early-1", expect={"quantity": 11}).status == "novated"
+
+
+def test_fresh_commitments_for_equal_quantities(c):
+    a = thin(c, "A")
+    one = prepare(a, trade_id="same-q-1", request_id="same-q-1")
+    two = prepare(a, trade_id="same-q-2", request_id="same-q-2")
+    assert one.trade.commitment != two.trade.commitment
+    assert one.sealed_prover != two.sealed_prover and one.proof != two.proof

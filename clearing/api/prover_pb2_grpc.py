@@ -242,8 +242,9 @@ class ProverServiceServicer:
         to compare with its agreed terms and sign.  Read only.  Caller: the
         trade's counterparty itself, else PERMISSION_DENIED; NOT_FOUND for a
         trade the replayed ledger lacks; FAILED_PRECONDITION when the trade is
-        not pending or the prover holds no checked opening of it yet (the
-        node still owes the receipt: ask again).
+        not pending; UNAVAILABLE (retry) while the prover holds no checked
+        opening of it yet (the node pushes it with the trade and retries until
+        the receipt is booked).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -341,8 +341,11 @@ class ProverServicer(prover_pb2_grpc.ProverServiceServicer):
     @rpc.unary
     def CheckAffirmation(self, request, context, caller):
         caller.require_member(request.member)
-        out = self.node.guarded(lambda: thin.check_affirmation(self.node.witness, request.member,
-                                                               request.trade_id))
+        try:
+            out = self.node.guarded(lambda: thin.check_affirmation(self.node.witness, request.member,
+                                                                   request.trade_id))
+        except thin.NotYet as exc:  # the node's push of the opening is still on its way
+            raise rpc.Abort(grpc.StatusCode.UNAVAILABLE, str(exc)) from None
         return prover_pb2.CheckedAffirmation(trade=convert.trade_msg(out.trade), quantity=out.quantity,
                                              affirmation_tuple=out.affirmation_tuple)
 

@@ -34,7 +34,9 @@ prover answers from the opening it already holds for the pending trade --
 its own sealed copy, which ``receive_opening`` checked against T, the signed
 terms and every blinding it ever saw before signing the receipt -- with the
 trade row, the quantity and the affirmation tuple to sign.  It never opens
-the copy sealed to the member and holds no key of the member's.
+the copy sealed to the member and holds no key of the member's.  A pending
+trade whose opening the node has not pushed yet is :class:`NotYet` (the
+service answers UNAVAILABLE, which clients retry).
 
 Trust.  The prover already holds every opening (DESIGN §2), so it learns no
 value it would not learn when the trade is booked; what is new is (a) the
@@ -70,6 +72,13 @@ from zkp.field import random_scalar
 from zkp.generators import generators
 from zkp.pedersen import Opening
 from zkp.statements import MAX_PRICE
+
+
+class NotYet(FailedPrecondition):
+    """The trade is pending but the prover holds no checked opening of it
+    yet: the node pushes the opening sealed to the prover with the trade and
+    retries in the background until the receipt is booked, so this passes
+    (the service answers UNAVAILABLE: retry)."""
 
 
 @dataclass(frozen=True)
@@ -215,11 +224,11 @@ def check_affirmation(w: WitnessStore, member: str, trade_id: str) -> CheckedAff
     op = w._known.get(t["T"])  # the opening receive_opening checked when it signed the receipt
     if op is None or generators().commit(op.value, op.blinding).encode().hex() != t["T"]:
         w.log.append(("thin-check", member, w.state.cycle, "no opening yet"))
-        raise FailedPrecondition(f"the prover holds no checked opening of trade {shown(trade_id)} yet "
-                                 f"(its receipt is owed); ask again")
+        raise NotYet(f"the prover holds no checked opening of trade {shown(trade_id)} yet "
+                     f"(the node still owes its receipt); retry")
     trade = {k: t[k] for k in TRADE_FIELDS}
     w.log.append(("thin-check", member, w.state.cycle, "checked"))
     return CheckedAffirmation(trade, op.value, signing.encode_tuple(*affirmation_message(trade, member)))
 
 
-__all__ = ["TradeTerms", "PreparedTrade", "CheckedAffirmation", "prepare_trade", "check_affirmation"]
+__all__ = ["NotYet", "TradeTerms", "PreparedTrade", "CheckedAffirmation", "prepare_trade", "check_affirmation"]
