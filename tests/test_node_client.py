@@ -121,3 +121,28 @@ def test_node_member_end_to_end(run):
     assert int(chain["seq"]) == ledger.seq and chain["head"] == ledger.head.hex()
     assert chain["kinds"] == ["genesis", "admit", "deposit", "df-fund", "admit", "deposit", "df-fund",
                               "trade", "receipt", "affirm", "trade", "receipt", "affirm"]
+
+
+def test_node_tuple_encoding_and_chain_hash_match_python(node_bin):
+    """lib/tuple.js and lib/chain.js against clearing.protocol: every value
+    type (None, booleans, zero, big and negative integers, UTF-8 strings,
+    bytes, nested lists) and the chain rule over a canonical body."""
+    from clearing.protocol.encoding import GENESIS_HASH, canonical, chain_hash
+
+    fields = [("none", None), ("f", False), ("t", True), ("zero", 0), ("big", 2**70 + 5), ("neg", -(2**40)),
+              ("s", "caf\u00e9"), ("b", b"\x00\xff"), ("seq", [1, [b"x", "y", -1], []])]
+    js_fields = ("[['none', null], ['f', false], ['t', true], ['zero', 0n], ['big', 2n ** 70n + 5n], "
+                 "['neg', -(2n ** 40n)], ['s', 'caf\\u00e9'], ['b', Buffer.from([0, 255])], "
+                 "['seq', [1, [Buffer.from('x'), 'y', -1], []]]]")
+    body = {"kind": "deposit", "member": "A", "amount": 10**12, "note": "\u00e9"}
+    script = (f"const T = require('./lib/tuple'); const C = require('./lib/chain');"
+              f"process.stdout.write(JSON.stringify({{tuple: T.encodeTuple('test-kind', {js_fields}).toString('hex'),"
+              f"genesis: C.GENESIS_HASH.toString('hex'),"
+              f"chain: C.chainHash(C.GENESIS_HASH, 7, Buffer.from(process.argv[1], 'ascii')).toString('hex')}}))")
+    r = subprocess.run([node_bin, "-e", script, canonical(body).decode()], cwd=EXAMPLE, capture_output=True,
+                       text=True, timeout=NODE_TIMEOUT)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["tuple"] == signing.encode_tuple("test-kind", fields).hex()
+    assert out["genesis"] == GENESIS_HASH.hex()
+    assert out["chain"] == chain_hash(GENESIS_HASH, 7, body).hex()
