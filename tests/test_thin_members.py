@@ -7,6 +7,7 @@ the status of every refusal, and no quantity in logs or reprs."""
 from __future__ import annotations
 
 import logging
+import os
 
 import grpc
 import pytest
@@ -110,7 +111,10 @@ def test_prepare_trade_answers(c):
     c.member("C").trade("held-1", "B", "ESX", "sell", 1, PRICE)
     c.member("B").affirm("held-1")
     assert code_of(prepare, a, trade_id="held-1", request_id="prep-3")[0] == S.ALREADY_EXISTS
-    # the recorded answer survives a prover restart
+    # the record (it holds the quantity) is sealed at rest, and survives a prover restart
+    db = c.prover.resource.store.path
+    raw = b"".join(open(f, "rb").read() for f in (db, db + "-wal") if os.path.exists(f))
+    assert b"thin-trade" in raw and str(QTY).encode() not in raw  # the step name is public, its answer sealed
     c.restart_prover()
     a = thin(c, "A")
     assert prepare(a) == got
