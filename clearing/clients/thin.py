@@ -86,8 +86,11 @@ class ThinParticipant(Participant):
 
     def _check(self, p: clearing_pb2.PendingTrade) -> CheckedTrade:
         """The pending trade ``p`` checked by the prover (CheckAffirmation):
-        the prover's row must be the one the node offers; FAILED_PRECONDITION
-        (no checked opening yet) and a mismatch are :class:`TradeRejected`."""
+        the prover's row must be the one the node offers.  FAILED_PRECONDITION
+        (no longer pending), NOT_FOUND and a mismatch are
+        :class:`TradeRejected`; UNAVAILABLE (the prover does not hold the
+        opening yet: the node's push is on its way) is retried with backoff
+        by the client's stub, then raised."""
         offered = convert.trade(p.trade)
         try:
             got = self._prover().CheckAffirmation(prover_pb2.CheckAffirmationRequest(
