@@ -301,6 +301,9 @@ class ProverPool:
         self._vectors = 0
         #: CPU seconds the last prove_margins spent proving (all processes)
         self.last_cpu_s = 0.0
+        #: indices of the last batch's jobs left unproven: always none here
+        #: (the Dask executor, prover/distributed.py, has a deadline)
+        self.last_unproven: frozenset[int] = frozenset()
         self._lock = threading.Lock()
 
     def _pool(self, vectors: int = 0) -> ProcessPoolExecutor:

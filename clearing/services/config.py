@@ -6,7 +6,10 @@
                     the auditor ({"clearing": "127.0.0.1:50151", ...}), the
                     data paths (relative to DIR) and the path of the prover's
                     sealing key (``keys.prover_key``; relative to DIR or
-                    absolute);
+                    absolute); optionally ``dask``, the Dask cluster the
+                    prover proves margin batches on (``tls://HOST:PORT``
+                    or ``local:N``; absent: the local process pool) and
+                    ``dask_deadline`` (seconds per batch);
 ``genesis.json``    the operator-signed genesis of the ledger: instruments,
                     CCP parameters (skin in the game, assessment cap) and the
                     keys of the operator, the prover service and the node,
@@ -181,3 +184,21 @@ def prover_key_path(directory, override=None) -> Path:
     if not isinstance(value, str):
         raise PkiError(f"{SERVICES_FILE}: keys.prover_key must be a path")
     return Path(value) if os.path.isabs(value) else Path(directory) / value
+
+
+def dask_address(directory) -> str | None:
+    """The prover's Dask cluster (``dask`` of services.json), None when absent."""
+    value = _read(directory, SERVICES_FILE).get("dask")
+    if value is not None and (not isinstance(value, str) or not value):
+        raise PkiError(f"{SERVICES_FILE}: dask must be an address ('tls://HOST:PORT' or 'local:N')")
+    return value
+
+
+def dask_deadline(directory) -> float | None:
+    """Seconds per Dask margin batch (``dask_deadline`` of services.json), None when absent."""
+    value = _read(directory, SERVICES_FILE).get("dask_deadline")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 86400:
+        raise PkiError(f"{SERVICES_FILE}: dask_deadline must be seconds in (0, 86400]")
+    return float(value)

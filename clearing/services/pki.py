@@ -101,6 +101,8 @@ __all__ = [
     "certificate_identity",
     "peer_certificate_identity",
     "peer_identity",
+    "DaskTls",
+    "dask_tls",
 ]
 
 ROLES = ("node", "member", "operator")
@@ -473,11 +475,11 @@ def _ski(public_key) -> x509.SubjectKeyIdentifier:
     return x509.SubjectKeyIdentifier.from_public_key(public_key)
 
 
-def _make_ca(now: datetime.datetime, days: int):
+def _make_ca(now: datetime.datetime, days: int, cn: str = "zkclear development CA"):
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([
         x509.NameAttribute(NameOID.ORGANIZATION_NAME, "zkclear"),
-        x509.NameAttribute(NameOID.COMMON_NAME, "zkclear development CA"),
+        x509.NameAttribute(NameOID.COMMON_NAME, cn),
     ])
     cert = (
         x509.CertificateBuilder()
@@ -652,3 +654,95 @@ def init_pki(
     _write_public(directory / CONFIG_FILE,
                   (json.dumps(config, indent=2) + "\n").encode("utf-8"), force)
     return load_config(directory)
+
+
+# --------------------------------------------------------------------------
+# The prover's Dask cluster (issue 13 §3)
+# --------------------------------------------------------------------------
+
+#: Where the prover's Dask TLS files live: inside the prover's own party
+#: directory, since the Dask cluster is inside the prover's trust domain.
+DASK_DIR = "node/prover/dask"
+_DASK_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
+
+
+@dataclass(frozen=True)
+class DaskTls:
+    """Paths of one Dask TLS identity: the Dask CA certificate, a leaf
+    certificate and its key (PEM; the key 0600)."""
+
+    ca_file: Path
+    cert_file: Path
+    key_file: Path
+
+
+def _make_dask_leaf(ca_key, ca_cert: x509.Certificate, name: str, hosts: tuple[str, ...],
+                    now: datetime.datetime, days: int):
+    key = ec.generate_private_key(ec.SECP256R1())
+    names: list[x509.GeneralName] = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+    for h in hosts:
+        try:
+            names.append(x509.IPAddress(ipaddress.ip_address(h)))
+        except ValueError:
+            names.append(x509.DNSName(h))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "zkclear"),
+                                 x509.NameAttribute(NameOID.COMMON_NAME, f"dask/{name}")]))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - _CLOCK_SKEW)
+        .not_valid_after(now + datetime.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage(
+            [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    return key, cert
+
+
+def dask_tls(directory: str | os.PathLike, name: str = "cluster", *, hosts: tuple[str, ...] = (),
+             validity_days: int = 365) -> DaskTls:
+    """The TLS files of the prover's Dask cluster, created on first use.
+
+    Dask (``distributed``) checks only that a peer's certificate chains to
+    its CA file (no host name, no identity), so trusting the development CA
+    of :func:`init_pki` would let *every* party -- any member's certificate
+    -- connect to the scheduler, run code on the workers and read the
+    openings they hold.  The cluster therefore gets a CA of its own (ECDSA
+    P-256, ``CN=zkclear prover Dask CA``) kept in the prover's directory
+    ``node/prover/dask/`` (``ca.crt``, ``ca.key`` 0600), and leaves
+    ``<name>.crt``/``<name>.key`` (``CN=dask/<name>``, SAN localhost,
+    127.0.0.1 and ``hosts``, serverAuth + clientAuth) for the scheduler, the
+    workers and the prover's client -- one leaf may serve all three, or one
+    per worker host.  Neither side's certificates are accepted by the
+    other's servers: gRPC trusts only the development CA.  An existing leaf
+    is returned as it is (``hosts`` then does not apply)."""
+    if not isinstance(name, str) or _DASK_NAME_RE.fullmatch(name) is None or name == "ca":
+        raise PkiError(f"invalid Dask certificate name {name!r}")
+    if isinstance(validity_days, bool) or not isinstance(validity_days, int) \
+            or not 1 <= validity_days <= _MAX_VALIDITY_DAYS:
+        raise PkiError(f"validity_days must be an int in [1, {_MAX_VALIDITY_DAYS}]")
+    base = Path(directory) / DASK_DIR
+    for d in (base.parent.parent, base.parent, base):
+        _mkdir_private(d)
+    ca_crt, ca_key_path = base / "ca.crt", base / "ca.key"
+    now = datetime.datetime.now(datetime.UTC)
+    if not ca_crt.exists():
+        ca_key, ca_cert = _make_ca(now, validity_days, "zkclear prover Dask CA")
+        signing.write_secret_file(ca_key_path, _pem_ec_key(ca_key), overwrite=True)
+        _write_public(ca_crt, _pem_cert(ca_cert), True)
+    out = DaskTls(ca_crt, base / f"{name}.crt", base / f"{name}.key")
+    if out.cert_file.exists() and out.key_file.exists():
+        return out
+    try:
+        ca_cert = x509.load_pem_x509_certificate(_read_public(ca_crt))
+        ca_key = signing.load_private_key_pem(signing.read_secret_file(ca_key_path), ec.EllipticCurvePrivateKey)
+    except (ValueError, signing.KeyFormatError) as exc:
+        raise PkiError(f"the Dask CA in {base}: {exc}") from None
+    key, cert = _make_dask_leaf(ca_key, ca_cert, name, tuple(hosts), now, validity_days)
+    signing.write_secret_file(out.key_file, _pem_ec_key(key), overwrite=True)
+    _write_public(out.cert_file, _pem_cert(cert), True)
+    return out

@@ -37,6 +37,12 @@ anything the replayed ledger does not require -- with the service's duties:
   produced it answers; a restarted prover reloads them and replays the
   ledger from the node.
 * **deadlines.**  Proving RPCs check the caller's remaining deadline first.
+* **where margin is proven.**  On the local process pool (:mod:`prover.pool`),
+  or, with ``dask`` (``--dask`` of ``zkclear serve prover``, else ``dask`` in
+  services.json), on a Dask cluster over TLS with the prover's own Dask CA
+  (:mod:`prover.distributed`, :func:`clearing.services.pki.dask_tls`); a
+  member not proven by the Dask deadline (or the caller's, less
+  :data:`ANSWER_SLACK`) gets no entry in the batch, as an insolvent one.
 
 The store is not thread-safe; one lock serialises requests (the pure-Python
 prover uses the CPU anyway, and DESIGN §7 releases a cycle's proofs together).
@@ -45,6 +51,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 
 import grpc
@@ -55,10 +62,11 @@ from clearing.protocol.fields import PROVER
 from clearing.services import config as services_config
 from clearing.services import rpc
 from clearing.services.follower import FollowError, follow
-from clearing.services.pki import load_config, load_identity
+from clearing.services.pki import PkiError, dask_tls, load_config, load_identity
 from prover.custody import thin
 from prover.custody.sealed_store import SealedStore, check_key_file
 from prover.custody.witness import Divergence, WitnessStore
+from prover.distributed import DEFAULT_DEADLINE, DaskConfigError, DaskProver, tls_security
 from zkp.pedersen import Opening
 
 log = logging.getLogger("zkclear.prover")
@@ -72,6 +80,9 @@ NODE = "node/clearing"
 STREAM_TIMEOUT = 3600.0
 #: Replays to catch up with accounts the node changed while we read them.
 RESYNC_ATTEMPTS = 8
+#: Seconds before the caller's deadline by which a Dask margin batch stops
+#: waiting for workers (time to sign and answer).
+ANSWER_SLACK = 2.0
 
 
 class ProverNode:
@@ -113,6 +124,8 @@ class ProverNode:
     def close(self) -> None:
         self._clearing.close()
         self.store.close()
+        if self.witness.executor is not None:
+            self.witness.executor.close()
 
     # -- alarm --------------------------------------------------------------------
     def raise_alarm(self, reason: str) -> None:
@@ -286,7 +299,15 @@ class ProverServicer(prover_pb2_grpc.ProverServiceServicer):
     @rpc.unary
     def ProveMargin(self, request, context, caller):
         w = self.node.witness
-        entries, sig = self._node_step(caller, context, lambda: w.margin_batch(request.cycle, self.node.accounts()))
+        remaining = context.time_remaining()
+        limit = None if remaining is None else time.monotonic() + remaining - ANSWER_SLACK
+
+        def step():
+            if isinstance(w.executor, DaskProver):  # answer before the caller gives up
+                w.executor.not_after = limit
+            return w.margin_batch(request.cycle, self.node.accounts())
+
+        entries, sig = self._node_step(caller, context, step)
         return convert.margin_batch_msg(request.cycle, entries, sig)
 
     @rpc.unary
@@ -357,7 +378,8 @@ class ProverServicer(prover_pb2_grpc.ProverServiceServicer):
 
 
 def create_server(config_dir, *, port: int = 0, host: str = "127.0.0.1", db_path=None, key_path=None,
-                  clearing_target: str | None = None, max_workers: int = 4, rng=None) -> tuple[rpc.Server, int]:
+                  clearing_target: str | None = None, max_workers: int = 4, rng=None,
+                  dask: str | None = None, dask_deadline: float | None = None) -> tuple[rpc.Server, int]:
     """Start the prover service on ``host:port`` (0 = any free port);
     returns (server, port).  ``server.resource`` is the :class:`ProverNode`.
     ``rng`` is for tests only (reproducible runs, see ``zkp.field.random_scalar``);
@@ -367,7 +389,12 @@ def create_server(config_dir, *, port: int = 0, host: str = "127.0.0.1", db_path
     (environment, then services.json).  Refuses to start
     (:class:`~prover.custody.sealed_store.StoreError`) when the key file lies inside
     the prover's data directory (the directory of ``db_path``) or the
-    clearing node's, or when group/others may read or write it."""
+    clearing node's, or when group/others may read or write it.
+
+    ``dask``: prove margin batches on this Dask cluster (``tls://HOST:PORT``
+    or ``local:N``; default: ``dask`` of services.json, else the local
+    pool), ``dask_deadline`` seconds per batch (default: ``dask_deadline``
+    of services.json, else :data:`prover.distributed.DEFAULT_DEADLINE`)."""
     config_dir = Path(config_dir)
     db_path = Path(db_path or services_config.data_path(config_dir, "prover_db"))
     key_path = services_config.prover_key_path(config_dir, key_path)
@@ -376,6 +403,7 @@ def create_server(config_dir, *, port: int = 0, host: str = "127.0.0.1", db_path
     db_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     node = ProverNode(config_dir, db_path, key_path, clearing_target=clearing_target, rng=rng)
     try:
+        node.witness.executor = _dask_executor(config_dir, dask, dask_deadline)
         server, bound, health = rpc.build_server(node.identity, [
             (prover_pb2_grpc.add_ProverServiceServicer_to_server, ProverServicer(node), PROVER_SERVICE),
         ], host=host, port=port, max_workers=max_workers)
@@ -385,13 +413,32 @@ def create_server(config_dir, *, port: int = 0, host: str = "127.0.0.1", db_path
     return rpc.Server(server, bound, health, node), bound
 
 
+def _dask_executor(config_dir: Path, address: str | None, deadline: float | None) -> DaskProver | None:
+    """The Dask executor of the configured (or given) cluster, connected;
+    None when no cluster is configured."""
+    address = address or services_config.dask_address(config_dir)
+    if address is None:
+        return None
+    if deadline is None:
+        deadline = services_config.dask_deadline(config_dir) or DEFAULT_DEADLINE
+    tls = dask_tls(config_dir)
+    try:
+        dp = DaskProver(address, tls_security(tls.ca_file, tls.cert_file, tls.key_file), deadline=deadline)
+    except DaskConfigError as exc:
+        raise PkiError(f"Dask: {exc}") from None
+    dp.start()
+    return dp
+
+
 def serve(config_dir, *, port: int | None = None, host: str = "127.0.0.1",
-          grace: float = rpc.SHUTDOWN_GRACE, key_path=None) -> None:
+          grace: float = rpc.SHUTDOWN_GRACE, key_path=None, dask: str | None = None,
+          dask_deadline: float | None = None) -> None:
     config_dir = Path(config_dir)
     if port is None:
         port = int(services_config.endpoint(config_dir, "prover").rsplit(":", 1)[1])
     srv, bound = create_server(config_dir, port=port, host=host, key_path=key_path,
-                               clearing_target=services_config.prover_clearing_target(config_dir))
+                               clearing_target=services_config.prover_clearing_target(config_dir),
+                               dask=dask, dask_deadline=dask_deadline)
     log.info("prover service listening on %s:%d (mutual TLS)", host, bound)
     print(f"prover service listening on {host}:{bound}", flush=True)
     rpc.serve_forever(srv.grpc_server, srv.health, grace=grace, on_stop=srv.resource.close)

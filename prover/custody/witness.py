@@ -74,7 +74,8 @@ from clearing.protocol.statements import (
     snapshot_statement,
     withdrawal_statement,
 )
-from prover.pool import shared_pool
+from prover.distributed import DaskProver
+from prover.pool import ProverPool, shared_pool
 from prover.statements import pro_rata_shares, prove, prove_margin_or_solvency, prove_reveals
 from zkp.errors import ProvingError
 from zkp.field import random_scalar, to_signed
@@ -164,6 +165,9 @@ class WitnessStore:
     #: processes proving the margin batch (None: prover.pool.default_workers());
     #: set on an instance to override
     workers: int | None = None
+    #: the margin batch's executor (a prover.distributed.DaskProver); None:
+    #: the shared local process pool
+    executor: ProverPool | DaskProver | None = None
 
     def __init__(self, signing_key, relay_key, operator_key: bytes, *, rng=None, on_opening=None):
         self._sk = signing_key
@@ -413,11 +417,13 @@ class WitnessStore:
                          [a.cash, *a.pos]))
             mids.append((mid, a.version))
         # independent members: proved in the process pool (prover/pool.py)
-        results = shared_pool(self.workers).prove_margins(jobs, rng=self._rng)
+        executor = self.executor or shared_pool(self.workers)
+        results = executor.prove_margins(jobs, rng=self._rng)
         entries = []
-        for (mid, version), out in zip(mids, results):
-            if out is None:
-                self.log.append(("margin", mid, cycle, "insolvent: no proof"))
+        for k, ((mid, version), out) in enumerate(zip(mids, results)):
+            if out is None:  # unproven (Dask deadline) = no entry, as insolvent
+                self.log.append(("margin", mid, cycle, "unproven: no proof by the deadline"
+                                 if k in executor.last_unproven else "insolvent: no proof"))
                 continue
             proved, proof = out
             self.log.append(("margin", mid, cycle, "solvency-only" if proved.solvency_only else "full"))
