@@ -53,7 +53,8 @@ def test_every_signed_kind_is_documented_with_its_fields_in_order():
     text = _generated("messages")
     for s in wiredoc_samples.message_samples():
         kind, fields = s.build()
-        block = text.split(f"#### `{kind}`\n", 1)[1].split("####", 1)[0]
+        heading = f"#### `{kind}`" + (f" ({s.variant})" if s.variant else "") + "\n"
+        block = text.split(heading, 1)[1].split("####", 1)[0]
         assert re.findall(r"^\| \d+ \| `([^`]+)` \|", block, re.M) == [n for n, _ in fields], kind
 
 

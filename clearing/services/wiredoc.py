@@ -120,7 +120,7 @@ FIELD_NOTES: dict[tuple[str, str], str] = {
     ("affirmation", "trade"): "SHA-256 of the canonical bytes of the `trade` tuple",
     ("prover-receipt", "trade"): "SHA-256 of the canonical bytes of the `trade` tuple",
     ("scenario-set", "instruments"): "genesis instrument ids, in genesis order",
-    ("scenario-set", "matrix"): "rows S x I of per-contract P&L (signed ints); row 0 all zeros",
+    ("scenario-set", "matrix"): "rows S x I of per-contract P&L (signed ints); in a scan set row 0 is all zeros",
     ("settlement", "scenario-set"): "the scenario-set id: SHA-256 of the canonical `scenario-set` tuple",
     ("margin-batch", "entries"): "per member: [member, solvency-only, ctx-seq, SHA-256(proof bytes)]",
     ("margin-proof", "proof"): "SHA-256 of the proof bytes",
@@ -174,8 +174,8 @@ def _check_message_coverage() -> None:
     if fns != sampled:
         raise WireDocError(f"message functions without a sample: {sorted(set(fns) - set(sampled))}; "
                            f"samples of no function: {sorted(set(sampled) - set(fns))}")
-    kinds = _message_kinds()
-    if sorted(kinds) != sorted(MESSAGE_NOTES):
+    kinds = set(_message_kinds())
+    if kinds != set(MESSAGE_NOTES):
         raise WireDocError(f"signed kinds without a note: {sorted(set(kinds) - set(MESSAGE_NOTES))}; "
                            f"notes of no kind: {sorted(set(MESSAGE_NOTES) - set(kinds))}")
     fields = {(k, n) for s in samples.message_samples() for k, fs in [s.build()] for n, _ in fs}
@@ -192,8 +192,12 @@ def render_messages() -> str:
         signer, when = MESSAGE_NOTES[kind]
         fn = "signing.sign_kem_key" if s.function == "kem_key" else (
             "messages.scenario_set_id" if s.function == "scenario_set" else f"messages.{s.function}")
-        out.append(f"#### `{kind}`\n")
-        out.append(f"Signed by: {signer}. When and where: {when}. Code: `clearing.protocol.{fn}`.\n")
+        if s.variant:
+            out.append(f"#### `{kind}` ({s.variant})\n")
+            out.append(f"The same kind when {s.variant_text()}.\n")
+        else:
+            out.append(f"#### `{kind}`\n")
+            out.append(f"Signed by: {signer}. When and where: {when}. Code: `clearing.protocol.{fn}`.\n")
         out.append("| # | field | type | value |")
         out.append("|---|---|---|---|")
         for i, (name, value) in enumerate(fields, 1):
@@ -325,6 +329,12 @@ def render_events() -> str:
                 raise WireDocError(f"event {b['kind']}: no signed tuple {t!r}")
         fields = ", ".join(f"`{k}` {_json_type(v)}" for k, v in b.items() if k != "kind")
         out.append(f"| `{b['kind']}` | {fields} | {tuples} | {writer} |")
+    for name, b in samples.event_variants():
+        if events.parse(b).to_body() != b:
+            raise WireDocError(f"{b['kind']} ({name}): sample does not round-trip")
+        fields = ", ".join(f"`{k}` {_json_type(v)}" for k, v in b.items() if k != "kind")
+        out.append(f"| `{b['kind']}` ({name}) | {fields} | {EVENT_NOTES[b['kind']][0]} | "
+                   f"{EVENT_NOTES[b['kind']][1]} |")
     return "\n".join(out) + "\n"
 
 

@@ -194,8 +194,9 @@ RPC_NOTES: dict[str, RpcNote] = {
     "ProverService.CheckAffirmation": RpcNote(
         "the trade's counterparty itself",
         (("NOT_FOUND", "a trade the replayed ledger lacks"),
-         ("FAILED_PRECONDITION", "the trade is not pending, or the prover holds no checked opening of it yet "
-                                 "(ask again)")),
+         ("FAILED_PRECONDITION", "the trade is not pending"),
+         ("UNAVAILABLE", "the prover holds no checked opening of the trade yet (the node pushes it with the "
+                         "trade and retries until the receipt is booked): retry")),
         "Thin members, read only: the trade's row, the quantity T opens to and the `affirmation` tuple bytes "
         "for the member to compare with its terms and sign."),
     # -- AuditorService ------------------------------------------------------------------

@@ -19,6 +19,7 @@ These keys are public test keys -- never use them for anything else.
 from __future__ import annotations
 
 import hashlib
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -122,20 +123,48 @@ class MessageSample:
     function: str
     signer: str
     args: dict[str, Any]
+    #: a second sample of the same kind (another shape of it), named
+    variant: str = ""
+
+    def variant_text(self) -> str:
+        """What distinguishes the variant (for the doc)."""
+        return VARIANT_TEXT[self.variant]
 
     def build(self) -> tuple[str, list]:
         if self.function == "kem_key":
             return signing.KEM_KEY_KIND, signing._kem_fields(self.args["owner_name"], self.args["x25519_pub"])
         if self.function == "scenario_set":
+            # the tuple messages.scenario_set_id hashes (the vectors test compares the ids)
             a = self.args
-            return "scenario-set", [("version", a["version"]), ("instruments", list(a["instruments"])),
-                                    ("matrix", [list(r) for r in a["matrix"]])]
+            fields = [("version", a["version"]), ("instruments", list(a["instruments"])),
+                      ("matrix", [list(r) for r in a["matrix"]])]
+            model = a.get("model")
+            if model is not None and model.get("kind", "scan") != "scan":
+                fields += [("model", model["kind"]), ("k", model["k"])]
+            return "scenario-set", fields
         fn: Callable[..., tuple[str, list]] = getattr(m, self.function)
         return fn(**self.args)
 
 
+#: variant -> when a kind takes that shape
+VARIANT_TEXT = {
+    "expected-shortfall model": "the scenario set's margin model is not the scan (issue 13: expected shortfall "
+                                "over the k worst rows): the fields `model` (the model's kind, \"es\") and `k` "
+                                "follow; a scan set hashes without them, as before models existed",
+}
+
+#: The expected-shortfall margin model of the variant samples (issue 13).
+ES_MODEL = {"kind": "es", "k": 2}
+
+
+def models_supported() -> bool:
+    """The scenario-set id covers a margin model (issue 13) in this code."""
+    return "model" in inspect.signature(m.scenario_set_id).parameters
+
+
 def message_samples() -> list[MessageSample]:
-    """One sample per signed tuple kind, in protocol order."""
+    """One sample per signed tuple kind, in protocol order (plus named
+    variants of a kind whose shape varies)."""
     trade = sample_trade()
     set_id = m.scenario_set_id(SCENARIO_VERSION, INSTRUMENT_IDS, SCENARIO_MATRIX)
     shares = [_point_hex("share-A"), _point_hex("share-B")]
@@ -152,6 +181,9 @@ def message_samples() -> list[MessageSample]:
         MessageSample("receipt_message", PROVER, {"trade": trade}),
         MessageSample("scenario_set", OPERATOR, {"version": SCENARIO_VERSION, "instruments": INSTRUMENT_IDS,
                                                  "matrix": SCENARIO_MATRIX}),
+        *([MessageSample("scenario_set", OPERATOR, {"version": SCENARIO_VERSION + 1, "instruments": INSTRUMENT_IDS,
+                                                    "matrix": SCENARIO_MATRIX[1:], "model": ES_MODEL},
+                         variant="expected-shortfall model")] if models_supported() else []),
         MessageSample("settlement_message", OPERATOR, {"cycle": 3, "prices": [501000, 13020], "set_id": set_id}),
         MessageSample("margin_batch_message", PROVER, {"cycle": 3, "entries": [
             {"member": "A", "solvency_only": False, "ctx_seq": 41, "proof": filler("margin-A", 96)},
@@ -185,6 +217,35 @@ def message_samples() -> list[MessageSample]:
 
 def _sig(label: str) -> str:
     return filler("sig-" + label, 64).hex()
+
+
+def event_variants() -> list[tuple[str, dict]]:
+    """(variant name, body) of event kinds whose shape varies, each included
+    when this code's parser accepts it: a genesis with the optional
+    insurance fund, a settlement with an expected-shortfall scenario set."""
+    from clearing.protocol import events
+    from clearing.protocol.errors import InvalidArgument
+
+    cfg = sample_config()
+    cfg["ccp"]["insurance_fund"] = 3000000
+    matrix = SCENARIO_MATRIX[1:]
+    candidates = [
+        ("insurance fund", {"kind": "genesis", "config": cfg, "op_sig": _sig("genesis-if")}),
+        ("expected-shortfall model", {
+            "kind": "settle", "cycle": 4, "prices": [502000, 13010],
+            "scenario_set": {"version": SCENARIO_VERSION + 1, "matrix": matrix, "model": dict(ES_MODEL),
+                             "id": (m.scenario_set_id(SCENARIO_VERSION + 1, INSTRUMENT_IDS, matrix, ES_MODEL).hex()
+                                    if models_supported() else "")},
+            "request_id": "settle-4", "op_sig": _sig("settle-es")}),
+    ]
+    out = []
+    for name, body in candidates:
+        try:
+            events.parse(body)
+        except InvalidArgument:
+            continue
+        out.append((name, body))
+    return out
 
 
 def event_samples() -> list[dict]:
@@ -242,6 +303,7 @@ def event_samples() -> list[dict]:
     ]
 
 
-__all__ = ["PARTIES", "MessageSample", "message_samples", "event_samples", "ed25519_key", "x25519_key",
+__all__ = ["PARTIES", "MessageSample", "message_samples", "event_samples", "event_variants", "models_supported",
+           "ES_MODEL", "ed25519_key", "x25519_key",
            "ed_pub", "x_pub", "sample_trade", "sample_config", "trade_blinding", "scalar", "filler",
            "TRADE_QUANTITY", "SCENARIO_VERSION", "SCENARIO_MATRIX", "INSTRUMENT_IDS"]

@@ -135,7 +135,7 @@ def messages() -> dict:
     for s in ws.message_samples():
         kind, fields = s.build()
         msg = signing.encode_tuple(kind, fields)
-        item: dict[str, Any] = {"function": s.function, "args": plain(s.args), "kind": kind,
+        item: dict[str, Any] = {"function": s.function, "variant": s.variant, "args": plain(s.args), "kind": kind,
                                 "fields": [[n, typed(v)] for n, v in fields], "canonical": msg.hex(),
                                 "signer": s.signer, "public_key": ws.ed_pub(s.signer).hex(),
                                 "signature": signing.sign(ws.ed25519_key(s.signer), kind, fields).hex()}
@@ -151,12 +151,14 @@ def messages() -> dict:
 def ledger() -> dict:
     h = encoding.GENESIS_HASH
     out = []
-    for seq, body in enumerate(ws.event_samples(), 1):
+    bodies = [("", b) for b in ws.event_samples()] + ws.event_variants()
+    for seq, (variant, body) in enumerate(bodies, 1):
         h = encoding.chain_hash(h, seq, body)
-        out.append({"seq": seq, "body": body, "canonical": encoding.canonical(body).decode("ascii"),
+        out.append({"seq": seq, "variant": variant, "body": body, "canonical": encoding.canonical(body).decode("ascii"),
                     "hashed": encoding.canonical({"seq": seq, "event": body}).decode("ascii"),
                     "chain_hash": h.hex()})
-    return {"description": "one body of every event kind (shape-valid samples: signatures and proofs are "
+    return {"description": "one body of every event kind, then named variants of kinds whose shape varies "
+                           "(shape-valid samples: signatures and proofs are "
                            "placeholders, not a consistent ledger), its canonical JSON, the JSON the chain "
                            "hashes and the chain hash h_seq = SHA-256(h_{seq-1} || hashed), from h_0",
             "genesis_label": "zkclear.v1/ledger/genesis", "h0": encoding.GENESIS_HASH.hex(), "events": out}
