@@ -229,16 +229,17 @@ def event_variants() -> list[tuple[str, dict]]:
     cfg = sample_config()
     cfg["ccp"]["insurance_fund"] = 3000000
     matrix = SCENARIO_MATRIX[1:]
-    candidates = [
+    set_id: Callable[..., bytes] = m.scenario_set_id  # takes the model where models are supported
+    candidates: list[tuple[str, dict]] = [
         ("insurance fund", {"kind": "genesis", "config": cfg, "op_sig": _sig("genesis-if")}),
         ("expected-shortfall model", {
             "kind": "settle", "cycle": 4, "prices": [502000, 13010],
             "scenario_set": {"version": SCENARIO_VERSION + 1, "matrix": matrix, "model": dict(ES_MODEL),
-                             "id": (m.scenario_set_id(SCENARIO_VERSION + 1, INSTRUMENT_IDS, matrix, ES_MODEL).hex()
+                             "id": (set_id(SCENARIO_VERSION + 1, INSTRUMENT_IDS, matrix, ES_MODEL).hex()
                                     if models_supported() else "")},
             "request_id": "settle-4", "op_sig": _sig("settle-es")}),
     ]
-    out = []
+    out: list[tuple[str, dict]] = []
     for name, body in candidates:
         try:
             events.parse(body)
