@@ -31,14 +31,18 @@ from __future__ import annotations
 
 import argparse
 import ast
+import importlib
 import inspect
+import pkgutil
 import re
 import sys
 import textwrap
+import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import zkp
 from clearing.api import admin_pb2, auditor_pb2, clearing_pb2, prover_pb2
 from clearing.protocol import encoding, errors, events, fields, relay, signing
 from clearing.protocol import messages as msgs
@@ -348,6 +352,7 @@ def _simplify(expr: ast.expr) -> str:
     text = ast.unparse(expr)
     text = re.sub(r"_check_point\('[^']*', (.*)\)$", r"\1", text)
     text = re.sub(r"^(?:bytes|int)\((.*)\)$", r"\1", text)
+    text = re.sub(r"^([\w.]+)\.encode\(\)$", r"\1 (UTF-8)", text)
     return text.replace("self.", "")
 
 
@@ -359,7 +364,24 @@ def _bind_lines(cls: type, method: str, depth: int) -> list[str]:
     return _stmts(cls, body.body, depth)
 
 
+def _attr_class(cls: type, attr: str, method: str) -> type | None:
+    """The class of ``cls``'s field ``attr`` (from its type hints) that
+    defines ``method``, if any."""
+    try:
+        hint = typing.get_type_hints(cls).get(attr)
+    except (NameError, TypeError):
+        return None
+    for c in (hint, *typing.get_args(hint)):
+        if isinstance(c, type) and hasattr(c, method):
+            return c
+    return None
+
+
 def _stmts(cls: type, stmts: list[ast.stmt], depth: int) -> list[str]:
+    """What the statements ``stmts`` (of a method of ``cls`` that takes the
+    transcript ``t``) absorb, one line per append, in order; calls of
+    ``self``'s methods or fields that pass ``t`` are inlined, loops and
+    branches kept, code that does not touch ``t`` left out."""
     pad = "    " * depth
     out: list[str] = []
     for st in stmts:
@@ -371,22 +393,55 @@ def _stmts(cls: type, stmts: list[ast.stmt], depth: int) -> list[str]:
                 label = label.decode() if isinstance(label, bytes) else str(label)
                 out.append(f"{pad}{label!r:<18} {_APPEND[attr.attr]:<40} {_simplify(call.args[1])}")
                 continue
+            if not any(isinstance(a, ast.Name) and a.id == "t" for a in call.args):
+                continue  # does not touch the transcript (a check)
             if owner == "self" and hasattr(cls, attr.attr):
                 out.extend(_bind_lines(cls, attr.attr, depth))
                 continue
-        if isinstance(st, ast.Pass) or (isinstance(st, ast.Expr) and isinstance(st.value, ast.Constant)):
+            if owner.startswith("self.") and owner.count(".") == 1:
+                field_cls = _attr_class(cls, owner[5:], attr.attr)
+                if field_cls is not None:
+                    out.extend(_bind_lines(field_cls, attr.attr, depth))
+                    continue
+        if isinstance(st, (ast.Pass, ast.Return)) or (isinstance(st, ast.Expr) and isinstance(st.value, ast.Constant)):
             continue
         if isinstance(st, ast.For):
             out.append(f"{pad}for {ast.unparse(st.target)} in {_simplify(st.iter)}:")
             out.extend(_stmts(cls, st.body, depth + 1))
             continue
+        if isinstance(st, ast.If):
+            out.append(f"{pad}if {_simplify(st.test)}:")
+            out.extend(_stmts(cls, st.body, depth + 1))
+            if st.orelse:
+                out.append(f"{pad}else:")
+                out.extend(_stmts(cls, st.orelse, depth + 1))
+            continue
+        if isinstance(st, ast.Assign) and [ast.unparse(x) for x in st.targets] == ["t"]:
+            out.append(f"{pad}t = {_simplify(st.value)}")
+            continue
         out.append(f"{pad}# {ast.unparse(st)}")
+    return out
+
+
+def _fork_lines(cls: type) -> list[str]:
+    """Other transcripts a statement forks for its proofs (``*_transcript``
+    methods of its own, e.g. an OR-proof per survivor)."""
+    out = []
+    for klass in cls.__mro__:
+        if klass is zst.Statement or not issubclass(klass, zst.Statement):
+            continue
+        for name, fn in vars(klass).items():
+            if name.endswith("_transcript") and name != "transcript" and inspect.isfunction(fn):
+                out.append(f"-- {name}: a fork per proof of its own:")
+                out.extend("    " + ln for ln in _fn_lines(fn, klass))
     return out
 
 
 def statement_classes() -> list[type[zst.Statement]]:
     """Every statement class with a KIND (subclasses of zkp.statements.Statement,
-    wherever defined), by module and source order."""
+    wherever defined in zkp), by module and source order."""
+    for info in pkgutil.iter_modules(zkp.__path__):
+        importlib.import_module(f"zkp.{info.name}")
     found: list[type[zst.Statement]] = []
     todo: list[type[zst.Statement]] = list(zst.Statement.__subclasses__())
     while todo:
@@ -406,10 +461,10 @@ def _chunk_lines(cls: type) -> list[str]:
     return [f"{'chunk'!r:<18} {_APPEND['append_u64']:<40} chunk index k (on a clone, per proof)"]
 
 
-def _fn_lines(fn: Callable[..., Any]) -> list[str]:
+def _fn_lines(fn: Callable[..., Any], cls: type = object) -> list[str]:
     body = ast.parse(textwrap.dedent(inspect.getsource(fn))).body[0]
     assert isinstance(body, ast.FunctionDef)
-    return _stmts(object, body.body, 0)
+    return _stmts(cls, body.body, 0)
 
 
 def render_statements() -> str:
@@ -431,6 +486,7 @@ def render_statements() -> str:
         if ranged:
             out.extend(_chunk_lines(cls))
             out.append("-- then the range proof's transcript (section 8.3)")
+            out.extend(_fork_lines(cls))
         else:
             out.append(f"{'item'!r:<18} {_APPEND['append_u64']:<40} item index k (on a clone, per proof)")
             out.append("-- then the reveal proof's transcript (section 8.4)")
