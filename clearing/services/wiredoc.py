@@ -47,6 +47,7 @@ from clearing.api import admin_pb2, auditor_pb2, clearing_pb2, prover_pb2
 from clearing.protocol import encoding, errors, events, fields, relay, signing
 from clearing.protocol import messages as msgs
 from clearing.services import auditor, clearing_service, pki, prover_service, rpc, wiredoc_rpcs
+from clearing.services import config as services_config
 from clearing.services import wiredoc_samples as samples
 from zkp import generators as gens_mod
 from zkp import statements as zst
@@ -603,6 +604,8 @@ def constants() -> list[tuple[str, str, str]]:
         ("PROVE_TIME (prover, before proving)", f"{prover_service.PROVE_TIME:g} s",
          "clearing.services.prover_service"),
         ("Ed25519 identity extension OID", f"`{pki.ED25519_IDENTITY_OID.dotted_string}`", "clearing.services.pki"),
+        ("default ports", ", ".join(f"{k} {v}" for k, v in services_config.DEFAULT_PORTS.items()),
+         "clearing.services.config.DEFAULT_PORTS"),
         ("status message length, at most", f"{errors.MAX_MESSAGE_CHARS} characters", "clearing.protocol.errors"),
         ("public amounts (deposits, withdrawals, payments), below", _pow2(zst.MAX_PUBLIC_AMOUNT), "zkp.statements"),
         ("prices, below", _pow2(zst.MAX_PRICE), "zkp.statements"),
