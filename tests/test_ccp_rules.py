@@ -263,10 +263,16 @@ def test_oracle_source_imports_neither_rules_nor_fold():
     assert _forbidden(names, ("clearing.ccp.rules", "clearing.fold")) == set()
     # of the house, only the scenario format (``from clearing.ccp.scenario import X`` names it and each X)
     # and its own margin-model module (the expected-shortfall requirement, issue 13)
+    # and its own waterfall extension (insurance fund, VM gains haircut, gross loss: issue 14)
+    waterfall = {f"clearing.ccp.oracle_waterfall.{x}" for x in ("collateral_consumed", "draw_insurance_fund",
+                                                                "vm_gains_haircut")}
     assert {n for n in names if n.split(".")[0] == "clearing"} - {"clearing.ccp.scenario",
-                                                                  "clearing.ccp.oracle_margin"} == {
+                                                                  "clearing.ccp.oracle_margin",
+                                                                  "clearing.ccp.oracle_waterfall"} == {
         f"clearing.ccp.scenario.{x}" for x in ("Scenario", "ScenarioError", "grid_deposit", "load_scenario",
-                                               "scenario_matrix")} | {"clearing.ccp.oracle_margin.requirement_rule"}
+                                               "scenario_matrix")} | {"clearing.ccp.oracle_margin.requirement_rule"} \
+        | waterfall
+    assert _forbidden(_imported_modules(CCP / "oracle_waterfall.py"), ("clearing", "prover", "zkp")) == set()
     margin = _imported_modules(CCP / "oracle_margin.py")
     assert {n for n in margin if n.split(".")[0] == "clearing"} == {
         "clearing.ccp.scenario", "clearing.ccp.scenario.MODEL_ES", "clearing.ccp.scenario.Scenario"}

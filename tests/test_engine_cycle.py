@@ -161,8 +161,8 @@ def test_two_cycles_with_call_cure_and_payment_default(tmp_path):
     mw = mutual_waterfall(t.residual, [plain.df["A"], plain.df["B"]], 0, 0, 2)
     assert rep["defaulters"][0]["X"] == X and rep["defaulters"][0]["cash"] == plain.cash["C"] < 0
     assert [w["amount"] for w in rep["waterfall"]] == [
-        t.defaulter_margin, t.defaulter_default_fund, mw.skin_in_the_game_1, mw.survivors_default_fund,
-        mw.skin_in_the_game_2, mw.assessments]
+        t.defaulter_margin, t.defaulter_default_fund, 0, mw.skin_in_the_game_1, mw.survivors_default_fund,
+        mw.skin_in_the_game_2, mw.assessments, 0]  # no insurance fund, no VM gains haircut (issue 14)
     assert rep["rounding_residual"] == mw.rounding_residual and rep["uncovered_loss"] == mw.uncovered_loss
     assert rep["liquidity_line"] == -plain.cash["C"]
     assert rep["disclosure_policy"] == "individual"  # two survivors

@@ -76,8 +76,10 @@ def test_demo_normal_one_default_pro_rata_with_residual():
         2_048_100_000, 4_956_350_000, 0, 3_363_510_276, 1_592_839_724, 0)
     assert ev.D0 == 5_636_489_722 == sum(m.default_fund for m in SC.members[1:])
     assert [(t.tranche, t.amount) for t in ev.waterfall] == [
-        ("defaulter_margin", 0), ("defaulter_default_fund", 3_363_510_276), ("skin_in_the_game_1", 500_000_000),
-        ("survivors_default_fund", 1_092_839_721), ("skin_in_the_game_2", 0), ("assessments", 0)]
+        ("defaulter_margin", 0), ("defaulter_default_fund", 3_363_510_276), ("insurance_fund", 0),
+        ("skin_in_the_game_1", 500_000_000),
+        ("survivors_default_fund", 1_092_839_721), ("skin_in_the_game_2", 0), ("assessments", 0),
+        ("vm_gains_haircut", 0)]
     # survivors' fund partly used, pro rata, non-zero rounding residual
     assert 0 < ev.tranche("survivors_default_fund") < ev.D0 and not ev.survivors_default_fund_in_full
     assert ev.survivor_charges == {"B": 205_718_772, "C": 90_208_231, "D": 335_750_637, "E": 277_005_277,
@@ -141,9 +143,10 @@ def test_demo_harsh_two_defaults_assessments_reached():
     assert (a.cash, a.loss, a.residual, b.cash, b.X, b.loss, b.residual) == (
         -8_568_050_000, 11_571_350_000, 8_207_839_724, -1_919_925_000, 814_850_000, 2_734_775_000, 1_673_748_648)
     assert [(t.tranche, t.amount) for t in ev.waterfall] == [
-        ("defaulter_margin", 0), ("defaulter_default_fund", 4_424_536_628), ("skin_in_the_game_1", 500_000_000),
+        ("defaulter_margin", 0), ("defaulter_default_fund", 4_424_536_628), ("insurance_fund", 0),
+        ("skin_in_the_game_1", 500_000_000),
         ("survivors_default_fund", 4_575_463_370), ("skin_in_the_game_2", 500_000_000),
-        ("assessments", 4_306_125_000)]
+        ("assessments", 4_306_125_000), ("vm_gains_haircut", 0)]
     # R = 8,207,839,724 + 1,673,748,648; after SITG 1, the fund in full and SITG 2,
     # 4,306,125,002 is assessed pro rata (< 2 * D0): 4,306,125,000 + a residual of 2
     assert ev.R == 9_881_588_372 and ev.R - 500_000_000 - ev.D0 - 500_000_000 == 4_306_125_002
@@ -240,7 +243,9 @@ def small(members, trades, p1=850, c=800, sitg1=0, sitg2=0, a=2, grid=None):
 
 
 def tranches(ev):
-    return [t.amount for t in ev.waterfall]
+    """The six classic tranches (issue 14's insurance fund and VM gains
+    haircut are checked by tests/test_waterfall_extended.py)."""
+    return [t.amount for t in ev.waterfall if t.tranche not in ("insurance_fund", "vm_gains_haircut")]
 
 
 def only_event(r):
@@ -397,15 +402,20 @@ def test_assessments_capped_and_uncovered_loss():
     assert tranches(ev) == [0, 100, 200, 300, 50, 300]
     assert ev.assessments_due == {"S1": 100, "S2": 100, "S3": 100}
     assert ev.assessments_paid_from_cash == ["S1"] and ev.assessment_deposits == {"S2": 100, "S3": 100}
-    assert (ev.rounding_residual, ev.uncovered_loss, r.uncovered_loss) == (0, 50, 50)
-    assert r.ledger["default_account"] == -50
+    # tranche 8 (issue 14): the 50 left is haircut from S1's VM gain of the day (1500)
+    assert ev.vm_gains_haircut_rate == {"U": 50, "G": 1500} and ev.vm_gains_haircuts == {"S1": 50, "S2": 0, "S3": 0}
+    assert ev.tranche("vm_gains_haircut") == 50
+    assert (ev.rounding_residual, ev.uncovered_loss, r.uncovered_loss) == (0, 0, 0)
+    assert r.ledger["default_account"] == 0
 
 
 def test_no_assessments_all_uncovered():
     surv = [("S1", 1000, 100, 1000), ("S2", 0, 100, 1000), ("S3", 0, 100, 1000)]
     r = run_oracle(small([("L", 1000, 100, 0), *surv], [("L", "S1", 10)], sitg1=200, a=0), "v")
     ev = only_event(r)
-    assert tranches(ev) == [0, 100, 200, 300, 0, 0] and ev.uncovered_loss == 400
+    # tranche 8 (issue 14): the 400 the capped (a = 0) assessments leave come out of S1's gain
+    assert tranches(ev) == [0, 100, 200, 300, 0, 0] and ev.tranche("vm_gains_haircut") == 400
+    assert ev.uncovered_loss == 0 and ev.vm_gains_haircut_rate == {"U": 400, "G": 1500}
 
 
 def test_two_defaulters_one_event():
@@ -444,13 +454,16 @@ def test_survivor_defaulting_after_an_assessment_cascades():
     assert e1.assessments_paid_from_cash == ["S1"] and e1.assessment_deposits == {"S2": 325, "S3": 325}
     # event 2: W's unpaid 325 joins its own loss: X = 100, loss 425; its cash
     # 200 absorbs 200; its df was charged in event 1; the survivors' fund and
-    # both SITG tranches are gone -> 225 uncovered
+    # both SITG tranches are gone -> 225 left, haircut (issue 14) from the day's VM
+    # gains S1 1000, S2 100: floor(225*1000/1100) = 204, floor(225*100/1100) = 20, residual 1
     assert (e2.cause, e2.survivors, e2.D0) == ("assessment", ["S1", "S2", "S3"], 0)
     (w,) = e2.defaulters
     assert (w.member, w.cause, w.cash, w.df, w.X, w.unpaid_assessment) == ("W", "assessment", 200, 0, 100, 325)
     assert (w.loss, w.defaulter_margin, w.defaulter_default_fund, w.residual, w.estate_surplus) == (425, 200, 0, 225, 0)
-    assert tranches(e2) == [200, 0, 0, 0, 0, 0] and e2.uncovered_loss == 225
-    assert r.uncovered_loss == 225 and r.defaulted == ["L", "W"]
+    assert tranches(e2) == [200, 0, 0, 0, 0, 0] and e2.tranche("vm_gains_haircut") == 224
+    assert e2.vm_gains_haircuts == {"S1": 204, "S2": 20, "S3": 0} and e2.vm_gains_residual == 1
+    assert e2.rounding_residual == 1 and e2.uncovered_loss == 0
+    assert r.uncovered_loss == 0 and r.defaulted == ["L", "W"]
     assert r.days[1].defaults == ["L", "W"] and r.days[1].default_events == [0, 1]
     assert r.final["W"]["liquidity"] == 100          # it paid nothing
 

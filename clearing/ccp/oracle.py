@@ -80,6 +80,12 @@ tranches (``mutual_waterfall``):
      sum of losses = defaulter_margin + defaulter_default_fund + SITG1
                      + survivors' df + SITG2 + assessments
                      + rounding_residual + uncovered_loss.
+Issue 14 extends this (rules in :mod:`clearing.ccp.oracle_waterfall`): the
+insurance fund draws min(R, its balance) before SITG1 (the mutual tranches
+above then run on R minus that draw), and the uncovered loss U they leave
+goes to VM gains haircutting (tranche 8, debited from the gaining
+survivors' cash before the assessments are settled); only what that leaves
+is uncovered, and its rounding residual joins rounding_residual.
 Survivors' cash (their initial margin) is never used.  Tranche 4 debits df_j.
 Liquidity line: VM owed to winners that the defaulters did not pay,
 sum of max(0, -cash at default).  Disclosure: fewer than three survivors ->
@@ -150,10 +156,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 from clearing.ccp.oracle_margin import requirement_rule  # the expected-shortfall model (issue 13)
+from clearing.ccp.oracle_waterfall import collateral_consumed, draw_insurance_fund, vm_gains_haircut
 from clearing.ccp.scenario import Scenario, ScenarioError, grid_deposit, load_scenario, scenario_matrix
 
-TRANCHES = ("defaulter_margin", "defaulter_default_fund", "skin_in_the_game_1",
-            "survivors_default_fund", "skin_in_the_game_2", "assessments")
+TRANCHES = ("defaulter_margin", "defaulter_default_fund", "insurance_fund", "skin_in_the_game_1",
+            "survivors_default_fund", "skin_in_the_game_2", "assessments", "vm_gains_haircut")
 
 
 class OracleError(RuntimeError):
@@ -379,6 +386,14 @@ class DefaultEvent:
     skin_in_the_game_2_before: int
     skin_in_the_game_2_after: int
     disclosure_policy: str
+    # issue 14 (clearing.ccp.oracle_waterfall): tranche 3 and 8, the gross loss
+    insurance_fund_before: int = 0
+    insurance_fund_after: int = 0
+    vm_gains_haircut_rate: dict[str, int] = field(default_factory=lambda: {"U": 0, "G": 0})
+    vm_gains_haircuts: dict[str, int] = field(default_factory=dict)   # h_j (private to the members)
+    vm_gains_residual: int = 0
+    collateral_consumed: dict[str, int] = field(default_factory=dict)
+    gross_loss: int = 0
 
     def tranche(self, name: str) -> int:
         for t in self.waterfall:
@@ -465,6 +480,8 @@ class _Run:
         self.led = _Ledger(auction_pos=[0] * len(self.iids))
         self.sitg1 = sc.ccp.skin_in_the_game_1
         self.sitg2 = sc.ccp.skin_in_the_game_2
+        self.insurance_fund = sc.ccp.insurance_fund
+        self.day_vm: dict[str, int] = {}      # trade + settlement VM of the day, less haircuts (tranche 8)
         self.events: list[DefaultEvent] = []
         self.inv = {"positions_net_zero": True, "vm_zero_sum": True, "cash_conservation": True,
                     "loss_identity": True}
@@ -539,12 +556,14 @@ class _Run:
             a.status = "defaulted"
 
         R = sum(r.residual for r in reports)
-        s1_before, s2_before = self.sitg1, self.sitg2
-        mw = mutual_waterfall(R, [snapshot[m] for m in survivors], self.sitg1, self.sitg2,
+        s1_before, s2_before, if_before = self.sitg1, self.sitg2, self.insurance_fund
+        ins = draw_insurance_fund(R, self.insurance_fund)     # tranche 3 (oracle_waterfall)
+        self.insurance_fund -= ins
+        mw = mutual_waterfall(R - ins, [snapshot[m] for m in survivors], self.sitg1, self.sitg2,
                               self.sc.ccp.assessment_cap_multiple)
         self.sitg1 -= mw.skin_in_the_game_1
         self.sitg2 -= mw.skin_in_the_game_2
-        capital = mw.skin_in_the_game_1 + mw.skin_in_the_game_2 + mw.rounding_residual
+        capital = ins + mw.skin_in_the_game_1 + mw.skin_in_the_game_2 + mw.rounding_residual
         led.ccp_capital += capital
         led.default_account += capital
         charges = dict(zip(survivors, mw.survivor_charges))
@@ -552,6 +571,13 @@ class _Run:
             self.acc[m].df -= c
             led.default_account += c
             led.public_charges += c
+        hc = vm_gains_haircut(mw.uncovered_loss, {m: self.day_vm.get(m, 0) for m in survivors})  # tranche 8
+        for m, h in hc.haircuts.items():        # debited from cash before the assessments are settled
+            self.acc[m].cash -= h
+            self.day_vm[m] = self.day_vm.get(m, 0) - h
+        led.public_charges += hc.haircut
+        led.ccp_capital += hc.residual
+        led.default_account += hc.haircut + hc.residual
         dues = dict(zip(survivors, mw.assessments_due))
         paid: dict[str, int] = {}
         unpaid: dict[str, int] = {}
@@ -580,15 +606,18 @@ class _Run:
         waterfall = [
             Tranche("defaulter_margin", sum(r.defaulter_margin for r in reports)),
             Tranche("defaulter_default_fund", sum(r.defaulter_default_fund for r in reports)),
+            Tranche("insurance_fund", ins),
             Tranche("skin_in_the_game_1", mw.skin_in_the_game_1),
             Tranche("survivors_default_fund", mw.survivors_default_fund),
             Tranche("skin_in_the_game_2", mw.skin_in_the_game_2),
             Tranche("assessments", mw.assessments),
+            Tranche("vm_gains_haircut", hc.haircut),
         ]
-        if loss != sum(t.amount for t in waterfall) + mw.rounding_residual + mw.uncovered_loss:
+        rounding = mw.rounding_residual + hc.residual
+        if loss != sum(t.amount for t in waterfall) + rounding + hc.uncovered:
             self.inv["loss_identity"] = False
             raise OracleError(f"event {idx}: loss {loss} != tranches {waterfall} + residual "
-                              f"{mw.rounding_residual} + uncovered {mw.uncovered_loss}")
+                              f"{rounding} + uncovered {hc.uncovered}")
         self.events.append(DefaultEvent(
             index=idx, day=day, cause=cause, defaulters=reports, survivors=survivors,
             survivor_df_snapshot=snapshot, D0=D0, loss=loss, R=R, waterfall=waterfall,
@@ -597,11 +626,13 @@ class _Run:
             assessments_paid=paid, assessments_unpaid=unpaid,
             assessments_paid_from_cash=from_cash, assessment_deposits=deposits,
             default_fund_residual=mw.default_fund_residual, assessment_residual=mw.assessment_residual,
-            rounding_residual=mw.rounding_residual, uncovered_loss=mw.uncovered_loss,
+            rounding_residual=rounding, uncovered_loss=hc.uncovered,
             liquidity_line=sum(r.unpaid_vm for r in reports),
             skin_in_the_game_1_before=s1_before, skin_in_the_game_1_after=self.sitg1,
             skin_in_the_game_2_before=s2_before, skin_in_the_game_2_after=self.sitg2,
-            disclosure_policy="individual" if len(survivors) < 3 else "aggregate"))
+            disclosure_policy="individual" if len(survivors) < 3 else "aggregate",
+            insurance_fund_before=if_before, insurance_fund_after=self.insurance_fund,
+            vm_gains_haircut_rate=hc.rate, vm_gains_haircuts=dict(hc.haircuts), vm_gains_residual=hc.residual))
         return [(m, "assessment", due) for m, due in unpaid.items()]
 
     # -- one day ---------------------------------------------------------------
@@ -649,6 +680,7 @@ class _Run:
             a = self.acc[m]
             settle_vm[m] = vm(prev, P, self.mults, a.pos)
             a.cash += settle_vm[m]
+        self.day_vm = {m: trade_vm.get(m, 0) + v for m, v in settle_vm.items()}
         auction_vm = vm(prev, P, self.mults, led.auction_pos)
         led.auction_cash += auction_vm
         led.public_charges += auction_vm
@@ -691,8 +723,20 @@ class _Run:
             cash_end={m: self.acc[m].cash for m in act}, df_end={m: self.acc[m].df for m in act},
             liquidity_end={m: self.acc[m].liquidity for m in act})
 
+    def _gross_losses(self, days: list[DayRecord]) -> None:
+        """Each event's collateral consumed before the default, per defaulter,
+        and its gross loss (:func:`clearing.ccp.oracle_waterfall.collateral_consumed`)."""
+        initial = {m.id: m.cash + m.default_fund for m in self.sc.members}
+        cures = [(d.day, c.member, c.amount) for d in days for c in d.cures]
+        tagged = [(e.index, m, a) for e in self.events for m, a in e.assessment_deposits.items()]
+        for e in self.events:
+            e.collateral_consumed = {r.member: collateral_consumed(initial, cures, tagged, r.member, r.day, e.index,
+                                                                   r.cash, r.df) for r in e.defaulters}
+            e.gross_loss = sum(e.collateral_consumed.values()) + e.loss
+
     def run(self) -> OracleResult:
         days = [self.day(d) for d in range(self.variant.days)]
+        self._gross_losses(days)
         led = self.led
         policy = "individual" if any(e.disclosure_policy == "individual" for e in self.events) else "aggregate"
         return OracleResult(
@@ -707,7 +751,8 @@ class _Run:
                     "public_charges": led.public_charges, "ccp_capital": led.ccp_capital,
                     "default_account": led.default_account, "auction_cash": led.auction_cash,
                     "auction_positions": self._posdict(led.auction_pos),
-                    "skin_in_the_game_1_left": self.sitg1, "skin_in_the_game_2_left": self.sitg2},
+                    "skin_in_the_game_1_left": self.sitg1, "skin_in_the_game_2_left": self.sitg2,
+                    "insurance_fund_left": self.insurance_fund},
             final={m: {"status": a.status, "cash": a.cash, "df": a.df, "positions": self._posdict(a.pos),
                        "liquidity": a.liquidity} for m, a in self.acc.items()},
         )

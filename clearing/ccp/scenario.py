@@ -32,7 +32,7 @@ one of shocks: S x I ints in price units, or pnl: S x I ints in minor units
 per contract} -- see "Margin models" below;
 ``members``: [{id, cash, default_fund, liquidity, target_positions[I]}];
 ``ccp``: {skin_in_the_game_1, skin_in_the_game_2, assessment_cap_multiple,
-deposit_grid};
+deposit_grid, optional insurance_fund (default 0)};
 ``trades``: [{day, buyer, seller, instrument, quantity, price}];
 ``variants``: {name: {settlement_prices: (days) x I, close_out_prices[I]}}.
 Day 0's settlement row must equal every instrument's ``price0``.
@@ -166,6 +166,8 @@ class CCPParams:
     assessment_cap_multiple: int
     #: public deposit grid in minor units (see the module docstring); 1 = exact deposits
     deposit_grid: int = 1
+    #: the insurance fund's initial CCP allocation (waterfall tranche 3); optional, default 0
+    insurance_fund: int = 0
 
 
 def grid_deposit(amount: int, liquidity: int, grid: int) -> int:
@@ -331,6 +333,8 @@ class Scenario:
                     "skin_in_the_game_2": self.ccp.skin_in_the_game_2,
                     "assessment_cap_multiple": self.ccp.assessment_cap_multiple,
                     "deposit_grid": self.ccp.deposit_grid}
+        if self.ccp.insurance_fund:
+            d["ccp"]["insurance_fund"] = self.ccp.insurance_fund
         d["trades"] = [
             {"day": t.day, "buyer": t.buyer, "seller": t.seller, "instrument": t.instrument,
              "quantity": t.quantity, "price": t.price}
@@ -520,13 +524,14 @@ def _validate(d: Any) -> Scenario:
 
     # ccp
     c = _obj(d["ccp"], "ccp", {"skin_in_the_game_1", "skin_in_the_game_2", "assessment_cap_multiple"},
-             {"deposit_grid"})
+             {"deposit_grid", "insurance_fund"})
     ccp = CCPParams(
         skin_in_the_game_1=_int(c["skin_in_the_game_1"], "ccp.skin_in_the_game_1", 0, AMOUNT_BOUND),
         skin_in_the_game_2=_int(c["skin_in_the_game_2"], "ccp.skin_in_the_game_2", 0, AMOUNT_BOUND),
         assessment_cap_multiple=_int(c["assessment_cap_multiple"], "ccp.assessment_cap_multiple",
                                      0, CAP_MULTIPLE_BOUND),
         deposit_grid=_int(c.get("deposit_grid", 1), "ccp.deposit_grid", 1, AMOUNT_BOUND),
+        insurance_fund=_int(c.get("insurance_fund", 0), "ccp.insurance_fund", 0, AMOUNT_BOUND),
     )
     for k, m in enumerate(members):
         if ccp.assessment_cap_multiple * m.default_fund >= PROVEN_CHARGE_BOUND:

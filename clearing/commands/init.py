@@ -48,6 +48,8 @@ def run(args) -> int:
                                          for i in sc.instruments]
     ccp = {"skin_in_the_game_1": sc.ccp.skin_in_the_game_1, "skin_in_the_game_2": sc.ccp.skin_in_the_game_2,
            "assessment_cap_multiple": sc.ccp.assessment_cap_multiple}
+    if sc.ccp.insurance_fund:  # optional genesis key (issue 14): absent means 0
+        ccp["insurance_fund"] = sc.ccp.insurance_fund
     ports = {"clearing": args.port_base, "prover": args.port_base + 1, "auditor": args.port_base + 2}
     services_config.write_service_files(directory, roster, op.ed25519_private, instruments, ccp, ports)
     print(f"initialised {directory}: {len(members)} members, operator, nodes clearing/prover/auditor; "

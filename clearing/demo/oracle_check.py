@@ -17,7 +17,10 @@ from __future__ import annotations
 REPORT_FIELDS = ("D0", "loss", "R", "survivors_default_fund_in_full", "assessments_capped", "default_fund_residual",
                  "assessment_residual", "rounding_residual", "uncovered_loss", "liquidity_line",
                  "skin_in_the_game_1_before", "skin_in_the_game_1_after", "skin_in_the_game_2_before",
-                 "skin_in_the_game_2_after", "disclosure_policy")
+                 "skin_in_the_game_2_after", "disclosure_policy",
+                 # issue 14: tranche 3 and 8, the gross loss
+                 "insurance_fund_before", "insurance_fund_after", "vm_gains_haircut_rate", "vm_gains_residual",
+                 "gross_loss")
 DEFAULTER_FIELDS = ("cash", "df", "X", "unpaid_vm", "unpaid_assessment", "loss", "defaulter_margin",
                     "defaulter_default_fund", "residual", "estate_surplus")
 
@@ -53,6 +56,8 @@ def compare_with_oracle(days: list[dict], reports: list[dict], oracle,
                 eq(f"event {k} {theirs.member} {f}", ours.get(f), getattr(theirs, f))
             eq(f"event {k} {theirs.member} positions", list(ours.get("positions", [])),
                list(theirs.positions.values()))
+            eq(f"event {k} {theirs.member} collateral consumed", ours.get("collateral_consumed"),
+               ev.collateral_consumed.get(theirs.member))
         eq(f"event {k} survivors", rep.get("survivors"), ev.survivors)
         eq(f"event {k} waterfall", rep.get("waterfall"),
            [{"tranche": t.tranche, "amount": t.amount} for t in ev.waterfall])

@@ -7,15 +7,24 @@
 
       ok, members, instruments, cycles, proofs{generated, verified, rejected},
       defaults[{member, cycle}], loss, waterfall[{tranche, amount}],
-      rounding_residual, uncovered_loss,
+      rounding_residual, uncovered_loss, gross_loss, vm_gains_haircut_rate{U, G},
       invariants{positions_net_zero, vm_zero_sum, cash_conservation},
       auditor{ok, digest_matches}
 
   plus more (the full default reports, the public facts of every cycle,
   the oracle's verdict).  The waterfall sums every default event of the
-  run, tranche by tranche, in the order of DESIGN §6; amounts are integers
-  in minor units; ``loss`` = sum of tranches + rounding residual +
-  uncovered loss (checked: ``accounting_identity``).
+  run, tranche by tranche, in the order of DESIGN §6 as issue 14 extends
+  it (defaulter's margin, defaulter's default fund, insurance fund, SITG 1,
+  survivors' default fund, SITG 2, assessments, VM gains haircut); amounts
+  are integers in minor units; ``loss`` = sum of tranches + rounding
+  residual + uncovered loss (checked: ``accounting_identity``).
+  ``gross_loss`` adds to the net loss the collateral every defaulter posted
+  and lost before its default (public deposits less withdrawals, less
+  max(0, cash) + df at the disclosure); ``vm_gains_haircut_rate`` is
+  {U, G} summed over the events that reached tranche 8 (U the loss the
+  assessments left, G the survivors' opened VM gains);
+  ``insurance_fund_balance`` {before, after} the fund's public balance
+  before the first and after the last default event.
 * :func:`waterfall_svg` draws the chart by hand as SVG (no plotting
   library): one floating bar per tranche starting where the previous one
   ended, then the rounding residual, the uncovered loss and the total loss.
@@ -37,11 +46,13 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-TRANCHES = ("defaulter_margin", "defaulter_default_fund", "skin_in_the_game_1",
-            "survivors_default_fund", "skin_in_the_game_2", "assessments")
+TRANCHES = ("defaulter_margin", "defaulter_default_fund", "insurance_fund", "skin_in_the_game_1",
+            "survivors_default_fund", "skin_in_the_game_2", "assessments", "vm_gains_haircut")
 LABELS = {
     "defaulter_margin": "Defaulter's margin",
     "defaulter_default_fund": "Defaulter's default fund",
+    "insurance_fund": "Insurance fund",
+    "vm_gains_haircut": "VM gains haircut",
     "skin_in_the_game_1": "CCP skin in the game 1",
     "survivors_default_fund": "Survivors' default fund",
     "skin_in_the_game_2": "CCP skin in the game 2",
@@ -53,6 +64,7 @@ LABELS = {
 COLORS = {
     "defaulter_margin": "#2b6cb0", "defaulter_default_fund": "#3182ce", "skin_in_the_game_1": "#805ad5",
     "survivors_default_fund": "#dd6b20", "skin_in_the_game_2": "#6b46c1", "assessments": "#c53030",
+    "insurance_fund": "#2f855a", "vm_gains_haircut": "#b7791f",
     "rounding_residual": "#718096", "uncovered_loss": "#1a202c", "loss": "#4a5568",
 }
 INVARIANTS = ("positions_net_zero", "vm_zero_sum", "cash_conservation")
@@ -75,6 +87,7 @@ def assemble_report(*, scenario, variant: str, backend: str, days: list[dict], c
     residual = sum(int(r["rounding_residual"]) for r in reports)
     uncovered = sum(int(r["uncovered_loss"]) for r in reports)
     identity = loss == sum(w["amount"] for w in waterfall) + residual + uncovered
+    cut = [r["vm_gains_haircut_rate"] for r in reports if r.get("vm_gains_haircut_rate", {}).get("U")]
     proofs = {"generated": proofs["generated"] + refused_invalid, "verified": proofs["verified"],
               "rejected": proofs["rejected"] + refused_invalid}
     proofs_ok = proofs["rejected"] == 0 and proofs["verified"] == proofs["generated"] > 0
@@ -96,6 +109,10 @@ def assemble_report(*, scenario, variant: str, backend: str, days: list[dict], c
         "waterfall": waterfall,
         "rounding_residual": residual,
         "uncovered_loss": uncovered,
+        "gross_loss": sum(int(r.get("gross_loss", r["loss"])) for r in reports),
+        "vm_gains_haircut_rate": {"U": sum(int(c["U"]) for c in cut), "G": sum(int(c["G"]) for c in cut)},
+        "insurance_fund_balance": {"before": int(reports[0].get("insurance_fund_before", 0)) if reports else None,
+                           "after": int(reports[-1].get("insurance_fund_after", 0)) if reports else None},
         "liquidity_line": sum(int(r.get("liquidity_line", 0)) for r in reports),
         "accounting_identity": identity,
         "invariants": invariants,
@@ -266,6 +283,28 @@ def cycle_facts(c: dict, instrument_ids: list[str], digest_chars: int = 64) -> l
     return lines
 
 
+def haircut_rate_text(rate: dict) -> str:
+    """U/G of tranche 8 as 'U / G (p.pp %)', the percentage by integer
+    arithmetic (floor, basis points); 'not reached' when U is 0."""
+    U, G = int(rate.get("U", 0)), int(rate.get("G", 0))
+    if not U:
+        return "not reached"
+    if not G:
+        return f"{amount(U)} / 0 (no survivor gained VM)"
+    bp = min(U, G) * 10000 // G
+    return f"{amount(U)} / {amount(G)} ({bp // 100}.{bp % 100:02d} % of the gains)"
+
+
+def event_facts(r: dict) -> str:
+    """One default event's issue-14 lines: gross and net loss, the insurance
+    fund, the VM gains haircut and its rounding residual."""
+    return (f"Gross loss {amount(r.get('gross_loss', r['loss']))} (net loss {amount(r['loss'])} plus the "
+            f"defaulters' collateral consumed before the default); insurance fund "
+            f"{amount(r.get('insurance_fund_before', 0))} -> {amount(r.get('insurance_fund_after', 0))}; "
+            f"VM gains haircut rate U/G {haircut_rate_text(r.get('vm_gains_haircut_rate', {}))}, "
+            f"rounding residual {amount(r.get('vm_gains_residual', 0))}.")
+
+
 def report_html(report: dict, svg: str) -> str:
     """The HTML report: one template, kept in one function so the page reads top to bottom."""
     e = html.escape
@@ -307,18 +346,23 @@ def report_html(report: dict, svg: str) -> str:
              (LABELS["uncovered_loss"], amount(report["uncovered_loss"])),
              (_Raw(f"<b>{LABELS['loss']}</b>"), _Raw(f"<b>{amount(report['loss'])}</b>"))]
     body.append(_table(["tranche (all default events)", "amount"], rows, frozenset({1})))
+    body.append(f"<p>Gross loss {amount(report.get('gross_loss', report['loss']))} (net loss "
+                f"{amount(report['loss'])}); VM gains haircut rate U/G "
+                f"{e(haircut_rate_text(report.get('vm_gains_haircut_rate', {})))}.</p>")
     for r in report["default_reports"]:
         body.append(f"<h3>Default event {r['index']} (cycle {r['cycle']})</h3>")
         body.append(f"<p>Defaulters {e(', '.join(d['member'] for d in r['defaulters']))}; survivors "
                     f"{e(', '.join(r['survivors']))}; D0 = {amount(r['D0'])}; disclosure policy "
                     f"{e(str(r.get('disclosure_policy')))}; liquidity line {amount(r.get('liquidity_line', 0))}.</p>")
         body.append(_table(
-            ["defaulter", "cash", "df", "positions", "close-out loss X", "loss", "margin used", "df used",
-             "residual", "estate surplus"],
-            [(d["member"], amount(d["cash"]), amount(d["df"]), d.get("positions"), amount(d["X"]),
+            ["defaulter", "cash", "df", "positions", "collateral consumed before the default", "close-out loss X",
+             "net loss", "margin used", "df used", "residual", "estate surplus"],
+            [(d["member"], amount(d["cash"]), amount(d["df"]), d.get("positions"),
+              amount(d.get("collateral_consumed", 0)), amount(d["X"]),
               amount(d["loss"]), amount(d["defaulter_margin"]), amount(d["defaulter_default_fund"]),
               amount(d["residual"]), amount(d["estate_surplus"])) for d in r["defaulters"]],
-            frozenset({1, 2, 4, 5, 6, 7, 8, 9})))
+            frozenset({1, 2, 4, 5, 6, 7, 8, 9, 10})))
+        body.append(f"<p>{e(event_facts(r))}</p>")
         body.append(_table(["tranche", "amount"], [(LABELS[t["tranche"]], amount(t["amount"])) for t in r["waterfall"]]
                            + [("rounding residual", amount(r["rounding_residual"])),
                               ("uncovered loss", amount(r["uncovered_loss"]))], frozenset({1})))
@@ -369,6 +413,9 @@ def print_summary(report: dict, paths: dict) -> None:
     out.append(f"  {'uncovered_loss'.ljust(w)}  {amount(report['uncovered_loss']):>20}")
     out.append(f"  {'loss'.ljust(w)}  {amount(report['loss']):>20}  "
                f"(identity {'holds' if report['accounting_identity'] else 'FAILS'})")
+    out.append(f"  {'gross_loss'.ljust(w)}  {amount(report.get('gross_loss', report['loss'])):>20}  "
+               "(net loss + collateral the defaulters consumed before their default)")
+    out.append(f"  VM gains haircut rate U/G: {haircut_rate_text(report.get('vm_gains_haircut_rate', {}))}")
     a, p, o = report["auditor"], report["proofs"], report["oracle"]
     out.append("")
     out.append(f"proofs: {p['generated']} generated, {p['verified']} verified, {p['rejected']} rejected")
@@ -384,4 +431,4 @@ def print_summary(report: dict, paths: dict) -> None:
 
 
 __all__ = ["assemble_report", "write_outputs", "waterfall_svg", "report_html", "print_summary", "cycle_facts",
-           "TRANCHES", "amount"]
+           "TRANCHES", "amount", "haircut_rate_text", "event_facts"]

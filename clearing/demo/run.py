@@ -106,6 +106,8 @@ NODES = ("clearing", "prover", "auditor")
 START_TIMEOUT = 90.0
 #: attempts at starting the nodes on freshly chosen ports
 PORT_ATTEMPTS = 3
+#: scenarios of the expected-shortfall set of ``--margin-model es`` (issue 13)
+ES_WINDOW = 500
 
 
 # ---------------------------------------------------------------------------
@@ -118,8 +120,9 @@ def configure(parser) -> None:
         "report.json, waterfall.svg and report.html.  Exit 0 only when every proof verified, every "
         "invariant held, the auditor agrees and the public outputs equal the plaintext oracle's.")
     parser.add_argument("--variant", default="normal",
-                        help="scenario variant (default: normal; ccp-demo also has harsh)")
-    parser.add_argument("--scenario", metavar="FILE", help="scenario JSON file (default: the packaged ccp-demo)")
+                        help="scenario variant (default: normal; demo also has harsh, bad-debt severe)")
+    parser.add_argument("--scenario", metavar="NAME|FILE",
+                        help="a packaged scenario (demo, bad-debt) or a scenario JSON file (default: demo)")
     parser.add_argument("--generate", action="store_true",
                         help="generate a random scenario ending in a default that reaches survivors' contributions")
     parser.add_argument("--members", type=int, default=4, help="with --generate: members (>= 3, default 4)")
@@ -128,6 +131,10 @@ def configure(parser) -> None:
     parser.add_argument("--cycles", type=int, default=2,
                         help="with --generate: cycles after day 0, the last one the crash (default 2)")
     parser.add_argument("--seed", type=int, default=1, help="with --generate: random seed (default 1)")
+    parser.add_argument("--margin-model", choices=("scan", "es"), default="scan",
+                        help="scan (default: the scenario's own set) or es: replace a scan set by an "
+                             f"expected-shortfall set of {ES_WINDOW} historical 2-day moves (alpha 0.975, k = "
+                             "13) simulated from the scenario's instruments (clearing.ccp.historical)")
     parser.add_argument("--out", metavar="DIR", default=DEFAULT_OUT,
                         help="output directory for report.json, waterfall.svg, report.html, logs "
                              f"(default ./{DEFAULT_OUT})")
@@ -149,7 +156,7 @@ def run(args) -> int:
         raise UsageError("a generated scenario has one variant, 'normal'")
     opts = DemoOptions(variant=args.variant, scenario=args.scenario, generate=args.generate,
                        members=args.members, instruments=args.instruments, scenarios=args.scenarios,
-                       cycles=args.cycles, seed=args.seed, out=Path(args.out),
+                       cycles=args.cycles, seed=args.seed, margin_model=args.margin_model, out=Path(args.out),
                        json_path=Path(args.json) if args.json else None, backend=args.backend,
                        workdir=Path(args.workdir) if args.workdir else None, quiet=args.quiet)
     report = run_demo(opts)
@@ -166,6 +173,7 @@ class DemoOptions:
     scenarios: int = 6
     cycles: int = 2
     seed: int = 1
+    margin_model: str = "scan"
     out: Path = Path(DEFAULT_OUT)
     json_path: Path | None = None
     backend: str | None = None
@@ -201,13 +209,25 @@ class Progress:
 
 def load_demo_scenario(opts: DemoOptions):
     from clearing.ccp.generate import generate_scenario
-    from clearing.ccp.scenario import builtin_scenario, load_scenario
+    from clearing.ccp.historical import es_demo_scenario
+    from clearing.ccp.scenario import MODEL_ES, builtin_scenario
+    from clearing.demo.scenarios import load_named_scenario
 
     if opts.generate:
-        return generate_scenario(opts.members, opts.instruments, opts.scenarios, opts.cycles, opts.seed)
-    if opts.scenario:
-        return load_scenario(opts.scenario)
-    return builtin_scenario()
+        sc = generate_scenario(opts.members, opts.instruments, opts.scenarios, opts.cycles, opts.seed)
+    elif opts.scenario:
+        sc = load_named_scenario(opts.scenario)  # a packaged name (clearing.demo.scenarios) or a path
+    else:
+        sc = builtin_scenario()
+    if opts.margin_model == "es" and sc.margin_scenarios.model.kind != MODEL_ES:
+        sc = es_demo_scenario(sc, window=ES_WINDOW)
+    return sc
+
+
+def _model_text(sc) -> str:
+    m = sc.margin_scenarios.model
+    return f"expected shortfall, k = {m.k}" + (f", alpha {m.alpha}" if m.alpha else "") if m.kind == "es" \
+        else "worst-case scan"
 
 
 def _amount(x: int) -> str:
@@ -276,8 +296,8 @@ def run_demo(opts: DemoOptions) -> dict:
     signals.install()
     try:
         say(f"scenario {sc.name}, variant {opts.variant}: {len(sc.members)} members, {len(sc.instruments)} "
-            f"instruments, {len(sc.margin_scenarios.shocks)} margin scenarios, {sc.variant(opts.variant).days} "
-            f"cycles; group backend {backend}")
+            f"instruments, {sc.margin_scenarios.count} margin scenarios ({_model_text(sc)}), "
+            f"{sc.variant(opts.variant).days} cycles; group backend {backend}")
         return _Run(opts, sc, oracle, backend, work, procs, say).execute()
     finally:
         signals.ignore()
@@ -470,10 +490,11 @@ class _Run:
         """Settlement prices and the scenario matrix, the margin batch, and
         each call cured or the member declared in default; returns the
         members declared."""
-        from clearing.ccp.scenario import scenario_matrix
+        from clearing.ccp.scenario import scenario_matrix, scenario_model
 
         prices = list(self.variant.settlement_prices[d])
-        self.op.settle(prices, scenario_matrix(self.sc))
+        model = scenario_model(self.sc)
+        self.op.settle(prices, scenario_matrix(self.sc), model=None if model["kind"] == "scan" else model)
         results = self.op.run_margin()
         summary = ", ".join(f"{m} {r}" for m, r in sorted(results.items()))
         self.say(f"cycle {cycle}: settled at {prices}; margin batch verified: {summary}")

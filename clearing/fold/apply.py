@@ -57,7 +57,7 @@ def _genesis(state: State, seq: int, e: ev.Genesis, alg) -> None:
     ccp = config["ccp"]
     state.books = {"auction_pos": [0] * len(state.prices), "auction_cash": 0, "default_account": 0,
                    "ccp_capital": 0, "sitg1": ccp["skin_in_the_game_1"], "sitg2": ccp["skin_in_the_game_2"],
-                   "epochs": []}
+                   "epochs": [], "insurance_fund": ccp.get("insurance_fund", 0)}
 
 
 def _admit(state: State, seq: int, e: ev.Admit, alg) -> None:
@@ -71,6 +71,7 @@ def _deposit(state: State, seq: int, e: ev.Deposit, alg) -> None:
     a.cash = a.cash + alg.public(e.amount)
     a.version = seq
     state.flows["deposits"] += e.amount
+    default.post_collateral(state, e.member, e.amount)  # per member, for the gross loss (issue 14)
 
 
 def _df_fund(state: State, seq: int, e: ev.DfFund, alg) -> None:
@@ -188,6 +189,7 @@ def _withdraw(state: State, seq: int, e: ev.Withdraw, alg) -> None:
     a.cash = a.cash - alg.public(e.amount)
     a.version = seq
     state.flows["withdrawals"] += e.amount
+    default.post_collateral(state, e.member, -e.amount)
 
 
 def _default(state: State, seq: int, e: ev.Default, alg) -> None:

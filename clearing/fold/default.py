@@ -19,16 +19,48 @@ dm-closeout  the operator's close-out prices, in named steps: each
 dm-shares    a verified pro-rata allocation: tranche 4 debits df_j by C_c_j;
              assessments create payables due_j = m*df_j + C_c_j (m = the
              whole multiples of D0 in the assessed amount); the rounding
-             residual Sum - R is absorbed by the CCP.
+             residual Sum - R is absorbed by the CCP.  Purposes
+             ``vm-gains`` and ``vm-gains-haircut`` are tranche 8 (below).
 assessment-pay     a tagged deposit d settles due_j: cash += d*G - C_due.
 assessment-settle  due_j is paid from hidden cash: cash -= C_due (with a
              margin proof on the result); nothing public moves.
+
+The waterfall (seniority): 1 defaulter's margin, 2 defaulter's default
+fund (per defaulter, public arithmetic), then for the event's summed
+residual R: 3 the insurance fund (a public balance in ``books``: the
+genesis ``ccp.insurance_fund`` allocation, plus penalties a liquidation
+credits), 4 SITG 1, 5 survivors' default fund, 6 SITG 2, 7 assessments
+(the sizes of 4-7 from :func:`clearing.ccp.rules.mutual_tranches` on what
+the insurance fund left), 8 VM gains haircutting, 9 uncovered loss.
+
+Tranche 8 (VM gains haircutting, :mod:`zkp.vm_gains`).  dm-open also
+snapshots every survivor's VM commitment of the cycle (``state.vm``: the
+novation and settlement VM booked in the cycle, less haircuts already
+charged in it) under the key ``vm:<member>`` of ``dm_snapshot``.  When the
+assessments leave U > 0 (and there are survivors) the close-out sets
+need["vm-gains"] = U; the prover's ``vm-gains`` answer commits
+g_j = max(0, vm_j) (proven: ranges and an OR-proof) and opens G = sum g_j:
+if U >= G every survivor loses its whole gain (cash -= C_g, homomorphically)
+and U - G is uncovered; else need["vm-gains-haircut"] = U and the shares
+h_j = floor(U*g_j/G) are debited from cash, the residual U - sum h_j being
+absorbed by the CCP.  A haircut also reduces the member's VM of the cycle
+(``state.vm[m] -= C_h``, the pool ``state.vm["@vm-gains-haircut"] += C_h``
+keeps the cycle's VM summing to zero), so a cascade event in the same cycle
+haircuts only what is left of a gain.
+
+Gross loss: ``books["posted"]`` keeps each member's public deposits less
+withdrawals (:func:`post_collateral`); a defaulter's row shows the
+collateral it consumed before the default, posted - max(0, cash) - df at
+the disclosure, and the report's ``gross_loss`` is the net loss plus that
+over the event's defaulters.
 
 Bookkeeping (all public ints): ``flows.charges`` is the net amount moved
 from member commitments into the CCP's public books, with an outstanding
 payable counted as already moved; so at all times
     sum_j (cash_j + df_j - due_j) = G*(deposits - withdrawals - charges)
-    auction_cash + default_account   = charges + ccp_capital.
+    auction_cash + default_account   = charges + ccp_capital
+(``ccp_capital`` counts every CCP resource that entered the default account:
+SITG 1 and 2, the insurance fund drawn, the rounding residuals absorbed).
 """
 from __future__ import annotations
 
@@ -44,9 +76,12 @@ from clearing.protocol.errors import (
 )
 from clearing.protocol.fields import AUCTION, sha256
 from clearing.protocol.statements import disclosed_values
+from clearing.protocol.vm_gains import GAIN_KEY, GAINS, HAIRCUT, VM_KEY
 
-TRANCHE_NAMES = ("defaulter_margin", "defaulter_default_fund", "skin_in_the_game_1",
-                 "survivors_default_fund", "skin_in_the_game_2", "assessments")
+TRANCHE_NAMES = ("defaulter_margin", "defaulter_default_fund", "insurance_fund", "skin_in_the_game_1",
+                 "survivors_default_fund", "skin_in_the_game_2", "assessments", "vm_gains_haircut")
+#: the cycle's VM pool that haircut VM moves to (not a member id: "@")
+HAIRCUT_POOL = "@vm-gains-haircut"
 
 
 # -- dm-open ------------------------------------------------------------------------
@@ -60,6 +95,8 @@ def _dm_open(state: State, seq: int, e: ev.DmOpen, alg) -> None:
                    "D0": sha256(bytes.fromhex(e.D0_proof)).hex()},
     }
     state.dm_snapshot = {m: state.members[m].df for m in e.survivors}
+    for m in e.survivors:  # tranche 8's base: the survivor's VM of the cycle so far
+        state.dm_snapshot[VM_KEY + m] = state.vm.get(m, alg.zero())
     state.pending_defaults = []
 
 
@@ -73,19 +110,26 @@ def _dm_closeout(state: State, seq: int, e: ev.DmCloseout, alg) -> None:
     R = sum(r["residual"] for r in rows)
     books = state.books
     sitg1_before, sitg2_before = books["sitg1"], books["sitg2"]
-    mw = _draw_skin_in_the_game(state, R)
+    fund_before = books.get("insurance_fund", 0)
+    insurance = _draw_insurance_fund(state, R)
+    mw = _draw_skin_in_the_game(state, R - insurance)
+    U = mw.uncovered_loss
     dm.update(stage="closed-out", prices=list(e.prices), lots=[dict(lot) for lot in e.lots], rows=rows, R=R,
-              need={}, k4=0, k6=0,
+              need={}, k4=0, k6=0, k8=0, U=U, G=None,
               sitg1=[sitg1_before, books["sitg1"]], sitg2=[sitg2_before, books["sitg2"]],
+              insurance_fund=[fund_before, books.get("insurance_fund", 0)],
               tranches={"defaulter_margin": sum(r["defaulter_margin"] for r in rows),
                         "defaulter_default_fund": sum(r["defaulter_default_fund"] for r in rows),
+                        "insurance_fund": insurance,
                         "skin_in_the_game_1": mw.skin_in_the_game_1, "survivors_default_fund": 0,
-                        "skin_in_the_game_2": mw.skin_in_the_game_2, "assessments": 0},
+                        "skin_in_the_game_2": mw.skin_in_the_game_2, "assessments": 0, "vm_gains_haircut": 0},
               df_in_full=mw.default_fund_in_full, capped=mw.assessments_capped,
-              uncovered=mw.uncovered_loss, assess_multiple=0)
+              uncovered=U, assess_multiple=0)
     if dm["D0"]:
-        _survivors_default_fund(state, seq, mw, R - mw.skin_in_the_game_1, alg)
+        _survivors_default_fund(state, seq, mw, R - insurance - mw.skin_in_the_game_1, alg)
         _assessments(state, seq, mw, alg)
+    if U > 0 and dm["survivors"]:
+        dm["need"][GAINS] = U  # tranche 8: the prover commits the gains and opens G
     _finish_if_done(state)
 
 
@@ -124,7 +168,9 @@ def _close_out_defaulter(state: State, seq: int, m: str, c, mults: list, alg) ->
     a.df = a.df - alg.public(df_left)
     state.flows["withdrawals"] += cash_left + df_left
     a.version = seq
+    consumed = state.books.get("posted", {}).get(m, 0) - max(0, d["cash"]) - d["df"]
     return {"member": m, "cash": d["cash"], "df": d["df"], "positions": list(d["pos"]), "X": X,
+            "collateral_consumed": consumed,
             "unpaid_vm": max(0, -d["cash"]), "unpaid_assessment": u, "loss": t.loss,
             "defaulter_margin": t.defaulter_margin,
             "defaulter_default_fund": t.defaulter_default_fund, "residual": t.residual,
@@ -149,6 +195,18 @@ def _book_lots(state: State, seq: int, lots, c, mults: list, alg) -> None:
         state.flows["charges"] -= lot_vm
         w.trades[i] += 1
         w.version = seq
+
+
+def _draw_insurance_fund(state: State, R: int) -> int:
+    """Tranche 3: min(R, the insurance fund's public balance), drawn into
+    the default account (counted in ``ccp_capital``)."""
+    books = state.books
+    amount = min(R, books.get("insurance_fund", 0))
+    if amount:
+        books["insurance_fund"] -= amount
+        books["ccp_capital"] += amount
+        books["default_account"] += amount
+    return amount
 
 
 def _draw_skin_in_the_game(state: State, R: int):
@@ -219,6 +277,12 @@ def _assess_multiple(state: State, seq: int, k: int, alg) -> None:
 
 # -- dm-shares ----------------------------------------------------------------------
 def _dm_shares(state: State, seq: int, e: ev.DmShares, alg) -> None:
+    if e.purpose == GAINS:
+        _vm_gains(state, seq, e, alg)
+        return
+    if e.purpose == HAIRCUT:
+        _vm_gains_haircut(state, seq, e, alg)
+        return
     dm, books = state.default_event(), state.books
     purpose = e.purpose
     shares = [alg.commitment(h, "pro-rata share") for h in e.shares]
@@ -245,6 +309,59 @@ def _dm_shares(state: State, seq: int, e: ev.DmShares, alg) -> None:
     _finish_if_done(state)
 
 
+# -- tranche 8: VM gains haircutting ------------------------------------------------
+def _vm_gains(state: State, seq: int, e: ev.DmShares, alg) -> None:
+    """The proven gains g_j = max(0, vm_j) and their opened total G: all of
+    every gain when U >= G (U - G uncovered), else a pro-rata haircut is
+    pending."""
+    dm = state.default_event()
+    survivors = dm["survivors"]
+    gains = [alg.commitment(h, "VM gain") for h in e.shares]
+    for m, g in zip(survivors, gains):
+        state.dm_snapshot[GAIN_KEY + m] = g
+    U, G = e.R, e.total
+    dm["G"] = G
+    dm["proofs"][GAINS] = sha256(bytes.fromhex(e.proof) + bytes.fromhex(e.total_proof)).hex()
+    del dm["need"][GAINS]
+    if U >= G:
+        _haircut(state, seq, gains, G, alg)
+        dm["uncovered"] = U - G
+    else:
+        dm["need"][HAIRCUT] = U
+        dm["uncovered"] = 0
+    _finish_if_done(state)
+
+
+def _vm_gains_haircut(state: State, seq: int, e: ev.DmShares, alg) -> None:
+    """The proven shares h_j = floor(U*g_j/G) debited; the rounding residual
+    U - sum h_j is absorbed by the CCP."""
+    dm, books = state.default_event(), state.books
+    shares = [alg.commitment(h, "VM gains haircut") for h in e.shares]
+    _haircut(state, seq, shares, e.total, alg)
+    k = e.R - e.total
+    books["ccp_capital"] += k
+    books["default_account"] += k
+    dm["k8"] = k
+    dm["proofs"][HAIRCUT] = sha256(bytes.fromhex(e.proof) + bytes.fromhex(e.total_proof)).hex()
+    del dm["need"][HAIRCUT]
+    _finish_if_done(state)
+
+
+def _haircut(state: State, seq: int, amounts, total: int, alg) -> None:
+    """Debit every survivor's cash by its committed haircut (their opened
+    sum is ``total``), moving it out of the member's VM of the cycle."""
+    dm = state.default_event()
+    for m, h in zip(dm["survivors"], amounts):
+        a = state.members[m]
+        a.cash = a.cash - h
+        state.vm[m] = state.vm.get(m, alg.zero()) - h
+        state.vm[HAIRCUT_POOL] = state.vm.get(HAIRCUT_POOL, alg.zero()) + h
+        a.version = seq
+    _book_charge(state, total)
+    _move_residue(state, alg, amounts, total, 1)
+    dm["tranches"]["vm_gains_haircut"] += total
+
+
 # -- assessments --------------------------------------------------------------------
 def _assessment_pay(state: State, seq: int, e: ev.AssessmentPay, alg) -> None:
     a = state.members[e.member]
@@ -252,6 +369,7 @@ def _assessment_pay(state: State, seq: int, e: ev.AssessmentPay, alg) -> None:
     a.due = None
     a.version = seq
     state.flows["deposits"] += e.amount
+    post_collateral(state, e.member, e.amount)
 
 
 def _assessment_settle(state: State, seq: int, e: ev.AssessmentSettle, alg) -> None:
@@ -262,6 +380,17 @@ def _assessment_settle(state: State, seq: int, e: ev.AssessmentSettle, alg) -> N
 
 
 # -- helpers ------------------------------------------------------------------------
+def post_collateral(state: State, member: str, amount: int) -> None:
+    """A member's public deposit (or, negative, withdrawal): its posted
+    collateral ``books["posted"][member]`` (public data), from which a
+    default report shows what the defaulter lost before its default.  The
+    dict is replaced, never changed in place (the fold's journal saves the
+    books shallowly)."""
+    posted = dict(state.books.get("posted", {}))
+    posted[member] = posted.get(member, 0) + amount
+    state.books["posted"] = posted
+
+
 def _book_charge(state: State, amount: int) -> None:
     """``amount`` moves from member commitments to the default account."""
     state.books["default_account"] += amount
@@ -294,7 +423,7 @@ def _finish_if_done(state: State) -> None:
         return
     tr = dm["tranches"]
     loss = sum(r["loss"] for r in dm["rows"])
-    residual = dm["k4"] + dm["k6"]
+    residual = dm["k4"] + dm["k6"] + dm["k8"]
     if loss != sum(tr.values()) + residual + dm["uncovered"]:
         raise LedgerCorrupted(f"default event {dm['index']}: the waterfall does not add up")
     state.reports.append(_report(dm, loss, residual))
@@ -307,11 +436,15 @@ def _report(dm: dict, loss: int, residual: int) -> dict:
     tr = dm["tranches"]
     return {
         "index": dm["index"], "cycle": dm["cycle"], "defaulters": dm["rows"], "survivors": dm["survivors"],
-        "D0": dm["D0"], "loss": loss, "R": dm["R"], "close_out_prices": dm["prices"], "lots": dm["lots"],
+        "D0": dm["D0"], "loss": loss, "gross_loss": loss + sum(r["collateral_consumed"] for r in dm["rows"]),
+        "R": dm["R"], "close_out_prices": dm["prices"], "lots": dm["lots"],
         "waterfall": [{"tranche": n, "amount": tr[n]} for n in TRANCHE_NAMES],
         "survivors_default_fund_in_full": dm["df_in_full"], "assessments_capped": dm["capped"],
-        "default_fund_residual": dm["k4"], "assessment_residual": dm["k6"], "rounding_residual": residual,
+        "default_fund_residual": dm["k4"], "assessment_residual": dm["k6"], "vm_gains_residual": dm["k8"],
+        "rounding_residual": residual,
         "uncovered_loss": dm["uncovered"], "liquidity_line": sum(r["unpaid_vm"] for r in dm["rows"]),
+        "insurance_fund_before": dm["insurance_fund"][0], "insurance_fund_after": dm["insurance_fund"][1],
+        "vm_gains_haircut_rate": {"U": dm["U"], "G": dm["G"] or 0},
         "skin_in_the_game_1_before": dm["sitg1"][0], "skin_in_the_game_1_after": dm["sitg1"][1],
         "skin_in_the_game_2_before": dm["sitg2"][0], "skin_in_the_game_2_after": dm["sitg2"][1],
         "disclosure_policy": "individual" if len(dm["survivors"]) < 3 else "aggregate",

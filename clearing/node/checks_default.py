@@ -1,7 +1,8 @@
 """Checks of the default phase's events (default, dm-open, dm-closeout,
-dm-shares, assessment-pay, assessment-settle) against the state before the
-event; each takes the parsed event (:mod:`clearing.protocol.events`: fields
-and types already checked)."""
+dm-shares -- the pro-rata tranches and tranche 8's VM gains --,
+assessment-pay, assessment-settle) against the state before the event; each
+takes the parsed event (:mod:`clearing.protocol.events`: fields and types
+already checked)."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -46,15 +47,27 @@ from clearing.protocol.statements import (
     shares_total_statement,
     snapshot_statement,
 )
+from clearing.protocol.vm_gains import (
+    GAIN_KEY,
+    GAINS,
+    VM_KEY,
+    VM_PURPOSES,
+    gains_statements,
+    haircut_statement,
+    total_statement,
+)
 from verifier.statements import verify, verify_reveals
+from verifier.vm_gains import verify_vm_gains
 from zkp.errors import DecodeError, VerificationError
 from zkp.statements import (
     MAX_PRICE,
     MAX_PUBLIC_AMOUNT,
+    MAX_REVEAL,
     RevealProofs,
     StatementError,
     StatementProof,
 )
+from zkp.vm_gains import VmGainsProof
 
 if TYPE_CHECKING:
     from clearing.node.core import Core
@@ -185,7 +198,9 @@ def _check_lots(core: Core, lots, dm: dict) -> None:
 
 
 # -- dm-shares ------------------------------------------------------------------------
-def check_dm_shares(core: Core, b: ev.DmShares) -> None:
+def _shares_head(core: Core, b: ev.DmShares, allow_identity: bool) -> tuple[dict, list]:
+    """The checks every allocation shares: a pending purpose, its amount,
+    one canonical commitment per survivor.  Returns (event, commitments)."""
     core._check_cycle(b.cycle)
     _ident("request id", b.request_id)
     dm = _dm(core, b.index)
@@ -193,12 +208,26 @@ def check_dm_shares(core: Core, b: ev.DmShares) -> None:
         raise FailedPrecondition(f"no {shown(b.purpose)} allocation is pending in this default event")
     if b.R != dm["need"][b.purpose]:
         raise InvalidArgument("the allocated amount differs from the pending tranche")
-    n = len(dm["survivors"])
-    if len(b.shares) != n:
+    if len(b.shares) != len(dm["survivors"]):
         raise InvalidArgument("one share per survivor")
-    shares = [_point("share", h, allow_identity=True) for h in b.shares]
+    shares = [_point("share", h, allow_identity=allow_identity) for h in b.shares]
     if [p.encode().hex() for p in shares] != list(b.shares):
         raise InvalidArgument("shares must be canonical lower-case hex")
+    return dm, shares
+
+
+def _check_shares_sig(core: Core, b: ev.DmShares, proof: bytes, total_proof: bytes) -> None:
+    _verify_sig(core._cfg()["keys"]["prover"],
+                shares_message(b.cycle, b.index, b.purpose, b.R, b.shares, b.total, proof, total_proof),
+                b.sig, "the prover service")
+
+
+def check_dm_shares(core: Core, b: ev.DmShares) -> None:
+    if b.purpose in VM_PURPOSES:
+        check_vm_gains(core, b)
+        return
+    dm, shares = _shares_head(core, b, allow_identity=True)
+    n = len(shares)
     _int("total", b.total, 0, b.R + 1)
     if b.R - b.total >= n:
         raise InvalidArgument("the rounding residual must be smaller than the number of survivors")
@@ -212,9 +241,39 @@ def check_dm_shares(core: Core, b: ev.DmShares) -> None:
         verify_reveals(tst, RevealProofs.from_bytes(total_proof, 1))
     except (VerificationError, DecodeError, StatementError):
         raise InvalidArgument("the pro-rata shares do not verify") from None
-    _verify_sig(core._cfg()["keys"]["prover"],
-                shares_message(b.cycle, b.index, b.purpose, b.R, b.shares, b.total, proof, total_proof),
-                b.sig, "the prover service")
+    _check_shares_sig(core, b, proof, total_proof)
+
+
+# -- tranche 8: VM gains haircutting ----------------------------------------------------
+def check_vm_gains(core: Core, b: ev.DmShares) -> None:
+    """``vm-gains``: the committed gains g_j = max(0, vm_j) against the
+    dm-open snapshot of every survivor's VM (ranges and OR-proofs,
+    :mod:`zkp.vm_gains`) and their opened total G (any value below 2^64).
+    ``vm-gains-haircut``: the pro-rata shares h_j = floor(U*g_j/G) of the
+    proven gains, their opened total within #survivors - 1 of U."""
+    dm, shares = _shares_head(core, b, allow_identity=False)
+    s = core.state
+    survivors = dm["survivors"]
+    proof = _hexbytes("proof", b.proof)
+    total_proof = _hexbytes("total proof", b.total_proof)
+    try:
+        if b.purpose == GAINS:
+            _int("total", b.total, 0, MAX_REVEAL)
+            vms = [s.dm_snapshot[VM_KEY + m] for m in survivors]
+            sts = gains_statements(b.cycle, dm["open_seq"], b.R, survivors, vms, shares)
+            verify_vm_gains(sts, VmGainsProof.from_bytes(proof, sts))
+        else:
+            _int("total", b.total, 0, b.R + 1)
+            if b.R - b.total >= len(survivors):
+                raise InvalidArgument("the rounding residual must be smaller than the number of survivors")
+            gains = [s.dm_snapshot[GAIN_KEY + m] for m in survivors]
+            st = haircut_statement(b.cycle, dm["open_seq"], b.R, dm["G"], survivors, gains, shares)
+            verify(st, StatementProof.from_bytes(proof, st))
+        tst = total_statement(b.cycle, dm["open_seq"], b.purpose, survivors, shares, b.total)
+        verify_reveals(tst, RevealProofs.from_bytes(total_proof, 1))
+    except (VerificationError, DecodeError, StatementError):
+        raise InvalidArgument(f"the {b.purpose} proofs do not verify") from None
+    _check_shares_sig(core, b, proof, total_proof)
 
 
 # -- assessments ----------------------------------------------------------------------

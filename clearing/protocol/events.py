@@ -16,7 +16,8 @@ kind               fields
 =================  ==========================================================
 genesis            config {instruments [{id str, multiplier int, tick int,
                    price0 int}], ccp {skin_in_the_game_1 int,
-                   skin_in_the_game_2 int, assessment_cap_multiple int},
+                   skin_in_the_game_2 int, assessment_cap_multiple int,
+                   optional insurance_fund int},
                    keys {operator, prover, prover_relay, prover_relay_sig,
                    node: hex}}, op_sig hex
 admit              member str, key hex, relay_key hex, relay_sig hex, op_sig hex
@@ -49,7 +50,9 @@ dm-closeout        cycle int, index int, prices [int], lots [{winner str,
                    instrument str, quantity int}], request_id str, op_sig hex
 dm-shares          cycle int, index int, purpose str, R int, shares [hex],
                    total int, proof hex, total_proof hex, request_id str,
-                   sig hex
+                   sig hex (purposes default-fund, assessment; vm-gains and
+                   vm-gains-haircut carry tranche 8, see
+                   clearing.protocol.vm_gains)
 assessment-pay     member str, index int, amount int, cycle int, ctx_seq int,
                    proof hex, request_id str, sig hex
 assessment-settle  member str, index int, cycle int, ctx_seq int, proof hex,
@@ -86,7 +89,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from clearing.protocol.errors import InvalidArgument, shown
-from clearing.protocol.messages import CCP_PARAMETERS, TRADE_FIELDS
+from clearing.protocol.messages import CCP_OPTIONAL, CCP_PARAMETERS, TRADE_FIELDS
 
 #: A shape: (path, value) -> the checked value (a private copy); raises
 #: InvalidArgument naming ``path`` ("<kind> event: <field>[.<nested>]").
@@ -168,11 +171,29 @@ def map_of(value: Shape) -> Shape:
 
 
 INSTRUMENT = obj(id=_str, multiplier=_int, tick=_int, price0=_int)
-CONFIG = obj(instruments=list_of(INSTRUMENT), ccp=obj(**{k: _int for k in CCP_PARAMETERS}),
+
+
+def _ccp_config(path: str, v: Any) -> dict:
+    """Genesis ``config.ccp``: the CCP parameters, plus the optional keys
+    (:data:`~clearing.protocol.messages.CCP_OPTIONAL`) when present."""
+    names = CCP_PARAMETERS + tuple(k for k in CCP_OPTIONAL if isinstance(v, dict) and k in v)
+    return obj(**{k: _int for k in names})(path, v)
+
+
+CONFIG = obj(instruments=list_of(INSTRUMENT), ccp=_ccp_config,
              keys=obj(operator=_str, prover=_str, prover_relay=_str, prover_relay_sig=_str, node=_str))
 #: the signed trade tuple's fields (``clearing.protocol.messages.TRADE_FIELDS``)
 TRADE = obj(**{f: (_int if f in ("cycle", "price") else _str) for f in TRADE_FIELDS})
-SCENARIO_SET = obj(version=_int, matrix=list_of(list_of(_int)), id=_str)
+_SCENARIO_SET_SCAN = obj(version=_int, matrix=list_of(list_of(_int)), id=_str)
+_SCENARIO_SET_MODEL = obj(version=_int, matrix=list_of(list_of(_int)), id=_str, model=obj(kind=_str, k=_int))
+
+
+def SCENARIO_SET(path: str, v: Any) -> dict:
+    """The operator's scenario set; a ``model`` {kind, k} only when it is
+    not the scan (issue 13: expected shortfall), so scan sets keep their shape."""
+    return (_SCENARIO_SET_MODEL if isinstance(v, dict) and "model" in v else _SCENARIO_SET_SCAN)(path, v)
+
+
 MARGIN_ENTRY = obj(member=_str, solvency_only=_bool, ctx_seq=_int, proof=_str)
 DISCLOSURE = obj(values=list_of(_int), proof=_str)
 LOT = obj(winner=_str, instrument=_str, quantity=_int)

@@ -61,11 +61,17 @@ def receipt_message(trade: Mapping):
     return "prover-receipt", [("trade-id", trade["trade_id"]), ("trade", sha256(trade_tuple(trade)))]
 
 
-def scenario_set_id(version: int, instruments: Sequence[str], matrix) -> bytes:
-    """The hash naming an operator's scenario set."""
-    return sha256(signing.encode_tuple("scenario-set", [
-        ("version", version), ("instruments", list(instruments)), ("matrix", [list(r) for r in matrix]),
-    ]))
+def scenario_set_id(version: int, instruments: Sequence[str], matrix, model: Mapping | None = None) -> bytes:
+    """The hash naming an operator's scenario set: its version, instrument
+    ids and P&L matrix, and for a margin model other than the scan (issue
+    13: ``{"kind": "es", "k": k}``) the model's kind and k -- so a set's id,
+    which the settlement signature and every margin transcript bind, covers
+    the model.  A scan set (no model) hashes as before models existed."""
+    fields: list[tuple[str, signing.Value]] = [
+        ("version", version), ("instruments", list(instruments)), ("matrix", [list(r) for r in matrix])]
+    if model is not None and model.get("kind", "scan") != "scan":
+        fields += [("model", model["kind"]), ("k", model["k"])]
+    return sha256(signing.encode_tuple("scenario-set", fields))
 
 
 def settlement_message(cycle: int, prices: Sequence[int], set_id: bytes):
@@ -155,6 +161,9 @@ def assessment_settlement_message(member: str, index: int, cycle: int, request_i
 
 #: the CCP's parameters: genesis ``config.ccp`` keys and ``ccp-params`` fields
 CCP_PARAMETERS = ("skin_in_the_game_1", "skin_in_the_game_2", "assessment_cap_multiple")
+#: optional genesis ``config.ccp`` keys (absent means 0): the insurance
+#: fund's initial CCP allocation (tranche 3)
+CCP_OPTIONAL = ("insurance_fund",)
 
 
 def _check_ccp_parameters(p: Mapping) -> None:
@@ -162,6 +171,8 @@ def _check_ccp_parameters(p: Mapping) -> None:
     _int("skin_in_the_game_1", p["skin_in_the_game_1"], 0, MAX_PUBLIC_AMOUNT)
     _int("skin_in_the_game_2", p["skin_in_the_game_2"], 0, MAX_PUBLIC_AMOUNT)
     _int("assessment_cap_multiple", p["assessment_cap_multiple"], 0, 1 << 8)
+    if "insurance_fund" in p:
+        _int("insurance_fund", p["insurance_fund"], 0, MAX_PUBLIC_AMOUNT)
 
 
 def _verify_sig(key_hex: str, msg, sig_hex, who: str) -> None:

@@ -74,6 +74,8 @@ from clearing.protocol.statements import (
     snapshot_statement,
     withdrawal_statement,
 )
+from clearing.protocol.vm_gains import VM_PURPOSES
+from prover.custody.vm_gains import vm_gains_answer
 from prover.distributed import DaskProver
 from prover.pool import ProverPool, shared_pool
 from prover.statements import pro_rata_shares, prove, prove_margin_or_solvency, prove_reveals
@@ -589,7 +591,8 @@ class WitnessStore:
             self.log.append(("pro-rata", "all", s.cycle, "refused: nothing pending"))
             raise Refused("no such allocation is pending in the ledger")
         ans = self._answer(("pro-rata", ev["index"], ev["open_seq"], purpose, ev["need"][purpose]),
-                           lambda: self._default_shares(purpose))
+                           lambda: (vm_gains_answer(self, purpose) if purpose in VM_PURPOSES  # tranche 8
+                                    else self._default_shares(purpose)))
         return ProRataAllocation(ans["cycle"], ans["index"], ans["purpose"], ans["R"], ans["shares"], ans["total"],
                                  ans["proof"], ans["total_proof"], ans["sig"])
 

@@ -191,12 +191,15 @@ class Sim:
         return res
 
     # -- cycle ------------------------------------------------------------------------------
-    def settle(self, prices, matrix, version=None):
+    def settle(self, prices, matrix, version=None, model=None):
+        """``model``: None (the scan) or {"kind": "es", "k": k} (issue 13)."""
         if version is None:
             version = self.scenario_version
         ids = [i["id"] for i in self.config["instruments"]]
-        sid = scenario_set_id(version, ids, matrix)
+        sid = scenario_set_id(version, ids, matrix, model)
         ss = {"version": version, "matrix": [list(r) for r in matrix], "id": sid.hex()}
+        if model is not None and model.get("kind") != "scan":
+            ss["model"] = dict(model)
         res = self.engine.settle(self.cycle, list(prices), ss, self.op(settlement_message(self.cycle, prices, sid)),
                                  self.rid("settle"))
         self.sync()
@@ -240,8 +243,8 @@ class Sim:
                                        self.op(closeout_message(self.cycle, index, close_out_prices, lots)),
                                        self.rid("dm-close"))["need"]
         self.sync()
-        for purpose in sorted(need):
-            self.engine.dm_shares(self.witness.default_shares(purpose), self.rid("dm-shares"))
+        while need:  # an allocation may ask for another (tranche 8: the gains, then the haircut)
+            need = self.engine.dm_shares(self.witness.default_shares(sorted(need)[0]), self.rid("dm-shares"))["need"]
             self.sync()
         assert self.engine.state.dm is None
         return index
@@ -305,7 +308,8 @@ def basic_sim(tmp_path, members=("A", "B", "C"), cash=10**9, df=10**7, seed=b"ba
 # ---------------------------------------------------------------------------
 # Driving a scenario file (clearing.ccp.scenario) through the engine
 # ---------------------------------------------------------------------------
-def settle_assessment(sim: Sim, member: str, index: int, liquidity: dict, grid: int, matrix) -> tuple | None:
+def settle_assessment(sim: Sim, member: str, index: int, liquidity: dict, grid: int, matrix,
+                      req=None) -> tuple | None:
     """The member's side of an assessment payable, the oracle's rule
     (clearing.ccp.oracle), in the member client's order:
     1. from hidden excess cash when cash - due >= its requirement on its
@@ -318,14 +322,15 @@ def settle_assessment(sim: Sim, member: str, index: int, liquidity: dict, grid: 
     The member knows due, cash and positions from its own openings.  A
     payable of 0 (a share that floors to 0, a zero contribution) is settled
     from cash too: the engine holds it until it is settled.  Returns
-    ("cash", due), ("deposit", d) or None; ``liquidity`` is updated."""
+    ("cash", due), ("deposit", d) or None; ``liquidity`` is updated.  ``req``:
+    positions -> requirement under the set's model (default: the scan)."""
     # the harness plays the oracle's member, so it uses the oracle's requirement (not clearing.ccp.rules)
     from clearing.ccp.oracle import requirement
     from clearing.ccp.scenario import grid_deposit
 
     due = sim.witness.due(member)
     bal = sim.witness.balances(member)
-    if bal["cash"] - due >= requirement(matrix, bal["pos"]):
+    if bal["cash"] - due >= (req(bal["pos"]) if req else requirement(matrix, bal["pos"])):
         sim.settle_assessment_from_cash(member, index)
         return "cash", due
     if due <= liquidity[member]:
@@ -348,16 +353,21 @@ def run_scenario(tmp_path, sc, variant_name: str, seed=b"scenario", reopen_every
     public records; a cure is (member, deposit), the call keeps the call)."""
     # the oracle's member: its requirement, independent of clearing.ccp.rules (the demo member uses the rules)
     from clearing.ccp.oracle import requirement
-    from clearing.ccp.scenario import grid_deposit, scenario_matrix
+    from clearing.ccp.oracle_margin import requirement_rule
+    from clearing.ccp.scenario import grid_deposit, scenario_matrix, scenario_model
     from clearing.protocol.errors import FailedPrecondition
 
     instruments = [{"id": i.id, "multiplier": i.multiplier, "tick": i.tick, "price0": i.price0}
                    for i in sc.instruments]
     ccp = {"skin_in_the_game_1": sc.ccp.skin_in_the_game_1, "skin_in_the_game_2": sc.ccp.skin_in_the_game_2,
            "assessment_cap_multiple": sc.ccp.assessment_cap_multiple}
+    if sc.ccp.insurance_fund:  # optional genesis key (issue 14)
+        ccp["insurance_fund"] = sc.ccp.insurance_fund
     sim = Sim(tmp_path / "scenario.db", instruments, ccp, seed=seed)
     sim.reopen_every_step = reopen_every_step
     matrix = scenario_matrix(sc)
+    model = scenario_model(sc)                         # {"kind": "scan"} or {"kind": "es", "k": k}
+    req = requirement_rule(sc, matrix, requirement)    # the oracle's requirement under that model
     variant = sc.variant(variant_name)
     liquidity = {}
     for m in sc.members:
@@ -376,7 +386,7 @@ def run_scenario(tmp_path, sc, variant_name: str, seed=b"scenario", reopen_every
                 booked.append(k)
             except FailedPrecondition:
                 rejected.append(k)
-        sim.settle(list(variant.settlement_prices[d]), matrix)
+        sim.settle(list(variant.settlement_prices[d]), matrix, model=model)
         vm = {m: sim.witness.vm(m) for m in sim.members if sim.engine.account(m)["status"] != "defaulted"}
         cash = {m: sim.witness.balances(m)["cash"] for m in vm}
         results = sim.margin()
@@ -385,7 +395,7 @@ def run_scenario(tmp_path, sc, variant_name: str, seed=b"scenario", reopen_every
             if res == "pass":
                 continue
             bal = sim.witness.balances(m)
-            amount = requirement(matrix, bal["pos"]) - bal["cash"]
+            amount = req(bal["pos"]) - bal["cash"]
             calls.append((m, amount, "im" if res == "call" else "payment"))
             if amount <= liquidity[m]:
                 deposit = grid_deposit(amount, liquidity[m], sc.ccp.deposit_grid)
@@ -402,7 +412,7 @@ def run_scenario(tmp_path, sc, variant_name: str, seed=b"scenario", reopen_every
                 acct = sim.engine.account(m)
                 if acct["due"] is None or acct["status"] != "active":
                     continue
-                if settle_assessment(sim, m, index, liquidity, sc.ccp.deposit_grid, matrix) is None:
+                if settle_assessment(sim, m, index, liquidity, sc.ccp.deposit_grid, matrix, req) is None:
                     sim.declare_default(m)
                     defaults.append(m)
         close = sim.close()

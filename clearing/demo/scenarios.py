@@ -1,0 +1,40 @@
+"""The demo's packaged scenarios, selectable by name (``zkclear demo
+--scenario bad-debt``); anything else is a path to a scenario JSON file.
+
+=============  ==========================  =====================================
+name           file (package clearing.data)  what it shows
+=============  ==========================  =====================================
+``demo``       ccp-demo.json               DESIGN §10: calls, cures, a default
+                                           reaching the survivors' fund
+                                           (variants normal, harsh)
+``bad-debt``   ccp-bad-debt.json           issue 14: a default through the
+                                           insurance fund, both SITG tranches,
+                                           the fund and capped assessments into
+                                           VM gains haircutting (variants
+                                           normal: pro rata with a rounding
+                                           residual; severe: every gain taken,
+                                           an uncovered loss left)
+=============  ==========================  =====================================
+"""
+from __future__ import annotations
+
+from importlib import resources
+
+#: packaged scenario name -> file in clearing/data (the files' own names work too)
+PACKAGED = {"demo": "ccp-demo.json", "ccp-demo": "ccp-demo.json",
+            "bad-debt": "ccp-bad-debt.json", "ccp-bad-debt": "ccp-bad-debt.json"}
+
+
+def load_named_scenario(name_or_path: str):
+    """The packaged scenario called ``name_or_path``, else the scenario file
+    at that path (:func:`clearing.ccp.scenario.load_scenario`)."""
+    from clearing.ccp.scenario import load_scenario, parse_json
+
+    packaged = PACKAGED.get(name_or_path)
+    if packaged is None:
+        return load_scenario(name_or_path)
+    text = resources.files("clearing.data").joinpath(packaged).read_text(encoding="utf-8")
+    return load_scenario(parse_json(text))
+
+
+__all__ = ["PACKAGED", "load_named_scenario"]
