@@ -9,7 +9,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ScenarioSet(_message.Message):
-    __slots__ = ("version", "rows")
+    __slots__ = ("version", "rows", "model", "k")
     class Row(_message.Message):
         __slots__ = ("pnl",)
         PNL_FIELD_NUMBER: _ClassVar[int]
@@ -17,9 +17,13 @@ class ScenarioSet(_message.Message):
         def __init__(self, pnl: _Optional[_Iterable[int]] = ...) -> None: ...
     VERSION_FIELD_NUMBER: _ClassVar[int]
     ROWS_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    K_FIELD_NUMBER: _ClassVar[int]
     version: int
     rows: _containers.RepeatedCompositeFieldContainer[ScenarioSet.Row]
-    def __init__(self, version: _Optional[int] = ..., rows: _Optional[_Iterable[_Union[ScenarioSet.Row, _Mapping]]] = ...) -> None: ...
+    model: str
+    k: int
+    def __init__(self, version: _Optional[int] = ..., rows: _Optional[_Iterable[_Union[ScenarioSet.Row, _Mapping]]] = ..., model: _Optional[str] = ..., k: _Optional[int] = ...) -> None: ...
 
 class SettleRequest(_message.Message):
     __slots__ = ("request_id", "cycle", "prices", "scenario_set", "operator_signature")

@@ -325,16 +325,32 @@ def lots_msg(items: Sequence[dict]) -> list:
 
 def scenario_set(msg: admin_pb2.ScenarioSet, instruments: Sequence[str]) -> dict:
     """Wire scenario set -> the engine's dict with its id (hash over the
-    version, the instrument ids and the matrix)."""
+    version, the instrument ids, the matrix and a non-scan model).  The
+    dict carries ``model`` {"kind": "es", "k": k} for an expected-shortfall
+    set (issue 13) and no model for the scan ("" or "scan", k = 0)."""
     matrix = [list(row.pnl) for row in msg.rows]
     if not matrix:
         raise ConversionError("scenario set has no scenarios")
-    sid = scenario_set_id(msg.version, list(instruments), matrix)
-    return {"version": msg.version, "matrix": matrix, "id": sid.hex()}
+    model: dict | None = None
+    if msg.model in ("", "scan"):
+        if msg.k:
+            raise ConversionError("scenario set: the scan model has no k")
+    elif msg.model == "es":
+        model = {"kind": "es", "k": msg.k}
+    else:
+        raise ConversionError("scenario set model must be 'scan' or 'es'")
+    sid = scenario_set_id(msg.version, list(instruments), matrix, model)
+    out = {"version": msg.version, "matrix": matrix, "id": sid.hex()}
+    if model is not None:
+        out["model"] = model
+    return out
 
 
-def scenario_set_msg(version: int, matrix: Sequence[Sequence[int]]) -> admin_pb2.ScenarioSet:
-    return admin_pb2.ScenarioSet(version=version, rows=[admin_pb2.ScenarioSet.Row(pnl=list(r)) for r in matrix])
+def scenario_set_msg(version: int, matrix: Sequence[Sequence[int]], model: dict | None = None) -> admin_pb2.ScenarioSet:
+    """The wire scenario set; ``model`` None or {"kind": "scan"} (the scan) or {"kind": "es", "k": k}."""
+    es = model is not None and model.get("kind") == "es"
+    return admin_pb2.ScenarioSet(version=version, rows=[admin_pb2.ScenarioSet.Row(pnl=list(r)) for r in matrix],
+                                 model="es" if es else "", k=model["k"] if es and model else 0)
 
 
 __all__ = [

@@ -77,15 +77,17 @@ class Operator(SigningClient):
         return names
 
     def settle(self, prices: Sequence[int], matrix: Sequence[Sequence[int]], version: int = 0,
-               cycle: int | None = None, request_id: str | None = None) -> int:
+               cycle: int | None = None, request_id: str | None = None, model: dict | None = None) -> int:
+        """Sign and publish the settlement prices with the scenario set;
+        ``model`` None (the scan) or {"kind": "es", "k": k} (issue 13)."""
         status = self.status()
         cycle = status.cycle if cycle is None else cycle
         ids = [i.id for i in status.instruments]
-        sid = scenario_set_id(version, ids, [list(r) for r in matrix])
+        sid = scenario_set_id(version, ids, [list(r) for r in matrix], model)
         op_sig = self._sign(settlement_message(cycle, list(prices), sid))
         return self.admin.Settle(admin_pb2.SettleRequest(
             request_id=request_id or f"settle-{cycle}", cycle=cycle, prices=list(prices),
-            scenario_set=convert.scenario_set_msg(version, matrix), operator_signature=op_sig)).seq
+            scenario_set=convert.scenario_set_msg(version, matrix, model), operator_signature=op_sig)).seq
 
     def run_margin(self, cycle: int | None = None, request_id: str | None = None) -> dict:
         cycle = self._cycle(cycle)

@@ -34,7 +34,8 @@ def configure(parser) -> None:
     s.add_argument("--prices", type=price_list, required=True,
                    help="comma-separated settlement prices, in instrument order")
     s.add_argument("--scenario-set", metavar="FILE",
-                   help='JSON {"version": V, "matrix": [[...], ...]} (default: the packaged ccp-demo set)')
+                   help='JSON {"version": V, "matrix": [[...], ...]} and optionally "model": {"kind": "es", '
+                        '"k": K} (zkclear scenario historical writes one; default: the packaged ccp-demo set)')
     s.add_argument("--version", type=int_in(0, (1 << 32) - 1, "version"), default=0,
                    help="scenario-set version (with the default set)")
     sub.add_parser("margin", help="run the cycle's margin batch")
@@ -60,17 +61,23 @@ def configure(parser) -> None:
     r.add_argument("--json", action="store_true", help="machine-readable JSON")
 
 
-def _scenario_set(args) -> tuple[int, list[list[int]]]:
+def _scenario_set(args) -> tuple[int, list[list[int]], dict | None]:
+    """(version, matrix, model): the model None (the scan) or {"kind": "es", "k": k}."""
     if args.scenario_set:
         try:
             with open(args.scenario_set, encoding="utf-8") as fh:
                 data = json.load(fh)
-            return int(data["version"]), [[int(x) for x in row] for row in data["matrix"]]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+            model = data.get("model")
+            if model is not None and model.get("kind", "scan") == "scan":
+                model = None
+            elif model is not None:
+                model = {"kind": str(model["kind"]), "k": int(model["k"])}
+            return int(data["version"]), [[int(x) for x in row] for row in data["matrix"]], model
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise CommandError(f"cannot read scenario set {args.scenario_set}: {exc}") from None
     from clearing.ccp.scenario import builtin_scenario, scenario_matrix
 
-    return args.version, scenario_matrix(builtin_scenario())
+    return args.version, scenario_matrix(builtin_scenario()), None
 
 
 def run(args) -> int:
@@ -99,8 +106,8 @@ def run(args) -> int:
                     op.admit(args.member, request_id=rid)
                 print(f"admitted: {', '.join(names) or 'nobody new'}")
             elif args.action == "settle":
-                version, matrix = _scenario_set(args)
-                seq = op.settle(args.prices, matrix, version, cycle=cycle, request_id=rid)
+                version, matrix, model = _scenario_set(args)
+                seq = op.settle(args.prices, matrix, version, cycle=cycle, request_id=rid, model=model)
                 print(f"settled: ledger event {seq}")
             elif args.action == "margin":
                 for m, r in sorted(op.run_margin(cycle=cycle, request_id=rid).items()):

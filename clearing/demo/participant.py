@@ -86,8 +86,8 @@ import sys
 
 import grpc
 
-from clearing.ccp.rules import requirement
-from clearing.ccp.scenario import grid_deposit, load_scenario, scenario_matrix
+from clearing.ccp.rules import margin_requirement
+from clearing.ccp.scenario import grid_deposit, load_scenario, scenario_matrix, scenario_model
 from clearing.clients.participant import Participant, TradeRejected
 from clearing.services import config as services_config
 from clearing.services.pki import load_config, load_identity
@@ -121,6 +121,8 @@ class Agent:
         self.sc = scenario
         self.variant = scenario.variant(variant)
         self.matrix = scenario_matrix(scenario)
+        #: the signed set's margin model: scan, or expected shortfall with k (issue 13)
+        self.model = scenario_model(scenario)
         me = scenario.member(self.name)
         self.me = me
         #: what the member can still deposit for calls and assessments
@@ -214,7 +216,7 @@ class Agent:
 
     def op_call(self, req) -> dict:
         bal = self.p.balances()
-        shortfall = max(0, requirement(self.matrix, bal["pos"]) - bal["cash"])
+        shortfall = max(0, margin_requirement(self.matrix, bal["pos"], self.model) - bal["cash"])
         if shortfall > self.liquidity:
             return {"cured": False}
         deposit = grid_deposit(shortfall, self.liquidity, self.sc.ccp.deposit_grid)
@@ -235,7 +237,7 @@ class Agent:
             return {"due": False}
         bal = self.p.balances()
         due = bal["due"]  # may be 0 (a share that floors to 0): still settled, or it blocks the close
-        if bal["cash"] - due >= requirement(self.matrix, bal["pos"]):
+        if bal["cash"] - due >= margin_requirement(self.matrix, bal["pos"], self.model):
             self.p.settle_assessment_from_cash(index, request_id=f"settle-{index}-{self.name}")
             return {"due": True, "paid": True, "path": "cash"}
         if due > self.liquidity:

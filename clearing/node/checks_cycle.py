@@ -54,8 +54,11 @@ def check_settle(core: Core, b: ev.Settle) -> None:
 
 def _check_scenario_set(core: Core, ss, insts) -> bytes:
     """The operator's scenario set: a valid matrix over the instruments
-    whose row 0 is "no move", a version that never goes back and names one
-    matrix, an id that is its hash.  Returns the id."""
+    whose row 0 is "no move" under the scan model (no model) -- or an
+    expected-shortfall model {"kind": "es", "k": k} with 1 <= k <= S and no
+    no-move row (issue 13) --, a version that never goes back and names one
+    matrix and model, an id that is its hash (covering the model).  Returns
+    the id."""
     _int("scenario set version", ss["version"], 0, 1 << 32)
     try:
         matrix = check_matrix(ss["matrix"])
@@ -63,14 +66,20 @@ def _check_scenario_set(core: Core, ss, insts) -> bytes:
         raise InvalidArgument(str(exc)) from None
     if len(matrix[0]) != len(insts):
         raise InvalidArgument("scenario matrix has the wrong number of instruments")
-    if any(matrix[0]):
+    model = ss.get("model")
+    if model is not None:
+        if model["kind"] != "es":
+            raise InvalidArgument("a scenario set's model is 'es' with k, or absent (the scan)")
+        _int("ES tail count k", model["k"], 1, len(matrix) + 1)
+    elif any(matrix[0]):
         raise InvalidArgument("scenario 0 must be the no-move scenario")
     cur = core.state.scenario_set
     if cur is not None and ss["version"] < cur["version"]:
         raise InvalidArgument("scenario set versions never go back")
-    if cur is not None and ss["version"] == cur["version"] and ss["matrix"] != cur["matrix"]:
-        raise InvalidArgument("a scenario set version names one matrix only")
-    set_id = scenario_set_id(ss["version"], [i["id"] for i in insts], matrix)
+    if cur is not None and ss["version"] == cur["version"] and (ss["matrix"] != cur["matrix"]
+                                                                 or model != cur.get("model")):
+        raise InvalidArgument("a scenario set version names one matrix and model only")
+    set_id = scenario_set_id(ss["version"], [i["id"] for i in insts], matrix, model)
     if ss["id"] != set_id.hex():
         raise InvalidArgument("scenario set id is not the hash of the set")
     return set_id

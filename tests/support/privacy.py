@@ -639,4 +639,5 @@ def extra_ops_run(base: Path):
     for m in ("A", "B", "C"):                           # window 1: every member not in default re-files
         sim.fund(m, 10**7)
     sim.open_epoch()
+    sim.settle([480000, 200000], MATRIX[1:], version=1, model={"kind": "es", "k": 2})  # expected shortfall (issue 13)
     return sim
