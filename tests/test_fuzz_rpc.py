@@ -138,7 +138,8 @@ class Rpc:
 
 def _caller(service: str, method: str) -> str:
     return {"AdminService": "operator", "AuditorService": "B"}.get(service) or (
-        "clearing" if method in NODE_ONLY else "C" if method in ("AffirmTrade", "StreamPendingTrades") else "A")
+        "clearing" if method in NODE_ONLY else "C" if method in ("AffirmTrade", "StreamPendingTrades", "CheckAffirmation")
+        else "A")
 
 
 def _service_rpcs() -> list[Rpc]:
@@ -381,6 +382,10 @@ def _seeds(env: Env) -> dict[str, object]:
     s["AffirmTrade"] = clearing_pb2.AffirmTradeRequest(request_id=f"fz-aff-{cyc}", trade_id=t2["trade_id"],
                                                        member="C", signature=cm._sign(affirmation_message(t2, "C")))
     s["PushOpening"] = prover_pb2.PushOpeningRequest(trade_id=t2["trade_id"], sealed=pending.sealed_prover)
+    s["CheckAffirmation"] = prover_pb2.CheckAffirmationRequest(member="C", trade_id=t2["trade_id"])
+    s["PrepareTrade"] = prover_pb2.PrepareTradeRequest(request_id=f"fz-prep-{cyc}", member="A", trade_id=f"t4-{cyc}",
+                                                       cycle=cyc, counterparty="B", instrument="ESX",
+                                                       side=common_pb2.SIDE_BUY, price=500000, quantity=3)
     s["GetTrade"] = clearing_pb2.GetTradeRequest(trade_id="t1")
     s["StreamPendingTrades"] = common_pb2.MemberRequest(member="C")
     dep = f"fz-dep-{cyc}"
@@ -736,7 +741,8 @@ BUDGETS = [pytest.param(1, id="default"), pytest.param(SLOW_FACTOR, id="slow", m
 SEED_STEPS = [
     (["GetLedgerStatus", "GetAccount", "GetTrade", "StreamPendingTrades", "StreamLedger", "GetDefaultEvent",
       "GetDefaultReports", "GetBalances", "GetProverStatus", "Audit", "PushOpening", "ProveEpochTotal",
-      "PrepareFunding", "ProveWithdrawal", "Deposit", "SubmitTrade", "AffirmTrade", "Withdraw", "SetCcpParameters",
+      "PrepareFunding", "ProveWithdrawal", "Deposit", "SubmitTrade", "CheckAffirmation", "PrepareTrade",
+      "AffirmTrade", "Withdraw", "SetCcpParameters",
       "Admit", "Register", "PayAssessment", "SettleAssessment", "ProveAssessmentPayment",
       "ProveAssessmentFromCash", "DeclareDefault", "OpenEpoch"],
      {"Register", "PayAssessment", "SettleAssessment", "ProveAssessmentPayment", "ProveAssessmentFromCash",
