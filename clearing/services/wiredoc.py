@@ -46,6 +46,7 @@ import zkp
 from clearing.api import admin_pb2, auditor_pb2, clearing_pb2, prover_pb2
 from clearing.protocol import encoding, errors, events, fields, relay, signing
 from clearing.protocol import messages as msgs
+from clearing.protocol.vm_gains import VM_PURPOSES
 from clearing.services import auditor, clearing_service, pki, prover_service, rpc, wiredoc_rpcs
 from clearing.services import config as services_config
 from clearing.services import wiredoc_samples as samples
@@ -138,6 +139,8 @@ FIELD_NOTES: dict[tuple[str, str], str] = {
     ("close-out", "lots"): "per lot: [winner, instrument, signed quantity]",
     ("pro-rata-shares", "event"): "the default event's index (named `index` in the RPC and the ledger)",
     ("pro-rata-shares", "shares"): "the survivors' share commitments, raw 32-byte points, in survivor order",
+    ("pro-rata-shares", "purpose"): "the tranche: \"default-fund\" (4), \"assessment\" (6), or "
+                                    + " / ".join(f"\"{p}\"" for p in VM_PURPOSES) + " (8, VM gains)",
     ("pro-rata-shares", "proof"): "SHA-256 of the proof bytes",
     ("pro-rata-shares", "total-proof"): "SHA-256 of the proof bytes",
     ("assessment-payment", "event"): "the default event's index (named `index` in the RPC and the ledger)",
