@@ -128,7 +128,7 @@ def test_builtin_normal(tmp_path):
     assert (report["members"], report["instruments"], report["cycles"]) == (6, 3, 5)
     assert report["defaults"] == [{"member": "A", "cycle": 5}]
     assert report["loss"] == 4_956_350_000          # cures are padded to the deposit grid (tests/test_oracle.py)
-    assert [w["amount"] for w in report["waterfall"]] == [0, 3_363_510_276, 500_000_000, 1_092_839_721, 0, 0]
+    assert [w["amount"] for w in report["waterfall"]] == [0, 3_363_510_276, 0, 500_000_000, 1_092_839_721, 0, 0, 0]
     assert (report["rounding_residual"], report["uncovered_loss"]) == (3, 0)
     # the day-0 and day-2 trades went through the member processes
     assert [len(d["booked"]) for d in report["days"]] == [15, 0, 1, 0, 0]
@@ -251,7 +251,8 @@ def _event(oracle_event) -> dict:
             "defaulters": [{"member": d.member, "positions": list(d.positions.values()),
                             **{k: getattr(d, k) for k in ("cash", "df", "X", "unpaid_vm", "unpaid_assessment",
                                                           "loss", "defaulter_margin", "defaulter_default_fund",
-                                                          "residual", "estate_surplus")}}
+                                                          "residual", "estate_surplus")},
+                            "collateral_consumed": oracle_event.collateral_consumed[d.member]}
                            for d in oracle_event.defaulters],
             "survivors": list(oracle_event.survivors),
             "waterfall": [{"tranche": t.tranche, "amount": t.amount} for t in oracle_event.waterfall],
@@ -259,7 +260,8 @@ def _event(oracle_event) -> dict:
                 "D0", "loss", "R", "survivors_default_fund_in_full", "assessments_capped", "default_fund_residual",
                 "assessment_residual", "rounding_residual", "uncovered_loss", "liquidity_line",
                 "skin_in_the_game_1_before", "skin_in_the_game_1_after", "skin_in_the_game_2_before",
-                "skin_in_the_game_2_after", "disclosure_policy")}}
+                "skin_in_the_game_2_after", "disclosure_policy", "insurance_fund_before", "insurance_fund_after",
+                "vm_gains_haircut_rate", "vm_gains_residual", "gross_loss")}}
 
 
 def _days(oracle) -> list[dict]:
