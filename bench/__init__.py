@@ -333,6 +333,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     cyc.add_argument("--scenarios", type=int, default=16, help="cycle: scenarios incl. no-move (default 16)")
     cyc.add_argument("--workers", type=int, default=None,
                      help="cycle/scale: prover processes (default: $ZKCLEAR_PROVER_WORKERS or the core count)")
+    cyc.add_argument("--dask", metavar="ADDRESS",
+                     help="cycle: also prove each cycle on this Dask cluster ('local:N': a TLS LocalCluster)")
+    cyc.add_argument("--margin-model", choices=["scan", "es"], default="scan",
+                     help="cycle: the scenario set's margin model (default scan; es: historical 2-day moves)")
     cyc.add_argument("--out", metavar="DIR", help="scale: where scale.csv and scale.svg go (default bench/results)")
     cyc.add_argument("--plot-only", action="store_true", help="scale: only redraw scale.svg from scale.csv")
     cap = parser.add_argument_group("capture suite (issue 16: a node and a prover as processes, K client pairs)")

@@ -38,6 +38,19 @@ It is an estimate (CPU time also stretches somewhat under contention).
 Members hold 10^12 of cash, so every scenario equity is in [0, 2^64) and
 every member passes (full proofs): the bench measures the common case.
 Inputs come from a fixed seed (positions, prices, matrix), keys are fresh.
+
+``--margin-model es`` settles with an expected-shortfall scenario set
+instead of the scan: the S x I matrix of a seeded synthetic fat-tailed
+price history's overlapping 2-day moves (:mod:`clearing.ccp.historical`),
+k tail scenarios for alpha 0.975.
+
+``--dask ADDRESS`` (``local:N``: a TLS LocalCluster of N worker processes,
+certificates from a throw-away Dask CA) runs every cycle twice on the same
+setup: first on the local process pool, then on the Dask cluster
+(:mod:`prover.distributed`); the report is the Dask row with the local
+pool's prove phase beside it (``vs_local_pool``: wall and CPU, the
+throughput ratio local wall / Dask wall, the scheduling overhead = Dask
+wall - local wall) and the executor's counters (``dask``).
 """
 from __future__ import annotations
 
@@ -217,20 +230,40 @@ class CycleSim:
                          for p, i in zip(self.prices, self.instruments)])
         return rows
 
-    def settle(self, scenarios: int) -> None:
+    def es_matrix(self, scenarios: int, alpha: str = "0.975") -> tuple[list[list[int]], int]:
+        """An ES set (matrix, k): the ``scenarios`` overlapping 2-day moves of
+        a seeded synthetic price history of this sim's instruments."""
+        from clearing.ccp.historical import historical_set, synthetic_history
+        from clearing.ccp.scenario import Instrument
+
+        insts = [Instrument(i["id"], i["price0"], i["multiplier"], i["tick"], i["price0"] // 10)
+                 for i in self.instruments]
+        hs = historical_set(synthetic_history(insts, scenarios + 3, self.rand.randint(0, 1 << 30)),
+                            scenarios, 2, alpha)
+        return [list(r) for r in hs.pnl], hs.k
+
+    def settle(self, scenarios: int, model: str = "scan") -> None:
         self.prices = [p + self.rand.randint(-50, 50) for p in self.prices]
-        matrix = self.matrix(scenarios)
         ids = [i["id"] for i in self.instruments]
         self.version += 1
-        sid = scenario_set_id(self.version, ids, matrix)
-        ss = {"version": self.version, "matrix": matrix, "id": sid.hex()}
+        if model == "es":
+            matrix, k = self.es_matrix(scenarios)
+            es = {"kind": "es", "k": k}
+            sid = scenario_set_id(self.version, ids, matrix, es)
+            ss = {"version": self.version, "matrix": matrix, "id": sid.hex(), "model": es}
+        else:
+            matrix = self.matrix(scenarios)
+            sid = scenario_set_id(self.version, ids, matrix)
+            ss = {"version": self.version, "matrix": matrix, "id": sid.hex()}
         self.engine.settle(self.cycle, list(self.prices), ss,
                            self.op(settlement_message(self.cycle, self.prices, sid)), self.rid("settle"))
         self.sync()
 
-    def run_cycle(self, scenarios: int) -> dict:
+    def run_cycle(self, scenarios: int, model: str = "scan") -> dict:
         """One timed cycle; returns phases (wall and CPU), results, digest."""
+        from prover.distributed import DaskProver
         from prover.pool import shared_pool
+        from zkp.statement_base import VALUES_PER_PROOF
 
         phases, cpu = {}, {}
 
@@ -241,11 +274,18 @@ class CycleSim:
             cpu[name] = time.process_time() - c0
             return out
 
-        timed("vm_update", lambda: self.settle(scenarios))
+        timed("vm_update", lambda: self.settle(scenarios, model))
         cycle = self.cycle
         entries, sig = timed("prove", lambda: self.witness.margin_batch(cycle, self.accounts()))
         pool = shared_pool(self.witness.workers)
-        if pool.workers > 1 and len(entries) > 1:
+        dask = self.witness.executor if isinstance(self.witness.executor, DaskProver) else None
+        chunked = model == "es" or scenarios > VALUES_PER_PROOF  # pool.needs_chunks: chunk jobs
+        if dask is not None:
+            cpu["prove"] += dask.last_cpu_s  # the workers' CPU time (the parent checked the results)
+        elif chunked and pool.workers > 1:
+            # the chunked path's last_cpu_s already counts the parent's witness work
+            cpu["prove"] = max(cpu["prove"], pool.last_cpu_s)
+        elif pool.workers > 1 and len(entries) > 1:
             cpu["prove"] += pool.last_cpu_s  # the workers' CPU time
         res = timed("verify", lambda: self._submit(cycle, entries, sig))
         t0, c0 = time.perf_counter(), time.process_time()
@@ -255,7 +295,7 @@ class CycleSim:
         results = res["results"]
         ok = (len(results) == len(self.members) and all(v == "pass" for v in results.values())
               and batch == results and bool(closed.get("digest")))
-        w = max(1, pool.workers)
+        w = max(1, len(dask.worker_pids()) if dask is not None else pool.workers)
         # what the cycle would take on an otherwise idle machine with W cores:
         # the parent's phases at their CPU time, proving at CPU time / W
         idle = sum(v for k, v in cpu.items() if k != "prove") + cpu["prove"] / min(w, len(entries) or 1)
@@ -263,7 +303,10 @@ class CycleSim:
                 "cpu_s": {k: round(v, 4) for k, v in cpu.items()},
                 "total_s": round(sum(phases.values()), 4), "idle_estimate_s": round(idle, 4),
                 "batch_verify_s": round(batch_verify, 4), "batch_verify_cpu_s": round(batch_cpu, 4),
-                "results": results, "digest": closed.get("digest"), "ok": ok, "cycle": cycle}
+                "results": results, "digest": closed.get("digest"), "ok": ok, "cycle": cycle,
+                "dask": None if dask is None else {
+                    k: (round(v, 4) if isinstance(v, float) else v)
+                    for k, v in vars(dask.last_stats).items() if k != "workers"}}
 
     def _submit(self, cycle, entries, sig):
         res = self.engine.submit_margin_batch(cycle, entries, sig, self.rid("margin"))
@@ -280,17 +323,23 @@ class CycleSim:
 
 
 def run_cycles(members: int, instruments: int, scenarios_list, *, workers: int | None = None,
-               backend: str | None = None, log=lambda msg: None) -> list[dict]:
+               backend: str | None = None, log=lambda msg: None, dask: str | None = None,
+               margin_model: str = "scan") -> list[dict]:
     """Set up once, then run one timed cycle per entry of ``scenarios_list``
-    (the setup does not depend on S).  Returns one report per cycle."""
+    (the setup does not depend on S).  Returns one report per cycle; with
+    ``dask``, each cycle on the local pool and then on the Dask cluster,
+    reported as the Dask row (module docstring)."""
     from prover.pool import default_workers, shared_pool
     from zkp.group import get_backend, use_backend
     from zkp.rangeproof import padded_m
 
     if members < 2 or instruments < 1 or any(s < 1 for s in scenarios_list):
         raise BenchError("a cycle needs at least 2 members, 1 instrument and 1 scenario")
+    if margin_model not in ("scan", "es"):
+        raise BenchError("the margin model is 'scan' or 'es'")
     w = default_workers() if workers is None else workers
     tmp = tempfile.mkdtemp(prefix="zkclear-cycle-")
+    executor = None
     try:
         with use_backend(backend or get_backend().name) as b:
             t0 = time.perf_counter()
@@ -298,40 +347,92 @@ def run_cycles(members: int, instruments: int, scenarios_list, *, workers: int |
             log(f"[{b.name}] setup: {members} members, {instruments} instruments ...")
             sim.populate(members)
             setup = time.perf_counter() - t0
+            values = max(scenarios_list) if margin_model == "scan" else 2 * max(scenarios_list) + 2
+            need = 64 * padded_m(min(values, 64))
             t0 = time.perf_counter()
-            shared_pool(w).start(64 * padded_m(max(scenarios_list)))
+            shared_pool(w).start(need)
             pool_start = time.perf_counter() - t0
+            dask_start = None
+            if dask:
+                t0 = time.perf_counter()
+                executor = _dask_executor(dask, tmp)
+                executor.start(need)
+                dask_start = time.perf_counter() - t0
             out = []
             try:
                 for s in scenarios_list:
-                    log(f"[{b.name}] cycle M={members} I={instruments} S={s} W={w} ...")
-                    r = sim.run_cycle(s)
+                    log(f"[{b.name}] cycle {margin_model} M={members} I={instruments} S={s} W={w} ...")
+                    r = sim.run_cycle(s, margin_model)
                     log(f"[{b.name}] ... {r['total_s']:.2f} s {r['phases_s']}")
-                    out.append({"backend": b.name, "members": members, "instruments": instruments, "scenarios": s,
-                                "workers": w, "phases_s": r["phases_s"], "total_s": r["total_s"],
-                                "cpu_s": r["cpu_s"], "idle_estimate_s": r["idle_estimate_s"],
-                                "load_avg": list(os.getloadavg()),
-                                "batch_verify_s": r["batch_verify_s"], "batch_verify_cpu_s": r["batch_verify_cpu_s"],
-                                "ok": r["ok"], "cycle": r["cycle"],
-                                "digest": r["digest"], "setup_s": round(setup, 3),
-                                "pool_start_s": round(pool_start, 3),
-                                "results": dict(__import__("collections").Counter(r["results"].values()))})
+                    local = None
+                    if executor is not None:
+                        local = r
+                        sim.witness.executor = executor
+                        try:
+                            log(f"[{b.name}] the same cycle on Dask {dask} ...")
+                            r = sim.run_cycle(s, margin_model)
+                        finally:
+                            sim.witness.executor = None
+                        log(f"[{b.name}] ... {r['total_s']:.2f} s {r['phases_s']} {r['dask']}")
+                    row = {"backend": b.name, "members": members, "instruments": instruments, "scenarios": s,
+                           "margin_model": margin_model, "workers": w, "executor": f"dask {dask}" if dask else "pool",
+                           "phases_s": r["phases_s"], "total_s": r["total_s"],
+                           "cpu_s": r["cpu_s"], "idle_estimate_s": r["idle_estimate_s"],
+                           "load_avg": list(os.getloadavg()),
+                           "batch_verify_s": r["batch_verify_s"], "batch_verify_cpu_s": r["batch_verify_cpu_s"],
+                           "ok": r["ok"], "cycle": r["cycle"],
+                           "digest": r["digest"], "setup_s": round(setup, 3),
+                           "pool_start_s": round(pool_start, 3),
+                           "results": dict(__import__("collections").Counter(r["results"].values()))}
+                    if local is not None:
+                        row.update(dask_start_s=round(dask_start or 0.0, 3), dask=r["dask"],
+                                   vs_local_pool=_compare(local, r, members))
+                    out.append(row)
             finally:
                 sim.close()
             return out
     finally:
+        if executor is not None:
+            executor.close()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _dask_executor(address: str, tmp: str):
+    """A DaskProver for ``address`` with certificates of a throw-away Dask
+    CA in ``tmp`` (a remote cluster needs its own: pass ``local:N``)."""
+    from clearing.services.pki import dask_tls
+    from prover.distributed import DaskProver, parse_address, tls_security
+
+    if parse_address(address)[0] != "local":
+        raise BenchError("bench cycle --dask takes 'local:N' (a remote cluster needs the prover's Dask CA)")
+    tls = dask_tls(tmp)
+    return DaskProver(address, tls_security(tls.ca_file, tls.cert_file, tls.key_file), deadline=86400)
+
+
+def _compare(local: dict, dask: dict, members: int) -> dict:
+    """The local pool's prove phase beside the Dask one's."""
+    lw, dw = local["phases_s"]["prove"], dask["phases_s"]["prove"]
+    return {"prove_s": lw, "prove_cpu_s": local["cpu_s"]["prove"], "total_s": local["total_s"],
+            "phases_s": local["phases_s"], "cpu_s": local["cpu_s"], "idle_estimate_s": local["idle_estimate_s"],
+            "batch_verify_s": local["batch_verify_s"], "ok": local["ok"],
+            "members_per_s_local": round(members / lw, 3) if lw else None,
+            "members_per_s_dask": round(members / dw, 3) if dw else None,
+            "throughput_ratio": round(lw / dw, 3) if dw else None,
+            "scheduling_overhead_s": round(dw - lw, 4),
+            "cpu_overhead_s": round(dask["cpu_s"]["prove"] - local["cpu_s"]["prove"], 4)}
 
 
 def run_cli(args: argparse.Namespace, log) -> int:
     rep = run_cycles(args.members, args.instruments, [args.scenarios], workers=args.workers,
-                     backend=args.backend, log=log)[0]
+                     backend=args.backend, log=log, dask=getattr(args, "dask", None),
+                     margin_model=getattr(args, "margin_model", None) or "scan")[0]
     rep["machine"] = machine_description()
-    print(json.dumps({k: rep[k] for k in ("backend", "members", "instruments", "scenarios", "workers", "phases_s",
-                                            "total_s", "idle_estimate_s", "batch_verify_s", "ok")}))
+    keys = ("backend", "members", "instruments", "scenarios", "margin_model", "workers", "executor", "phases_s",
+            "total_s", "idle_estimate_s", "batch_verify_s", "ok", "vs_local_pool")
+    print(json.dumps({k: rep[k] for k in keys if k in rep}))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(rep, fh, indent=2)
             fh.write("\n")
         log(f"wrote {args.json}")
-    return 0 if rep["ok"] else 1
+    return 0 if rep["ok"] and rep.get("vs_local_pool", {}).get("ok", True) else 1

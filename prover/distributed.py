@@ -77,11 +77,19 @@ from zkp.generators import VectorSnapshot, generators, load_vector_snapshot, vec
 from zkp.group import get_backend, set_backend
 from zkp.margin import MarginProof
 from zkp.pedersen import Opening
-from zkp.rangeproof import padded_m
+from zkp.rangeproof import RangeProof, padded_m
 from zkp.statements import Margin, StatementError, StatementProof
 
-from .pool import JobResult, encode_job, prove_job, solvency_statement
-from .statements import es_witness
+from .pool import (
+    JobResult,
+    encode_chunk_job,
+    encode_job,
+    needs_chunks,
+    prove_chunk_job,
+    prove_job,
+    solvency_statement,
+)
+from .statements import ChunkJob, chunk_jobs, es_witness, margin_witness
 
 log = logging.getLogger("zkclear.prover.distributed")
 
@@ -163,6 +171,16 @@ def generators_plugin(backend: str, snapshot: VectorSnapshot) -> Any:
             self.snapshot = {}  # held by the vector cache now; each worker unpickles its own copy
 
     return Generators()
+
+
+def dask_prove_chunk(payload: bytes, backend: str) -> tuple[bytes, float, int]:
+    """Worker entry point of a chunk job (:func:`prover.pool.prove_chunk_job`):
+    (range proof bytes, CPU seconds, worker pid)."""
+    if get_backend().name != backend:
+        set_backend(backend)
+    t0 = time.process_time()
+    out = prove_chunk_job(payload)
+    return out, time.process_time() - t0, os.getpid()
 
 
 def dask_prove_job(payload: bytes, backend: str) -> tuple[JobResult, float, int]:
@@ -264,12 +282,15 @@ class DaskProver:
     """Margin jobs on a Dask cluster (see the module docstring)."""
 
     def __init__(self, address: str, security: Any, *, deadline: float = DEFAULT_DEADLINE,
-                 retries: int = DEFAULT_RETRIES, attempts: int = DEFAULT_ATTEMPTS) -> None:
+                 retries: int = DEFAULT_RETRIES, attempts: int = DEFAULT_ATTEMPTS, chunks: str = "auto") -> None:
         self.kind, self.target = parse_address(address)
         if security is None or not getattr(security, "require_encryption", False):
             raise DaskConfigError("a Dask cluster is used only with TLS (Security with require_encryption)")
-        if not 0 < deadline <= 86400 or retries < 0 or attempts < 1:
-            raise DaskConfigError("deadline must be in (0, 86400] s, retries >= 0, attempts >= 1")
+        if not 0 < deadline <= 86400 or retries < 0 or attempts < 1 or chunks not in ("auto", "always", "never"):
+            raise DaskConfigError("deadline must be in (0, 86400] s, retries >= 0, attempts >= 1, "
+                                  "chunks auto|always|never")
+        #: chunk jobs: "auto" (few members with multi-proof statements), "always", "never"
+        self.chunks = chunks
         self.address = address
         self.security = security
         self.deadline = float(deadline)
@@ -287,6 +308,7 @@ class DaskProver:
         self._round = 0
         #: the function a worker runs per job (tests swap in a faulty one)
         self.task: Callable[[bytes, str], tuple[JobResult, float, int]] = dask_prove_job
+        self.task_chunk: Callable[[bytes, str], tuple[bytes, float, int]] = dask_prove_chunk
 
     def __repr__(self) -> str:
         return f"DaskProver(address={self.address!r})"
@@ -300,8 +322,9 @@ class DaskProver:
             if self.kind == "local":
                 self.cluster = LocalCluster(
                     n_workers=int(self.target), threads_per_worker=1, processes=True, host="127.0.0.1",
-                    protocol="tls://", security=self.security, dashboard_address=None,
-                    silence_logs=logging.WARNING)
+                    protocol="tls://", security=self.security, silence_logs=logging.WARNING,
+                    # the nodes' plain-HTTP endpoints (health, metrics) on loopback only
+                    dashboard_address="127.0.0.1:0", worker_dashboard_address="127.0.0.1:0")
                 target: Any = self.cluster
             else:
                 target = self.target
@@ -377,38 +400,133 @@ class DaskProver:
         return res
 
     def _run(self, jobs, payloads: list[bytes], end: float, stats: BatchStats) -> dict[int, JobResult]:
-        """Submit every job, collect and check results until all are in or
-        the deadline passes; returns {job index: checked result}."""
-        from distributed import as_completed
+        """Per-member jobs (or chunk jobs, :meth:`_use_chunks`) until every
+        member's result is in and checked or the deadline passes; returns
+        {job index: checked result}."""
         self.start()
         need = max(st.BITS * padded_m(len(ch)) for st, _ in jobs for ch in st.range_chunks())
         self._vectors(need)
+        if self._use_chunks(jobs):
+            return self._run_chunks(jobs, end, stats)
+        outs: dict[int, JobResult] = {}
+
+        def accept(arrived: list[tuple[int, Any]]) -> list[int]:
+            t0 = time.process_time()
+            proofs = [(i, out) for i, out in arrived if out is not None]
+            bad = {proofs[k][0] for k in verify_results([(claimed_statement(jobs[i][0], out), out[1])
+                                                            for i, out in proofs])}
+            redo = []
+            for i, out in arrived:
+                st, openings = jobs[i]
+                if i in bad or not claim_ok(st, openings, out):
+                    stats.rejected += 1
+                    redo.append(i)
+                else:
+                    outs[i] = out
+            stats.verify_s += time.process_time() - t0
+            return redo
+
+        self._drive(payloads, self.task, end, stats, accept, "margin job")
+        return outs
+
+    def _use_chunks(self, jobs) -> bool:
+        """Chunk jobs when statements span several range proofs (ES, large
+        S) and members are too few to keep every worker busy; ``chunks``
+        "always"/"never" forces the choice."""
+        if self.chunks != "auto":
+            return self.chunks == "always" and any(needs_chunks(st) for st, _ in jobs)
+        if not any(needs_chunks(st) for st, _ in jobs):
+            return False
+        return len(jobs) < 2 * max(1, len(self.client.scheduler_info().get("workers", {})))
+
+    def _run_chunks(self, jobs, end: float, stats: BatchStats) -> dict[int, JobResult]:
+        """One job per range proof: the parent computes each member's witness
+        (ES: t, e_s and their commitments; full, else solvency-only, else
+        insolvent -- decided here, on the openings) and the chunk jobs
+        (:func:`prover.statements.chunk_jobs`: seed, index, derived values
+        and blindings); workers prove chunks; the parent assembles each
+        member's proof and verifies it before keeping it (a failure
+        resubmits that member's chunks)."""
+        outs: dict[int, JobResult] = {}
+        plans: dict[int, tuple[Margin, list[ChunkJob]]] = {}
+        t0 = time.process_time()
+        for i, (st, ops) in enumerate(jobs):
+            for cand in (st, solvency_statement(st)):
+                try:
+                    full, _, derived = margin_witness(cand, ops)
+                except ProvingError:
+                    continue
+                plans[i] = (full, chunk_jobs(full, derived))
+                break
+            else:
+                outs[i] = None  # insolvent, decided on the openings
+        stats.cpu_s += time.process_time() - t0
+        units = [(i, k) for i, (_, cj) in plans.items() for k in range(len(cj))]
+        payloads = [encode_chunk_job(plans[i][1][k]) for i, k in units]
+        got: dict[int, dict[int, bytes]] = {i: {} for i in plans}
+
+        def accept(arrived: list[tuple[int, Any]]) -> list[int]:
+            redo: list[int] = []
+            for u, pb in arrived:
+                i, k = units[u]
+                got[i][k] = pb
+                full, cj = plans[i]
+                if len(got[i]) < len(cj):
+                    continue
+                t1 = time.process_time()
+                try:
+                    proofs = tuple(RangeProof.from_bytes(got[i][j], c.bits, len(c.values)) for j, c in enumerate(cj))
+                    data = MarginProof(proofs, full.aux).to_bytes()
+                    ok = not verify_results([(full.with_aux(()), data)])
+                except (DecodeError, ValueError):
+                    ok = False
+                stats.verify_s += time.process_time() - t1
+                if ok:
+                    outs[i] = (full.solvency_only, data)
+                else:
+                    stats.rejected += 1
+                    got[i] = {}
+                    redo += [v for v, (m, _) in enumerate(units) if m == i]
+            return redo
+
+        if units:
+            self._drive(payloads, self.task_chunk, end, stats, accept, "margin chunk job")
+        return outs
+
+    def _drive(self, payloads: list[bytes], task: Callable[..., Any], end: float, stats: BatchStats,
+               accept: Callable[[list[tuple[int, Any]]], list[int]], what: str) -> None:
+        """Submit ``task(payload, backend)`` for every payload (a *unit*) and
+        hand the arrived values, in batches of [(unit, value)], to
+        ``accept``, which returns the units to submit again; a unit whose
+        job failed on the cluster is submitted again too, each at most
+        ``attempts`` times in all.  Returns when no unit is pending or at
+        ``end`` (the pending ones are cancelled)."""
+        from distributed import as_completed
         backend = get_backend().name
         self._round += 1
         tag = f"{os.getpid()}-{self._round}"
-        tries = [0] * len(jobs)
+        tries = [0] * len(payloads)
         pending: dict[Any, int] = {}
-        outs: dict[int, JobResult] = {}
         pids: set[int] = set()
 
-        def submit(i: int) -> Any:
-            tries[i] += 1
+        def submit(u: int) -> Any:
+            tries[u] += 1
             stats.submitted += 1
-            stats.resubmitted += tries[i] > 1
-            fut = self.client.submit(self.task, payloads[i], backend, key=f"zkclear-margin-{tag}-{i}-{tries[i]}",
+            stats.resubmitted += tries[u] > 1
+            fut = self.client.submit(task, payloads[u], backend, key=f"zkclear-margin-{tag}-{u}-{tries[u]}",
                                      retries=self.retries, pure=False)
-            pending[fut] = i
+            pending[fut] = u
             return fut
 
-        def again(i: int, why: str) -> None:
-            if tries[i] < self.attempts and time.monotonic() < end:
-                log.warning("margin job %d: %s; submitting it again", i, why)
-                ready.add(submit(i))
+        def again(u: int, why: str) -> None:
+            if tries[u] < self.attempts and time.monotonic() < end:
+                log.warning("%s %d: %s; submitting it again", what, u, why)
+                ready.add(submit(u))
             else:
-                log.error("margin job %d: %s; no attempts left: unproven", i, why)
+                log.error("%s %d: %s; no attempts left: unproven", what, u, why)
 
-        for i in range(len(jobs)):
-            submit(i)
+        for u in range(len(payloads)):
+            submit(u)
         ready = as_completed(list(pending), loop=self.client.loop, timeout=max(0.0, end - time.monotonic()))
         try:
             while pending:
@@ -416,39 +534,24 @@ class DaskProver:
                     done = ready.next_batch(block=True)
                 except (TimeoutError, StopIteration):
                     break
-                arrived: list[tuple[int, JobResult]] = []
+                arrived: list[tuple[int, Any]] = []
                 for fut in done:
-                    i = pending.pop(fut)
+                    u = pending.pop(fut)
                     if fut.status == "finished":
-                        out, cpu, pid = fut.result()
+                        value, cpu, pid = fut.result()
                         stats.cpu_s += cpu
                         pids.add(pid)
-                        arrived.append((i, out))
+                        arrived.append((u, value))
                     else:
-                        again(i, f"the job failed on the cluster ({fut.status})")
-                self._check(jobs, arrived, outs, stats, again)
+                        again(u, f"the job failed on the cluster ({fut.status})")
+                for u in accept(arrived):
+                    again(u, "a worker's result failed the prover's check")
         finally:
             if pending:
-                log.error("margin batch deadline: %d of %d jobs unanswered: unproven", len(pending), len(jobs))
+                log.error("margin batch deadline: %d of %d %ss unanswered: unproven", len(pending),
+                          len(payloads), what)
                 self.client.cancel(list(pending))
-        stats.workers = sorted(pids)
-        return outs
-
-    def _check(self, jobs, arrived: list[tuple[int, JobResult]], outs: dict[int, JobResult],
-               stats: BatchStats, again) -> None:
-        """Keep the arrived results that pass their check; resubmit the others."""
-        t0 = time.process_time()
-        proofs = [(i, out) for i, out in arrived if out is not None]
-        bad = {proofs[k][0] for k in verify_results([(claimed_statement(jobs[i][0], out), out[1])
-                                                        for i, out in proofs])}
-        for i, out in arrived:
-            st, openings = jobs[i]
-            if i in bad or not claim_ok(st, openings, out):
-                stats.rejected += 1
-                again(i, "a worker's result failed the prover's check")
-            else:
-                outs[i] = out
-        stats.verify_s += time.process_time() - t0
+        stats.workers = sorted(set(stats.workers) | pids)
 
 
 def open_prover(address: str, security: Any, *, deadline: float = DEFAULT_DEADLINE,
@@ -461,4 +564,4 @@ def open_prover(address: str, security: Any, *, deadline: float = DEFAULT_DEADLI
 
 
 __all__ = ["DaskProver", "DaskConfigError", "BatchStats", "parse_address", "tls_security", "open_prover",
-           "dask_prove_job", "claim_ok", "verify_results", "DEFAULT_DEADLINE"]
+           "dask_prove_job", "dask_prove_chunk", "claim_ok", "holds", "verify_results", "DEFAULT_DEADLINE"]

@@ -73,9 +73,10 @@ def sim(tmp_path_factory):
 @pytest.fixture
 def fresh(prover):
     """``prover`` with its knobs restored after the test."""
-    saved = (prover.task, prover.deadline, prover.attempts, prover.not_after)
+    saved = (prover.task, prover.task_chunk, prover.deadline, prover.attempts, prover.not_after, prover.chunks)
     yield prover
-    prover.task, prover.deadline, prover.attempts, prover.not_after = saved
+    (prover.task, prover.task_chunk, prover.deadline, prover.attempts, prover.not_after,
+     prover.chunks) = saved
 
 
 def _batch(sim, executor):
@@ -197,6 +198,47 @@ def test_es_statements_through_dask(sim, prover):
     proved = [g for g in got if g is not None]
     assert all(len(st.aux) == (0 if st.solvency_only else 5) for st, _ in proved)
     assert verify_results([(dataclasses.replace(st, aux=()), pb) for st, pb in proved]) == set()
+
+
+def test_chunk_jobs_for_few_large_members(sim, fresh):
+    """ES statements of several range proofs, few members: one Dask job per
+    range proof (the parent computes the witness), assembled and verified
+    by the prover; a worker's bad chunk makes the member's chunks go again,
+    then, with no attempts left, the member is unproven."""
+    import dataclasses
+    import random
+
+    from prover.statements import prove_margin_or_solvency
+    from zkp.errors import ProvingError
+    from zkp.margin import MarginModel
+    rnd = random.Random(5)
+    matrix = [[rnd.randint(-2000, 2000) * 50, rnd.randint(-2000, 2000) * 20] for _ in range(33)]
+    base = _jobs(sim)
+    jobs = [(dataclasses.replace(st, matrix=matrix, model=MarginModel("es", 2)), ops)
+            for st, ops in (base[0], base[1], base[3])]  # pass, call, insolvent
+    want = []
+    for st, ops in jobs:
+        try:
+            want.append(prove_margin_or_solvency(st, ops)[0].solvency_only)
+        except ProvingError:
+            want.append(None)
+    assert want == [False, True, None]
+    fresh.chunks = "always"
+    got = fresh.prove_margins(jobs)
+    assert [None if g is None else g[0].solvency_only for g in got] == want
+    assert fresh.last_stats.submitted == 2 + 1 and fresh.last_unproven == frozenset()  # 68 values: 2 proofs
+    assert verify_results([(dataclasses.replace(st, aux=()), pb) for st, pb in got[:2]]) == set()
+
+    from prover.distributed import dask_prove_chunk
+
+    def flip(payload, backend):
+        pb, cpu, pid = dask_prove_chunk(payload, backend)
+        return pb[:-2] + bytes([pb[-2] ^ 1]) + pb[-1:], cpu, pid
+
+    fresh.task_chunk, fresh.attempts = flip, 2
+    got = fresh.prove_margins(jobs[1:])
+    assert got == [None, None]  # the called member unproven (rejected twice), the insolvent one decided
+    assert fresh.last_unproven == frozenset({0}) and fresh.last_stats.rejected == 2
 
 
 # -- failures: the deadline, a lost worker ----------------------------------------------
@@ -386,3 +428,19 @@ def test_prover_service_proves_a_cycle_through_dask_local_2(tmp_path):
     finally:
         c.stop()
     assert c.prover.resource.witness.executor.client is None  # closed with the service
+
+
+@pytest.mark.slow
+def test_bench_cycle_dask_row(tmp_path, capsys):
+    """``zkclear bench cycle --dask local:2``: the Dask row with the local
+    pool's prove phase beside it, both cycles ok."""
+    from clearing import cli
+    out = tmp_path / "cycle.json"
+    assert cli.main(["bench", "cycle", "--members", "3", "--instruments", "1", "--scenarios", "2",
+                     "--workers", "2", "--dask", "local:2", "--json", str(out)]) == 0
+    rep = json.loads(out.read_text())
+    assert rep["executor"] == "dask local:2" and rep["ok"] is True and rep["margin_model"] == "scan"
+    assert rep["vs_local_pool"]["ok"] is True and rep["vs_local_pool"]["throughput_ratio"] > 0
+    assert rep["dask"]["jobs"] == 3 and rep["dask"]["unproven"] == 0
+    assert set(rep["phases_s"]) == {"vm_update", "prove", "verify", "close"}
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["executor"] == "dask local:2"
