@@ -65,7 +65,7 @@ from zkp.pedersen import Opening
 from zkp.rangeproof import RangeProof, padded_m
 from zkp.statements import Context, Margin
 
-from .statements import ChunkJob, chunk_jobs, margin_witness, prove_chunk, prove_margin_or_solvency
+from .statements import ChunkJob, ChunkMapper, chunk_jobs, margin_witness, prove_chunk, prove_margin_or_solvency
 
 log = logging.getLogger("zkclear.prover.pool")
 
@@ -100,7 +100,7 @@ class _Job(TypedDict):
     matrix: list[list[int]]
     set_id: str
     solvency_only: bool
-    model: dict
+    model: dict[str, str | int]
     openings: list[list[str]]
 
 
@@ -163,6 +163,34 @@ def _prove_chunk_timed(data: bytes) -> tuple[bytes, float]:
     return out, time.process_time() - t0
 
 
+def _run_chunks(pool: ProverPool, payloads: list[bytes], vectors: int) -> list[tuple[bytes, float]]:
+    """Encoded chunk jobs through the pool's workers, in order; a broken
+    pool (a worker died) is replaced and the jobs run once more."""
+    try:
+        return list(pool._pool(vectors).map(_prove_chunk_timed, payloads, chunksize=1))
+    except BrokenProcessPool:
+        log.error("margin proving pool broken (a worker died); restarting it")
+        pool._discard()
+        return list(pool._pool(vectors).map(_prove_chunk_timed, payloads, chunksize=1))
+
+
+def chunk_mapper(pool: ProverPool) -> ChunkMapper:
+    """A ``map_chunks`` for :func:`prover.statements.prove_margin`: one
+    member's chunks proved in parallel on ``pool``'s workers (in process with
+    one worker).  Sets ``pool.last_cpu_s`` to the workers' CPU seconds."""
+    def run(jobs: list[ChunkJob]) -> list[RangeProof]:
+        if pool.workers == 1:
+            t0 = time.process_time()
+            out = [prove_chunk(j) for j in jobs]
+            pool.last_cpu_s = time.process_time() - t0
+            return out
+        need = max(j.bits * padded_m(len(j.values)) for j in jobs)
+        timed = _run_chunks(pool, [encode_chunk_job(j) for j in jobs], need)
+        pool.last_cpu_s = sum(c for _, c in timed)
+        return [RangeProof.from_bytes(b, j.bits, len(j.values)) for (b, _), j in zip(timed, jobs)]
+    return run
+
+
 def needs_chunks(st: Margin) -> bool:
     """ES statements and statements of more than one range proof are proved
     chunk by chunk (:func:`prove_margins_chunked`)."""
@@ -205,13 +233,7 @@ def prove_margins_chunked(pool: ProverPool, jobs: Sequence[tuple[Margin, Sequenc
             break
         plans.append(plan)
     payloads = [encode_chunk_job(j) for plan in plans if plan for j in plan[1]]
-    need = _vectors_needed(jobs)
-    try:
-        timed = list(pool._pool(need).map(_prove_chunk_timed, payloads, chunksize=1))
-    except BrokenProcessPool:
-        log.error("margin proving pool broken (a worker died); restarting it")
-        pool._discard()
-        timed = list(pool._pool(need).map(_prove_chunk_timed, payloads, chunksize=1))
+    timed = _run_chunks(pool, payloads, _vectors_needed(jobs))
     pool.last_cpu_s = time.process_time() - t0 + sum(c for _, c in timed)
     res: list[tuple[Margin, bytes] | None] = []
     it = iter(timed)
@@ -402,4 +424,5 @@ def _close_shared() -> None:
 
 
 __all__ = ["ProverPool", "shared_pool", "default_workers", "encode_job", "decode_job", "prove_job", "WORKERS_ENV",
-           "encode_chunk_job", "decode_chunk_job", "prove_chunk_job", "prove_margins_chunked", "needs_chunks"]
+           "encode_chunk_job", "decode_chunk_job", "prove_chunk_job", "prove_margins_chunked", "needs_chunks",
+           "chunk_mapper"]

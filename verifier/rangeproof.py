@@ -34,16 +34,23 @@ Batch verification (:func:`batch_verify`)
 -----------------------------------------
 Each proof's equation is computed once as *terms*: scalars for the shared
 generators (G_vec, H_vec prefixes, G, H, U) and (point, scalar) pairs for
-its own points.  The batch equation is sum_k w_k * (terms_k) with fresh
-128-bit weights w_k from ``os.urandom``, evaluated as ONE MSM in which every
-shared generator appears once with its scalars summed across proofs.  Proofs
+its own points, all multiplied by the proof's own weight w_k, a fresh
+128-bit value from ``os.urandom`` drawn once when its terms are built (folded
+into the vectors for free: into the first entry of s, and into b/a), never
+revealed.  The batch equation is sum_k w_k * (terms_k), evaluated as ONE MSM
+in which every shared generator appears once with its scalars summed across
+proofs -- adding the cached weighted terms is all the per-proof work of a
+check.  Proofs
 of different n and m mix freely (a proof of size N uses the prefixes
 G_0..G_{N-1}, H_0..H_{N-1}).  A wrong proof makes the sum non-zero except
 with probability about 2^-128.
 
 When the batch fails, bisection names the failing proofs: a failing set is
-split in halves and each half is re-checked with fresh weights, reusing the
-cached terms (no transcript is replayed twice).  When the left half passes,
+split in halves and each half is re-checked, reusing the cached weighted
+terms (no transcript is replayed twice).  Every subset check is a random
+linear combination of its proofs' equations with independent secret
+weights, so a subset holding a bad proof passes with probability about
+2^-128 (union bound over the at most 2n checks of a bisection).  When the left half passes,
 the right half is known to contain a failure and is split without a check of
 its own.  Singletons that fail are exactly the bad proofs, so one bad proof
 never gets the others rejected.  :class:`BatchVerificationError` carries
@@ -55,6 +62,7 @@ import os
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import add
 from typing import Protocol
 
 from zkp.errors import TranscriptError, VerificationError
@@ -167,26 +175,26 @@ def _raw_gens(gens: GeneratorSet, N: int) -> _RawVectors:
 
 @dataclass
 class _Terms:
-    """One proof's verification equation, unweighted: the sum below is the
-    identity iff the proof is accepted (for this proof's random c).
+    """One proof's verification equation, already multiplied by the proof's
+    secret random batch weight rho: the sum below is the identity iff the
+    proof is accepted (for this proof's random c and rho).
 
-        sum_i (-z - a*s_i)*G_i + sum_i (z + e_i)*H_i + sG*G + sH*H + sU*U
+        sum_i (-z - sa_i)*G_i + sum_i (z + e_i)*H_i + sG*G + sH*H + sU*U
           + sum points[k]*scalars[k]
 
-    (e_i = y^{-i}*(zz_i - b*s_{N-1-i})); s and e are kept apart from z and a
-    so a weighted batch needs one multiplication per generator and proof."""
+    (with the weight folded in: z = rho*z, sa_i = rho*a*s_i, e_i =
+    rho*y^{-i}*(zz_i - b*s_{N-1-i})); a batch check only adds them up."""
 
     N: int
     z: int
-    a: int
-    s: list[int]  # s_0..s_{N-1}
-    e: list[int]  # e_0..e_{N-1}
-    sG: int       # scalar of the Pedersen base G
-    sH: int       # scalar of the Pedersen base H
-    sU: int       # scalar of the inner-product base U
+    sa: list[int]  # rho*a*s_0 .. rho*a*s_{N-1}
+    e: list[int]   # e_0..e_{N-1} (not reduced mod r)
+    sG: int        # scalar of the Pedersen base G
+    sH: int        # scalar of the Pedersen base H
+    sU: int        # scalar of the inner-product base U
     points: list[RawPoint]  # raw points of the proof and its commitments
     scalars: list[int]
-    #: folded commitments: (group, offset, c*z^(2+j) for j < m), else None
+    #: folded commitments: (group, offset, rho*c*z^(2+j) for j < m), else None
     fold: tuple[FoldGroup, int, list[int]] | None = field(default=None)
 
 
@@ -206,7 +214,7 @@ def _scalar(k: object) -> int:
     return k
 
 
-def _terms(transcript: Transcript, commitments: Sequence[Point], proof: RangeProof, n: int,
+def _terms(transcript: Transcript, commitments: Sequence[Point] | FoldedValues, proof: RangeProof, n: int,
            gens: GeneratorSet) -> _Terms:
     """Replay the transcript and build this proof's MSM terms (or _Invalid).
 
@@ -217,21 +225,22 @@ def _terms(transcript: Transcript, commitments: Sequence[Point], proof: RangePro
             or n not in SUPPORTED_BITS:
         raise _Invalid
     b = gens.backend
-    folded = commitments if isinstance(commitments, FoldedValues) else None
-    if folded is not None:
+    folded: FoldedValues | None = None
+    V: list[Point] = []
+    if isinstance(commitments, FoldedValues):
+        folded = commitments
         if not isinstance(transcript, BoundTranscript):
             raise _Invalid  # nothing would bind the folded commitments
         m = folded.m
         if not isinstance(m, int) or not 0 <= folded.offset <= folded.group.n_values - m:
             raise _Invalid
-        V: list[Point] = []
     else:
         try:
-            commitments = list(commitments)  # type: ignore[arg-type]
+            listed = list(commitments)
         except TypeError:
             raise _Invalid from None
-        m = len(commitments)
-        V = [_point(C, b, allow_identity=True) for C in commitments]
+        m = len(listed)
+        V = [_point(C, b, allow_identity=True) for C in listed]
     if not 1 <= m <= MAX_VALUES:
         raise _Invalid
     M = padded_m(m)
@@ -243,33 +252,45 @@ def _terms(transcript: Transcript, commitments: Sequence[Point], proof: RangePro
     Ls = [_point(p, b, allow_identity=False) for p in proof.L]
     Rs = [_point(p, b, allow_identity=False) for p in proof.R]
     t_hat, tau_x, mu, a, bb = (_scalar(v) for v in (proof.t_hat, proof.tau_x, proof.mu, proof.a, proof.b))
+    enc = getattr(proof, "_enc", None)  # a decoded proof's own canonical encodings
     proof = RangeProof(A, S, T1, T2, t_hat, tau_x, mu, tuple(Ls), tuple(Rs), a, bb)
 
-    ch = replay_challenges(transcript, n, M, gens.set_id, pad_commitments(V, M, b), proof)
+    padded = [] if folded is not None else pad_commitments(V, M, b)  # bound: the V_j are not absorbed
+    ch = replay_challenges(transcript, n, M, gens.set_id, padded, proof, enc)
     y, z, x, w, us = ch.y, ch.z, ch.x, ch.w, ch.u
     c = _weight()
+    rho = _weight()  # this proof's batch weight, drawn once (module docstring)
 
     # Vectors of length N in gmpy2 integers when available (about twice as
     # fast as ints at this size); every scalar handed to the MSM is an int.
-    zN, aN, bN = _num(z), _num(a), _num(bb)
-    s = s_vector([_num(u) for u in us])
+    # rho*a is folded into s (its first entry), so that
+    #   rho*b*y^{-i}*s_{N-1-i} = (b/a)*y^{-i} * (rho*a*s_{N-1-i})   (a != 0).
+    zN = _num(z)
     y_inv = _num(batch_inv([y])[0])
-    by = _geometric(bN, y_inv, N)                      # b * y^{-i}
+    if a:
+        sa = s_vector([_num(u) for u in us], _num(rho * a % R))
+        by = _geometric(_num(bb * batch_inv([a])[0] % R), y_inv, N)   # (b/a) * y^{-i}
+    else:  # a = 0: sa is all zeros; b*s_{N-1-i} needs s itself
+        s = s_vector([_num(u) for u in us])
+        sa = [_num(0)] * N
+        sa_rev_src = s
+        by = _geometric(_num(rho * bb % R), y_inv, N)
     y_inv_n = _geometric(_num(1), y_inv, n + 1)        # y^{-k}, k <= n
     T = [(1 << k) * y_inv_n[k] % _RN for k in range(n)]  # 2^k * y^{-k}
-    Z = _geometric(zN * zN % _RN, zN * y_inv_n[n] % _RN, M)  # z^{2+j} * y^{-j*n}
-    s_rev = s[::-1]
+    Z = _geometric(zN * zN * rho % _RN, zN * y_inv_n[n] % _RN, M)  # rho * z^{2+j} * y^{-j*n}
+    s_rev = (sa if a else sa_rev_src)[::-1]
     e: list[int] = []
     for j in range(M):
         lo = j * n
         Zj = Z[j]
-        e.extend([(Zj * t - p * q) % _RN for t, p, q in zip(T, by[lo:lo + n], s_rev[lo:lo + n])])
+        e.extend([Zj * t - p * q for t, p, q in zip(T, by[lo:lo + n], s_rev[lo:lo + n])])
 
-    u_sq = [u * u % R for u in us]
-    u_inv_sq = [ui * ui % R for ui in batch_inv(list(us))]
+    u_sq = [u * u % R * rho % R for u in us]
+    u_inv_sq = [ui * ui % R * rho % R for ui in batch_inv(list(us))]
     z_pow = powers(z, m + 2)
+    rc = rho * c % R
     points = [A.raw, S.raw, T1.raw, T2.raw]
-    scalars = [1, x, c * x % R, c * x % R * x % R]
+    scalars = [rho, rho * x % R, rc * x % R, rc * x % R * x % R]
     for Lj, Rj, us2, ui2 in zip(Ls, Rs, u_sq, u_inv_sq):
         points.append(Lj.raw)
         scalars.append(us2)
@@ -277,49 +298,56 @@ def _terms(transcript: Transcript, commitments: Sequence[Point], proof: RangePro
         scalars.append(ui2)
     for j, Vj in enumerate(V):  # padded entries are the identity: no term
         points.append(Vj.raw)
-        scalars.append(c * z_pow[2 + j] % R)
-    sG = c * (delta(y, z, n, M) - t_hat) % R
-    sH = (-mu - c * tau_x) % R
-    sU = w * (t_hat - a * bb) % R
+        scalars.append(rc * z_pow[2 + j] % R)
+    sG = rc * (delta(y, z, n, M) - t_hat) % R
+    sH = rho * (-mu - c * tau_x) % R
+    sU = rho * w % R * (t_hat - a * bb) % R
     fold = None
     if folded is not None:
-        fold = (folded.group, folded.offset, [c * z_pow[2 + j] % R for j in range(m)])
-    return _Terms(N, zN, aN, s, e, sG, sH, sU, points, scalars, fold)
+        fold = (folded.group, folded.offset, [rc * z_pow[2 + j] % R for j in range(m)])
+    return _Terms(N, zN * rho % _RN, sa, e, sG, sH, sU, points, scalars, fold)
+
+
+def _scaled(t: _Terms, w: int) -> _Terms:
+    fold = None if t.fold is None else (t.fold[0], t.fold[1], [w * v % R for v in t.fold[2]])
+    return _Terms(t.N, w * t.z % _RN, [w * v % _RN for v in t.sa], [w * v for v in t.e], w * t.sG % R,
+                  w * t.sH % R, w * t.sU % R, t.points, [w * v % R for v in t.scalars], fold)
 
 
 def _check(terms: Sequence[_Terms], weights: Sequence[int], gens: GeneratorSet) -> bool:
-    """Is sum_k weights[k] * terms[k] the identity?  One MSM in which every
-    shared generator appears once with its scalars summed over the proofs."""
+    """Is sum_k weights[k]*terms[k] the identity (terms already carry their
+    proof's random weight; ``weights`` are extra factors, 1 in every check
+    of this module)?  One MSM in which every shared generator appears once
+    with its scalars summed over the proofs, and every folded statement once
+    per source."""
+    if any(w != 1 for w in weights):
+        terms = [_scaled(t, w) for t, w in zip(terms, weights)]
     b = gens.backend
     Nmax = max(t.N for t in terms)
     G_raw, H_raw = _raw_gens(gens, Nmax)
-    as_acc = [0] * Nmax      # sum_k w_k a_k s_k,i
-    e_acc = [0] * Nmax       # sum_k w_k e_k,i
-    z_by_N: dict[int, int] = {}   # sum_k w_k z_k over proofs of size N
+    as_acc: list[int] = [0] * Nmax      # sum_k rho_k a_k s_k,i
+    e_acc: list[int] = [0] * Nmax       # sum_k e_k,i
+    z_by_N: dict[int, int] = {}   # sum_k rho_k z_k over proofs of size N
     sG = sH = sU = 0
     folds: dict[int, tuple[FoldGroup, list[int]]] = {}
     points: list[RawPoint] = []
     scalars: list[int] = []
-    for t, wk in zip(terms, weights):
+    for t in terms:
         N = t.N
-        wa = wk * t.a % _RN
-        as_acc[:N] = [p + wa * q for p, q in zip(as_acc, t.s)]
-        if wk == 1:
-            e_acc[:N] = [p + q for p, q in zip(e_acc, t.e)]
-        else:
-            e_acc[:N] = [p + wk * q for p, q in zip(e_acc, t.e)]
-        z_by_N[N] = z_by_N.get(N, 0) + wk * t.z
-        sG += wk * t.sG
-        sH += wk * t.sH
-        sU += wk * t.sU
+        as_acc[:N] = list(map(add, as_acc, t.sa))
+        e_acc[:N] = list(map(add, e_acc, t.e))
+        z_by_N[N] = z_by_N.get(N, 0) + t.z
+        sG += t.sG
+        sH += t.sH
+        sU += t.sU
         points.extend(t.points)
-        scalars.extend(wk * k % R for k in t.scalars)
+        scalars.extend(t.scalars)
         if t.fold is not None:
             group, off, fw = t.fold
             acc = folds.get(id(group))
             if acc is None:
                 acc = folds[id(group)] = (group, [0] * group.n_values)
-            acc[1][off:off + len(fw)] = [p + wk * q for p, q in zip(acc[1][off:off + len(fw)], fw)]
+            acc[1][off:off + len(fw)] = list(map(add, acc[1][off:off + len(fw)], fw))
     # folded commitments: one term per source of each statement (FoldGroup)
     for group, acc_w in folds.values():
         f_pts, f_sc, f_g = group.fold([v % R for v in acc_w])
@@ -382,9 +410,7 @@ def batch_verify(checks: Sequence[RangeCheck], *, gens: GeneratorSet | None = No
 
 
 def _subset_ok(indices: Sequence[int], cached: Mapping[int, _Terms], gens: GeneratorSet) -> bool:
-    terms = [cached[i] for i in indices]
-    weights = [1] if len(terms) == 1 else [_weight() for _ in terms]
-    return _check(terms, weights, gens)
+    return _check([cached[i] for i in indices], [1] * len(indices), gens)
 
 
 def _bisect(indices: list[int], cached: Mapping[int, _Terms], gens: GeneratorSet) -> list[int]:

@@ -155,7 +155,7 @@ class MarginModel:
             return cls(MODEL_ES, d["k"])
         raise StatementError("margin model must be {'kind': 'scan'} or {'kind': 'es', 'k': k}")
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, str | int]:
         return {"kind": MODEL_ES, "k": self.k} if self.kind == MODEL_ES else {"kind": MODEL_SCAN}
 
     def bind(self, t: Transcript) -> None:
@@ -176,7 +176,7 @@ class ScenarioMatrix(Sequence[tuple[int, ...]]):
     column view and the digest are computed once and cached, so build it
     once per scenario set and share it between statements."""
 
-    __slots__ = ("rows", "S", "I", "_cols", "_digest")
+    __slots__ = ("rows", "S", "I", "_cols", "_digest", "_blas")
 
     def __init__(self, matrix: object) -> None:
         if isinstance(matrix, ScenarioMatrix):
@@ -202,6 +202,7 @@ class ScenarioMatrix(Sequence[tuple[int, ...]]):
         self.I = I
         self._cols: tuple[tuple[int, ...], ...] | None = None
         self._digest: bytes | None = None
+        self._blas: object = None
 
     @classmethod
     def of(cls, matrix: object) -> ScenarioMatrix:
@@ -229,8 +230,27 @@ class ScenarioMatrix(Sequence[tuple[int, ...]]):
         return [sum(map(mul, row, values)) for row in self.rows]
 
     def colsum(self, weights: Sequence[int]) -> list[int]:
-        """sum_s weights[s]*A[s][i] mod r for every i."""
+        """sum_s weights[s]*A[s][i] mod r for every i (``weights`` in [0, r)).
+
+        Large matrices go through :func:`_colsum_blas` (exact, see there);
+        small ones, or without numpy, one Python dot product per column."""
+        if self.S * self.I >= _BLAS_MIN and _np is not None:
+            return _colsum_blas(self, weights)
         return [sum(map(mul, weights, col)) % R for col in self.cols]
+
+    def _limbs(self) -> object:
+        """S x 2I float64 array [lo | hi]: A = hi*2^32 + lo, 0 <= lo < 2^32,
+        |hi| < 2^32 (cached; built once per matrix)."""
+        if self._blas is None:
+            assert _np is not None
+            try:
+                a = _np.array(self.rows, dtype=_np.int64)
+                lo, hi = a & 0xFFFFFFFF, a >> 32
+            except OverflowError:  # some |A| >= 2^63: split in Python
+                lo = _np.array([[x & 0xFFFFFFFF for x in row] for row in self.rows], dtype=_np.int64)
+                hi = _np.array([[x >> 32 for x in row] for row in self.rows], dtype=_np.int64)
+            self._blas = _np.ascontiguousarray(_np.concatenate([lo, hi], axis=1), dtype=_np.float64)
+        return self._blas
 
     def __len__(self) -> int:
         return self.S
@@ -257,6 +277,39 @@ class ScenarioMatrix(Sequence[tuple[int, ...]]):
 
     def __repr__(self) -> str:
         return f"ScenarioMatrix(S={self.S}, I={self.I})"
+
+
+try:  # numpy comes with galois (a dependency); the pure-Python path stays exact without it
+    import numpy as _np
+except ImportError:  # pragma: no cover
+    _np = None  # type: ignore[assignment]
+#: matrices with at least this many entries fold through BLAS (_colsum_blas)
+_BLAS_MIN = 1 << 14
+_LIMB = 10  # bits per weight limb (see _colsum_blas)
+
+
+def _colsum_blas(m: ScenarioMatrix, weights: Sequence[int]) -> list[int]:
+    """Exact sum_s W_s*A[s][i] mod r with one float64 matrix product.
+
+    W_s < r < 2^260 splits into 26 limbs of 10 bits; A = hi*2^32 + lo with
+    0 <= lo < 2^32 and |hi| < 2^32.  Each product limb*A-part is an integer
+    below 2^42 in absolute value and each sum over s <= 2^11 scenarios stays
+    below 2^53, so every partial sum of the float64 product is an exactly
+    represented integer (whatever the summation order or FMA): the result is
+    exact.  Recombined per column with Python integers (Horner over limbs)."""
+    assert _np is not None
+    A = cast("_np.ndarray", m._limbs())
+    nl = -(-R.bit_length() // _LIMB)
+    mask = (1 << _LIMB) - 1
+    W = _np.array([[(w >> (_LIMB * l)) & mask for w in weights] for l in range(nl)], dtype=_np.float64)
+    res = _np.rint(W @ A).astype(_np.int64)          # nl x 2I, exact
+    I = m.I
+    lo = res[:, :I].astype(object)
+    hi = res[:, I:].astype(object)
+    acc = lo[nl - 1] + hi[nl - 1] * (1 << 32)
+    for l in range(nl - 2, -1, -1):
+        acc = acc * (1 << _LIMB) + lo[l] + hi[l] * (1 << 32)
+    return [int(v) % R for v in acc]
 
 
 def matrix_digest(matrix: object) -> bytes:

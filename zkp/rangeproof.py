@@ -254,7 +254,12 @@ class RangeProof:
         lr = [point(c) for c in chunks[7:7 + 2 * k]]
         a = decode_scalar(chunks[7 + 2 * k])
         bb = decode_scalar(chunks[8 + 2 * k])
-        return cls(A, S, T1, T2, t_hat, tau_x, mu, tuple(lr[0::2]), tuple(lr[1::2]), a, bb)
+        proof = cls(A, S, T1, T2, t_hat, tau_x, mu, tuple(lr[0::2]), tuple(lr[1::2]), a, bb)
+        # the canonical encodings just decoded, in points() order, for the
+        # verifier's transcript (decoding is strict, so they equal
+        # re-encoding); not a field: dataclasses.replace() drops it
+        object.__setattr__(proof, "_enc", tuple(chunks[:4] + chunks[7:7 + 2 * k]))
+        return proof
 
 
 
@@ -335,16 +340,28 @@ class RangeChallenges:
 
 
 def replay_challenges(transcript: Transcript, n: int, M: int, set_id: bytes, padded: Sequence[Point],
-                      proof: RangeProof) -> RangeChallenges:
+                      proof: RangeProof, enc: Sequence[bytes] | None = None) -> RangeChallenges:
     """Absorb the statement and the proof into ``transcript`` in protocol
     order and return every challenge.  ``len(proof.L)`` rounds are replayed;
-    the caller checks it equals log2(n*M)."""
+    the caller checks it equals log2(n*M).  ``enc``: the canonical
+    encodings of ``proof.points()`` when already known (a decoded proof's)."""
+    if enc is None or len(enc) != 4 + 2 * len(proof.L):
+        enc = encode_points(proof.points())
     transcript_statement(transcript, n, M, set_id, padded)
-    y, z = transcript_AS(transcript, proof.A, proof.S)
-    x = transcript_T(transcript, proof.T1, proof.T2)
+    transcript.append_message(b"A", enc[0])
+    transcript.append_message(b"S", enc[1])
+    y = transcript.challenge_scalar(b"y")
+    z = transcript.challenge_scalar(b"z")
+    transcript.append_message(b"T1", enc[2])
+    transcript.append_message(b"T2", enc[3])
+    x = transcript.challenge_scalar(b"x")
     w = transcript_openings(transcript, proof.t_hat, proof.tau_x, proof.mu)
-    us = tuple(transcript_round(transcript, Lj, Rj) for Lj, Rj in zip(proof.L, proof.R))
-    return RangeChallenges(y, z, x, w, us)
+    us = []
+    for j in range(len(proof.L)):
+        transcript.append_message(b"L", enc[4 + 2 * j])
+        transcript.append_message(b"R", enc[5 + 2 * j])
+        us.append(transcript.challenge_scalar(b"u"))
+    return RangeChallenges(y, z, x, w, tuple(us))
 
 
 def challenges_for(transcript: Transcript, commitments: Sequence[Point], proof: RangeProof, n: int,
@@ -398,14 +415,15 @@ def delta(y: int, z: int, n: int, M: int) -> int:
     return ((z - z2) * sum_y - z_sum * ((1 << n) - 1)) % R
 
 
-def s_vector(us: Sequence[int]) -> list[int]:
-    """s_i = prod_j u_j^(+1 if bit (k-1-j) of i is set else -1), k = len(us).
+def s_vector(us: Sequence[int], scale: int = 1) -> list[int]:
+    """s_i = prod_j u_j^(+1 if bit (k-1-j) of i is set else -1), k = len(us)
+    (times ``scale``, for free: it multiplies the first entry only).
 
     Built lowest bit first: bit t of i belongs to round k-1-t, and setting it
     multiplies by u_(k-1-t)^2.  N field multiplications and one inversion."""
     k = len(us)
     inv_all = batch_inv(list(us))
-    s0 = 1
+    s0 = scale
     for ui in inv_all:
         s0 = s0 * ui % R
     s = [s0]
