@@ -349,6 +349,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     cap.add_argument("--half-capacity", action="store_true",
                      help="capture: one more row per mode, paced at half its best trades/s")
     cap.add_argument("--keep", metavar="DIR", help="capture: keep each row's config, databases and logs in DIR")
+    cap.add_argument("--window", type=int, default=None,
+                     help="capture: calls each initiator and each affirmation desk keeps in flight (default 8)")
+    cap.add_argument("--profile", action="store_true", help="capture: py-spy the node over each row (needs --keep)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -14,26 +14,28 @@ setup (untimed)
     the genesis instruments at its ``price0``, side alternating, quantity 1..7.
 
 the clock
-    2K client threads in this process, each with its own
-    :class:`clearing.clients.participant.Participant` (its own mTLS channel):
-    per pair an *initiator* that submits its trades one after the other and a
-    *counterparty* that affirms them.  The venue tells both sides of a trade
-    when it executes: the initiator announces each trade to its counterparty
-    just before it submits (:class:`_Pair`); the counterparty then polls the
-    node (StreamPendingTrades, backing off from :data:`POLL_MIN` to
-    :data:`POLL_MAX` seconds while nothing it waits for is offered) and
-    affirms each announced trade as soon as the node offers it with
-    :meth:`Participant.affirm` (which fetches, decrypts and checks the
-    opening, and checks the agreed terms) -- so affirmations race the
-    initiator's receipt push, as a venue's would, and nobody polls for
-    trades that do not exist.  Two modes:
+    K initiator threads and one *affirmation desk* per counterparty member,
+    each with its own :class:`clearing.clients.participant.Participant` (its
+    own mTLS channel).  An initiator submits its pair's trades pipelined
+    (:meth:`Participant.pipeline`: up to ``window`` SubmitTrade calls in
+    flight, each with its request id and retries; ``--window 1`` is the
+    closed loop).  The venue tells both sides of a trade when it executes:
+    the initiator announces each trade just before it submits it.  A desk
+    follows its member's pending trades -- one StreamPendingTrades stream in
+    follow mode (:meth:`Participant.pending_feed`), each trade pushed once
+    as the node captures it, decrypted and checked once -- and affirms each
+    announced one with the agreed terms checked
+    (:meth:`TradePipeline.affirm`, up to ``window`` in flight), so
+    affirmations race the initiator's receipt push, as a venue's would; it
+    stops when it has affirmed every trade planned for it.  Two modes:
 
     ``preproved``   every trade's proof, signature and sealed openings are
                     made before the clock (:meth:`Participant.make_trade`):
                     the initiator only sends the ready SubmitTradeRequest, so
                     the row measures the node and the prover;
-    ``end_to_end``  the initiator proves as it goes (:meth:`Participant.trade`:
-                    the ledger status, the trade proof, the seals, the submit).
+    ``end_to_end``  the initiator proves as it goes (:meth:`Participant.make_trade`
+                    for the ledger status it read once before the clock: the
+                    trade proof, the seals), then submits.
 
     A trade's latency runs from its start (the initiator beginning it; in a
     paced row its scheduled time, so a late start counts) until both parties
@@ -58,29 +60,34 @@ the check (untimed) -- ``ok``
       proof and signature re-verified, the node agreeing on head and state).
 
 CPU: ``node_cpu_ms_per_trade`` / ``prover_cpu_ms_per_trade`` are the
-processes' utime + stime (``/proc/<pid>/stat``) over the clocked window
-divided by the trades novated; ``client_cpu_ms_per_trade`` the same for this
-process (all 2K client threads); ``*_cpu_util`` are cores busy over the
+processes' utime + stime (``/proc/<pid>/stat``), with their descendants
+(the node's verification workers, the prover's proving pool), over the
+clocked window divided by the trades novated (``node_main_cpu_ms_per_trade``:
+the node's own process only); ``client_cpu_ms_per_trade`` the same for this
+process (every client thread); ``*_cpu_util`` are cores busy over the
 window (``others_cpu_util``: the machine's busy time, /proc/stat, less the
-three -- other users of a shared machine).  Row keys (more may be added, none
-removed)::
+three -- other users of a shared machine).  ``node_rpcs`` / ``prover_rpcs``
+count the calls each service logged in the window, by method (the node's
+include its ledger feed's).  Row keys (more may be added, none removed)::
 
     {"mode", "clients", "trades", "novated", "trades_per_s", "p50_ms",
      "p99_ms", "node_cpu_ms_per_trade", "prover_cpu_ms_per_trade", "ok",
      "members", "paced_tps", "elapsed_s", "client_cpu_ms_per_trade",
      "client_cpu_util", "machine_cpu_util", "others_cpu_util",
-     "affirm_reported_pending", "errors", "problems", "load_avg"}
+     "affirm_reported_pending", "errors", "problems", "load_avg",
+     "node_main_cpu_ms_per_trade", "window", "pending_streams",
+     "node_rpcs_per_trade", "node_rpcs", "prover_rpcs"}
 
-``clients`` is K, the number of initiator/counterparty pairs (2K client
-threads).  Blindings and keys come from the CSPRNG; the plan is fixed.  The
-plan, the row and the checks are pure functions in :mod:`bench.capture_rows`.
+``clients`` is K, the number of initiator/counterparty pairs (K initiator
+threads; one desk per member that is some pair's counterparty).  Blindings
+and keys come from the CSPRNG; the plan is fixed.  The plan, the row and
+the checks are pure functions in :mod:`bench.capture_rows`.
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
 import os
-import queue
 import shutil
 import signal
 import socket
@@ -91,7 +98,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +108,7 @@ from .capture_rows import (
     ROW_KEYS,
     Planned,
     Reply,
+    count_rpcs,
     expected_positions,
     format_table,
     ledger_problems,
@@ -115,6 +122,7 @@ from .capture_rows import (
     position_problems,
     proc_cpu_ms,
     self_cpu_ms,
+    tree_cpu_ms,
 )
 
 MODES = ("preproved", "end_to_end")
@@ -123,8 +131,8 @@ DEFAULT_TRADES = 500
 QUICK_CLIENTS = (1, 4)
 QUICK_TRADES = 12
 QUICK_MEMBERS = 4
-#: Seconds the counterparty waits between polls: doubling from MIN to MAX while nothing is offered.
-POLL_MIN, POLL_MAX = 0.002, 0.05
+#: SubmitTrade calls an initiator keeps in flight, and AffirmTrade calls a desk keeps in flight.
+DEFAULT_WINDOW = 8
 #: Deadline of every client call (seconds): a stall shows up as DEADLINE_EXCEEDED.
 CALL_TIMEOUT = 60.0
 #: Seconds a clocked row may take before it counts as stalled.
@@ -199,6 +207,15 @@ class House:
     def pid(self, node: str) -> int:
         return self.procs[node].pid
 
+    def log_size(self, node: str) -> int:
+        return (self.dir / "logs" / f"{node}.log").stat().st_size
+
+    def log_text(self, node: str, offset: int = 0) -> str:
+        """The service's log from byte ``offset`` on."""
+        with open(self.dir / "logs" / f"{node}.log", "rb") as fh:
+            fh.seek(offset)
+            return fh.read().decode("utf-8", "replace")
+
     def identity(self, name: str):
         from clearing.services.pki import load_identity
 
@@ -240,30 +257,27 @@ class House:
 
 # -- the clients ---------------------------------------------------------------------------
 
-@dataclass
-class _Pair:
-    """One initiator/counterparty pair's shared record (the venue's channel
-    between them: the initiator announces each trade before submitting)."""
-
-    trades: list[Planned]
-    announced: queue.Queue = field(default_factory=queue.Queue)
-
-
 class Workload:
-    """The clocked part of one row: 2K client threads over ``house``."""
+    """The clocked part of one row: K initiator threads and one affirmation
+    desk per counterparty member over ``house`` (module docstring)."""
 
     def __init__(self, house: House, mode: str, trade_plan: list[list[Planned]], *,
-                 rate: float | None = None, log: Callable[[str], None] = lambda m: None):
-        self.house, self.mode, self.rate, self.log = house, mode, rate, log
-        self.pairs = [_Pair(ts) for ts in trade_plan]
+                 rate: float | None = None, window: int = DEFAULT_WINDOW, log: Callable[[str], None] = lambda m: None):
+        self.house, self.mode, self.rate, self.window, self.log = house, mode, rate, window, log
+        self.pairs = trade_plan
         self.lock = threading.Lock()
         self.errors: list[str] = []
         self.start: dict[str, float] = {}
         self.done: dict[str, list[float]] = {}  # tid -> return times of SubmitTrade / AffirmTrade
         self.submitted: dict[str, Reply] = {}
         self.affirmed: dict[str, Reply] = {}
+        self.venue: dict[str, Planned] = {}  # the trades announced to their counterparties
         self.ready: dict[str, Any] = {}  # tid -> SubmitTradeRequest (preproved)
-        self.clients: list[Any] = []
+        self.initiators: list[Any] = []
+        self.desks: dict[str, Any] = {}  # counterparty member -> its Participant
+        self.feeds: list[Any] = []
+        #: pending-trade streams opened by the desks (1 each unless one was reopened)
+        self.streams_opened = 0
         self.t0 = 0.0
         self.deadline = 0.0
 
@@ -273,16 +287,20 @@ class Workload:
         trade's request (proof, signature, sealed openings)."""
         from clearing.api import clearing_pb2
 
-        for pair in self.pairs:
-            ini, cp = pair.trades[0].initiator, pair.trades[0].counterparty
-            for name in (ini, cp):
-                c = self.house.participant(name)
-                c.clearing.GetLedgerStatus(clearing_pb2.LedgerStatusRequest())  # connect now (mTLS handshake)
-                self.clients.append(c)
+        def connected(name: str):
+            c = self.house.participant(name)
+            c.clearing.GetLedgerStatus(clearing_pb2.LedgerStatusRequest())  # connect now (mTLS handshake)
+            return c
+
+        for trades in self.pairs:
+            self.initiators.append(connected(trades[0].initiator))
+            cp = trades[0].counterparty
+            if cp not in self.desks:
+                self.desks[cp] = connected(cp)
         if self.mode == "preproved":
             makers: dict[str, Any] = {}
-            for pair in self.pairs:
-                for t in pair.trades:
+            for trades in self.pairs:
+                for t in trades:
                     p = makers.get(t.initiator) or makers.setdefault(t.initiator, self.house.participant(t.initiator))
                     req, _ = p.make_trade(t.tid, t.counterparty, t.instrument, t.side, t.quantity, t.price,
                                           request_id=f"rq-{t.tid}")
@@ -290,7 +308,7 @@ class Workload:
             for p in makers.values():
                 p.close()
         else:  # build the proving tables lazily built on first use: one trade made, not sent
-            t = self.pairs[0].trades[0]
+            t = self.pairs[0][0]
             with self.house.participant(t.initiator) as p:
                 p.make_trade("warm-up", t.counterparty, t.instrument, t.side, t.quantity, t.price)
 
@@ -302,92 +320,87 @@ class Workload:
         with self.lock:
             self.errors.append(f"{role} {tid}: {code}")
 
-    def _finish(self, tid: str) -> None:
+    def _answered(self, role: str, t: Planned, fut) -> None:
+        """A SubmitTrade / AffirmTrade future's outcome, recorded."""
+        exc = fut.exception()
+        if exc is not None:
+            self._fail(role, t.tid, exc)
+            return
+        res = fut.result()
+        now = time.perf_counter()
         with self.lock:
-            self.done.setdefault(tid, []).append(time.perf_counter())
+            self.done.setdefault(t.tid, []).append(now)
+            (self.submitted if role == "submit" else self.affirmed)[t.tid] = Reply(
+                res.seq, res.status, res.trade.commitment.hex())
 
     def initiator(self, k: int, p, barrier: threading.Barrier) -> None:
-        pair = self.pairs[k]
+        """Submit pair ``k``'s trades, up to ``window`` in flight (end to end:
+        proving each for the ledger status read once, before the clock)."""
+        trades = self.pairs[k]
+        status = p.ledger_status()
+        pipe = p.pipeline(self.window)
         barrier.wait()
         n_pairs = len(self.pairs)
-        try:
-            for n, t in enumerate(pair.trades):
-                if self.rate:
-                    due = self.t0 + (n * n_pairs + k) / self.rate
-                    time.sleep(max(0.0, due - time.perf_counter()))
-                    start = due
-                else:
-                    start = time.perf_counter()
-                if time.perf_counter() > self.deadline:
-                    self._fail("submit", t.tid, TimeoutError())
-                    continue
-                with self.lock:
-                    self.start[t.tid] = start
-                pair.announced.put(t)
-                try:
-                    if self.mode == "preproved":
-                        res = p.clearing.SubmitTrade(self.ready[t.tid], timeout=CALL_TIMEOUT)
-                    else:
-                        res = p.trade(t.tid, t.counterparty, t.instrument, t.side, t.quantity, t.price,
-                                      request_id=f"rq-{t.tid}")
-                except Exception as exc:  # noqa: BLE001 - recorded; the row is not ok
-                    self._fail("submit", t.tid, exc)
-                    continue
-                self._finish(t.tid)
-                with self.lock:
-                    self.submitted[t.tid] = Reply(res.seq, res.status, res.trade.commitment.hex())
-        finally:
-            pair.announced.put(None)
-
-    def _offered(self, p) -> set[str]:
-        from clearing.api import common_pb2
-
-        return {x.trade.trade_id for x in p.clearing.StreamPendingTrades(common_pb2.MemberRequest(member=p.name))}
-
-    def counterparty(self, k: int, p, barrier: threading.Barrier) -> None:
-        pair = self.pairs[k]
-        barrier.wait()
-        waiting: dict[str, Planned] = {}
-        more, delay = True, POLL_MIN
-        while (more or waiting) and time.perf_counter() < self.deadline:
-            if more and not waiting:
-                item = pair.announced.get()
-                if item is None:
-                    more = False
-                    continue
-                waiting[item.tid] = item
-            while more:
-                try:
-                    item = pair.announced.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    more = False
-                else:
-                    waiting[item.tid] = item
-            try:
-                offered = self._offered(p)
-            except Exception as exc:  # noqa: BLE001 - recorded; the row is not ok
-                self._fail("pending", "", exc)
-                offered = set()
-            ready = [t for tid, t in waiting.items() if tid in offered]
-            if not ready:
-                time.sleep(delay)
-                delay = min(2 * delay, POLL_MAX)
+        for n, t in enumerate(trades):
+            if self.rate:
+                due = self.t0 + (n * n_pairs + k) / self.rate
+                time.sleep(max(0.0, due - time.perf_counter()))
+                start = due
+            else:
+                start = time.perf_counter()
+            if time.perf_counter() > self.deadline:
+                self._fail("submit", t.tid, TimeoutError())
                 continue
-            delay = POLL_MIN
-            for t in ready:
-                del waiting[t.tid]
+            with self.lock:
+                self.start[t.tid] = start
+                self.venue[t.tid] = t  # the venue tells the counterparty first
+            try:
+                req = self.ready[t.tid] if self.mode == "preproved" else p.make_trade(
+                    t.tid, t.counterparty, t.instrument, t.side, t.quantity, t.price, request_id=f"rq-{t.tid}",
+                    status=status)[0]
+                fut = pipe.submit(req)
+            except Exception as exc:  # noqa: BLE001 - recorded; the row is not ok
+                self._fail("submit", t.tid, exc)
+                continue
+            fut.add_done_callback(lambda f, t=t: self._answered("submit", t, f))
+        pipe.drain()
+
+    def desk(self, member: str, p, barrier: threading.Barrier) -> None:
+        """Member ``member``'s affirmations: it follows its pending trades
+        (one stream) and affirms each announced one, up to ``window`` in
+        flight, until it has affirmed every trade planned for it."""
+        expected = sum(1 for trades in self.pairs for t in trades if t.counterparty == member)
+        feed = p.pending_feed(timeout=max(self.deadline - time.perf_counter(), 1.0) + 60)
+        with self.lock:
+            self.feeds.append(feed)
+        pipe = p.pipeline(self.window)
+        barrier.wait()
+        sent = 0
+        try:
+            for c in feed:
+                with self.lock:
+                    t = self.venue.get(c.trade["trade_id"])
+                if t is None:
+                    self._fail("affirm", c.trade["trade_id"], LookupError("offered but never announced"))
+                    continue
                 try:
-                    res = p.affirm(t.tid, expect=t.expect(), request_id=f"ra-{t.tid}")
+                    fut = pipe.affirm(c, expect=t.expect(), request_id=f"ra-{t.tid}")
                 except Exception as exc:  # noqa: BLE001 - recorded; the row is not ok
                     self._fail("affirm", t.tid, exc)
-                    continue
-                self._finish(t.tid)
-                with self.lock:
-                    self.affirmed[t.tid] = Reply(res.seq, res.status, res.trade.commitment.hex())
-        for tid in waiting:
-            self._fail("affirm", tid, TimeoutError("never offered"))
+                else:
+                    fut.add_done_callback(lambda f, t=t: self._answered("affirm", t, f))
+                sent += 1
+                if sent == expected:
+                    break
+        except Exception as exc:  # noqa: BLE001 - recorded; the row is not ok
+            self._fail("pending", member, exc)
+        finally:
+            feed.cancel()
+            pipe.drain()
+            with self.lock:
+                self.streams_opened += feed.opened
+        if sent < expected:
+            self._fail("affirm", member, TimeoutError(f"{expected - sent} trades never offered"))
 
     def _guarded(self, fn: Callable[..., None], *args: Any) -> None:
         """``fn(*args)``, a crash recorded as an error (the row is then not ok)."""
@@ -399,18 +412,24 @@ class Workload:
     def run(self, timeout: float = ROW_TIMEOUT) -> float:
         """Start the clients together; the seconds until the last one ends
         (a stall past ``timeout`` is recorded as an error)."""
-        barrier = threading.Barrier(2 * len(self.pairs) + 1)
-        threads = []
-        for k in range(len(self.pairs)):
-            for fn, c in ((self.initiator, self.clients[2 * k]), (self.counterparty, self.clients[2 * k + 1])):
-                threads.append(threading.Thread(target=self._guarded, args=(fn, k, c, barrier), daemon=True))
+        self.deadline = time.perf_counter() + timeout + 60  # until the clock starts
+        barrier = threading.Barrier(len(self.pairs) + len(self.desks) + 1)
+        threads = [threading.Thread(target=self._guarded, args=(self.initiator, k, c, barrier), daemon=True)
+                   for k, c in enumerate(self.initiators)]
+        threads += [threading.Thread(target=self._guarded, args=(self.desk, m, c, barrier), daemon=True)
+                    for m, c in self.desks.items()]
         for t in threads:
             t.start()
         self.t0 = time.perf_counter()
         self.deadline = self.t0 + timeout
         barrier.wait()
         for t in threads:
-            t.join(max(self.deadline + 5 - time.perf_counter(), 0.1))
+            left = self.deadline + 5 - time.perf_counter()
+            t.join(max(left, 0.1))
+            if t.is_alive() and left <= 0:
+                with self.lock:
+                    for feed in self.feeds:  # a desk still waiting: stop following
+                        feed.cancel()
         elapsed = time.perf_counter() - self.t0
         if any(t.is_alive() for t in threads):
             with self.lock:
@@ -422,7 +441,7 @@ class Workload:
             return [(max(ts) - self.start[tid]) * 1000 for tid, ts in self.done.items() if len(ts) == 2]
 
     def close(self) -> None:
-        for c in self.clients:
+        for c in self.initiators + list(self.desks.values()):
             c.close()
 
 
@@ -468,37 +487,53 @@ def check_row(house: House, trade_plan: list[list[Planned]], w: Workload) -> tup
 
 
 def run_row(mode: str, clients: int, trades: int, *, members: int = DEFAULT_MEMBERS, backend: str,
-            rate: float | None = None, keep: str | None = None, timeout: float = ROW_TIMEOUT,
-            log: Callable[[str], None] = lambda m: None) -> dict:
+            rate: float | None = None, window: int = DEFAULT_WINDOW, keep: str | None = None,
+            timeout: float = ROW_TIMEOUT, profile: bool = False, log: Callable[[str], None] = lambda m: None) -> dict:
     """One row on a fresh house (``keep``: a directory to leave its config,
-    databases and logs in, else a temporary one, removed)."""
+    databases and logs in, else a temporary one, removed; ``profile``: the
+    node sampled by py-spy over the clocked window into ``<row>/node.pyspy``
+    -- collapsed stacks, idle threads included)."""
     if mode not in MODES:
         raise BenchUsageError(f"unknown capture mode {mode!r} (known: {', '.join(MODES)})")
+    if window < 1:
+        raise BenchUsageError("--window must be positive")
     names = member_names(members)
     work = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="zkclear-capture-"))
     work.mkdir(parents=True, exist_ok=True)
-    house = House(work / (f"{mode}-k{clients}" + (f"-r{rate:.0f}" if rate else "")), names, backend)
+    house = House(work / (f"{mode}-k{clients}-w{window}" + (f"-r{rate:.0f}" if rate else "")), names, backend)
     trade_plan = plan(trades, clients, names, house.instruments)
-    w = Workload(house, mode, trade_plan, rate=rate, log=log)
+    w = Workload(house, mode, trade_plan, rate=rate, window=window, log=log)
     try:
         house.start()
         house.onboard()
-        log(f"capture {mode} K={clients}: {trades} trades, {members} members"
+        log(f"capture {mode} K={clients} window {window}: {trades} trades, {members} members"
             + (f", paced at {rate:.1f}/s" if rate else "") + " ...")
         w.prepare()
         load = os.getloadavg()
-        cpu0 = {"node": proc_cpu_ms(house.pid("clearing")), "prover": proc_cpu_ms(house.pid("prover")),
-                "client": self_cpu_ms(), "machine": machine_busy_ms()}
+        spy = _start_profile(house) if profile else None
+        logs = {n: house.log_size(n) for n in ("clearing", "prover")}
+        pids = {"node": house.pid("clearing"), "prover": house.pid("prover")}
+        cpu0 = {k: tree_cpu_ms(pid) for k, pid in pids.items()}
+        cpu0.update(node_main=proc_cpu_ms(pids["node"]), client=self_cpu_ms(), machine=machine_busy_ms())
         elapsed = w.run(timeout)
-        cpu1 = {"node": proc_cpu_ms(house.pid("clearing")), "prover": proc_cpu_ms(house.pid("prover")),
-                "client": self_cpu_ms(), "machine": machine_busy_ms()}
+        cpu1 = {k: tree_cpu_ms(pid) for k, pid in pids.items()}
+        cpu1.update(node_main=proc_cpu_ms(pids["node"]), client=self_cpu_ms(), machine=machine_busy_ms())
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(60)
+        calls = {n: count_rpcs(house.log_text(n, logs[n])) for n in logs}
         w.close()
         novated, problems = check_row(house, trade_plan, w)
         row = make_row(mode, clients, trades, novated=novated, elapsed_s=elapsed, latencies_ms=w.latencies_ms(),
                        cpu_ms={k: cpu1[k] - cpu0[k] for k in cpu0}, problems=problems, errors=len(w.errors),
                        affirm_pending=sum(r.status != "novated" for r in w.affirmed.values()),
                        members=members, paced_tps=rate, load_avg=load)
-        log(f"capture {mode} K={clients}: {row['trades_per_s']} trades/s, p50 {row['p50_ms']} ms, "
+        per = max(novated, 1)
+        row.update(window=window, pending_streams=w.streams_opened,
+                   node_rpcs_per_trade=round(sum(calls["clearing"].values()) / per, 2),
+                   node_rpcs=dict(sorted(calls["clearing"].items())),
+                   prover_rpcs=dict(sorted(calls["prover"].items())))
+        log(f"capture {mode} K={clients} window {window}: {row['trades_per_s']} trades/s, p50 {row['p50_ms']} ms, "
             f"p99 {row['p99_ms']} ms, node {row['node_cpu_ms_per_trade']} ms/trade, ok={row['ok']}")
         return row
     finally:
@@ -508,9 +543,23 @@ def run_row(mode: str, clients: int, trades: int, *, members: int = DEFAULT_MEMB
             shutil.rmtree(work, ignore_errors=True)
 
 
+def _start_profile(house: House) -> subprocess.Popen:
+    """py-spy sampling the node (``--profile``)."""
+    exe = shutil.which("py-spy")
+    if exe is None:
+        raise BenchUsageError("--profile needs py-spy (pip install py-spy)")
+    out = house.dir / "node.pyspy"
+    spy = subprocess.Popen([exe, "record", "--pid", str(house.pid("clearing")), "--format", "raw", "--idle",
+                            "--threads", "--rate", "200", "--output", str(out)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)  # attached before the clock
+    return spy
+
+
 def run_capture(*, modes: Sequence[str] = MODES, clients: Sequence[int] = DEFAULT_CLIENTS,
                 trades: int = DEFAULT_TRADES, members: int = DEFAULT_MEMBERS, backend: str | None = None,
                 rate: float | None = None, half_capacity: bool = False, keep: str | None = None,
+                window: int = DEFAULT_WINDOW, profile: bool = False,
                 log: Callable[[str], None] = lambda m: None) -> dict:
     """Every row (``modes`` x ``clients``); with ``half_capacity`` one more row
     per mode, paced at half the best trades/s measured in that mode, at the K
@@ -529,23 +578,22 @@ def run_capture(*, modes: Sequence[str] = MODES, clients: Sequence[int] = DEFAUL
             raise BenchUsageError(f"{trades} trades cannot keep {k} client pairs busy (need trades >= clients)")
     rows: list[dict] = []
     with use_backend(backend):  # loaded here, before any client thread
-        _rows(rows, modes, clients, trades, members, backend, rate, half_capacity, keep, log)
+        _rows(rows, modes, clients, trades, dict(members=members, backend=backend, window=window, keep=keep,
+                                                 profile=profile, log=log), rate, half_capacity)
     return {"machine": machine_description(), "suite": "capture", "backend": backend,
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "commit": _commit(),
-            "members": members, "poll_s": [POLL_MIN, POLL_MAX], "results": rows}
+            "members": members, "window": window, "results": rows}
 
 
-def _rows(rows: list[dict], modes: Sequence[str], clients: Sequence[int], trades: int, members: int, backend: str,
-          rate: float | None, half_capacity: bool, keep: str | None, log: Callable[[str], None]) -> None:
+def _rows(rows: list[dict], modes: Sequence[str], clients: Sequence[int], trades: int, kw: dict,
+          rate: float | None, half_capacity: bool) -> None:
     for mode in modes:
-        mine = [run_row(mode, k, trades, members=members, backend=backend, rate=rate, keep=keep, log=log)
-                for k in clients]
+        mine = [run_row(mode, k, trades, rate=rate, **kw) for k in clients]
         rows += mine
         if half_capacity and not rate:
             best = max(mine, key=lambda r: r["trades_per_s"] or 0)
             if best["trades_per_s"]:
-                rows.append(run_row(mode, best["clients"], trades, members=members, backend=backend,
-                                    rate=best["trades_per_s"] / 2, keep=keep, log=log))
+                rows.append(run_row(mode, best["clients"], trades, rate=best["trades_per_s"] / 2, **kw))
 
 
 def _commit() -> str:
@@ -562,7 +610,7 @@ def _commit() -> str:
 
 
 __all__ = [  # with the helpers of bench.capture_rows this module uses
-    "MODES", "DEFAULT_CLIENTS", "DEFAULT_TRADES", "QUICK_CLIENTS", "QUICK_TRADES", "QUICK_MEMBERS",
+    "MODES", "DEFAULT_CLIENTS", "DEFAULT_WINDOW", "DEFAULT_TRADES", "QUICK_CLIENTS", "QUICK_TRADES", "QUICK_MEMBERS",
     "House", "Workload", "check_row", "run_row", "run_capture", "run_cli",
     "DEFAULT_MEMBERS", "MAX_PROBLEMS", "ROW_KEYS", "Planned", "Reply", "expected_positions", "format_table",
     "ledger_problems", "make_row", "member_names", "pairs", "parse_clients", "percentile", "plan",
@@ -578,8 +626,10 @@ def run_cli(args: argparse.Namespace, log: Callable[[str], None]) -> int:
     modes = [m.strip() for m in args.modes.split(",") if m.strip()] if args.modes else list(MODES)
     if args.rate is not None and args.rate <= 0:
         raise BenchUsageError("--rate must be positive")
+    window = getattr(args, "window", None) or DEFAULT_WINDOW
     report = run_capture(modes=modes, clients=clients, trades=trades, members=members, backend=args.backend,
-                         rate=args.rate, half_capacity=args.half_capacity, keep=args.keep, log=log)
+                         rate=args.rate, half_capacity=args.half_capacity, keep=args.keep, window=window,
+                         profile=bool(getattr(args, "profile", False)), log=log)
     report["quick"] = quick
     print(format_table(report))
     if args.json:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import resource
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -123,6 +124,44 @@ def proc_cpu_ms(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) * 1000.0 / os.sysconf("SC_CLK_TCK")
 
 
+def tree_cpu_ms(pid: int) -> float:
+    """:func:`proc_cpu_ms` of ``pid`` and every live descendant (the node's
+    verification workers and their forkserver, the prover's proving pool):
+    a window's difference counts the work of processes that lived through
+    it or started in it."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii") as fh:
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            total += proc_cpu_ms(p)
+        except (OSError, ValueError, IndexError):
+            continue
+        todo += children.get(p, [])
+    return total
+
+
+_RPC_LINE = re.compile(r" zkclear\.rpc INFO (\w+) by [^:]*: ([A-Z_]+)\s*$", re.MULTILINE)
+
+
+def count_rpcs(log_text: str) -> dict[str, int]:
+    """Calls per method in a service's log (one line per call, see
+    :mod:`clearing.services.rpc`)."""
+    out: dict[str, int] = {}
+    for method, _ in _RPC_LINE.findall(log_text):
+        out[method] = out.get(method, 0) + 1
+    return out
+
+
 def self_cpu_ms() -> float:
     r = resource.getrusage(resource.RUSAGE_SELF)
     return (r.ru_utime + r.ru_stime) * 1000.0
@@ -141,7 +180,8 @@ def make_row(mode: str, clients: int, trades: int, *, novated: int, elapsed_s: f
              load_avg: Sequence[float] = ()) -> dict:
     """One JSON row from a clocked run's raw measurements.  ``cpu_ms``:
     ``{"node", "prover", "client"}`` CPU milliseconds over the window (and
-    ``"machine"``, every core's busy time, when measured).  ``ok``
+    ``"machine"``, every core's busy time, and ``"node_main"``, the node's
+    own process without its workers, when measured).  ``ok``
     is true when nothing went wrong (no problem) and every trade was novated."""
     per = max(novated, 1)
 
@@ -156,6 +196,8 @@ def make_row(mode: str, clients: int, trades: int, *, novated: int, elapsed_s: f
         "trades_per_s": r(novated / elapsed_s if elapsed_s > 0 else 0.0, 1),
         "p50_ms": r(percentile(latencies_ms, 50), 1), "p99_ms": r(percentile(latencies_ms, 99), 1),
         "node_cpu_ms_per_trade": r(cpu_ms["node"] / per), "prover_cpu_ms_per_trade": r(cpu_ms["prover"] / per),
+        # the node's own process (node_cpu_ms_per_trade adds its verification workers)
+        "node_main_cpu_ms_per_trade": r(cpu_ms["node_main"] / per) if "node_main" in cpu_ms else None,
         "ok": not problems and novated == trades,
         "members": members, "paced_tps": r(paced_tps, 1), "elapsed_s": r(elapsed_s, 3),
         "client_cpu_ms_per_trade": r(cpu_ms["client"] / per),

@@ -18,7 +18,15 @@ its own certificate, and signs every action with its Ed25519 identity key:
   public, and domain-separated hashes of the blindings -- are kept in a file
   between runs; a reused rho would give the node T1 - T2 = (q1 - q2) G),
   then signs
-  the affirmation.
+  the affirmation.  :meth:`Participant.affirm` reads the member's pending
+  set to find the trade; a member affirming many trades follows its pending
+  trades instead (:meth:`Participant.pending_feed`: one stream, each trade
+  pushed once as it is captured, decrypted and checked once) and affirms
+  what it gets with :meth:`Participant.affirm_checked` -- no re-read.
+* **pipelines** (:meth:`Participant.pipeline`): up to a window of
+  SubmitTrade / AffirmTrade calls in flight at once on the member's
+  channel, each with its own request id and the same retries as one call
+  (:class:`clearing.clients.retry.CallWindow`).
 * **deposit / withdraw / fund / pay-assessment / cure**: signs the request
   tuple; for proofs it asks the prover service, which checks the signature
   and the replayed ledger before proving; then submits to the node.
@@ -45,13 +53,16 @@ import hashlib
 import json
 import os
 import secrets
+import threading
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
 
 from clearing.api import clearing_pb2, clearing_pb2_grpc, common_pb2, convert, prover_pb2, prover_pb2_grpc
-from clearing.clients.retry import Retrying
+from clearing.clients.pending import PendingFeed
+from clearing.clients.retry import CallWindow, Retrying
 from clearing.protocol import signing
 from clearing.protocol.fields import PROVER
 from clearing.protocol.messages import (
@@ -146,7 +157,12 @@ class Participant(SigningClient):
         self.name = identity.name
         self.roster = roster
         self._channels.append(rpc.channel(identity, clearing_target))
-        self.clearing = Retrying(clearing_pb2_grpc.ClearingServiceStub(self._channels[0]), timeout)
+        #: the plain stub (streams that do not end, pipelined calls); :attr:`clearing` retries
+        self.clearing_stub = clearing_pb2_grpc.ClearingServiceStub(self._channels[0])
+        self.clearing = Retrying(self.clearing_stub, timeout)
+        self.timeout = timeout
+        #: guards the seen sets and their file (pipelined affirmations finish in gRPC's threads)
+        self._seen_lock = threading.Lock()
         self.prover = None
         if prover_target is not None:
             self._channels.append(rpc.channel(identity, prover_target))
@@ -304,15 +320,20 @@ class Participant(SigningClient):
 
     # -- trades ----------------------------------------------------------------------
     def make_trade(self, trade_id: str, counterparty: str, instrument: str, side: str, quantity: int,
-                   price: int, *, rng=None, request_id: str | None = None
+                   price: int, *, rng=None, request_id: str | None = None,
+                   status: clearing_pb2.LedgerStatus | None = None
                    ) -> tuple[clearing_pb2.SubmitTradeRequest, dict]:
-        """Build (but do not send) the initiator's trade submission.  ``rng``
-        is for tests only (reproducible blindings); production uses the CSPRNG."""
+        """Build (but do not send) the initiator's trade submission for the
+        cycle of ``status`` (default: the ledger's now, one GetLedgerStatus;
+        a member submitting many trades passes the status it read once --
+        a trade made for a cycle that has closed since is refused, nothing
+        applied).  ``rng`` is for tests only (reproducible blindings);
+        production uses the CSPRNG."""
         if side not in ("buy", "sell"):
             raise ValueError("side must be 'buy' or 'sell'")
         if not 1 <= quantity <= 1 << 32:
             raise ValueError("quantity must be in [1, 2^32]")
-        status = self.ledger_status()
+        status = self.ledger_status() if status is None else status
         buyer, seller = (self.name, counterparty) if side == "buy" else (counterparty, self.name)
         rho = random_scalar(rng)
         T = generators().commit(quantity, rho)
@@ -361,39 +382,109 @@ class Participant(SigningClient):
         """Affirm a pending trade after checking its opening and, if given,
         the expected terms (``instrument``, ``side``, ``price``, ``quantity``,
         ``counterparty``).  With ``request_id``, a trade no longer offered is
-        a retry (:meth:`_affirm_again`)."""
+        a retry (:meth:`_affirm_again`).  Reads the member's pending set to
+        find the trade; to affirm many, follow them (:meth:`pending_feed`)
+        and use :meth:`affirm_checked`."""
         offered = [p for p in self.clearing.StreamPendingTrades(common_pb2.MemberRequest(member=self.name))
                    if p.trade.trade_id == trade_id]
         if not offered and request_id is not None:
             return self._affirm_again(trade_id, request_id)
         if not offered:
             raise TradeRejected(f"no checkable pending trade {trade_id!r} for {self.name}")
-        c = self._check(offered[0])
+        return self.affirm_checked(self._check(offered[0]), expect=expect, request_id=request_id)
+
+    def affirmation(self, c: CheckedTrade, *, expect: dict | None = None,
+                    request_id: str | None = None) -> clearing_pb2.AffirmTradeRequest:
+        """The signed affirmation of a checked trade, after the checks of
+        :meth:`affirm` that need no call: T and the blinding never seen
+        before, the expected terms.  Not sent (see :meth:`affirm_checked`)."""
         t = c.trade
-        if t["T"] in self.seen_T:
-            raise TradeRejected("this trade commitment was seen before")
-        if c.rho_tag in self.seen_rho:
-            # DESIGN §5.2: with a reused blinding, T1 - T2 = (q1 - q2) G gives
-            # the node the difference of two hidden sizes
-            raise TradeRejected("this trade reuses a blinding seen before")
+        with self._seen_lock:
+            if t["T"] in self.seen_T:
+                raise TradeRejected("this trade commitment was seen before")
+            if c.rho_tag in self.seen_rho:
+                # DESIGN §5.2: with a reused blinding, T1 - T2 = (q1 - q2) G gives
+                # the node the difference of two hidden sizes
+                raise TradeRejected("this trade reuses a blinding seen before")
         for k, v in (expect or {}).items():
             got = {"quantity": c.quantity,
                    "counterparty": t["buyer"] if t["seller"] == self.name else t["seller"]}.get(k, t.get(k))
             if got != v:
-                raise TradeRejected(f"trade {trade_id!r}: {k} differs from the agreed terms")
+                raise TradeRejected(f"trade {t['trade_id']!r}: {k} differs from the agreed terms")
         sig = self._sign(affirmation_message(t, self.name))
-        res = self.clearing.AffirmTrade(clearing_pb2.AffirmTradeRequest(
-            request_id=request_id or new_request_id("aff"), trade_id=trade_id, member=self.name, signature=sig),
-            timeout=self.prove_timeout)
-        self.seen_T.add(t["T"])
-        self.seen_rho.add(c.rho_tag)
-        if self.seen_path is not None:
-            tmp = self.seen_path.with_suffix(".tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump({"T": sorted(self.seen_T), "rho": sorted(self.seen_rho)}, f)
-            os.replace(tmp, self.seen_path)
+        return clearing_pb2.AffirmTradeRequest(request_id=request_id or new_request_id("aff"),
+                                               trade_id=t["trade_id"], member=self.name, signature=sig)
+
+    def affirm_checked(self, c: CheckedTrade, *, expect: dict | None = None,
+                       request_id: str | None = None) -> clearing_pb2.TradeStatus:
+        """Affirm a trade already fetched, decrypted and checked (from
+        :meth:`pending_feed` or :meth:`pending`): the checks of
+        :meth:`affirmation`, then AffirmTrade -- no read of the pending set."""
+        res = self.clearing.AffirmTrade(self.affirmation(c, expect=expect, request_id=request_id),
+                                        timeout=self.prove_timeout)
+        self.remember(c)
         return res
 
+    def remember(self, c: CheckedTrade) -> None:
+        """Record an affirmed trade's T and blinding tag (and write the seen
+        file when there is one)."""
+        with self._seen_lock:
+            self.seen_T.add(c.trade["T"])
+            self.seen_rho.add(c.rho_tag)
+            if self.seen_path is not None:
+                tmp = self.seen_path.with_suffix(".tmp")
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "w", encoding="utf-8") as f:
+                    json.dump({"T": sorted(self.seen_T), "rho": sorted(self.seen_rho)}, f)
+                os.replace(tmp, self.seen_path)
 
-__all__ = ["Participant", "SigningClient", "CheckedTrade", "TradeRejected", "new_request_id"]
+    def pending_feed(self, *, timeout: float | None = None) -> PendingFeed:
+        """This member's pending trades as they are captured, each decrypted
+        and checked once (:class:`clearing.clients.pending.PendingFeed`;
+        iterate it, ``cancel()`` it from any thread)."""
+        return PendingFeed(self.clearing_stub, self.name, self._check, rejected=TradeRejected, timeout=timeout)
+
+    def pipeline(self, window: int = 8) -> TradePipeline:
+        """Up to ``window`` SubmitTrade / AffirmTrade calls in flight at once
+        (:class:`TradePipeline`)."""
+        return TradePipeline(self, window)
+
+
+class TradePipeline:
+    """A member's pipelined trade calls: :meth:`submit` and :meth:`affirm`
+    return futures at once (blocking only while ``window`` calls are in
+    flight); each call keeps its request id and is retried like one call
+    (:class:`clearing.clients.retry.CallWindow`), so every trade is applied
+    once however often its call is sent.  ``drain()`` waits for them all."""
+
+    def __init__(self, participant: Participant, window: int = 8):
+        self.p = participant
+        self.window = CallWindow(window)
+
+    def __repr__(self) -> str:
+        return f"TradePipeline({self.p.name!r}, window={self.window.size})"
+
+    def submit(self, request: clearing_pb2.SubmitTradeRequest) -> Future:
+        """SubmitTrade (a request from :meth:`Participant.make_trade`); a
+        future of its TradeStatus."""
+        return self.window.call(self.p.clearing_stub.SubmitTrade, request, self.p.prove_timeout)
+
+    def affirm(self, c: CheckedTrade, *, expect: dict | None = None, request_id: str | None = None) -> Future:
+        """AffirmTrade of a checked trade (:meth:`Participant.affirmation`'s
+        checks first, raising TradeRejected at once); a future of its
+        TradeStatus.  The trade is remembered as seen once it is affirmed."""
+        req = self.p.affirmation(c, expect=expect, request_id=request_id)
+        fut = self.window.call(self.p.clearing_stub.AffirmTrade, req, self.p.prove_timeout)
+
+        def affirmed(f: Future) -> None:
+            if f.exception() is None:
+                self.p.remember(c)
+
+        fut.add_done_callback(affirmed)
+        return fut
+
+    def drain(self) -> None:
+        self.window.drain()
+
+
+__all__ = ["Participant", "SigningClient", "CheckedTrade", "TradePipeline", "TradeRejected", "new_request_id"]

@@ -28,11 +28,19 @@ the request left) may nevertheless have been applied -- the server
 finishes what it started.  The caller retries it when it chooses, with the
 same request id (the clients' methods take ``request_id``), and gets the
 recorded result, applied once.
+
+Pipelines.  :class:`CallWindow` keeps up to ``size`` unary calls in flight
+at once (gRPC futures on one channel); each is retried exactly like
+:func:`call_with_retry` -- the same request, the same deadline for all its
+attempts, the backoff run on a timer instead of a sleeping thread -- and
+:meth:`CallWindow.call` blocks while the window is full.
 """
 from __future__ import annotations
 
 import random
+import threading
 import time
+from concurrent.futures import Future
 
 import grpc
 
@@ -111,5 +119,74 @@ class Retrying:
         return call
 
 
-__all__ = ["ATTEMPTS", "BASE_DELAY", "MAX_DELAY", "RETRIED", "Retrying", "backoff", "call_with_retry",
+class CallWindow:
+    """At most ``size`` unary calls in flight, each retried like
+    :func:`call_with_retry` (module docstring).
+
+    ``window.call(stub.Method, request, timeout)`` returns a
+    ``concurrent.futures.Future`` of the reply (or of the final RpcError);
+    it blocks while ``size`` calls are in flight.  ``drain()`` waits until
+    none is."""
+
+    def __init__(self, size: int, *, attempts: int = ATTEMPTS, clock=time.monotonic):
+        if size < 1:
+            raise ValueError("a call window holds at least one call")
+        self.size = size
+        self.attempts = attempts
+        self._clock = clock
+        self._slots = threading.BoundedSemaphore(size)
+        #: attempts sent after the first of their call (retries), for tests and benchmarks
+        self.retries = 0
+
+    def __repr__(self) -> str:
+        return f"CallWindow(size={self.size})"
+
+    def call(self, method, request, timeout: float | None) -> Future:
+        self._slots.acquire()
+        out: Future = Future()
+        end = None if timeout is None else self._clock() + timeout
+
+        def attempt(k: int) -> None:
+            left = None if end is None else max(end - self._clock(), 0.0)
+            try:
+                fut = method.future(request, timeout=left)
+            except Exception as exc:  # noqa: BLE001 - handed to the caller's future
+                finish(None, exc)
+                return
+            fut.add_done_callback(lambda f: settle(f, k))
+
+        def settle(f, k: int) -> None:
+            exc = f.exception()
+            if exc is None:
+                finish(f.result(), None)
+                return
+            if retryable(exc) and k < self.attempts - 1:
+                pause = backoff(k)
+                if end is None or end - self._clock() - pause >= MIN_ATTEMPT_TIME:
+                    self.retries += 1
+                    t = threading.Timer(pause, attempt, (k + 1,))
+                    t.daemon = True
+                    t.start()
+                    return
+            finish(None, exc)
+
+        def finish(result, exc) -> None:
+            self._slots.release()
+            if exc is None:
+                out.set_result(result)
+            else:
+                out.set_exception(exc)
+
+        attempt(0)
+        return out
+
+    def drain(self) -> None:
+        """Wait until no call is in flight."""
+        for _ in range(self.size):
+            self._slots.acquire()
+        for _ in range(self.size):
+            self._slots.release()
+
+
+__all__ = ["ATTEMPTS", "BASE_DELAY", "MAX_DELAY", "RETRIED", "CallWindow", "Retrying", "backoff", "call_with_retry",
            "retryable"]

@@ -19,7 +19,7 @@ any of the group's requests is acknowledged (the argument is in
 :mod:`clearing.node.marker`)."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from clearing.fold.apply import apply_event
@@ -75,8 +75,11 @@ class _PendingIndex:
         self.awaiting: dict[str, set[str]] = {}
         self.update(trades, trades)
 
-    def update(self, trades: Mapping[str, dict], tids: Iterable[str]) -> None:
-        """Re-index the trades ``tids`` (those an event wrote)."""
+    def update(self, trades: Mapping[str, dict], tids: Iterable[str]) -> list[tuple[str, str]]:
+        """Re-index the trades ``tids`` (those an event wrote); returns the
+        (counterparty, trade id) pairs that now await an affirmation and
+        did not before."""
+        fresh = []
         for tid in tids:
             t = trades.get(tid)
             if t is None:  # never removed by the fold; for completeness
@@ -90,9 +93,12 @@ class _PendingIndex:
             else:
                 self.pending.discard(tid)
             if t["status"] == "pending" and not t.get("affirmed"):
+                if tid not in waiting:
+                    fresh.append((_counterparty(t), tid))
                 waiting.add(tid)
             else:
                 waiting.discard(tid)
+        return fresh
 
 
 class Engine(Core):
@@ -121,6 +127,9 @@ class Engine(Core):
         self._unmarked: tuple[int, bytes] | None = None
         #: trade proofs verified ahead of the engine (see :mod:`clearing.node.checks_capture`); None: verify all
         self.verified_proofs: VerifiedProofs | None = None
+        #: called after a commit with the (counterparty, trade id) pairs that began awaiting an
+        #: affirmation (the node's pending-trade streams); None: nobody listens
+        self.on_pending: Callable[[list[tuple[str, str]]], None] | None = None
 
     def __repr__(self) -> str:
         return f"Engine(path={self.ledger.path!r}, seq={self.state.seq}, cycle={self.state.cycle})"
@@ -239,13 +248,15 @@ class Engine(Core):
             raise
         st.commit()
         rows.apply(changes)
-        index.update(st.trades, trades)
+        fresh = index.update(st.trades, trades)
         self.head = h
         if self.ledger.path != ":memory:":
             if self.defer_marker:
                 self._unmarked = (seq, h)
             else:
                 write_marker(self.ledger.path, seq, h)
+        if fresh and self.on_pending is not None:
+            self.on_pending(fresh)
         return result
 
     def flush_marker(self) -> None:

@@ -60,7 +60,12 @@ The servicers are a thin, checked shell around :class:`clearing.node.engine.Engi
 * **openings only as sealed ciphertexts.**  Relayed openings sit in the
   engine's relay table (outside the public ledger) until the trade is
   novated or expires; StreamPendingTrades hands a member only the
-  ciphertexts sealed to it.
+  ciphertexts sealed to it -- the current set, or, following
+  (:mod:`clearing.services.pending_stream`), the current set and then each
+  trade as it becomes pending for the member.
+* **few hand-offs per trade.**  SubmitTrade and AffirmTrade make two engine
+  calls when the node owes the prover's receipt (commit and read the owed
+  opening; book the receipt and read the trade) and two otherwise.
 * **idempotency.**  Every mutating RPC carries the client's request id.  The
   node looks it up first (:meth:`ClearingNode.once`, :mod:`clearing.services.replay`):
   a retry of a recorded request -- the same kind and key, whatever else
@@ -75,8 +80,12 @@ tests; :func:`serve` runs one until SIGTERM.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
+import os
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import grpc
@@ -97,8 +106,9 @@ from clearing.protocol.encoding import canonical
 from clearing.protocol.errors import EngineError, FailedPrecondition, NotFound
 from clearing.protocol.fields import NODE, OPERATOR, PROVER
 from clearing.services import config as services_config
-from clearing.services import replay, rpc
+from clearing.services import pending_stream, replay, rpc
 from clearing.services.engine_thread import EngineThread
+from clearing.services.ledger_feed import FEED_WORKERS, FeedServicer, get_account, ledger_status, stream_ledger
 from clearing.services.pki import load_config, load_identity
 from clearing.services.receipts import ReceiptRetry
 from clearing.services.trade_batcher import TradeBatcher
@@ -110,11 +120,11 @@ VERIFY_TIME = 0.2
 #: Seconds of deadline a request that makes the prover prove must leave.
 PROVE_TIME = 1.0
 CLEARING_SERVICE = "zkclear.v1.ClearingService"
-#: RPC threads of the ledger feed (the prover calls it one request at a time).
-FEED_WORKERS = 4
-#: The only party the ledger feed serves.
-FEED_CALLER = "node/prover"
+#: Trade ids a node remembers as having their receipt booked (no second push).
+BOOKED_KEPT = 4096
 ADMIN_SERVICE = "zkclear.v1.AdminService"
+#: Environment variable: trade-proof verification processes of a served node.
+VERIFY_WORKERS_ENV = "ZKCLEAR_VERIFY_WORKERS"
 
 
 def _derived_id(kind: str, *parts: str) -> str:
@@ -140,7 +150,7 @@ class ClearingNode:
 
     def __init__(self, config_dir, db_path, *, prover_target: str | None = None,
                  genesis: tuple[dict, bytes] | None = None, timeout: float = rpc.DEFAULT_TIMEOUT,
-                 prove_timeout: float = 300.0):
+                 prove_timeout: float = 300.0, verify_workers: int = 0):
         self.config_dir = Path(config_dir)
         self.roster = load_config(self.config_dir)
         self.identity = load_identity(self.config_dir, "clearing")
@@ -148,7 +158,15 @@ class ClearingNode:
         #: trade proofs verified in batches off the engine thread, taken by its trade check
         self.verified = VerifiedProofs()
         self.engine.engine.verified_proofs = self.verified
-        self.batcher = TradeBatcher(self.verified)
+        self.batcher = TradeBatcher(self.verified, workers=verify_workers)
+        #: trades whose opening a call is pushing to the prover now (see :meth:`receipt_and_status`)
+        self._pushes: dict[str, threading.Event] = {}
+        self._pushes_lock = threading.Lock()
+        #: trades whose receipt a call booked lately (their opening is not pushed again)
+        self._booked: OrderedDict[str, None] = OrderedDict()
+        #: the following StreamPendingTrades calls, fed from the engine's hook
+        self.hub = pending_stream.PendingHub()
+        self.engine.engine.on_pending = self._on_pending
         self.timeout = timeout
         self.prove_timeout = prove_timeout
         self._prover = rpc.LazyClient(self.identity, prover_pb2_grpc.ProverServiceStub, prover_target,
@@ -171,7 +189,9 @@ class ClearingNode:
         self._prover.retarget(target)
 
     def close(self) -> None:
-        """Stop the receipt retries, the ledger feed, the prover client and the engine."""
+        """Stop the pending-trade streams, the receipt retries, the ledger
+        feed, the prover client, the verifier and the engine."""
+        self.hub.close()
         self.receipts.close()
         self._prover.close()
         self.receipts.join()
@@ -198,6 +218,85 @@ class ClearingNode:
     # -- helpers over the engine thread ---------------------------------------------
     def run(self, fn):
         return self.engine.run(fn)
+
+    def _on_pending(self, fresh: list[tuple[str, str]]) -> None:
+        """The engine's hook (engine thread, after a commit): trades newly
+        awaiting a member's affirmation go to that member's streams once
+        the head marker covers them."""
+        e = self.engine.engine
+        for member, tid in fresh:
+            if not self.hub.wants(member):
+                continue
+            sealed = e.ledger.relay_get(tid, member)
+            if sealed is None:
+                continue
+            item = pending_stream.Pending(e.state.seq, dict(e.state.trades[tid]), sealed)
+            self.engine.after_flush(functools.partial(self.hub.publish, member, item))
+
+    def commit_trade_step(self, apply, trade_id: str) -> tuple[dict, bytes | None]:
+        """``apply(engine)`` (a trade or an affirmation, applied once) and the
+        opening still owed to the prover for ``trade_id`` (None when none
+        is): one engine call."""
+        return self.run(lambda e: (apply(e), _owed_opening(e, trade_id)))
+
+    def receipt_and_status(self, trade_id: str, sealed: bytes | None, seq: int,
+                           timeout: float | None) -> clearing_pb2.TradeStatus:
+        """The trade's status after a committed step, the prover's receipt
+        booked first when ``sealed`` (the owed opening) is given: the push,
+        then one engine call booking the receipt and reading the trade.  A
+        receipt not obtained goes to :attr:`receipts` (the step stands).
+
+        One push per trade at a time: a step whose trade's opening is being
+        pushed by another call (the initiator's SubmitTrade and the
+        counterparty's AffirmTrade racing) waits for that push, then reads
+        the status, instead of pushing the same opening again."""
+        if sealed is not None:
+            with self._pushes_lock:
+                running = self._pushes.get(trade_id)
+                booked = trade_id in self._booked
+                if running is None and not booked:
+                    self._pushes[trade_id] = threading.Event()
+            if running is not None or booked:
+                if running is not None:
+                    running.wait(timeout)
+                return self.trade_status(trade_id, seq)
+            try:
+                return self._push_and_book(trade_id, sealed, seq, timeout)
+            finally:
+                with self._pushes_lock:
+                    self._pushes.pop(trade_id).set()
+        return self.trade_status(trade_id, seq)
+
+    def _push_and_book(self, trade_id: str, sealed: bytes, seq: int,
+                       timeout: float | None) -> clearing_pb2.TradeStatus:
+        """:meth:`receipt_and_status`'s push and booking."""
+        try:
+            reply = self.prover.PushOpening(prover_pb2.PushOpeningRequest(trade_id=trade_id, sealed=sealed),
+                                            timeout=timeout)
+            sig = convert.signature(reply.signature)
+            rid = _derived_id("rcpt", trade_id)
+
+            def book(e: Engine) -> dict:
+                try:
+                    e.receipt(trade_id, sig, rid)
+                except EngineError:
+                    if _owed_opening(e, trade_id) is not None:
+                        raise
+                return e.trade(trade_id)
+
+            t = self.run(book)
+            with self._pushes_lock:
+                self._booked[trade_id] = None
+                if len(self._booked) > BOOKED_KEPT:
+                    self._booked.popitem(last=False)
+            return clearing_pb2.TradeStatus(seq=seq, trade=convert.trade_msg(t), status=t["status"])
+        except (grpc.RpcError, rpc.Abort, EngineError) as exc:
+            if self.receipt_owed(trade_id):
+                code, _ = rpc.status_of(exc)
+                log.warning("prover receipt for a trade not obtained yet (%s); retrying in the background",
+                            code.name)
+                self.receipts.add(trade_id)
+        return self.trade_status(trade_id, seq)
 
     def prove_once(self, rid: str, context, ask, submit, precheck=None):
         """A node-driven prover step, applied once: the recorded result of
@@ -260,16 +359,6 @@ class ClearingNode:
         except (grpc.RpcError, rpc.Abort, EngineError):
             if self.receipt_owed(trade_id):
                 raise
-
-    def receipt_or_retry(self, trade_id: str, timeout: float | None) -> None:
-        """:meth:`ensure_receipt` now, else hand the trade to :attr:`receipts`
-        (the trade and the caller's request stand either way)."""
-        try:
-            self.ensure_receipt(trade_id, timeout)
-        except (grpc.RpcError, rpc.Abort, EngineError) as exc:
-            code, _ = rpc.status_of(exc)
-            log.warning("prover receipt for a trade not obtained yet (%s); retrying in the background", code.name)
-            self.receipts.add(trade_id)
 
 
 def _owed_opening(e: Engine, trade_id: str) -> bytes | None:
@@ -340,17 +429,20 @@ class ClearingServicer(clearing_pb2_grpc.ClearingServiceServicer):
             rpc.require_time(context, VERIFY_TIME)
             return e.submit_trade(trade, proof, sig, sc, sp, request.request_id)
 
-        res = self.node.once(initiator, request.request_id, "trade", replay.trade_key(trade), apply)
-        self.node.receipt_or_retry(trade["trade_id"], _remaining(context))  # the trade stands either way
-        return self.node.trade_status(trade["trade_id"], res["seq"])
+        res, owed = self.node.commit_trade_step(
+            lambda e: replay.recorded(e, initiator, request.request_id, "trade", replay.trade_key(trade)) or apply(e),
+            trade["trade_id"])
+        # the trade stands whether or not the receipt is obtained now
+        return self.node.receipt_and_status(trade["trade_id"], owed, res["seq"], _remaining(context))
 
     @rpc.unary
     def AffirmTrade(self, request, context, caller):
         caller.require_member(request.member)
         sig = convert.signature(request.signature)
-        res = self.node.run(lambda e: e.affirm(request.trade_id, request.member, sig, request.request_id))
-        self.node.receipt_or_retry(request.trade_id, _remaining(context))  # the affirmation stands either way
-        return self.node.trade_status(request.trade_id, res["seq"])
+        res, owed = self.node.commit_trade_step(
+            lambda e: e.affirm(request.trade_id, request.member, sig, request.request_id), request.trade_id)
+        # the affirmation stands whether or not the receipt is obtained now
+        return self.node.receipt_and_status(request.trade_id, owed, res["seq"], _remaining(context))
 
     @rpc.unary
     def GetTrade(self, request, context, caller):
@@ -359,8 +451,11 @@ class ClearingServicer(clearing_pb2_grpc.ClearingServiceServicer):
     @rpc.server_stream
     def StreamPendingTrades(self, request, context, caller):
         caller.require_member(request.member)
+        if pending_stream.follows(context):
+            yield from pending_stream.follow(self.node.hub, self.node.run, request.member, context)
+            return
         for t, sealed in self.node.run(lambda e: e.pending_for(request.member)):
-            yield clearing_pb2.PendingTrade(trade=convert.trade_msg(t), sealed_opening=sealed)
+            yield pending_stream.pending_msg(t, sealed)
 
     # -- money -------------------------------------------------------------------
     @rpc.unary
@@ -441,62 +536,6 @@ class ClearingServicer(clearing_pb2_grpc.ClearingServiceServicer):
     @rpc.server_stream
     def StreamLedger(self, request, context, caller):
         yield from stream_ledger(self.node, request)
-
-
-class FeedServicer(clearing_pb2_grpc.ClearingServiceServicer):
-    """The ledger feed: the public reads the prover follows the ledger with
-    (GetAccount, GetLedgerStatus, StreamLedger), for the prover only, on a
-    server of their own (see the module docstring).  Every other method of
-    the service is UNIMPLEMENTED here."""
-
-    def __init__(self, node: ClearingNode):
-        self.node = node
-        self.roster = node.roster
-
-    @rpc.unary
-    def GetAccount(self, request, context, caller):
-        caller.require(FEED_CALLER)
-        return get_account(self.node, request)
-
-    @rpc.unary
-    def GetLedgerStatus(self, request, context, caller):
-        caller.require(FEED_CALLER)
-        return self.node.run(ledger_status)
-
-    @rpc.server_stream
-    def StreamLedger(self, request, context, caller):
-        caller.require(FEED_CALLER)
-        yield from stream_ledger(self.node, request)
-
-
-def get_account(node: ClearingNode, request) -> common_pb2.Account:
-    a = node.run(lambda e: e.account(request.member))
-    return convert.account_msg(request.member, a)
-
-
-def stream_ledger(node: ClearingNode, request):
-    """The events after ``request.since`` with their chain hashes, read in
-    batches (each batch one engine call)."""
-    since = request.since
-    batch = 256
-    while True:
-        events = node.run(lambda e, since=since: e.events_with_hashes(since, batch))
-        for seq, body, h in events:
-            yield clearing_pb2.LedgerEvent(seq=seq, body=canonical(body), chain_hash=h)
-        if len(events) < batch:
-            return
-        since = events[-1][0]
-
-
-def ledger_status(e: Engine) -> clearing_pb2.LedgerStatus:
-    s = e.status()
-    return clearing_pb2.LedgerStatus(
-        seq=s["seq"], head=s["head"], cycle=s["cycle"], phase=s["phase"], members=s["members"],
-        instruments=[clearing_pb2.Instrument(id=i["id"], multiplier=i["multiplier"], tick=i["tick"],
-                                             price0=i["price0"]) for i in s["instruments"]],
-        prices=s["prices"], state_hash=bytes.fromhex(e.state_digest()),
-        digests=[bytes.fromhex(d) if isinstance(d, str) else bytes(d) for d in s["digests"]],
-        cycle_seq=s["cycle_seq"], epoch=s["epoch"])
 
 
 def default_event_status(e: Engine) -> admin_pb2.DefaultEventStatus:
@@ -656,14 +695,20 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
 
 def create_server(config_dir, *, port: int = 0, host: str = "127.0.0.1", db_path=None,
                   prover_target: str | None = None, genesis: tuple[dict, bytes] | None = None,
-                  max_workers: int = 8, feed_port: int | None = 0) -> tuple[rpc.Server, int]:
+                  max_workers: int = 8, feed_port: int | None = 0,
+                  verify_workers: int = 0) -> tuple[rpc.Server, int]:
     """Start the clearing node (ClearingService + AdminService, health,
     reflection) on ``host:port`` (0 = any free port); returns (server, port).
 
     The ledger feed for the prover listens on ``host:feed_port`` (0 = any
     free port, None = no feed: the prover then follows through the main
     port, where enough concurrent trade calls can starve it); its address
-    is ``server.resource.feed_target``.  ``db_path`` defaults to the
+    is ``server.resource.feed_target``.  ``max_workers`` RPC threads serve
+    the unary calls, :data:`~clearing.services.pending_stream.FOLLOW_MAX`
+    more the following pending-trade streams.  ``verify_workers`` > 0
+    verifies trade proofs in that many worker processes
+    (:mod:`clearing.services.trade_batcher`; 0: in a thread of this
+    process).  ``db_path`` defaults to the
     config's data path; ``genesis`` to ``genesis.json`` (used only when the
     database is empty)."""
     config_dir = Path(config_dir)
@@ -671,18 +716,34 @@ def create_server(config_dir, *, port: int = 0, host: str = "127.0.0.1", db_path
         db_path = services_config.data_path(config_dir, "clearing_db")
     if genesis is None and (config_dir / services_config.GENESIS_FILE).exists():
         genesis = services_config.load_genesis(config_dir)
-    node = ClearingNode(config_dir, db_path, prover_target=prover_target, genesis=genesis)
+    node = ClearingNode(config_dir, db_path, prover_target=prover_target, genesis=genesis,
+                        verify_workers=verify_workers)
     try:
         if feed_port is not None:
             node.start_feed(host, feed_port)
         server, bound, health = rpc.build_server(node.identity, [
             (clearing_pb2_grpc.add_ClearingServiceServicer_to_server, ClearingServicer(node), CLEARING_SERVICE),
             (admin_pb2_grpc.add_AdminServiceServicer_to_server, AdminServicer(node), ADMIN_SERVICE),
-        ], host=host, port=port, max_workers=max_workers)
+        ], host=host, port=port, max_workers=max_workers + pending_stream.FOLLOW_MAX)
     except BaseException:
         node.close()
         raise
     return rpc.Server(server, bound, health, node), bound
+
+
+def verify_workers() -> int:
+    """Trade-proof verification processes of a served node:
+    ``$ZKCLEAR_VERIFY_WORKERS`` (0: in a thread) or the machine's cores."""
+    env = os.environ.get(VERIFY_WORKERS_ENV)
+    if env is None or env == "":
+        return os.cpu_count() or 1
+    try:
+        n = int(env)
+    except ValueError:
+        raise ValueError(f"{VERIFY_WORKERS_ENV} must be a non-negative integer") from None
+    if n < 0:
+        raise ValueError(f"{VERIFY_WORKERS_ENV} must be a non-negative integer")
+    return n
 
 
 def serve(config_dir, *, port: int | None = None, host: str = "127.0.0.1",
@@ -697,12 +758,14 @@ def serve(config_dir, *, port: int | None = None, host: str = "127.0.0.1",
         log.warning("services.json names no %r endpoint: the prover follows the ledger through the main port, "
                     "where enough concurrent trade calls can starve it", services_config.FEED)
     srv, bound = create_server(config_dir, port=port, host=host, prover_target=prover_target,
-                               feed_port=None if feed is None else int(feed.rsplit(":", 1)[1]))
+                               feed_port=None if feed is None else int(feed.rsplit(":", 1)[1]),
+                               verify_workers=verify_workers())
     log.info("clearing node listening on %s:%d (mutual TLS)", host, bound)
     if feed is not None:
         log.info("ledger feed for the prover on %s:%d", host, srv.resource.feed_port)
     print(f"clearing node listening on {host}:{bound}", flush=True)
-    rpc.serve_forever(srv.grpc_server, srv.health, grace=grace, on_stop=srv.resource.close)
+    rpc.serve_forever(srv.grpc_server, srv.health, grace=grace, on_stop=srv.resource.close,
+                      on_signal=srv.resource.hub.close)
 
 
 __all__ = ["ClearingNode", "ClearingServicer", "AdminServicer", "FeedServicer", "ReceiptRetry", "EngineThread",

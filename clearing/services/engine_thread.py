@@ -13,19 +13,80 @@ only then answers the group's callers; if that write fails, every call of
 the group fails (its committed events stand; a retry with the same request
 id gets the recorded result).  The durability argument is in
 :mod:`clearing.node.marker`.
+
+Notices (:meth:`EngineThread.after_flush`): what the engine thread wants
+to tell others about a commit -- a trade newly pending for a member,
+pushed to that member's streams -- waits for the marker write that covers
+the commit, like an answer; a notice whose marker write failed waits for
+the next one that succeeds.
+
+The ledger's tail (:class:`EventTail`): after each successful marker write
+the thread copies the events committed since the last one -- seq, the
+canonical body (the bytes the chain hashes), the chain hash -- into a
+bounded in-memory tail (the last :data:`TAIL_EVENTS` events).  Readers of
+the recent ledger (the prover following it through the ledger feed) are
+served from the tail without waiting for the engine thread, which may be
+busy with a group of durable writes; they see exactly the events the head
+marker covers, in order, as an engine read after that write would have
+returned them.  A reader further behind than the tail reads through the
+engine as before.
 """
 from __future__ import annotations
 
+import logging
 import queue
 import threading
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
 from clearing.node.engine import Engine
+from clearing.protocol.encoding import canonical
+
+log = logging.getLogger("zkclear.clearing")
 
 #: Most queued engine calls run before one head-marker write (group commit).
 GROUP_MAX = 64
+#: Events the in-memory tail of the ledger keeps.
+TAIL_EVENTS = 4096
+
+
+class EventTail:
+    """The last events covered by the head marker: (seq, canonical body,
+    chain hash), contiguous, ending at :attr:`last` (module docstring)."""
+
+    def __init__(self, last: int, capacity: int = TAIL_EVENTS):
+        self.capacity = capacity
+        self._events: deque[tuple[int, bytes, bytes]] = deque(maxlen=capacity)
+        self._lock = threading.Lock()
+        #: the seq of the last event covered (the tail ends there)
+        self.last = last
+
+    def __repr__(self) -> str:
+        return f"EventTail(last={self.last}, held={len(self._events)})"
+
+    def extend(self, events: list[tuple[int, bytes, bytes]]) -> None:
+        """Append the events after :attr:`last` (they must follow it)."""
+        with self._lock:
+            for ev in events:
+                if ev[0] != self.last + 1:
+                    raise ValueError("the ledger tail must stay contiguous")
+                self._events.append(ev)
+                self.last = ev[0]
+
+    def after(self, since: int, limit: int) -> list[tuple[int, bytes, bytes]] | None:
+        """Up to ``limit`` events after ``since`` (none when ``since`` is the
+        last or beyond it), or None when the tail no longer holds event
+        ``since + 1`` (read through the engine)."""
+        with self._lock:
+            if since >= self.last:
+                return []
+            first = self.last - len(self._events) + 1
+            if since + 1 < first:
+                return None
+            start = since + 1 - first
+            return [self._events[i] for i in range(start, min(start + limit, len(self._events)))]
 
 
 class EngineThread:
@@ -39,6 +100,11 @@ class EngineThread:
 
     def __init__(self, factory: Callable[[], Engine]):
         self._q: queue.SimpleQueue = queue.SimpleQueue()
+        #: notices to run after the next successful marker write (engine thread only)
+        self._notices: list[Callable[[], None]] = []
+        #: engine calls run and groups (marker writes) so far, for tests and benchmarks
+        self.calls = 0
+        self.groups = 0
         self.engine: Engine = None  # type: ignore[assignment]  # set below, in the thread
         self._thread = threading.Thread(target=self._loop, name="engine", daemon=True)
         self._thread.start()
@@ -49,11 +115,19 @@ class EngineThread:
             self._thread.join()
             raise
         self.engine.defer_marker = True
+        #: the ledger's recent events, covered by the head marker (module docstring)
+        self.tail = EventTail(self.engine.state.seq)
 
     def run(self, fn: Callable[[Engine], Any]) -> Any:
         fut: Future = Future()
         self._q.put((fn, fut))
         return fut.result()
+
+    def after_flush(self, notice: Callable[[], None]) -> None:
+        """Run ``notice()`` once the head marker covers what is committed
+        now (call from the engine thread only, e.g. from an engine hook).
+        ``notice`` must be quick and must not call :meth:`run`."""
+        self._notices.append(notice)
 
     def _loop(self) -> None:
         while True:
@@ -79,16 +153,41 @@ class EngineThread:
                 done.append((fut, True, fn(self.engine)))
             except BaseException as exc:  # noqa: BLE001 - handed to its caller, as the executor did
                 done.append((fut, False, exc))
+        self.calls += len(group)
+        self.groups += 1
         if self.engine is not None:
             try:
                 self.engine.flush_marker()
             except BaseException as exc:  # noqa: BLE001 - no answer without the marker
                 done = [(fut, False, exc) for fut, _, _ in done]
+            else:
+                self._extend_tail()
+                self._notify()
         for fut, ok, value in done:
             if ok:
                 fut.set_result(value)
             else:
                 fut.set_exception(value)
+
+    def _extend_tail(self) -> None:
+        """Copy the events the marker now covers into :attr:`tail`."""
+        tail = getattr(self, "tail", None)
+        if tail is None or self.engine.state.seq <= tail.last:
+            return
+        try:
+            events = self.engine.events_with_hashes(tail.last)
+            tail.extend([(seq, canonical(body), h) for seq, body, h in events])
+        except Exception:
+            log.exception("ledger tail not extended; readers use the engine")
+            self.tail = EventTail(self.engine.state.seq)
+
+    def _notify(self) -> None:
+        notices, self._notices = self._notices, []
+        for notice in notices:
+            try:
+                notice()
+            except Exception:
+                log.exception("engine notice failed")
 
     def close(self) -> None:
         try:

@@ -8,10 +8,17 @@ are bounded on both sides (:data:`MAX_MESSAGE_BYTES`); a larger message is
 refused by gRPC itself with RESOURCE_EXHAUSTED before any handler runs.
 
 Identity.  The caller is its certificate: :func:`authenticate` reads the
-TLS-verified peer certificate (:func:`clearing.services.pki.peer_certificate_identity`)
+TLS-verified peer certificate (parsed by :func:`clearing.services.pki.certificate_identity`)
 and checks that role, name *and* Ed25519 identity key match the roster of the
 configuration, so a certificate for the same name with another key (an old
 PKI, a forged one from another CA never gets this far) is UNAUTHENTICATED.
+That check runs once per certificate, not once per call: the resulting
+:class:`Caller` is cached (:class:`IdentityCache`) keyed by the exact
+certificate bytes the TLS handshake verified and by the roster it was
+checked against.  The caller is a pure function of those two, so a hit
+decides exactly what the full check would; a certificate not in the cache
+(another client, a new connection with another certificate) is checked in
+full, and a refused one is never cached -- it is refused on every call.
 Each RPC then decides what the :class:`Caller` may do (a member only for
 itself, the operator only on admin RPCs, the clearing node only for
 node-driven prover steps) and raises :class:`Denied` otherwise.
@@ -115,6 +122,7 @@ import signal
 import sqlite3
 import threading
 import traceback
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from concurrent import futures
 from dataclasses import dataclass
@@ -130,7 +138,7 @@ from clearing.ccp.scenario import ScenarioError
 from clearing.protocol import errors as ce
 from clearing.protocol.relay import OpeningError, RelayError
 from clearing.protocol.signing import EncodingError, KeyFormatError, SignatureError
-from clearing.services.pki import AuthError, PkiError, Roster, peer_certificate_identity
+from clearing.services.pki import AuthError, PkiError, Roster, certificate_identity
 from zkp.errors import DecodeError, ProvingError, VerificationError
 from zkp.statements import StatementError
 
@@ -213,9 +221,64 @@ class Caller:
         raise Denied(f"{who} may not call this RPC")
 
 
-def authenticate(context: grpc.ServicerContext, roster: Roster) -> Caller:
-    """The caller's identity from its TLS certificate, checked against the roster."""
-    ident = peer_certificate_identity(context)
+class IdentityCache:
+    """Callers already authenticated: (roster, peer certificate PEM) ->
+    :class:`Caller`, at most ``capacity`` entries (least recently used
+    dropped first).  Only successful checks are stored; thread-safe."""
+
+    def __init__(self, capacity: int = 1024):
+        self.capacity = capacity
+        self._entries: OrderedDict[bytes, tuple[Roster, Caller]] = OrderedDict()
+        self._lock = threading.Lock()
+        #: full checks run (misses) and calls answered from the cache (hits)
+        self.checks = 0
+        self.hits = 0
+
+    def get(self, roster: Roster, pem: bytes) -> Caller | None:
+        with self._lock:
+            entry = self._entries.get(pem)
+            if entry is None or entry[0] is not roster:
+                return None
+            self._entries.move_to_end(pem)
+            self.hits += 1
+            return entry[1]
+
+    def put(self, roster: Roster, pem: bytes, caller: Caller) -> None:
+        with self._lock:
+            self.checks += 1
+            self._entries[pem] = (roster, caller)
+            self._entries.move_to_end(pem)
+            while len(self._entries) > self.capacity:
+                self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def __repr__(self) -> str:
+        return f"IdentityCache({len(self)} of {self.capacity})"
+
+
+#: The process's authenticated callers (every server of the process shares it).
+IDENTITIES = IdentityCache()
+
+
+def _peer_pem(context: grpc.ServicerContext) -> bytes:
+    """The client certificate the TLS handshake verified (PEM), else AuthError."""
+    try:
+        auth = context.auth_context()
+    except Exception:  # noqa: BLE001 - any failure to read it means "no identity"
+        raise AuthError("no authentication context") from None
+    pems = auth.get("x509_pem_cert") if isinstance(auth, dict) else None
+    if not pems or len(pems) != 1 or not isinstance(pems[0], (bytes, bytearray)):
+        raise AuthError("caller presented no client certificate")
+    return bytes(pems[0])
+
+
+def check_identity(pem: bytes, roster: Roster) -> Caller:
+    """The full check of a peer certificate against the roster (role, name
+    and Ed25519 identity key), uncached; AuthError when it fails."""
+    ident = certificate_identity(pem)
     try:
         party = roster.party(ident.name)
     except PkiError:
@@ -223,6 +286,18 @@ def authenticate(context: grpc.ServicerContext, roster: Roster) -> Caller:
     if party.role != ident.role or party.ed25519_public != ident.ed25519_public:
         raise AuthError("certificate does not match the configured party")
     return Caller(ident.role, ident.name, ident.ed25519_public)
+
+
+def authenticate(context: grpc.ServicerContext, roster: Roster, cache: IdentityCache | None = None) -> Caller:
+    """The caller's identity from its TLS certificate, checked against the
+    roster once per certificate (``cache``, default :data:`IDENTITIES`)."""
+    cache = IDENTITIES if cache is None else cache
+    pem = _peer_pem(context)
+    caller = cache.get(roster, pem)
+    if caller is None:
+        caller = check_identity(pem, roster)
+        cache.put(roster, pem, caller)
+    return caller
 
 
 _PASSED_DOWNSTREAM = frozenset(grpc.StatusCode[n] for n in (
@@ -569,8 +644,10 @@ def build_server(identity, services: Iterable[tuple[Callable, Any, str]], *, hos
 
 
 def serve_forever(server: grpc.Server, health_servicer, *, grace: float = SHUTDOWN_GRACE,
-                  on_stop: Callable[[], None] | None = None) -> None:
-    """Block until SIGTERM or SIGINT, then stop gracefully."""
+                  on_stop: Callable[[], None] | None = None, on_signal: Callable[[], None] | None = None) -> None:
+    """Block until SIGTERM or SIGINT, then stop gracefully (``on_signal()``
+    first: e.g. end the streams that would otherwise hold the grace period;
+    ``on_stop()`` once the server stopped)."""
     stopping = threading.Event()
 
     def stop(signum, frame):
@@ -579,6 +656,8 @@ def serve_forever(server: grpc.Server, health_servicer, *, grace: float = SHUTDO
         stopping.set()
         log.info("signal %d: shutting down (grace %.1fs)", signum, grace)
         health_servicer.enter_graceful_shutdown()
+        if on_signal is not None:
+            on_signal()
         server.stop(grace)
 
     signal.signal(signal.SIGTERM, stop)
@@ -600,6 +679,9 @@ class Server:
 
     def stop(self, grace: float | None = SHUTDOWN_GRACE) -> None:
         self.health.enter_graceful_shutdown()
+        hub = getattr(self.resource, "hub", None)
+        if hub is not None:  # end the long-lived streams now, not after the grace period
+            hub.close()
         self.grpc_server.stop(grace).wait()
         self.resource.close()
 
@@ -684,7 +766,7 @@ def health_check(identity, target: str, service: str = "", timeout: float = 5.0)
 
 __all__ = [
     "MAX_MESSAGE_BYTES", "DEFAULT_TIMEOUT", "MAX_PENDING_RPCS", "REFLECTION_V1", "Abort", "Denied", "Undecodable",
-    "Caller", "authenticate", "status_of", "where",
+    "Caller", "IdentityCache", "IDENTITIES", "authenticate", "check_identity", "status_of", "where",
     "unary", "server_stream", "require_time", "build_server", "Server", "serve_forever", "channel", "Client",
     "LazyClient", "health_check",
 ]
