@@ -46,7 +46,7 @@ Requests (``op``)
                  trade ids are ``d<day>-<k>``.  The initiator commits to the
                  quantity, proves its range, signs, and seals the opening to
                  the counterparty and to the prover service.
-``affirm``       ``day``: stream the trades pending for this member, decrypt
+``affirm``       ``day``: stream the trades pending for this member once, decrypt
                  each relayed opening, check that it opens T and that the
                  terms (instrument, price, quantity, buyer, seller) are the
                  ones agreed in the scenario, refuse a T seen before, and
@@ -194,7 +194,8 @@ class Agent:
         unexpected: list[str] = []
         if not expected:
             return {"affirmed": affirmed, "refused": refused, "missing": [], "unexpected": unexpected}
-        pending = {c.trade["trade_id"] for c in self.p.pending()}
+        checked = {c.trade["trade_id"]: c for c in self.p.pending()}  # read and decrypted once
+        pending = set(checked)
         for tid in sorted(pending - set(expected)):
             unexpected.append(tid)
         for tid, t in expected.items():
@@ -203,7 +204,7 @@ class Agent:
             terms = {"quantity": t.quantity, "price": t.price, "instrument": t.instrument,
                      "buyer": t.buyer, "seller": t.seller}
             try:
-                res = self.p.affirm(tid, expect=terms, request_id=f"affirm-{tid}")
+                res = self.p.affirm_checked(checked[tid], expect=terms, request_id=f"affirm-{tid}")
             except TradeRejected as exc:
                 refused.append({"id": tid, "error": str(exc)})
                 continue
