@@ -162,6 +162,20 @@ def test_es_variant_of_the_demo():
         (hist.prices[50][i] - hist.prices[48][i]) * sc.instruments[i].multiplier for i in range(3)]
 
 
+def test_es_demo_tells_the_scan_story_with_other_amounts():
+    """The built-in demo under its ES set: the same members called, the same
+    kinds of call and the same default as under the scan, for other amounts."""
+    from clearing.ccp.oracle import run_oracle
+
+    sc = builtin_scenario()
+    for variant in ("normal", "harsh"):
+        scan, es = run_oracle(sc, variant), run_oracle(es_demo_scenario(sc), variant)
+        assert [[(c.member, c.kind) for c in d.calls] for d in es.days] == [
+            [(c.member, c.kind) for c in d.calls] for d in scan.days]
+        assert es.defaulted == scan.defaulted and es.invariants == scan.invariants
+        assert es.days[3].requirement != scan.days[3].requirement
+
+
 # -- the command line ----------------------------------------------------------------------
 def test_cli_csv_to_set(tmp_path, capsys):
     mult = tmp_path / "m.json"

@@ -41,8 +41,9 @@ log-returns r[t][i] = vol_i * sqrt(h_t) * (rho_i * m_t + sqrt(1 - rho_i^2)
 innovations (fat tails), a market factor with loadings rho_i in [0.5, 0.9],
 and a GARCH(1,1) variance h_{t+1} = (1 - a - b) + a * m_t^2 * h_t + b * h_t
 (a = 0.08, b = 0.90: volatility clustering, long-run mean 1); vol_i is a
-daily volatility of 0.8% - 2%.  Prices follow P[t+1] = P[t] * exp(r) rounded
-to the nearest multiple of the tick, at least one tick.  Floats are used only
+long-run daily volatility drawn from 0.8% - 2% (the demo's set: 0.7% -
+1.3%).  Prices follow P[t+1] = P[t] * exp(r) rounded to the nearest
+multiple of the tick, at least one tick.  Floats are used only
 to simulate; every price, hence every P&L, is an integer.
 """
 from __future__ import annotations
@@ -80,6 +81,11 @@ from clearing.ccp.scenario import (
 T_DOF = 4
 GARCH_A = 0.08
 GARCH_B = 0.90
+#: the range of the instruments' long-run daily volatility (module docstring)
+DAILY_VOL = (0.008, 0.02)
+#: the demo's (``es_demo_scenario``): a calmer history, so that the built-in
+#: scenario's member resources tell the same story under ES as under the scan
+DEMO_VOL = (0.007, 0.013)
 _START = _dt.date(2020, 1, 1)
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _PRICE = re.compile(r"[1-9][0-9]*")
@@ -318,9 +324,11 @@ def synthetic_instruments(count: int, seed: int) -> list[Instrument]:
     return out
 
 
-def synthetic_history(instruments: Sequence[Instrument], days: int, seed: int) -> PriceHistory:
+def synthetic_history(instruments: Sequence[Instrument], days: int, seed: int,
+                      vol: tuple[float, float] = DAILY_VOL) -> PriceHistory:
     """A fat-tailed, volatility-clustered daily price history of ``days``
-    rows for ``instruments``, starting at each price0 (module docstring).
+    rows for ``instruments``, starting at each price0 (module docstring);
+    each instrument's long-run daily volatility is drawn from ``vol``.
     Deterministic for the seed."""
     if not instruments or len(instruments) > MAX_INSTRUMENTS:
         raise HistoricalError(f"synthetic history: 1..{MAX_INSTRUMENTS} instruments")
@@ -328,7 +336,9 @@ def synthetic_history(instruments: Sequence[Instrument], days: int, seed: int) -
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise HistoricalError(f"seed must be an integer, got {seed!r}")
     rng = random.Random(seed)
-    vols = [rng.uniform(0.008, 0.02) for _ in instruments]
+    if not 0 < vol[0] <= vol[1] < 0.5:
+        raise HistoricalError(f"synthetic history: daily volatility range {vol!r} is not within (0, 0.5)")
+    vols = [rng.uniform(vol[0], vol[1]) for _ in instruments]
     rhos = [rng.uniform(0.5, 0.9) for _ in instruments]
     cur = [float(x.price0) for x in instruments]
     rows = [tuple(x.price0 for x in instruments)]
@@ -376,10 +386,13 @@ def with_es_margin(sc: Scenario, hs: HistoricalSet) -> Scenario:
 
 
 def es_demo_scenario(sc: Scenario, window: int = 500, holding_days: int = 2, alpha: str = "0.975",
-                     seed: int = 13) -> Scenario:
+                     seed: int = 13, vol: tuple[float, float] = DEMO_VOL) -> Scenario:
     """``sc`` under an ES set of ``window`` scenarios built from a synthetic
-    history of its own instruments (``window + holding_days`` days, seeded)."""
-    hist = synthetic_history(sc.instruments, window + holding_days, seed)
+    history of its own instruments (``window + holding_days`` days, seeded,
+    daily volatilities in ``vol``: :data:`DEMO_VOL` by default, with which
+    the built-in ccp-demo runs as under the scan -- A's IM call on day 3,
+    its payment default on day 4)."""
+    hist = synthetic_history(sc.instruments, window + holding_days, seed, vol)
     return with_es_margin(sc, historical_set(hist, window, holding_days, alpha))
 
 
@@ -393,5 +406,5 @@ def dumps_set(obj: dict) -> str:
 
 
 __all__ = ["HistoricalError", "PriceHistory", "HistoricalSet", "read_prices", "parse_prices", "read_multipliers",
-           "historical_set", "synthetic_instruments", "synthetic_history", "ES_RULES", "with_es_margin",
-           "es_demo_scenario", "dumps_set"]
+           "historical_set", "synthetic_instruments", "synthetic_history", "DAILY_VOL", "DEMO_VOL", "ES_RULES",
+           "with_es_margin", "es_demo_scenario", "dumps_set"]

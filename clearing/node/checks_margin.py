@@ -1,6 +1,14 @@
 """Checks of the margin phase's events (margin-batch, margin-cure, withdraw)
 against the state before the event; each takes the parsed event
-(:mod:`clearing.protocol.events`: fields and types already checked)."""
+(:mod:`clearing.protocol.events`: fields and types already checked).
+
+The statements are built from the cycle's signed scenario set, whose model
+(worst-case scan, or expected shortfall with k tail scenarios -- issue 13,
+``scenario_set["model"]``) they carry; the classification is the same under
+both: a verified full proof passes (scan: every scenario equity >= 0; ES:
+cash >= 0 and k * cash >= the sum of the k largest losses), a verified
+solvency-only proof (cash >= 0) is an IM call, no valid proof a payment
+default candidate."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
