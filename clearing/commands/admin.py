@@ -80,6 +80,19 @@ def _scenario_set(args) -> tuple[int, list[list[int]], dict | None]:
     return args.version, scenario_matrix(builtin_scenario()), None
 
 
+def _check_set_instruments(args, op) -> None:
+    """A scenario-set file that names its instruments (``zkclear scenario
+    historical`` writes them) must name the ledger's, in order."""
+    if not args.scenario_set:
+        return
+    with open(args.scenario_set, encoding="utf-8") as fh:
+        named = json.load(fh).get("instruments")
+    ids = [i.id for i in op.status().instruments]
+    if named is not None and named != ids:
+        raise CommandError(f"scenario set {args.scenario_set} is for instruments {str(named)[:80]}, "
+                           f"the ledger's are {str(ids)[:80]}")
+
+
 def run(args) -> int:
     """Dispatch of the admin subcommands: one branch per action, each a few lines."""
     from clearing.clients.operator import Operator
@@ -107,6 +120,7 @@ def run(args) -> int:
                 print(f"admitted: {', '.join(names) or 'nobody new'}")
             elif args.action == "settle":
                 version, matrix, model = _scenario_set(args)
+                _check_set_instruments(args, op)
                 seq = op.settle(args.prices, matrix, version, cycle=cycle, request_id=rid, model=model)
                 print(f"settled: ledger event {seq}")
             elif args.action == "margin":
