@@ -3,8 +3,17 @@
 ``margin_20x16``    a Margin statement for I = 20 instruments and S = 16
                     scenarios: prove_ms (deriving the 16 scenario equities
                     and one aggregated 16x64 range proof), verify_ms (the
-                    verifier's own derivation of E_s -- 16 MSMs of 21 terms
-                    -- plus the range proof), size_bytes.
+                    range proof with the E_s folded into its one MSM: no
+                    E_s is ever computed), size_bytes.
+``margin_es_1000x1000``  issue 13: expected shortfall, one member, I = 1,000,
+                    S = 1,000, k = 25 (2,002 values, 32 chunks): prove_ms
+                    (witness, 1,001 aux commitments, the chunks proved on
+                    the local process pool, prove_cpu_s = parent + workers),
+                    verify_ms / verify_cpu_ms (folded: O(S*I) field work via
+                    one BLAS product, one MSM), size_bytes.  mcl only.
+``batch_margin_100x20x16``  issue 13: verify_ms / verify_cpu_ms of a cycle's
+                    100 scan margin proofs (20 x 16 each) verified together
+                    as the node does (verify_many).  mcl only.
 ``prorata_share``   a tranche-4 pro-rata allocation over 5 survivors (as in
                     the demo's normal variant): prove_ms (shares, their
                     commitments and one aggregated 15x64 proof), verify_ms,
