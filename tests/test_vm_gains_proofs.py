@@ -214,3 +214,16 @@ def test_haircut_shares(honest):
         VmGainsShares(ctx(), b"assessment", 400, G, tuple(members(3)), tuple(gains), st.shares)
     with pytest.raises(StatementError):
         VmGainsShares(ctx(), b"vm-gains-haircut", G, G, tuple(members(3)), tuple(gains), st.shares)  # U < G
+
+
+def test_absent_vm_is_the_identity():
+    """A survivor with no VM booked in the cycle has the identity as its VM
+    commitment (the fold's zero); its gain 0 is proven like any other."""
+    gens = generators()
+    ops = [Opening(0, 0), Opening(5, 7), Opening(from_int(-3), 9)]
+    Cvm = [gens.commit(o.value, o.blinding) for o in ops]
+    assert Cvm[0].is_identity()
+    gains, gops, proof = prove_vm_gains(ctx(), 3, members(3), Cvm, ops, rng=RNG)
+    assert [o.value for o in gops] == [0, 5, 0]
+    sts = vm_gains_statements(ctx(), 3, members(3), Cvm, gains)
+    verify_vm_gains(sts, VmGainsProof.from_bytes(proof.to_bytes(), sts))
