@@ -194,3 +194,24 @@ def test_margin_job_encoding_carries_the_model():
     out = prove_job(encode_job(st, ops))
     assert out is not None and out[0] is False
     V.verify(st, StatementProof.from_bytes(out[1], st))
+
+
+def test_streaming_batch_names_the_bad_proof(monkeypatch):
+    """Large batches keep no per-proof vectors; a failure is still named
+    exactly (the failing subsets' transcripts are replayed)."""
+    import verifier.rangeproof as VR
+
+    monkeypatch.setattr(VR, "STREAM_ABOVE", 0)
+    rnd = random.Random(13)
+    items = []
+    for st, ops in variants(rnd, 4, 2, 2)[:4]:
+        _, proof = P.prove_margin(st, ops, rng=RNG)
+        items.append((st, StatementProof.from_bytes(proof.to_bytes(), st)))
+    V.verify_many(items)
+    bad = list(items)
+    st, proof = bad[2]
+    p0 = proof.proofs[0]
+    bad[2] = (st, MarginProof((dataclasses.replace(p0, tau_x=(p0.tau_x + 1) % R),) + proof.proofs[1:], proof.aux))
+    with pytest.raises(V.BatchVerificationError) as ei:
+        V.verify_many(bad)
+    assert ei.value.failed == [2]

@@ -337,60 +337,76 @@ def _scaled(t: _Terms, w: int) -> _Terms:
                   w * t.sH % R, w * t.sU % R, t.points, [w * v % R for v in t.scalars], fold)
 
 
+class _Acc:
+    """Running sums of weighted terms (:class:`_Terms`), checked with one MSM."""
+
+    def __init__(self) -> None:
+        self.as_acc: list[int] = []      # sum_k rho_k a_k s_k,i
+        self.e_acc: list[int] = []       # sum_k e_k,i
+        self.z_by_N: dict[int, int] = {}   # sum_k rho_k z_k over proofs of size N
+        self.sG = self.sH = self.sU = 0
+        self.folds: dict[int, tuple[FoldGroup, list[int]]] = {}
+        self.points: list[RawPoint] = []
+        self.scalars: list[int] = []
+
+    def add(self, t: _Terms) -> None:
+        N = t.N
+        if N > len(self.as_acc):
+            grow = N - len(self.as_acc)
+            self.as_acc += [0] * grow
+            self.e_acc += [0] * grow
+        self.as_acc[:N] = list(map(add, self.as_acc, t.sa))
+        self.e_acc[:N] = list(map(add, self.e_acc, t.e))
+        self.z_by_N[N] = self.z_by_N.get(N, 0) + t.z
+        self.sG += t.sG
+        self.sH += t.sH
+        self.sU += t.sU
+        self.points.extend(t.points)
+        self.scalars.extend(t.scalars)
+        if t.fold is not None:
+            group, off, fw = t.fold
+            acc = self.folds.get(id(group))
+            if acc is None:
+                acc = self.folds[id(group)] = (group, [0] * group.n_values)
+            acc[1][off:off + len(fw)] = list(map(add, acc[1][off:off + len(fw)], fw))
+
+    def check(self, gens: GeneratorSet) -> bool:
+        b = gens.backend
+        Nmax = len(self.as_acc)
+        G_raw, H_raw = _raw_gens(gens, Nmax)
+        points, scalars, sG = list(self.points), list(self.scalars), self.sG
+        # folded commitments: one term per source of each statement (FoldGroup)
+        for group, acc_w in self.folds.values():
+            f_pts, f_sc, f_g = group.fold([v % R for v in acc_w])
+            points.extend(f_pts)
+            scalars.extend(f_sc)
+            sG += f_g
+        # G_i and H_i take -z / +z from every proof with N > i.
+        g_sc = [0] * Nmax
+        h_sc = [0] * Nmax
+        zc = 0
+        hi = Nmax
+        for N in sorted(self.z_by_N, reverse=True) + [0]:
+            if N < hi:
+                g_sc[N:hi] = [int(_mod(-zc - q, _RN)) for q in self.as_acc[N:hi]]
+                h_sc[N:hi] = [int(_mod(zc + q, _RN)) for q in self.e_acc[N:hi]]
+                hi = N
+            zc += self.z_by_N.get(N, 0)
+        all_points = G_raw[:Nmax] + H_raw[:Nmax] + [gens.G.raw, gens.H.raw, gens.U.raw] + points
+        all_scalars = g_sc + h_sc + [int(sG % R), int(self.sH % R), int(self.sU % R)] + scalars
+        return bool(b.is_identity(b.msm(all_points, all_scalars)))
+
+
 def _check(terms: Sequence[_Terms], weights: Sequence[int], gens: GeneratorSet) -> bool:
     """Is sum_k weights[k]*terms[k] the identity (terms already carry their
     proof's random weight; ``weights`` are extra factors, 1 in every check
     of this module)?  One MSM in which every shared generator appears once
     with its scalars summed over the proofs, and every folded statement once
     per source."""
-    if any(w != 1 for w in weights):
-        terms = [_scaled(t, w) for t, w in zip(terms, weights)]
-    b = gens.backend
-    Nmax = max(t.N for t in terms)
-    G_raw, H_raw = _raw_gens(gens, Nmax)
-    as_acc: list[int] = [0] * Nmax      # sum_k rho_k a_k s_k,i
-    e_acc: list[int] = [0] * Nmax       # sum_k e_k,i
-    z_by_N: dict[int, int] = {}   # sum_k rho_k z_k over proofs of size N
-    sG = sH = sU = 0
-    folds: dict[int, tuple[FoldGroup, list[int]]] = {}
-    points: list[RawPoint] = []
-    scalars: list[int] = []
-    for t in terms:
-        N = t.N
-        as_acc[:N] = list(map(add, as_acc, t.sa))
-        e_acc[:N] = list(map(add, e_acc, t.e))
-        z_by_N[N] = z_by_N.get(N, 0) + t.z
-        sG += t.sG
-        sH += t.sH
-        sU += t.sU
-        points.extend(t.points)
-        scalars.extend(t.scalars)
-        if t.fold is not None:
-            group, off, fw = t.fold
-            acc = folds.get(id(group))
-            if acc is None:
-                acc = folds[id(group)] = (group, [0] * group.n_values)
-            acc[1][off:off + len(fw)] = list(map(add, acc[1][off:off + len(fw)], fw))
-    # folded commitments: one term per source of each statement (FoldGroup)
-    for group, acc_w in folds.values():
-        f_pts, f_sc, f_g = group.fold([v % R for v in acc_w])
-        points.extend(f_pts)
-        scalars.extend(f_sc)
-        sG += f_g
-    # G_i and H_i take -z / +z from every proof with N > i.
-    g_sc = [0] * Nmax
-    h_sc = [0] * Nmax
-    zc = 0
-    hi = Nmax
-    for N in sorted(z_by_N, reverse=True) + [0]:
-        if N < hi:
-            g_sc[N:hi] = [int(_mod(-zc - q, _RN)) for q in as_acc[N:hi]]
-            h_sc[N:hi] = [int(_mod(zc + q, _RN)) for q in e_acc[N:hi]]
-            hi = N
-        zc += z_by_N.get(N, 0)
-    all_points = G_raw[:Nmax] + H_raw[:Nmax] + [gens.G.raw, gens.H.raw, gens.U.raw] + points
-    all_scalars = g_sc + h_sc + [int(sG % R), int(sH % R), int(sU % R)] + scalars
-    return bool(b.is_identity(b.msm(all_points, all_scalars)))
+    acc = _Acc()
+    for t, w in zip(terms, weights):
+        acc.add(t if w == 1 else _scaled(t, w))
+    return acc.check(gens)
 
 
 def verify_range(transcript: Transcript, commitments: Sequence[Point], proof: RangeProof, n: int, *,
@@ -409,15 +425,34 @@ def verify_range(transcript: Transcript, commitments: Sequence[Point], proof: Ra
         raise VerificationError()
 
 
+#: Above this many vector entries in a batch (sum of the proofs' N), the
+#: per-proof terms are summed as they are built and not kept; a failing batch
+#: then replays the failing subsets' transcripts (from saved clones).
+STREAM_ABOVE = 1 << 18
+
+
+def _size(chk: RangeCheck) -> int:
+    try:
+        m = chk.commitments.m if isinstance(chk.commitments, FoldedValues) else len(chk.commitments)
+        return int(chk.n) * padded_m(m)
+    except (TypeError, ValueError):
+        return 0
+
+
 def batch_verify(checks: Sequence[RangeCheck], *, gens: GeneratorSet | None = None) -> None:
     """Verify many range proofs together (one MSM when all are valid).
 
     Raises :class:`BatchVerificationError` whose ``failed`` names exactly the
-    indices of the proofs that do not verify.  An empty batch passes."""
+    indices of the proofs that do not verify.  An empty batch passes.
+    Batches above :data:`STREAM_ABOVE` vector entries keep no per-proof
+    vectors (memory O(max N), not O(sum N))."""
     checks = list(checks)
     if not checks:
         return
     gens = gens or generators()
+    if sum(_size(c) for c in checks) > STREAM_ABOVE:
+        _batch_streaming(checks, gens)
+        return
     failed: list[int] = []
     cached: dict[int, _Terms] = {}
     for idx, chk in enumerate(checks):
@@ -426,28 +461,58 @@ def batch_verify(checks: Sequence[RangeCheck], *, gens: GeneratorSet | None = No
         except (_Invalid, TranscriptError):
             failed.append(idx)
     candidates = sorted(cached)
-    if candidates and not _subset_ok(candidates, cached, gens):
-        failed.extend(_bisect(candidates, cached, gens))
+
+    def ok(indices: Sequence[int]) -> bool:
+        return _subset_ok(indices, cached, gens)
+
+    if candidates and not ok(candidates):
+        failed.extend(_bisect(candidates, ok))
     if failed:
         raise BatchVerificationError(failed)
+
+
+def _batch_streaming(checks: list[RangeCheck], gens: GeneratorSet) -> None:
+    saved = [c.transcript.clone() for c in checks]
+    failed: list[int] = []
+    good: list[int] = []
+    acc = _Acc()
+    for idx, chk in enumerate(checks):
+        try:
+            acc.add(_terms(chk.transcript, chk.commitments, chk.proof, chk.n, gens))
+        except (_Invalid, TranscriptError):
+            failed.append(idx)
+            continue
+        good.append(idx)
+
+    def ok(indices: Sequence[int]) -> bool:
+        sub = _Acc()
+        for i in indices:
+            c = checks[i]
+            sub.add(_terms(saved[i].clone(), c.commitments, c.proof, c.n, gens))
+        return sub.check(gens)
+
+    if good and not acc.check(gens):
+        failed.extend(_bisect(good, ok))
+    if failed:
+        raise BatchVerificationError(sorted(failed))
 
 
 def _subset_ok(indices: Sequence[int], cached: Mapping[int, _Terms], gens: GeneratorSet) -> bool:
     return _check([cached[i] for i in indices], [1] * len(indices), gens)
 
 
-def _bisect(indices: list[int], cached: Mapping[int, _Terms], gens: GeneratorSet) -> list[int]:
+def _bisect(indices: list[int], ok: Callable[[Sequence[int]], bool]) -> list[int]:
     """``indices`` is known to contain at least one failing proof."""
     if len(indices) == 1:
         return list(indices)
     mid = len(indices) // 2
     left, right = indices[:mid], indices[mid:]
     bad: list[int] = []
-    if _subset_ok(left, cached, gens):
-        return _bisect(right, cached, gens)
-    bad.extend(_bisect(left, cached, gens))
-    if not _subset_ok(right, cached, gens):
-        bad.extend(_bisect(right, cached, gens))
+    if ok(left):
+        return _bisect(right, ok)
+    bad.extend(_bisect(left, ok))
+    if not ok(right):
+        bad.extend(_bisect(right, ok))
     return bad
 
 
