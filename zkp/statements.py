@@ -69,6 +69,9 @@ Transcript order (every statement)
     coefficient and amount, the signed request bytes)
     -- then the proof protocol appends its own domain separator, the derived
     commitments and the prover's messages (see zkp/rangeproof.py, zkp/sigma.py).
+The margin family binds its public matrix by the scenario set id (never
+element by element), its model and k, and proves on bound chunk transcripts
+without absorbing the derived commitments: zkp.margin, zkp.statement_base.
 """
 from __future__ import annotations
 
