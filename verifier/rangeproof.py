@@ -63,7 +63,7 @@ import os
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from operator import add
+from operator import add, sub
 from typing import Protocol
 
 from zkp.errors import TranscriptError, VerificationError
@@ -149,11 +149,12 @@ except ImportError:  # pragma: no cover - gmpy2 is a dependency
 _RN = _num(R)
 
 
-def _s_vector(us: Sequence[int], scale: int) -> list[int]:
-    """zkp.rangeproof.s_vector(us, scale) in gmpy2 arithmetic."""
+def _s_vector(us: Sequence[int], scale: int, u_inv: Sequence[int] | None = None) -> list[int]:
+    """zkp.rangeproof.s_vector(us, scale) in gmpy2 arithmetic (``u_inv``:
+    the inverses of ``us`` when already known)."""
     k = len(us)
     s0 = _num(scale)
-    for ui in batch_inv(list(us)):
+    for ui in (batch_inv(list(us)) if u_inv is None else u_inv):
         s0 = _mod(s0 * ui, _RN)
     s = [s0]
     for t in range(k):
@@ -286,30 +287,36 @@ def _terms(transcript: Transcript, commitments: Sequence[Point] | FoldedValues, 
 
     # Vectors of length N in gmpy2 integers when available (about twice as
     # fast as ints at this size); every scalar handed to the MSM is an int.
-    # rho*a is folded into s (its first entry), so that
-    #   rho*b*y^{-i}*s_{N-1-i} = (b/a)*y^{-i} * (rho*a*s_{N-1-i})   (a != 0).
+    # rho*a is folded into s (its first entry).  The b-part of e needs
+    # w_i = y^{-i} * s_{N-1-i}: bit t of i contributes y^{-2^t} to y^{-i} and
+    # turns u_{k-1-t} into u_{k-1-t}^{-1} in s_{N-1-i}, so
+    #   w_i = s_{N-1} * prod_{t in bits(i)} y^{-2^t} * u_{k-1-t}^{-2},
+    # built by doubling like s (rho*b folded into its first entry).
     zN = _num(z)
     y_inv = _num(batch_inv([y])[0])
-    if a:
-        sa = _s_vector(us, rho * a % R)
-        by = _geometric(_num(bb * batch_inv([a])[0] % R), y_inv, N)   # (b/a) * y^{-i}
-    else:  # a = 0: sa is all zeros; b*s_{N-1-i} needs s itself
-        s = _s_vector(us, 1)
-        sa = [_num(0)] * N
-        sa_rev_src = s
-        by = _geometric(_num(rho * bb % R), y_inv, N)
+    u_inv = batch_inv(list(us))
+    rounds = len(us)
+    sa = _s_vector(us, rho * a % R, u_inv)
+    s_last = _num(rho * bb % R)
+    for u in us:
+        s_last = _mod(s_last * u, _RN)
+    w_vec = [s_last]
+    y_pow = y_inv                                    # y^{-2^t}
+    for t in range(rounds):
+        ui = _num(u_inv[rounds - 1 - t])
+        f = _mod(_mod(ui * ui, _RN) * y_pow, _RN)
+        if t == rounds - 1:  # the last half stays unreduced (< r^2): only ever summed
+            w_vec += [v * f for v in w_vec]
+        else:
+            w_vec += [_mod(v * f, _RN) for v in w_vec]
+        y_pow = _mod(y_pow * y_pow, _RN)
     y_inv_n = _geometric(_num(1), y_inv, n + 1)        # y^{-k}, k <= n
     T = [(1 << k) * y_inv_n[k] % _RN for k in range(n)]  # 2^k * y^{-k}
     Z = _geometric(zN * zN * rho % _RN, zN * y_inv_n[n] % _RN, M)  # rho * z^{2+j} * y^{-j*n}
-    s_rev = (sa if a else sa_rev_src)[::-1]
-    e: list[int] = []
-    for j in range(M):
-        lo = j * n
-        Zj = Z[j]
-        e.extend([Zj * t - p * q for t, p, q in zip(T, by[lo:lo + n], s_rev[lo:lo + n])])
+    e = list(map(sub, [Zj * t for Zj in Z for t in T], w_vec))  # rho*y^{-i}*(zz_i - b*s_{N-1-i})
 
     u_sq = [u * u % R * rho % R for u in us]
-    u_inv_sq = [ui * ui % R * rho % R for ui in batch_inv(list(us))]
+    u_inv_sq = [ui * ui % R * rho % R for ui in u_inv]
     z_pow = powers(z, m + 2)
     rc = rho * c % R
     points = [A.raw, S.raw, T1.raw, T2.raw]
