@@ -347,3 +347,41 @@ def test_demo_bad_debt(tmp_path, variant):
     assert 'data-tranche="insurance_fund"' in svg and 'data-tranche="vm_gains_haircut"' in svg
     html = (out / "report.html").read_text()
     assert "VM gains haircut" in html and "Insurance fund" in html and "Gross loss" in html
+
+
+def test_a_penalty_credited_to_the_insurance_fund_is_drawn_at_the_next_default():
+    """The fold's hook for liquidation penalties (issue 14 §2, not built yet):
+    the fund grows, the books still balance, and tranche 3 draws it."""
+    from clearing.fold.default import _draw_insurance_fund, credit_insurance_fund
+    from clearing.fold.state import State
+    from clearing.protocol.errors import LedgerCorrupted
+
+    s = State()
+    s.books = {"auction_cash": 0, "default_account": 0, "ccp_capital": 0, "insurance_fund": 100}
+    s.flows["charges"] += 40  # the penalty debited from the member's cash
+    credit_insurance_fund(s, 40)
+    b, f = s.books, s.flows
+    assert b["insurance_fund"] == 140 and b["auction_cash"] + b["default_account"] == f["charges"] + b["ccp_capital"]
+    assert _draw_insurance_fund(s, 120) == 120 and b["insurance_fund"] == 20
+    assert b["auction_cash"] + b["default_account"] == f["charges"] + b["ccp_capital"]
+    assert _draw_insurance_fund(s, 50) == 20 and b["insurance_fund"] == 0
+    with pytest.raises(LedgerCorrupted):
+        credit_insurance_fund(s, -1)
+
+
+def test_bad_debt_survives_reopen_and_a_fresh_prover_replay(tmp_path):
+    """The node reopened after every step keeps state, chain head, digests
+    and reports (the new books and snapshot keys persist); a fresh prover
+    that adopts the sealed openings and replays the whole ledger agrees with
+    every account."""
+    from prover.custody.witness import WitnessStore
+
+    sc = load_named_scenario("bad-debt")
+    sim, days = run_scenario(tmp_path, sc, "normal", seed=b"reopen", reopen_every_step=True)
+    compare_extended(sim, days, run_oracle(sc, "normal"))
+    fresh = WitnessStore(sim.prover_sk, sim.prover_relay, sim.op_pk)
+    fresh.adopt_openings(dict(sim.witness._known))
+    fresh.follow(sim.engine.events())
+    for m, acct in sim.accounts().items():
+        fresh.check(m, acct)
+        assert fresh.balances(m) == sim.witness.balances(m)

@@ -209,6 +209,20 @@ def _draw_insurance_fund(state: State, R: int) -> int:
     return amount
 
 
+def credit_insurance_fund(state: State, amount: int) -> None:
+    """A liquidation penalty paid into the insurance fund (issue 14 §2: the
+    liquidation that charges it is not built yet; this is its hook).  The
+    caller has debited the member's cash by ``amount`` and counted it in
+    ``flows.charges``; the fund grows by ``amount`` and ``ccp_capital`` falls
+    by it (member money now held by the CCP), so
+    auction_cash + default_account = charges + ccp_capital keeps holding and
+    a later draw of the fund (tranche 3) adds it back."""
+    if amount < 0:
+        raise LedgerCorrupted("a penalty is not negative")
+    state.books["insurance_fund"] = state.books.get("insurance_fund", 0) + amount
+    state.books["ccp_capital"] -= amount
+
+
 def _draw_skin_in_the_game(state: State, R: int):
     """The public sizes of tranches 3-6; SITG 1 and 2 drawn into the
     default account.
