@@ -31,7 +31,10 @@ residual R: 3 the insurance fund (a public balance in ``books``: the
 genesis ``ccp.insurance_fund`` allocation, plus penalties a liquidation
 credits), 4 SITG 1, 5 survivors' default fund, 6 SITG 2, 7 assessments
 (the sizes of 4-7 from :func:`clearing.ccp.rules.mutual_tranches` on what
-the insurance fund left), 8 VM gains haircutting, 9 uncovered loss.
+the insurance fund left), 8 VM gains haircutting, 9 uncovered loss.  (The
+comments below that predate the insurance fund keep DESIGN §6's numbering:
+"tranche 4" is the survivors' default fund, 5 here, and "tranche 6" the
+assessments, 7 here.)
 
 Tranche 8 (VM gains haircutting, :mod:`zkp.vm_gains`).  dm-open also
 snapshots every survivor's VM commitment of the cycle (``state.vm``: the
