@@ -39,7 +39,7 @@ from zkp.statements import (
 )
 
 _MATRICES: list[tuple[object, ScenarioMatrix]] = []
-_MATRIX_CACHE = 4
+_MATRIX_CACHE = 2  # a cycle uses one set; large sets are hundreds of MB
 
 
 def scenario_matrix(scenario_set: dict) -> ScenarioMatrix:
