@@ -213,9 +213,9 @@ def waterfall_svg(report: dict, width: int = 960, height: int = 440) -> str:
         prev_end = start + a
         parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{y1 - h - 5:.1f}" text-anchor="middle" '
                      f'font-size="10">{e(amount(a))}</text>')
-        words = LABELS.get(name, name).split()
-        lines = [" ".join(words[: (len(words) + 1) // 2]), " ".join(words[(len(words) + 1) // 2:])]
-        for j, line in enumerate(w for w in lines if w):
+        # labels wrapped to the slot (about 6.5 px per character at 11 px), at most three lines
+        lines = textwrap.wrap(LABELS.get(name, name), width=max(6, int(slot / 6.5)))[:3]
+        for j, line in enumerate(lines):
             parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{y(0) + 16 + 13 * j:.1f}" text-anchor="middle" '
                          f'font-size="11">{e(line)}</text>')
     parts.append("</svg>")
