@@ -36,7 +36,10 @@ Day d >= 1, in this order
      cash += sum_i (P_{d,i} - P_{d-1,i}) * mult_i * pos_i.  Together with 1.
      a trade of day d is marked exactly from p to P_d.
   3. Margin: requirement = max(0, -min_s sum_i A[s][i] * pos_i) with
-     A[s][i] = shock[s][i] * mult_i (scenario 0 = no move).  A member whose
+     A[s][i] = shock[s][i] * mult_i (scenario 0 = no move) -- or, when the
+     scenario set's model is expected shortfall with k tail scenarios, the
+     mean of the k largest losses rounded up, at least 0
+     (:mod:`clearing.ccp.oracle_margin`, issue 13).  A member whose
      cash < requirement is called for requirement - cash; the call is a
      *payment* call when cash < 0 (scenario 0, solvency, fails: unpaid VM)
      and an *IM* call otherwise.  If the call is <= its remaining liquidity
