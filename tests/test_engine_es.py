@@ -188,3 +188,27 @@ def test_demo_scenario_has_an_es_variant_and_the_default_is_unchanged():
     assert scenario_model(sc) == {"kind": "scan"}
     es = es_demo_scenario(sc)
     assert scenario_model(es) == {"kind": "es", "k": 13} and es.margin_scenarios.count == 500
+
+
+@pytest.mark.parametrize("tamper", ["k", "drop-model", "matrix"])
+def test_prover_refuses_a_set_its_signed_id_does_not_name(tmp_path, tamper):
+    """The margin statements bind the set by its id: the prover's custody
+    re-derives the id from the matrix and model it is shown."""
+    import copy
+
+    from prover.custody.witness import Divergence
+
+    sim = basic_sim(tmp_path)
+    _settle_raw(sim, _ss(ROWS, ES2))                       # not yet followed by the prover
+    events = copy.deepcopy(list(sim.engine.events(sim.witness.state.seq)))
+    (settle,) = [b for _, b in events if b["kind"] == "settle"]
+    if tamper == "k":
+        settle["scenario_set"]["model"]["k"] = 1
+    elif tamper == "drop-model":
+        del settle["scenario_set"]["model"]
+    else:
+        settle["scenario_set"]["matrix"][0][0] += 1
+    with pytest.raises(Divergence, match="not the one its signed id names"):
+        sim.witness.follow(events)
+    sim.sync()                                             # the true events are followed
+    assert sim.witness.state.scenario_set["model"] == ES2

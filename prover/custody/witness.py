@@ -55,6 +55,7 @@ from clearing.protocol.messages import (
     margin_batch_message,
     margin_proof_message,
     receipt_message,
+    scenario_set_id,
     settlement_message,
     shares_message,
     trade_tuple,
@@ -278,6 +279,10 @@ class WitnessStore:
             except ValueError:
                 raise Divergence("a settlement in the ledger has a malformed scenario set id") from None
             self._op(settlement_message(e.cycle, e.prices, set_id), e.op_sig)
+            # the margin statements bind the set by its id: it must name this matrix and model (issue 13)
+            ss = e.scenario_set
+            if scenario_set_id(ss["version"], self.state.instrument_ids(), ss["matrix"], ss.get("model")) != set_id:
+                raise Divergence("a settlement's scenario set is not the one its signed id names")
         elif isinstance(e, ev.Default):
             self._op(default_message(e.cycle, e.member), e.op_sig)
         elif isinstance(e, ev.CcpParams):
