@@ -61,10 +61,9 @@ Binding (transcript order after the common prefix of zkp.statement_base)
     "solvency-only" u64, "model" kind ("scan" / "es"), "k" u64, "S", "I",
     "scenario-set" the scenario set id -- or, when the id is empty,
     "matrix-digest" = :meth:`ScenarioMatrix.digest` --, "cash", "pos"
-    (count, then one frame of the concatenated encodings:
-    zkp.statement_base.bind_points), then Withdrawal: "withdraw" u64 w,
-    "request"; AssessmentFromCash: "due" point, "request"; then for ES
-    (full) "aux" (bind_points) the points T, E_1..E_S.
+    (points), then Withdrawal: "withdraw" u64 w, "request";
+    AssessmentFromCash: "due" point, "request"; then for ES (full) "aux"
+    the points T, E_1..E_S.
 
 The matrix is NOT absorbed element by element: the statement binds the
 scenario set by its id, the hash of the operator-signed set that the caller
@@ -113,7 +112,6 @@ from .statement_base import (
     StatementProof,
     _check_int,
     _check_point,
-    bind_points,
 )
 from .transcript import Transcript
 
@@ -510,11 +508,11 @@ class Margin(Statement):
         else:
             t.append_message(b"matrix-digest", self.mat.digest())
         t.append_point(b"cash", self.cash)
-        bind_points(t, b"pos", self.positions)
+        t.append_points(b"pos", self.positions)
         self._bind_extra(t)
         if self.es:
             self._require_aux()
-            bind_points(t, b"aux", self.aux)
+            t.append_points(b"aux", self.aux)
 
     def _bind_extra(self, t: Transcript) -> None:
         pass

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from .errors import DecodeError, ZkclearError
 from .field import R, from_int
 from .generators import GeneratorSet, generators
-from .group import Point, encode_points, msm_rows
+from .group import Point, msm_rows
 from .pedersen import Opening
 from .rangeproof import BoundTranscript, RangeProof
 from .sigma import REVEAL_BOUND
@@ -230,15 +230,6 @@ class Statement:
 
     def derived(self, gens: GeneratorSet | None = None) -> list[Point]:
         return derive_commitments(self.sources(), self.forms(), gens)
-
-
-def bind_points(t: Transcript, label: bytes, points: Sequence[Point]) -> None:
-    """Absorb many points as ("<label>.len", u64 count) and one frame
-    (label, the concatenated 32-byte canonical encodings): unambiguous, as
-    every encoding has the same length, and one frame instead of one each."""
-    encs = encode_points(list(points))
-    t.append_u64(label + b".len", len(encs))
-    t.append_message(label, b"".join(encs))
 
 
 def range_chunks(st: Statement) -> list[list[int]]:
