@@ -264,8 +264,9 @@ def test_oracle_source_imports_neither_rules_nor_fold():
     # of the house, only the scenario format (``from clearing.ccp.scenario import X`` names it and each X)
     # and its own margin-model module (the expected-shortfall requirement, issue 13)
     # and its own waterfall extension (insurance fund, VM gains haircut, gross loss: issue 14)
-    waterfall = {f"clearing.ccp.oracle_waterfall.{x}" for x in ("collateral_consumed", "draw_insurance_fund",
-                                                                "vm_gains_haircut")}
+    waterfall = {f"clearing.ccp.oracle_waterfall.{x}" for x in (
+        "CoolingOff", "collateral_consumed", "cooling_off_limit", "cooling_off_window", "draw_insurance_fund",
+        "limit_assessments", "vm_gains_haircut")}
     assert {n for n in names if n.split(".")[0] == "clearing"} - {"clearing.ccp.scenario",
                                                                   "clearing.ccp.oracle_margin",
                                                                   "clearing.ccp.oracle_waterfall"} == {

@@ -261,7 +261,7 @@ def _event(oracle_event) -> dict:
                 "assessment_residual", "rounding_residual", "uncovered_loss", "liquidity_line",
                 "skin_in_the_game_1_before", "skin_in_the_game_1_after", "skin_in_the_game_2_before",
                 "skin_in_the_game_2_after", "disclosure_policy", "insurance_fund_before", "insurance_fund_after",
-                "vm_gains_haircut_rate", "vm_gains_residual", "gross_loss")}}
+                "vm_gains_haircut_rate", "vm_gains_residual", "gross_loss", "assessment_limit")}}
 
 
 def _days(oracle) -> list[dict]:

@@ -32,7 +32,7 @@ from zkp.generators import generators
 from zkp.pedersen import Opening
 
 REPORT_FIELDS = ("insurance_fund_before", "insurance_fund_after", "vm_gains_haircut_rate", "vm_gains_residual",
-                 "gross_loss")
+                 "gross_loss", "assessment_limit")
 
 
 def compare_extended(sim, days, oracle) -> None:
@@ -385,3 +385,79 @@ def test_bad_debt_survives_reopen_and_a_fresh_prover_replay(tmp_path):
     for m, acct in sim.accounts().items():
         fresh.check(m, acct)
         assert fresh.balances(m) == sim.witness.balances(m)
+
+
+# -- cooling-off (issue 14 §4) ----------------------------------------------------------------
+def test_cooling_off_limit_rule_equals_the_oracles():
+    """The fold's limit (clearing.fold.default) against the oracle's own
+    (clearing.ccp.oracle_waterfall, Fraction arithmetic) on random inputs."""
+    from fractions import Fraction
+
+    from clearing.ccp.oracle_waterfall import cooling_off_limit as oracle_limit
+    from clearing.fold.default import cooling_off_limit
+
+    rng = SeededRng(b"cooling-off")
+    for _ in range(2000):
+        cap, total = rng.randbelow(5), rng.randbelow(8)
+        num, den = rng.randbelow(40), 1 + rng.randbelow(12)
+        D0 = rng.randbelow(10**9)
+        assert cooling_off_limit(cap, total, (num, den), D0) == oracle_limit(cap, total, Fraction(num, den), D0)
+    assert cooling_off_limit(2, 3, (2, 1), 600_000) == 600_000 and cooling_off_limit(2, 3, (7, 2), 10) == 0
+
+
+def _cooling_scenario():
+    d = load_named_scenario("bad-debt").to_dict()
+    d["ccp"].update(assessment_cap_multiple=2, cooling_off_cycles=3, assessment_total_cap_multiple=3)
+    for v in d["variants"].values():
+        v["settlement_prices"] = v["settlement_prices"][:2]
+    return load_scenario(d)
+
+
+def test_cooling_off_in_a_scenario_run_matches_the_oracle(tmp_path):
+    """With the keys set, the engine and the oracle agree (the limit is
+    reported; without replenishment it does not bind)."""
+    sc = _cooling_scenario()
+    oracle = run_oracle(sc, "normal")
+    (ev,) = oracle.default_events
+    assert ev.assessment_limit == 2 * ev.D0 and ev.assessments_capped
+    sim, days = run_scenario(tmp_path, sc, "normal", seed=b"cooling")
+    compare_extended(sim, days, oracle)
+    assert sim.engine.state.books["cooling_off"] == {"until": 2 + 3, "used": [2, 1]}
+
+
+def test_cooling_off_caps_a_second_default_after_replenishment(tmp_path):
+    """Event 1 (cycle 2) assesses 2 * D0 (cap a = 2); the survivors refill
+    their contributions in a funding window; event 2 (cycle 3, inside the
+    3-cycle period) may assess only (a_total - 2) * D0 = D0 (a_total = 3):
+    the rest of what it would have assessed joins tranche 8."""
+    from fractions import Fraction
+
+    from clearing.ccp.oracle_waterfall import cooling_off_limit as oracle_limit
+    from clearing.ccp.scenario import scenario_matrix
+
+    sc = _cooling_scenario()
+    sim, _ = run_scenario(tmp_path, sc, "normal", seed=b"cooling-2")
+    (rep1,) = sim.engine.default_reports()
+    assert rep1["assessment_limit"] == 2 * rep1["D0"] and rep1["assessments_capped"]
+    # the day-0 window closes; in the next one every member not in default refills 200,000
+    sim.open_epoch()
+    for m in ("B", "C", "D", "E"):
+        sim.fund(m, 200_000)
+    sim.open_epoch()
+    # day 2: BTCF crashes to 60,000; E (long 10) cannot pay and is declared in default
+    sim.settle([60000, 50500], scenario_matrix(sc))
+    assert sim.margin()["E"] == "payment"
+    sim.declare_default("E")
+    sim.default_event([40000, 50500])
+    rep2 = sim.engine.default_reports()[1]
+    t = {x["tranche"]: x["amount"] for x in rep2["waterfall"]}
+    D0 = rep2["D0"]
+    assert D0 == 600_000 and rep2["survivors_default_fund_in_full"]
+    assert rep2["assessment_limit"] == oracle_limit(2, 3, Fraction(2), D0) == D0 < 2 * D0
+    assert rep2["assessments_capped"] and t["assessments"] + rep2["assessment_residual"] == D0
+    assert t["vm_gains_haircut"] > 0        # what the limit cut went on to tranche 8
+    assert rep2["loss"] == sum(t.values()) + rep2["rounding_residual"] + rep2["uncovered_loss"]
+    assert sim.engine.state.books["cooling_off"] == {"until": 5, "used": [3, 1]}
+    sim.engine.check_invariants()
+    for m, acct in sim.accounts().items():
+        sim.witness.check(m, acct)

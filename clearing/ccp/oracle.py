@@ -157,9 +157,18 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from fractions import Fraction
 
 from clearing.ccp.oracle_margin import requirement_rule  # the expected-shortfall model (issue 13)
-from clearing.ccp.oracle_waterfall import collateral_consumed, draw_insurance_fund, vm_gains_haircut
+from clearing.ccp.oracle_waterfall import (
+    CoolingOff,
+    collateral_consumed,
+    cooling_off_limit,
+    cooling_off_window,
+    draw_insurance_fund,
+    limit_assessments,
+    vm_gains_haircut,
+)
 from clearing.ccp.scenario import Scenario, ScenarioError, grid_deposit, load_scenario, scenario_matrix
 
 TRANCHES = ("defaulter_margin", "defaulter_default_fund", "insurance_fund", "skin_in_the_game_1",
@@ -397,6 +406,7 @@ class DefaultEvent:
     vm_gains_residual: int = 0
     collateral_consumed: dict[str, int] = field(default_factory=dict)
     gross_loss: int = 0
+    assessment_limit: int | None = None        # the cooling-off limit, None without a period
 
     def tranche(self, name: str) -> int:
         for t in self.waterfall:
@@ -485,6 +495,7 @@ class _Run:
         self.sitg2 = sc.ccp.skin_in_the_game_2
         self.insurance_fund = sc.ccp.insurance_fund
         self.day_vm: dict[str, int] = {}      # trade + settlement VM of the day, less haircuts (tranche 8)
+        self.cooling_off: CoolingOff | None = None   # the running cooling-off period (oracle_waterfall)
         self.events: list[DefaultEvent] = []
         self.inv = {"positions_net_zero": True, "vm_zero_sum": True, "cash_conservation": True,
                     "loss_identity": True}
@@ -564,6 +575,11 @@ class _Run:
         self.insurance_fund -= ins
         mw = mutual_waterfall(R - ins, [snapshot[m] for m in survivors], self.sitg1, self.sitg2,
                               self.sc.ccp.assessment_cap_multiple)
+        limit = self._cool_off(day, D0)
+        if limit is not None and mw.assessments + mw.assessment_residual > limit:
+            mw = limit_assessments(mw, limit, [snapshot[m] for m in survivors])
+        if limit is not None and D0 and self.cooling_off is not None:
+            self.cooling_off.used += Fraction(mw.assessments + mw.assessment_residual, D0)
         self.sitg1 -= mw.skin_in_the_game_1
         self.sitg2 -= mw.skin_in_the_game_2
         capital = ins + mw.skin_in_the_game_1 + mw.skin_in_the_game_2 + mw.rounding_residual
@@ -635,7 +651,8 @@ class _Run:
             skin_in_the_game_2_before=s2_before, skin_in_the_game_2_after=self.sitg2,
             disclosure_policy="individual" if len(survivors) < 3 else "aggregate",
             insurance_fund_before=if_before, insurance_fund_after=self.insurance_fund,
-            vm_gains_haircut_rate=hc.rate, vm_gains_haircuts=dict(hc.haircuts), vm_gains_residual=hc.residual))
+            vm_gains_haircut_rate=hc.rate, vm_gains_haircuts=dict(hc.haircuts), vm_gains_residual=hc.residual,
+            assessment_limit=limit))
         return [(m, "assessment", due) for m, due in unpaid.items()]
 
     # -- one day ---------------------------------------------------------------
@@ -725,6 +742,16 @@ class _Run:
             requirement=reqs, calls=calls, cures=cures, defaults=defaults, default_events=ev_idx,
             cash_end={m: self.acc[m].cash for m in act}, df_end={m: self.acc[m].df for m in act},
             liquidity_end={m: self.acc[m].liquidity for m in act})
+
+    def _cool_off(self, day: int, D0: int) -> int | None:
+        """The cooling-off limit of an event on ``day`` (None: no cooling-off)."""
+        cc = self.sc.ccp
+        if not cc.cooling_off_cycles:
+            return None
+        self.cooling_off = cooling_off_window(self.cooling_off, day, cc.cooling_off_cycles)
+        total = cc.assessment_total_cap_multiple
+        return cooling_off_limit(cc.assessment_cap_multiple, cc.assessment_cap_multiple if total is None else total,
+                                 self.cooling_off.used, D0)
 
     def _gross_losses(self, days: list[DayRecord]) -> None:
         """Each event's collateral consumed before the default, per defaulter,

@@ -31,6 +31,21 @@ Tranche 8, VM gains haircutting (:func:`vm_gains_haircut`)
   account) *before* the event's assessments are settled, and reduces its
   VM of the day.  The event's rate is reported as {"U": U, "G": G}.
 
+Cooling-off (:func:`cooling_off_limit`, :func:`limit_assessments`)
+  With ``ccp.cooling_off_cycles`` N > 0, a default event on a day not
+  inside a running period starts one covering that day and the N - 1 days
+  after it.  Within the period the events' assessment multiples -- an
+  event's assessed total before rounding divided by its D0, as an exact
+  fraction -- sum to at most a_total = ``ccp.assessment_total_cap_multiple``
+  (default: the per-event cap a).  An event assesses at most
+  min(a * D0, floor((a_total - used) * D0)) (0 once used up); a larger
+  assessment is cut to that limit, shared floor(limit * df_j / D0) with the
+  residual absorbed by the CCP, and what the cut removes joins U (tranche
+  8).  A survivor so pays over the period at most a_total times the largest
+  of its snapshot contributions in it.  (In a scenario run contributions are
+  not replenished, so an event after one that reached the assessments has
+  D0 = 0 and the limit never binds; it binds after a funding window.)
+
 Gross loss (:func:`collateral_consumed`)
   For each defaulter: posted = its public deposits up to its default (day-0
   funding cash + default_fund, cure deposits on days up to the default day,
@@ -42,8 +57,10 @@ Gross loss (:func:`collateral_consumed`)
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 
 def _nonneg_int(name: str, x: object) -> int:
@@ -106,4 +123,40 @@ def collateral_consumed(initial: Mapping[str, int], cures: Sequence[tuple[int, s
     return posted - (cash if cash > 0 else 0) - df
 
 
-__all__ = ["draw_insurance_fund", "VmGainsHaircut", "vm_gains_haircut", "collateral_consumed"]
+@dataclass
+class CoolingOff:
+    until: int            # the first day after the period
+    used: Fraction        # the assessment multiples of its events so far
+
+
+def cooling_off_window(window: CoolingOff | None, day: int, cycles: int) -> CoolingOff:
+    """The period an event on ``day`` belongs to (a new one if none runs)."""
+    if window is None or day >= window.until:
+        return CoolingOff(day + cycles, Fraction(0))
+    return window
+
+
+def cooling_off_limit(cap: int, total_cap: int, used: Fraction, D0: int) -> int:
+    """min(cap * D0, floor((total_cap - used) * D0)), never below 0."""
+    left = Fraction(total_cap) - used
+    if left <= 0:
+        return 0
+    return min(cap * D0, (left * D0).numerator // (left * D0).denominator)
+
+
+def limit_assessments(mw, limit: int, dfs: Sequence[int]):
+    """The oracle's mutual waterfall with its assessed total (before
+    rounding) cut to ``limit``: dues floor(limit * df_j / D0), their residual,
+    the cut added to the uncovered loss.  ``mw`` is the oracle's
+    MutualWaterfall (replaced, fields by name)."""
+    D0 = sum(dfs)
+    dues = [limit * d // D0 for d in dfs] if D0 else [0] * len(dfs)
+    k6 = limit - sum(dues)
+    before = mw.assessments + mw.assessment_residual
+    return dataclasses.replace(mw, assessments_due=tuple(dues), assessments=sum(dues), assessments_capped=True,
+                               assessment_residual=k6, rounding_residual=mw.default_fund_residual + k6,
+                               uncovered_loss=mw.uncovered_loss + before - limit)
+
+
+__all__ = ["draw_insurance_fund", "VmGainsHaircut", "vm_gains_haircut", "collateral_consumed", "CoolingOff",
+           "cooling_off_window", "cooling_off_limit", "limit_assessments"]

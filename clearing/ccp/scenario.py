@@ -32,7 +32,8 @@ one of shocks: S x I ints in price units, or pnl: S x I ints in minor units
 per contract} -- see "Margin models" below;
 ``members``: [{id, cash, default_fund, liquidity, target_positions[I]}];
 ``ccp``: {skin_in_the_game_1, skin_in_the_game_2, assessment_cap_multiple,
-deposit_grid, optional insurance_fund (default 0)};
+deposit_grid, optional insurance_fund (default 0), cooling_off_cycles (default 0),
+assessment_total_cap_multiple (default: assessment_cap_multiple)};
 ``trades``: [{day, buyer, seller, instrument, quantity, price}];
 ``variants``: {name: {settlement_prices: (days) x I, close_out_prices[I]}}.
 Day 0's settlement row must equal every instrument's ``price0``.
@@ -168,6 +169,10 @@ class CCPParams:
     deposit_grid: int = 1
     #: the insurance fund's initial CCP allocation (waterfall tranche 3); optional, default 0
     insurance_fund: int = 0
+    #: cooling-off after a default (issue 14): cycles (0: none) and the cap on the assessment
+    #: multiples summed over the period (None: the per-event cap); optional
+    cooling_off_cycles: int = 0
+    assessment_total_cap_multiple: int | None = None
 
 
 def grid_deposit(amount: int, liquidity: int, grid: int) -> int:
@@ -335,6 +340,10 @@ class Scenario:
                     "deposit_grid": self.ccp.deposit_grid}
         if self.ccp.insurance_fund:
             d["ccp"]["insurance_fund"] = self.ccp.insurance_fund
+        if self.ccp.cooling_off_cycles:
+            d["ccp"]["cooling_off_cycles"] = self.ccp.cooling_off_cycles
+        if self.ccp.assessment_total_cap_multiple is not None:
+            d["ccp"]["assessment_total_cap_multiple"] = self.ccp.assessment_total_cap_multiple
         d["trades"] = [
             {"day": t.day, "buyer": t.buyer, "seller": t.seller, "instrument": t.instrument,
              "quantity": t.quantity, "price": t.price}
@@ -524,7 +533,7 @@ def _validate(d: Any) -> Scenario:
 
     # ccp
     c = _obj(d["ccp"], "ccp", {"skin_in_the_game_1", "skin_in_the_game_2", "assessment_cap_multiple"},
-             {"deposit_grid", "insurance_fund"})
+             {"deposit_grid", "insurance_fund", "cooling_off_cycles", "assessment_total_cap_multiple"})
     ccp = CCPParams(
         skin_in_the_game_1=_int(c["skin_in_the_game_1"], "ccp.skin_in_the_game_1", 0, AMOUNT_BOUND),
         skin_in_the_game_2=_int(c["skin_in_the_game_2"], "ccp.skin_in_the_game_2", 0, AMOUNT_BOUND),
@@ -532,6 +541,9 @@ def _validate(d: Any) -> Scenario:
                                      0, CAP_MULTIPLE_BOUND),
         deposit_grid=_int(c.get("deposit_grid", 1), "ccp.deposit_grid", 1, AMOUNT_BOUND),
         insurance_fund=_int(c.get("insurance_fund", 0), "ccp.insurance_fund", 0, AMOUNT_BOUND),
+        cooling_off_cycles=_int(c.get("cooling_off_cycles", 0), "ccp.cooling_off_cycles", 0, 1 << 16),
+        assessment_total_cap_multiple=None if c.get("assessment_total_cap_multiple") is None else _int(
+            c["assessment_total_cap_multiple"], "ccp.assessment_total_cap_multiple", 0, CAP_MULTIPLE_BOUND),
     )
     for k, m in enumerate(members):
         if ccp.assessment_cap_multiple * m.default_fund >= PROVEN_CHARGE_BOUND:

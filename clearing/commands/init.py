@@ -50,6 +50,10 @@ def run(args) -> int:
            "assessment_cap_multiple": sc.ccp.assessment_cap_multiple}
     if sc.ccp.insurance_fund:  # optional genesis key (issue 14): absent means 0
         ccp["insurance_fund"] = sc.ccp.insurance_fund
+    if sc.ccp.cooling_off_cycles:
+        ccp["cooling_off_cycles"] = sc.ccp.cooling_off_cycles
+    if sc.ccp.assessment_total_cap_multiple is not None:
+        ccp["assessment_total_cap_multiple"] = sc.ccp.assessment_total_cap_multiple
     ports = {"clearing": args.port_base, "prover": args.port_base + 1, "auditor": args.port_base + 2}
     services_config.write_service_files(directory, roster, op.ed25519_private, instruments, ccp, ports)
     print(f"initialised {directory}: {len(members)} members, operator, nodes clearing/prover/auditor; "

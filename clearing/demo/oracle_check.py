@@ -20,7 +20,7 @@ REPORT_FIELDS = ("D0", "loss", "R", "survivors_default_fund_in_full", "assessmen
                  "skin_in_the_game_2_after", "disclosure_policy",
                  # issue 14: tranche 3 and 8, the gross loss
                  "insurance_fund_before", "insurance_fund_after", "vm_gains_haircut_rate", "vm_gains_residual",
-                 "gross_loss")
+                 "gross_loss", "assessment_limit")
 DEFAULTER_FIELDS = ("cash", "df", "X", "unpaid_vm", "unpaid_assessment", "loss", "defaulter_margin",
                     "defaulter_default_fund", "residual", "estate_surplus")
 

@@ -96,7 +96,7 @@ def _ccp_params(state: State, seq: int, e: ev.CcpParams, alg) -> None:
     # SITG 1/2 as they stand now (what later default events draw on) and the
     # cap multiple; the config's ccp section names the parameters in force
     state.books["sitg1"], state.books["sitg2"] = e.skin_in_the_game_1, e.skin_in_the_game_2
-    state.config = dict(state.cfg(), ccp=e.parameters())
+    state.config = dict(state.cfg(), ccp={**state.cfg()["ccp"], **e.parameters()})  # optional keys stay
 
 
 # -- trade capture ------------------------------------------------------------------

@@ -67,6 +67,8 @@ SITG 1 and 2, the insurance fund drawn, the rounding residuals absorbed).
 """
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -115,7 +117,7 @@ def _dm_closeout(state: State, seq: int, e: ev.DmCloseout, alg) -> None:
     sitg1_before, sitg2_before = books["sitg1"], books["sitg2"]
     fund_before = books.get("insurance_fund", 0)
     insurance = _draw_insurance_fund(state, R)
-    mw = _draw_skin_in_the_game(state, R - insurance)
+    mw = _cool_off(state, _draw_skin_in_the_game(state, R - insurance))
     U = mw.uncovered_loss
     dm.update(stage="closed-out", prices=list(e.prices), lots=[dict(lot) for lot in e.lots], rows=rows, R=R,
               need={}, k4=0, k6=0, k8=0, U=U, G=None,
@@ -226,6 +228,50 @@ def credit_insurance_fund(state: State, amount: int) -> None:
     state.books["ccp_capital"] -= amount
 
 
+def cooling_off_limit(cap: int, total_cap: int, used: tuple[int, int], D0: int) -> int:
+    """The most an event may assess during a cooling-off period:
+    min(cap*D0, floor((total_cap - used)*D0)), where ``used`` = (num, den)
+    is the sum of the assessment multiples (assessed total / D0) of the
+    period's earlier events, a fraction; 0 once the total cap is used up."""
+    num, den = used
+    left = total_cap * den - num
+    return min(cap * D0, max(0, left) * D0 // den)
+
+
+def _cool_off(state: State, mw):
+    """The cooling-off period (issue 14 §4; ``ccp.cooling_off_cycles`` N > 0
+    and ``ccp.assessment_total_cap_multiple`` a_total in the genesis): a
+    default event whose cycle is not within a running period starts one,
+    covering this cycle and the N - 1 after it.  In the period the events'
+    assessment multiples (assessed total / D0, as exact fractions) sum to at
+    most a_total: an event assesses at most :func:`cooling_off_limit`; what
+    the limit cuts joins the uncovered loss (and so tranche 8).  A survivor
+    thus pays over the period at most a_total times the largest of its
+    snapshot contributions in it.  ``books["cooling_off"]`` = {until: the
+    first cycle after the period, used: [num, den]} (public)."""
+    ccp, books, dm = state.cfg()["ccp"], state.books, state.default_event()
+    N = ccp.get("cooling_off_cycles", 0)
+    if not N:
+        dm["assessment_limit"] = None
+        return mw
+    window = books.get("cooling_off")
+    if window is None or dm["cycle"] >= window["until"]:
+        window = {"until": dm["cycle"] + N, "used": [0, 1]}
+    D0, cap = dm["D0"], ccp["assessment_cap_multiple"]
+    limit = cooling_off_limit(cap, ccp.get("assessment_total_cap_multiple", cap), tuple(window["used"]), D0)
+    dm["assessment_limit"] = limit
+    if mw.assessments > limit:
+        mw = dataclasses.replace(mw, assessments=limit, assessments_capped=True,
+                                 uncovered_loss=mw.uncovered_loss + mw.assessments - limit)
+    if D0:
+        num, den = window["used"]
+        num, den = num * D0 + mw.assessments * den, den * D0
+        g = math.gcd(num, den)
+        window = {"until": window["until"], "used": [num // g, den // g]}
+    books["cooling_off"] = window  # replaced, never changed in place (the journal saves books shallowly)
+    return mw
+
+
 def _draw_skin_in_the_game(state: State, R: int):
     """The public sizes of tranches 3-6; SITG 1 and 2 drawn into the
     default account.
@@ -266,13 +312,14 @@ def _survivors_default_fund(state: State, seq: int, mw, rem4: int, alg) -> None:
 
 def _assessments(state: State, seq: int, mw, alg) -> None:
     """Tranche 6: payables a*df_j when capped (a the cap multiple); else
+    (or when the cooling-off period limits the assessed amount below a*D0)
     the whole multiples of D0 in the assessed amount as payables now and
     the rest pending a pro-rata proof."""
     dm = state.default_event()
     cap = state.cfg()["ccp"]["assessment_cap_multiple"]
-    if mw.assessments_capped and cap:
+    if mw.assessments_capped and cap and mw.assessments == cap * dm["D0"]:
         _assess_multiple(state, seq, cap, alg)
-    elif not mw.assessments_capped:
+    elif mw.assessments < cap * dm["D0"]:
         # the single-contribution run has no rounding
         whole, part = divmod(mw.assessments, dm["D0"])
         dm["assess_multiple"] = whole
@@ -461,6 +508,7 @@ def _report(dm: dict, loss: int, residual: int) -> dict:
         "rounding_residual": residual,
         "uncovered_loss": dm["uncovered"], "liquidity_line": sum(r["unpaid_vm"] for r in dm["rows"]),
         "insurance_fund_before": dm["insurance_fund"][0], "insurance_fund_after": dm["insurance_fund"][1],
+        "assessment_limit": dm.get("assessment_limit"),
         "vm_gains_haircut_rate": {"U": dm["U"], "G": dm["G"] or 0},
         "skin_in_the_game_1_before": dm["sitg1"][0], "skin_in_the_game_1_after": dm["sitg1"][1],
         "skin_in_the_game_2_before": dm["sitg2"][0], "skin_in_the_game_2_after": dm["sitg2"][1],

@@ -17,7 +17,8 @@ kind               fields
 genesis            config {instruments [{id str, multiplier int, tick int,
                    price0 int}], ccp {skin_in_the_game_1 int,
                    skin_in_the_game_2 int, assessment_cap_multiple int,
-                   optional insurance_fund int},
+                   optional insurance_fund int, cooling_off_cycles int,
+                   assessment_total_cap_multiple int},
                    keys {operator, prover, prover_relay, prover_relay_sig,
                    node: hex}}, op_sig hex
 admit              member str, key hex, relay_key hex, relay_sig hex, op_sig hex

@@ -162,8 +162,9 @@ def assessment_settlement_message(member: str, index: int, cycle: int, request_i
 #: the CCP's parameters: genesis ``config.ccp`` keys and ``ccp-params`` fields
 CCP_PARAMETERS = ("skin_in_the_game_1", "skin_in_the_game_2", "assessment_cap_multiple")
 #: optional genesis ``config.ccp`` keys (absent means 0): the insurance
-#: fund's initial CCP allocation (tranche 3)
-CCP_OPTIONAL = ("insurance_fund",)
+#: fund's initial CCP allocation (tranche 3); the cooling-off period after a
+#: default, in cycles, and the cap on the assessment multiples summed over it
+CCP_OPTIONAL = ("insurance_fund", "cooling_off_cycles", "assessment_total_cap_multiple")
 
 
 def _check_ccp_parameters(p: Mapping) -> None:
@@ -173,6 +174,10 @@ def _check_ccp_parameters(p: Mapping) -> None:
     _int("assessment_cap_multiple", p["assessment_cap_multiple"], 0, 1 << 8)
     if "insurance_fund" in p:
         _int("insurance_fund", p["insurance_fund"], 0, MAX_PUBLIC_AMOUNT)
+    if "cooling_off_cycles" in p:
+        _int("cooling_off_cycles", p["cooling_off_cycles"], 0, 1 << 16)
+    if "assessment_total_cap_multiple" in p:
+        _int("assessment_total_cap_multiple", p["assessment_total_cap_multiple"], 0, 1 << 8)
 
 
 def _verify_sig(key_hex: str, msg, sig_hex, who: str) -> None:

@@ -363,6 +363,10 @@ def run_scenario(tmp_path, sc, variant_name: str, seed=b"scenario", reopen_every
            "assessment_cap_multiple": sc.ccp.assessment_cap_multiple}
     if sc.ccp.insurance_fund:  # optional genesis key (issue 14)
         ccp["insurance_fund"] = sc.ccp.insurance_fund
+    if sc.ccp.cooling_off_cycles:
+        ccp["cooling_off_cycles"] = sc.ccp.cooling_off_cycles
+    if sc.ccp.assessment_total_cap_multiple is not None:
+        ccp["assessment_total_cap_multiple"] = sc.ccp.assessment_total_cap_multiple
     sim = Sim(tmp_path / "scenario.db", instruments, ccp, seed=seed)
     sim.reopen_every_step = reopen_every_step
     matrix = scenario_matrix(sc)
