@@ -6,8 +6,10 @@ answer (one commitment per trade id, across a prover restart), who may ask,
 the status of every refusal, and no quantity in logs or reprs."""
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import threading
 
 import grpc
 import pytest
@@ -19,7 +21,8 @@ from clearing.protocol import signing
 from clearing.protocol.messages import affirmation_message, trade_message, trade_tuple
 from clearing.protocol.relay import SEALED_OPENING_BYTES
 from clearing.services.pki import load_identity
-from support.services import Cluster
+from prover.custody import thin as thin_mod
+from support.services import INSTRUMENTS, MATRIX, Cluster
 
 S = grpc.StatusCode
 QTY = 765_431  # distinctive, to look for in logs
@@ -138,6 +141,7 @@ def test_prepare_trade_answers(c):
     ({"trade_id": "bad id!"}, S.INVALID_ARGUMENT),
     ({"request_id": ""}, S.INVALID_ARGUMENT),
     ({"price": 0}, S.INVALID_ARGUMENT),
+    ({"price": PRICE + 1}, S.INVALID_ARGUMENT),  # off the instrument's tick (25): the node would refuse it
     ({"cycle": 99}, S.FAILED_PRECONDITION),
     ({"counterparty": "Z"}, S.FAILED_PRECONDITION),
     ({"instrument": "NOPE"}, S.NOT_FOUND),
@@ -231,3 +235,134 @@ def test_fresh_commitments_for_equal_quantities(c):
     two = prepare(a, trade_id="same-q-2", request_id="same-q-2")
     assert one.trade.commitment != two.trade.commitment
     assert one.sealed_prover != two.sealed_prover and one.proof != two.proof
+
+
+def test_a_refused_trade_id_stays_free(c):
+    """A refusal records nothing: the trade id can be prepared afterwards
+    with corrected terms (an off-tick price is refused here, as the node
+    would refuse it, not burnt into the one commitment per trade id)."""
+    a = thin(c, "A")
+    assert code_of(prepare, a, trade_id="fix-1", request_id="fix-1", price=PRICE + 1)[0] == S.INVALID_ARGUMENT
+    assert prepare(a, trade_id="fix-1", request_id="fix-1").trade.price == PRICE
+
+
+def test_prepare_refuses_what_the_node_would_refuse(c, monkeypatch):
+    """A counterparty called or defaulted, or the trade-count bound reached:
+    FAILED_PRECONDITION before any commitment is made or recorded."""
+    a = thin(c, "A")
+    w = c.prover.resource.witness
+    monkeypatch.setattr(w.state.members["B"], "status", "called")
+    got, details = code_of(prepare, a, trade_id="cp-called", request_id="cp-called")
+    assert got == S.FAILED_PRECONDITION and "not active" in details
+    monkeypatch.undo()
+    monkeypatch.setattr(thin_mod, "MAX_TRADES", 0)
+    got, details = code_of(prepare, a, trade_id="cp-count", request_id="cp-count")
+    assert got == S.FAILED_PRECONDITION and "trade count bound" in details
+    monkeypatch.undo()
+    prepare(a, trade_id="cp-called", request_id="cp-called")  # nothing was recorded for either
+    prepare(a, trade_id="cp-count", request_id="cp-count")
+
+
+def test_prepared_trades_not_submitted_are_bounded(c, monkeypatch):
+    """A member cannot fill the prover's store with trades it prepares and
+    never submits: at most MAX_OPEN_PREPARED per member and cycle are open;
+    a retry of one of them is no new one, and a submitted one frees its slot."""
+    a = thin(c, "C")
+    w = c.prover.resource.witness
+    monkeypatch.setattr(thin_mod, "MAX_OPEN_PREPARED", thin_mod.open_prepared(w, "C", w.state.cycle) + 2)
+    first = prepare(a, trade_id="open-1", request_id="open-1", counterparty="A")
+    prepare(a, trade_id="open-2", request_id="open-2", counterparty="A")
+    got, details = code_of(prepare, a, trade_id="open-3", request_id="open-3", counterparty="A")
+    assert got == S.FAILED_PRECONDITION and "prepared" in details
+    assert prepare(a, trade_id="open-1", request_id="open-1", counterparty="A") == first  # a retry
+    t = convert.trade(first.trade)
+    a.clearing.SubmitTrade(clearing_pb2.SubmitTradeRequest(
+        request_id="open-1", trade=first.trade, proof=first.proof,
+        signature=signing.sign(a.identity.ed25519_private, *trade_message(t)),
+        sealed_counterparty=first.sealed_counterparty, sealed_prover=first.sealed_prover))
+    prepare(a, trade_id="open-3", request_id="open-3", counterparty="A")  # the booked one left the count
+
+
+def test_nothing_recorded_when_the_record_cannot_be_written(c, monkeypatch):
+    """The answer is recorded at rest before it is kept in memory and
+    returned: a full disk leaves nothing behind, so a retry -- even with
+    other terms -- prepares afresh (and is the one commitment)."""
+    a = thin(c, "A")
+    w = c.prover.resource.witness
+    real = w.on_answer
+
+    def full(name, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(w, "on_answer", full)
+    assert code_of(prepare, a, trade_id="disk-1", request_id="disk-1")[0] == S.RESOURCE_EXHAUSTED
+    monkeypatch.setattr(w, "on_answer", real)
+    got = prepare(a, trade_id="disk-1", request_id="disk-1", quantity=QTY + 5)
+    assert prepare(a, trade_id="disk-1", request_id="disk-1", quantity=QTY + 5) == got
+    assert code_of(prepare, a, trade_id="disk-1", request_id="disk-1")[0] == S.ALREADY_EXISTS
+
+
+def test_a_retry_under_another_request_id_names_that_id_for_good(c):
+    a = thin(c, "A")
+    got = prepare(a, trade_id="rid-1", request_id="rid-1a")
+    assert prepare(a, trade_id="rid-1", request_id="rid-1b") == got
+    assert code_of(prepare, a, trade_id="rid-2", request_id="rid-1b")[0] == S.ALREADY_EXISTS
+
+
+def test_prepared_for_a_cycle_that_closed(tmp_path):
+    """A trade prepared in cycle 1 and submitted after the close is refused
+    by the node (another cycle); its trade id stays taken (one commitment
+    per trade id, ever), a retry still gets the recorded answer."""
+    cl = Cluster(tmp_path / "cfg")
+    try:
+        cl.onboard()
+        a = thin(cl, "A")
+        got = prepare(a, trade_id="late-1", request_id="late-1")
+        op = cl.operator()
+        op.settle([i["price0"] for i in INSTRUMENTS], MATRIX)
+        op.run_margin()
+        op.close_cycle()
+        assert a.ledger_status().cycle == 2
+        t = convert.trade(got.trade)
+        req = clearing_pb2.SubmitTradeRequest(request_id="late-1", trade=got.trade, proof=got.proof,
+                                              signature=signing.sign(a.identity.ed25519_private,
+                                                                     *trade_message(t)),
+                                              sealed_counterparty=got.sealed_counterparty,
+                                              sealed_prover=got.sealed_prover)
+        assert code_of(a.clearing.SubmitTrade, req)[0] == S.FAILED_PRECONDITION
+        assert prepare(a, trade_id="late-1", request_id="late-1", cycle=1) == got
+        assert code_of(prepare, a, trade_id="late-1", request_id="late-1b")[0] == S.ALREADY_EXISTS
+        assert thin_mod.open_prepared(cl.prover.resource.witness, "A", 2) == 0
+    finally:
+        cl.stop()
+
+
+def test_concurrent_prepares_of_one_trade_id_give_one_commitment(c):
+    """Simultaneous PrepareTrade calls for one trade id with different
+    terms: exactly one commitment is made; every other call is refused
+    (ALREADY_EXISTS) or, with the winner's terms, gets its answer."""
+    a = thin(c, "A")
+    out: list = []
+
+    def go(i):
+        try:
+            out.append(("ok", i, prepare(a, trade_id="race-1", request_id=f"race-{i}", quantity=100 + i % 3)))
+        except grpc.RpcError as exc:
+            out.append((exc.code(), i, None))
+
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    won = [r for r in out if r[0] == "ok"]
+    assert {r[0] for r in out} <= {"ok", S.ALREADY_EXISTS} and won
+    assert len({r[2].trade.commitment for r in won}) == 1
+    assert len({100 + r[1] % 3 for r in won}) == 1  # only the winner's terms
+
+
+def test_the_largest_quantity(c):
+    a, b = thin(c, "A"), thin(c, "B")
+    a.trade("qmax-1", "B", "RTX", "buy", (1 << 32) - 1, 200_000)
+    assert [x.quantity for x in b.pending() if x.trade["trade_id"] == "qmax-1"] == [(1 << 32) - 1]
+    assert b.affirm("qmax-1", expect={"quantity": (1 << 32) - 1}).status == "novated"

@@ -50,6 +50,7 @@ from clearing.protocol.vm_gains import VM_PURPOSES
 from clearing.services import auditor, clearing_service, pki, prover_service, rpc, wiredoc_rpcs
 from clearing.services import config as services_config
 from clearing.services import wiredoc_samples as samples
+from prover.custody import thin
 from zkp import generators as gens_mod
 from zkp import statements as zst
 from zkp import transcript as ztr
@@ -122,7 +123,8 @@ FIELD_NOTES: dict[tuple[str, str], str] = {
     ("admission", "relay-key"): "raw X25519 relay key (32)",
     ("default-funding", "df"): "the new contribution's commitment, 32-byte point encoding",
     ("trade", "side"): "the string \"buy\" or \"sell\" (the initiator's side; the wire carries the `Side` enum)",
-    ("trade", "T"): "the commitment T, 32-byte point encoding (hex in JSON, raw here)",
+    ("trade", "T"): "the commitment T, 32-byte point encoding (`Trade.commitment` on the wire, hex in JSON, "
+                    "raw here)",
     ("affirmation", "trade"): "SHA-256 of the canonical bytes of the `trade` tuple",
     ("prover-receipt", "trade"): "SHA-256 of the canonical bytes of the `trade` tuple",
     ("scenario-set", "instruments"): "genesis instrument ids, in genesis order",
@@ -622,6 +624,8 @@ def constants() -> list[tuple[str, str, str]]:
         ("trades per member and instrument, below", _pow2(fields.MAX_TRADES), "clearing.protocol.fields"),
         ("proof size, at most", f"{fields.MAX_PROOF_BYTES} bytes", "clearing.protocol.fields"),
         ("relay ciphertext size, at most", f"{fields.MAX_SEALED_BYTES} bytes", "clearing.protocol.fields"),
+        ("thin trades a member prepared in a cycle and has not submitted, at most", str(thin.MAX_OPEN_PREPARED),
+         "prover.custody.thin.MAX_OPEN_PREPARED"),
     ]
 
 

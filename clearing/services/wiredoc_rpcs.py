@@ -181,19 +181,26 @@ RPC_NOTES: dict[str, RpcNote] = {
     "ProverService.GetProverStatus": RpcNote(ANY, ()),
     "ProverService.PrepareTrade": RpcNote(
         "the initiating member itself (mTLS identity = `member`)",
-        (("INVALID_ARGUMENT", "malformed terms: quantity outside [1, 2^32), side unspecified, the counterparty "
-                              "equal to the member"),
+        (("INVALID_ARGUMENT", "malformed terms: quantity outside [1, 2^32), price outside [1, 2^40) or off the "
+                              "instrument's tick, side unspecified, the counterparty equal to the member, a "
+                              "malformed trade id or request id"),
+         ("NOT_FOUND", "an instrument the ledger lacks"),
          ("ALREADY_EXISTS", "other terms under a prepared trade id, a request id reused for another trade id, "
                             "or a trade id the ledger holds without a record here"),
-         ("FAILED_PRECONDITION", "another cycle than the replayed ledger's, the member not active, the "
-                                 "counterparty not admitted, or the prover's alarm"),
+         ("FAILED_PRECONDITION", "another cycle than the replayed ledger's, the member or the counterparty not "
+                                 "admitted or not active, the trade-count bound reached, the member's prepared "
+                                 "and unsubmitted trades of the cycle at their bound (section 1), or the "
+                                 "prover's alarm"),
          _DEADLINE_P),
         "Thin members: the prover makes T, the TradeValidity proof and both sealed openings; the member checks "
         "`trade_tuple` against its terms, signs it (kind `trade`) and calls SubmitTrade. One commitment per "
-        "trade id, ever: a repeat with the same terms returns the recorded answer."),
+        "trade id, ever: a repeat with the same terms (under any request id) returns the recorded answer, "
+        "also after the cycle closed; a refusal records nothing."),
     "ProverService.CheckAffirmation": RpcNote(
         "the trade's counterparty itself",
-        (("NOT_FOUND", "a trade the replayed ledger lacks"),
+        (("INVALID_ARGUMENT", "a malformed trade id"),
+         ("NOT_FOUND", "a trade the replayed ledger lacks"),
+         ("PERMISSION_DENIED", "the caller is not the trade's counterparty (the initiator included)"),
          ("FAILED_PRECONDITION", "the trade is not pending"),
          ("UNAVAILABLE", "the prover holds no checked opening of the trade yet (the node pushes it with the "
                          "trade and retries until the receipt is booked): retry")),

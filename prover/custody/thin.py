@@ -4,8 +4,13 @@ and Ed25519 (issue 15; ``ProverService.PrepareTrade`` / ``CheckAffirmation``).
 
 **PrepareTrade** (:func:`prepare_trade`), for the initiator ``member``:
 
-* checks the terms against the replayed ledger (the current cycle, both
-  parties admitted, the member active, 1 <= q < 2^32, an unused trade id);
+* checks the terms against the replayed ledger as the node will check the
+  trade (the current cycle, both parties admitted and active, the
+  instrument, the price in range and on its tick, 1 <= q < 2^32, the
+  trade-count bound, an unused trade id) and refuses a member with
+  :data:`MAX_OPEN_PREPARED` trades prepared in the cycle and not yet in the
+  ledger (each record is kept for good: without a bound a member could
+  fill the prover's store with trades it never submits);
 * picks a fresh blinding rho from the CSPRNG (``zkp.field.random_scalar``;
   the store's ``rng`` in tests only), T = C(q, rho), builds the trade tuple
   (:func:`clearing.protocol.messages.trade_tuple`), proves TradeValidity
@@ -16,10 +21,14 @@ and Ed25519 (issue 15; ``ProverService.PrepareTrade`` / ``CheckAffirmation``).
 * records the answer before returning it, sealed at rest with the
   aggregate steps' answers (``on_answer``: the record holds the quantity),
   under the step ``("thin-trade", trade id)`` and the request id under
-  ``("thin-request", member, request id)``.
+  ``("thin-request", member, request id)`` -- at rest first, then in
+  memory, so a failed write (a full disk) leaves nothing behind.
+
+A refusal records nothing: the trade id stays free for corrected terms.
 
 One commitment per trade id, ever: a repeat with the same member and terms
-(a retry, under any request id) returns the recorded answer -- never a
+(a retry, under any request id, which then names this trade for good)
+returns the recorded answer -- never a
 second T, which with the first would give T1 - T2 = (q1 - q2) G if the
 blinding were reused, or two valid submissions for one intent if not.
 Other terms under a recorded trade id, a request id reused for another
@@ -52,6 +61,7 @@ outcome); error messages name fields, never values.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from weakref import WeakKeyDictionary
 
 from clearing.protocol import signing
 from clearing.protocol.errors import (
@@ -62,7 +72,7 @@ from clearing.protocol.errors import (
     PermissionDenied,
     shown,
 )
-from clearing.protocol.fields import STATUS_ACTIVE, _ident, _int
+from clearing.protocol.fields import MAX_TRADES, STATUS_ACTIVE, _ident, _int
 from clearing.protocol.messages import TRADE_FIELDS, affirmation_message, trade_tuple
 from clearing.protocol.relay import MAX_QUANTITY, seal_opening
 from clearing.protocol.statements import trade_statement
@@ -72,6 +82,10 @@ from zkp.field import random_scalar
 from zkp.generators import generators
 from zkp.pedersen import Opening
 from zkp.statements import MAX_PRICE
+
+#: Trades a member may have prepared in one cycle and not yet submitted
+#: (booked trades and retries do not count; see the module docstring).
+MAX_OPEN_PREPARED = 1024
 
 
 class NotYet(FailedPrecondition):
@@ -151,18 +165,53 @@ def _check_terms(w: WitnessStore, t: TradeTerms) -> None:
     for who, name in (("member", t.member), ("counterparty", t.counterparty)):
         if name not in st.members:
             raise FailedPrecondition(f"{who} {shown(name)} is not admitted")
-    if st.members[t.member].status != STATUS_ACTIVE:
-        raise FailedPrecondition(f"member {shown(t.member)} is not active")
-    st.instrument_index(t.instrument)  # NotFound for an instrument the ledger lacks
+        if st.members[name].status != STATUS_ACTIVE:
+            raise FailedPrecondition(f"{who} {shown(name)} is not active")
+    i = st.instrument_index(t.instrument)  # NotFound for an instrument the ledger lacks
+    if t.price % st.cfg()["instruments"][i]["tick"]:
+        raise InvalidArgument("price is not a multiple of the instrument's tick")
+    for name in (t.member, t.counterparty):
+        if st.members[name].trades[i] >= MAX_TRADES:
+            raise FailedPrecondition("trade count bound reached for this member and instrument")
+    if open_prepared(w, t.member, t.cycle) >= MAX_OPEN_PREPARED:
+        raise FailedPrecondition(f"{MAX_OPEN_PREPARED} trades prepared in this cycle are not submitted yet: "
+                                 f"submit them (or let the cycle close) first")
+
+
+#: Per witness store: (member, cycle) -> trade ids prepared and not yet seen
+#: in the ledger (built from the recorded answers on first use).
+_OPEN: WeakKeyDictionary[WitnessStore, dict[tuple[str, int], set[str]]] = WeakKeyDictionary()
+_TRADE_STEP = step_name(("thin-trade", ""))[:-2]  # '["thin-trade","': the records' common prefix
+
+
+def _open_index(w: WitnessStore) -> dict[tuple[str, int], set[str]]:
+    index = _OPEN.get(w)
+    if index is None:
+        index = {}
+        for name, rec in w.answers.items():
+            if name.startswith(_TRADE_STEP) and "terms" in rec:
+                key = (rec["terms"]["member"], rec["terms"]["cycle"])
+                index.setdefault(key, set()).add(rec["terms"]["trade_id"])
+        _OPEN[w] = index
+    return index
+
+
+def open_prepared(w: WitnessStore, member: str, cycle: int) -> int:
+    """How many trades ``member`` prepared for ``cycle`` that the replayed
+    ledger does not hold (yet)."""
+    ids = _open_index(w).get((member, cycle), set())
+    ids.difference_update([tid for tid in ids if tid in w.state.trades])
+    return len(ids)
 
 
 def _record(w: WitnessStore, step: tuple, answer: dict) -> None:
-    """Record ``answer`` under ``step`` (in memory, then sealed at rest via
-    ``on_answer``) before it is returned."""
+    """Record ``answer`` under ``step`` (sealed at rest via ``on_answer``,
+    then in memory) before it is returned: a write that fails leaves no
+    record behind."""
     name = step_name(step)
-    w.answers[name] = answer
     if w.on_answer is not None:
         w.on_answer(name, encode_answer(answer))
+    w.answers[name] = answer
 
 
 def _prepared(rec: dict) -> PreparedTrade:
@@ -184,6 +233,8 @@ def prepare_trade(w: WitnessStore, terms: TradeTerms, request_id: str) -> Prepar
         if rec["terms"] != terms.public() or rec["quantity"] != terms.quantity:
             w.log.append(("thin-trade", terms.member, cycle, "refused: other terms"))
             raise AlreadyExists(f"trade id {shown(terms.trade_id)} was prepared with other terms")
+        if by_request is None:  # a retry under another request id: it names this trade from now on
+            _record(w, ("thin-request", terms.member, request_id), {"trade_id": terms.trade_id})
         w.log.append(("thin-trade", terms.member, cycle, "recorded answer returned"))
         return _prepared(rec)
     _check_terms(w, terms)
@@ -203,8 +254,10 @@ def prepare_trade(w: WitnessStore, terms: TradeTerms, request_id: str) -> Prepar
     rec = {"terms": terms.public(), "quantity": terms.quantity, "request_id": request_id, "trade": trade,
            "proof": proof, "sealed_counterparty": seal_opening(cp_key, terms.quantity, rho, tup),
            "sealed_prover": seal_opening(w.relay_public, terms.quantity, rho, tup), "tuple": tup}
-    _record(w, ("thin-trade", terms.trade_id), rec)
+    # the request id first: recorded alone, it only names a trade id not prepared yet
     _record(w, ("thin-request", terms.member, request_id), {"trade_id": terms.trade_id})
+    _record(w, ("thin-trade", terms.trade_id), rec)
+    _open_index(w).setdefault((terms.member, cycle), set()).add(terms.trade_id)
     w.log.append(("thin-trade", terms.member, cycle, "prepared"))
     return _prepared(rec)
 
@@ -231,4 +284,5 @@ def check_affirmation(w: WitnessStore, member: str, trade_id: str) -> CheckedAff
     return CheckedAffirmation(trade, op.value, signing.encode_tuple(*affirmation_message(trade, member)))
 
 
-__all__ = ["NotYet", "TradeTerms", "PreparedTrade", "CheckedAffirmation", "prepare_trade", "check_affirmation"]
+__all__ = ["MAX_OPEN_PREPARED", "NotYet", "TradeTerms", "PreparedTrade", "CheckedAffirmation", "prepare_trade",
+           "check_affirmation", "open_prepared"]
