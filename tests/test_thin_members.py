@@ -302,13 +302,6 @@ def test_nothing_recorded_when_the_record_cannot_be_written(c, monkeypatch):
     assert code_of(prepare, a, trade_id="disk-1", request_id="disk-1")[0] == S.ALREADY_EXISTS
 
 
-def test_a_retry_under_another_request_id_names_that_id_for_good(c):
-    a = thin(c, "A")
-    got = prepare(a, trade_id="rid-1", request_id="rid-1a")
-    assert prepare(a, trade_id="rid-1", request_id="rid-1b") == got
-    assert code_of(prepare, a, trade_id="rid-2", request_id="rid-1b")[0] == S.ALREADY_EXISTS
-
-
 def test_prepared_for_a_cycle_that_closed(tmp_path):
     """A trade prepared in cycle 1 and submitted after the close is refused
     by the node (another cycle); its trade id stays taken (one commitment

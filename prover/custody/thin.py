@@ -27,8 +27,8 @@ and Ed25519 (issue 15; ``ProverService.PrepareTrade`` / ``CheckAffirmation``).
 A refusal records nothing: the trade id stays free for corrected terms.
 
 One commitment per trade id, ever: a repeat with the same member and terms
-(a retry, under any request id, which then names this trade for good)
-returns the recorded answer -- never a
+(a retry, under any request id; only the first is recorded, so retries
+cost no storage) returns the recorded answer -- never a
 second T, which with the first would give T1 - T2 = (q1 - q2) G if the
 blinding were reused, or two valid submissions for one intent if not.
 Other terms under a recorded trade id, a request id reused for another
@@ -233,8 +233,6 @@ def prepare_trade(w: WitnessStore, terms: TradeTerms, request_id: str) -> Prepar
         if rec["terms"] != terms.public() or rec["quantity"] != terms.quantity:
             w.log.append(("thin-trade", terms.member, cycle, "refused: other terms"))
             raise AlreadyExists(f"trade id {shown(terms.trade_id)} was prepared with other terms")
-        if by_request is None:  # a retry under another request id: it names this trade from now on
-            _record(w, ("thin-request", terms.member, request_id), {"trade_id": terms.trade_id})
         w.log.append(("thin-trade", terms.member, cycle, "recorded answer returned"))
         return _prepared(rec)
     _check_terms(w, terms)
