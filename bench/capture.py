@@ -19,7 +19,10 @@ the clock
     own mTLS channel).  An initiator submits its pair's trades pipelined
     (:meth:`Participant.pipeline`: up to ``window`` SubmitTrade calls in
     flight, each with its request id and retries; ``--window 1`` is the
-    closed loop).  The venue tells both sides of a trade when it executes:
+    closed loop; the initiators together keep at most :data:`MAX_IN_FLIGHT`
+    in flight, so the window is lowered to ``MAX_IN_FLIGHT // K`` when that
+    is smaller -- 8, 8 and 1 at K = 1, 8, 64 -- and a row reports the
+    window it used).  The venue tells both sides of a trade when it executes:
     the initiator announces each trade just before it submits it.  A desk
     follows its member's pending trades -- one StreamPendingTrades stream in
     follow mode (:meth:`Participant.pending_feed`), each trade pushed once
@@ -131,8 +134,10 @@ DEFAULT_TRADES = 500
 QUICK_CLIENTS = (1, 4)
 QUICK_TRADES = 12
 QUICK_MEMBERS = 4
-#: SubmitTrade calls an initiator keeps in flight, and AffirmTrade calls a desk keeps in flight.
+#: SubmitTrade calls an initiator keeps in flight, and AffirmTrade calls a desk keeps in flight ...
 DEFAULT_WINDOW = 8
+#: ... but the initiators together at most this many (the per-initiator window is lowered to fit, at least 1).
+MAX_IN_FLIGHT = 64
 #: Deadline of every client call (seconds): a stall shows up as DEADLINE_EXCEEDED.
 CALL_TIMEOUT = 60.0
 #: Seconds a clocked row may take before it counts as stalled.
@@ -275,7 +280,11 @@ class Workload:
         self.ready: dict[str, Any] = {}  # tid -> SubmitTradeRequest (preproved)
         self.initiators: list[Any] = []
         self.desks: dict[str, Any] = {}  # counterparty member -> its Participant
-        self.feeds: list[Any] = []
+        self.feeds: dict[str, Any] = {}  # member -> its desk's PendingFeed
+        #: trades whose submission failed for good (their desk does not wait for them)
+        self.submit_failed: set[str] = set()
+        #: affirmations each desk has sent
+        self.desk_sent: dict[str, int] = {}
         #: pending-trade streams opened by the desks (1 each unless one was reopened)
         self.streams_opened = 0
         self.t0 = 0.0
@@ -325,6 +334,9 @@ class Workload:
         exc = fut.exception()
         if exc is not None:
             self._fail(role, t.tid, exc)
+            if role == "submit":
+                with self.lock:
+                    self.submit_failed.add(t.tid)
             return
         res = fut.result()
         now = time.perf_counter()
@@ -350,6 +362,8 @@ class Workload:
                 start = time.perf_counter()
             if time.perf_counter() > self.deadline:
                 self._fail("submit", t.tid, TimeoutError())
+                with self.lock:
+                    self.submit_failed.add(t.tid)
                 continue
             with self.lock:
                 self.start[t.tid] = start
@@ -361,18 +375,25 @@ class Workload:
                 fut = pipe.submit(req)
             except Exception as exc:  # noqa: BLE001 - recorded; the row is not ok
                 self._fail("submit", t.tid, exc)
+                with self.lock:
+                    self.submit_failed.add(t.tid)
                 continue
             fut.add_done_callback(lambda f, t=t: self._answered("submit", t, f))
         pipe.drain()
 
+    def _expected(self, member: str) -> int:
+        return sum(1 for trades in self.pairs for t in trades if t.counterparty == member)
+
     def desk(self, member: str, p, barrier: threading.Barrier) -> None:
         """Member ``member``'s affirmations: it follows its pending trades
         (one stream) and affirms each announced one, up to ``window`` in
-        flight, until it has affirmed every trade planned for it."""
-        expected = sum(1 for trades in self.pairs for t in trades if t.counterparty == member)
+        flight, until it has affirmed every trade planned for it (or every
+        one whose submission did not fail)."""
+        expected = self._expected(member)
         feed = p.pending_feed(timeout=max(self.deadline - time.perf_counter(), 1.0) + 60)
         with self.lock:
-            self.feeds.append(feed)
+            self.feeds[member] = feed
+            self.desk_sent[member] = 0
         pipe = p.pipeline(self.window)
         barrier.wait()
         sent = 0
@@ -390,6 +411,8 @@ class Workload:
                 else:
                     fut.add_done_callback(lambda f, t=t: self._answered("affirm", t, f))
                 sent += 1
+                with self.lock:
+                    self.desk_sent[member] = sent
                 if sent == expected:
                     break
         except Exception as exc:  # noqa: BLE001 - recorded; the row is not ok
@@ -399,8 +422,10 @@ class Workload:
             pipe.drain()
             with self.lock:
                 self.streams_opened += feed.opened
-        if sent < expected:
-            self._fail("affirm", member, TimeoutError(f"{expected - sent} trades never offered"))
+        with self.lock:
+            failed = sum(1 for tid in self.submit_failed if self.venue[tid].counterparty == member)
+        if sent + failed < expected:
+            self._fail("affirm", member, TimeoutError(f"{expected - sent - failed} trades never offered"))
 
     def _guarded(self, fn: Callable[..., None], *args: Any) -> None:
         """``fn(*args)``, a crash recorded as an error (the row is then not ok)."""
@@ -423,13 +448,17 @@ class Workload:
         self.t0 = time.perf_counter()
         self.deadline = self.t0 + timeout
         barrier.wait()
-        for t in threads:
-            left = self.deadline + 5 - time.perf_counter()
-            t.join(max(left, 0.1))
-            if t.is_alive() and left <= 0:
-                with self.lock:
-                    for feed in self.feeds:  # a desk still waiting: stop following
-                        feed.cancel()
+        for t in threads[:len(self.pairs)]:  # the initiators
+            t.join(max(self.deadline - time.perf_counter(), 0.1))
+        while any(t.is_alive() for t in threads):  # the desks: until each has what was submitted
+            with self.lock:
+                for m, feed in self.feeds.items():
+                    failed = sum(1 for tid in self.submit_failed if self.venue[tid].counterparty == m)
+                    if self.desk_sent.get(m, 0) + failed >= self._expected(m) or time.perf_counter() > self.deadline:
+                        feed.cancel()  # nothing more will come: stop following
+            time.sleep(0.02)
+            if time.perf_counter() > self.deadline + 5:
+                break
         elapsed = time.perf_counter() - self.t0
         if any(t.is_alive() for t in threads):
             with self.lock:
@@ -492,12 +521,13 @@ def run_row(mode: str, clients: int, trades: int, *, members: int = DEFAULT_MEMB
     """One row on a fresh house (``keep``: a directory to leave its config,
     databases and logs in, else a temporary one, removed; ``profile``: the
     node sampled by py-spy over the clocked window into ``<row>/node.pyspy``
-    -- collapsed stacks, idle threads included)."""
+    -- collapsed stacks of the threads on a CPU, 100 samples a second)."""
     if mode not in MODES:
         raise BenchUsageError(f"unknown capture mode {mode!r} (known: {', '.join(MODES)})")
     if window < 1:
         raise BenchUsageError("--window must be positive")
     names = member_names(members)
+    window = max(1, min(window, MAX_IN_FLIGHT // clients))
     work = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="zkclear-capture-"))
     work.mkdir(parents=True, exist_ok=True)
     house = House(work / (f"{mode}-k{clients}-w{window}" + (f"-r{rate:.0f}" if rate else "")), names, backend)
@@ -549,8 +579,8 @@ def _start_profile(house: House) -> subprocess.Popen:
     if exe is None:
         raise BenchUsageError("--profile needs py-spy (pip install py-spy)")
     out = house.dir / "node.pyspy"
-    spy = subprocess.Popen([exe, "record", "--pid", str(house.pid("clearing")), "--format", "raw", "--idle",
-                            "--threads", "--rate", "200", "--output", str(out)],
+    spy = subprocess.Popen([exe, "record", "--pid", str(house.pid("clearing")), "--format", "raw",
+                            "--threads", "--rate", "100", "--output", str(out)],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1.0)  # attached before the clock
     return spy

@@ -178,9 +178,14 @@ def _has_mcl() -> bool:
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
 def test_workers_exit_with_the_node(tmp_path, sig):
+    from bench.capture_rows import proc_cpu_ms, tree_cpu_ms
+
     proc, workers = _serve_node(tmp_path / "house")
     try:
         assert len(workers) >= 3, "expected the forkserver and two workers"  # forkserver + 2 workers
+        # the bench counts the node's CPU with its workers'
+        own, theirs = proc_cpu_ms(proc.pid), sum(proc_cpu_ms(w) for w in workers)
+        assert theirs > 0 and tree_cpu_ms(proc.pid) >= own + theirs  # read last: CPU times only grow
         proc.send_signal(sig)
         proc.wait(30)
     finally:

@@ -143,7 +143,11 @@ class ClearingServiceServicer:
 
     def StreamPendingTrades(self, request, context):
         """Pending trades where the caller is the counterparty, each with the
-        opening sealed to it.  A finite stream: the current set.
+        opening sealed to it.  A finite stream: the current set.  With the
+        request metadata "zkclear-follow: 1" the stream follows: the current
+        set, then each trade as it becomes pending for the caller, until the
+        client cancels (UNAVAILABLE when the node stops: reopen; at most 4 such
+        streams per member, RESOURCE_EXHAUSTED beyond).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
