@@ -46,6 +46,10 @@ def walked(tmp_path_factory):
     (base / "bad-debt").mkdir()
     bad_debt, _ = run_scenario(base / "bad-debt", load_named_scenario("bad-debt"), "normal", seed=b"leakage")
     ledgers.append(bad_debt.engine.events())
+    # issue 14 §4: sized filings, Cover-2 and an insolvency declaration
+    from support.df_sizing import sized_ledger_run
+    sized = sized_ledger_run(base)
+    ledgers.append(sized.engine.events())
     fields: dict[str, set[str]] = {}
     for events in ledgers:
         for kind, paths in P.event_fields(events).items():

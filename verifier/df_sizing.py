@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from zkp.df_sizing import Cover2, DfBound, DfSizing
 from zkp.errors import DecodeError, VerificationError
-from zkp.statements import StatementError, StatementProof
+from zkp.statements import Statement, StatementError, StatementProof
 
 from .statements import verify, verify_many
 
 
-def _decode(st, data: bytes) -> StatementProof:
+def _decode(st: Statement, data: bytes) -> StatementProof:
     try:
         return StatementProof.from_bytes(bytes(data), st)
     except (DecodeError, StatementError, ValueError):

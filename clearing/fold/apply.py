@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from clearing.ccp.rules import variation_margin as public_vm
-from clearing.fold import default
+from clearing.fold import default, df_sizing
 from clearing.fold.state import Account, State, _deepcopy_json
 from clearing.protocol import events as ev
 from clearing.protocol.errors import (
@@ -90,6 +90,7 @@ def _df_epoch(state: State, seq: int, e: ev.DfEpoch, alg) -> None:
     state.epoch_seq = seq
     for a in state.members.values():
         a.funded = False
+    df_sizing.on_epoch_close(state, e)  # issue 14 §4: Cover-2 adequacy, sized filers
 
 
 def _ccp_params(state: State, seq: int, e: ev.CcpParams, alg) -> None:
@@ -215,4 +216,5 @@ FOLDS: dict[str, Callable[[State, int, Any, Any], None]] = {
     "withdraw": _withdraw,
     "default": _default,
     **default.FOLDS,
+    **df_sizing.FOLDS,
 }

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from clearing.node.checks_df_sizing import check_window_sized
 from clearing.protocol import events as ev
 from clearing.protocol import signing
 from clearing.protocol.errors import (
@@ -165,6 +166,7 @@ def check_df_epoch(core: Core, b: ev.DfEpoch) -> None:
     if unfiled:
         raise FailedPrecondition(f"the funding window is open: {len(unfiled)} member(s) not in default have "
                                  "not filed their contribution yet")
+    check_window_sized(core, members)  # issue 14 §4: sized filings, when the ccp asks for them
     _int("D", b.D, 0, MAX_PUBLIC_AMOUNT)
     proof = _hexbytes("proof", b.proof)
     try:

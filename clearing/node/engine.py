@@ -437,6 +437,25 @@ class Engine(Core):
         event = ev.Default(cycle=cycle, member=member, request_id=request_id, op_sig=_h(op_sig))
         return self._run(OPERATOR, request_id, event)
 
+    def declare_insolvency(self, cycle: int, member: str, reason: str, op_sig: bytes, request_id: str) -> dict:
+        """The operator-signed insolvency declaration of any member not in
+        default, at any time, with its reason (issue 14 §4)."""
+        event = ev.DefaultInsolvency(cycle=cycle, member=member, reason=reason, request_id=request_id,
+                                     op_sig=_h(op_sig))
+        return self._run(OPERATOR, request_id, event)
+
+    def size_default_fund(self, filing, sig: bytes, request_id: str) -> dict:
+        """A member's sizing / Cover-2 filing (clearing.protocol.df_sizing.SizingFiling)."""
+        event = ev.DfSize(member=filing.member, epoch=filing.epoch, ctx_seq=filing.ctx_seq, m=_h(filing.m),
+                          q=_h(filing.q), bound_proof=_h(filing.bound_proof), sizing_proof=_h(filing.sizing_proof),
+                          cover2_proof=_h(filing.cover2_proof), request_id=request_id, sig=_h(sig))
+        return self._run(filing.member, request_id, event)
+
+    def cover2_report(self) -> list[dict]:
+        """Cover-2 adequacy per closed funding window (public: {epoch, cycle,
+        required, total, met, shortfall}); empty without a stress set."""
+        return _deepcopy_json(self.state.books.get("cover2", []))
+
     def close_cycle(self, cycle: int, request_id: str) -> dict:
         """Close the cycle: invariants, digest signed by the node, next cycle.
 

@@ -18,7 +18,8 @@ genesis            config {instruments [{id str, multiplier int, tick int,
                    price0 int}], ccp {skin_in_the_game_1 int,
                    skin_in_the_game_2 int, assessment_cap_multiple int,
                    optional insurance_fund int, cooling_off_cycles int,
-                   assessment_total_cap_multiple int},
+                   assessment_total_cap_multiple int, df_size_num int,
+                   df_size_den int, cover2_tau int, stress_scenarios [[int]]},
                    keys {operator, prover, prover_relay, prover_relay_sig,
                    node: hex}}, op_sig hex
 admit              member str, key hex, relay_key hex, relay_sig hex, op_sig hex
@@ -44,6 +45,11 @@ ccp-params         cycle int, skin_in_the_game_1 int, skin_in_the_game_2 int,
                    assessment_cap_multiple int, request_id str, op_sig hex
 df-epoch           cycle int, epoch int, members [str], D int, proof hex,
                    request_id str, sig hex
+df-size            member str, epoch int, ctx_seq int, m hex, q hex,
+                   bound_proof hex, sizing_proof hex, cover2_proof hex,
+                   request_id str, sig hex (clearing.protocol.df_sizing)
+default-insolvency cycle int, member str, reason str, request_id str,
+                   op_sig hex
 dm-open            cycle int, defaulters [str], survivors [str], D0 int,
                    D0_proof hex, disclosures {member: {values [int],
                    proof hex}}, request_id str, sig hex
@@ -178,9 +184,10 @@ def _ccp_config(path: str, v: Any) -> dict:
     """Genesis ``config.ccp``: the CCP parameters, plus the optional keys
     (:data:`~clearing.protocol.messages.CCP_OPTIONAL`) when present."""
     names = CCP_PARAMETERS + tuple(k for k in CCP_OPTIONAL if isinstance(v, dict) and k in v)
-    return obj(**{k: _int for k in names})(path, v)
+    return obj(**{k: (_MATRIX if k == "stress_scenarios" else _int) for k in names})(path, v)
 
 
+_MATRIX = list_of(list_of(_int))
 CONFIG = obj(instruments=list_of(INSTRUMENT), ccp=_ccp_config,
              keys=obj(operator=_str, prover=_str, prover_relay=_str, prover_relay_sig=_str, node=_str))
 #: the signed trade tuple's fields (``clearing.protocol.messages.TRADE_FIELDS``)
@@ -293,6 +300,23 @@ class DfEpoch(Event):
 
 
 @dataclass(frozen=True)
+class DfSize(Event):
+    """Default-fund sizing / Cover-2 filing (clearing.protocol.df_sizing)."""
+
+    kind: ClassVar[str] = "df-size"
+    member: str
+    epoch: int
+    ctx_seq: int
+    m: str
+    q: str
+    bound_proof: str
+    sizing_proof: str
+    cover2_proof: str
+    request_id: str
+    sig: str
+
+
+@dataclass(frozen=True)
 class CcpParams(Event):
     kind: ClassVar[str] = "ccp-params"
     cycle: int
@@ -400,6 +424,18 @@ class Default(Event):
 
 
 @dataclass(frozen=True)
+class DefaultInsolvency(Event):
+    """The operator's declaration of a member's insolvency, at any time."""
+
+    kind: ClassVar[str] = "default-insolvency"
+    cycle: int
+    member: str
+    reason: str
+    request_id: str
+    op_sig: str
+
+
+@dataclass(frozen=True)
 class DmOpen(Event):
     kind: ClassVar[str] = "dm-open"
     cycle: int
@@ -467,6 +503,7 @@ class AssessmentSettle(Event):
 EVENTS: dict[str, type[Event]] = {cls.kind: cls for cls in (
     Genesis, Admit, Deposit, DfFund, DfEpoch, CcpParams, Trade, Affirm, Receipt, Settle, Close,
     MarginBatch, MarginCure, Withdraw, Default, DmOpen, DmCloseout, DmShares, AssessmentPay, AssessmentSettle,
+    DfSize, DefaultInsolvency,
 )}
 
 

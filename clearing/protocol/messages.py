@@ -100,6 +100,20 @@ def default_message(cycle: int, member: str):
     return "default-declaration", [("cycle", cycle), ("member", member)]
 
 
+def insolvency_message(cycle: int, member: str, reason: str):
+    """The operator's insolvency declaration (issue 14 §4, clearing.protocol.df_sizing)."""
+    return "insolvency-declaration", [("cycle", cycle), ("member", member), ("reason", reason)]
+
+
+def df_size_message(member: str, epoch: int, request_id: str):
+    """The member's request for its sizing filing of a window (issue 14 §4,
+    clearing.protocol.df_sizing).  It does not cover C(m) and C(q): its
+    prover makes them after the request, and the proofs bind them to the
+    member (the statements' context) -- only the prover holding the
+    member's openings can make them."""
+    return "default-fund-sizing", [("member", member), ("epoch", epoch), ("request-id", request_id)]
+
+
 def ccp_parameters_message(cycle: int, sitg1: int, sitg2: int, cap: int, request_id: str):
     """The operator's new skin-in-the-game tranches and assessment cap
     multiple (bound to the request id, so a signature is used once)."""
@@ -164,7 +178,9 @@ CCP_PARAMETERS = ("skin_in_the_game_1", "skin_in_the_game_2", "assessment_cap_mu
 #: optional genesis ``config.ccp`` keys (absent means 0): the insurance
 #: fund's initial CCP allocation (tranche 3); the cooling-off period after a
 #: default, in cycles, and the cap on the assessment multiples summed over it
-CCP_OPTIONAL = ("insurance_fund", "cooling_off_cycles", "assessment_total_cap_multiple")
+CCP_OPTIONAL = ("insurance_fund", "cooling_off_cycles", "assessment_total_cap_multiple",
+                # default-fund sizing and Cover-2 (clearing.protocol.df_sizing)
+                "df_size_num", "df_size_den", "cover2_tau", "stress_scenarios")
 
 
 def _check_ccp_parameters(p: Mapping) -> None:
@@ -178,6 +194,8 @@ def _check_ccp_parameters(p: Mapping) -> None:
         _int("cooling_off_cycles", p["cooling_off_cycles"], 0, 1 << 16)
     if "assessment_total_cap_multiple" in p:
         _int("assessment_total_cap_multiple", p["assessment_total_cap_multiple"], 0, 1 << 8)
+    from clearing.protocol.df_sizing import check_parameters  # its module imports this one
+    check_parameters(p)
 
 
 def _verify_sig(key_hex: str, msg, sig_hex, who: str) -> None:

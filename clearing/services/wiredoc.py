@@ -100,6 +100,10 @@ MESSAGE_NOTES: dict[str, tuple[str, str]] = {
                                         "`default.op_sig`; its canonical bytes are the Disclosure statement's "
                                         "`declaration`"),
     "ccp-parameters": ("operator", "`SetCcpParametersRequest.operator_signature`, `ccp-params.op_sig`"),
+    "insolvency-declaration": ("operator", "to declare any member insolvent, with its reason (issue 14 §4): "
+                                           "`default-insolvency.op_sig` (Engine.declare_insolvency; no RPC yet)"),
+    "default-fund-sizing": ("member", "per sizing filing in a funding window (issue 14 §4): `df-size.sig` "
+                                      "(Engine.size_default_fund; no RPC yet)"),
     "cycle-digest": ("node (the clearing node's key, genesis `keys.node`)",
                      "at cycle close: `close.node_sig` (the digest is also `CycleDigest.digest`)"),
     "default-open": ("prover", "`DefaultOpen.signature` (ProveDefaultOpen), `dm-open.sig`"),
@@ -297,6 +301,8 @@ EVENT_NOTES: dict[str, tuple[str, str]] = {
     "assessment-pay": ("assessment-payment", "ClearingService.PayAssessment"),
     "assessment-settle": ("assessment-from-cash", "ClearingService.SettleAssessment"),
     "close": ("cycle-digest", "AdminService.CloseCycle"),
+    "df-size": ("default-fund-sizing", "Engine.size_default_fund (issue 14 §4; no RPC yet)"),
+    "default-insolvency": ("insolvency-declaration", "Engine.declare_insolvency (issue 14 §4; no RPC yet)"),
 }
 
 
