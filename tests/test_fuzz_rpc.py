@@ -72,6 +72,7 @@ from clearing.protocol.messages import (
     default_message,
     deposit_message,
     funding_message,
+    insolvency_message,
     scenario_set_id,
     settlement_message,
     withdrawal_message,
@@ -97,7 +98,7 @@ PROVING = frozenset({"SubmitTrade", "AffirmTrade", "FundDefault", "Withdraw", "P
 #: Node RPCs that append to the ledger when they succeed.
 MUTATING = frozenset({"Register", "SubmitTrade", "AffirmTrade", "Deposit", "FundDefault", "Withdraw",
                       "PayAssessment", "SettleAssessment", "RequestCure", "Admit", "Settle", "RunMargin",
-                      "DeclareDefault", "SetCcpParameters", "OpenEpoch", "OpenDefaultEvent", "CloseOut",
+                      "DeclareDefault", "DeclareInsolvency", "SetCcpParameters", "OpenEpoch", "OpenDefaultEvent", "CloseOut",
                       "CloseCycle"})
 NODE_ONLY = frozenset({"PushOpening", "ProveMargin", "ProveCure", "ProveEpochTotal", "ProveDefaultOpen",
                        "ProveDefaultShares"})
@@ -403,6 +404,9 @@ def _seeds(env: Env) -> dict[str, object]:
     s["RunMargin"] = common_pb2.CycleRequest(request_id=f"fz-margin-{cyc}", cycle=cyc)
     s["DeclareDefault"] = admin_pb2.DeclareDefaultRequest(request_id="fz-default", cycle=cyc, member="D",
                                                           operator_signature=op._sign(default_message(cyc, "D")))
+    s["DeclareInsolvency"] = admin_pb2.DeclareInsolvencyRequest(
+        request_id="fz-insolvency", cycle=cyc, member="D", reason="fuzz seed",
+        operator_signature=op._sign(insolvency_message(cyc, "D", "fuzz seed")))
     ccp = f"fz-ccp-{cyc}"
     s["SetCcpParameters"] = admin_pb2.SetCcpParametersRequest(
         request_id=ccp, cycle=cyc, skin_in_the_game_1=0, skin_in_the_game_2=0, assessment_cap_multiple=2,
@@ -744,9 +748,9 @@ SEED_STEPS = [
       "PrepareFunding", "ProveWithdrawal", "Deposit", "SubmitTrade", "CheckAffirmation", "PrepareTrade",
       "AffirmTrade", "Withdraw", "SetCcpParameters",
       "Admit", "Register", "PayAssessment", "SettleAssessment", "ProveAssessmentPayment",
-      "ProveAssessmentFromCash", "DeclareDefault", "OpenEpoch"],
+      "ProveAssessmentFromCash", "DeclareDefault", "DeclareInsolvency", "OpenEpoch"],
      {"Register", "PayAssessment", "SettleAssessment", "ProveAssessmentPayment", "ProveAssessmentFromCash",
-      "DeclareDefault"}),
+      "DeclareDefault", "DeclareInsolvency"}),
     (["ProveFunding", "FundDefault", "Settle"], set()),
     (["ProveMargin", "RequestCure", "ProveCure", "OpenDefaultEvent", "ProveDefaultOpen", "ProveDefaultShares",
       "CloseOut", "RunMargin", "CloseCycle"],

@@ -51,6 +51,20 @@ class DeclareDefaultRequest(_message.Message):
     operator_signature: bytes
     def __init__(self, request_id: _Optional[str] = ..., cycle: _Optional[int] = ..., member: _Optional[str] = ..., operator_signature: _Optional[bytes] = ...) -> None: ...
 
+class DeclareInsolvencyRequest(_message.Message):
+    __slots__ = ("request_id", "cycle", "member", "reason", "operator_signature")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CYCLE_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    OPERATOR_SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    cycle: int
+    member: str
+    reason: str
+    operator_signature: bytes
+    def __init__(self, request_id: _Optional[str] = ..., cycle: _Optional[int] = ..., member: _Optional[str] = ..., reason: _Optional[str] = ..., operator_signature: _Optional[bytes] = ...) -> None: ...
+
 class SetCcpParametersRequest(_message.Message):
     __slots__ = ("request_id", "cycle", "skin_in_the_game_1", "skin_in_the_game_2", "assessment_cap_multiple", "operator_signature")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]

@@ -56,6 +56,11 @@ class AdminServiceStub:
                 request_serializer=zkclear_dot_v1_dot_admin__pb2.DeclareDefaultRequest.SerializeToString,
                 response_deserializer=zkclear_dot_v1_dot_common__pb2.Ack.FromString,
                 _registered_method=True)
+        self.DeclareInsolvency = channel.unary_unary(
+                '/zkclear.v1.AdminService/DeclareInsolvency',
+                request_serializer=zkclear_dot_v1_dot_admin__pb2.DeclareInsolvencyRequest.SerializeToString,
+                response_deserializer=zkclear_dot_v1_dot_common__pb2.Ack.FromString,
+                _registered_method=True)
         self.SetCcpParameters = channel.unary_unary(
                 '/zkclear.v1.AdminService/SetCcpParameters',
                 request_serializer=zkclear_dot_v1_dot_admin__pb2.SetCcpParametersRequest.SerializeToString,
@@ -120,6 +125,15 @@ class AdminServiceServicer:
 
     def DeclareDefault(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeclareInsolvency(self, request, context):
+        """Declare any member not in default insolvent, at any time (not only a
+        called one), with the operator's reason (issue 14 §4): 1..256 printable
+        characters, signed with the cycle and the member.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -199,6 +213,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
             'DeclareDefault': grpc.unary_unary_rpc_method_handler(
                     servicer.DeclareDefault,
                     request_deserializer=zkclear_dot_v1_dot_admin__pb2.DeclareDefaultRequest.FromString,
+                    response_serializer=zkclear_dot_v1_dot_common__pb2.Ack.SerializeToString,
+            ),
+            'DeclareInsolvency': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeclareInsolvency,
+                    request_deserializer=zkclear_dot_v1_dot_admin__pb2.DeclareInsolvencyRequest.FromString,
                     response_serializer=zkclear_dot_v1_dot_common__pb2.Ack.SerializeToString,
             ),
             'SetCcpParameters': grpc.unary_unary_rpc_method_handler(
@@ -344,6 +363,33 @@ class AdminService:
             target,
             '/zkclear.v1.AdminService/DeclareDefault',
             zkclear_dot_v1_dot_admin__pb2.DeclareDefaultRequest.SerializeToString,
+            zkclear_dot_v1_dot_common__pb2.Ack.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeclareInsolvency(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zkclear.v1.AdminService/DeclareInsolvency',
+            zkclear_dot_v1_dot_admin__pb2.DeclareInsolvencyRequest.SerializeToString,
             zkclear_dot_v1_dot_common__pb2.Ack.FromString,
             options,
             channel_credentials,

@@ -29,6 +29,7 @@ from clearing.protocol.messages import (
     ccp_parameters_message,
     closeout_message,
     default_message,
+    insolvency_message,
     scenario_set_id,
     settlement_message,
 )
@@ -107,6 +108,15 @@ class Operator(SigningClient):
         op_sig = self._sign(default_message(cycle, member))
         return self.admin.DeclareDefault(admin_pb2.DeclareDefaultRequest(
             request_id=request_id or f"default-{cycle}-{member}", cycle=cycle, member=member,
+            operator_signature=op_sig)).seq
+
+    def declare_insolvency(self, member: str, reason: str, cycle: int | None = None,
+                           request_id: str | None = None) -> int:
+        """Declare any member not in default insolvent, with the reason (issue 14 §4)."""
+        cycle = self._cycle(cycle)
+        op_sig = self._sign(insolvency_message(cycle, member, reason))
+        return self.admin.DeclareInsolvency(admin_pb2.DeclareInsolvencyRequest(
+            request_id=request_id or f"insolvency-{cycle}-{member}", cycle=cycle, member=member, reason=reason,
             operator_signature=op_sig)).seq
 
     def set_ccp_parameters(self, sitg1: int, sitg2: int, cap: int, cycle: int | None = None,

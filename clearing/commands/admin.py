@@ -6,7 +6,8 @@ Actions: status, default-event, admit (all members of the roster, or NAME), sett
 (prices and the scenario set), open-epoch (the group's default-fund
 total D), margin (the node obtains the prover's margin
 batch and verifies it), params --sitg1 N --sitg2 N --cap N (the CCP's skin in
-the game and assessment cap multiple), declare-default MEMBER, open-default (disclosure
+the game and assessment cap multiple), declare-default MEMBER, declare-insolvency MEMBER
+--reason TEXT (any member not in default, at any time), open-default (disclosure
 and D0 from the prover), close-out INDEX --prices [--lots] (the auction result; then the pro-rata
 allocations), close (the cycle, printing its signed digest), reports.
 Pass --request-id to retry a command safely: it is applied once, and a
@@ -48,6 +49,9 @@ def configure(parser) -> None:
                     help="assessment cap multiple of the default fund (0..255)")
     d = sub.add_parser("declare-default", help="declare a called member in default")
     d.add_argument("member")
+    di = sub.add_parser("declare-insolvency", help="declare any member not in default insolvent, with a reason")
+    di.add_argument("member")
+    di.add_argument("--reason", required=True, help="the operator's reason, 1..256 printable characters (public)")
     sub.add_parser("open-default", help="open the default event (disclosure, D0)")
     c = sub.add_parser("close-out", help="close-out prices of default event INDEX; runs the waterfall")
     c.add_argument("index", type=INDEX)
@@ -133,6 +137,9 @@ def run(args) -> int:
                 print(f"CCP parameters set: ledger event {seq}")
             elif args.action == "declare-default":
                 print(f"default declared: ledger event {op.declare_default(args.member, cycle, rid)}")
+            elif args.action == "declare-insolvency":
+                seq = op.declare_insolvency(args.member, args.reason, cycle, rid)
+                print(f"insolvency declared: ledger event {seq}")
             elif args.action == "open-default":
                 print(f"default event {op.open_default(cycle, rid)} opened")
             elif args.action == "close-out":

@@ -613,6 +613,16 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         return common_pb2.Ack(seq=res["seq"])
 
     @rpc.unary
+    def DeclareInsolvency(self, request, context, caller):
+        self._operator(caller)
+        res = self.node.once(OPERATOR, request.request_id, "default-insolvency", (request.member, request.reason),
+                             lambda e: e.declare_insolvency(
+                                 request.cycle, request.member, request.reason,
+                                 convert.signature(request.operator_signature, "operator signature"),
+                                 request.request_id))
+        return common_pb2.Ack(seq=res["seq"])
+
+    @rpc.unary
     def SetCcpParameters(self, request, context, caller):
         self._operator(caller)
         params = (request.skin_in_the_game_1, request.skin_in_the_game_2, request.assessment_cap_multiple)

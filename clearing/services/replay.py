@@ -48,6 +48,7 @@ KEYS: dict[str, Callable[[dict], tuple]] = {
     "affirm": lambda b: (b["trade_id"], b["member"]),
     "settle": lambda b: (list(b["prices"]), b["scenario_set"]),
     "default": lambda b: (b["member"],),
+    "default-insolvency": lambda b: (b["member"], b["reason"]),
     "ccp-params": lambda b: tuple(b[k] for k in CCP_PARAMETERS),
     "dm-closeout": lambda b: (b["index"], list(b["prices"])),
     "close": lambda b: (),

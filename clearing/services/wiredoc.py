@@ -101,7 +101,8 @@ MESSAGE_NOTES: dict[str, tuple[str, str]] = {
                                         "`declaration`"),
     "ccp-parameters": ("operator", "`SetCcpParametersRequest.operator_signature`, `ccp-params.op_sig`"),
     "insolvency-declaration": ("operator", "to declare any member insolvent, with its reason (issue 14 §4): "
-                                           "`default-insolvency.op_sig` (Engine.declare_insolvency; no RPC yet)"),
+                                           "`DeclareInsolvencyRequest.operator_signature`, "
+                                           "`default-insolvency.op_sig`"),
     "default-fund-sizing": ("member", "per sizing filing in a funding window (issue 14 §4): `df-size.sig` "
                                       "(Engine.size_default_fund; no RPC yet)"),
     "cycle-digest": ("node (the clearing node's key, genesis `keys.node`)",
@@ -302,7 +303,7 @@ EVENT_NOTES: dict[str, tuple[str, str]] = {
     "assessment-settle": ("assessment-from-cash", "ClearingService.SettleAssessment"),
     "close": ("cycle-digest", "AdminService.CloseCycle"),
     "df-size": ("default-fund-sizing", "Engine.size_default_fund (issue 14 §4; no RPC yet)"),
-    "default-insolvency": ("insolvency-declaration", "Engine.declare_insolvency (issue 14 §4; no RPC yet)"),
+    "default-insolvency": ("insolvency-declaration", "AdminService.DeclareInsolvency"),
 }
 
 

@@ -131,6 +131,11 @@ RPC_NOTES: dict[str, RpcNote] = {
         OPERATOR, (_CYCLE, _PROVER_REFUSED, _PROVER_DOWN, _DEADLINE_P, _VERIFY),
         "Once per cycle after settlement; a retry replays the recorded results."),
     "AdminService.DeclareDefault": RpcNote(OPERATOR, (_VERIFY, _IDEM, _CYCLE, _UNKNOWN)),
+    "AdminService.DeclareInsolvency": RpcNote(
+        OPERATOR, (_VERIFY, _IDEM, _UNKNOWN,
+                   ("INVALID_ARGUMENT", "the reason is empty, longer than 256 characters or not printable"),
+                   ("FAILED_PRECONDITION", "another cycle, the member is already in default, or a default event "
+                                           "is in progress"))),
     "AdminService.SetCcpParameters": RpcNote(
         OPERATOR, (_VERIFY, _IDEM, ("FAILED_PRECONDITION", "another cycle, or a default is declared or in "
                                                            "progress"))),
