@@ -163,3 +163,45 @@ def test_insolvency_declaration_at_any_time(tmp_path):
     # the default event runs as for a called member: disclosure, close-out, waterfall
     sim.default_event([500000, 200000])
     assert sim.engine.default_reports()[-1]["defaulters"][0]["member"] == "A"
+
+
+def test_replenishment_after_a_default_restores_sized_contributions(tmp_path):
+    """After a default consumed survivors' contributions (tranche 4) and the
+    cooling-off period ended, the next window restores each survivor to at
+    least f*IM; a survivor that does not file a sized contribution holds the
+    window open until the operator declares it insolvent and its default
+    event runs."""
+    sim = make_sim(tmp_path / "ledger.db", tau=10**9, seed=b"replenish", cooling_off_cycles=1,
+                   skin_in_the_game_2=10**12)      # SITG 2 absorbs what tranche 4 leaves: no assessments
+    for mid, cash in (("A", 10**9), ("B", 10**9), ("C", 4 * 10**6), ("D", 2 * 10**6)):
+        sim.admit(mid)
+        sim.deposit(mid, cash + 10**6)
+        sim.fund(mid, 10**6)
+        size(sim, mid)
+    sim.open_epoch()
+    sim.trade("x1", "D", "A", "ESX", 100, 500000)       # D long 100 from A
+    sim.trade("x2", "C", "B", "ESX", 1, 500000)          # C long 1 from B
+    sim.settle([490000, 200000], MATRIX)                # D loses 5e7 > its cash
+    assert sim.margin()["D"] == "payment"
+    sim.declare_default("D")
+    sim.default_event([480000, 200000])
+    dfs = {m: sim.witness.balances(m)["df"] for m in ("A", "B", "C")}
+    assert all(v < 10**6 for v in dfs.values())          # tranche 4 drew on every survivor
+    sim.close()
+    positions = {"A": [-100, 0], "B": [-1, 0], "C": [1, 0]}
+    need = {m: sized_minimum_contribution(MATRIX, positions[m], F) for m in positions}
+    for m in ("A", "B"):
+        sim.fund(m, need[m])
+        size(sim, m)
+        assert sim.witness.balances(m)["df"] == need[m] >= dfs[m]
+    # C files one minor unit below its sized level: its prover cannot make the sizing filing
+    sim.fund("C", need["C"] - 1)
+    with pytest.raises(Refused):
+        size(sim, "C")
+    with pytest.raises(FailedPrecondition):             # the window waits for C
+        sim.open_epoch()
+    declare(sim, "C", "did not replenish its default-fund contribution")
+    sim.default_event([490000, 200000])
+    sim.open_epoch()                                    # the window closes over A and B
+    assert sim.engine.state.books["epochs"][-1]["members"] == ["A", "B"]
+    assert sim.engine.cover2_report()[-1]["total"] == need["A"] + need["B"]

@@ -19,6 +19,17 @@ member filed it.  The sizing bound is proven under the cycle's signed margin
 scenario set (model and matrix); before the first set, under the no-move row
 alone (m >= 0: no positions can have been margined yet).
 
+Replenishment: a default draws survivors' contributions down (tranche 4);
+the operator closes the next funding window once the cooling-off period
+(``ccp.cooling_off_cycles``) has ended, and because every filing of that
+window must be sized, each survivor's contribution is back at f*m_j or more
+when it closes.  The window waits for every member not in default: a member
+that does not file a sized contribution (or cannot: its cash does not cover
+f*m_j) keeps it open -- no D is opened, no adequacy is reported -- until it
+files or the operator declares it insolvent (below) and its default event
+runs; the window then closes over the others.  The node does not refuse a
+window within a cooling-off period (members may top up voluntarily).
+
 Insolvency: ``default-insolvency`` {cycle, member, reason, request_id,
 op_sig} -- the operator declares any member not in default insolvent at any
 time (not only a called one), signing :func:`insolvency_message`; the reason

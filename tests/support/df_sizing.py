@@ -13,8 +13,9 @@ TAU = 3 * 10**6
 STRESS = [[0, 0], [-20000 * 50, -10000 * 20], [20000 * 50, 10000 * 20]]
 
 
-def make_sim(path, *, tau=TAU, sizing=True, cover2=True, seed=b"df-sizing") -> Sim:
-    ccp = {"skin_in_the_game_1": 0, "skin_in_the_game_2": 0, "assessment_cap_multiple": 2}
+def make_sim(path, *, tau=TAU, sizing=True, cover2=True, seed=b"df-sizing", **ccp_extra) -> Sim:
+    """``ccp_extra``: further genesis ccp keys (SITG, cooling-off, ...)."""
+    ccp = {"skin_in_the_game_1": 0, "skin_in_the_game_2": 0, "assessment_cap_multiple": 2, **ccp_extra}
     if sizing:
         ccp.update(df_size_num=F[0], df_size_den=F[1])
     if cover2:
