@@ -243,6 +243,12 @@ def proved_statement(st: Margin, out: tuple[bool, bytes]) -> Margin:
 
 def verify_results(items: Sequence[tuple[Margin, bytes]]) -> set[int]:
     """Indices of the (statement, proof bytes) that do not decode or verify."""
+    return _verify(items)[0]
+
+
+def _verify(items: Sequence[tuple[Margin, bytes]]) -> tuple[set[int], dict[int, Margin]]:
+    """(indices that do not decode or verify, {index: the statement
+    completed with its proof's aux commitments} for the others)."""
     bad: set[int] = set()
     decoded, where = [], []
     for k, (st, pb) in enumerate(items):
@@ -258,7 +264,9 @@ def verify_results(items: Sequence[tuple[Margin, bytes]]) -> set[int]:
             bad.update(where[i] for i in exc.failed)
         except VerificationError:
             bad.update(where)
-    return bad
+    done = {k: (st.with_aux(pr.aux) if st.aux_count() and isinstance(pr, MarginProof) else st)
+            for k, (st, pr) in zip(where, decoded) if k not in bad}
+    return bad, done
 
 
 # -- the executor ------------------------------------------------------------------------
@@ -306,6 +314,8 @@ class DaskProver:
         self.last_unproven: frozenset[int] = frozenset()
         self.last_stats = BatchStats()
         self._round = 0
+        #: the last batch's proved statements, completed with their aux commitments
+        self._proved: dict[int, Margin] = {}
         #: the function a worker runs per job (tests swap in a faulty one)
         self.task: Callable[[bytes, str], tuple[JobResult, float, int]] = dask_prove_job
         self.task_chunk: Callable[[bytes, str], tuple[bytes, float, int]] = dask_prove_chunk
@@ -320,11 +330,14 @@ class DaskProver:
         if self.client is None:
             from distributed import Client, LocalCluster
             if self.kind == "local":
-                self.cluster = LocalCluster(
-                    n_workers=int(self.target), threads_per_worker=1, processes=True, host="127.0.0.1",
-                    protocol="tls://", security=self.security, silence_logs=logging.WARNING,
-                    # the nodes' plain-HTTP endpoints (health, metrics) on loopback only
-                    dashboard_address="127.0.0.1:0", worker_dashboard_address="127.0.0.1:0")
+                import dask
+                # the workers' stack sampler (every 10 ms, under the GIL) costs CPU-bound jobs time
+                with dask.config.set({"distributed.worker.profile.enabled": False}):
+                    self.cluster = LocalCluster(
+                        n_workers=int(self.target), threads_per_worker=1, processes=True, host="127.0.0.1",
+                        protocol="tls://", security=self.security, silence_logs=logging.WARNING,
+                        # the nodes' plain-HTTP endpoints (health, metrics) on loopback only
+                        dashboard_address="127.0.0.1:0", worker_dashboard_address="127.0.0.1:0")
                 target: Any = self.cluster
             else:
                 target = self.target
@@ -384,6 +397,7 @@ class DaskProver:
             end = min(end, self.not_after)
         payloads = [encode_job(st, ops) for st, ops in jobs]
         stats = BatchStats(jobs=len(jobs))
+        self._proved = {}
         if rng is not None:  # seeded: in process, in order (reproducible)
             t0 = time.process_time()
             outs: dict[int, JobResult] = {i: prove_job(p, rng) for i, p in enumerate(payloads)}
@@ -396,7 +410,7 @@ class DaskProver:
         res: list[tuple[Margin, bytes] | None] = []
         for i, (st, _) in enumerate(jobs):
             out = outs.get(i)
-            res.append(None if out is None else (proved_statement(st, out), out[1]))
+            res.append(None if out is None else (self._proved.get(i) or proved_statement(st, out), out[1]))
         return res
 
     def _run(self, jobs, payloads: list[bytes], end: float, stats: BatchStats) -> dict[int, JobResult]:
@@ -413,8 +427,8 @@ class DaskProver:
         def accept(arrived: list[tuple[int, Any]]) -> list[int]:
             t0 = time.process_time()
             proofs = [(i, out) for i, out in arrived if out is not None]
-            bad = {proofs[k][0] for k in verify_results([(claimed_statement(jobs[i][0], out), out[1])
-                                                            for i, out in proofs])}
+            failed, done = _verify([(claimed_statement(jobs[i][0], out), out[1]) for i, out in proofs])
+            bad = {proofs[k][0] for k in failed}
             redo = []
             for i, out in arrived:
                 st, openings = jobs[i]
@@ -423,6 +437,8 @@ class DaskProver:
                     redo.append(i)
                 else:
                     outs[i] = out
+            for k, st in done.items():
+                self._proved[proofs[k][0]] = st
             stats.verify_s += time.process_time() - t0
             return redo
 
@@ -483,6 +499,7 @@ class DaskProver:
                 stats.verify_s += time.process_time() - t1
                 if ok:
                     outs[i] = (full.solvency_only, data)
+                    self._proved[i] = full
                 else:
                     stats.rejected += 1
                     got[i] = {}

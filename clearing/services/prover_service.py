@@ -42,7 +42,8 @@ anything the replayed ledger does not require -- with the service's duties:
   services.json), on a Dask cluster over TLS with the prover's own Dask CA
   (:mod:`prover.distributed`, :func:`clearing.services.pki.dask_tls`); a
   member not proven by the Dask deadline (or the caller's, less
-  :data:`ANSWER_SLACK`) gets no entry in the batch, as an insolvent one.
+  :data:`ANSWER_SLACK` / :data:`ANSWER_SHARE`) gets no entry in the batch,
+  as an insolvent one.
 
 The store is not thread-safe; one lock serialises requests (the pure-Python
 prover uses the CPU anyway, and DESIGN §7 releases a cycle's proofs together).
@@ -64,6 +65,7 @@ from clearing.services import rpc
 from clearing.services.follower import FollowError, follow
 from clearing.services.pki import PkiError, dask_tls, load_config, load_identity
 from prover.custody import thin
+from prover.custody.df_sizing import prove_df_size
 from prover.custody.sealed_store import SealedStore, check_key_file
 from prover.custody.witness import Divergence, WitnessStore
 from prover.distributed import DEFAULT_DEADLINE, DaskConfigError, DaskProver, tls_security
@@ -80,9 +82,11 @@ NODE = "node/clearing"
 STREAM_TIMEOUT = 3600.0
 #: Replays to catch up with accounts the node changed while we read them.
 RESYNC_ATTEMPTS = 8
-#: Seconds before the caller's deadline by which a Dask margin batch stops
-#: waiting for workers (time to sign and answer).
+#: A Dask margin batch stops waiting for workers this long before the
+#: caller's deadline: at least ANSWER_SLACK seconds, and ANSWER_SHARE of the
+#: caller's time (to sign and answer, and for the node to verify the batch).
 ANSWER_SLACK = 2.0
+ANSWER_SHARE = 0.1
 
 
 class ProverNode:
@@ -260,6 +264,16 @@ class ProverServicer(prover_pb2_grpc.ProverServiceServicer):
         return prover_pb2.MemberProof(ctx_seq=ctx_seq, proof=proof)
 
     @rpc.unary
+    def ProveSizing(self, request, context, caller):
+        caller.require_member(request.member, also=(NODE,))
+        sig = _member_sig(request.signature)
+        rpc.require_time(context, PROVE_TIME)
+        f = self.node.guarded(lambda: prove_df_size(self.node.witness, request.member, request.epoch,
+                                                    request.request_id, sig, self.node.account(request.member)))
+        return prover_pb2.SizingFiling(ctx_seq=f.ctx_seq, m=f.m, q=f.q, bound_proof=f.bound_proof,
+                                       sizing_proof=f.sizing_proof, cover2_proof=f.cover2_proof)
+
+    @rpc.unary
     def ProveWithdrawal(self, request, context, caller):
         caller.require_member(request.member, also=(NODE,))
         sig = _member_sig(request.signature)
@@ -300,7 +314,8 @@ class ProverServicer(prover_pb2_grpc.ProverServiceServicer):
     def ProveMargin(self, request, context, caller):
         w = self.node.witness
         remaining = context.time_remaining()
-        limit = None if remaining is None else time.monotonic() + remaining - ANSWER_SLACK
+        limit = None if remaining is None else \
+            time.monotonic() + remaining - max(ANSWER_SLACK, ANSWER_SHARE * remaining)
 
         def step():
             if isinstance(w.executor, DaskProver):  # answer before the caller gives up
