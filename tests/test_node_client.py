@@ -178,3 +178,28 @@ def test_node_tuple_encoding_and_chain_hash_match_python(node_only):
     assert out["tuple"] == signing.encode_tuple("test-kind", fields).hex()
     assert out["genesis"] == GENESIS_HASH.hex()
     assert out["chain"] == chain_hash(GENESIS_HASH, 7, body).hex()
+
+
+def test_node_canonical_json_check_matches_python(node_only):
+    """lib/chain.js refuses a ledger body that is not canonical JSON
+    (docs/wire.md section 2) before trusting its parse: it accepts exactly
+    what clearing.protocol.encoding.canonical writes -- escapes, key order
+    by code point, big and negative integers -- and refuses whitespace,
+    unsorted or duplicate keys, floats, leading zeros, -0, escapes Python
+    does not write and raw non-ASCII or DEL."""
+    from clearing.protocol.encoding import canonical
+
+    good = [{"kind": "x", "a": [1, -2, 0, 2**70, None, True, False, {}], "b": "caf\u00e9 \x7f\x01\n\t\"\\/ \U0001F600"},
+            {"\u00e9": 1, "z": 2, "\U0001F600": 3, "\uffff": 4}, {}, {"a": {"b": {"c": []}}},
+            {"k": -12345678901234567890}]
+    bad = ['{"a": 1}', '{"b":1,"a":2}', '{"a":1,"a":2}', '{"a":1.0}', '{"a":1e3}', '{"a":01}', '{"a":-0}',
+           '{"a":"\\/"}', '{"a":"\\u00E9"}', '{"a":"\\u0041"}', '{"a":"\\u000a"}', '{"a":"\u00e9"}', '{"a":"\x7f"}',
+           '{"a":1}x', '{"a":1', '{"a":[1,]}', '{"a":tru}', ' {}', '{"\\ud83d\\ude00":1,"\\uffff":2}']
+    cases = [canonical(g).decode() for g in good] + bad
+    script = ("const {isCanonicalJson} = require('./lib/chain');"
+              "const xs = JSON.parse(process.argv[1]);"
+              "process.stdout.write(JSON.stringify(xs.map((x) => isCanonicalJson(Buffer.from(x, 'latin1')))));")
+    r = subprocess.run([node_only, "-e", script, json.dumps(cases)], cwd=EXAMPLE, capture_output=True, text=True,
+                       timeout=NODE_TIMEOUT)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == [True] * len(good) + [False] * len(bad)
