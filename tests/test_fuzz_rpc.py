@@ -71,6 +71,7 @@ from clearing.protocol.messages import (
     closeout_message,
     default_message,
     deposit_message,
+    df_size_message,
     funding_message,
     insolvency_message,
     scenario_set_id,
@@ -96,7 +97,7 @@ CHEAP_DEADLINE, PROVING_DEADLINE = 10.0, 60.0
 PROVING = frozenset({"SubmitTrade", "AffirmTrade", "FundDefault", "Withdraw", "PayAssessment", "SettleAssessment",
                      "RequestCure", "RunMargin", "OpenEpoch", "OpenDefaultEvent", "CloseOut", "PushOpening", "Audit"})
 #: Node RPCs that append to the ledger when they succeed.
-MUTATING = frozenset({"Register", "SubmitTrade", "AffirmTrade", "Deposit", "FundDefault", "Withdraw",
+MUTATING = frozenset({"Register", "SubmitTrade", "AffirmTrade", "Deposit", "FundDefault", "FileSizing", "Withdraw",
                       "PayAssessment", "SettleAssessment", "RequestCure", "Admit", "Settle", "RunMargin",
                       "DeclareDefault", "DeclareInsolvency", "SetCcpParameters", "OpenEpoch", "OpenDefaultEvent", "CloseOut",
                       "CloseCycle"})
@@ -474,6 +475,14 @@ def _proof_seeds(env: Env, n: int) -> dict[str, object]:
         fproof = dict(ctx_seq=w.ctx_seq, proof=w.proof)
     s["FundDefault"] = clearing_pb2.FundDefaultRequest(request_id=df_id, member="A", df=df, epoch=epoch,
                                                        signature=fsig, **fproof)
+    # issue 14 §4 (this cluster's ccp asks for no sizing: both are refused, FAILED_PRECONDITION)
+    size_id = f"fz-size{n}"
+    ssig = a._sign(df_size_message("A", epoch, size_id))
+    s["ProveSizing"] = prover_pb2.ProveSizingRequest(request_id=size_id, member="A", epoch=epoch, signature=ssig)
+    s["FileSizing"] = clearing_pb2.FileSizingRequest(
+        request_id=size_id, member="A", epoch=epoch, ctx_seq=fproof["ctx_seq"], m=df, q=df,
+        bound_proof=fproof["proof"], sizing_proof=fproof["proof"], cover2_proof=b"", signature=ssig)
+    s["GetCover2Report"] = clearing_pb2.Cover2ReportRequest()
     pay = f"fz-pay{n}"
     psig = a._sign(assessment_payment_message("A", 0, 5, cyc, pay))
     s["ProveAssessmentPayment"] = prover_pb2.ProveAssessmentRequest(request_id=pay, member="A", index=0,
@@ -751,7 +760,8 @@ SEED_STEPS = [
       "ProveAssessmentFromCash", "DeclareDefault", "DeclareInsolvency", "OpenEpoch"],
      {"Register", "PayAssessment", "SettleAssessment", "ProveAssessmentPayment", "ProveAssessmentFromCash",
       "DeclareDefault", "DeclareInsolvency"}),
-    (["ProveFunding", "FundDefault", "Settle"], set()),
+    (["ProveFunding", "FundDefault", "ProveSizing", "FileSizing", "GetCover2Report", "Settle"],
+     {"ProveSizing", "FileSizing"}),
     (["ProveMargin", "RequestCure", "ProveCure", "OpenDefaultEvent", "ProveDefaultOpen", "ProveDefaultShares",
       "CloseOut", "RunMargin", "CloseCycle"],
      {"RequestCure", "ProveCure", "OpenDefaultEvent", "ProveDefaultOpen", "ProveDefaultShares", "CloseOut"}),

@@ -1,5 +1,7 @@
-"""The operator's insolvency declaration over gRPC (issue 14 §4,
-AdminService.DeclareInsolvency): any member not in default, at any time;
+"""Issue 14 §4 over gRPC: sizing and Cover-2 filings (ProverService.ProveSizing,
+ClearingService.FileSizing, the public GetCover2Report) and the operator's
+insolvency declaration
+(AdminService.DeclareInsolvency): any member not in default, at any time;
 an idempotent retry replays the recorded event; a bad signature, an
 over-long or non-printable reason are INVALID_ARGUMENT (the reason is never
 echoed); a second declaration, another cycle are FAILED_PRECONDITION; a
@@ -10,7 +12,7 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from clearing.api import admin_pb2, admin_pb2_grpc
+from clearing.api import admin_pb2, admin_pb2_grpc, clearing_pb2
 from clearing.protocol.df_sizing import MAX_REASON
 from clearing.protocol.messages import insolvency_message
 
@@ -80,3 +82,35 @@ def test_cli_declare_insolvency(cluster, capsys, monkeypatch):
                  "--reason", "insolvency filing"]) == 0
     assert capsys.readouterr().out == first
     assert cluster.operator().default_event() is not None
+
+
+def test_sizing_and_cover2_over_grpc(tmp_path):
+    """Members file their sized contributions and Cover-2 proofs through the
+    prover service and the node; the window's adequacy is public."""
+    from clearing.ccp.oracle_df_sizing import cover2_rows
+    from support.services import CCP, Cluster
+
+    ccp = dict(CCP, df_size_num=1, df_size_den=4, cover2_tau=2 * 10**7,
+               stress_scenarios=[[0, 0], [-20000 * 50, -10000 * 20], [20000 * 50, 10000 * 20]])
+    c = Cluster(tmp_path / "cfg", ccp=ccp)
+    try:
+        c.onboard(cash=10**8, df=10**7)
+        op = c.operator()
+        with pytest.raises(grpc.RpcError) as err:   # the window waits for the sizing filings
+            op.open_epoch()
+        assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        seqs = {}
+        for m in c.members:
+            seqs[m] = c.member(m).file_sizing(request_id=f"size-{m}")
+        # an idempotent retry of a filing returns its event
+        assert c.member("A").file_sizing(request_id="size-A") == seqs["A"]
+        with pytest.raises(grpc.RpcError) as err:   # a member files only for itself
+            c.member("B").clearing.FileSizing(clearing_pb2.FileSizingRequest(
+                request_id="x", member="A", epoch=0, signature=b"\0" * 64))
+        assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        op.open_epoch()
+        report = c.member("B").cover2_report()
+        assert report == cover2_rows(2 * 10**7, [3 * 10**7], [0], [report[0]["cycle"]])
+        assert report[0]["met"] is False and report[0]["shortfall"] == 10**7
+    finally:
+        c.stop()

@@ -107,6 +107,56 @@ class FundDefaultRequest(_message.Message):
     signature: bytes
     def __init__(self, request_id: _Optional[str] = ..., member: _Optional[str] = ..., df: _Optional[bytes] = ..., epoch: _Optional[int] = ..., ctx_seq: _Optional[int] = ..., proof: _Optional[bytes] = ..., signature: _Optional[bytes] = ...) -> None: ...
 
+class FileSizingRequest(_message.Message):
+    __slots__ = ("request_id", "member", "epoch", "ctx_seq", "m", "q", "bound_proof", "sizing_proof", "cover2_proof", "signature")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    CTX_SEQ_FIELD_NUMBER: _ClassVar[int]
+    M_FIELD_NUMBER: _ClassVar[int]
+    Q_FIELD_NUMBER: _ClassVar[int]
+    BOUND_PROOF_FIELD_NUMBER: _ClassVar[int]
+    SIZING_PROOF_FIELD_NUMBER: _ClassVar[int]
+    COVER2_PROOF_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    member: str
+    epoch: int
+    ctx_seq: int
+    m: bytes
+    q: bytes
+    bound_proof: bytes
+    sizing_proof: bytes
+    cover2_proof: bytes
+    signature: bytes
+    def __init__(self, request_id: _Optional[str] = ..., member: _Optional[str] = ..., epoch: _Optional[int] = ..., ctx_seq: _Optional[int] = ..., m: _Optional[bytes] = ..., q: _Optional[bytes] = ..., bound_proof: _Optional[bytes] = ..., sizing_proof: _Optional[bytes] = ..., cover2_proof: _Optional[bytes] = ..., signature: _Optional[bytes] = ...) -> None: ...
+
+class Cover2ReportRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class Cover2Window(_message.Message):
+    __slots__ = ("epoch", "cycle", "required", "total", "met", "shortfall")
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    CYCLE_FIELD_NUMBER: _ClassVar[int]
+    REQUIRED_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    MET_FIELD_NUMBER: _ClassVar[int]
+    SHORTFALL_FIELD_NUMBER: _ClassVar[int]
+    epoch: int
+    cycle: int
+    required: int
+    total: int
+    met: bool
+    shortfall: int
+    def __init__(self, epoch: _Optional[int] = ..., cycle: _Optional[int] = ..., required: _Optional[int] = ..., total: _Optional[int] = ..., met: _Optional[bool] = ..., shortfall: _Optional[int] = ...) -> None: ...
+
+class Cover2Report(_message.Message):
+    __slots__ = ("windows",)
+    WINDOWS_FIELD_NUMBER: _ClassVar[int]
+    windows: _containers.RepeatedCompositeFieldContainer[Cover2Window]
+    def __init__(self, windows: _Optional[_Iterable[_Union[Cover2Window, _Mapping]]] = ...) -> None: ...
+
 class WithdrawRequest(_message.Message):
     __slots__ = ("request_id", "member", "amount", "cycle", "ctx_seq", "proof", "signature")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]

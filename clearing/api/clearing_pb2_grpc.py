@@ -70,6 +70,16 @@ class ClearingServiceStub:
                 request_serializer=zkclear_dot_v1_dot_clearing__pb2.FundDefaultRequest.SerializeToString,
                 response_deserializer=zkclear_dot_v1_dot_common__pb2.Ack.FromString,
                 _registered_method=True)
+        self.FileSizing = channel.unary_unary(
+                '/zkclear.v1.ClearingService/FileSizing',
+                request_serializer=zkclear_dot_v1_dot_clearing__pb2.FileSizingRequest.SerializeToString,
+                response_deserializer=zkclear_dot_v1_dot_common__pb2.Ack.FromString,
+                _registered_method=True)
+        self.GetCover2Report = channel.unary_unary(
+                '/zkclear.v1.ClearingService/GetCover2Report',
+                request_serializer=zkclear_dot_v1_dot_clearing__pb2.Cover2ReportRequest.SerializeToString,
+                response_deserializer=zkclear_dot_v1_dot_clearing__pb2.Cover2Report.FromString,
+                _registered_method=True)
         self.Withdraw = channel.unary_unary(
                 '/zkclear.v1.ClearingService/Withdraw',
                 request_serializer=zkclear_dot_v1_dot_clearing__pb2.WithdrawRequest.SerializeToString,
@@ -165,6 +175,24 @@ class ClearingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def FileSizing(self, request, context):
+        """Default-fund sizing and Cover-2 (issue 14 §4): after FundDefault in the
+        window, when the CCP parameters ask for it; the filing from
+        ProverService.ProveSizing.  The window closes only when every member not
+        in default filed it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCover2Report(self, request, context):
+        """Cover-2 adequacy of every closed funding window (public; empty without
+        a stress set): required 2*tau, the opened total D, met, shortfall.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Withdraw(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -250,6 +278,16 @@ def add_ClearingServiceServicer_to_server(servicer, server):
                     servicer.FundDefault,
                     request_deserializer=zkclear_dot_v1_dot_clearing__pb2.FundDefaultRequest.FromString,
                     response_serializer=zkclear_dot_v1_dot_common__pb2.Ack.SerializeToString,
+            ),
+            'FileSizing': grpc.unary_unary_rpc_method_handler(
+                    servicer.FileSizing,
+                    request_deserializer=zkclear_dot_v1_dot_clearing__pb2.FileSizingRequest.FromString,
+                    response_serializer=zkclear_dot_v1_dot_common__pb2.Ack.SerializeToString,
+            ),
+            'GetCover2Report': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCover2Report,
+                    request_deserializer=zkclear_dot_v1_dot_clearing__pb2.Cover2ReportRequest.FromString,
+                    response_serializer=zkclear_dot_v1_dot_clearing__pb2.Cover2Report.SerializeToString,
             ),
             'Withdraw': grpc.unary_unary_rpc_method_handler(
                     servicer.Withdraw,
@@ -476,6 +514,60 @@ class ClearingService:
             '/zkclear.v1.ClearingService/FundDefault',
             zkclear_dot_v1_dot_clearing__pb2.FundDefaultRequest.SerializeToString,
             zkclear_dot_v1_dot_common__pb2.Ack.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FileSizing(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zkclear.v1.ClearingService/FileSizing',
+            zkclear_dot_v1_dot_clearing__pb2.FileSizingRequest.SerializeToString,
+            zkclear_dot_v1_dot_common__pb2.Ack.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCover2Report(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zkclear.v1.ClearingService/GetCover2Report',
+            zkclear_dot_v1_dot_clearing__pb2.Cover2ReportRequest.SerializeToString,
+            zkclear_dot_v1_dot_clearing__pb2.Cover2Report.FromString,
             options,
             channel_credentials,
             insecure,

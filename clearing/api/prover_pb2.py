@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from . import common_pb2 as zkclear_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17zkclear/v1/prover.proto\x12\nzkclear.v1\x1a\x17zkclear/v1/common.proto\"6\n\x12PushOpeningRequest\x12\x10\n\x08trade_id\x18\x01 \x01(\t\x12\x0e\n\x06sealed\x18\x02 \x01(\x0c\".\n\x07Receipt\x12\x10\n\x08trade_id\x18\x01 \x01(\t\x12\x11\n\tsignature\x18\x02 \x01(\x0c\"K\n\x15PrepareFundingRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06member\x18\x02 \x01(\t\x12\x0e\n\x06\x61mount\x18\x03 \x01(\x04\"\x1d\n\x0fPreparedFunding\x12\n\n\x02\x64\x66\x18\x01 \x01(\x0c\"g\n\x13ProveFundingRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06member\x18\x02 \x01(\t\x12\n\n\x02\x64\x66\x18\x03 \x01(\x0c\x12\r\n\x05\x65poch\x18\x04 \x01(\x04\x12\x11\n\tsignature\x18\x05 \x01(\x0c\"n\n\x16ProveWithdrawalRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06member\x18\x02 \x01(\t\x12\x0e\n\x06\x61mount\x18\x03 \x01(\x04\x12\r\n\x05\x63ycle\x18\x04 \x01(\x04\x12\x11\n\tsignature\x18\x05 \x01(\x0c\"}\n\x16ProveAssessmentRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06member\x18\x02 \x01(\t\x12\r\n\x05index\x18\x03 \x01(\x04\x12\x0e\n\x06\x61mount\x18\x04 \x01(\x04\x12\r\n\x05\x63ycle\x18\x05 \x01(\x04\x12\x11\n\tsignature\x18\x06 \x01(\x0c\"u\n\x1eProveAssessmentFromCashRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06member\x18\x02 \x01(\t\x12\r\n\x05index\x18\x03 \x01(\x04\x12\r\n\x05\x63ycle\x18\x04 \x01(\x04\x12\x11\n\tsignature\x18\x05 \x01(\x0c\"-\n\x0bMemberProof\x12\x0f\n\x07\x63tx_seq\x18\x01 \x01(\x04\x12\r\n\x05proof\x18\x02 \x01(\x0c\"#\n\x12ProveMarginRequest\x12\r\n\x05\x63ycle\x18\x01 \x01(\x04\"\'\n\x16ProveEpochTotalRequest\x12\r\n\x05\x63ycle\x18\x01 \x01(\x04\"(\n\x17ProveDefaultOpenRequest\x12\r\n\x05\x63ycle\x18\x01 \x01(\x04\",\n\x19ProveDefaultSharesRequest\x12\x0f\n\x07purpose\x18\x01 \x01(\t\"T\n\x08\x42\x61lances\x12\x0e\n\x06member\x18\x01 \x01(\t\x12\x0c\n\x04\x63\x61sh\x18\x02 \x01(\t\x12\n\n\x02\x64\x66\x18\x03 \x01(\t\x12\x11\n\tpositions\x18\x04 \x03(\t\x12\x0b\n\x03\x64ue\x18\x05 \x01(\t\"\x15\n\x13ProverStatusRequest\"@\n\x0cProverStatus\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12\r\n\x05\x61larm\x18\x02 \x01(\x08\x12\x14\n\x0c\x61larm_reason\x18\x03 \x01(\t\"\xc5\x01\n\x13PrepareTradeRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06member\x18\x02 \x01(\t\x12\x10\n\x08trade_id\x18\x03 \x01(\t\x12\r\n\x05\x63ycle\x18\x04 \x01(\x04\x12\x14\n\x0c\x63ounterparty\x18\x05 \x01(\t\x12\x12\n\ninstrument\x18\x06 \x01(\t\x12\x1e\n\x04side\x18\x07 \x01(\x0e\x32\x10.zkclear.v1.Side\x12\r\n\x05price\x18\x08 \x01(\x04\x12\x10\n\x08quantity\x18\t \x01(\x04\"\x89\x01\n\rPreparedTrade\x12 \n\x05trade\x18\x01 \x01(\x0b\x32\x11.zkclear.v1.Trade\x12\r\n\x05proof\x18\x02 \x01(\x0c\x12\x1b\n\x13sealed_counterparty\x18\x03 \x01(\x0c\x12\x15\n\rsealed_prover\x18\x04 \x01(\x0c\x12\x13\n\x0btrade_tuple\x18\x05 \x01(\x0c\";\n\x17\x43heckAffirmationRequest\x12\x0e\n\x06member\x18\x01 \x01(\t\x12\x10\n\x08trade_id\x18\x02 \x01(\t\"c\n\x12\x43heckedAffirmation\x12 \n\x05trade\x18\x01 \x01(\x0b\x32\x11.zkclear.v1.Trade\x12\x10\n\x08quantity\x18\x02 \x01(\x04\x12\x19\n\x11\x61\x66\x66irmation_tuple\x18\x03 \x01(\x0c\x32\xa9\t\n\rProverService\x12\x42\n\x0bPushOpening\x12\x1e.zkclear.v1.PushOpeningRequest\x1a\x13.zkclear.v1.Receipt\x12P\n\x0ePrepareFunding\x12!.zkclear.v1.PrepareFundingRequest\x1a\x1b.zkclear.v1.PreparedFunding\x12H\n\x0cProveFunding\x12\x1f.zkclear.v1.ProveFundingRequest\x1a\x17.zkclear.v1.MemberProof\x12N\n\x0fProveWithdrawal\x12\".zkclear.v1.ProveWithdrawalRequest\x1a\x17.zkclear.v1.MemberProof\x12U\n\x16ProveAssessmentPayment\x12\".zkclear.v1.ProveAssessmentRequest\x1a\x17.zkclear.v1.MemberProof\x12^\n\x17ProveAssessmentFromCash\x12*.zkclear.v1.ProveAssessmentFromCashRequest\x1a\x17.zkclear.v1.MemberProof\x12\x46\n\x0bProveMargin\x12\x1e.zkclear.v1.ProveMarginRequest\x1a\x17.zkclear.v1.MarginBatch\x12=\n\tProveCure\x12\x19.zkclear.v1.MemberRequest\x1a\x15.zkclear.v1.CureProof\x12P\n\x10ProveDefaultOpen\x12#.zkclear.v1.ProveDefaultOpenRequest\x1a\x17.zkclear.v1.DefaultOpen\x12V\n\x12ProveDefaultShares\x12%.zkclear.v1.ProveDefaultSharesRequest\x1a\x19.zkclear.v1.DefaultShares\x12>\n\x0bGetBalances\x12\x19.zkclear.v1.MemberRequest\x1a\x14.zkclear.v1.Balances\x12M\n\x0fProveEpochTotal\x12\".zkclear.v1.ProveEpochTotalRequest\x1a\x16.zkclear.v1.EpochTotal\x12L\n\x0fGetProverStatus\x12\x1f.zkclear.v1.ProverStatusRequest\x1a\x18.zkclear.v1.ProverStatus\x12J\n\x0cPrepareTrade\x12\x1f.zkclear.v1.PrepareTradeRequest\x1a\x19.zkclear.v1.PreparedTrade\x12W\n\x10\x43heckAffirmation\x12#.zkclear.v1.CheckAffirmationRequest\x1a\x1e.zkclear.v1.CheckedAffirmationb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17zkclear/v1/prover.proto\x12\nzkclear.v1\x1a\x17zkclear/v1/common.proto\"6\n\x12PushOpeningRequest\x12\x10\n\x08trade_id\x18\x01 \x01(\t\x12\x0e\n\x06sealed\x18\x02 \x01(\x0c\".\n\x07Receipt\x12\x10\n\x08trade_id\x18\x01 \x01(\t\x12\x11\n\tsignature\x18\x02 \x01(\x0c\"K\n\x15PrepareFundingRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06member\x18\x02 \x01(\t\x12\x0e\n\x06\x61mount\x18\x03 \x01(\x04\"\x1d\n\x0fPreparedFunding\x12\n\n\x02\x64\x66\x18\x01 \x01(\x0c\"g\n\x13ProveFundingRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06member\x18\x02 \x01(\t\x12\n\n\x02\x64\x66\x18\x03 \x01(\x0c\x12\r\n\x05\x65poch\x18\x04 \x01(\x04\x12\x11\n\tsignature\x18\x05 \x01(\x0c\"Z\n\x12ProveSizingRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06member\x18\x02 \x01(\t\x12\r\n\x05\x65poch\x18\x03 \x01(\x04\x12\x11\n\tsignature\x18\x04 \x01(\x0c\"v\n\x0cSizingFiling\x12\x0f\n\x07\x63tx_seq\x18\x01 \x01(\x04\x12\t\n\x01m\x18\x02 \x01(\x0c\x12\t\n\x01q\x18\x03 \x01(\x0c\x12\x13\n\x0b\x62ound_proof\x18\x04 \x01(\x0c\x12\x14\n\x0csizing_proof\x18\x05 \x01(\x0c\x12\x14\n\x0c\x63over2_proof\x18\x06 \x01(\x0c\"n\n\x16ProveWithdrawalRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06member\x18\x02 \x01(\t\x12\x0e\n\x06\x61mount\x18\x03 \x01(\x04\x12\r\n\x05\x63ycle\x18\x04 \x01(\x04\x12\x11\n\tsignature\x18\x05 \x01(\x0c\"}\n\x16ProveAssessmentRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06member\x18\x02 \x01(\t\x12\r\n\x05index\x18\x03 \x01(\x04\x12\x0e\n\x06\x61mount\x18\x04 \x01(\x04\x12\r\n\x05\x63ycle\x18\x05 \x01(\x04\x12\x11\n\tsignature\x18\x06 \x01(\x0c\"u\n\x1eProveAssessmentFromCashRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06member\x18\x02 \x01(\t\x12\r\n\x05index\x18\x03 \x01(\x04\x12\r\n\x05\x63ycle\x18\x04 \x01(\x04\x12\x11\n\tsignature\x18\x05 \x01(\x0c\"-\n\x0bMemberProof\x12\x0f\n\x07\x63tx_seq\x18\x01 \x01(\x04\x12\r\n\x05proof\x18\x02 \x01(\x0c\"#\n\x12ProveMarginRequest\x12\r\n\x05\x63ycle\x18\x01 \x01(\x04\"\'\n\x16ProveEpochTotalRequest\x12\r\n\x05\x63ycle\x18\x01 \x01(\x04\"(\n\x17ProveDefaultOpenRequest\x12\r\n\x05\x63ycle\x18\x01 \x01(\x04\",\n\x19ProveDefaultSharesRequest\x12\x0f\n\x07purpose\x18\x01 \x01(\t\"T\n\x08\x42\x61lances\x12\x0e\n\x06member\x18\x01 \x01(\t\x12\x0c\n\x04\x63\x61sh\x18\x02 \x01(\t\x12\n\n\x02\x64\x66\x18\x03 \x01(\t\x12\x11\n\tpositions\x18\x04 \x03(\t\x12\x0b\n\x03\x64ue\x18\x05 \x01(\t\"\x15\n\x13ProverStatusRequest\"@\n\x0cProverStatus\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12\r\n\x05\x61larm\x18\x02 \x01(\x08\x12\x14\n\x0c\x61larm_reason\x18\x03 \x01(\t\"\xc5\x01\n\x13PrepareTradeRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06member\x18\x02 \x01(\t\x12\x10\n\x08trade_id\x18\x03 \x01(\t\x12\r\n\x05\x63ycle\x18\x04 \x01(\x04\x12\x14\n\x0c\x63ounterparty\x18\x05 \x01(\t\x12\x12\n\ninstrument\x18\x06 \x01(\t\x12\x1e\n\x04side\x18\x07 \x01(\x0e\x32\x10.zkclear.v1.Side\x12\r\n\x05price\x18\x08 \x01(\x04\x12\x10\n\x08quantity\x18\t \x01(\x04\"\x89\x01\n\rPreparedTrade\x12 \n\x05trade\x18\x01 \x01(\x0b\x32\x11.zkclear.v1.Trade\x12\r\n\x05proof\x18\x02 \x01(\x0c\x12\x1b\n\x13sealed_counterparty\x18\x03 \x01(\x0c\x12\x15\n\rsealed_prover\x18\x04 \x01(\x0c\x12\x13\n\x0btrade_tuple\x18\x05 \x01(\x0c\";\n\x17\x43heckAffirmationRequest\x12\x0e\n\x06member\x18\x01 \x01(\t\x12\x10\n\x08trade_id\x18\x02 \x01(\t\"c\n\x12\x43heckedAffirmation\x12 \n\x05trade\x18\x01 \x01(\x0b\x32\x11.zkclear.v1.Trade\x12\x10\n\x08quantity\x18\x02 \x01(\x04\x12\x19\n\x11\x61\x66\x66irmation_tuple\x18\x03 \x01(\x0c\x32\xf2\t\n\rProverService\x12\x42\n\x0bPushOpening\x12\x1e.zkclear.v1.PushOpeningRequest\x1a\x13.zkclear.v1.Receipt\x12P\n\x0ePrepareFunding\x12!.zkclear.v1.PrepareFundingRequest\x1a\x1b.zkclear.v1.PreparedFunding\x12H\n\x0cProveFunding\x12\x1f.zkclear.v1.ProveFundingRequest\x1a\x17.zkclear.v1.MemberProof\x12G\n\x0bProveSizing\x12\x1e.zkclear.v1.ProveSizingRequest\x1a\x18.zkclear.v1.SizingFiling\x12N\n\x0fProveWithdrawal\x12\".zkclear.v1.ProveWithdrawalRequest\x1a\x17.zkclear.v1.MemberProof\x12U\n\x16ProveAssessmentPayment\x12\".zkclear.v1.ProveAssessmentRequest\x1a\x17.zkclear.v1.MemberProof\x12^\n\x17ProveAssessmentFromCash\x12*.zkclear.v1.ProveAssessmentFromCashRequest\x1a\x17.zkclear.v1.MemberProof\x12\x46\n\x0bProveMargin\x12\x1e.zkclear.v1.ProveMarginRequest\x1a\x17.zkclear.v1.MarginBatch\x12=\n\tProveCure\x12\x19.zkclear.v1.MemberRequest\x1a\x15.zkclear.v1.CureProof\x12P\n\x10ProveDefaultOpen\x12#.zkclear.v1.ProveDefaultOpenRequest\x1a\x17.zkclear.v1.DefaultOpen\x12V\n\x12ProveDefaultShares\x12%.zkclear.v1.ProveDefaultSharesRequest\x1a\x19.zkclear.v1.DefaultShares\x12>\n\x0bGetBalances\x12\x19.zkclear.v1.MemberRequest\x1a\x14.zkclear.v1.Balances\x12M\n\x0fProveEpochTotal\x12\".zkclear.v1.ProveEpochTotalRequest\x1a\x16.zkclear.v1.EpochTotal\x12L\n\x0fGetProverStatus\x12\x1f.zkclear.v1.ProverStatusRequest\x1a\x18.zkclear.v1.ProverStatus\x12J\n\x0cPrepareTrade\x12\x1f.zkclear.v1.PrepareTradeRequest\x1a\x19.zkclear.v1.PreparedTrade\x12W\n\x10\x43heckAffirmation\x12#.zkclear.v1.CheckAffirmationRequest\x1a\x1e.zkclear.v1.CheckedAffirmationb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -42,36 +42,40 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PREPAREDFUNDING']._serialized_end=274
   _globals['_PROVEFUNDINGREQUEST']._serialized_start=276
   _globals['_PROVEFUNDINGREQUEST']._serialized_end=379
-  _globals['_PROVEWITHDRAWALREQUEST']._serialized_start=381
-  _globals['_PROVEWITHDRAWALREQUEST']._serialized_end=491
-  _globals['_PROVEASSESSMENTREQUEST']._serialized_start=493
-  _globals['_PROVEASSESSMENTREQUEST']._serialized_end=618
-  _globals['_PROVEASSESSMENTFROMCASHREQUEST']._serialized_start=620
-  _globals['_PROVEASSESSMENTFROMCASHREQUEST']._serialized_end=737
-  _globals['_MEMBERPROOF']._serialized_start=739
-  _globals['_MEMBERPROOF']._serialized_end=784
-  _globals['_PROVEMARGINREQUEST']._serialized_start=786
-  _globals['_PROVEMARGINREQUEST']._serialized_end=821
-  _globals['_PROVEEPOCHTOTALREQUEST']._serialized_start=823
-  _globals['_PROVEEPOCHTOTALREQUEST']._serialized_end=862
-  _globals['_PROVEDEFAULTOPENREQUEST']._serialized_start=864
-  _globals['_PROVEDEFAULTOPENREQUEST']._serialized_end=904
-  _globals['_PROVEDEFAULTSHARESREQUEST']._serialized_start=906
-  _globals['_PROVEDEFAULTSHARESREQUEST']._serialized_end=950
-  _globals['_BALANCES']._serialized_start=952
-  _globals['_BALANCES']._serialized_end=1036
-  _globals['_PROVERSTATUSREQUEST']._serialized_start=1038
-  _globals['_PROVERSTATUSREQUEST']._serialized_end=1059
-  _globals['_PROVERSTATUS']._serialized_start=1061
-  _globals['_PROVERSTATUS']._serialized_end=1125
-  _globals['_PREPARETRADEREQUEST']._serialized_start=1128
-  _globals['_PREPARETRADEREQUEST']._serialized_end=1325
-  _globals['_PREPAREDTRADE']._serialized_start=1328
-  _globals['_PREPAREDTRADE']._serialized_end=1465
-  _globals['_CHECKAFFIRMATIONREQUEST']._serialized_start=1467
-  _globals['_CHECKAFFIRMATIONREQUEST']._serialized_end=1526
-  _globals['_CHECKEDAFFIRMATION']._serialized_start=1528
-  _globals['_CHECKEDAFFIRMATION']._serialized_end=1627
-  _globals['_PROVERSERVICE']._serialized_start=1630
-  _globals['_PROVERSERVICE']._serialized_end=2823
+  _globals['_PROVESIZINGREQUEST']._serialized_start=381
+  _globals['_PROVESIZINGREQUEST']._serialized_end=471
+  _globals['_SIZINGFILING']._serialized_start=473
+  _globals['_SIZINGFILING']._serialized_end=591
+  _globals['_PROVEWITHDRAWALREQUEST']._serialized_start=593
+  _globals['_PROVEWITHDRAWALREQUEST']._serialized_end=703
+  _globals['_PROVEASSESSMENTREQUEST']._serialized_start=705
+  _globals['_PROVEASSESSMENTREQUEST']._serialized_end=830
+  _globals['_PROVEASSESSMENTFROMCASHREQUEST']._serialized_start=832
+  _globals['_PROVEASSESSMENTFROMCASHREQUEST']._serialized_end=949
+  _globals['_MEMBERPROOF']._serialized_start=951
+  _globals['_MEMBERPROOF']._serialized_end=996
+  _globals['_PROVEMARGINREQUEST']._serialized_start=998
+  _globals['_PROVEMARGINREQUEST']._serialized_end=1033
+  _globals['_PROVEEPOCHTOTALREQUEST']._serialized_start=1035
+  _globals['_PROVEEPOCHTOTALREQUEST']._serialized_end=1074
+  _globals['_PROVEDEFAULTOPENREQUEST']._serialized_start=1076
+  _globals['_PROVEDEFAULTOPENREQUEST']._serialized_end=1116
+  _globals['_PROVEDEFAULTSHARESREQUEST']._serialized_start=1118
+  _globals['_PROVEDEFAULTSHARESREQUEST']._serialized_end=1162
+  _globals['_BALANCES']._serialized_start=1164
+  _globals['_BALANCES']._serialized_end=1248
+  _globals['_PROVERSTATUSREQUEST']._serialized_start=1250
+  _globals['_PROVERSTATUSREQUEST']._serialized_end=1271
+  _globals['_PROVERSTATUS']._serialized_start=1273
+  _globals['_PROVERSTATUS']._serialized_end=1337
+  _globals['_PREPARETRADEREQUEST']._serialized_start=1340
+  _globals['_PREPARETRADEREQUEST']._serialized_end=1537
+  _globals['_PREPAREDTRADE']._serialized_start=1540
+  _globals['_PREPAREDTRADE']._serialized_end=1677
+  _globals['_CHECKAFFIRMATIONREQUEST']._serialized_start=1679
+  _globals['_CHECKAFFIRMATIONREQUEST']._serialized_end=1738
+  _globals['_CHECKEDAFFIRMATION']._serialized_start=1740
+  _globals['_CHECKEDAFFIRMATION']._serialized_end=1839
+  _globals['_PROVERSERVICE']._serialized_start=1842
+  _globals['_PROVERSERVICE']._serialized_end=3108
 # @@protoc_insertion_point(module_scope)

@@ -53,6 +53,34 @@ class ProveFundingRequest(_message.Message):
     signature: bytes
     def __init__(self, request_id: _Optional[str] = ..., member: _Optional[str] = ..., df: _Optional[bytes] = ..., epoch: _Optional[int] = ..., signature: _Optional[bytes] = ...) -> None: ...
 
+class ProveSizingRequest(_message.Message):
+    __slots__ = ("request_id", "member", "epoch", "signature")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    member: str
+    epoch: int
+    signature: bytes
+    def __init__(self, request_id: _Optional[str] = ..., member: _Optional[str] = ..., epoch: _Optional[int] = ..., signature: _Optional[bytes] = ...) -> None: ...
+
+class SizingFiling(_message.Message):
+    __slots__ = ("ctx_seq", "m", "q", "bound_proof", "sizing_proof", "cover2_proof")
+    CTX_SEQ_FIELD_NUMBER: _ClassVar[int]
+    M_FIELD_NUMBER: _ClassVar[int]
+    Q_FIELD_NUMBER: _ClassVar[int]
+    BOUND_PROOF_FIELD_NUMBER: _ClassVar[int]
+    SIZING_PROOF_FIELD_NUMBER: _ClassVar[int]
+    COVER2_PROOF_FIELD_NUMBER: _ClassVar[int]
+    ctx_seq: int
+    m: bytes
+    q: bytes
+    bound_proof: bytes
+    sizing_proof: bytes
+    cover2_proof: bytes
+    def __init__(self, ctx_seq: _Optional[int] = ..., m: _Optional[bytes] = ..., q: _Optional[bytes] = ..., bound_proof: _Optional[bytes] = ..., sizing_proof: _Optional[bytes] = ..., cover2_proof: _Optional[bytes] = ...) -> None: ...
+
 class ProveWithdrawalRequest(_message.Message):
     __slots__ = ("request_id", "member", "amount", "cycle", "signature")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]

@@ -50,6 +50,11 @@ class ProverServiceStub:
                 request_serializer=zkclear_dot_v1_dot_prover__pb2.ProveFundingRequest.SerializeToString,
                 response_deserializer=zkclear_dot_v1_dot_prover__pb2.MemberProof.FromString,
                 _registered_method=True)
+        self.ProveSizing = channel.unary_unary(
+                '/zkclear.v1.ProverService/ProveSizing',
+                request_serializer=zkclear_dot_v1_dot_prover__pb2.ProveSizingRequest.SerializeToString,
+                response_deserializer=zkclear_dot_v1_dot_prover__pb2.SizingFiling.FromString,
+                _registered_method=True)
         self.ProveWithdrawal = channel.unary_unary(
                 '/zkclear.v1.ProverService/ProveWithdrawal',
                 request_serializer=zkclear_dot_v1_dot_prover__pb2.ProveWithdrawalRequest.SerializeToString,
@@ -135,6 +140,15 @@ class ProverServiceServicer:
 
     def ProveFunding(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ProveSizing(self, request, context):
+        """The member's sizing / Cover-2 filing of the window (issue 14 §4), after
+        its funding; FAILED_PRECONDITION when its contribution is below f*m or
+        its stress loss beyond cash exceeds tau.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -267,6 +281,11 @@ def add_ProverServiceServicer_to_server(servicer, server):
                     servicer.ProveFunding,
                     request_deserializer=zkclear_dot_v1_dot_prover__pb2.ProveFundingRequest.FromString,
                     response_serializer=zkclear_dot_v1_dot_prover__pb2.MemberProof.SerializeToString,
+            ),
+            'ProveSizing': grpc.unary_unary_rpc_method_handler(
+                    servicer.ProveSizing,
+                    request_deserializer=zkclear_dot_v1_dot_prover__pb2.ProveSizingRequest.FromString,
+                    response_serializer=zkclear_dot_v1_dot_prover__pb2.SizingFiling.SerializeToString,
             ),
             'ProveWithdrawal': grpc.unary_unary_rpc_method_handler(
                     servicer.ProveWithdrawal,
@@ -410,6 +429,33 @@ class ProverService:
             '/zkclear.v1.ProverService/ProveFunding',
             zkclear_dot_v1_dot_prover__pb2.ProveFundingRequest.SerializeToString,
             zkclear_dot_v1_dot_prover__pb2.MemberProof.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ProveSizing(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zkclear.v1.ProverService/ProveSizing',
+            zkclear_dot_v1_dot_prover__pb2.ProveSizingRequest.SerializeToString,
+            zkclear_dot_v1_dot_prover__pb2.SizingFiling.FromString,
             options,
             channel_credentials,
             insecure,

@@ -70,6 +70,7 @@ from clearing.protocol.messages import (
     assessment_payment_message,
     assessment_settlement_message,
     deposit_message,
+    df_size_message,
     funding_message,
     trade_message,
     trade_tuple,
@@ -272,6 +273,26 @@ class Participant(SigningClient):
             lambda proof: self.clearing.FundDefault(clearing_pb2.FundDefaultRequest(
                 request_id=rid, member=self.name, df=df, epoch=epoch, signature=sig, **_proof_fields(proof)),
                 timeout=self.prove_timeout)).seq
+
+    def file_sizing(self, epoch: int | None = None, request_id: str | None = None) -> int:
+        """The window's sizing / Cover-2 filing (issue 14 §4), after :meth:`fund`
+        in the same window: the prover makes it, the node verifies it."""
+        rid = request_id or new_request_id("size")
+        if epoch is None:
+            epoch = self.ledger_status().epoch
+        sig = self._sign(df_size_message(self.name, epoch, rid))
+        f = self._prover().ProveSizing(prover_pb2.ProveSizingRequest(
+            request_id=rid, member=self.name, epoch=epoch, signature=sig), timeout=self.prove_timeout)
+        return self.clearing.FileSizing(clearing_pb2.FileSizingRequest(
+            request_id=rid, member=self.name, epoch=epoch, ctx_seq=f.ctx_seq, m=f.m, q=f.q,
+            bound_proof=f.bound_proof, sizing_proof=f.sizing_proof, cover2_proof=f.cover2_proof, signature=sig),
+            timeout=self.prove_timeout).seq
+
+    def cover2_report(self) -> list[dict]:
+        """The node's public Cover-2 adequacy report, one dict per closed window."""
+        return [{"epoch": w.epoch, "cycle": w.cycle, "required": w.required, "total": w.total, "met": w.met,
+                 "shortfall": w.shortfall}
+                for w in self.clearing.GetCover2Report(clearing_pb2.Cover2ReportRequest()).windows]
 
     def withdraw(self, amount: int, request_id: str | None = None) -> int:
         rid = request_id or new_request_id("wd")

@@ -102,6 +102,7 @@ from clearing.api import (
 )
 from clearing.node.checks_capture import VerifiedProofs
 from clearing.node.engine import Engine
+from clearing.protocol.df_sizing import SizingFiling
 from clearing.protocol.encoding import canonical
 from clearing.protocol.errors import EngineError, FailedPrecondition, NotFound
 from clearing.protocol.fields import NODE, OPERATOR, PROVER
@@ -486,6 +487,25 @@ class ClearingServicer(clearing_pb2_grpc.ClearingServiceServicer):
         return self._proved(request, context, caller, "df-fund", (request.member, df),
                             lambda e, proof, sig: e.fund_default(request.member, df, request.epoch, request.ctx_seq,
                                                                  proof, sig, request.request_id))
+
+    @rpc.unary
+    def FileSizing(self, request, context, caller):
+        caller.require_member(request.member)
+        filing = SizingFiling(request.member, request.epoch, request.ctx_seq, bytes(request.m), bytes(request.q),
+                              bytes(request.bound_proof), bytes(request.sizing_proof), bytes(request.cover2_proof))
+
+        def apply(e):
+            sig = convert.signature(request.signature)
+            rpc.require_time(context, VERIFY_TIME)
+            return e.size_default_fund(filing, sig, request.request_id)
+
+        res = self.node.once(request.member, request.request_id, "df-size", (request.member, request.epoch), apply)
+        return common_pb2.Ack(seq=res["seq"])
+
+    @rpc.unary
+    def GetCover2Report(self, request, context, caller):
+        return clearing_pb2.Cover2Report(windows=[clearing_pb2.Cover2Window(**w) for w in
+                                                  self.node.run(lambda e: e.cover2_report())])
 
     @rpc.unary
     def Withdraw(self, request, context, caller):

@@ -103,8 +103,9 @@ MESSAGE_NOTES: dict[str, tuple[str, str]] = {
     "insolvency-declaration": ("operator", "to declare any member insolvent, with its reason (issue 14 §4): "
                                            "`DeclareInsolvencyRequest.operator_signature`, "
                                            "`default-insolvency.op_sig`"),
-    "default-fund-sizing": ("member", "per sizing filing in a funding window (issue 14 §4): `df-size.sig` "
-                                      "(Engine.size_default_fund; no RPC yet)"),
+    "default-fund-sizing": ("member", "per sizing filing in a funding window (issue 14 §4): "
+                                      "`ProveSizingRequest.signature` and `FileSizingRequest.signature`, "
+                                      "`df-size.sig`"),
     "cycle-digest": ("node (the clearing node's key, genesis `keys.node`)",
                      "at cycle close: `close.node_sig` (the digest is also `CycleDigest.digest`)"),
     "default-open": ("prover", "`DefaultOpen.signature` (ProveDefaultOpen), `dm-open.sig`"),
@@ -302,7 +303,7 @@ EVENT_NOTES: dict[str, tuple[str, str]] = {
     "assessment-pay": ("assessment-payment", "ClearingService.PayAssessment"),
     "assessment-settle": ("assessment-from-cash", "ClearingService.SettleAssessment"),
     "close": ("cycle-digest", "AdminService.CloseCycle"),
-    "df-size": ("default-fund-sizing", "Engine.size_default_fund (issue 14 §4; no RPC yet)"),
+    "df-size": ("default-fund-sizing", "ClearingService.FileSizing"),
     "default-insolvency": ("insolvency-declaration", "AdminService.DeclareInsolvency"),
 }
 

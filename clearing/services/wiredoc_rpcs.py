@@ -104,6 +104,16 @@ RPC_NOTES: dict[str, RpcNote] = {
                       ("FAILED_PRECONDITION", "another epoch, already filed in this window, not the trading "
                                               "phase, a default in progress, a stale ctx_seq, or the member is "
                                               "not active"))),
+    "ClearingService.FileSizing": RpcNote(
+        MEMBER_SELF, (_VERIFY, _DEADLINE_V, _IDEM, _UNKNOWN,
+                      ("FAILED_PRECONDITION", "the CCP parameters ask for no sizing, another epoch, no FundDefault "
+                                              "of the member in this window, already filed, not the trading "
+                                              "phase, a default in progress, a stale ctx_seq, or the member is "
+                                              "not active"),
+                      ("INVALID_ARGUMENT", "sizing parts present without a sizing fraction, or a Cover-2 proof "
+                                           "without a stress set"))),
+    "ClearingService.GetCover2Report": RpcNote(ANY, (), "Public: one window per closed funding window "
+                                                         "(issue 14 §4); empty without a stress set."),
     "ClearingService.Withdraw": RpcNote(
         MEMBER_SELF, (_VERIFY, _DEADLINE_V, _IDEM, _UNKNOWN,
                       ("FAILED_PRECONDITION", "another cycle, no scenario set yet, an unpaid assessment, a stale "
@@ -167,6 +177,10 @@ RPC_NOTES: dict[str, RpcNote] = {
                                           "Changes no ledger state: the member submits the proof with "
                                           "FundDefault (the same for the other Prove* RPCs of members)."),
     "ProverService.ProveWithdrawal": RpcNote(f"{MEMBER_SELF} or {NODE}", (_REFUSED, _DEADLINE_P)),
+    "ProverService.ProveSizing": RpcNote(
+        f"{MEMBER_SELF} or {NODE}", (_REFUSED, _DEADLINE_P),
+        "Also FAILED_PRECONDITION when the contribution is below f*m or the stress loss beyond cash exceeds tau "
+        "(issue 14 §4); the member submits the filing with FileSizing."),
     "ProverService.ProveAssessmentPayment": RpcNote(f"{MEMBER_SELF} or {NODE}", (_REFUSED, _DEADLINE_P)),
     "ProverService.ProveAssessmentFromCash": RpcNote(
         f"{MEMBER_SELF} or {NODE}", (_REFUSED, _DEADLINE_P),
