@@ -33,7 +33,9 @@ per contract} -- see "Margin models" below;
 ``members``: [{id, cash, default_fund, liquidity, target_positions[I]}];
 ``ccp``: {skin_in_the_game_1, skin_in_the_game_2, assessment_cap_multiple,
 deposit_grid, optional insurance_fund (default 0), cooling_off_cycles (default 0),
-assessment_total_cap_multiple (default: assessment_cap_multiple)};
+assessment_total_cap_multiple (default: assessment_cap_multiple), df_sizing {num, den}
+and cover2 {tau, stress_scenarios: S' x I ints in minor units per contract, row 0
+all zeros} (issue 14 §4: clearing.ccp.oracle_df_sizing states their rules)};
 ``trades``: [{day, buyer, seller, instrument, quantity, price}];
 ``variants``: {name: {settlement_prices: (days) x I, close_out_prices[I]}}.
 Day 0's settlement row must equal every instrument's ``price0``.
@@ -101,6 +103,7 @@ load time, with a message naming the offending field.)
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from collections.abc import Mapping, Set
@@ -173,6 +176,10 @@ class CCPParams:
     #: multiples summed over the period (None: the per-event cap); optional
     cooling_off_cycles: int = 0
     assessment_total_cap_multiple: int | None = None
+    #: default-fund sizing fraction f = (num, den) and Cover-2 (tau, stress rows) (issue 14 §4); optional
+    df_sizing: tuple[int, int] | None = None
+    cover2_tau: int | None = None
+    stress_scenarios: tuple[tuple[int, ...], ...] | None = None
 
 
 def grid_deposit(amount: int, liquidity: int, grid: int) -> int:
@@ -344,6 +351,11 @@ class Scenario:
             d["ccp"]["cooling_off_cycles"] = self.ccp.cooling_off_cycles
         if self.ccp.assessment_total_cap_multiple is not None:
             d["ccp"]["assessment_total_cap_multiple"] = self.ccp.assessment_total_cap_multiple
+        if self.ccp.df_sizing is not None:
+            d["ccp"]["df_sizing"] = {"num": self.ccp.df_sizing[0], "den": self.ccp.df_sizing[1]}
+        if self.ccp.cover2_tau is not None:
+            d["ccp"]["cover2"] = {"tau": self.ccp.cover2_tau,
+                                  "stress_scenarios": [list(r) for r in self.ccp.stress_scenarios or ()]}
         d["trades"] = [
             {"day": t.day, "buyer": t.buyer, "seller": t.seller, "instrument": t.instrument,
              "quantity": t.quantity, "price": t.price}
@@ -533,7 +545,8 @@ def _validate(d: Any) -> Scenario:
 
     # ccp
     c = _obj(d["ccp"], "ccp", {"skin_in_the_game_1", "skin_in_the_game_2", "assessment_cap_multiple"},
-             {"deposit_grid", "insurance_fund", "cooling_off_cycles", "assessment_total_cap_multiple"})
+             {"deposit_grid", "insurance_fund", "cooling_off_cycles", "assessment_total_cap_multiple", "df_sizing",
+              "cover2"})
     ccp = CCPParams(
         skin_in_the_game_1=_int(c["skin_in_the_game_1"], "ccp.skin_in_the_game_1", 0, AMOUNT_BOUND),
         skin_in_the_game_2=_int(c["skin_in_the_game_2"], "ccp.skin_in_the_game_2", 0, AMOUNT_BOUND),
@@ -544,6 +557,7 @@ def _validate(d: Any) -> Scenario:
         cooling_off_cycles=_int(c.get("cooling_off_cycles", 0), "ccp.cooling_off_cycles", 0, 1 << 16),
         assessment_total_cap_multiple=None if c.get("assessment_total_cap_multiple") is None else _int(
             c["assessment_total_cap_multiple"], "ccp.assessment_total_cap_multiple", 0, CAP_MULTIPLE_BOUND),
+        **_df_sizing_params(c, len(instruments)),
     )
     for k, m in enumerate(members):
         if ccp.assessment_cap_multiple * m.default_fund >= PROVEN_CHARGE_BOUND:
@@ -618,6 +632,31 @@ def _validate(d: Any) -> Scenario:
                     margin_scenarios=margin_scenarios,
                     members=tuple(members), ccp=ccp, trades=tuple(trades), variants=variants,
                     units=units, rules=rules)
+
+
+def _df_sizing_params(c: Mapping, n_instruments: int) -> dict:
+    """The optional ccp.df_sizing {num, den} and ccp.cover2 {tau,
+    stress_scenarios} (issue 14 §4) as CCPParams fields."""
+    out: dict[str, Any] = {}
+    if "df_sizing" in c:
+        f = _obj(c["df_sizing"], "ccp.df_sizing", {"num", "den"})
+        den = _int(f["den"], "ccp.df_sizing.den", 1, (1 << 20) + 1)
+        num = _int(f["num"], "ccp.df_sizing.num", 1, den + 1)
+        if math.gcd(num, den) != 1:
+            raise ScenarioError("ccp.df_sizing: num/den must be in lowest terms")
+        out["df_sizing"] = (num, den)
+    if "cover2" in c:
+        v = _obj(c["cover2"], "ccp.cover2", {"tau", "stress_scenarios"})
+        out["cover2_tau"] = _int(v["tau"], "ccp.cover2.tau", 0, AMOUNT_BOUND)
+        rows = _list(v["stress_scenarios"], "ccp.cover2.stress_scenarios", min_len=2, max_len=2048)
+        stress = tuple(tuple(_int(x, f"ccp.cover2.stress_scenarios[{s}][{i}]", -(1 << 64) + 1, 1 << 64)
+                             for i, x in enumerate(_list(r, f"ccp.cover2.stress_scenarios[{s}]",
+                                                         exact=n_instruments)))
+                       for s, r in enumerate(rows))
+        if any(stress[0]):
+            raise ScenarioError("ccp.cover2.stress_scenarios[0] must be the no-move row (all zeros)")
+        out["stress_scenarios"] = stress
+    return out
 
 
 def _margin_model(v: Any, scenarios: int) -> MarginModel:

@@ -46,14 +46,19 @@ def run(args) -> int:
     op = load_identity(directory, "operator")
     instruments: list[dict[str, Any]] = [{"id": i.id, "multiplier": i.multiplier, "tick": i.tick, "price0": i.price0}
                                          for i in sc.instruments]
-    ccp = {"skin_in_the_game_1": sc.ccp.skin_in_the_game_1, "skin_in_the_game_2": sc.ccp.skin_in_the_game_2,
-           "assessment_cap_multiple": sc.ccp.assessment_cap_multiple}
+    ccp: dict[str, Any] = {"skin_in_the_game_1": sc.ccp.skin_in_the_game_1,
+                           "skin_in_the_game_2": sc.ccp.skin_in_the_game_2,
+                           "assessment_cap_multiple": sc.ccp.assessment_cap_multiple}
     if sc.ccp.insurance_fund:  # optional genesis key (issue 14): absent means 0
         ccp["insurance_fund"] = sc.ccp.insurance_fund
     if sc.ccp.cooling_off_cycles:
         ccp["cooling_off_cycles"] = sc.ccp.cooling_off_cycles
     if sc.ccp.assessment_total_cap_multiple is not None:
         ccp["assessment_total_cap_multiple"] = sc.ccp.assessment_total_cap_multiple
+    if sc.ccp.df_sizing is not None:  # issue 14 §4: default-fund sizing and Cover-2
+        ccp["df_size_num"], ccp["df_size_den"] = sc.ccp.df_sizing
+    if sc.ccp.cover2_tau is not None:
+        ccp["cover2_tau"], ccp["stress_scenarios"] = sc.ccp.cover2_tau, [list(r) for r in sc.ccp.stress_scenarios or ()]
     ports = {"clearing": args.port_base, "prover": args.port_base + 1, "auditor": args.port_base + 2}
     services_config.write_service_files(directory, roster, op.ed25519_private, instruments, ccp, ports)
     print(f"initialised {directory}: {len(members)} members, operator, nodes clearing/prover/auditor; "

@@ -165,6 +165,18 @@ class Agent:
         self.p.fund(self.me.default_fund, request_id=f"onboard-df-{self.name}")
         return {"deposit": amount}
 
+    def op_size(self, req) -> dict:
+        """Issue 14 §4: the window's sizing / Cover-2 filing (after op_onboard)."""
+        return {"seq": self.p.file_sizing(request_id=f"size-{int(req['epoch'])}-{self.name}")}
+
+    def op_replenish(self, req) -> dict:
+        """Issue 14 §4: the replenishment window -- a member not in default
+        re-files its scenario contribution, then its sizing / Cover-2 filing."""
+        if self.p.account().status == "defaulted":
+            return {"skipped": True}
+        self.p.fund(self.me.default_fund, request_id=f"replenish-df-{self.name}")
+        return {"seq": self.p.file_sizing(request_id=f"replenish-size-{self.name}")}
+
     def op_submit(self, req) -> dict:
         day = int(req["day"])
         submitted, refused = [], []

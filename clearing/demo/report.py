@@ -24,7 +24,9 @@
   {U, G} summed over the events that reached tranche 8 (U the loss the
   assessments left, G the survivors' opened VM gains);
   ``insurance_fund_balance`` {before, after} the fund's public balance
-  before the first and after the last default event.
+  before the first and after the last default event; ``cover2`` the Cover-2
+  adequacy {required, total, met} of every closed funding window (issue 14
+  §4; empty unless the scenario's ccp section has a stress set).
 * :func:`waterfall_svg` draws the chart by hand as SVG (no plotting
   library): one floating bar per tranche starting where the previous one
   ended, then the rounding residual, the uncovered loss and the total loss.
@@ -80,7 +82,7 @@ def amount(x: int) -> str:
 # ---------------------------------------------------------------------------
 def assemble_report(*, scenario, variant: str, backend: str, days: list[dict], cycles: list[dict], proofs: dict,
                     refused_invalid: int, invariants: dict, reports: list[dict], auditor: dict, oracle: dict,
-                    elapsed: float, processes: list[dict] | None = None) -> dict:
+                    elapsed: float, processes: list[dict] | None = None, cover2: list[dict] | None = None) -> dict:
     waterfall: list[dict[str, Any]] = [{"tranche": t, "amount": sum(_tranche(r, t) for r in reports)}
                                        for t in TRANCHES]
     loss = sum(int(r["loss"]) for r in reports)
@@ -114,6 +116,7 @@ def assemble_report(*, scenario, variant: str, backend: str, days: list[dict], c
         "insurance_fund_balance": {"before": int(reports[0].get("insurance_fund_before", 0)) if reports else None,
                            "after": int(reports[-1].get("insurance_fund_after", 0)) if reports else None},
         "liquidity_line": sum(int(r.get("liquidity_line", 0)) for r in reports),
+        "cover2": [dict(w) for w in cover2 or []],
         "accounting_identity": identity,
         "invariants": invariants,
         "auditor": auditor,
@@ -416,6 +419,10 @@ def print_summary(report: dict, paths: dict) -> None:
     out.append(f"  {'gross_loss'.ljust(w)}  {amount(report.get('gross_loss', report['loss'])):>20}  "
                "(net loss + collateral the defaulters consumed before their default)")
     out.append(f"  VM gains haircut rate U/G: {haircut_rate_text(report.get('vm_gains_haircut_rate', {}))}")
+    for k, w in enumerate(report.get("cover2", [])):  # issue 14 §4: Cover-2 adequacy per funding window
+        state = "met" if w["met"] else f"NOT met, short by {amount(w['required'] - w['total'])}"
+        out.append(f"  Cover-2, funding window {k}: fund {amount(w['total'])} vs 2*tau {amount(w['required'])}: "
+                   f"{state}")
     a, p, o = report["auditor"], report["proofs"], report["oracle"]
     out.append("")
     out.append(f"proofs: {p['generated']} generated, {p['verified']} verified, {p['rejected']} rejected")

@@ -95,6 +95,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from clearing.demo import df_windows
 from clearing.demo.errors import DemoError, PortTaken
 from clearing.demo.ledger_view import LedgerView, check_invariants
 from clearing.demo.oracle_check import compare_with_oracle
@@ -435,8 +436,10 @@ class _Run:
             self.broadcast({"op": "onboard"})
             self.say(f"onboarding: operator admitted {', '.join(admitted)}; each member deposited publicly "
                      f"and funded its default-fund contribution out of cash (amount hidden, range-proven)")
+            df_windows.onboarding_window(self)        # issue 14 §4 (only when the ccp asks for it)
             for d in range(self.variant.days):
                 self.day(d)
+            df_windows.replenishment_window(self)
             return self.finish()
         finally:
             self.op.close()
@@ -565,6 +568,8 @@ class _Run:
                  f"{audit.cycles} cycles; node {'agrees' if audit.node_agrees else 'DISAGREES'}; digests "
                  f"{'match' if digest_matches else 'DIFFER'}")
         checked, mismatches = compare_with_oracle(self.days, reports, self.oracle, self.ledger.public_books())
+        cover2, cover2_mismatches = df_windows.cover2_outputs(self)
+        mismatches = list(mismatches) + cover2_mismatches
         from clearing.demo.report import assemble_report
 
         report = assemble_report(
@@ -575,7 +580,7 @@ class _Run:
                      "events": int(audit.events), "cycles": int(audit.cycles), "error": audit.error,
                      "digests": auditor_digests},
             oracle={"checked": checked, "mismatches": mismatches, "ok": not mismatches},
-            elapsed=self.say.elapsed(),
+            elapsed=self.say.elapsed(), cover2=cover2,
             processes=[{"name": n, "pid": c.pid, "endpoint": self.targets[n]} for n, c in self.nodes.items()]
             + [{"name": f"member {m}", "pid": c.pid, "endpoint": None} for m, c in self.agents.items()])
         from clearing.demo.report import print_summary, write_outputs

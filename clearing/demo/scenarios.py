@@ -14,6 +14,11 @@ name           file (package clearing.data)  what it shows
                                            normal: pro rata with a rounding
                                            residual; severe: every gain taken,
                                            an uncovered loss left)
+``cover2``     ccp-cover2.json             issue 14 §4: bad-debt with default-fund
+                                           sizing (f = 1/20) and Cover-2 (tau, a
+                                           stress set): funding window 0 after
+                                           onboarding (met), the replenishment
+                                           window after the last day (not met)
 =============  ==========================  =====================================
 """
 from __future__ import annotations
@@ -22,7 +27,8 @@ from importlib import resources
 
 #: packaged scenario name -> file in clearing/data (the files' own names work too)
 PACKAGED = {"demo": "ccp-demo.json", "ccp-demo": "ccp-demo.json",
-            "bad-debt": "ccp-bad-debt.json", "ccp-bad-debt": "ccp-bad-debt.json"}
+            "bad-debt": "ccp-bad-debt.json", "ccp-bad-debt": "ccp-bad-debt.json",
+            "cover2": "ccp-cover2.json", "ccp-cover2": "ccp-cover2.json"}
 
 
 def load_named_scenario(name_or_path: str):

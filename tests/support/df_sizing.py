@@ -52,3 +52,33 @@ def sized_ledger_run(base) -> Sim:
     sim.open_epoch()
     declare(sim, "C", "insolvency: court filing")
     return sim
+
+
+# -- a scenario's funding windows (clearing.ccp.oracle_df_sizing's rules) ------------------------
+def scenario_ccp(sc) -> dict:
+    """The genesis ccp keys of a scenario's df_sizing / cover2 (empty without them)."""
+    out: dict = {}
+    if sc.ccp.df_sizing is not None:
+        out["df_size_num"], out["df_size_den"] = sc.ccp.df_sizing
+    if sc.ccp.cover2_tau is not None:
+        out["cover2_tau"], out["stress_scenarios"] = sc.ccp.cover2_tau, [list(r) for r in sc.ccp.stress_scenarios]
+    return out
+
+
+def onboarding_window(sim: Sim, sc) -> None:
+    """Window 0: every member (funded at onboarding) files its sizing; the window closes."""
+    if not scenario_ccp(sc):
+        return
+    for m in sc.members:
+        size(sim, m.id)
+    sim.open_epoch()
+
+
+def replenishment_window(sim: Sim, sc) -> None:
+    """Window 1, after the last day: every member not in default re-files its default_fund and its sizing."""
+    for m in sc.members:
+        if sim.engine.account(m.id)["status"] == "defaulted":
+            continue
+        sim.fund(m.id, m.default_fund)
+        size(sim, m.id)
+    sim.open_epoch()

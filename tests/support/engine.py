@@ -367,6 +367,8 @@ def run_scenario(tmp_path, sc, variant_name: str, seed=b"scenario", reopen_every
         ccp["cooling_off_cycles"] = sc.ccp.cooling_off_cycles
     if sc.ccp.assessment_total_cap_multiple is not None:
         ccp["assessment_total_cap_multiple"] = sc.ccp.assessment_total_cap_multiple
+    from support import df_sizing  # issue 14 §4: sizing / Cover-2 keys and window 0, when the scenario has them
+    ccp.update(df_sizing.scenario_ccp(sc))
     sim = Sim(tmp_path / "scenario.db", instruments, ccp, seed=seed)
     sim.reopen_every_step = reopen_every_step
     matrix = scenario_matrix(sc)
@@ -379,6 +381,7 @@ def run_scenario(tmp_path, sc, variant_name: str, seed=b"scenario", reopen_every
         sim.deposit(m.id, m.cash + m.default_fund)
         sim.fund(m.id, m.default_fund)
         liquidity[m.id] = m.liquidity
+    df_sizing.onboarding_window(sim, sc)
     days = []
     for d in range(variant.days):
         booked, rejected = [], []
