@@ -9,6 +9,8 @@ import dataclasses
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from prover import df_sizing as PD
 from prover import statements as P
@@ -262,3 +264,26 @@ def test_statement_bounds():
         DfSizing(ctx(), C, C, C, 2, 4)
     with pytest.raises(StatementError):
         DfSizing(ctx(), C, C, "q", 1, 4)
+
+
+@settings(max_examples=8, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 3), st.integers(1, 50), st.integers(1, 50), st.data())
+def test_sized_minimum_matches_the_oracle(S, I, num, den, data):
+    """The statement's threshold is the oracle's own ceil(f * IM): the exact
+    minimum proves, one unit less does not (random sets, positions, f)."""
+    import math
+
+    from clearing.ccp.oracle_df_sizing import sized_minimum_contribution
+
+    if math.gcd(num, den) != 1 or num > den:
+        num, den = 1, den
+    rnd = random.Random(data.draw(st.integers(0, 1 << 30)))
+    matrix = scan_matrix(rnd, S + 1, I)
+    positions = [rnd.randint(-40, 40) for _ in range(I)]
+    need = sized_minimum_contribution(matrix, positions, (num, den))
+    assert need == sized_minimum(im(matrix, positions), num, den)
+    b, s, sp = prove_pair(need, positions, matrix, f=(num, den))
+    VD.verify_sizing(b, s, sp.bound_proof.to_bytes(), sp.sizing_proof.to_bytes())
+    if need:
+        with pytest.raises(ProvingError):
+            prove_pair(need - 1, positions, matrix, f=(num, den))

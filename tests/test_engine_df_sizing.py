@@ -205,3 +205,28 @@ def test_replenishment_after_a_default_restores_sized_contributions(tmp_path):
     sim.open_epoch()                                    # the window closes over A and B
     assert sim.engine.state.books["epochs"][-1]["members"] == ["A", "B"]
     assert sim.engine.cover2_report()[-1]["total"] == need["A"] + need["B"]
+
+
+def test_sizing_under_an_expected_shortfall_set(tmp_path):
+    """The bound m is proven under the set's model: with an ES set the sized
+    minimum is f * ES (the oracle's own ES arithmetic), exact to the unit."""
+    from clearing.ccp.oracle_df_sizing import es_requirement_own
+
+    sim = make_sim(tmp_path / "ledger.db", cover2=False, seed=b"df-sizing-es")
+    onboard(sim, ("A", "B", "C"), 10**8, 10**6)
+    sim.open_epoch()
+    sim.trade("t1", "A", "B", "ESX", 7, 500000)
+    sim.trade("t2", "B", "A", "RTX", 5, 200000)
+    es_rows = MATRIX[1:]
+    sim.settle([500000, 200000], es_rows, model={"kind": "es", "k": 2})
+    sim.margin()
+    sim.close()
+    for mid, pos in (("A", [7, -5]), ("B", [-7, 5])):
+        need = -((-F[0] * es_requirement_own(es_rows, pos, 2)) // F[1])
+        assert need > 0
+        sim.fund(mid, need - 1 if mid == "B" else need)
+        if mid == "B":
+            with pytest.raises(Refused):
+                size(sim, mid)
+        else:
+            size(sim, mid)
