@@ -8,6 +8,17 @@ proof bytes)`` or None (insolvent).  :class:`DaskProver` has the pool's
 interface (``prove_margins``, ``start``, ``close``, ``last_cpu_s``,
 ``last_unproven``), so the witness store uses either.
 
+Chunk jobs.  When the statements span several range proofs (ES, large S)
+and the members are fewer than twice the workers (``chunks="auto"``; or
+"always"/"never"), one job per range proof instead, as the local pool does
+for such statements: the prover computes each member's witness (ES: t, e_s
+and their commitments; full, else solvency-only, else insolvent -- decided
+on the openings) and the chunk jobs (:func:`prover.statements.chunk_jobs`:
+the statement's seed, the chunk index, that chunk's derived values and
+blindings), workers prove them (:func:`prover.pool.prove_chunk_job`), and
+the prover assembles the member's proof and verifies it; a failure
+resubmits that member's chunks.  One large member so uses every worker.
+
 Trust.  The workers are inside the prover's trust domain: they receive
 openings.  They receive them only over TLS: the address must be
 ``tls://HOST:PORT`` and the client's :class:`distributed.security.Security`
@@ -56,10 +67,13 @@ generator vectors (:func:`zkp.generators.vector_snapshot`) from a worker
 plugin registered with the scheduler (replaced when a cycle needs longer
 vectors), so they skip hash-to-curve; the scheduler hands the plugin to
 every worker that joins later too (a restarted one).  Not scattered data:
-the scheduler keeps one replica of that, and losing the worker holding it
-would cancel every job.  With an injected (seeded) ``rng`` the batch is proved in
-process, in member order, as by the local pool, so seeded runs stay
-reproducible.
+Dask's active memory manager soon keeps one replica of that, and losing the
+worker holding it would cancel every job.  The LocalCluster's workers run
+without Dask's stack sampler (a thread taking the GIL every 10 ms costs
+CPU-bound jobs a few per cent); for a remote cluster set
+``DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False`` on the workers.  With
+an injected (seeded) ``rng`` the batch is proved in process, in member
+order, as by the local pool, so seeded runs stay reproducible.
 """
 from __future__ import annotations
 
@@ -102,6 +116,9 @@ DEFAULT_ATTEMPTS = 3
 #: Seconds to connect to a scheduler / start a LocalCluster.
 CONNECT_TIMEOUT = 60.0
 MAX_LOCAL_WORKERS = 256
+#: Results checked together (one batch verification) as they arrive; the
+#: rest when the last job is in.
+VERIFY_BATCH = 32
 
 
 class DaskConfigError(ValueError):
@@ -542,16 +559,20 @@ class DaskProver:
             else:
                 log.error("%s %d: %s; no attempts left: unproven", what, u, why)
 
+        def check(arrived: list[tuple[int, Any]]) -> None:
+            for u in accept(arrived):
+                again(u, "a worker's result failed the prover's check")
+
         for u in range(len(payloads)):
             submit(u)
         ready = as_completed(list(pending), loop=self.client.loop, timeout=max(0.0, end - time.monotonic()))
+        arrived: list[tuple[int, Any]] = []  # checked in batches: batch verification shares its work
         try:
             while pending:
                 try:
                     done = ready.next_batch(block=True)
                 except (TimeoutError, StopIteration):
                     break
-                arrived: list[tuple[int, Any]] = []
                 for fut in done:
                     u = pending.pop(fut)
                     if fut.status == "finished":
@@ -561,8 +582,11 @@ class DaskProver:
                         arrived.append((u, value))
                     else:
                         again(u, f"the job failed on the cluster ({fut.status})")
-                for u in accept(arrived):
-                    again(u, "a worker's result failed the prover's check")
+                if len(arrived) >= VERIFY_BATCH or not pending:
+                    batch, arrived = arrived, []
+                    check(batch)
+            if arrived:  # the deadline passed: what arrived in time still counts
+                check(arrived)
         finally:
             if pending:
                 log.error("margin batch deadline: %d of %d %ss unanswered: unproven", len(pending),

@@ -369,6 +369,10 @@ def test_services_config_and_cli_flags(tmp_path, capsys):
     from clearing import cli
     assert cli.main(["serve", "clearing", "--config", str(d), "--dask", "local:2"]) != 0
     assert "apply to 'serve prover' only" in capsys.readouterr().err
+    _set_services(d, dask=None, dask_deadline=None)
+    # plain TCP is refused before the prover serves anything (openings travel only over TLS)
+    assert cli.main(["serve", "prover", "--config", str(d), "--port", "0", "--dask", "tcp://127.0.0.1:1"]) != 0
+    assert "Dask: the Dask address must be 'tls://HOST:PORT' or 'local:N'" in capsys.readouterr().err
 
 
 def _set_services(d, **kw):
