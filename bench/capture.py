@@ -521,7 +521,8 @@ def run_row(mode: str, clients: int, trades: int, *, members: int = DEFAULT_MEMB
     """One row on a fresh house (``keep``: a directory to leave its config,
     databases and logs in, else a temporary one, removed; ``profile``: the
     node sampled by py-spy over the clocked window into ``<row>/node.pyspy``
-    -- collapsed stacks of the threads on a CPU, 100 samples a second)."""
+    -- collapsed stacks of the thread holding the GIL, 100 samples a second:
+    the node's Python time; its share of the samples is how busy the GIL was)."""
     if mode not in MODES:
         raise BenchUsageError(f"unknown capture mode {mode!r} (known: {', '.join(MODES)})")
     if window < 1:
@@ -579,7 +580,7 @@ def _start_profile(house: House) -> subprocess.Popen:
     if exe is None:
         raise BenchUsageError("--profile needs py-spy (pip install py-spy)")
     out = house.dir / "node.pyspy"
-    spy = subprocess.Popen([exe, "record", "--pid", str(house.pid("clearing")), "--format", "raw",
+    spy = subprocess.Popen([exe, "record", "--pid", str(house.pid("clearing")), "--format", "raw", "--gil",
                             "--threads", "--rate", "100", "--output", str(out)],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1.0)  # attached before the clock

@@ -81,6 +81,34 @@ class _NoReads:
         return getattr(self._inner, name)
 
 
+class _CountingPushes:
+    """Counts the node's PushOpening calls to the prover, per trade."""
+
+    def __init__(self, node):
+        self.node, self.calls = node, {}
+
+    def __enter__(self):
+        self.inner = self.node._prover.get()
+        outer = self
+
+        class Proxy:
+            def __getattr__(self, name):
+                fn = getattr(outer.inner, name)
+                if name != "PushOpening":
+                    return fn
+
+                def counted(request, **kw):
+                    outer.calls[request.trade_id] = outer.calls.get(request.trade_id, 0) + 1
+                    return fn(request, **kw)
+                return counted
+
+        self.node._prover._client = Proxy()
+        return self
+
+    def __exit__(self, *exc):
+        self.node._prover._client = self.inner
+
+
 class _CountingReads:
     """Counts the engine's pending-set reads (``pending_for``)."""
 
@@ -110,7 +138,7 @@ def test_counterparty_affirms_n_trades_from_one_stream_without_rereading(cluster
     saved, b.clearing = b.clearing, _NoReads(b.clearing)
     got: list[str] = []
     try:
-        with _CountingReads(node.engine.engine) as reads:
+        with _CountingReads(node.engine.engine) as reads, _CountingPushes(node) as pushes:
             feed = b.pending_feed(timeout=60)
 
             def desk():
@@ -129,6 +157,8 @@ def test_counterparty_affirms_n_trades_from_one_stream_without_rereading(cluster
             th.join(60)
             assert not th.is_alive()
         assert reads.calls == 1  # the current set, read once for the stream
+        # one push of each opening to the prover, though SubmitTrade and AffirmTrade race for it
+        assert pushes.calls == {f"s-{k}": 1 for k in range(1, n)}
     finally:
         b.clearing = saved
     assert got == [f"s-{k}" for k in range(n)]  # each once, in capture order
