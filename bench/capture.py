@@ -40,9 +40,11 @@ the clock
                     for the ledger status it read once before the clock: the
                     trade proof, the seals), then submits.
 
-    A trade's latency runs from its start (the initiator beginning it; in a
-    paced row its scheduled time, so a late start counts) until both parties
-    have their answers (SubmitTrade and AffirmTrade returned).  ``--rate`` /
+    A trade's latency runs from its start (flat out: when the initiator's
+    window has room for it, so an end-to-end trade's proving counts; in a
+    paced row its scheduled time, so a late start or a full window counts)
+    until both parties have their answers (SubmitTrade and AffirmTrade
+    returned).  ``--rate`` /
     ``--half-capacity`` pace the initiators (open loop: trade n of pair k is
     due at n*K/R + k/R seconds) instead of letting them run flat out.
 
@@ -354,13 +356,16 @@ class Workload:
         barrier.wait()
         n_pairs = len(self.pairs)
         for n, t in enumerate(trades):
-            if self.rate:
+            if self.rate:  # a trade starts when it is due; waiting for the window counts
                 due = self.t0 + (n * n_pairs + k) / self.rate
                 time.sleep(max(0.0, due - time.perf_counter()))
                 start = due
-            else:
+                pipe.reserve()
+            else:  # flat out: a trade starts when the window has room for it
+                pipe.reserve()
                 start = time.perf_counter()
             if time.perf_counter() > self.deadline:
+                pipe.window.release_reserved()
                 self._fail("submit", t.tid, TimeoutError())
                 with self.lock:
                     self.submit_failed.add(t.tid)
@@ -372,7 +377,14 @@ class Workload:
                 req = self.ready[t.tid] if self.mode == "preproved" else p.make_trade(
                     t.tid, t.counterparty, t.instrument, t.side, t.quantity, t.price, request_id=f"rq-{t.tid}",
                     status=status)[0]
-                fut = pipe.submit(req)
+            except Exception as exc:  # noqa: BLE001 - recorded; the row is not ok
+                pipe.window.release_reserved()
+                self._fail("submit", t.tid, exc)
+                with self.lock:
+                    self.submit_failed.add(t.tid)
+                continue
+            try:
+                fut = pipe.submit(req, reserved=True)
             except Exception as exc:  # noqa: BLE001 - recorded; the row is not ok
                 self._fail("submit", t.tid, exc)
                 with self.lock:

@@ -466,3 +466,25 @@ def test_ledger_tail_serves_what_the_engine_would(cluster):
     assert t.after(12, 1) == [(13, b"c", b"h")]
     with pytest.raises(ValueError):
         t.extend([(16, b"e", b"h")])
+
+
+def test_call_window_reserved_places():
+    call = _FakeCall([], delay=0.05)
+    w = CallWindow(2)
+    w.reserve()
+    w.reserve()  # the window is full of reserved places: no third call may start
+    started = threading.Event()
+
+    def third():
+        w.call(call, "c", timeout=10)
+        started.set()
+
+    th = threading.Thread(target=third, daemon=True)
+    th.start()
+    assert not started.wait(0.2)
+    first = w.call(call, "a", timeout=10, reserved=True)
+    w.release_reserved()  # the second place is given back unused
+    assert started.wait(5)
+    assert first.result(timeout=5) == ("ok", "a")
+    w.drain()
+    assert call.max_in_flight <= 2 and call.requests == ["a", "c"]

@@ -485,10 +485,16 @@ class TradePipeline:
     def __repr__(self) -> str:
         return f"TradePipeline({self.p.name!r}, window={self.window.size})"
 
-    def submit(self, request: clearing_pb2.SubmitTradeRequest) -> Future:
+    def reserve(self) -> None:
+        """Wait until the window has room for one more call, and keep that
+        room for the next ``submit(..., reserved=True)`` (a client that
+        starts a trade only when it can send it)."""
+        self.window.reserve()
+
+    def submit(self, request: clearing_pb2.SubmitTradeRequest, *, reserved: bool = False) -> Future:
         """SubmitTrade (a request from :meth:`Participant.make_trade`); a
         future of its TradeStatus."""
-        return self.window.call(self.p.clearing_stub.SubmitTrade, request, self.p.prove_timeout)
+        return self.window.call(self.p.clearing_stub.SubmitTrade, request, self.p.prove_timeout, reserved=reserved)
 
     def affirm(self, c: CheckedTrade, *, expect: dict | None = None, request_id: str | None = None) -> Future:
         """AffirmTrade of a checked trade (:meth:`Participant.affirmation`'s

@@ -125,8 +125,8 @@ class CallWindow:
 
     ``window.call(stub.Method, request, timeout)`` returns a
     ``concurrent.futures.Future`` of the reply (or of the final RpcError);
-    it blocks while ``size`` calls are in flight.  ``drain()`` waits until
-    none is."""
+    it blocks while ``size`` calls are in flight (or takes the place
+    :meth:`reserve` waited for).  ``drain()`` waits until none is."""
 
     def __init__(self, size: int, *, attempts: int = ATTEMPTS, clock=time.monotonic):
         if size < 1:
@@ -141,8 +141,14 @@ class CallWindow:
     def __repr__(self) -> str:
         return f"CallWindow(size={self.size})"
 
-    def call(self, method, request, timeout: float | None) -> Future:
+    def reserve(self) -> None:
+        """Wait for a free place in the window and hold it for the next
+        :meth:`call` made with ``reserved=True``."""
         self._slots.acquire()
+
+    def call(self, method, request, timeout: float | None, *, reserved: bool = False) -> Future:
+        if not reserved:
+            self._slots.acquire()
         out: Future = Future()
         end = None if timeout is None else self._clock() + timeout
 
@@ -179,6 +185,10 @@ class CallWindow:
 
         attempt(0)
         return out
+
+    def release_reserved(self) -> None:
+        """Give back a place :meth:`reserve` took and no call used."""
+        self._slots.release()
 
     def drain(self) -> None:
         """Wait until no call is in flight."""
