@@ -50,7 +50,7 @@ def test_sized_windows_and_the_adequacy_report(tmp_path):
     # the window stays open until every member filed a sized contribution: next window
     sim.fund("C", 4 * 10**6)
     size(sim, "C")
-    with pytest.raises(FailedPrecondition):
+    with pytest.raises(Refused):               # the prover opens no total before every sizing
         sim.open_epoch()
     assert sim.engine.state.epoch == 1
 
@@ -63,8 +63,18 @@ def test_window_closes_only_when_sized_and_report_met(tmp_path):
         sim.fund(mid, 10**6)
     size(sim, "A")
     size(sim, "B")
-    with pytest.raises(FailedPrecondition):   # C filed its df-fund but not its sizing
-        sim.engine.open_epoch_total(sim.witness.epoch_total(sim.cycle, sim.accounts()), "ep-1")
+    with pytest.raises(Refused):              # C filed its df-fund but not its sizing: no total opened
+        sim.witness.epoch_total(sim.cycle, sim.accounts())
+    # and the node refuses such a total too (a prover that opened it anyway)
+    import prover.custody.witness as W
+    saved = W.window_unsized
+    W.window_unsized = lambda state, members: []
+    try:
+        early = sim.witness.epoch_total(sim.cycle, sim.accounts())
+    finally:
+        W.window_unsized = saved
+    with pytest.raises(FailedPrecondition):
+        sim.engine.open_epoch_total(early, "ep-early")
     size(sim, "C")
     with pytest.raises(FailedPrecondition):   # one sizing per member and window
         size(sim, "C")
@@ -198,7 +208,7 @@ def test_replenishment_after_a_default_restores_sized_contributions(tmp_path):
     sim.fund("C", need["C"] - 1)
     with pytest.raises(Refused):
         size(sim, "C")
-    with pytest.raises(FailedPrecondition):             # the window waits for C
+    with pytest.raises(Refused):                        # the window waits for C
         sim.open_epoch()
     declare(sim, "C", "did not replenish its default-fund contribution")
     sim.default_event([490000, 200000])

@@ -31,6 +31,15 @@ if TYPE_CHECKING:
     from prover.custody.witness import WitnessStore
 
 
+def window_unsized(state, members) -> list[str]:
+    """Members of the window that have not filed their sizing yet (none
+    when the ccp asks for no sizing): the window total is not opened before."""
+    if not enabled(state.cfg()["ccp"]):
+        return []
+    sized = set(state.books.get("sized", []))
+    return [m for m in members if m not in sized]
+
+
 def prove_df_size(store: WitnessStore, member: str, epoch: int, request_id: str, sig: bytes,
                   public_account: dict) -> SizingFiling:
     from prover.custody.witness import Refused

@@ -76,6 +76,7 @@ from clearing.protocol.statements import (
     withdrawal_statement,
 )
 from clearing.protocol.vm_gains import VM_PURPOSES
+from prover.custody.df_sizing import window_unsized
 from prover.custody.vm_gains import vm_gains_answer
 from prover.distributed import DaskProver
 from prover.pool import ProverPool, shared_pool
@@ -523,6 +524,9 @@ class WitnessStore:
             self.log.append(("epoch-total", "all", cycle, "refused: window not complete"))
             raise Refused("the funding window is not complete: the total is opened only when every member "
                           "not in default has filed its contribution")
+        if window_unsized(s, members):  # issue 14 §4: every sizing filed first
+            self.log.append(("epoch-total", "all", cycle, "refused: sizing not complete"))
+            raise Refused("the funding window is not complete: a member has not filed its sizing")
         for m in members:
             self.check(m, accounts[m])
         gens = generators()
