@@ -67,11 +67,19 @@ def base(tmp_path_factory):
     return tmp_path_factory.mktemp("incremental")
 
 
+_SIZED: dict = {}
+
+
 def _sim_of(name: str, base):
+    if name == "sized":  # issue 14 §4: df-size and default-insolvency (one run per module)
+        from support.df_sizing import sized_ledger_run
+        if base not in _SIZED:
+            _SIZED[base] = sized_ledger_run(base)
+        return _SIZED[base]
     return P.extra_ops_run(base) if name == "extra" else P.builtin_run(name, base).sim
 
 
-@pytest.mark.parametrize("name", ["normal", "harsh", "extra"])
+@pytest.mark.parametrize("name", ["normal", "harsh", "extra", "sized"])
 def test_replay_event_by_event_matches_the_scratch_definitions(name, base, tmp_path):
     sim = _sim_of(name, base)
     events = sim.engine.events()
@@ -100,9 +108,10 @@ def test_replay_event_by_event_matches_the_scratch_definitions(name, base, tmp_p
         _check(again)
     finally:
         again.close()
-    if name == "extra":  # together the three ledgers hold every event kind of the fold
+    if name == "extra":  # together the four ledgers hold every event kind of the fold
         assert kinds | {body["kind"] for _, body in P.builtin_run("harsh", base).sim.engine.events()} \
-            | {body["kind"] for _, body in P.builtin_run("normal", base).sim.engine.events()} >= set(fold_apply.FOLDS)
+            | {body["kind"] for _, body in P.builtin_run("normal", base).sim.engine.events()} \
+            | {body["kind"] for _, body in _sim_of("sized", base).engine.events()} >= set(fold_apply.FOLDS)
 
 
 def _state_view(eng: Engine) -> tuple:
