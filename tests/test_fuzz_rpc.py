@@ -827,5 +827,5 @@ def test_methods_the_feed_does_not_serve_are_unimplemented_quietly(env):
     unserved = [r for r in SERVICE_RPCS if r.server == "feed" and r.name not in FEED_METHODS]
     codes = [env.call(r, who, env.seed(r.name).SerializeToString(), "seed")
              for r in unserved for who in ("A", "prover")]
-    assert len(codes) == 22 and set(codes) == {S.UNIMPLEMENTED}
+    assert len(codes) == 26 and set(codes) == {S.UNIMPLEMENTED}
     env.verify()
