@@ -224,16 +224,21 @@ def _sig(label: str) -> str:
 def event_variants() -> list[tuple[str, dict]]:
     """(variant name, body) of event kinds whose shape varies, each included
     when this code's parser accepts it: a genesis with the optional
-    insurance fund, a settlement with an expected-shortfall scenario set."""
+    insurance fund, one with default-fund sizing and Cover-2 (issue 14 §4),
+    a settlement with an expected-shortfall scenario set."""
     from clearing.protocol import events
     from clearing.protocol.errors import InvalidArgument
 
     cfg = sample_config()
     cfg["ccp"]["insurance_fund"] = 3000000
+    sized = sample_config()  # issue 14 §4: default-fund sizing and Cover-2
+    sized["ccp"].update(df_size_num=1, df_size_den=20, cover2_tau=5000000,
+                        stress_scenarios=[list(r) for r in SCENARIO_MATRIX])
     matrix = SCENARIO_MATRIX[1:]
     set_id: Callable[..., bytes] = m.scenario_set_id  # takes the model where models are supported
     candidates: list[tuple[str, dict]] = [
         ("insurance fund", {"kind": "genesis", "config": cfg, "op_sig": _sig("genesis-if")}),
+        ("default-fund sizing and Cover-2", {"kind": "genesis", "config": sized, "op_sig": _sig("genesis-df")}),
         ("expected-shortfall model", {
             "kind": "settle", "cycle": 4, "prices": [502000, 13010],
             "scenario_set": {"version": SCENARIO_VERSION + 1, "matrix": matrix, "model": dict(ES_MODEL),
