@@ -47,7 +47,7 @@ from clearing.api import admin_pb2, auditor_pb2, clearing_pb2, prover_pb2
 from clearing.protocol import encoding, errors, events, fields, relay, signing
 from clearing.protocol import messages as msgs
 from clearing.protocol.vm_gains import VM_PURPOSES
-from clearing.services import auditor, clearing_service, pki, prover_service, rpc, wiredoc_rpcs
+from clearing.services import auditor, clearing_service, pending_stream, pki, prover_service, rpc, wiredoc_rpcs
 from clearing.services import config as services_config
 from clearing.services import wiredoc_samples as samples
 from prover.custody import thin
@@ -608,6 +608,9 @@ def constants() -> list[tuple[str, str, str]]:
         ("clearing node handler threads", str(_workers(clearing_service.create_server)),
          "clearing.services.clearing_service"),
         ("ledger feed handler threads", str(clearing_service.FEED_WORKERS), "clearing.services.clearing_service"),
+        ("following pending-trade streams per member / in all",
+         f"{pending_stream.FOLLOW_PER_MEMBER} / {pending_stream.FOLLOW_MAX} (each holds a handler thread of "
+         "its own, added to the node's pool)", "clearing.services.pending_stream"),
         ("prover handler threads", str(_workers(prover_service.create_server)), "clearing.services.prover_service"),
         ("auditor handler threads", str(_auditor_workers()), "clearing.services.auditor"),
         ("VERIFY_TIME (node, before verifying)", f"{clearing_service.VERIFY_TIME:g} s",

@@ -93,8 +93,14 @@ RPC_NOTES: dict[str, RpcNote] = {
                                  "defaulted"))),
     "ClearingService.GetTrade": RpcNote(ANY, (("NOT_FOUND", "unknown trade"),)),
     "ClearingService.StreamPendingTrades": RpcNote(
-        MEMBER_SELF, (),
-        "A finite stream: the trades pending the caller's affirmation, each with the opening sealed to it."),
+        MEMBER_SELF, (("RESOURCE_EXHAUSTED", "a following stream beyond the per-member or total limit of "
+                                             "following streams"),
+                      ("UNAVAILABLE", "a following stream ends with it when the node stops")),
+        "The trades pending the caller's affirmation, each with the opening sealed to it. Without metadata a "
+        "finite stream (the current set). With the call metadata `zkclear-follow: 1` the stream sends the "
+        "current set, then each new pending trade once it is durably recorded, until the client cancels; a "
+        "stream that falls behind its bounded queue re-sends the current set (a reader skips trade ids it "
+        "has seen)."),
     "ClearingService.Deposit": RpcNote(
         MEMBER_SELF, (_VERIFY, _IDEM, _UNKNOWN,
                       ("FAILED_PRECONDITION", "another cycle, the member is in default, or the ledger's public "
