@@ -62,6 +62,7 @@ from dataclasses import dataclass
 from .errors import DecodeError
 from .group import Point
 from .sigma_or import OR_ZERO_PROOF_BYTES, OrZeroProof
+from .statement_base import _check_int, _check_point, _member_bytes
 from .statements import (
     AMOUNT_BITS,
     MAX_DF_TOTAL,
@@ -74,28 +75,6 @@ from .statements import (
     StatementProof,
 )
 from .transcript import Transcript
-
-
-def _check_int(name: str, v: object, lo: int, hi: int) -> int:
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise StatementError(f"{name} must be an integer")
-    if not lo <= v < hi:
-        raise StatementError(f"{name} out of range [{lo}, {hi})")
-    return v
-
-
-def _check_point(name: str, p: object) -> Point:
-    if not isinstance(p, Point):
-        raise StatementError(f"{name} must be a Point")
-    return p
-
-
-def _member_bytes(member: object) -> bytes:
-    if isinstance(member, str):
-        member = member.encode()
-    if not isinstance(member, (bytes, bytearray)) or not 0 < len(member) <= 256:
-        raise StatementError("member id must be 1..256 bytes")
-    return bytes(member)
 
 #: Survivors per aggregated range proof: 2 values each, m <= 64.
 GAINS_PER_PROOF = 32
