@@ -76,10 +76,15 @@ def _sim_of(name: str, base):
         if base not in _SIZED:
             _SIZED[base] = sized_ledger_run(base)
         return _SIZED[base]
+    if name == "liquidation":  # issue 14 §2: liquidate (a remainder kept)
+        from support.liquidation import liquidation_run
+        if ("liq", base) not in _SIZED:
+            _SIZED[("liq", base)] = liquidation_run(base)
+        return _SIZED[("liq", base)]
     return P.extra_ops_run(base) if name == "extra" else P.builtin_run(name, base).sim
 
 
-@pytest.mark.parametrize("name", ["normal", "harsh", "extra", "sized"])
+@pytest.mark.parametrize("name", ["normal", "harsh", "extra", "sized", "liquidation"])
 def test_replay_event_by_event_matches_the_scratch_definitions(name, base, tmp_path):
     sim = _sim_of(name, base)
     events = sim.engine.events()
@@ -111,7 +116,8 @@ def test_replay_event_by_event_matches_the_scratch_definitions(name, base, tmp_p
     if name == "extra":  # together the four ledgers hold every event kind of the fold
         assert kinds | {body["kind"] for _, body in P.builtin_run("harsh", base).sim.engine.events()} \
             | {body["kind"] for _, body in P.builtin_run("normal", base).sim.engine.events()} \
-            | {body["kind"] for _, body in _sim_of("sized", base).engine.events()} >= set(fold_apply.FOLDS)
+            | {body["kind"] for _, body in _sim_of("sized", base).engine.events()} \
+            | {body["kind"] for _, body in _sim_of("liquidation", base).engine.events()} >= set(fold_apply.FOLDS)
 
 
 def _state_view(eng: Engine) -> tuple:

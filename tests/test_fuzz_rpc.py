@@ -74,6 +74,7 @@ from clearing.protocol.messages import (
     df_size_message,
     funding_message,
     insolvency_message,
+    liquidation_message,
     scenario_set_id,
     settlement_message,
     withdrawal_message,
@@ -100,7 +101,7 @@ PROVING = frozenset({"SubmitTrade", "AffirmTrade", "FundDefault", "Withdraw", "P
 MUTATING = frozenset({"Register", "SubmitTrade", "AffirmTrade", "Deposit", "FundDefault", "FileSizing", "Withdraw",
                       "PayAssessment", "SettleAssessment", "RequestCure", "Admit", "Settle", "RunMargin",
                       "DeclareDefault", "DeclareInsolvency", "SetCcpParameters", "OpenEpoch", "OpenDefaultEvent", "CloseOut",
-                      "CloseCycle"})
+                      "CloseCycle", "Liquidate"})
 NODE_ONLY = frozenset({"PushOpening", "ProveMargin", "ProveCure", "ProveEpochTotal", "ProveDefaultOpen",
                        "ProveDefaultShares"})
 FEED_METHODS = ("GetAccount", "GetLedgerStatus", "StreamLedger")
@@ -408,6 +409,9 @@ def _seeds(env: Env) -> dict[str, object]:
     s["DeclareInsolvency"] = admin_pb2.DeclareInsolvencyRequest(
         request_id="fz-insolvency", cycle=cyc, member="D", reason="fuzz seed",
         operator_signature=op._sign(insolvency_message(cyc, "D", "fuzz seed")))
+    s["Liquidate"] = admin_pb2.LiquidateRequest(  # issue 14 §2: refused without maintenance terms
+        request_id="fz-liquidate", cycle=cyc, member="D",
+        operator_signature=op._sign(liquidation_message(cyc, "D", "fz-liquidate")))
     ccp = f"fz-ccp-{cyc}"
     s["SetCcpParameters"] = admin_pb2.SetCcpParametersRequest(
         request_id=ccp, cycle=cyc, skin_in_the_game_1=0, skin_in_the_game_2=0, assessment_cap_multiple=2,
@@ -757,9 +761,9 @@ SEED_STEPS = [
       "PrepareFunding", "ProveWithdrawal", "Deposit", "SubmitTrade", "CheckAffirmation", "PrepareTrade",
       "AffirmTrade", "Withdraw", "SetCcpParameters",
       "Admit", "Register", "PayAssessment", "SettleAssessment", "ProveAssessmentPayment",
-      "ProveAssessmentFromCash", "DeclareDefault", "DeclareInsolvency", "OpenEpoch"],
+      "ProveAssessmentFromCash", "DeclareDefault", "DeclareInsolvency", "OpenEpoch", "Liquidate"],
      {"Register", "PayAssessment", "SettleAssessment", "ProveAssessmentPayment", "ProveAssessmentFromCash",
-      "DeclareDefault", "DeclareInsolvency"}),
+      "DeclareDefault", "DeclareInsolvency", "Liquidate"}),
     (["ProveFunding", "FundDefault", "ProveSizing", "FileSizing", "GetCover2Report", "Settle"],
      {"ProveSizing", "FileSizing"}),
     (["ProveMargin", "RequestCure", "ProveCure", "OpenDefaultEvent", "ProveDefaultOpen", "ProveDefaultShares",

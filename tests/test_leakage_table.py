@@ -50,6 +50,8 @@ def walked(tmp_path_factory):
     from support.df_sizing import sized_ledger_run
     sized = sized_ledger_run(base)
     ledgers.append(sized.engine.events())
+    from support.liquidation import liquidation_run  # issue 14 §2: a liquidation
+    ledgers.append(liquidation_run(base).engine.events())
     fields: dict[str, set[str]] = {}
     for events in ledgers:
         for kind, paths in P.event_fields(events).items():

@@ -150,8 +150,12 @@ def test_message_vector_reproduced_and_signed(m):
     if kind == "scenario-set":
         model = m["args"].get("model")
         args = (int(m["args"]["version"]), m["args"]["instruments"], m["args"]["matrix"])
-        assert bytes.fromhex(m["id"]) == (msgs.scenario_set_id(*args, model) if model else
-                                          msgs.scenario_set_id(*args))
+        if "maintenance" in m["args"]:  # issue 14 §2
+            from clearing.protocol import maintenance
+            assert bytes.fromhex(m["id"]) == maintenance.set_id(*args, model, m["args"]["maintenance"])
+        else:
+            assert bytes.fromhex(m["id"]) == (msgs.scenario_set_id(*args, model) if model else
+                                              msgs.scenario_set_id(*args))
 
 
 def _spec_value(x) -> bytes:
@@ -203,7 +207,9 @@ def _spec_fields(kind: str, a: dict) -> list:
                                    ("trade", sha(_spec_message("trade", trade(a["trade"]))))],
         "scenario-set": lambda: [("version", a["version"]), ("instruments", a["instruments"]),
                                  ("matrix", a["matrix"])]
-        + ([("model", a["model"]["kind"]), ("k", a["model"]["k"])] if "model" in a else []),
+        + ([("model", a["model"]["kind"]), ("k", a["model"]["k"])] if "model" in a else [])
+        + ([("maintenance-num", a["maintenance"]["num"]), ("maintenance-den", a["maintenance"]["den"]),
+            ("penalty-bps", a["maintenance"]["penalty_bps"])] if "maintenance" in a else []),
         "settlement": lambda: [("cycle", a["cycle"]), ("prices", a["prices"]), ("scenario-set", h(a["set_id"]))],
         "margin-batch": lambda: [("cycle", a["cycle"]), ("entries", [
             [e["member"], e["solvency_only"], e["ctx_seq"], sha(h(e["proof"]))] for e in a["entries"]])],
@@ -211,6 +217,7 @@ def _spec_fields(kind: str, a: dict) -> list:
                                  ("solvency-only", a["solvency_only"]), ("ctx-seq", a["ctx_seq"]),
                                  ("proof", sha(h(a["proof"])))],
         "default-declaration": lambda: [("cycle", a["cycle"]), ("member", a["member"])],
+        "liquidation": lambda: [("cycle", a["cycle"]), ("member", a["member"]), ("request-id", a["request_id"])],
         "insolvency-declaration": lambda: [("cycle", a["cycle"]), ("member", a["member"]), ("reason", a["reason"])],
         "default-fund-sizing": lambda: [("member", a["member"]), ("epoch", a["epoch"]),
                                         ("request-id", a["request_id"])],

@@ -9,7 +9,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ScenarioSet(_message.Message):
-    __slots__ = ("version", "rows", "model", "k")
+    __slots__ = ("version", "rows", "model", "k", "maintenance_num", "maintenance_den", "penalty_bps")
     class Row(_message.Message):
         __slots__ = ("pnl",)
         PNL_FIELD_NUMBER: _ClassVar[int]
@@ -19,11 +19,17 @@ class ScenarioSet(_message.Message):
     ROWS_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     K_FIELD_NUMBER: _ClassVar[int]
+    MAINTENANCE_NUM_FIELD_NUMBER: _ClassVar[int]
+    MAINTENANCE_DEN_FIELD_NUMBER: _ClassVar[int]
+    PENALTY_BPS_FIELD_NUMBER: _ClassVar[int]
     version: int
     rows: _containers.RepeatedCompositeFieldContainer[ScenarioSet.Row]
     model: str
     k: int
-    def __init__(self, version: _Optional[int] = ..., rows: _Optional[_Iterable[_Union[ScenarioSet.Row, _Mapping]]] = ..., model: _Optional[str] = ..., k: _Optional[int] = ...) -> None: ...
+    maintenance_num: int
+    maintenance_den: int
+    penalty_bps: int
+    def __init__(self, version: _Optional[int] = ..., rows: _Optional[_Iterable[_Union[ScenarioSet.Row, _Mapping]]] = ..., model: _Optional[str] = ..., k: _Optional[int] = ..., maintenance_num: _Optional[int] = ..., maintenance_den: _Optional[int] = ..., penalty_bps: _Optional[int] = ...) -> None: ...
 
 class SettleRequest(_message.Message):
     __slots__ = ("request_id", "cycle", "prices", "scenario_set", "operator_signature")
@@ -64,6 +70,18 @@ class DeclareInsolvencyRequest(_message.Message):
     reason: str
     operator_signature: bytes
     def __init__(self, request_id: _Optional[str] = ..., cycle: _Optional[int] = ..., member: _Optional[str] = ..., reason: _Optional[str] = ..., operator_signature: _Optional[bytes] = ...) -> None: ...
+
+class LiquidateRequest(_message.Message):
+    __slots__ = ("request_id", "cycle", "member", "operator_signature")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CYCLE_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_FIELD_NUMBER: _ClassVar[int]
+    OPERATOR_SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    cycle: int
+    member: str
+    operator_signature: bytes
+    def __init__(self, request_id: _Optional[str] = ..., cycle: _Optional[int] = ..., member: _Optional[str] = ..., operator_signature: _Optional[bytes] = ...) -> None: ...
 
 class SetCcpParametersRequest(_message.Message):
     __slots__ = ("request_id", "cycle", "skin_in_the_game_1", "skin_in_the_game_2", "assessment_cap_multiple", "operator_signature")

@@ -61,6 +61,11 @@ class AdminServiceStub:
                 request_serializer=zkclear_dot_v1_dot_admin__pb2.DeclareInsolvencyRequest.SerializeToString,
                 response_deserializer=zkclear_dot_v1_dot_common__pb2.Ack.FromString,
                 _registered_method=True)
+        self.Liquidate = channel.unary_unary(
+                '/zkclear.v1.AdminService/Liquidate',
+                request_serializer=zkclear_dot_v1_dot_admin__pb2.LiquidateRequest.SerializeToString,
+                response_deserializer=zkclear_dot_v1_dot_common__pb2.Ack.FromString,
+                _registered_method=True)
         self.SetCcpParameters = channel.unary_unary(
                 '/zkclear.v1.AdminService/SetCcpParameters',
                 request_serializer=zkclear_dot_v1_dot_admin__pb2.SetCcpParametersRequest.SerializeToString,
@@ -133,6 +138,16 @@ class AdminServiceServicer:
         """Declare any member not in default insolvent, at any time (not only a
         called one), with the operator's reason (issue 14 §4): 1..256 printable
         characters, signed with the cycle and the member.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Liquidate(self, request, context):
+        """Liquidate a member that failed maintenance at this cycle's margin run
+        (issue 14 §2: result "liquidate" under a scenario set with maintenance
+        terms); its account is then disclosed and closed out through the default
+        event (OpenDefaultEvent, CloseOut), with the liquidation penalty.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -218,6 +233,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
             'DeclareInsolvency': grpc.unary_unary_rpc_method_handler(
                     servicer.DeclareInsolvency,
                     request_deserializer=zkclear_dot_v1_dot_admin__pb2.DeclareInsolvencyRequest.FromString,
+                    response_serializer=zkclear_dot_v1_dot_common__pb2.Ack.SerializeToString,
+            ),
+            'Liquidate': grpc.unary_unary_rpc_method_handler(
+                    servicer.Liquidate,
+                    request_deserializer=zkclear_dot_v1_dot_admin__pb2.LiquidateRequest.FromString,
                     response_serializer=zkclear_dot_v1_dot_common__pb2.Ack.SerializeToString,
             ),
             'SetCcpParameters': grpc.unary_unary_rpc_method_handler(
@@ -390,6 +410,33 @@ class AdminService:
             target,
             '/zkclear.v1.AdminService/DeclareInsolvency',
             zkclear_dot_v1_dot_admin__pb2.DeclareInsolvencyRequest.SerializeToString,
+            zkclear_dot_v1_dot_common__pb2.Ack.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Liquidate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zkclear.v1.AdminService/Liquidate',
+            zkclear_dot_v1_dot_admin__pb2.LiquidateRequest.SerializeToString,
             zkclear_dot_v1_dot_common__pb2.Ack.FromString,
             options,
             channel_credentials,

@@ -28,14 +28,14 @@ a value.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from google.protobuf.descriptor import FieldDescriptor
 
+from clearing.protocol import maintenance
 from clearing.protocol.contracts import CureProof, DefaultOpening, Disclosed, ProRataAllocation, WindowTotal
 from clearing.protocol.errors import InvalidArgument
-from clearing.protocol.messages import scenario_set_id
 from zkp.errors import DecodeError
 from zkp.field import decode_scalar, encode_scalar
 from zkp.group import Point
@@ -339,18 +339,30 @@ def scenario_set(msg: admin_pb2.ScenarioSet, instruments: Sequence[str]) -> dict
         model = {"kind": "es", "k": msg.k}
     else:
         raise ConversionError("scenario set model must be 'scan' or 'es'")
-    sid = scenario_set_id(msg.version, list(instruments), matrix, model)
+    terms: dict | None = None  # issue 14 §2 (clearing.protocol.maintenance)
+    if msg.maintenance_den:
+        terms = {"num": msg.maintenance_num, "den": msg.maintenance_den, "penalty_bps": msg.penalty_bps}
+    elif msg.maintenance_num or msg.penalty_bps:
+        raise ConversionError("scenario set: maintenance terms need maintenance_den")
+    sid = maintenance.set_id(msg.version, list(instruments), matrix, model, terms)
     out = {"version": msg.version, "matrix": matrix, "id": sid.hex()}
     if model is not None:
         out["model"] = model
+    if terms is not None:
+        out["maintenance"] = terms
     return out
 
 
-def scenario_set_msg(version: int, matrix: Sequence[Sequence[int]], model: dict | None = None) -> admin_pb2.ScenarioSet:
-    """The wire scenario set; ``model`` None or {"kind": "scan"} (the scan) or {"kind": "es", "k": k}."""
+def scenario_set_msg(version: int, matrix: Sequence[Sequence[int]], model: dict | None = None,
+                     terms: Mapping | None = None) -> admin_pb2.ScenarioSet:
+    """The wire scenario set; ``model`` None or {"kind": "scan"} (the scan) or {"kind": "es", "k": k};
+    ``terms`` None or the maintenance terms {num, den, penalty_bps} (issue 14 §2)."""
     es = model is not None and model.get("kind") == "es"
+    t = terms or {}
     return admin_pb2.ScenarioSet(version=version, rows=[admin_pb2.ScenarioSet.Row(pnl=list(r)) for r in matrix],
-                                 model="es" if es else "", k=model["k"] if es and model else 0)
+                                 model="es" if es else "", k=model["k"] if es and model else 0,
+                                 maintenance_num=t.get("num", 0), maintenance_den=t.get("den", 0),
+                                 penalty_bps=t.get("penalty_bps", 0))
 
 
 __all__ = [

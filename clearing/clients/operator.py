@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from clearing.api import admin_pb2, admin_pb2_grpc, clearing_pb2, clearing_pb2_grpc, common_pb2, convert
 from clearing.clients.participant import SigningClient, new_request_id
 from clearing.clients.retry import Retrying
+from clearing.protocol import maintenance
 from clearing.protocol.messages import (
     admission_message,
     book_lots,
@@ -30,7 +31,7 @@ from clearing.protocol.messages import (
     closeout_message,
     default_message,
     insolvency_message,
-    scenario_set_id,
+    liquidation_message,
     settlement_message,
 )
 from clearing.services import rpc
@@ -78,17 +79,20 @@ class Operator(SigningClient):
         return names
 
     def settle(self, prices: Sequence[int], matrix: Sequence[Sequence[int]], version: int = 0,
-               cycle: int | None = None, request_id: str | None = None, model: dict | None = None) -> int:
+               cycle: int | None = None, request_id: str | None = None, model: dict | None = None,
+               maintenance_terms: dict | None = None) -> int:
         """Sign and publish the settlement prices with the scenario set;
-        ``model`` None (the scan) or {"kind": "es", "k": k} (issue 13)."""
+        ``model`` None (the scan) or {"kind": "es", "k": k} (issue 13);
+        ``maintenance_terms`` None or {num, den, penalty_bps} (issue 14 §2)."""
         status = self.status()
         cycle = status.cycle if cycle is None else cycle
         ids = [i.id for i in status.instruments]
-        sid = scenario_set_id(version, ids, [list(r) for r in matrix], model)
+        sid = maintenance.set_id(version, ids, [list(r) for r in matrix], model, maintenance_terms)
         op_sig = self._sign(settlement_message(cycle, list(prices), sid))
         return self.admin.Settle(admin_pb2.SettleRequest(
             request_id=request_id or f"settle-{cycle}", cycle=cycle, prices=list(prices),
-            scenario_set=convert.scenario_set_msg(version, matrix, model), operator_signature=op_sig)).seq
+            scenario_set=convert.scenario_set_msg(version, matrix, model, maintenance_terms),
+            operator_signature=op_sig)).seq
 
     def run_margin(self, cycle: int | None = None, request_id: str | None = None) -> dict:
         cycle = self._cycle(cycle)
@@ -118,6 +122,14 @@ class Operator(SigningClient):
         return self.admin.DeclareInsolvency(admin_pb2.DeclareInsolvencyRequest(
             request_id=request_id or f"insolvency-{cycle}-{member}", cycle=cycle, member=member, reason=reason,
             operator_signature=op_sig)).seq
+
+    def liquidate(self, member: str, cycle: int | None = None, request_id: str | None = None) -> int:
+        """Liquidate a member that failed maintenance at this cycle's margin run (issue 14 §2)."""
+        cycle = self._cycle(cycle)
+        rid = request_id or f"liquidate-{cycle}-{member}"
+        op_sig = self._sign(liquidation_message(cycle, member, rid))
+        return self.admin.Liquidate(admin_pb2.LiquidateRequest(
+            request_id=rid, cycle=cycle, member=member, operator_signature=op_sig)).seq
 
     def set_ccp_parameters(self, sitg1: int, sitg2: int, cap: int, cycle: int | None = None,
                            request_id: str | None = None) -> int:

@@ -7,7 +7,8 @@ Actions: status, default-event, admit (all members of the roster, or NAME), sett
 total D), margin (the node obtains the prover's margin
 batch and verifies it), params --sitg1 N --sitg2 N --cap N (the CCP's skin in
 the game and assessment cap multiple), declare-default MEMBER, declare-insolvency MEMBER
---reason TEXT (any member not in default, at any time), open-default (disclosure
+--reason TEXT (any member not in default, at any time), liquidate MEMBER (a member that
+failed maintenance: issue 14 §2), open-default (disclosure
 and D0 from the prover), close-out INDEX --prices [--lots] (the auction result; then the pro-rata
 allocations), close (the cycle, printing its signed digest), reports.
 Pass --request-id to retry a command safely: it is applied once, and a
@@ -39,6 +40,11 @@ def configure(parser) -> None:
                         '"k": K} (zkclear scenario historical writes one; default: the packaged ccp-demo set)')
     s.add_argument("--version", type=int_in(0, (1 << 32) - 1, "version"), default=0,
                    help="scenario-set version (with the default set)")
+    s.add_argument("--maintenance", metavar="RATIO",
+                   help='maintenance ratio mu as a decimal string, e.g. "0.8" (issue 14 §2; scan sets only): '
+                        "members failing IM but passing maintenance are called, the others liquidated")
+    s.add_argument("--penalty-bps", type=int_in(0, 10_000, "penalty"), default=0,
+                   help="liquidation penalty in basis points of the closed-out notional (with --maintenance)")
     sub.add_parser("margin", help="run the cycle's margin batch")
     sub.add_parser("open-epoch",
                    help="close the funding window once every member has filed (the prover opens the group total D)")
@@ -52,6 +58,8 @@ def configure(parser) -> None:
     di = sub.add_parser("declare-insolvency", help="declare any member not in default insolvent, with a reason")
     di.add_argument("member")
     di.add_argument("--reason", required=True, help="the operator's reason, 1..256 printable characters (public)")
+    lq = sub.add_parser("liquidate", help="liquidate a member that failed maintenance at this cycle's margin run")
+    lq.add_argument("member")
     sub.add_parser("open-default", help="open the default event (disclosure, D0)")
     c = sub.add_parser("close-out", help="close-out prices of default event INDEX; runs the waterfall")
     c.add_argument("index", type=INDEX)
@@ -82,6 +90,21 @@ def _scenario_set(args) -> tuple[int, list[list[int]], dict | None]:
     from clearing.ccp.scenario import builtin_scenario, scenario_matrix
 
     return args.version, scenario_matrix(builtin_scenario()), None
+
+
+def _terms(args) -> dict | None:
+    """The maintenance terms of ``settle --maintenance RATIO --penalty-bps N`` (issue 14 §2), or None."""
+    if args.maintenance is None:
+        if args.penalty_bps:
+            raise CommandError("--penalty-bps needs --maintenance")
+        return None
+    from clearing.protocol.maintenance import parse_ratio
+
+    try:
+        num, den = parse_ratio(args.maintenance)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    return {"num": num, "den": den, "penalty_bps": args.penalty_bps}
 
 
 def _check_set_instruments(args, op) -> None:
@@ -125,7 +148,8 @@ def run(args) -> int:
             elif args.action == "settle":
                 version, matrix, model = _scenario_set(args)
                 _check_set_instruments(args, op)
-                seq = op.settle(args.prices, matrix, version, cycle=cycle, request_id=rid, model=model)
+                seq = op.settle(args.prices, matrix, version, cycle=cycle, request_id=rid, model=model,
+                                maintenance_terms=_terms(args))
                 print(f"settled: ledger event {seq}")
             elif args.action == "margin":
                 for m, r in sorted(op.run_margin(cycle=cycle, request_id=rid).items()):
@@ -140,6 +164,9 @@ def run(args) -> int:
             elif args.action == "declare-insolvency":
                 seq = op.declare_insolvency(args.member, args.reason, cycle, rid)
                 print(f"insolvency declared: ledger event {seq}")
+            elif args.action == "liquidate":
+                print(f"liquidated: ledger event {op.liquidate(args.member, cycle, rid)}; "
+                      "then open-default and close-out")
             elif args.action == "open-default":
                 print(f"default event {op.open_default(cycle, rid)} opened")
             elif args.action == "close-out":

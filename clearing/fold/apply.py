@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from clearing.ccp.rules import variation_margin as public_vm
-from clearing.fold import default, df_sizing
+from clearing.fold import default, df_sizing, liquidation
 from clearing.fold.state import Account, State, _deepcopy_json
 from clearing.protocol import events as ev
 from clearing.protocol.errors import (
@@ -169,7 +169,8 @@ def _close(state: State, seq: int, e: ev.Close, alg) -> None:
 
 
 # -- margin -------------------------------------------------------------------------
-_STATUS_OF_RESULT = {"pass": STATUS_ACTIVE, "call": STATUS_CALL, "payment": STATUS_PAYMENT}
+_STATUS_OF_RESULT = {"pass": STATUS_ACTIVE, "call": STATUS_CALL, "payment": STATUS_PAYMENT,
+                     "liquidate": STATUS_PAYMENT}  # fails maintenance: to be liquidated (clearing.fold.liquidation)
 
 
 def _margin_batch(state: State, seq: int, e: ev.MarginBatch, alg) -> None:
@@ -216,5 +217,6 @@ FOLDS: dict[str, Callable[[State, int, Any, Any], None]] = {
     "withdraw": _withdraw,
     "default": _default,
     **default.FOLDS,
+    **liquidation.FOLDS,  # liquidate; its dm-closeout wraps default's (issue 14 §2)
     **df_sizing.FOLDS,
 }

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from clearing.protocol import events as ev
+from clearing.protocol import maintenance
 from clearing.protocol.errors import (
     FailedPrecondition,
     InvalidArgument,
@@ -21,7 +22,6 @@ from clearing.protocol.fields import (
 from clearing.protocol.messages import (
     _verify_sig,
     digest_message,
-    scenario_set_id,
     settlement_message,
 )
 from zkp.statements import (
@@ -73,13 +73,17 @@ def _check_scenario_set(core: Core, ss, insts) -> bytes:
         _int("ES tail count k", model["k"], 1, len(matrix) + 1)
     elif any(matrix[0]):
         raise InvalidArgument("scenario 0 must be the no-move scenario")
+    terms = maintenance.terms_of(ss)  # issue 14 §2: shape and ranges (InvalidArgument)
+    if terms is not None and model is not None:
+        raise InvalidArgument("maintenance margin is defined for the scan model only")
     cur = core.state.scenario_set
     if cur is not None and ss["version"] < cur["version"]:
         raise InvalidArgument("scenario set versions never go back")
-    if cur is not None and ss["version"] == cur["version"] and (ss["matrix"] != cur["matrix"]
-                                                                 or model != cur.get("model")):
+    if cur is not None and ss["version"] == cur["version"] and (
+            ss["matrix"] != cur["matrix"] or model != cur.get("model")
+            or ss.get("maintenance") != cur.get("maintenance")):
         raise InvalidArgument("a scenario set version names one matrix and model only")
-    set_id = scenario_set_id(ss["version"], [i["id"] for i in insts], matrix, model)
+    set_id = maintenance.set_id(ss["version"], [i["id"] for i in insts], matrix, model, ss.get("maintenance"))
     if ss["id"] != set_id.hex():
         raise InvalidArgument("scenario set id is not the hash of the set")
     return set_id

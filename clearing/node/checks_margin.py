@@ -31,6 +31,7 @@ from clearing.protocol.fields import (
     _ident,
     _int,
 )
+from clearing.protocol.maintenance import terms_of
 from clearing.protocol.messages import (
     _verify_sig,
     margin_batch_message,
@@ -77,7 +78,8 @@ def margin_results(core: Core, cycle: int, entries: Sequence[Mapping]) -> dict:
             failed = set(exc.failed)
         except VerificationError:
             failed = set(range(len(items)))
-    res = {m: "payment" for m, a in core.state.members.items() if a.status != STATUS_DEFAULTED}
+    fail = "liquidate" if terms_of(core.state.scenario_set or {}) else "payment"  # issue 14 §2
+    res = {m: fail for m, a in core.state.members.items() if a.status != STATUS_DEFAULTED}
     for k, e in enumerate(owners):
         if k not in failed and e["member"] in res:
             res[e["member"]] = "call" if e["solvency_only"] else "pass"

@@ -123,6 +123,7 @@ from clearing.node import (  # noqa: E402
     checks_cycle,
     checks_default,
     checks_df_sizing,
+    checks_liquidation,
     checks_margin,
     checks_onboarding,
 )
@@ -131,5 +132,5 @@ from clearing.node.checks_margin import margin_results as _margin_results  # noq
 #: event kind -> its check ``(core, event) -> None``, over every phase
 CHECKS: dict[str, Callable[[Core, Any], None]] = {
     **checks_onboarding.CHECKS, **checks_capture.CHECKS, **checks_cycle.CHECKS, **checks_margin.CHECKS,
-    **checks_default.CHECKS, **checks_df_sizing.CHECKS,
+    **checks_default.CHECKS, **checks_df_sizing.CHECKS, **checks_liquidation.CHECKS,
 }

@@ -437,6 +437,12 @@ class Engine(Core):
         event = ev.Default(cycle=cycle, member=member, request_id=request_id, op_sig=_h(op_sig))
         return self._run(OPERATOR, request_id, event)
 
+    def liquidate(self, cycle: int, member: str, op_sig: bytes, request_id: str) -> dict:
+        """The operator-signed liquidation of a member that failed maintenance
+        (issue 14 §2: clearing.node.checks_liquidation, clearing.fold.liquidation)."""
+        event = ev.Liquidate(cycle=cycle, member=member, request_id=request_id, op_sig=_h(op_sig))
+        return self._run(OPERATOR, request_id, event)
+
     def declare_insolvency(self, cycle: int, member: str, reason: str, op_sig: bytes, request_id: str) -> dict:
         """The operator-signed insolvency declaration of any member not in
         default, at any time, with its reason (issue 14 §4)."""

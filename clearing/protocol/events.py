@@ -32,7 +32,9 @@ trade              trade {trade_id str, cycle int, buyer str, seller str,
 affirm             trade_id str, member str, request_id str, sig hex
 receipt            trade_id str, request_id str, sig hex
 settle             cycle int, prices [int], scenario_set {version int,
-                   matrix [[int]], id hex}, request_id str, op_sig hex
+                   matrix [[int]], id hex, optional model {kind, k},
+                   optional maintenance {num, den, penalty_bps}},
+                   request_id str, op_sig hex
 margin-batch       cycle int, entries [{member str, solvency_only bool,
                    ctx_seq int, proof hex}], results {member: str},
                    request_id str, sig hex
@@ -50,6 +52,8 @@ df-size            member str, epoch int, ctx_seq int, m hex, q hex,
                    request_id str, sig hex (clearing.protocol.df_sizing)
 default-insolvency cycle int, member str, reason str, request_id str,
                    op_sig hex
+liquidate          cycle int, member str, request_id str, op_sig hex
+                   (clearing.protocol.maintenance, clearing.fold.liquidation)
 dm-open            cycle int, defaulters [str], survivors [str], D0 int,
                    D0_proof hex, disclosures {member: {values [int],
                    proof hex}}, request_id str, sig hex
@@ -196,10 +200,20 @@ _SCENARIO_SET_SCAN = obj(version=_int, matrix=list_of(list_of(_int)), id=_str)
 _SCENARIO_SET_MODEL = obj(version=_int, matrix=list_of(list_of(_int)), id=_str, model=obj(kind=_str, k=_int))
 
 
+_MAINTENANCE = obj(num=_int, den=_int, penalty_bps=_int)
+
+
 def SCENARIO_SET(path: str, v: Any) -> dict:
     """The operator's scenario set; a ``model`` {kind, k} only when it is
-    not the scan (issue 13: expected shortfall), so scan sets keep their shape."""
-    return (_SCENARIO_SET_MODEL if isinstance(v, dict) and "model" in v else _SCENARIO_SET_SCAN)(path, v)
+    not the scan (issue 13: expected shortfall), so scan sets keep their shape;
+    ``maintenance`` {num, den, penalty_bps} only when the set has a
+    maintenance tier (issue 14 §2, clearing.protocol.maintenance)."""
+    base = _SCENARIO_SET_MODEL if isinstance(v, dict) and "model" in v else _SCENARIO_SET_SCAN
+    if not (isinstance(v, dict) and "maintenance" in v):
+        return base(path, v)
+    out = base(path, {k: x for k, x in v.items() if k != "maintenance"})
+    out["maintenance"] = _MAINTENANCE(f"{path}.maintenance", v["maintenance"])
+    return out
 
 
 MARGIN_ENTRY = obj(member=_str, solvency_only=_bool, ctx_seq=_int, proof=_str)
@@ -424,6 +438,18 @@ class Default(Event):
 
 
 @dataclass(frozen=True)
+class Liquidate(Event):
+    """The operator's liquidation of a member that failed maintenance
+    (issue 14 §2; clearing.fold.liquidation)."""
+
+    kind: ClassVar[str] = "liquidate"
+    cycle: int
+    member: str
+    request_id: str
+    op_sig: str
+
+
+@dataclass(frozen=True)
 class DefaultInsolvency(Event):
     """The operator's declaration of a member's insolvency, at any time."""
 
@@ -503,7 +529,7 @@ class AssessmentSettle(Event):
 EVENTS: dict[str, type[Event]] = {cls.kind: cls for cls in (
     Genesis, Admit, Deposit, DfFund, DfEpoch, CcpParams, Trade, Affirm, Receipt, Settle, Close,
     MarginBatch, MarginCure, Withdraw, Default, DmOpen, DmCloseout, DmShares, AssessmentPay, AssessmentSettle,
-    DfSize, DefaultInsolvency,
+    DfSize, DefaultInsolvency, Liquidate,
 )}
 
 

@@ -100,6 +100,12 @@ def default_message(cycle: int, member: str):
     return "default-declaration", [("cycle", cycle), ("member", member)]
 
 
+def liquidation_message(cycle: int, member: str, request_id: str):
+    """The operator's liquidation of a member that failed maintenance (issue
+    14 §2; the request id in the tuple: a signature is used once)."""
+    return "liquidation", [("cycle", cycle), ("member", member), ("request-id", request_id)]
+
+
 def insolvency_message(cycle: int, member: str, reason: str):
     """The operator's insolvency declaration (issue 14 §4, clearing.protocol.df_sizing)."""
     return "insolvency-declaration", [("cycle", cycle), ("member", member), ("reason", reason)]

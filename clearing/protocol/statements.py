@@ -18,6 +18,7 @@ from clearing.protocol.errors import (
     InvalidArgument,
 )
 from clearing.protocol.fields import _hexbytes
+from clearing.protocol.maintenance import tier_statement
 from clearing.protocol.messages import default_message
 from zkp.errors import DecodeError
 from zkp.group import Point
@@ -71,9 +72,10 @@ def margin_statement(cycle: int, version: int, member: str, cash: Point, positio
     For ES the proof carries the prover's T, E_s (MarginProof); verify with
     ``verifier.statements.verify(st, StatementProof.from_bytes(data, st))``
     -- it completes the statement with them."""
-    return Margin(Context(cycle, version, member.encode()), cash, tuple(positions),
-                  scenario_matrix(scenario_set), bytes.fromhex(scenario_set["id"]), solvency_only,
-                  model=margin_model(scenario_set))
+    st = Margin(Context(cycle, version, member.encode()), cash, tuple(positions),
+                scenario_matrix(scenario_set), bytes.fromhex(scenario_set["id"]), solvency_only,
+                model=margin_model(scenario_set))
+    return tier_statement(st, scenario_set)  # under maintenance terms: the tier below IM (issue 14 §2)
 
 
 def withdrawal_statement(cycle: int, version: int, member: str, cash: Point, positions: Sequence[Point],

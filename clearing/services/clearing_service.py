@@ -643,6 +643,15 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         return common_pb2.Ack(seq=res["seq"])
 
     @rpc.unary
+    def Liquidate(self, request, context, caller):
+        """Issue 14 §2: the operator's liquidation of a member that failed maintenance."""
+        self._operator(caller)
+        res = self.node.once(OPERATOR, request.request_id, "liquidate", (request.member,), lambda e: e.liquidate(
+            request.cycle, request.member, convert.signature(request.operator_signature, "operator signature"),
+            request.request_id))
+        return common_pb2.Ack(seq=res["seq"])
+
+    @rpc.unary
     def SetCcpParameters(self, request, context, caller):
         self._operator(caller)
         params = (request.skin_in_the_game_1, request.skin_in_the_game_2, request.assessment_cap_multiple)

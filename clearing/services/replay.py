@@ -49,6 +49,7 @@ KEYS: dict[str, Callable[[dict], tuple]] = {
     "settle": lambda b: (list(b["prices"]), b["scenario_set"]),
     "default": lambda b: (b["member"],),
     "default-insolvency": lambda b: (b["member"], b["reason"]),
+    "liquidate": lambda b: (b["member"],),
     "df-size": lambda b: (b["member"], b["epoch"]),
     "ccp-params": lambda b: tuple(b[k] for k in CCP_PARAMETERS),
     "dm-closeout": lambda b: (b["index"], list(b["prices"])),

@@ -103,6 +103,8 @@ MESSAGE_NOTES: dict[str, tuple[str, str]] = {
     "insolvency-declaration": ("operator", "to declare any member insolvent, with its reason (issue 14 §4): "
                                            "`DeclareInsolvencyRequest.operator_signature`, "
                                            "`default-insolvency.op_sig`"),
+    "liquidation": ("operator", "to liquidate a member that failed maintenance (issue 14 §2): "
+                                "`LiquidateRequest.operator_signature`, `liquidate.op_sig`"),
     "default-fund-sizing": ("member", "per sizing filing in a funding window (issue 14 §4): "
                                       "`ProveSizingRequest.signature` and `FileSizingRequest.signature`, "
                                       "`df-size.sig`"),
@@ -305,6 +307,7 @@ EVENT_NOTES: dict[str, tuple[str, str]] = {
     "close": ("cycle-digest", "AdminService.CloseCycle"),
     "df-size": ("default-fund-sizing", "ClearingService.FileSizing"),
     "default-insolvency": ("insolvency-declaration", "AdminService.DeclareInsolvency"),
+    "liquidate": ("liquidation", "AdminService.Liquidate"),
 }
 
 

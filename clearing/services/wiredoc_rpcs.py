@@ -152,6 +152,11 @@ RPC_NOTES: dict[str, RpcNote] = {
                    ("INVALID_ARGUMENT", "the reason is empty, longer than 256 characters or not printable"),
                    ("FAILED_PRECONDITION", "another cycle, the member is already in default, or a default event "
                                            "is in progress"))),
+    "AdminService.Liquidate": RpcNote(
+        OPERATOR, (_VERIFY, _IDEM, _UNKNOWN,
+                   ("FAILED_PRECONDITION", "another cycle, no margin run under a set with maintenance terms, the "
+                                           "member has not failed maintenance this cycle, or a default event is "
+                                           "in progress"))),
     "AdminService.SetCcpParameters": RpcNote(
         OPERATOR, (_VERIFY, _IDEM, ("FAILED_PRECONDITION", "another cycle, or a default is declared or in "
                                                            "progress"))),

@@ -141,6 +141,10 @@ class MessageSample:
             model = a.get("model")
             if model is not None and model.get("kind", "scan") != "scan":
                 fields += [("model", model["kind"]), ("k", model["k"])]
+            terms = a.get("maintenance")  # issue 14 §2 (clearing.protocol.maintenance.set_id)
+            if terms is not None:
+                fields += [("maintenance-num", terms["num"]), ("maintenance-den", terms["den"]),
+                           ("penalty-bps", terms["penalty_bps"])]
             return "scenario-set", fields
         fn: Callable[..., tuple[str, list]] = getattr(m, self.function)
         return fn(**self.args)
@@ -148,6 +152,9 @@ class MessageSample:
 
 #: variant -> when a kind takes that shape
 VARIANT_TEXT = {
+    "maintenance terms": "the scenario set carries maintenance terms (issue 14 §2: the ratio mu = num/den and "
+                         "the liquidation penalty rate in bps): `maintenance-num`, `maintenance-den` and "
+                         "`penalty-bps` follow in the id's tuple; a set without them hashes as before",
     "expected-shortfall model": "the scenario set's margin model is not the scan (issue 13: expected shortfall "
                                 "over the k worst rows): the fields `model` (the model's kind, \"es\") and `k` "
                                 "follow; a scan set hashes without them, as before models existed",
@@ -155,6 +162,17 @@ VARIANT_TEXT = {
 
 #: The expected-shortfall margin model of the variant samples (issue 13).
 ES_MODEL = {"kind": "es", "k": 2}
+#: The maintenance terms of the variant samples (issue 14 §2): mu = 4/5, 50 bps.
+MAINTENANCE_TERMS = {"num": 4, "den": 5, "penalty_bps": 50}
+
+
+def _maintenance_set_id(version: int, matrix) -> str:
+    """The set id covering the maintenance terms, "" where this code has none."""
+    try:
+        from clearing.protocol import maintenance
+    except ImportError:  # pragma: no cover - older code
+        return ""
+    return maintenance.set_id(version, INSTRUMENT_IDS, matrix, None, MAINTENANCE_TERMS).hex()
 
 
 def models_supported() -> bool:
@@ -185,6 +203,9 @@ def message_samples() -> list[MessageSample]:
         *([MessageSample("scenario_set", OPERATOR, {"version": SCENARIO_VERSION + 1, "instruments": INSTRUMENT_IDS,
                                                     "matrix": SCENARIO_MATRIX[1:], "model": ES_MODEL},
                          variant="expected-shortfall model")] if models_supported() else []),
+        MessageSample("scenario_set", OPERATOR, {"version": SCENARIO_VERSION + 2, "instruments": INSTRUMENT_IDS,
+                                                 "matrix": SCENARIO_MATRIX, "maintenance": MAINTENANCE_TERMS},
+                      variant="maintenance terms"),
         MessageSample("settlement_message", OPERATOR, {"cycle": 3, "prices": [501000, 13020], "set_id": set_id}),
         MessageSample("margin_batch_message", PROVER, {"cycle": 3, "entries": [
             {"member": "A", "solvency_only": False, "ctx_seq": 41, "proof": filler("margin-A", 96)},
@@ -195,6 +216,7 @@ def message_samples() -> list[MessageSample]:
                                                  "request_id": "wd-1"}),
         MessageSample("default_message", OPERATOR, {"cycle": 3, "member": "B"}),
         MessageSample("insolvency_message", OPERATOR, {"cycle": 3, "member": "B", "reason": "insolvency filing"}),
+        MessageSample("liquidation_message", OPERATOR, {"cycle": 3, "member": "B", "request_id": "liq-1"}),
         MessageSample("ccp_parameters_message", OPERATOR, {"cycle": 3, "sitg1": 500000, "sitg2": 2000000, "cap": 3,
                                                            "request_id": "ccp-1"}),
         MessageSample("digest_message", NODE, {"cycle": 3, "digest": filler("digest", 32)}),
@@ -245,6 +267,12 @@ def event_variants() -> list[tuple[str, dict]]:
                              "id": (set_id(SCENARIO_VERSION + 1, INSTRUMENT_IDS, matrix, ES_MODEL).hex()
                                     if models_supported() else "")},
             "request_id": "settle-4", "op_sig": _sig("settle-es")}),
+        ("maintenance terms", {  # issue 14 §2: clearing.protocol.maintenance
+            "kind": "settle", "cycle": 4, "prices": [502000, 13010],
+            "scenario_set": {"version": SCENARIO_VERSION + 2, "matrix": SCENARIO_MATRIX,
+                             "maintenance": dict(MAINTENANCE_TERMS),
+                             "id": _maintenance_set_id(SCENARIO_VERSION + 2, SCENARIO_MATRIX)},
+            "request_id": "settle-5", "op_sig": _sig("settle-mm")}),
     ]
     out: list[tuple[str, dict]] = []
     for name, body in candidates:
@@ -296,6 +324,7 @@ def event_samples() -> list[dict]:
         {"kind": "default", "cycle": 3, "member": "B", "request_id": "dflt-1", "op_sig": op("default")},
         {"kind": "default-insolvency", "cycle": 3, "member": "B", "reason": "insolvency filing",
          "request_id": "insolv-1", "op_sig": op("insolvency")},
+        {"kind": "liquidate", "cycle": 3, "member": "B", "request_id": "liq-1", "op_sig": op("liquidate")},
         {"kind": "dm-open", "cycle": 3, "defaulters": ["B"], "survivors": ["A"], "D0": 5000000,
          "D0_proof": filler("D0", 66).hex(),
          "disclosures": {"B": {"values": [-1200000, 3000000, -7, 0], "proof": filler("disclosure-B", 130).hex()}},

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable
 from clearing.fold.apply import apply_event
 from clearing.fold.state import PointAlgebra, State
 from clearing.protocol import events as ev
-from clearing.protocol import signing
+from clearing.protocol import maintenance, signing
 from clearing.protocol.contracts import CureProof, DefaultOpening, Disclosed, ProRataAllocation, WindowTotal
 from clearing.protocol.encoding import canonical
 from clearing.protocol.errors import InvalidArgument, shown
@@ -55,7 +55,6 @@ from clearing.protocol.messages import (
     margin_batch_message,
     margin_proof_message,
     receipt_message,
-    scenario_set_id,
     settlement_message,
     shares_message,
     trade_tuple,
@@ -79,8 +78,9 @@ from clearing.protocol.vm_gains import VM_PURPOSES
 from prover.custody.df_sizing import window_unsized
 from prover.custody.vm_gains import vm_gains_answer
 from prover.distributed import DaskProver
+from prover.maintenance import maintenance_tier, prove_tiered
 from prover.pool import ProverPool, shared_pool
-from prover.statements import pro_rata_shares, prove, prove_margin_or_solvency, prove_reveals
+from prover.statements import pro_rata_shares, prove, prove_reveals
 from zkp.errors import ProvingError
 from zkp.field import random_scalar, to_signed
 from zkp.generators import generators
@@ -119,6 +119,12 @@ def encode_answer(answer: dict) -> bytes:
 
 def decode_answer(data: bytes) -> dict:
     return _unplain(json.loads(data))
+
+
+def _ratio(scenario_set: dict) -> tuple[int, int] | None:
+    """The set's maintenance ratio (issue 14 §2), or None."""
+    t = maintenance.terms_of(scenario_set)
+    return None if t is None else t.ratio
 
 
 class Divergence(ProvingError):
@@ -282,10 +288,12 @@ class WitnessStore:
             self._op(settlement_message(e.cycle, e.prices, set_id), e.op_sig)
             # the margin statements bind the set by its id: it must name this matrix and model (issue 13)
             ss = e.scenario_set
-            if scenario_set_id(ss["version"], self.state.instrument_ids(), ss["matrix"], ss.get("model")) != set_id:
+            if maintenance.set_id_of(ss, self.state.instrument_ids()) != set_id:
                 raise Divergence("a settlement's scenario set is not the one its signed id names")
         elif isinstance(e, ev.Default):
             self._op(default_message(e.cycle, e.member), e.op_sig)
+        elif isinstance(e, ev.Liquidate):
+            self._op(maintenance.liquidation_message(e.cycle, e.member, e.request_id), e.op_sig)
         elif isinstance(e, ev.CcpParams):
             self._op(ccp_parameters_message(e.cycle, e.skin_in_the_game_1, e.skin_in_the_game_2,
                                             e.assessment_cap_multiple, e.request_id), e.op_sig)
@@ -427,6 +435,7 @@ class WitnessStore:
         # independent members: proved in the process pool (prover/pool.py)
         executor = self.executor or shared_pool(self.workers)
         results = executor.prove_margins(jobs, rng=self._rng)
+        results = maintenance_tier(jobs, results, _ratio(scenario_set), rng=self._rng)  # issue 14 §2
         entries = []
         for k, ((mid, version), out) in enumerate(zip(mids, results)):
             if out is None:  # unproven (Dask deadline) = no entry, as insolvent
@@ -452,7 +461,7 @@ class WitnessStore:
         self.check(member, public_account)
         cash, pos = self._commitments(a)
         st = margin_statement(self.state.cycle, a.version, member, cash, pos, scenario_set)
-        proved, proof = prove_margin_or_solvency(st, [a.cash, *a.pos], rng=self._rng)
+        proved, proof = prove_tiered(st, [a.cash, *a.pos], _ratio(scenario_set), rng=self._rng)
         if proved.solvency_only and a.status != STATUS_PAYMENT:
             self.log.append(("cure", member, self.state.cycle, "still short"))
             raise ProvingError("the full margin proof still fails")
