@@ -41,6 +41,7 @@ from clearing.protocol.statements import _proof, epoch_statement, funding_statem
 from verifier.statements import verify, verify_reveals
 from zkp.errors import DecodeError, VerificationError
 from zkp.statements import (
+    MAX_INSTRUMENTS,
     MAX_MULTIPLIER,
     MAX_PRICE,
     MAX_PUBLIC_AMOUNT,
@@ -70,10 +71,11 @@ def check_genesis(core: Core, b: ev.Genesis) -> None:
 
 
 def _check_instruments(insts) -> None:
-    """1..64 instruments with distinct ids, each in its bounds (the
-    fields and their types were checked by the parse step)."""
-    if not 1 <= len(insts) <= 64:
-        raise InvalidArgument("1..64 instruments")
+    """1..MAX_INSTRUMENTS (zkp.statements: 4,096) instruments with distinct
+    ids, each in its bounds (the fields and their types were checked by the
+    parse step)."""
+    if not 1 <= len(insts) <= MAX_INSTRUMENTS:
+        raise InvalidArgument(f"1..{MAX_INSTRUMENTS} instruments")
     ids = set()
     for inst in insts:
         ids.add(_ident("instrument id", inst["id"]))

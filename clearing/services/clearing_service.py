@@ -171,7 +171,7 @@ class ClearingNode:
         self.timeout = timeout
         self.prove_timeout = prove_timeout
         self._prover = rpc.LazyClient(self.identity, prover_pb2_grpc.ProverServiceStub, prover_target,
-                                      prove_timeout, "prover service")
+                                      prove_timeout, "prover service", bulk=True)  # a whole MarginBatch
         #: the ledger feed's (grpc server, health servicer) once started (:meth:`start_feed`), and its port
         self.feed: tuple | None = None
         self.feed_port: int | None = None
@@ -207,7 +207,7 @@ class ClearingNode:
         """Start the ledger feed on ``host:port`` (0 = any free port); returns the port."""
         server, bound, health = rpc.build_server(self.identity, [
             (clearing_pb2_grpc.add_ClearingServiceServicer_to_server, FeedServicer(self), CLEARING_SERVICE),
-        ], host=host, port=port, max_workers=FEED_WORKERS)
+        ], host=host, port=port, max_workers=FEED_WORKERS, bulk=True)  # margin-batch events
         self.feed, self.feed_port, self._feed_host = (server, health), bound, host
         return bound
 
@@ -763,7 +763,8 @@ def create_server(config_dir, *, port: int = 0, host: str = "127.0.0.1", db_path
         server, bound, health = rpc.build_server(node.identity, [
             (clearing_pb2_grpc.add_ClearingServiceServicer_to_server, ClearingServicer(node), CLEARING_SERVICE),
             (admin_pb2_grpc.add_AdminServiceServicer_to_server, AdminServicer(node), ADMIN_SERVICE),
-        ], host=host, port=port, max_workers=max_workers + pending_stream.FOLLOW_MAX)
+        ], host=host, port=port, max_workers=max_workers + pending_stream.FOLLOW_MAX,
+            bulk=True)  # StreamLedger's margin-batch events (the auditor)
     except BaseException:
         node.close()
         raise

@@ -112,7 +112,7 @@ class ProverNode:
         self.lock = threading.RLock()
         self.timeout = timeout
         self._clearing = rpc.LazyClient(self.identity, clearing_pb2_grpc.ClearingServiceStub, clearing_target,
-                                        timeout, "clearing node")
+                                        timeout, "clearing node", bulk=True)  # margin-batch events
 
     def __repr__(self) -> str:
         return f"ProverNode(config_dir={str(self.config_dir)!r})"
@@ -421,7 +421,7 @@ def create_server(config_dir, *, port: int = 0, host: str = "127.0.0.1", db_path
         node.witness.executor = _dask_executor(config_dir, dask, dask_deadline)
         server, bound, health = rpc.build_server(node.identity, [
             (prover_pb2_grpc.add_ProverServiceServicer_to_server, ProverServicer(node), PROVER_SERVICE),
-        ], host=host, port=port, max_workers=max_workers)
+        ], host=host, port=port, max_workers=max_workers, bulk=True)  # ProveMargin's MarginBatch
     except BaseException:
         node.close()
         raise

@@ -4,8 +4,37 @@ Transport.  Every server listens with mutual TLS only
 (:meth:`clearing.services.pki.Identity.server_credentials`: ``require_client_auth``, a
 client without a certificate from our CA fails the handshake).  Every client
 channel presents its own certificate and trusts only our CA.  Message sizes
-are bounded on both sides (:data:`MAX_MESSAGE_BYTES`); a larger message is
-refused by gRPC itself with RESOURCE_EXHAUSTED before any handler runs.
+are bounded on both sides; a larger message is refused by gRPC itself with
+RESOURCE_EXHAUSTED before any handler runs (a server answering with one
+fails the call with RESOURCE_EXHAUSTED on its side):
+
+* requests: every server receives and every client sends at most
+  :data:`MAX_MESSAGE_BYTES` (4 MiB) -- what a member (or anyone) may send
+  to the node, the prover or the auditor.  The largest request is a
+  member's withdrawal or a filing with a few proofs of at most
+  clearing.protocol.fields.MAX_PROOF_BYTES (262,338 bytes) each.
+* bulk answers: the internal flows that carry a whole cycle's batch may
+  carry up to :data:`MAX_BULK_BYTES` (256 MiB) -- the prover's ProveMargin
+  answer to the node (a MarginBatch: every member's margin proof) and the
+  ledger's StreamLedger events (the margin-batch event carries every
+  proof, hex-encoded in canonical JSON) from the node's ledger feed to the
+  prover and from the node's ClearingService to the auditor.  Those servers
+  (:func:`build_server` ``bulk=True``: the node's two, the prover's) may
+  *send* that much, and only the clients of those flows (:func:`channel` /
+  :class:`LazyClient` ``bulk=True``: the node's channel to the prover, the
+  prover's to the ledger feed, the auditor's to the node) *receive* that
+  much; every other channel keeps receiving at most 4 MiB.  The bound: an
+  expected-shortfall margin proof at S = 2,048 is 134,154 bytes
+  (clearing.protocol.fields.margin_proof_bytes), 268,308 in hex, plus under
+  1 KB of fields per member, so 256 MiB carries a margin batch of ~990
+  members at S = 2,048 as a ledger event and ~2,000 as a protobuf
+  MarginBatch (~2,000 / ~4,000 members at S = 1,000; 200 members at
+  S = 2,048 are ~54 MB).  It stays far below gRPC's int32 limit and bounds
+  the memory a received batch may take (held whole, a few times over, while
+  it is decoded) to about 1 GB.  A larger batch fails with
+  RESOURCE_EXHAUSTED (the cycle's margin is not recorded; the node answers
+  as for any prover failure): CCPs beyond ~1,000 members at S = 2,048 need
+  the batch split, which this version does not do.
 
 Identity.  The caller is its certificate: :func:`authenticate` reads the
 TLS-verified peer certificate (parsed by :func:`clearing.services.pki.certificate_identity`)
@@ -144,8 +173,13 @@ from zkp.statements import StatementError
 
 log = logging.getLogger("zkclear.rpc")
 
-#: Largest message a server or client accepts or sends (bytes).
+#: Largest request a server accepts or a client sends, and largest answer a
+#: non-bulk channel receives (bytes; module docstring).
 MAX_MESSAGE_BYTES = 4 << 20
+#: Largest answer on the internal bulk flows: a bulk server sends and a bulk
+#: channel receives at most this (bytes; the bound is argued in the module
+#: docstring).
+MAX_BULK_BYTES = 256 << 20
 #: Default deadline of a client call (seconds).
 DEFAULT_TIMEOUT = 30.0
 #: Grace period for calls in flight at shutdown (seconds).
@@ -156,10 +190,20 @@ MAX_PENDING_RPCS = 256
 #: Full name of the v1 reflection service (served next to v1alpha).
 REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
 
-_OPTIONS = [
-    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-]
+
+
+def server_options(bulk: bool = False) -> list[tuple[str, int]]:
+    """gRPC options of a server: requests up to MAX_MESSAGE_BYTES; answers
+    up to MAX_BULK_BYTES when ``bulk`` (module docstring)."""
+    return [("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_BULK_BYTES if bulk else MAX_MESSAGE_BYTES)]
+
+
+def channel_options(bulk: bool = False) -> list[tuple[str, int]]:
+    """gRPC options of a client channel: requests up to MAX_MESSAGE_BYTES;
+    answers up to MAX_BULK_BYTES when ``bulk`` (module docstring)."""
+    return [("grpc.max_receive_message_length", MAX_BULK_BYTES if bulk else MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES)]
 
 
 class Abort(Exception):
@@ -611,16 +655,18 @@ def _enable_reflection(server: grpc.Server, names: list[str]) -> None:
 
 
 def build_server(identity, services: Iterable[tuple[Callable, Any, str]], *, host: str = "127.0.0.1",
-                 port: int = 0, max_workers: int = 8,
-                 max_pending: int = MAX_PENDING_RPCS) -> tuple[grpc.Server, int, health.HealthServicer]:
+                 port: int = 0, max_workers: int = 8, max_pending: int = MAX_PENDING_RPCS,
+                 bulk: bool = False) -> tuple[grpc.Server, int, health.HealthServicer]:
     """A started mTLS server with health and reflection.
 
     ``services``: (add_XServicer_to_server, servicer, full service name);
     each is registered with guarded request deserializers (module
     docstring).  ``max_workers`` handler threads, at most ``max_pending``
-    calls accepted at once.  Returns (server, bound port, health servicer)."""
+    calls accepted at once; answers up to MAX_BULK_BYTES when ``bulk``
+    (requests always up to MAX_MESSAGE_BYTES).  Returns (server, bound
+    port, health servicer)."""
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc"),
-                         options=_OPTIONS, maximum_concurrent_rpcs=max_pending)
+                         options=server_options(bulk), maximum_concurrent_rpcs=max_pending)
     names = []
     for add, servicer, name in services:
         registered = _add(server, add, servicer, check_integers)
@@ -694,9 +740,10 @@ class Server:
 
 
 # -- clients ------------------------------------------------------------------------
-def channel(identity, target: str) -> grpc.Channel:
-    """An mTLS channel to ``target`` ("host:port") as ``identity``."""
-    return grpc.secure_channel(target, identity.channel_credentials(), options=_OPTIONS)
+def channel(identity, target: str, *, bulk: bool = False) -> grpc.Channel:
+    """An mTLS channel to ``target`` ("host:port") as ``identity``; it
+    receives answers up to MAX_BULK_BYTES when ``bulk`` (module docstring)."""
+    return grpc.secure_channel(target, identity.channel_credentials(), options=channel_options(bulk))
 
 
 class Client:
@@ -721,12 +768,15 @@ class LazyClient:
     """A :class:`Client` of another service, over a channel opened on first
     use (``get()``); UNAVAILABLE while no target is configured.
 
-    ``LazyClient(identity, stub_class, target, timeout, what)``; ``what``
-    names the service in that error.  ``retarget`` points it at another
+    ``LazyClient(identity, stub_class, target, timeout, what, bulk=False)``;
+    ``what`` names the service in that error; ``bulk``: the channel receives
+    answers up to MAX_BULK_BYTES.  ``retarget`` points it at another
     address (a restarted service), closing the old channel."""
 
-    def __init__(self, identity, stub_class, target: str | None, timeout: float, what: str):
+    def __init__(self, identity, stub_class, target: str | None, timeout: float, what: str, *,
+                 bulk: bool = False):
         self.identity = identity
+        self.bulk = bulk
         self.stub_class = stub_class
         self.target = target
         self.timeout = timeout
@@ -741,7 +791,7 @@ class LazyClient:
         if self._client is None:
             if self.target is None:
                 raise Abort(grpc.StatusCode.UNAVAILABLE, f"no {self.what} configured")
-            self._channel = channel(self.identity, self.target)
+            self._channel = channel(self.identity, self.target, bulk=self.bulk)
             self._client = Client(self.stub_class(self._channel), self.timeout)
         return self._client
 
@@ -765,7 +815,8 @@ def health_check(identity, target: str, service: str = "", timeout: float = 5.0)
 
 
 __all__ = [
-    "MAX_MESSAGE_BYTES", "DEFAULT_TIMEOUT", "MAX_PENDING_RPCS", "REFLECTION_V1", "Abort", "Denied", "Undecodable",
+    "MAX_MESSAGE_BYTES", "MAX_BULK_BYTES", "server_options", "channel_options", "DEFAULT_TIMEOUT",
+    "MAX_PENDING_RPCS", "REFLECTION_V1", "Abort", "Denied", "Undecodable",
     "Caller", "IdentityCache", "IDENTITIES", "authenticate", "check_identity", "status_of", "where",
     "unary", "server_stream", "require_time", "build_server", "Server", "serve_forever", "channel", "Client",
     "LazyClient", "health_check",

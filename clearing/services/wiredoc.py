@@ -604,7 +604,11 @@ def constants() -> list[tuple[str, str, str]]:
         ("transcript frame version", f"`{ztr._FRAME_VERSION.decode()}`", "zkp.transcript"),
         ("statement protocol prefix", f"`{zst.PROTOCOL.decode()}`", "zkp.statements"),
         ("curve id in transcripts", f"`{zst.CURVE_ID.decode()}`", "zkp.statements"),
-        ("max message size", f"{rpc.MAX_MESSAGE_BYTES} bytes", "clearing.services.rpc"),
+        ("max message size (every request; answers on other channels)", f"{rpc.MAX_MESSAGE_BYTES} bytes",
+         "clearing.services.rpc.MAX_MESSAGE_BYTES"),
+        ("max answer size on the bulk flows (ProveMargin to the node; StreamLedger from the ledger feed to "
+         "the prover and from the node to the auditor)", f"{rpc.MAX_BULK_BYTES} bytes",
+         "clearing.services.rpc.MAX_BULK_BYTES"),
         ("calls in flight per server", str(rpc.MAX_PENDING_RPCS), "clearing.services.rpc.MAX_PENDING_RPCS"),
         ("default client deadline", f"{rpc.DEFAULT_TIMEOUT:g} s", "clearing.services.rpc.DEFAULT_TIMEOUT"),
         ("shutdown grace", f"{rpc.SHUTDOWN_GRACE:g} s", "clearing.services.rpc.SHUTDOWN_GRACE"),

@@ -23,8 +23,9 @@ COMMON_CODES: tuple[tuple[str, str], ...] = (
     ("PERMISSION_DENIED", "the authenticated caller may not call this RPC, or not for this member"),
     ("INVALID_ARGUMENT", "the request does not decode as its protobuf message, or an integer is out of its "
                          "range (every unsigned field < 2^63; amounts >= 1), or a field is malformed"),
-    ("RESOURCE_EXHAUSTED", "more than MAX_PENDING_RPCS calls in flight at the server, a message over "
-                           "MAX_MESSAGE_BYTES, or a full disk (nothing applied; retry with the same request id)"),
+    ("RESOURCE_EXHAUSTED", "more than MAX_PENDING_RPCS calls in flight at the server, a request over "
+                           "MAX_MESSAGE_BYTES (an answer over it, or over MAX_BULK_BYTES on the bulk flows), "
+                           "or a full disk (nothing applied; retry with the same request id)"),
     ("UNAVAILABLE", "the server is down or shutting down, a database is busy, or a downstream service "
                     "(the prover, for the clearing node) failed; safe to retry with the same request id"),
     ("DEADLINE_EXCEEDED", "the caller's deadline expired (the request may nevertheless have been applied: "
@@ -134,7 +135,9 @@ RPC_NOTES: dict[str, RpcNote] = {
     "ClearingService.GetLedgerStatus": RpcNote(ANY, ()),
     "ClearingService.StreamLedger": RpcNote(
         ANY, (), "Events after `since` (exclusive), in order; also served on the ledger feed port to "
-                 f"{PROVER} only."),
+                 f"{PROVER} only.  An event (a margin batch carries every member's proof) may exceed "
+                 "MAX_MESSAGE_BYTES: the node sends up to MAX_BULK_BYTES, which the prover's and the "
+                 "auditor's channels accept (other clients' channels stop at MAX_MESSAGE_BYTES)."),
     # -- AdminService ---------------------------------------------------------------------
     "AdminService.Admit": RpcNote(OPERATOR, (_VERIFY, ("ALREADY_EXISTS", "the member id or identity key is "
                                                                          "already admitted"),
@@ -197,7 +200,8 @@ RPC_NOTES: dict[str, RpcNote] = {
         f"{MEMBER_SELF} or {NODE}", (_REFUSED, _DEADLINE_P),
         "FAILED_PRECONDITION when the member's excess does not cover the payable: it then pays by a tagged "
         "deposit (PayAssessment)."),
-    "ProverService.ProveMargin": RpcNote(NODE, (_ALARM, _DEADLINE_P)),
+    "ProverService.ProveMargin": RpcNote(
+        NODE, (_ALARM, _DEADLINE_P), "The answer (every member's margin proof) may be up to MAX_BULK_BYTES."),
     "ProverService.ProveCure": RpcNote(NODE, (_ALARM, _DEADLINE_P)),
     "ProverService.ProveDefaultOpen": RpcNote(NODE, (_ALARM, _DEADLINE_P),
                                               "Answered once when the ledger requires it; a repeat returns the "
