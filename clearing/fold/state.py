@@ -330,10 +330,21 @@ class State:
             raise RuntimeError("no fold in progress")
         return list(self.members._undo or ()), list(self.trades._undo or ())
 
-    def commit(self) -> None:
-        """Keep the fold: close the journal."""
+    def commit(self, keep: bool = False) -> tuple | None:
+        """Keep the fold: close the journal.  With ``keep`` the closed journal
+        is returned, for :meth:`undo` (the node's group commit)."""
+        kept = (self._journal, self.members._undo, self.trades._undo, self.seen_T._undo) if keep else None
         self._journal = None
         self.members._undo = self.trades._undo = self.seen_T._undo = None
+        return kept
+
+    def undo(self, kept: tuple) -> None:
+        """Undo a kept fold (:meth:`commit` with ``keep``); the folds kept
+        after it must be undone first, newest first."""
+        if self._journal is not None:
+            raise RuntimeError("a fold is already in progress on this state")
+        self._journal, self.members._undo, self.trades._undo, self.seen_T._undo = kept
+        self.rollback()
 
     def rollback(self) -> None:
         """Undo the fold in progress: the state is again what it was at

@@ -12,14 +12,32 @@ changed are recomputed and written; the state hash is computed once per
 change, on demand) and an index of the pending trades (derived, never
 stored; rebuilt on open).
 
+Group commit (:meth:`Engine.begin_group` .. :meth:`Engine.end_group`, as
+the node's engine thread runs its queued calls): the group's events go into
+one SQLite transaction, each append its own savepoint
+(:meth:`clearing.node.ledger.Ledger.begin_group`), so a refused or failed
+event rolls back only its own writes and its own fold (the undo journal) and
+the group goes on; a request id recorded earlier in the group replays.  The
+fold of each event kept in the group keeps its journal
+(:meth:`clearing.fold.state.State.commit` with ``keep``) until the group
+commits: if the commit fails (a full disk, an I/O error), or SQLite rolled
+back the group's transaction, :meth:`end_group` raises that error after
+undoing every fold of the group, newest first, and restoring the chain head
+(the derived caches are rebuilt on next use): nothing of the group is
+applied, in the database or in memory.  Outside a group every event is its
+own transaction, as an engine used directly (tests, tools) runs.
+
 The durable head marker (:mod:`clearing.node.marker`) is written after each
 commit, or -- with :attr:`Engine.defer_marker`, as the node's engine thread
-runs it -- once per group of calls by :meth:`Engine.flush_marker`, before
-any of the group's requests is acknowledged (the argument is in
-:mod:`clearing.node.marker`)."""
+runs it -- once per group of calls by :meth:`Engine.flush_marker`, after the
+group's commit and before any of the group's requests is acknowledged (the
+argument is in :mod:`clearing.node.marker`).  :attr:`Engine.on_pending` is
+called as each event is kept; inside a group its owner must hold what it
+publishes until the group's commit (the engine thread does)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from clearing.fold.apply import apply_event
@@ -101,6 +119,20 @@ class _PendingIndex:
         return fresh
 
 
+@dataclass
+class _Group:
+    """What :meth:`Engine.end_group` needs to undo a group whose commit
+    failed, or to publish one that committed."""
+
+    head: bytes
+    unmarked: tuple[int, bytes] | None
+    batch_cache: Any
+    #: the kept fold journals of the group's events, oldest first
+    undo: list = field(default_factory=list)
+    #: (seq, chain head) of the group's last event
+    last: tuple[int, bytes] | None = None
+
+
 class Engine(Core):
     """The blind clearing node, persisted in one SQLite database.
 
@@ -130,6 +162,8 @@ class Engine(Core):
         #: called after a commit with the (counterparty, trade id) pairs that began awaiting an
         #: affirmation (the node's pending-trade streams); None: nobody listens
         self.on_pending: Callable[[list[tuple[str, str]]], None] | None = None
+        #: the group of calls in progress (:meth:`begin_group`), else None
+        self._group: _Group | None = None
 
     def __repr__(self) -> str:
         return f"Engine(path={self.ledger.path!r}, seq={self.state.seq}, cycle={self.state.cycle})"
@@ -194,9 +228,47 @@ class Engine(Core):
 
     def close(self) -> None:
         try:
+            self.end_group()
             self.flush_marker()
         finally:
             self.ledger.close()
+
+    # -- group commit ------------------------------------------------------------
+    def begin_group(self) -> None:
+        """Start a group of calls: their events commit together in
+        :meth:`end_group` (module docstring)."""
+        if self._group is not None:
+            raise RuntimeError("a group is already open on this engine")
+        self.ledger.begin_group()
+        self._group = _Group(self.head, self._unmarked, self._batch_cache)
+
+    def end_group(self) -> None:
+        """Commit the group (durable when this returns; the head marker is
+        then owed up to its last event, :meth:`flush_marker`).  If the commit
+        fails nothing of the group is applied -- the database rolled back,
+        every fold of the group undone -- and the error is raised.  No-op
+        without a group."""
+        g, self._group = self._group, None
+        if g is None:
+            return
+        try:
+            self.ledger.end_group()
+        except BaseException:
+            self._undo_group(g)
+            raise
+        if g.last is not None and self.ledger.path != ":memory:":
+            if self.defer_marker:
+                self._unmarked = g.last
+            else:
+                write_marker(self.ledger.path, *g.last)
+
+    def _undo_group(self, g: _Group) -> None:
+        """Undo every fold the group kept, newest first; restore the head and
+        the caches as they were at :meth:`begin_group`."""
+        for kept in reversed(g.undo):
+            self.state.undo(kept)
+        self.head, self._unmarked, self._batch_cache = g.head, g.unmarked, g.batch_cache
+        self._rows = self._index = None
 
     # -- internals -----------------------------------------------------------
     def _caches(self) -> tuple[Rows, _PendingIndex]:
@@ -246,11 +318,15 @@ class Engine(Core):
         except BaseException:
             st.rollback()
             raise
-        st.commit()
+        group = self._group
+        kept = st.commit(keep=group is not None)
         rows.apply(changes)
         fresh = index.update(st.trades, trades)
         self.head = h
-        if self.ledger.path != ":memory:":
+        if group is not None:
+            group.undo.append(kept)
+            group.last = (seq, h)
+        elif self.ledger.path != ":memory:":
             if self.defer_marker:
                 self._unmarked = (seq, h)
             else:

@@ -22,10 +22,19 @@ Invariants
 * Canonical JSON: sorted keys, no whitespace, ASCII, and only ints, strings,
   booleans, null, lists and objects -- a float anywhere is rejected
   (:func:`canonical`), so money never passes through binary floating point.
-* Every append is one SQLite transaction that writes the event, the new head,
-  the changed derived rows, the request id and any relay changes together:
-  after a crash either all of them are there or none is.  The database runs
-  in WAL mode with ``synchronous=FULL`` and ``secure_delete=ON``: a deleted
+* Every append writes the event, the new head, the changed derived rows,
+  the request id and any relay changes together: after a crash either all
+  of them are there or none is.  Alone, an append is one SQLite transaction;
+  inside a *group* (:meth:`Ledger.begin_group` .. :meth:`Ledger.end_group`,
+  the node's group commit) it is one SAVEPOINT of the group's transaction
+  -- a failed append rolls back to its savepoint, the group's other appends
+  stay -- and the group commits once.  Reads on this connection see the
+  group's uncommitted writes (a request id recorded earlier in the group
+  replays); other connections do not.  Should SQLite roll back the whole
+  transaction on an error (it may, on SQLITE_FULL, SQLITE_IOERR, ...), the
+  group is lost: every later write of the group and :meth:`end_group` raise
+  that error.  The database runs in WAL mode with ``synchronous=FULL``
+  (durable once ``COMMIT`` returns) and ``secure_delete=ON``: a deleted
   relay ciphertext is zeroed in the file, not left in free pages (whatever
   the SQLite build's default).
 * On open, :meth:`Ledger.verify_chain` recomputes the whole hash chain and the
@@ -41,6 +50,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from clearing.protocol.encoding import GENESIS_HASH, canonical, chain_hash
@@ -96,9 +106,66 @@ class Ledger:
         if self._db.execute("PRAGMA secure_delete").fetchone() != (1,):
             raise FailedPrecondition("this SQLite build cannot enable secure_delete")
         self._db.executescript(_SCHEMA)
+        #: inside a group (:meth:`begin_group`): writes are savepoints of one transaction
+        self._group = False
+        #: the error that rolled back the whole group's transaction, if one did
+        self._group_lost: BaseException | None = None
 
     def close(self) -> None:
         self._db.close()
+
+    # -- groups (group commit) -----------------------------------------------
+    @property
+    def in_group(self) -> bool:
+        return self._group
+
+    def begin_group(self) -> None:
+        """Start a group: the writes until :meth:`end_group` go into one
+        transaction (begun at the first write), each its own savepoint."""
+        if self._group or self._db.in_transaction:
+            raise RuntimeError("a group or transaction is already open on this ledger")
+        self._group, self._group_lost = True, None
+
+    def end_group(self) -> None:
+        """Commit the group's transaction (synchronous=FULL: durable when this
+        returns).  On any failure nothing of the group is applied: the
+        transaction is rolled back and the error raised."""
+        if not self._group:
+            return
+        self._group = False
+        lost, self._group_lost = self._group_lost, None
+        try:
+            if lost is not None:
+                raise lost
+            if self._db.in_transaction:
+                self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
+
+    @contextmanager
+    def _grouped(self, cur: sqlite3.Cursor) -> Iterator[None]:
+        """One write of a group: inside the group's transaction (begun here
+        if needed), under its own savepoint."""
+        if self._group_lost is not None:
+            raise self._group_lost
+        if not self._db.in_transaction:
+            cur.execute("BEGIN IMMEDIATE")
+        cur.execute("SAVEPOINT call")
+        try:
+            yield
+        except BaseException as exc:
+            if not self._db.in_transaction:  # SQLite rolled back the whole transaction
+                self._group_lost = exc
+            else:
+                try:
+                    cur.execute("ROLLBACK TO call")
+                    cur.execute("RELEASE call")
+                except sqlite3.Error:  # this write's own changes may remain: the group must not commit
+                    self._group_lost = exc
+            raise
+        cur.execute("RELEASE call")
 
     # -- reading -----------------------------------------------------------
     def head(self) -> tuple[int, bytes]:
@@ -190,36 +257,26 @@ class Ledger:
         ``rows`` are the derived rows the event changed (key -> canonical
         JSON; None deletes the row); the other rows stay as they are.
         ``request`` = (actor, request id, content hash, result) records the
-        client request id; a concurrent duplicate makes the whole transaction
-        fail with AlreadyExists.  ``extra`` runs inside the transaction
-        (relay bookkeeping).  Returns (seq, hash)."""
+        client request id; a concurrent duplicate makes the append fail with
+        AlreadyExists (none of it written).  ``extra`` runs inside the
+        append's transaction or savepoint (relay bookkeeping).  Returns
+        (seq, hash)."""
         data = canonical(body)
+        cur = self._db.cursor()
+        if self._group:
+            with self._grouped(cur):
+                seq, prev = self.head()
+                h = chain_hash(prev, seq + 1, body)
+                self._write(cur, seq + 1, data, h, rows, request, extra)
+            return seq + 1, h
         seq, prev = self.head()
         seq += 1
         h = chain_hash(prev, seq, body)
-        cur = self._db.cursor()
         try:
             cur.execute("BEGIN IMMEDIATE")
             if self.head() != (seq - 1, prev):
                 raise LedgerCorrupted("the event log changed under this engine")
-            cur.execute("INSERT INTO events (seq, body, hash) VALUES (?, ?, ?)", (seq, data.decode("ascii"), h))
-            cur.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('seq', ?), ('hash', ?)", (str(seq), h))
-            gone = [(k,) for k, v in rows.items() if v is None]
-            if gone:
-                cur.executemany("DELETE FROM derived WHERE key = ?", gone)
-            cur.executemany("INSERT OR REPLACE INTO derived (key, value) VALUES (?, ?)",
-                            [(k, v) for k, v in rows.items() if v is not None])
-            if request is not None:
-                actor, rid, chash, result = request
-                try:
-                    cur.execute(
-                        "INSERT INTO requests (actor, request_id, content, seq, result) VALUES (?, ?, ?, ?, ?)",
-                        (actor, rid, chash, seq, canonical(result).decode("ascii")),
-                    )
-                except sqlite3.IntegrityError:
-                    raise AlreadyExists(f"request id {rid!r} of {actor!r} already used") from None
-            if extra is not None:
-                extra(cur)
+            self._write(cur, seq, data, h, rows, request, extra)
             cur.execute("COMMIT")
         except BaseException:
             if self._db.in_transaction:
@@ -227,10 +284,40 @@ class Ledger:
             raise
         return seq, h
 
+    @staticmethod
+    def _write(cur: sqlite3.Cursor, seq: int, data: bytes, h: bytes, rows: dict[str, str | None],
+               request: tuple[str, str, bytes, Any] | None,
+               extra: Callable[[sqlite3.Cursor], None] | None) -> None:
+        """:meth:`append`'s writes, inside its transaction or savepoint."""
+        cur.execute("INSERT INTO events (seq, body, hash) VALUES (?, ?, ?)", (seq, data.decode("ascii"), h))
+        cur.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('seq', ?), ('hash', ?)", (str(seq), h))
+        gone = [(k,) for k, v in rows.items() if v is None]
+        if gone:
+            cur.executemany("DELETE FROM derived WHERE key = ?", gone)
+        cur.executemany("INSERT OR REPLACE INTO derived (key, value) VALUES (?, ?)",
+                        [(k, v) for k, v in rows.items() if v is not None])
+        if request is not None:
+            actor, rid, chash, result = request
+            try:
+                cur.execute(
+                    "INSERT INTO requests (actor, request_id, content, seq, result) VALUES (?, ?, ?, ?, ?)",
+                    (actor, rid, chash, seq, canonical(result).decode("ascii")),
+                )
+            except sqlite3.IntegrityError:
+                raise AlreadyExists(f"request id {rid!r} of {actor!r} already used") from None
+        if extra is not None:
+            extra(cur)
+
     def relay_drop(self, trade_ids) -> None:
-        """Delete relayed ciphertexts (outside the chain; idempotent)."""
+        """Delete relayed ciphertexts (outside the chain; idempotent; in a
+        group, a savepoint of its transaction)."""
         ids = list(trade_ids)
         if not ids:
+            return
+        if self._group:
+            cur = self._db.cursor()
+            with self._grouped(cur):
+                cur.executemany("DELETE FROM relay WHERE trade_id = ?", [(t,) for t in ids])
             return
         with self._db:
             self._db.executemany("DELETE FROM relay WHERE trade_id = ?", [(t,) for t in ids])

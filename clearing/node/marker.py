@@ -4,22 +4,28 @@ The marker ``<db>.head`` records (seq, chain head) of the last event the
 node acknowledged; on open (:func:`_check_marker`) a ledger shorter than it,
 or forking from it, is refused (a lost WAL, a replaced database).
 
-**Group commit.**  Every event is still its own SQLite transaction
-(synchronous=FULL: durable when ``commit`` returns).  The marker, two
-fsyncs, need not follow each event: the node's engine thread runs the calls
-queued for it as a group, each committing its events, then writes the
-marker once for the group's last event (:meth:`Engine.flush_marker`), and
-only then hands any of the group's callers its answer.  Hence:
+**Group commit.**  The node's engine thread runs the calls queued for it
+as a group: their events are savepoints of one SQLite transaction, which
+commits once for the group (synchronous=FULL in WAL mode: the WAL is
+fsynced, the group durable, when ``COMMIT`` returns;
+:meth:`Engine.end_group`); then the marker, two fsyncs, is written once for
+the group's last event (:meth:`Engine.flush_marker`), and only then does
+any of the group's callers get its answer.  Hence:
 
 * the marker never claims more than the database holds -- it is written
-  after the commits it names, and a marker write that fails leaves the
-  older marker (tmp file + rename: never a torn one);
+  after the commit of the events it names, and a marker write that fails
+  leaves the older marker (tmp file + rename: never a torn one);
 * every acknowledged event is covered by the marker -- no answer leaves the
-  engine thread before the marker write that follows its commit (a failed
-  write fails every answer of the group; the committed events then stand,
-  and a retry with the same request id gets the recorded result);
+  engine thread before the marker write that follows its group's commit (a
+  failed write fails every answer of the group; the committed events then
+  stand, and a retry with the same request id gets the recorded result);
+* nothing uncommitted is acknowledged or published -- a group whose commit
+  fails (or is cut short by a crash) answers no call and publishes nothing
+  (no stream push, no ledger-feed event): its events are in neither the
+  database nor the marker, and the engine undid their folds;
 * a crash between a commit and the marker write loses no acknowledged
-  event: the database holds more than the marker claims, which open allows.
+  event: the database holds more than the marker claims, which open allows;
+  a crash before the commit loses the whole group, none of it acknowledged.
 
 An engine used directly (tests, tools) writes the marker after each commit.
 """

@@ -1,4 +1,4 @@
-"""The engine's thread, with group commit of the durable head marker.
+"""The engine's thread, with group commit of the ledger and the head marker.
 
 The engine and its SQLite connection live in one dedicated thread; every
 gRPC handler submits its engine call there (:meth:`EngineThread.run`) and
@@ -6,19 +6,28 @@ waits.  That serialises all ledger writes and respects sqlite3's thread
 affinity.
 
 Group commit: the thread takes every call queued for it (up to
-:data:`GROUP_MAX`), runs them one after the other -- each commits its own
-events, one SQLite transaction each (synchronous=FULL) -- then writes the
-head marker once (:meth:`~clearing.node.engine.Engine.flush_marker`) and
-only then answers the group's callers; if that write fails, every call of
-the group fails (its committed events stand; a retry with the same request
-id gets the recorded result).  The durability argument is in
-:mod:`clearing.node.marker`.
+:data:`GROUP_MAX`) and runs them one after the other inside one group
+(:meth:`~clearing.node.engine.Engine.begin_group`): each event a call
+commits is a savepoint of the group's one SQLite transaction -- a refused
+or failed event rolls back only itself (its writes and its fold), and the
+group goes on.  Then the group commits once (synchronous=FULL:
+:meth:`~clearing.node.engine.Engine.end_group`), the head marker is written
+once (:meth:`~clearing.node.engine.Engine.flush_marker`), and only then are
+the group's callers answered.  If the commit fails (a full disk:
+RESOURCE_EXHAUSTED; an I/O error), every call of the group fails with that
+error and nothing of the group is applied (the engine undid its folds); the
+node goes on with the next group.  If the marker write fails, every call of
+the group fails too (its committed events stand; a retry with the same
+request id gets the recorded result).  Every answer, even a read's, waits
+for the commit: a read in a group may have seen the group's uncommitted
+events.  The durability argument is in :mod:`clearing.node.marker`.
 
 Notices (:meth:`EngineThread.after_flush`): what the engine thread wants
 to tell others about a commit -- a trade newly pending for a member,
-pushed to that member's streams -- waits for the marker write that covers
-the commit, like an answer; a notice whose marker write failed waits for
-the next one that succeeds.
+pushed to that member's streams -- waits for the group's commit and the
+marker write that covers it, like an answer; the notices of a group whose
+commit failed are dropped (their events are gone); a notice whose marker
+write failed waits for the next one that succeeds.
 
 The ledger's tail (:class:`EventTail`): after each successful marker write
 the thread copies the events committed since the last one -- seq, the
@@ -93,9 +102,10 @@ class EngineThread:
     """Owns the engine in one thread; ``run(fn)`` executes ``fn(engine)`` there.
 
     Group commit: the thread takes every call queued for it (up to
-    :data:`GROUP_MAX`), runs them one after the other -- each commits its
-    own events -- then writes the head marker once (:meth:`Engine.flush_marker`)
-    and only then answers the group's callers (the durability argument is in
+    :data:`GROUP_MAX`), runs them one after the other in one engine group
+    (each event a savepoint), commits the group once, writes the head marker
+    once (:meth:`Engine.flush_marker`) and only then answers the group's
+    callers (module docstring; the durability argument is in
     :mod:`clearing.node.marker`)."""
 
     def __init__(self, factory: Callable[[], Engine]):
@@ -119,9 +129,14 @@ class EngineThread:
         self.tail = EventTail(self.engine.state.seq)
 
     def run(self, fn: Callable[[Engine], Any]) -> Any:
+        return self.submit(fn).result()
+
+    def submit(self, fn: Callable[[Engine], Any]) -> Future:
+        """Queue ``fn(engine)``; its future is answered after its group's
+        commit and marker write (calls queued together run as one group)."""
         fut: Future = Future()
         self._q.put((fn, fut))
-        return fut.result()
+        return fut
 
     def after_flush(self, notice: Callable[[], None]) -> None:
         """Run ``notice()`` once the head marker covers what is committed
@@ -148,6 +163,14 @@ class EngineThread:
 
     def _run_group(self, group: list) -> None:
         done: list[tuple[Future, bool, Any]] = []
+        engine = self.engine  # None while the factory runs (the first group)
+        held = len(self._notices)  # notices of earlier groups (their marker write failed)
+        if engine is not None:
+            try:
+                engine.begin_group()
+            except BaseException as exc:  # noqa: BLE001 - every caller gets it
+                self._answer([(fut, False, exc) for _, fut in group])
+                return
         for fn, fut in group:
             try:
                 done.append((fut, True, fn(self.engine)))
@@ -155,14 +178,24 @@ class EngineThread:
                 done.append((fut, False, exc))
         self.calls += len(group)
         self.groups += 1
-        if self.engine is not None:
+        if engine is not None:
             try:
-                self.engine.flush_marker()
-            except BaseException as exc:  # noqa: BLE001 - no answer without the marker
+                engine.end_group()
+            except BaseException as exc:  # noqa: BLE001 - nothing of the group applied: no answer stands
+                del self._notices[held:]
                 done = [(fut, False, exc) for fut, _, _ in done]
             else:
-                self._extend_tail()
-                self._notify()
+                try:
+                    engine.flush_marker()
+                except BaseException as exc:  # noqa: BLE001 - no answer without the marker
+                    done = [(fut, False, exc) for fut, _, _ in done]
+                else:
+                    self._extend_tail()
+                    self._notify()
+        self._answer(done)
+
+    @staticmethod
+    def _answer(done: list[tuple[Future, bool, Any]]) -> None:
         for fut, ok, value in done:
             if ok:
                 fut.set_result(value)
