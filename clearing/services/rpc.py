@@ -34,7 +34,17 @@ fails the call with RESOURCE_EXHAUSTED on its side):
   it is decoded) to about 1 GB.  A larger batch fails with
   RESOURCE_EXHAUSTED (the cycle's margin is not recorded; the node answers
   as for any prover failure): CCPs beyond ~1,000 members at S = 2,048 need
-  the batch split, which this version does not do.
+  the batch split, which this version does not do.  The settle event (the
+  S x I matrix in canonical JSON, 8.2 MB at I = S = 1,000) is bulk too:
+  only the bulk channels stream a ledger with CCP-size scenario sets.
+* the one large request, the operator's Settle (the S x I matrix as sint64
+  varints, ~3.6 bytes per entry for a historical set), is held to the
+  4 MiB request bound: 3.6 MB at I = S = 1,000 passes, but ~30 MB at
+  S = 2,048 x I = 4,096 is refused (RESOURCE_EXHAUSTED at the operator's
+  channel).  Raising it would raise what every member may send to the
+  node's server too (gRPC bounds per server, not per method or caller); a
+  CCP-size set needs an operator-only endpoint or a chunked upload (not
+  done).
 
 Identity.  The caller is its certificate: :func:`authenticate` reads the
 TLS-verified peer certificate (parsed by :func:`clearing.services.pki.certificate_identity`)
