@@ -267,13 +267,17 @@ def test_oracle_source_imports_neither_rules_nor_fold():
     waterfall = {f"clearing.ccp.oracle_waterfall.{x}" for x in (
         "CoolingOff", "collateral_consumed", "cooling_off_limit", "cooling_off_window", "draw_insurance_fund",
         "limit_assessments", "vm_gains_haircut")}
+    # and its own maintenance liquidation (issue 14 §2)
+    waterfall |= {f"clearing.ccp.oracle_liquidation.{x}" for x in ("liquidate_if_due", "liquidations", "reactivate")}
     assert {n for n in names if n.split(".")[0] == "clearing"} - {"clearing.ccp.scenario",
                                                                   "clearing.ccp.oracle_margin",
-                                                                  "clearing.ccp.oracle_waterfall"} == {
+                                                                  "clearing.ccp.oracle_waterfall",
+                                                                  "clearing.ccp.oracle_liquidation"} == {
         f"clearing.ccp.scenario.{x}" for x in ("Scenario", "ScenarioError", "grid_deposit", "load_scenario",
                                                "scenario_matrix")} | {"clearing.ccp.oracle_margin.requirement_rule"} \
         | waterfall
     assert _forbidden(_imported_modules(CCP / "oracle_waterfall.py"), ("clearing", "prover", "zkp")) == set()
+    assert _forbidden(_imported_modules(CCP / "oracle_liquidation.py"), ("clearing", "prover", "zkp")) == set()
     margin = _imported_modules(CCP / "oracle_margin.py")
     assert {n for n in margin if n.split(".")[0] == "clearing"} == {
         "clearing.ccp.scenario", "clearing.ccp.scenario.MODEL_ES", "clearing.ccp.scenario.Scenario"}

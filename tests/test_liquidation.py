@@ -124,3 +124,56 @@ def test_parse_ratio():
             maintenance.parse_ratio(bad)
     assert maintenance.penalty(50, 249_000_000) == 1_245_000
     assert maintenance.penalty(3, 3333) == 0  # floor
+
+
+@pytest.mark.parametrize("variant", ["normal", "shortfall"])
+def test_packaged_scenario_engine_equals_oracle(tmp_path, variant):
+    """clearing/data/ccp-liquidation.json (``zkclear demo --scenario liquidation``):
+    E is called at exactly its maintenance requirement and cures; A fails
+    maintenance and is liquidated -- normal: it keeps a remainder, its penalty
+    goes to the insurance fund; shortfall: the bad debt runs the waterfall
+    from its df on.  Every public output equals the oracle's to the minor unit."""
+    from clearing.ccp.oracle import run_oracle
+    from clearing.demo.scenarios import load_named_scenario
+    from support.engine import compare_with_oracle, run_scenario
+
+    sc = load_named_scenario("liquidation")
+    oracle = run_oracle(sc, variant)
+    sim, days = run_scenario(tmp_path, sc, variant, seed=b"liq-scenario")
+    compare_with_oracle(sim, days, oracle)
+    ours = liquidations(sim.engine.state)
+    assert ours == [{"member": r["member"], "cycle": r["day"] + 1, "penalty": r["penalty"],
+                     "remainder": r["remainder"]} for r in oracle.liquidations]
+    assert sim.engine.state.books["insurance_fund"] == oracle.ledger["insurance_fund_left"]
+    if variant == "normal":
+        assert ours == [{"member": "A", "cycle": 2, "penalty": 482_500, "remainder": 1_017_500}]
+        assert sim.engine.default_reports() == [] and oracle.final["A"]["status"] == "active"
+        assert sim.engine.state.books["insurance_fund"] == 400_000 + 482_500
+    else:
+        assert ours[0]["remainder"] < 0 and oracle.final["A"]["status"] == "defaulted"
+
+
+def test_scenario_format_maintenance():
+    import copy
+
+    from clearing.ccp.scenario import ScenarioError, builtin_scenario, load_scenario, scenario_maintenance
+    from clearing.demo.scenarios import load_named_scenario
+
+    sc = load_named_scenario("liquidation")
+    assert load_scenario(sc.to_dict()) == sc
+    assert scenario_maintenance(sc) == {"num": 4, "den": 5, "penalty_bps": 50}
+    assert scenario_maintenance(builtin_scenario()) is None
+    assert "maintenance" not in builtin_scenario().to_dict()["margin_scenarios"]
+    base = sc.to_dict()
+    bad = [{"ratio": 0.8, "penalty_bps": 50}, {"ratio": "1.2", "penalty_bps": 50}, {"ratio": "0", "penalty_bps": 5},
+           {"ratio": "0.1234567", "penalty_bps": 5}, {"ratio": "0.8", "penalty_bps": 10_001},
+           {"ratio": "0.8"}, {"ratio": "0.8", "penalty_bps": 5, "x": 1}]
+    for mm in bad:
+        d = copy.deepcopy(base)
+        d["margin_scenarios"]["maintenance"] = mm
+        with pytest.raises(ScenarioError, match="maintenance"):
+            load_scenario(d)
+    d = copy.deepcopy(base)
+    d["margin_scenarios"]["model"] = {"kind": "es", "k": 1}
+    with pytest.raises(ScenarioError, match="scan model only"):
+        load_scenario(d)

@@ -50,6 +50,10 @@ Day d >= 1, in this order
      at or above the requirement).  Otherwise it deposits nothing and
      defaults.  Both kinds are treated alike.  The ``Call`` record keeps the
      call, the ``Cure`` record the deposit.  Day 0 is margined the same way.
+     With a maintenance tier (issue 14 §2, ``margin_scenarios.maintenance``)
+     a member below its requirement that also fails maintenance is not
+     called but liquidated at once (rules in
+     :mod:`clearing.ccp.oracle_liquidation`).
   4. All members that defaulted in 3. form one default event (below).
 Checked every day (``invariants``): positions net to zero per instrument,
 trade VM and settlement VM each sum to zero, cash is conserved.
@@ -159,6 +163,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 
+from clearing.ccp.oracle_liquidation import liquidate_if_due, liquidations, reactivate  # issue 14 §2
 from clearing.ccp.oracle_margin import requirement_rule  # the expected-shortfall model (issue 13)
 from clearing.ccp.oracle_waterfall import (
     CoolingOff,
@@ -450,6 +455,8 @@ class OracleResult:
     invariants: dict[str, bool]
     ledger: dict[str, object]
     final: dict[str, dict]
+    #: maintenance liquidations {member, day, penalty, remainder} (issue 14 §2, oracle_liquidation)
+    liquidations: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -714,6 +721,8 @@ class _Run:
         for m in self.active():
             a = self.acc[m]
             if a.cash < reqs[m]:
+                if liquidate_if_due(self, d, P, m, reqs[m], failing):  # fails maintenance (oracle_liquidation)
+                    continue
                 amount = reqs[m] - a.cash
                 kind = "payment" if a.cash < 0 else "im"
                 calls.append(Call(m, amount, kind))
@@ -733,6 +742,8 @@ class _Run:
             ev_idx.append(len(self.events))
             failing = self.default_event(d, P, failing, cause)
             cause = "assessment"
+            reactivate(self)  # liquidated members that kept a remainder (oracle_liquidation)
+        reactivate(self)
         self._check_positions()
         self._check_cash()
         act = self.active()
@@ -785,6 +796,7 @@ class _Run:
                     "insurance_fund_left": self.insurance_fund},
             final={m: {"status": a.status, "cash": a.cash, "df": a.df, "positions": self._posdict(a.pos),
                        "liquidity": a.liquidity} for m, a in self.acc.items()},
+            liquidations=liquidations(self),
         )
 
 

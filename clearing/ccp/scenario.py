@@ -73,6 +73,27 @@ part of the operator-signed scenario set (its id hashes the model and k):
   max(1, floor(S * (1 - alpha) + 1/2)) in exact rational arithmetic (round
   half up), so a set cannot be labelled with a confidence it does not have.
 
+Maintenance margin (issue 14 §2)
+--------------------------------
+``margin_scenarios.maintenance`` (optional; absent = no maintenance tier, as
+before): {"ratio": "0.8", "penalty_bps": 50} -- the maintenance ratio mu, a
+decimal string in (0, 1] with at most six decimals read as the exact
+fraction num/den in lowest terms (no float ever), and the liquidation
+penalty rate in basis points (0..10,000).  Scan model only.  The operator's
+signed set carries {num, den, penalty_bps}; its id hashes them.  The rules
+(the oracle's: :mod:`clearing.ccp.oracle_liquidation`): with L = max(0, the
+worst scenario loss), a member below its requirement whose den * cash >=
+num * L (cash + mu * P&L_s >= 0 for every s) is *called* as before; one
+with den * cash < num * L is *liquidated at once*: at the variant's
+close-out prices c, X = -sum_i (c_i - P_i) * mult_i * pos_i, notional =
+sum_i |pos_i| * c_i * mult_i, penalty = floor(penalty_bps * notional /
+10,000) -- paid into the insurance fund --, remainder = cash - X - penalty.
+remainder >= 0: the positions go to the auction book at c, the member keeps
+the remainder as cash, its default fund and its liquidity, and stays active
+(not a survivor of a default event of the same day); remainder < 0: it
+defaults with cash - penalty (the default event's rules, so the shortfall
+-remainder is met from its default fund, tranche 2, on).
+
 ``pnl`` gives the per-contract P&L A[s][i] in minor units directly (historical
 sets: :mod:`clearing.ccp.historical`), |A| < 2^64; ``shocks`` gives price
 shocks, A[s][i] = shock[s][i] * mult_i (each |shock| within the instrument's
@@ -247,6 +268,21 @@ class MarginModel:
 
 
 @dataclass(frozen=True)
+class Maintenance:
+    """The maintenance tier (module docstring, "Maintenance margin"): the
+    ratio as written (a decimal string) and as the exact fraction num/den in
+    lowest terms, and the liquidation penalty rate in basis points."""
+    ratio: str
+    num: int
+    den: int
+    penalty_bps: int
+
+    def signed(self) -> dict:
+        """The terms as the operator's signed scenario set carries them."""
+        return {"num": self.num, "den": self.den, "penalty_bps": self.penalty_bps}
+
+
+@dataclass(frozen=True)
 class MarginScenarios:
     """S x I price shocks (price units; ``pnl`` empty) or S x I per-contract
     P&L in minor units (``pnl``; ``shocks`` empty), and the margin model.
@@ -255,6 +291,8 @@ class MarginScenarios:
     description: str = ""
     model: MarginModel = field(default_factory=MarginModel)
     pnl: tuple[tuple[int, ...], ...] = ()
+    #: the maintenance tier (issue 14 §2); None: none
+    maintenance: Maintenance | None = None
 
     @property
     def count(self) -> int:
@@ -331,6 +369,9 @@ class Scenario:
             ms["description"] = self.margin_scenarios.description
         if self.margin_scenarios.model.kind != MODEL_SCAN:
             ms["model"] = self.margin_scenarios.model.to_dict()
+        mm = self.margin_scenarios.maintenance
+        if mm is not None:
+            ms["maintenance"] = {"ratio": mm.ratio, "penalty_bps": mm.penalty_bps}
         if self.margin_scenarios.pnl:
             ms["pnl"] = [list(r) for r in self.margin_scenarios.pnl]
         else:
@@ -685,7 +726,7 @@ def _margin_model(v: Any, scenarios: int) -> MarginModel:
 def _margin_scenarios(v: Any, instruments: list[Instrument]) -> MarginScenarios:
     """``margin_scenarios``: the model, and the shocks or the P&L rows (module docstring)."""
     n_ins = len(instruments)
-    ms = _obj(v, "margin_scenarios", set(), {"description", "model", "shocks", "pnl"})
+    ms = _obj(v, "margin_scenarios", set(), {"description", "model", "shocks", "pnl", "maintenance"})
     desc = _str(ms.get("description", ""), "margin_scenarios.description")
     if ("shocks" in ms) == ("pnl" in ms):
         raise ScenarioError("margin_scenarios: exactly one of shocks (price units) or pnl (minor units) is required")
@@ -710,9 +751,32 @@ def _margin_scenarios(v: Any, instruments: list[Instrument]) -> MarginScenarios:
     if model.kind == MODEL_SCAN and any(rows[0]):
         raise ScenarioError(f"margin_scenarios.{form}[0]: scenario 0 must be 'no move' (all zeros) "
                             "under the scan model")
+    mm = _maintenance(ms["maintenance"]) if "maintenance" in ms else None
+    if mm is not None and model.kind != MODEL_SCAN:
+        raise ScenarioError("margin_scenarios.maintenance: maintenance margin is defined for the scan model only")
     if form == "pnl":
-        return MarginScenarios(description=desc, model=model, pnl=tuple(rows))
-    return MarginScenarios(shocks=tuple(rows), description=desc, model=model)
+        return MarginScenarios(description=desc, model=model, pnl=tuple(rows), maintenance=mm)
+    return MarginScenarios(shocks=tuple(rows), description=desc, model=model, maintenance=mm)
+
+
+_RATIO = re.compile(r"(0\.[0-9]{1,6}|1(\.0{1,6})?)")
+MAX_PENALTY_BPS = 10_000
+
+
+def _maintenance(v: Any) -> Maintenance:
+    """``margin_scenarios.maintenance``: {ratio: decimal string in (0, 1], at
+    most six decimals; penalty_bps: int in [0, 10,000]}."""
+    path = "margin_scenarios.maintenance"
+    v = _obj(v, path, {"ratio", "penalty_bps"})
+    ratio = v["ratio"]
+    if not isinstance(ratio, str) or not _RATIO.fullmatch(ratio):
+        raise ScenarioError(f"{path}.ratio: expected a decimal string in (0, 1] with at most six decimals, "
+                            f"such as \"0.8\", got {_type_name(ratio)}")
+    f = Fraction(ratio)
+    if f <= 0:
+        raise ScenarioError(f"{path}.ratio: must be above 0")
+    bps = _int(v["penalty_bps"], f"{path}.penalty_bps", 0, MAX_PENALTY_BPS + 1)
+    return Maintenance(ratio, f.numerator, f.denominator, bps)
 
 
 def builtin_scenario() -> Scenario:
@@ -729,6 +793,13 @@ def scenario_matrix(sc: Scenario) -> list[list[int]]:
         return [list(row) for row in sc.margin_scenarios.pnl]
     mults = sc.multipliers
     return [[x * mults[i] for i, x in enumerate(row)] for row in sc.margin_scenarios.shocks]
+
+
+def scenario_maintenance(sc: Scenario) -> dict | None:
+    """The maintenance terms as the operator's signed scenario set carries
+    them ({num, den, penalty_bps}), or None (no maintenance tier)."""
+    mm = sc.margin_scenarios.maintenance
+    return None if mm is None else mm.signed()
 
 
 def scenario_model(sc: Scenario) -> dict:

@@ -19,6 +19,13 @@ name           file (package clearing.data)  what it shows
                                            stress set): funding window 0 after
                                            onboarding (met), the replenishment
                                            window after the last day (not met)
+``liquidation`` ccp-liquidation.json      issue 14 §2: maintenance at 80 % of IM
+                                           (penalty 50 bps): a member called and
+                                           cured at exactly maintenance, one
+                                           liquidated at once (normal: keeps a
+                                           remainder, its penalty into the
+                                           insurance fund; shortfall: bad debt
+                                           through its df and the waterfall)
 =============  ==========================  =====================================
 """
 from __future__ import annotations
@@ -28,7 +35,8 @@ from importlib import resources
 #: packaged scenario name -> file in clearing/data (the files' own names work too)
 PACKAGED = {"demo": "ccp-demo.json", "ccp-demo": "ccp-demo.json",
             "bad-debt": "ccp-bad-debt.json", "ccp-bad-debt": "ccp-bad-debt.json",
-            "cover2": "ccp-cover2.json", "ccp-cover2": "ccp-cover2.json"}
+            "cover2": "ccp-cover2.json", "ccp-cover2": "ccp-cover2.json",
+            "liquidation": "ccp-liquidation.json", "ccp-liquidation": "ccp-liquidation.json"}
 
 
 def load_named_scenario(name_or_path: str):

@@ -19,6 +19,7 @@ from clearing.node.audit import audit
 from clearing.node.engine import Engine
 from clearing.protocol import signing
 from clearing.protocol.fields import PROVER
+from clearing.protocol.maintenance import set_id as maintenance_set_id
 from clearing.protocol.messages import (
     TRADE_FIELDS,
     admission_message,
@@ -31,7 +32,6 @@ from clearing.protocol.messages import (
     deposit_message,
     funding_message,
     genesis_message,
-    scenario_set_id,
     settlement_message,
     trade_message,
     trade_tuple,
@@ -191,15 +191,20 @@ class Sim:
         return res
 
     # -- cycle ------------------------------------------------------------------------------
-    def settle(self, prices, matrix, version=None, model=None):
-        """``model``: None (the scan) or {"kind": "es", "k": k} (issue 13)."""
+    def settle(self, prices, matrix, version=None, model=None, maintenance=None):
+        """``model``: None (the scan) or {"kind": "es", "k": k} (issue 13);
+        ``maintenance``: None or the terms {num, den, penalty_bps} (issue 14 §2)."""
         if version is None:
             version = self.scenario_version
         ids = [i["id"] for i in self.config["instruments"]]
-        sid = scenario_set_id(version, ids, matrix, model)
+        if model is not None and model.get("kind") == "scan":
+            model = None
+        sid = maintenance_set_id(version, ids, matrix, model, maintenance)
         ss = {"version": version, "matrix": [list(r) for r in matrix], "id": sid.hex()}
-        if model is not None and model.get("kind") != "scan":
+        if model is not None:
             ss["model"] = dict(model)
+        if maintenance is not None:
+            ss["maintenance"] = dict(maintenance)
         res = self.engine.settle(self.cycle, list(prices), ss, self.op(settlement_message(self.cycle, prices, sid)),
                                  self.rid("settle"))
         self.sync()
@@ -354,8 +359,9 @@ def run_scenario(tmp_path, sc, variant_name: str, seed=b"scenario", reopen_every
     # the oracle's member: its requirement, independent of clearing.ccp.rules (the demo member uses the rules)
     from clearing.ccp.oracle import requirement
     from clearing.ccp.oracle_margin import requirement_rule
-    from clearing.ccp.scenario import grid_deposit, scenario_matrix, scenario_model
+    from clearing.ccp.scenario import grid_deposit, scenario_maintenance, scenario_matrix, scenario_model
     from clearing.protocol.errors import FailedPrecondition
+    from clearing.protocol.messages import liquidation_message
 
     instruments = [{"id": i.id, "multiplier": i.multiplier, "tick": i.tick, "price0": i.price0}
                    for i in sc.instruments]
@@ -393,13 +399,19 @@ def run_scenario(tmp_path, sc, variant_name: str, seed=b"scenario", reopen_every
                 booked.append(k)
             except FailedPrecondition:
                 rejected.append(k)
-        sim.settle(list(variant.settlement_prices[d]), matrix, model=model)
+        sim.settle(list(variant.settlement_prices[d]), matrix, model=model, maintenance=scenario_maintenance(sc))
         vm = {m: sim.witness.vm(m) for m in sim.members if sim.engine.account(m)["status"] != "defaulted"}
         cash = {m: sim.witness.balances(m)["cash"] for m in vm}
         results = sim.margin()
         calls, cures, defaults = [], [], []
         for m, res in results.items():
             if res == "pass":
+                continue
+            if res == "liquidate":  # issue 14 §2: fails maintenance, liquidated at once
+                sim.engine.liquidate(sim.cycle, m, sim.op(liquidation_message(sim.cycle, m, f"liq-{d}-{m}")),
+                                     f"liq-{d}-{m}")
+                sim.sync()
+                defaults.append(m)  # until its close-out shows a remainder kept (below)
                 continue
             bal = sim.witness.balances(m)
             amount = req(bal["pos"]) - bal["cash"]
@@ -422,6 +434,7 @@ def run_scenario(tmp_path, sc, variant_name: str, seed=b"scenario", reopen_every
                 if settle_assessment(sim, m, index, liquidity, sc.ccp.deposit_grid, matrix, req) is None:
                     sim.declare_default(m)
                     defaults.append(m)
+        defaults = [m for m in defaults if sim.engine.account(m)["status"] == "defaulted"]
         close = sim.close()
         days.append({"day": d, "booked": booked, "rejected": rejected, "vm": vm, "cash": cash, "calls": calls,
                      "cures": cures, "defaults": defaults, "digest": close["digest"],
