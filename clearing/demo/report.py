@@ -26,7 +26,9 @@
   ``insurance_fund_balance`` {before, after} the fund's public balance
   before the first and after the last default event; ``cover2`` the Cover-2
   adequacy {required, total, met} of every closed funding window (issue 14
-  §4; empty unless the scenario's ccp section has a stress set).
+  §4; empty unless the scenario's ccp section has a stress set);
+  ``liquidations`` [{member, cycle, penalty, remainder}] every maintenance
+  liquidation (issue 14 §2; clearing.demo.liquidations).
 * :func:`waterfall_svg` draws the chart by hand as SVG (no plotting
   library): one floating bar per tranche starting where the previous one
   ended, then the rounding residual, the uncovered loss and the total loss.
@@ -82,7 +84,8 @@ def amount(x: int) -> str:
 # ---------------------------------------------------------------------------
 def assemble_report(*, scenario, variant: str, backend: str, days: list[dict], cycles: list[dict], proofs: dict,
                     refused_invalid: int, invariants: dict, reports: list[dict], auditor: dict, oracle: dict,
-                    elapsed: float, processes: list[dict] | None = None, cover2: list[dict] | None = None) -> dict:
+                    elapsed: float, processes: list[dict] | None = None, cover2: list[dict] | None = None,
+                    liquidations: list[dict] | None = None) -> dict:
     waterfall: list[dict[str, Any]] = [{"tranche": t, "amount": sum(_tranche(r, t) for r in reports)}
                                        for t in TRANCHES]
     loss = sum(int(r["loss"]) for r in reports)
@@ -117,6 +120,7 @@ def assemble_report(*, scenario, variant: str, backend: str, days: list[dict], c
                            "after": int(reports[-1].get("insurance_fund_after", 0)) if reports else None},
         "liquidity_line": sum(int(r.get("liquidity_line", 0)) for r in reports),
         "cover2": [dict(w) for w in cover2 or []],
+        "liquidations": [dict(x) for x in liquidations or []],
         "accounting_identity": identity,
         "invariants": invariants,
         "auditor": auditor,
@@ -423,6 +427,11 @@ def print_summary(report: dict, paths: dict) -> None:
         state = "met" if w["met"] else f"NOT met, short by {amount(w['required'] - w['total'])}"
         out.append(f"  Cover-2, funding window {k}: fund {amount(w['total'])} vs 2*tau {amount(w['required'])}: "
                    f"{state}")
+    for x in report.get("liquidations", []):  # issue 14 §2: maintenance liquidations
+        kept = (f"keeps a remainder of {amount(x['remainder'])}" if x["remainder"] >= 0
+                else f"leaves bad debt of {amount(-x['remainder'])} for the waterfall")
+        out.append(f"  Liquidation of {x['member']} in cycle {x['cycle']}: penalty {amount(x['penalty'])} into the "
+                   f"insurance fund; it {kept}")
     a, p, o = report["auditor"], report["proofs"], report["oracle"]
     out.append("")
     out.append(f"proofs: {p['generated']} generated, {p['verified']} verified, {p['rejected']} rejected")

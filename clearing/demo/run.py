@@ -95,7 +95,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from clearing.demo import df_windows
+from clearing.demo import df_windows, liquidations
 from clearing.demo.errors import DemoError, PortTaken
 from clearing.demo.ledger_view import LedgerView, check_invariants
 from clearing.demo.oracle_check import compare_with_oracle
@@ -465,6 +465,7 @@ class _Run:
         declared = self._margin(d, cycle, rec)
         while declared:
             declared = self._default_event(rec)
+        liquidations.after_events(self, rec)  # issue 14 §2
         digest = self.op.close_cycle()
         self.digests.append(digest)
         self.ledger.pull()
@@ -493,17 +494,22 @@ class _Run:
         """Settlement prices and the scenario matrix, the margin batch, and
         each call cured or the member declared in default; returns the
         members declared."""
-        from clearing.ccp.scenario import scenario_matrix, scenario_model
+        from clearing.ccp.scenario import scenario_maintenance, scenario_matrix, scenario_model
 
         prices = list(self.variant.settlement_prices[d])
         model = scenario_model(self.sc)
-        self.op.settle(prices, scenario_matrix(self.sc), model=None if model["kind"] == "scan" else model)
+        self.op.settle(prices, scenario_matrix(self.sc), model=None if model["kind"] == "scan" else model,
+                       maintenance_terms=scenario_maintenance(self.sc))
         results = self.op.run_margin()
         summary = ", ".join(f"{m} {r}" for m, r in sorted(results.items()))
         self.say(f"cycle {cycle}: settled at {prices}; margin batch verified: {summary}")
         declared = []
         for m, r in sorted(results.items()):
             if r == "pass":
+                continue
+            if r == "liquidate":  # issue 14 §2: fails maintenance
+                liquidations.liquidate(self, m, rec)
+                declared.append(m)
                 continue
             rec["calls"].append([m, "im" if r == "call" else "payment"])
             reply = self.agents[m].call({"op": "call"})
@@ -569,7 +575,8 @@ class _Run:
                  f"{'match' if digest_matches else 'DIFFER'}")
         checked, mismatches = compare_with_oracle(self.days, reports, self.oracle, self.ledger.public_books())
         cover2, cover2_mismatches = df_windows.cover2_outputs(self)
-        mismatches = list(mismatches) + cover2_mismatches
+        liquidated, liquidation_mismatches = liquidations.liquidation_outputs(self)
+        mismatches = list(mismatches) + cover2_mismatches + liquidation_mismatches
         from clearing.demo.report import assemble_report
 
         report = assemble_report(
@@ -580,7 +587,7 @@ class _Run:
                      "events": int(audit.events), "cycles": int(audit.cycles), "error": audit.error,
                      "digests": auditor_digests},
             oracle={"checked": checked, "mismatches": mismatches, "ok": not mismatches},
-            elapsed=self.say.elapsed(), cover2=cover2,
+            elapsed=self.say.elapsed(), cover2=cover2, liquidations=liquidated,
             processes=[{"name": n, "pid": c.pid, "endpoint": self.targets[n]} for n, c in self.nodes.items()]
             + [{"name": f"member {m}", "pid": c.pid, "endpoint": None} for m, c in self.agents.items()])
         from clearing.demo.report import print_summary, write_outputs
