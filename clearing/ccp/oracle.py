@@ -717,7 +717,8 @@ class _Run:
         cash = {m: self.acc[m].cash for m in self.active()}
         positions = {m: self._posdict(self.acc[m].pos) for m in self.active()}
         reqs = {m: self.requirement(self.acc[m].pos) for m in self.active()}
-        calls, cures, failing = [], [], []
+        calls, cures = [], []
+        failing: list[tuple[str, str, int]] = []
         for m in self.active():
             a = self.acc[m]
             if a.cash < reqs[m]:
