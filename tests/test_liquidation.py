@@ -30,6 +30,9 @@ def test_tiers_liquidation_with_remainder(tmp_path):
     # the call blocks the default event (as today): D cures first
     sim.cure("D", 600_000)
     assert s.members["D"].status == STATUS_ACTIVE
+    # A failed maintenance: no cure window (its deposit is booked, its fresh full proof refused)
+    with pytest.raises(FailedPrecondition, match="liquidated, not cured"):
+        sim.cure("A", 1_000_000)
     # refusals: wrong member, bad signature
     with pytest.raises(FailedPrecondition, match="has not failed maintenance"):
         liquidate(sim, "D")
@@ -43,17 +46,18 @@ def test_tiers_liquidation_with_remainder(tmp_path):
     c = [P0[0] - 2000, P0[1]]
     sim.default_event(c)
     # X = 2000*50*10 = 1,000,000; notional = 10*498,000*50 = 249,000,000; penalty 50 bps = 1,245,000
-    assert liquidations(s) == [{"member": "A", "cycle": 1, "penalty": 1_245_000, "remainder": 755_000}]
+    # (with the 1,000,000 deposited in vain above)
+    assert liquidations(s) == [{"member": "A", "cycle": 1, "penalty": 1_245_000, "remainder": 1_755_000}]
     assert s.books["insurance_fund"] == fund_before + 1_245_000
     assert sim.engine.default_reports() == []  # no loss, no default report
     a = s.members["A"]
     assert a.status == STATUS_ACTIVE
-    assert sim.witness.balances("A") == {"cash": 755_000, "df": DF, "pos": [0, 0]}
+    assert sim.witness.balances("A") == {"cash": 1_755_000, "df": DF, "pos": [0, 0]}
     sim.close()  # checks the invariants
     # the member keeps its remainder: it may withdraw it
     settle_with_terms(sim, P0, version=1)
     assert sim.margin()["A"] == "pass"
-    sim.withdraw("A", 755_000)
+    sim.withdraw("A", 1_755_000)
 
 
 def test_bad_debt_enters_waterfall_from_tranche_2(tmp_path):

@@ -122,6 +122,8 @@ def check_margin_cure(core: Core, b: ev.MarginCure) -> None:
         raise FailedPrecondition(f"member {shown(b.member)} is not called")
     if b.solvency_only and a.status != STATUS_PAYMENT:
         raise FailedPrecondition("a solvency-only proof only turns a payment default into an IM call")
+    if core.state.margin.get(b.member) == "liquidate":  # issue 14 §2: liquidated at once, no cure window
+        raise FailedPrecondition(f"member {shown(b.member)} failed maintenance and is liquidated, not cured")
     if b.ctx_seq != a.version:
         raise FailedPrecondition("margin proof is for a stale account version")
     proof = _hexbytes("proof", b.proof)
