@@ -36,6 +36,8 @@ def test_liquidation_demo_normal(tmp_path):
     assert report["defaults"] == [] and report["default_reports"] == []
     assert [d["cures"] for d in report["days"]] == [[], [["E", 100_000]], []]
     assert "Liquidation of A in cycle 2: penalty 482,500 into the insurance fund; it keeps a remainder" in p.stdout
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "Liquidations (failed maintenance)" in html and "1,017,500" in html
 
 
 @pytest.mark.slow

@@ -356,6 +356,11 @@ def report_html(report: dict, svg: str) -> str:
     body.append(f"<p>Gross loss {amount(report.get('gross_loss', report['loss']))} (net loss "
                 f"{amount(report['loss'])}); VM gains haircut rate U/G "
                 f"{e(haircut_rate_text(report.get('vm_gains_haircut_rate', {})))}.</p>")
+    if report.get("liquidations"):  # issue 14 §2: maintenance liquidations
+        body.append("<h3>Liquidations (failed maintenance)</h3>")
+        body.append(_table(["member", "cycle", "penalty (into the insurance fund)", "remainder (kept if >= 0)"],
+                           [(x["member"], str(x["cycle"]), amount(x["penalty"]), amount(x["remainder"]))
+                            for x in report["liquidations"]], frozenset({2, 3})))
     for r in report["default_reports"]:
         body.append(f"<h3>Default event {r['index']} (cycle {r['cycle']})</h3>")
         body.append(f"<p>Defaulters {e(', '.join(d['member'] for d in r['defaulters']))}; survivors "
