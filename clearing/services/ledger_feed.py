@@ -10,7 +10,9 @@ the prover of the node (the argument is in
 :mod:`clearing.services.clearing_service`).  StreamLedger reads the recent
 ledger from the engine thread's in-memory tail
 (:class:`clearing.services.engine_thread.EventTail`), without waiting for
-the engine thread.
+the engine thread; events enter the tail only after their group's commit
+and head-marker write, so the feed never sends an event that could still
+be rolled back (an engine read is answered after that commit too).
 """
 from __future__ import annotations
 

@@ -18,12 +18,14 @@ The rules:
   same ``PendingTrade`` as in the finite form: the trade's public record and
   the opening sealed to this member -- never anything sealed to another.
 * **where pushes come from.**  The engine calls :attr:`Engine.on_pending`
-  (in the engine thread, after a commit) with the (counterparty, trade id)
-  pairs that began awaiting an affirmation; for a member with a stream, the
-  node reads the trade and its relayed opening there and hands them to the
+  (in the engine thread, as it keeps an event -- inside a group of calls,
+  before the group's one commit) with the (counterparty, trade id) pairs
+  that began awaiting an affirmation; for a member with a stream, the node
+  reads the trade and its relayed opening there and hands them to the
   member's subscriptions through :meth:`EngineThread.after_flush` -- i.e.
-  only once the durable head marker covers the commit, like any answer
-  (:mod:`clearing.node.marker`).
+  only once the group has committed and the durable head marker covers it,
+  like any answer (:mod:`clearing.node.marker`); a group whose commit fails
+  publishes nothing (its events are rolled back).
 * **bounded, never blocking the engine.**  Each subscription queues at most
   :data:`QUEUE_ITEMS` trades.  A subscription whose queue is full drops its
   queue and is marked lagging; its stream then reads the current set again
