@@ -1,0 +1,132 @@
+"""Pre-trade risk limit (issue 14 §1), OPT-IN: the set's flag, the set id
+that covers it, the receipt message that covers the headroom proofs and the
+statement builders.  Not yet wired into the node, the fold or the prover's
+custody (this module is the protocol layer the wiring uses).
+
+Format.  A scenario set (the ``settle`` event's ``scenario_set``, the
+operator's signed set) may carry ``"pretrade": true``.  Absent: no
+pre-trade limit and the set, its shape and its id are exactly as before
+(:func:`set_id` is then :func:`clearing.protocol.maintenance.set_id`).
+Only ``true`` is accepted (a set without the limit omits the key, so one
+set has one encoding and one id).  The limit is defined for the scan model
+only this session: a set with an ES model and ``pretrade`` is refused.
+
+Set id.  With the flag, the SHA-256 of the canonical tuple
+("scenario-set", [version, instruments, matrix, (model, k when not the
+scan), (maintenance-num, maintenance-den, penalty-bps when the set has
+maintenance terms), "pretrade" 1]) -- so the operator's settlement
+signature, which covers the id, covers the flag, and every margin
+transcript binds it through the id.
+
+Rules (for the wiring; :mod:`zkp.headroom` has the relations).
+* Margin run: each member's prover commits H and proves 0 <= H <= cash +
+  P&L_s for every s (:func:`headroom_statement`, Context(cycle, settle seq,
+  member) as the margin statement); the node stores C(H) per account.  A
+  member without a headroom proof (called, liquidated, in default) has H =
+  C(0) (the identity): it cannot trade until it deposits or the next run.
+* Deposit d (public): H <- H + d*G.
+* Novation of a trade (T = C(q), price p, instrument i, multiplier m,
+  settlement price c_i): vm = (c_i - p)*m, w_i = max_s |A[s][i]|
+  (:func:`worst_impacts`);  H_buyer <- H_buyer + (vm - w_i)*T,
+  H_seller <- H_seller + (-vm - w_i)*T, only with a :class:`HeadroomDebit`
+  proof that both are >= 0 (:func:`debit_statement`, Context(cycle, seq of
+  the trade event, buyer)), carried by the prover's receipt and covered by
+  its signature (:func:`receipt_message`).  Without it (the prover refuses:
+  "pre-trade headroom exhausted") the trade is not novated.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from clearing.protocol import signing
+from clearing.protocol.errors import InvalidArgument
+from clearing.protocol.fields import sha256
+from clearing.protocol.maintenance import KEY as MAINTENANCE_KEY
+from clearing.protocol.maintenance import Terms
+from clearing.protocol.maintenance import set_id as maintenance_set_id
+from clearing.protocol.messages import receipt_message as plain_receipt_message
+from clearing.protocol.messages import trade_tuple
+from zkp.group import Point
+from zkp.headroom import Headroom, HeadroomDebit, headroom_of
+from zkp.headroom import worst_impacts as _worst
+from zkp.margin import Margin
+from zkp.statements import Context
+
+#: the set's key for the flag
+KEY = "pretrade"
+#: the refusal of a novation without headroom (FAILED_PRECONDITION)
+EXHAUSTED = "pre-trade headroom exhausted"
+
+
+def enabled(scenario_set: Mapping) -> bool:
+    """Whether the set turns the pre-trade limit on; InvalidArgument for a
+    malformed flag or a set that is not a scan set."""
+    if KEY not in scenario_set:
+        return False
+    if scenario_set[KEY] is not True:
+        raise InvalidArgument("pretrade must be true when present (omit it to turn the limit off)")
+    model = scenario_set.get("model")
+    if model is not None and model.get("kind", "scan") != "scan":
+        raise InvalidArgument("the pre-trade limit is defined for the scan model only")
+    return True
+
+
+def set_id(version: int, instruments: Sequence[str], matrix, model: Mapping | None = None,
+           terms: Mapping | None = None, pretrade: bool = False) -> bytes:
+    """The scenario set id covering the flag (module docstring)."""
+    if not pretrade:
+        return maintenance_set_id(version, instruments, matrix, model, terms)
+    if model is not None and model.get("kind", "scan") != "scan":
+        raise InvalidArgument("the pre-trade limit is defined for the scan model only")
+    fields: list[tuple[str, signing.Value]] = [
+        ("version", version), ("instruments", list(instruments)), ("matrix", [list(r) for r in matrix])]
+    if terms is not None:
+        t = Terms.from_dict(terms)
+        fields += [("maintenance-num", t.num), ("maintenance-den", t.den), ("penalty-bps", t.penalty_bps)]
+    fields.append(("pretrade", 1))
+    return sha256(signing.encode_tuple("scenario-set", fields))
+
+
+def set_id_of(scenario_set: Mapping, instruments: Sequence[str]) -> bytes:
+    """:func:`set_id` of a set dict (version, matrix, optional model, terms, flag)."""
+    return set_id(scenario_set["version"], instruments, scenario_set["matrix"], scenario_set.get("model"),
+                  scenario_set.get(MAINTENANCE_KEY), enabled(scenario_set))
+
+
+def worst_impacts(scenario_set: Mapping) -> tuple[int, ...]:
+    """w_i = max_s |A[s][i]| per instrument of the set (public)."""
+    return _worst(scenario_set["matrix"])
+
+
+def headroom_statement(margin_st: Margin, H: Point) -> Headroom:
+    """The member's headroom statement over its (full, scan) margin statement."""
+    return headroom_of(margin_st, H)
+
+
+def novation_vm(price: int, settlement_price: int, multiplier: int) -> int:
+    """The buyer's novation VM per contract, (c_i - p)*m (the seller's is its negative)."""
+    return (settlement_price - price) * multiplier
+
+
+def debit_statement(cycle: int, trade_seq: int, trade: Mapping, H_buyer: Point, H_seller: Point,
+                    w: int, vm: int) -> HeadroomDebit:
+    """Both sides' debit at the trade's novation (module docstring)."""
+    return HeadroomDebit(Context(cycle, trade_seq, trade["buyer"].encode()), H_buyer, H_seller,
+                         Point.decode(bytes.fromhex(trade["T"])), w, vm, trade_tuple(trade))
+
+
+def debited(H_buyer: Point, H_seller: Point, T: Point, w: int, vm: int) -> tuple[Point, Point]:
+    """The fold's homomorphic update: (H_buyer + (vm - w)*T, H_seller + (-vm - w)*T)."""
+    return H_buyer + T * (vm - w), H_seller + T * (-vm - w)
+
+
+def receipt_message(trade: Mapping, headroom_proof: bytes | None = None):
+    """The prover's receipt; with the limit on, it covers the headroom proof."""
+    if headroom_proof is None:
+        return plain_receipt_message(trade)
+    name, fields = plain_receipt_message(trade)
+    return name, [*fields, ("headroom-proof", sha256(bytes(headroom_proof)))]
+
+
+__all__ = ["KEY", "EXHAUSTED", "enabled", "set_id", "set_id_of", "worst_impacts", "headroom_statement",
+           "novation_vm", "debit_statement", "debited", "receipt_message"]
