@@ -434,6 +434,8 @@ class Margin(Statement):
         self._require_aux()
         c0 = self._cash_const()
         cash = self._cash_terms()
+        if self.solvency_only:  # cash' alone (an ES set's row 0 need not be the no-move row)
+            return [LinearForm(c0, cash)]
         if not self.es:
             return [LinearForm(c0, cash + tuple((i + 1, a) for i, a in enumerate(row) if a)) for row in self.rows]
         S, k, T = self.mat.S, self.model.k, self._n_base()
