@@ -7,11 +7,11 @@ member per margin proof); the option's wiring is checked fast."""
 from __future__ import annotations
 
 import pytest
-from test_demo import check_report, demo
 
 from clearing.ccp.oracle import run_oracle
 from clearing.ccp.scenario import builtin_scenario, scenario_model
 from clearing.demo import run as D
+from support.demo import check_report, demo
 
 
 def test_margin_model_option_builds_the_es_scenario_and_keeps_the_default():
