@@ -333,3 +333,38 @@ def test_blas_limbs_take_the_overflow_path_for_large_entries():
         assert small.colsum(w) == _exact(small.rows, w)
     # the worst partial sum of the float64 product stays below 2^53 (the docstring's bound)
     assert ZM.MAX_SCENARIOS * ((1 << ZM._LIMB) - 1) * (1 << 32) < 1 << 53
+
+
+# -- folded chunks must be the forms in order --------------------------------------------
+class _Interleaved(Margin):
+    """A (hypothetical) folded statement whose chunks are not contiguous:
+    even forms, then odd forms.  The folded verifier reads a chunk as
+    (offset, m): it must refuse such a statement rather than check other
+    forms than the ones proved."""
+
+    def range_chunks(self):
+        n = self.num_forms()
+        return [list(range(0, n, 2)), list(range(1, n, 2))]
+
+
+def test_folded_chunks_must_be_the_forms_in_order():
+    """Scan, S = 4: forms E_0..E_3, E_3 = -1 (one unit short).  Chunks
+    [0, 2] and [1, 3] read as (0, 2) and (1, 2) would leave E_3 unchecked: a
+    prover proving E_0, E_1 and E_1, E_2 must not pass."""
+    I = 1
+    matrix = [[0], [1], [2], [-11]]
+    (C_cash,), (o_cash,) = committed([10])
+    C_pos, o_pos = committed([1])
+    st = _Interleaved(Context(5, 9, b"M"), C_cash, tuple(C_pos), matrix, b"set-i")
+    assert st.range_chunks() == [[0, 2], [1, 3]] and st.mat.I == I
+    derived = st.derive_values([o_cash, *o_pos])
+    assert [d.value % R for d in derived] == [10, 11, 12, R - 1]
+    gens = generators()
+    seed = statement_seed(st)
+    contiguous = [P.ChunkJob(seed, k, tuple(derived[i].value for i in idx), tuple(derived[i].blinding for i in idx),
+                             64) for k, idx in enumerate(([0, 1], [1, 2]))]
+    forged = MarginProof(tuple(P.prove_chunk(j, gens=gens, rng=RNG) for j in contiguous), ())
+    with pytest.raises(VerificationError):
+        V.verify(st, forged)
+    with pytest.raises(V.BatchVerificationError):
+        V.verify_many([(st, forged)])

@@ -8,7 +8,8 @@ Every failure is the same :class:`~zkp.errors.VerificationError`.
 Derived commitments: for an unfolded statement the verifier derives them
 itself from public data (:meth:`Statement.derived`).  A folded statement
 (the margin family, ``FOLDED``) is checked without them: each chunk's
-range check carries a :class:`~verifier.rangeproof.FoldedValues` and the
+range check carries a :class:`~verifier.rangeproof.FoldedValues` (its
+chunks must be the statement's forms in order, each contiguous) and the
 batch asks the statement once for sum_f W_f*D_f as terms over its sources
 (:meth:`Statement.fold`: O(S*I) field operations, one MSM term per source,
 merged into the batch MSM).  Margin-family proofs carry the prover's
@@ -83,12 +84,22 @@ def _chunks_of(st: Statement, proof: object) -> tuple[Statement, list[list[int]]
     return st, chunks, proof
 
 
+def _check_consecutive(chunks: list[list[int]], n: int) -> None:
+    """A folded chunk is read as (offset, m) -- values offset..offset+m-1 of
+    its statement -- so the chunks must be the forms 0..n-1 in order, each
+    contiguous; otherwise the verifier would check other forms than the
+    ones proved (and could leave some unchecked)."""
+    if [i for idx in chunks for i in idx] != list(range(n)) or not all(chunks):
+        raise VerificationError()
+
+
 def range_checks(st: Statement, proof: StatementProof, *, gens: GeneratorSet | None = None) -> list[RangeCheck]:
     gens = gens or generators()
     st, chunks, proof = _chunks_of(st, proof)
     try:
         base = st.transcript(gens)
         if st.FOLDED:
+            _check_consecutive(chunks, st.num_forms())
             group = _StatementFold(st, gens)
             seed = statement_seed(st, base, gens)
             return [RangeCheck(seeded_chunk_transcript(seed, k), FoldedValues(group, idx[0], len(idx)), p, st.BITS)
