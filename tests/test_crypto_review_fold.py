@@ -192,7 +192,6 @@ def test_values_cannot_move_across_chunks(two_chunks):
     V.verify(st, MarginProof((proof.proofs[0], _chunk_proof(full, derived, 1)), proof.aux))
 
 
-@pytest.mark.slow
 def test_chunk_proved_under_another_index_or_statement_fails(two_chunks):
     st, ops, full, proof = two_chunks
     derived = full.derive_values(_all_openings(full, ops))
