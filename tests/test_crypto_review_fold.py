@@ -367,3 +367,14 @@ def test_folded_chunks_must_be_the_forms_in_order():
         V.verify(st, forged)
     with pytest.raises(V.BatchVerificationError):
         V.verify_many([(st, forged)])
+
+
+def test_colsum_reduces_weights_outside_the_field():
+    """Weights are taken mod r on both paths: negative weights and weights
+    of 2^260 or more (beyond the 26 limbs of 10 bits) used to give wrong
+    column sums on the BLAS path (the Python path was right)."""
+    rows = [[3, -5, TOP, -TOP] * 2 for _ in range(2048)]
+    m = ScenarioMatrix(rows)
+    for w in ([-1] * 2048, [R + 7] * 2048, [1 << 300] * 2048, [-(R - 1) if s % 2 else s for s in range(2048)]):
+        assert m.colsum(w) == _exact(rows, w)
+        assert ScenarioMatrix(rows[:3]).colsum(w[:3]) == _exact(rows[:3], w[:3])

@@ -230,12 +230,14 @@ class ScenarioMatrix(Sequence[tuple[int, ...]]):
         return [sum(map(mul, row, values)) for row in self.rows]
 
     def colsum(self, weights: Sequence[int]) -> list[int]:
-        """sum_s weights[s]*A[s][i] mod r for every i (``weights`` in [0, r)).
+        """sum_s weights[s]*A[s][i] mod r for every i (any int weights,
+        taken mod r first).
 
-        Large matrices go through :func:`_colsum_blas` (exact, see there);
-        small ones, or without numpy, one Python dot product per column."""
+        Large matrices go through :func:`_colsum_blas` (exact, see there;
+        its limb split needs weights in [0, r)); small ones, or without
+        numpy, one Python dot product per column."""
         if self.S * self.I >= _BLAS_MIN and _np is not None:
-            return _colsum_blas(self, weights)
+            return _colsum_blas(self, [w % R for w in weights])
         return [sum(map(mul, weights, col)) % R for col in self.cols]
 
     def _limbs(self) -> object:
