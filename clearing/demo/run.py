@@ -121,9 +121,11 @@ def configure(parser) -> None:
         "report.json, waterfall.svg and report.html.  Exit 0 only when every proof verified, every "
         "invariant held, the auditor agrees and the public outputs equal the plaintext oracle's.")
     parser.add_argument("--variant", default="normal",
-                        help="scenario variant (default: normal; demo also has harsh, bad-debt severe)")
+                        help="scenario variant (default: normal; demo also has harsh, bad-debt and cover2 severe, "
+                             "liquidation shortfall)")
     parser.add_argument("--scenario", metavar="NAME|FILE",
-                        help="a packaged scenario (demo, bad-debt) or a scenario JSON file (default: demo)")
+                        help="a packaged scenario (demo, bad-debt, liquidation, cover2) or a scenario JSON file "
+                             "(default: demo)")
     parser.add_argument("--generate", action="store_true",
                         help="generate a random scenario ending in a default that reaches survivors' contributions")
     parser.add_argument("--members", type=int, default=4, help="with --generate: members (>= 3, default 4)")
