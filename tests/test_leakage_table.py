@@ -52,6 +52,8 @@ def walked(tmp_path_factory):
     ledgers.append(sized.engine.events())
     from support.liquidation import liquidation_run  # issue 14 §2: a liquidation
     ledgers.append(liquidation_run(base).engine.events())
+    from support.headroom import headroom_run  # issue 14 §1: the pre-trade limit's fields
+    ledgers.append(headroom_run(base).engine.events())
     fields: dict[str, set[str]] = {}
     for events in ledgers:
         for kind, paths in P.event_fields(events).items():

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from clearing.ccp.rules import variation_margin as public_vm
-from clearing.fold import default, df_sizing, liquidation
+from clearing.fold import default, df_sizing, headroom, liquidation
 from clearing.fold.state import Account, State, _deepcopy_json
 from clearing.protocol import events as ev
 from clearing.protocol.errors import (
@@ -64,6 +64,7 @@ def _admit(state: State, seq: int, e: ev.Admit, alg) -> None:
     n = len(state.cfg()["instruments"])
     state.members[e.member] = Account(e.key, e.relay_key, alg.zero(), alg.zero(), [alg.zero()] * n,
                                       version=seq, trades=[0] * n)
+    headroom.admitted(state, state.members[e.member], alg)  # issue 14 §1: H = 0 under a pre-trade set
 
 
 def _deposit(state: State, seq: int, e: ev.Deposit, alg) -> None:
@@ -71,6 +72,7 @@ def _deposit(state: State, seq: int, e: ev.Deposit, alg) -> None:
     a.cash = a.cash + alg.public(e.amount)
     a.version = seq
     state.flows["deposits"] += e.amount
+    headroom.add(a, alg.public(e.amount))  # issue 14 §1: H + d*G
     default.post_collateral(state, e.member, e.amount)  # per member, for the gross loss (issue 14)
 
 
@@ -79,6 +81,7 @@ def _df_fund(state: State, seq: int, e: ev.DfFund, alg) -> None:
     a = state.members[e.member]
     df = alg.commitment(e.df, "df")
     a.cash = a.cash + a.df - df
+    headroom.add(a, a.df - df)  # issue 14 §1: H + df - df'
     a.df = df
     a.funded = True
     a.version = seq
@@ -113,6 +116,8 @@ def _trade_step(state: State, seq: int, e: ev.Affirm | ev.Receipt, alg) -> None:
     t = dict(state.trades[e.trade_id])
     state.trades[e.trade_id] = t
     t["affirmed" if e.kind == "affirm" else "receipt"] = True
+    if isinstance(e, ev.Receipt) and e.headroom is not None:
+        headroom.debit(state, t, alg)  # issue 14 §1: the reservation, at the receipt
     if t["affirmed"] and t["receipt"]:
         _novate(state, seq, t, alg)
 
@@ -153,6 +158,7 @@ def _settle(state: State, seq: int, e: ev.Settle, alg) -> None:
     state.vm[AUCTION] = state.vm.get(AUCTION, alg.zero()) + alg.public(avm)
     state.prices = list(e.prices)
     state.scenario_set = _deepcopy_json(e.scenario_set)
+    headroom.on_settle(state, alg)  # issue 14 §1: H = 0 + deposits before the first run
     state.phase = "margin"
     state.margin, state.margin_done = {}, False
 
@@ -160,6 +166,7 @@ def _settle(state: State, seq: int, e: ev.Settle, alg) -> None:
 def _close(state: State, seq: int, e: ev.Close, alg) -> None:
     for tid in [tid for tid, t in state.trades.items() if t["status"] == "pending"]:
         state.trades[tid] = dict(state.trades[tid], status="expired")
+        headroom.give_back(state, state.trades[tid], alg)  # issue 14 §1: an unused reservation
     state.vm = {}
     state.digests.append(e.digest)
     state.cycle += 1
@@ -180,6 +187,7 @@ def _margin_batch(state: State, seq: int, e: ev.MarginBatch, alg) -> None:
             a.status = _STATUS_OF_RESULT[res]
     state.margin = dict(e.results)
     state.margin_done = True
+    headroom.reset(state, e, alg)  # issue 14 §1: H from the run (identity without a headroom proof)
 
 
 def _margin_cure(state: State, seq: int, e: ev.MarginCure, alg) -> None:
@@ -191,6 +199,7 @@ def _withdraw(state: State, seq: int, e: ev.Withdraw, alg) -> None:
     a.cash = a.cash - alg.public(e.amount)
     a.version = seq
     state.flows["withdrawals"] += e.amount
+    headroom.sub(a, alg.public(e.amount))  # issue 14 §1: H - w*G
     default.post_collateral(state, e.member, -e.amount)
 
 

@@ -50,11 +50,14 @@ def default_row(state: State, enc: Encoder) -> str:
 
 
 def member_row(mid: str, a: Account, enc: Encoder) -> str:
-    return canonical({
+    row = {
         "key": a.key, "relay_key": a.relay_key, "cash": enc(("cash", mid), a.cash), "df": enc(("df", mid), a.df),
         "pos": [enc(("pos", mid, i), p) for i, p in enumerate(a.pos)], "status": a.status, "version": a.version,
         "funded": a.funded, "trades": a.trades, "due": None if a.due is None else enc(("due", mid), a.due),
-    }).decode()
+    }
+    if a.headroom is not None:  # issue 14 §1: only under a pre-trade set, so other rows are unchanged
+        row["headroom"] = enc(("headroom", mid), a.headroom)
+    return canonical(row).decode()
 
 
 def snapshot(state: State, alg=None) -> dict[str, str]:

@@ -69,10 +69,13 @@ class Account:
     funded: bool = False
     trades: list = field(default_factory=list)  # novations per instrument (bound MAX_TRADES)
     due: Any = None  # committed assessment payable (DESIGN §6.4), None when there is none
+    #: committed pre-trade headroom H (issue 14 §1, clearing.protocol.headroom);
+    #: None until a scenario set with ``pretrade`` is published
+    headroom: Any = None
 
     def copy(self) -> Account:
         return Account(self.key, self.relay_key, self.cash, self.df, list(self.pos), self.status,
-                       self.version, self.funded, list(self.trades), self.due)
+                       self.version, self.funded, list(self.trades), self.due, self.headroom)
 
 
 _ABSENT: Any = object()  # "no such key before the fold" in an undo log

@@ -21,7 +21,9 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from clearing.fold import headroom as headroom_fold
 from clearing.protocol import events as ev
+from clearing.protocol import headroom
 from clearing.protocol.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -30,7 +32,7 @@ from clearing.protocol.errors import (
     PermissionDenied,
     shown,
 )
-from clearing.protocol.fields import MAX_TRADES, STATUS_ACTIVE, _ident, _int, _point
+from clearing.protocol.fields import MAX_TRADES, STATUS_ACTIVE, _hexbytes, _ident, _int, _point
 from clearing.protocol.messages import (
     TRADE_FIELDS,
     _verify_sig,
@@ -40,10 +42,12 @@ from clearing.protocol.messages import (
     trade_tuple,
 )
 from clearing.protocol.statements import _proof, trade_statement
+from verifier.headroom import verify_debit
 from verifier.statements import verify
 from zkp.errors import VerificationError
 from zkp.statements import (
     MAX_PRICE,
+    StatementError,
 )
 
 if TYPE_CHECKING:
@@ -172,7 +176,39 @@ def check_receipt(core: Core, b: ev.Receipt) -> None:
     _ident("request id", b.request_id)
     if core.state.trades[t["trade_id"]]["receipt"]:
         raise AlreadyExists("trade already has the prover's receipt")
-    _verify_sig(core._cfg()["keys"]["prover"], receipt_message(t), b.sig, "the prover service")
+    if b.headroom is None:
+        if headroom.enabled(core.state.scenario_set or {}):
+            raise InvalidArgument("under a pre-trade scenario set a receipt carries the headroom debit proof")
+        _verify_sig(core._cfg()["keys"]["prover"], receipt_message(t), b.sig, "the prover service")
+        return
+    check_receipt_headroom(core, t, b)
+
+
+def check_receipt_headroom(core: Core, t: dict, b: ev.Receipt) -> None:
+    """Issue 14 §1: the receipt's debit proof, against both sides' headroom
+    as the node holds it now (other points: stale, FailedPrecondition -- the
+    prover re-proves on a retry); the signature covers the proof."""
+    h = b.headroom
+    assert h is not None
+    if not headroom.enabled(core.state.scenario_set or {}):
+        raise InvalidArgument("a headroom debit without a pre-trade scenario set")
+    proof = _hexbytes("headroom proof", h["proof"])
+    _verify_sig(core._cfg()["keys"]["prover"], headroom.receipt_message(t, proof), b.sig, "the prover service")
+    buyer, seller = core.state.members[t["buyer"]], core.state.members[t["seller"]]
+    if buyer.headroom is None or seller.headroom is None:
+        raise FailedPrecondition(headroom.EXHAUSTED)
+    if (h["H_buyer"], h["H_seller"]) != (buyer.headroom.encode().hex(), seller.headroom.encode().hex()):
+        raise FailedPrecondition("the headroom debit is for a stale headroom; the prover re-proves on a retry")
+    w, vm = headroom_fold.terms(core.state, t)
+    try:
+        st = headroom.debit_statement(core.state.cycle, core.state.cycle_seq, t, buyer.headroom, seller.headroom,
+                                      w, vm)
+    except StatementError:  # an identity H: no headroom at all
+        raise FailedPrecondition(headroom.EXHAUSTED) from None
+    try:
+        verify_debit(st, proof)
+    except VerificationError:
+        raise InvalidArgument("the headroom debit proof does not verify") from None
 
 
 #: event kind -> its check ``(core, event) -> None`` (raises on a refusal)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from clearing.protocol import events as ev
-from clearing.protocol import maintenance
+from clearing.protocol import headroom, maintenance
 from clearing.protocol.errors import (
     FailedPrecondition,
     InvalidArgument,
@@ -81,9 +81,10 @@ def _check_scenario_set(core: Core, ss, insts) -> bytes:
         raise InvalidArgument("scenario set versions never go back")
     if cur is not None and ss["version"] == cur["version"] and (
             ss["matrix"] != cur["matrix"] or model != cur.get("model")
-            or ss.get("maintenance") != cur.get("maintenance")):
+            or ss.get("maintenance") != cur.get("maintenance") or ss.get("pretrade") != cur.get("pretrade")):
         raise InvalidArgument("a scenario set version names one matrix and model only")
-    set_id = maintenance.set_id(ss["version"], [i["id"] for i in insts], matrix, model, ss.get("maintenance"))
+    set_id = headroom.set_id(ss["version"], [i["id"] for i in insts], matrix, model, ss.get("maintenance"),
+                             headroom.enabled(ss))  # issue 14 §1: the flag, checked (InvalidArgument)
     if ss["id"] != set_id.hex():
         raise InvalidArgument("scenario set id is not the hash of the set")
     return set_id

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from clearing.protocol import events as ev
-from clearing.protocol import signing
+from clearing.protocol import headroom, signing
 from clearing.protocol.encoding import content_hash
 from clearing.protocol.errors import (
     FailedPrecondition,
@@ -30,6 +30,7 @@ from clearing.protocol.fields import (
     _hexbytes,
     _ident,
     _int,
+    _point,
 )
 from clearing.protocol.maintenance import terms_of
 from clearing.protocol.messages import (
@@ -39,6 +40,7 @@ from clearing.protocol.messages import (
     withdrawal_message,
 )
 from clearing.protocol.statements import _proof, margin_statement, withdrawal_statement
+from verifier.headroom import verify_headroom
 from verifier.statements import BatchVerificationError, verify, verify_many
 from zkp.errors import DecodeError, VerificationError
 from zkp.statements import (
@@ -112,6 +114,32 @@ def check_margin_batch(core: Core, b: ev.MarginBatch) -> None:
         results = margin_results(core, b.cycle, entries)
     if b.results != results:
         raise InvalidArgument("margin results do not match the verified proofs")
+    check_headroom_entries(core, b.cycle, entries, results)
+
+
+def check_headroom_entries(core: Core, cycle: int, entries: Sequence[Mapping], results: Mapping) -> None:
+    """Issue 14 §1: under a pre-trade set, an entry may carry the member's
+    committed headroom H with its proof (0 <= H <= cash + P&L_s for every s),
+    only beside a full proof that passed; without the flag no entry may."""
+    on = headroom.enabled(core.state.scenario_set or {})
+    for e in entries:
+        h = e.get("headroom")
+        if h is None:
+            continue
+        if not on:
+            raise InvalidArgument("a headroom proof without a pre-trade scenario set")
+        if e["solvency_only"] or results.get(e["member"]) != "pass":
+            raise InvalidArgument("a headroom proof goes with a full margin proof that passes")
+        a = core.state.members[e["member"]]
+        H = _point("H", h["H"])
+        if H.encode().hex() != h["H"]:
+            raise InvalidArgument("H must be the canonical lower-case hex encoding of a point")
+        st = headroom.member_statement(cycle, a.version, e["member"], a.cash, a.pos, core.state.scenario_set or {},
+                                       H)
+        try:
+            verify_headroom(st, _hexbytes("headroom proof", h["proof"]))
+        except VerificationError:
+            raise InvalidArgument(f"the headroom proof of {shown(e['member'])} does not verify") from None
 
 
 def check_margin_cure(core: Core, b: ev.MarginCure) -> None:

@@ -443,9 +443,11 @@ class Engine(Core):
         self._drop_relay(trade_id)
         return res
 
-    def receipt(self, trade_id: str, sig: bytes, request_id: str) -> dict:
-        """The prover service's signed receipt: it holds an opening of T."""
-        event = ev.Receipt(trade_id=trade_id, request_id=request_id, sig=_h(sig))
+    def receipt(self, trade_id: str, sig: bytes, request_id: str, headroom: dict | None = None) -> dict:
+        """The prover service's signed receipt: it holds an opening of T;
+        under a pre-trade set (issue 14 §1) with its ``headroom`` debit
+        {H_buyer, H_seller, proof} (hex)."""
+        event = ev.Receipt(trade_id=trade_id, request_id=request_id, sig=_h(sig), headroom=headroom)
         res = self._run(PROVER, request_id, event, self._after_trade_step(trade_id))
         self._drop_relay(trade_id)
         return res

@@ -30,13 +30,16 @@ trade              trade {trade_id str, cycle int, buyer str, seller str,
                    instrument str, side str, price int, T hex}, proof hex,
                    request_id str, sig hex
 affirm             trade_id str, member str, request_id str, sig hex
-receipt            trade_id str, request_id str, sig hex
+receipt            trade_id str, request_id str, sig hex, optional headroom
+                   {H_buyer hex, H_seller hex, proof hex} (issue 14 §1, only
+                   under a scenario set with "pretrade": true)
 settle             cycle int, prices [int], scenario_set {version int,
                    matrix [[int]], id hex, optional model {kind, k},
-                   optional maintenance {num, den, penalty_bps}},
-                   request_id str, op_sig hex
+                   optional maintenance {num, den, penalty_bps},
+                   optional pretrade true}, request_id str, op_sig hex
 margin-batch       cycle int, entries [{member str, solvency_only bool,
-                   ctx_seq int, proof hex}], results {member: str},
+                   ctx_seq int, proof hex, optional headroom {H hex,
+                   proof hex}}], results {member: str},
                    request_id str, sig hex
 margin-cure        cycle int, member str, solvency_only bool, ctx_seq int,
                    proof hex, request_id str, sig hex
@@ -207,16 +210,36 @@ def SCENARIO_SET(path: str, v: Any) -> dict:
     """The operator's scenario set; a ``model`` {kind, k} only when it is
     not the scan (issue 13: expected shortfall), so scan sets keep their shape;
     ``maintenance`` {num, den, penalty_bps} only when the set has a
-    maintenance tier (issue 14 §2, clearing.protocol.maintenance)."""
+    maintenance tier (issue 14 §2, clearing.protocol.maintenance);
+    ``pretrade`` (a boolean; the node accepts only ``true``) only when the set
+    turns the pre-trade limit on (issue 14 §1, clearing.protocol.headroom)."""
     base = _SCENARIO_SET_MODEL if isinstance(v, dict) and "model" in v else _SCENARIO_SET_SCAN
-    if not (isinstance(v, dict) and "maintenance" in v):
+    if not (isinstance(v, dict) and ("maintenance" in v or "pretrade" in v)):
         return base(path, v)
-    out = base(path, {k: x for k, x in v.items() if k != "maintenance"})
-    out["maintenance"] = _MAINTENANCE(f"{path}.maintenance", v["maintenance"])
+    out = base(path, {k: x for k, x in v.items() if k not in ("maintenance", "pretrade")})
+    if "maintenance" in v:
+        out["maintenance"] = _MAINTENANCE(f"{path}.maintenance", v["maintenance"])
+    if "pretrade" in v:
+        out["pretrade"] = _bool(f"{path}.pretrade", v["pretrade"])
     return out
 
 
-MARGIN_ENTRY = obj(member=_str, solvency_only=_bool, ctx_seq=_int, proof=_str)
+def _with_optional(key: str, base: Shape, extra: Shape) -> Shape:
+    """``base``, plus the field ``key`` of shape ``extra`` when present."""
+    def shape(path: str, v: Any) -> dict:
+        if not (isinstance(v, dict) and key in v):
+            return base(path, v)
+        out = base(path, {k: x for k, x in v.items() if k != key})
+        out[key] = extra(f"{path}.{key}", v[key])
+        return out
+    return shape
+
+
+#: a margin entry; ``headroom`` {H, proof} only under a pre-trade set (issue 14 §1)
+MARGIN_ENTRY = _with_optional("headroom", obj(member=_str, solvency_only=_bool, ctx_seq=_int, proof=_str),
+                              obj(H=_str, proof=_str))
+#: a receipt's headroom debit (issue 14 §1): both sides' H before the debit and the proof
+RECEIPT_HEADROOM = obj(H_buyer=_str, H_seller=_str, proof=_str)
 DISCLOSURE = obj(values=list_of(_int), proof=_str)
 LOT = obj(winner=_str, instrument=_str, quantity=_int)
 
@@ -248,15 +271,21 @@ class Event:
 
     kind: ClassVar[str] = ""
     _shapes: ClassVar[dict[str, Shape]] = {}
+    #: fields absent from the body when None (issue 14 §1: opt-in fields)
+    _optional: ClassVar[frozenset[str]] = frozenset()
 
     def __post_init__(self) -> None:
         for name, shape in self._shapes.items():
+            if name in self._optional and getattr(self, name) is None:
+                continue
             object.__setattr__(self, name, shape(f"{self.kind} event: {name}", getattr(self, name)))
 
     def to_body(self) -> dict:
         """The event as the ledger stores it (a fresh dict)."""
         body: dict[str, Any] = {"kind": self.kind}
         for name in self._shapes:
+            if name in self._optional and getattr(self, name) is None:
+                continue
             body[name] = _thaw(getattr(self, name))
         return body
 
@@ -370,6 +399,8 @@ class Receipt(Event):
     trade_id: str
     request_id: str
     sig: str
+    #: issue 14 §1, only under a pre-trade set; absent from the body when None
+    headroom: Mapping[str, Any] | None = field(default=None, metadata={**nested(RECEIPT_HEADROOM), "optional": True})
 
 
 # -- settlement and the cycle -------------------------------------------------------
@@ -542,6 +573,7 @@ def _register_shapes() -> None:
                 raise TypeError(f"{cls.__name__}.{f.name}: no shape for {f.type}")
             shapes[f.name] = shape
         cls._shapes = shapes
+        cls._optional = frozenset(f.name for f in dataclasses.fields(cls) if f.metadata.get("optional"))
 
 
 _register_shapes()
@@ -557,7 +589,10 @@ def parse(body: Any) -> Event:
     cls = EVENTS.get(body["kind"])
     if cls is None:
         raise InvalidArgument(f"unknown event kind {shown(body['kind'])}")
-    _field_set(f"{cls.kind} event", body, ("kind", *cls._shapes))
+    _field_set(f"{cls.kind} event", body,
+               ("kind", *(n for n in cls._shapes if n not in cls._optional or n in body)))
+    if any(body.get(n, 0) is None for n in cls._optional):
+        raise InvalidArgument(f"{cls.kind} event: an optional field is omitted, never null")
     return cls(**{k: v for k, v in body.items() if k != "kind"})
 
 

@@ -1,7 +1,10 @@
 """Pre-trade risk limit (issue 14 §1), OPT-IN: the set's flag, the set id
 that covers it, the receipt message that covers the headroom proofs and the
-statement builders.  Not yet wired into the node, the fold or the prover's
-custody (this module is the protocol layer the wiring uses).
+statement builders.  Wired at engine level: the fold
+(:mod:`clearing.fold.headroom`), the node's checks (margin-batch entries'
+``headroom`` {H, proof}, the receipt's ``headroom`` {H_buyer, H_seller,
+proof}) and the prover's custody (it commits H at the margin run and proves
+the debit with the receipt).  Not yet in the services / proto.
 
 Format.  A scenario set (the ``settle`` event's ``scenario_set``, the
 operator's signed set) may carry ``"pretrade": true``.  Absent: no
@@ -29,10 +32,15 @@ Rules (for the wiring; :mod:`zkp.headroom` has the relations).
   settlement price c_i): vm = (c_i - p)*m, w_i = max_s |A[s][i]|
   (:func:`worst_impacts`);  H_buyer <- H_buyer + (vm - w_i)*T,
   H_seller <- H_seller + (-vm - w_i)*T, only with a :class:`HeadroomDebit`
-  proof that both are >= 0 (:func:`debit_statement`, Context(cycle, seq of
-  the trade event, buyer)), carried by the prover's receipt and covered by
-  its signature (:func:`receipt_message`).  Without it (the prover refuses:
-  "pre-trade headroom exhausted") the trade is not novated.
+  proof that both are >= 0 (:func:`debit_statement`, Context(cycle, the
+  cycle's opening seq, buyer); the statement binds both sides' current H,
+  which the receipt names so that a stale proof is a FailedPrecondition),
+  carried by the prover's receipt and covered by its signature
+  (:func:`receipt_message`), applied at the receipt (the reservation; given
+  back if the trade expires un-novated, carried over a margin run while the
+  trade is pending).  Without it (the prover refuses: "pre-trade headroom
+  exhausted") the trade is not novated.
+* Withdrawal w: H <- H - w*G; df-fund filing: H <- H + df - df'.
 """
 from __future__ import annotations
 
@@ -46,6 +54,7 @@ from clearing.protocol.maintenance import Terms
 from clearing.protocol.maintenance import set_id as maintenance_set_id
 from clearing.protocol.messages import receipt_message as plain_receipt_message
 from clearing.protocol.messages import trade_tuple
+from clearing.protocol.statements import margin_model, scenario_matrix
 from zkp.group import Point
 from zkp.headroom import Headroom, HeadroomDebit, headroom_of
 from zkp.headroom import worst_impacts as _worst
@@ -98,6 +107,20 @@ def worst_impacts(scenario_set: Mapping) -> tuple[int, ...]:
     return _worst(scenario_set["matrix"])
 
 
+def plain_margin(cycle: int, version: int, member: str, cash: Point, positions: Sequence[Point],
+                 scenario_set: dict) -> Margin:
+    """A member's plain, full scan margin statement (without the maintenance
+    tier): what its headroom statement is built over."""
+    return Margin(Context(cycle, version, member.encode()), cash, tuple(positions), scenario_matrix(scenario_set),
+                  bytes.fromhex(scenario_set["id"]), False, model=margin_model(scenario_set))
+
+
+def member_statement(cycle: int, version: int, member: str, cash: Point, positions: Sequence[Point],
+                     scenario_set: dict, H: Point) -> Headroom:
+    """A member's headroom statement at a margin run, for C(H)."""
+    return headroom_of(plain_margin(cycle, version, member, cash, positions, scenario_set), H)
+
+
 def headroom_statement(margin_st: Margin, H: Point) -> Headroom:
     """The member's headroom statement over its (full, scan) margin statement."""
     return headroom_of(margin_st, H)
@@ -128,5 +151,5 @@ def receipt_message(trade: Mapping, headroom_proof: bytes | None = None):
     return name, [*fields, ("headroom-proof", sha256(bytes(headroom_proof)))]
 
 
-__all__ = ["KEY", "EXHAUSTED", "enabled", "set_id", "set_id_of", "worst_impacts", "headroom_statement",
-           "novation_vm", "debit_statement", "debited", "receipt_message"]
+__all__ = ["KEY", "EXHAUSTED", "enabled", "set_id", "set_id_of", "worst_impacts", "plain_margin", "member_statement",
+           "headroom_statement", "novation_vm", "debit_statement", "debited", "receipt_message"]

@@ -79,10 +79,17 @@ def settlement_message(cycle: int, prices: Sequence[int], set_id: bytes):
 
 
 def margin_batch_message(cycle: int, entries: Sequence[Mapping]):
-    return "margin-batch", [("cycle", cycle), ("entries", [
-        [e["member"], bool(e["solvency_only"]), e["ctx_seq"], sha256(_hexbytes("proof", e["proof"]))]
-        for e in entries
-    ])]
+    return "margin-batch", [("cycle", cycle), ("entries", [_margin_entry(e) for e in entries])]
+
+
+def _margin_entry(e: Mapping) -> list:
+    """One signed margin entry; an entry with a pre-trade headroom (issue 14
+    §1) also covers its H and the hash of its headroom proof."""
+    row = [e["member"], bool(e["solvency_only"]), e["ctx_seq"], sha256(_hexbytes("proof", e["proof"]))]
+    if "headroom" in e:
+        h = e["headroom"]
+        row += [h["H"], sha256(_hexbytes("headroom proof", h["proof"]))]
+    return row
 
 
 def margin_proof_message(cycle: int, member: str, solvency_only: bool, ctx_seq: int, proof: bytes):

@@ -175,6 +175,15 @@ def _maintenance_set_id(version: int, matrix) -> str:
     return maintenance.set_id(version, INSTRUMENT_IDS, matrix, None, MAINTENANCE_TERMS).hex()
 
 
+def _pretrade_set_id(version: int, matrix) -> str:
+    """The set id covering the pre-trade flag (issue 14 §1), "" where this code has none."""
+    try:
+        from clearing.protocol import headroom
+    except ImportError:  # pragma: no cover - older code
+        return ""
+    return headroom.set_id(version, INSTRUMENT_IDS, matrix, None, None, True).hex()
+
+
 def models_supported() -> bool:
     """The scenario-set id covers a margin model (issue 13) in this code."""
     return "model" in inspect.signature(m.scenario_set_id).parameters
@@ -273,6 +282,19 @@ def event_variants() -> list[tuple[str, dict]]:
                              "maintenance": dict(MAINTENANCE_TERMS),
                              "id": _maintenance_set_id(SCENARIO_VERSION + 2, SCENARIO_MATRIX)},
             "request_id": "settle-5", "op_sig": _sig("settle-mm")}),
+        ("pre-trade limit", {  # issue 14 §1: clearing.protocol.headroom
+            "kind": "settle", "cycle": 4, "prices": [502000, 13010],
+            "scenario_set": {"version": SCENARIO_VERSION + 3, "matrix": SCENARIO_MATRIX, "pretrade": True,
+                             "id": _pretrade_set_id(SCENARIO_VERSION + 3, SCENARIO_MATRIX)},
+            "request_id": "settle-6", "op_sig": _sig("settle-pt")}),
+        ("pre-trade headroom", {"kind": "margin-batch", "cycle": 4, "entries": [
+            {"member": "A", "solvency_only": False, "ctx_seq": 51, "proof": filler("margin-A4", 96).hex(),
+             "headroom": {"H": _point_hex("headroom-A"), "proof": filler("headroom-A", 96).hex()}}],
+            "results": {"A": "pass"}, "request_id": "margin.4", "sig": _sig("margin-pt")}),
+        ("pre-trade headroom debit", {
+            "kind": "receipt", "trade_id": "t-2", "request_id": "rcpt.2", "sig": _sig("receipt-pt"),
+            "headroom": {"H_buyer": _point_hex("headroom-A"), "H_seller": _point_hex("headroom-B"),
+                         "proof": filler("debit", 96).hex()}}),
     ]
     out: list[tuple[str, dict]] = []
     for name, body in candidates:

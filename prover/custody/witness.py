@@ -31,10 +31,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 
+from clearing.fold import headroom as headroom_fold
 from clearing.fold.apply import apply_event
 from clearing.fold.state import PointAlgebra, State
 from clearing.protocol import events as ev
-from clearing.protocol import maintenance, signing
+from clearing.protocol import headroom, maintenance, signing
 from clearing.protocol.contracts import CureProof, DefaultOpening, Disclosed, ProRataAllocation, WindowTotal
 from clearing.protocol.encoding import canonical
 from clearing.protocol.errors import InvalidArgument, shown
@@ -78,6 +79,7 @@ from clearing.protocol.vm_gains import VM_PURPOSES
 from prover.custody.df_sizing import window_unsized
 from prover.custody.vm_gains import vm_gains_answer
 from prover.distributed import DaskProver
+from prover.headroom import prove_debit, prove_headroom
 from prover.maintenance import maintenance_tier, prove_tiered
 from prover.pool import ProverPool, shared_pool
 from prover.statements import pro_rata_shares, prove, prove_reveals
@@ -85,7 +87,7 @@ from zkp.errors import ProvingError
 from zkp.field import random_scalar, to_signed
 from zkp.generators import generators
 from zkp.pedersen import Opening, opening_combination
-from zkp.statements import Context
+from zkp.statements import Context, StatementError
 
 
 def _plain(v):
@@ -194,6 +196,8 @@ class WitnessStore:
         #: this store learns (not for adopted ones), e.g. to seal it at rest
         self.on_opening = on_opening
         self.alg = OpeningAlgebra(self._known)
+        #: trade id -> the headroom debit of its last receipt (issue 14 §1)
+        self.headroom_debits: dict[str, dict] = {}
         self.state = State()
         self.log: list[tuple[str, str, int, str]] = []
         #: called as ``on_answer(step name, encoded answer)`` when an aggregate
@@ -288,7 +292,7 @@ class WitnessStore:
             self._op(settlement_message(e.cycle, e.prices, set_id), e.op_sig)
             # the margin statements bind the set by its id: it must name this matrix and model (issue 13)
             ss = e.scenario_set
-            if maintenance.set_id_of(ss, self.state.instrument_ids()) != set_id:
+            if headroom.set_id_of(ss, self.state.instrument_ids()) != set_id:  # issue 14 §1/§2
                 raise Divergence("a settlement's scenario set is not the one its signed id names")
         elif isinstance(e, ev.Default):
             self._op(default_message(e.cycle, e.member), e.op_sig)
@@ -357,9 +361,42 @@ class WitnessStore:
             # blinding it ever learned (sealed at rest, so this survives restarts)
             self.log.append(("receipt", trade_id, self.state.cycle, "refused: blinding seen before"))
             raise Refused("the trade's blinding was used before; the initiator must commit with a fresh one")
+        sig = self._receipt(trade_id, trade, op)  # refuses (exhausted) before the opening is kept
         self._learn(t["T"], op)
         self.log.append(("receipt", trade_id, self.state.cycle, "signed"))
-        return signing.sign(self._sk, *receipt_message(trade))
+        return sig
+
+    def _receipt(self, trade_id: str, trade: dict, op: Opening) -> bytes:
+        """The receipt signature; under a pre-trade set (issue 14 §1) with
+        the headroom debit proof against both sides' current H, kept for
+        :meth:`headroom_debit`.  Refused(EXHAUSTED) when a side would go
+        negative: the prover never proves a false debit."""
+        self.headroom_debits.pop(trade_id, None)
+        if not headroom_fold.enabled(self.state):
+            return signing.sign(self._sk, *receipt_message(trade))
+        hb, hs = self.state.members[trade["buyer"]].headroom, self.state.members[trade["seller"]].headroom
+        if hb is None or hs is None:
+            raise Refused(headroom.EXHAUSTED)
+        gens = generators()
+        w, vm = headroom_fold.terms(self.state, trade)
+        try:  # an identity H (no headroom at all) is no statement's source either
+            st = headroom.debit_statement(self.state.cycle, self.state.cycle_seq, trade,
+                                          gens.commit(hb.value, hb.blinding), gens.commit(hs.value, hs.blinding),
+                                          w, vm)
+            proof = prove_debit(st, hb, hs, op, rng=self._rng).to_bytes()
+        except (ProvingError, StatementError):
+            self.log.append(("receipt", trade_id, self.state.cycle, "refused: headroom exhausted"))
+            raise Refused(headroom.EXHAUSTED) from None
+        self.headroom_debits[trade_id] = {"H_buyer": st.H_buyer.encode().hex(),
+                                          "H_seller": st.H_seller.encode().hex(), "proof": proof.hex()}
+        return signing.sign(self._sk, *headroom.receipt_message(trade, proof))
+
+    def headroom_debit(self, trade_id: str) -> dict | None:
+        """The headroom debit {H_buyer, H_seller, proof} of the last receipt
+        signed for ``trade_id`` (None without a pre-trade set): the receipt
+        event carries it (issue 14 §1)."""
+        d = self.headroom_debits.get(trade_id)
+        return None if d is None else dict(d)
 
     def receipt_again(self, trade_id: str) -> bytes | None:
         """The receipt of a trade still pending in the ledger whose opening
@@ -369,8 +406,9 @@ class WitnessStore:
         if t is None or t["status"] != "pending" or t["T"] not in self._known:
             return None
         trade = {k: t[k] for k in TRADE_FIELDS}
+        sig = self._receipt(trade_id, trade, self._known[t["T"]])  # re-proves against the current H
         self.log.append(("receipt", trade_id, self.state.cycle, "re-signed"))
-        return signing.sign(self._sk, *receipt_message(trade))
+        return sig
 
     # -- default funding --------------------------------------------------------
     def prepare_funding(self, member: str, amount: int):
@@ -444,10 +482,29 @@ class WitnessStore:
                 continue
             proved, proof = out
             self.log.append(("margin", mid, cycle, "solvency-only" if proved.solvency_only else "full"))
-            entries.append({"member": mid, "solvency_only": proved.solvency_only, "ctx_seq": version,
-                            "proof": proof.hex()})
+            entry = {"member": mid, "solvency_only": proved.solvency_only, "ctx_seq": version, "proof": proof.hex()}
+            if not proved.solvency_only and headroom.enabled(scenario_set):
+                self._prove_headroom(cycle, mid, version, jobs[k][1], scenario_set, entry)  # issue 14 §1
+            entries.append(entry)
         sig = signing.sign(self._sk, *margin_batch_message(cycle, entries))
         return entries, sig
+
+    def _prove_headroom(self, cycle: int, mid: str, version: int, openings: list, scenario_set: dict,
+                        entry: dict) -> None:
+        """Issue 14 §1: the member's committed headroom H and its proof, into
+        its margin entry; none (H = 0 at the fold) when it has no headroom."""
+        a = self.state.members[mid]
+        cash, pos = self._commitments(a)
+        st = headroom.plain_margin(cycle, version, mid, cash, pos, scenario_set)
+        try:
+            hst, ho, proof = prove_headroom(st, openings, rng=self._rng)
+        except ProvingError:
+            self.log.append(("headroom", mid, cycle, "none"))
+            return
+        assert hst.headroom is not None
+        H = hst.headroom.encode().hex()
+        self._learn(H, ho)
+        entry["headroom"] = {"H": H, "proof": proof.to_bytes().hex()}
 
     def cure_proof(self, member: str, public_account: dict) -> CureProof:
         """A re-proof for a member the ledger shows as called (after its cure

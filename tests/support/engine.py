@@ -19,7 +19,7 @@ from clearing.node.audit import audit
 from clearing.node.engine import Engine
 from clearing.protocol import signing
 from clearing.protocol.fields import PROVER
-from clearing.protocol.maintenance import set_id as maintenance_set_id
+from clearing.protocol.headroom import set_id as headroom_set_id
 from clearing.protocol.messages import (
     TRADE_FIELDS,
     admission_message,
@@ -186,25 +186,28 @@ class Sim:
         self.engine.affirm(tid, cp, self.members[cp].sign(affirmation_message(checked, cp)), self.rid("aff"))
         self.sync()
         rsig = self.witness.receive_opening(tid, self.engine.relayed(tid, PROVER))
-        res = self.engine.receipt(tid, rsig, self.rid("rcpt"))
+        res = self.engine.receipt(tid, rsig, self.rid("rcpt"), headroom=self.witness.headroom_debit(tid))
         self.sync()
         return res
 
     # -- cycle ------------------------------------------------------------------------------
-    def settle(self, prices, matrix, version=None, model=None, maintenance=None):
+    def settle(self, prices, matrix, version=None, model=None, maintenance=None, pretrade=False):
         """``model``: None (the scan) or {"kind": "es", "k": k} (issue 13);
-        ``maintenance``: None or the terms {num, den, penalty_bps} (issue 14 §2)."""
+        ``maintenance``: None or the terms {num, den, penalty_bps} (issue 14 §2);
+        ``pretrade``: the pre-trade limit (issue 14 §1)."""
         if version is None:
             version = self.scenario_version
         ids = [i["id"] for i in self.config["instruments"]]
         if model is not None and model.get("kind") == "scan":
             model = None
-        sid = maintenance_set_id(version, ids, matrix, model, maintenance)
+        sid = headroom_set_id(version, ids, matrix, model, maintenance, pretrade)
         ss = {"version": version, "matrix": [list(r) for r in matrix], "id": sid.hex()}
         if model is not None:
             ss["model"] = dict(model)
         if maintenance is not None:
             ss["maintenance"] = dict(maintenance)
+        if pretrade:
+            ss["pretrade"] = True
         res = self.engine.settle(self.cycle, list(prices), ss, self.op(settlement_message(self.cycle, prices, sid)),
                                  self.rid("settle"))
         self.sync()

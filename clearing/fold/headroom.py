@@ -1,0 +1,109 @@
+"""The pre-trade headroom fold (issue 14 §1; the rules are
+:mod:`clearing.protocol.headroom`'s).  OPT-IN: every hook is a no-op while
+no scenario set with ``"pretrade": true`` has been published (the
+accounts' ``headroom`` stays None, so snapshots and digests are unchanged).
+
+Rules, on the commitments the fold already holds (node) or their openings
+(prover):
+* settle with a pre-trade set: an account without H gets H = 0 (the
+  identity) -- before the first margin run H = 0 + deposits;
+  an admission under such a set likewise;
+* margin-batch under a pre-trade set: H = the entry's committed H when the
+  entry carries a headroom proof, else 0 (called, liquidated, insolvent or
+  no entry: no headroom until a deposit or the next run); then the open
+  reservations (pending trades with a debit) are applied again, so they
+  carry over the run until the trade novates or expires;
+* deposit d: H + d*G; withdrawal w: H - w*G; df-fund: H + df - df';
+* receipt with a headroom debit: H_buyer + (vm - w_i)*T, H_seller +
+  (-vm - w_i)*T with vm = (c_i - p)*m at the receipt (c_i the last
+  settlement price) and w_i the set's worst impact; the trade record keeps
+  the public pair ``headroom_debit`` [w_i, vm] so that
+* close: a trade that expires un-novated with a debit gets it back
+  (the exact inverse).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from clearing.fold.state import Account, State
+from clearing.protocol import headroom as protocol
+
+
+def enabled(state: State) -> bool:
+    """Whether the scenario set in force turns the pre-trade limit on."""
+    return state.scenario_set is not None and protocol.KEY in state.scenario_set
+
+
+def add(a: Account, v: Any) -> None:
+    if a.headroom is not None:
+        a.headroom = a.headroom + v
+
+
+def sub(a: Account, v: Any) -> None:
+    if a.headroom is not None:
+        a.headroom = a.headroom - v
+
+
+def admitted(state: State, a: Account, alg) -> None:
+    if enabled(state):
+        a.headroom = alg.zero()
+
+
+def on_settle(state: State, alg) -> None:
+    if not enabled(state):
+        return
+    for mid in sorted(state.members):
+        a = state.members[mid]
+        if a.headroom is None:
+            a.headroom = alg.zero()
+
+
+def reset(state: State, e, alg) -> None:
+    """H from the margin batch (module docstring)."""
+    if not enabled(state):
+        return
+    by_member = {x["member"]: x for x in e.entries}
+    for mid in sorted(state.members):
+        a = state.members[mid]
+        x = by_member.get(mid)
+        h = x.get("headroom") if x is not None else None
+        a.headroom = alg.commitment(h["H"], "headroom") if h is not None else alg.zero()
+    for tid in sorted(tid for tid, t in state.trades.items() if t["status"] == "pending" and "headroom_debit" in t):
+        t = state.trades[tid]
+        w, vm = t["headroom_debit"]
+        _shift(state, t, w, vm, 1, alg)  # an open reservation carries over the run
+
+
+def terms(state: State, t: dict) -> tuple[int, int]:
+    """(w_i, vm) of a trade at this point of the ledger (public)."""
+    i = state.instrument_index(t["instrument"])
+    mult = state.cfg()["instruments"][i]["multiplier"]
+    assert state.scenario_set is not None
+    w = protocol.worst_impacts(state.scenario_set)[i]
+    return w, protocol.novation_vm(t["price"], state.prices[i], mult)
+
+
+def _shift(state: State, t: dict, w: int, vm: int, sign: int, alg) -> None:
+    T = alg.commitment(t["T"], "T")
+    buyer, seller = state.members[t["buyer"]], state.members[t["seller"]]
+    if buyer.headroom is not None:
+        buyer.headroom = alg.lincomb([buyer.headroom, T], [1, sign * (vm - w)])
+    if seller.headroom is not None:
+        seller.headroom = alg.lincomb([seller.headroom, T], [1, sign * (-vm - w)])
+
+
+def debit(state: State, t: dict, alg) -> None:
+    """The receipt's debit of both sides; ``t`` is the (fresh) trade record."""
+    w, vm = terms(state, t)
+    t["headroom_debit"] = [w, vm]
+    _shift(state, t, w, vm, 1, alg)
+
+
+def give_back(state: State, t: dict, alg) -> None:
+    """An expiring trade's reservation back (``t`` is the fresh record)."""
+    if "headroom_debit" in t:
+        w, vm = t["headroom_debit"]
+        _shift(state, t, w, vm, -1, alg)
+
+
+__all__ = ["enabled", "add", "sub", "admitted", "on_settle", "reset", "terms", "debit", "give_back"]
