@@ -162,7 +162,7 @@ def _service_rpcs() -> list[Rpc]:
 SERVICE_RPCS = _service_rpcs()
 #: The phase of the cycle an RPC is fuzzed in (others: whatever the last test left).
 PHASES = {**{m: "trading" for m in ("SubmitTrade", "AffirmTrade", "FundDefault", "PrepareFunding", "ProveFunding",
-                                    "Settle", "OpenEpoch", "PushOpening", "ProveEpochTotal")},
+                                    "Settle", "StageScenarioRows", "OpenEpoch", "PushOpening", "ProveEpochTotal")},
           **{m: "margin" for m in ("RequestCure", "RunMargin", "DeclareDefault", "OpenDefaultEvent", "CloseOut",
                                    "CloseCycle", "ProveMargin", "ProveCure", "ProveDefaultOpen",
                                    "ProveDefaultShares")}}
@@ -403,6 +403,9 @@ def _seeds(env: Env) -> dict[str, object]:
     s["Settle"] = admin_pb2.SettleRequest(request_id=f"fz-settle-{cyc}", cycle=cyc, prices=P0,
                                           scenario_set=convert.scenario_set_msg(0, MATRIX),
                                           operator_signature=op._sign(settlement_message(cyc, P0, sid)))
+    s["StageScenarioRows"] = admin_pb2.StageScenarioRowsRequest(  # issue 13 §2: a staging of the same set
+        request_id=f"fz-stage-{cyc}", cycle=cyc, first_row=0, rows=convert.scenario_set_msg(0, MATRIX).rows,
+        total_rows=len(MATRIX))
     s["RunMargin"] = common_pb2.CycleRequest(request_id=f"fz-margin-{cyc}", cycle=cyc)
     s["DeclareDefault"] = admin_pb2.DeclareDefaultRequest(request_id="fz-default", cycle=cyc, member="D",
                                                           operator_signature=op._sign(default_message(cyc, "D")))
@@ -764,7 +767,7 @@ SEED_STEPS = [
       "ProveAssessmentFromCash", "DeclareDefault", "DeclareInsolvency", "OpenEpoch", "Liquidate"],
      {"Register", "PayAssessment", "SettleAssessment", "ProveAssessmentPayment", "ProveAssessmentFromCash",
       "DeclareDefault", "DeclareInsolvency", "Liquidate"}),
-    (["ProveFunding", "FundDefault", "ProveSizing", "FileSizing", "GetCover2Report", "Settle"],
+    (["ProveFunding", "FundDefault", "ProveSizing", "FileSizing", "GetCover2Report", "StageScenarioRows", "Settle"],
      {"ProveSizing", "FileSizing"}),
     (["ProveMargin", "RequestCure", "ProveCure", "OpenDefaultEvent", "ProveDefaultOpen", "ProveDefaultShares",
       "CloseOut", "RunMargin", "CloseCycle"],

@@ -32,18 +32,34 @@ class ScenarioSet(_message.Message):
     def __init__(self, version: _Optional[int] = ..., rows: _Optional[_Iterable[_Union[ScenarioSet.Row, _Mapping]]] = ..., model: _Optional[str] = ..., k: _Optional[int] = ..., maintenance_num: _Optional[int] = ..., maintenance_den: _Optional[int] = ..., penalty_bps: _Optional[int] = ...) -> None: ...
 
 class SettleRequest(_message.Message):
-    __slots__ = ("request_id", "cycle", "prices", "scenario_set", "operator_signature")
+    __slots__ = ("request_id", "cycle", "prices", "scenario_set", "operator_signature", "staged_rows")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CYCLE_FIELD_NUMBER: _ClassVar[int]
     PRICES_FIELD_NUMBER: _ClassVar[int]
     SCENARIO_SET_FIELD_NUMBER: _ClassVar[int]
     OPERATOR_SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    STAGED_ROWS_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     cycle: int
     prices: _containers.RepeatedScalarFieldContainer[int]
     scenario_set: ScenarioSet
     operator_signature: bytes
-    def __init__(self, request_id: _Optional[str] = ..., cycle: _Optional[int] = ..., prices: _Optional[_Iterable[int]] = ..., scenario_set: _Optional[_Union[ScenarioSet, _Mapping]] = ..., operator_signature: _Optional[bytes] = ...) -> None: ...
+    staged_rows: bool
+    def __init__(self, request_id: _Optional[str] = ..., cycle: _Optional[int] = ..., prices: _Optional[_Iterable[int]] = ..., scenario_set: _Optional[_Union[ScenarioSet, _Mapping]] = ..., operator_signature: _Optional[bytes] = ..., staged_rows: _Optional[bool] = ...) -> None: ...
+
+class StageScenarioRowsRequest(_message.Message):
+    __slots__ = ("request_id", "cycle", "first_row", "rows", "total_rows")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CYCLE_FIELD_NUMBER: _ClassVar[int]
+    FIRST_ROW_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_ROWS_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    cycle: int
+    first_row: int
+    rows: _containers.RepeatedCompositeFieldContainer[ScenarioSet.Row]
+    total_rows: int
+    def __init__(self, request_id: _Optional[str] = ..., cycle: _Optional[int] = ..., first_row: _Optional[int] = ..., rows: _Optional[_Iterable[_Union[ScenarioSet.Row, _Mapping]]] = ..., total_rows: _Optional[int] = ...) -> None: ...
 
 class DeclareDefaultRequest(_message.Message):
     __slots__ = ("request_id", "cycle", "member", "operator_signature")

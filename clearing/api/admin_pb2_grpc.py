@@ -46,6 +46,11 @@ class AdminServiceStub:
                 request_serializer=zkclear_dot_v1_dot_admin__pb2.SettleRequest.SerializeToString,
                 response_deserializer=zkclear_dot_v1_dot_common__pb2.Ack.FromString,
                 _registered_method=True)
+        self.StageScenarioRows = channel.unary_unary(
+                '/zkclear.v1.AdminService/StageScenarioRows',
+                request_serializer=zkclear_dot_v1_dot_admin__pb2.StageScenarioRowsRequest.SerializeToString,
+                response_deserializer=zkclear_dot_v1_dot_common__pb2.Ack.FromString,
+                _registered_method=True)
         self.RunMargin = channel.unary_unary(
                 '/zkclear.v1.AdminService/RunMargin',
                 request_serializer=zkclear_dot_v1_dot_common__pb2.CycleRequest.SerializeToString,
@@ -115,6 +120,15 @@ class AdminServiceServicer:
 
     def Settle(self, request, context):
         """Settlement prices P_k and the period's scenario set; applies VM.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StageScenarioRows(self, request, context):
+        """Stages a chunk of the cycle's scenario rows in the node's memory (not in
+        the ledger; lost on a restart) for a Settle with staged_rows, when the
+        whole set would not fit one request (issue 13 §2).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -218,6 +232,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
             'Settle': grpc.unary_unary_rpc_method_handler(
                     servicer.Settle,
                     request_deserializer=zkclear_dot_v1_dot_admin__pb2.SettleRequest.FromString,
+                    response_serializer=zkclear_dot_v1_dot_common__pb2.Ack.SerializeToString,
+            ),
+            'StageScenarioRows': grpc.unary_unary_rpc_method_handler(
+                    servicer.StageScenarioRows,
+                    request_deserializer=zkclear_dot_v1_dot_admin__pb2.StageScenarioRowsRequest.FromString,
                     response_serializer=zkclear_dot_v1_dot_common__pb2.Ack.SerializeToString,
             ),
             'RunMargin': grpc.unary_unary_rpc_method_handler(
@@ -329,6 +348,33 @@ class AdminService:
             target,
             '/zkclear.v1.AdminService/Settle',
             zkclear_dot_v1_dot_admin__pb2.SettleRequest.SerializeToString,
+            zkclear_dot_v1_dot_common__pb2.Ack.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StageScenarioRows(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zkclear.v1.AdminService/StageScenarioRows',
+            zkclear_dot_v1_dot_admin__pb2.StageScenarioRowsRequest.SerializeToString,
             zkclear_dot_v1_dot_common__pb2.Ack.FromString,
             options,
             channel_credentials,

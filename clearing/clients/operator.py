@@ -14,6 +14,12 @@ failing with UNAVAILABLE or RESOURCE_EXHAUSTED are sent again, the same
 request, with backoff (:class:`clearing.clients.retry.Retrying`); after
 DEADLINE_EXCEEDED the command may have been applied, and its retry must
 use the same request id.
+
+A settle whose inline request would exceed :data:`STAGE_ABOVE_BYTES`
+(~3 MiB, under the servers' 4 MiB request limit) stages the scenario rows
+first, in chunks of at most that size (``AdminService.StageScenarioRows``,
+:mod:`clearing.services.scenario_staging`), and then settles with
+``staged_rows`` (issue 13 §2): the same signed set, the same ledger event.
 """
 from __future__ import annotations
 
@@ -37,6 +43,8 @@ from clearing.protocol.messages import (
 from clearing.services import rpc
 
 PROVE_TIMEOUT = 600.0
+#: A Settle request larger than this stages its scenario rows, in chunks of at most this many bytes.
+STAGE_ABOVE_BYTES = 3 << 20
 
 
 class Operator(SigningClient):
@@ -89,10 +97,31 @@ class Operator(SigningClient):
         ids = [i.id for i in status.instruments]
         sid = maintenance.set_id(version, ids, [list(r) for r in matrix], model, maintenance_terms)
         op_sig = self._sign(settlement_message(cycle, list(prices), sid))
-        return self.admin.Settle(admin_pb2.SettleRequest(
-            request_id=request_id or f"settle-{cycle}", cycle=cycle, prices=list(prices),
+        rid = request_id or f"settle-{cycle}"
+        req = admin_pb2.SettleRequest(
+            request_id=rid, cycle=cycle, prices=list(prices),
             scenario_set=convert.scenario_set_msg(version, matrix, model, maintenance_terms),
-            operator_signature=op_sig)).seq
+            operator_signature=op_sig)
+        if req.ByteSize() > STAGE_ABOVE_BYTES:
+            self._stage_rows(rid, cycle, req.scenario_set.rows)
+            del req.scenario_set.rows[:]
+            req.staged_rows = True
+        return self.admin.Settle(req).seq
+
+    def _stage_rows(self, rid: str, cycle: int, rows) -> None:
+        """Send ``rows`` to the node's staging in order, in chunks of at most STAGE_ABOVE_BYTES."""
+        total, first, size = len(rows), 0, 0
+        chunk: list[admin_pb2.ScenarioSet.Row] = []
+        for i, row in enumerate(rows):
+            n = row.ByteSize() + 8  # the row's tag and length
+            if chunk and size + n > STAGE_ABOVE_BYTES - 64:
+                self.admin.StageScenarioRows(admin_pb2.StageScenarioRowsRequest(
+                    request_id=f"{rid[:48]}-s{first}", cycle=cycle, first_row=first, rows=chunk, total_rows=total))
+                first, chunk, size = i, [], 0
+            chunk.append(row)
+            size += n
+        self.admin.StageScenarioRows(admin_pb2.StageScenarioRowsRequest(
+            request_id=f"{rid[:48]}-s{first}", cycle=cycle, first_row=first, rows=chunk, total_rows=total))
 
     def run_margin(self, cycle: int | None = None, request_id: str | None = None) -> dict:
         cycle = self._cycle(cycle)

@@ -112,6 +112,7 @@ from clearing.services.engine_thread import EngineThread
 from clearing.services.ledger_feed import FEED_WORKERS, FeedServicer, get_account, ledger_status, stream_ledger
 from clearing.services.pki import load_config, load_identity
 from clearing.services.receipts import ReceiptRetry
+from clearing.services.scenario_staging import ScenarioStaging, staged_set
 from clearing.services.trade_batcher import TradeBatcher
 
 log = logging.getLogger("zkclear.clearing")
@@ -585,6 +586,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     def __init__(self, node: ClearingNode):
         self.node = node
         self.roster = node.roster
+        self.staging = ScenarioStaging()  # issue 13 §2: in memory, lost on a restart
 
     @staticmethod
     def _operator(caller) -> None:
@@ -599,12 +601,22 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     def Settle(self, request, context, caller):
         self._operator(caller)
         ids = self.node.run(_instrument_ids)
-        ss = convert.scenario_set(request.scenario_set, ids)
+        ss = convert.scenario_set(staged_set(request, self.staging, len(ids)), ids)
         prices = list(request.prices)
         res = self.node.once(OPERATOR, request.request_id, "settle", (prices, ss), lambda e: e.settle(
             request.cycle, prices, ss, convert.signature(request.operator_signature, "operator signature"),
             request.request_id))
         return common_pb2.Ack(seq=res["seq"])
+
+    @rpc.unary
+    def StageScenarioRows(self, request, context, caller):
+        """Stage scenario rows for a Settle with staged_rows (:mod:`clearing.services.scenario_staging`)."""
+        self._operator(caller)
+        convert.request_id(request.request_id)
+        st = self.node.run(lambda e: e.status())
+        self.staging.stage(request.cycle, request.first_row, request.rows, request.total_rows, st["cycle"],
+                           len(st["instruments"]))
+        return common_pb2.Ack(seq=st["seq"])
 
     @rpc.unary
     def RunMargin(self, request, context, caller):

@@ -144,8 +144,21 @@ RPC_NOTES: dict[str, RpcNote] = {
                                              ("FAILED_PRECONDITION", "the member limit is reached"))),
     "AdminService.Settle": RpcNote(
         OPERATOR, (_VERIFY, _IDEM, ("INVALID_ARGUMENT", "not one price per instrument, a price off the tick, a "
-                                                        "malformed scenario set or one whose version goes back"),
-                   ("FAILED_PRECONDITION", "another cycle, or the cycle is already settled"))),
+                                                        "malformed scenario set or one whose version goes back, "
+                                                        "or inline rows with `staged_rows`"),
+                   ("FAILED_PRECONDITION", "another cycle, the cycle is already settled, or with `staged_rows` "
+                                           "no complete staging of the cycle")),
+        "With `staged_rows` the rows are the ones staged by StageScenarioRows; the set, its id and the "
+        "signature are checked as for an inline set (the same ledger event)."),
+    "AdminService.StageScenarioRows": RpcNote(
+        OPERATOR, (("INVALID_ARGUMENT", "total_rows not 1..MAX_SCENARIOS, no rows, a chunk ending after "
+                                        "total_rows, a row not one P&L per instrument, or another total_rows "
+                                        "than the staging's"),
+                   ("FAILED_PRECONDITION", "another cycle than the ledger's or the staging's, a gap (rows are "
+                                           "staged in order from first_row 0), or re-sent rows that differ")),
+        "Issue 13 §2: stages a chunk of a scenario set too large for one Settle request (over "
+        "MAX_MESSAGE_BYTES) in the node's memory -- not in the ledger, lost on a restart; first_row 0 starts "
+        "a new staging; re-sent chunks are idempotent.  Ack.seq is the ledger's head (nothing is appended)."),
     "AdminService.RunMargin": RpcNote(
         OPERATOR, (_CYCLE, _PROVER_REFUSED, _PROVER_DOWN, _DEADLINE_P, _VERIFY),
         "Once per cycle after settlement; a retry replays the recorded results."),
