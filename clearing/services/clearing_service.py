@@ -81,7 +81,6 @@ tests; :func:`serve` runs one until SIGTERM.
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
 import os
 import threading
@@ -91,7 +90,6 @@ from pathlib import Path
 import grpc
 
 from clearing.api import (
-    admin_pb2,
     admin_pb2_grpc,
     clearing_pb2,
     clearing_pb2_grpc,
@@ -103,16 +101,15 @@ from clearing.api import (
 from clearing.node.checks_capture import VerifiedProofs
 from clearing.node.engine import Engine
 from clearing.protocol.df_sizing import SizingFiling
-from clearing.protocol.encoding import canonical
 from clearing.protocol.errors import EngineError, FailedPrecondition, NotFound
-from clearing.protocol.fields import NODE, OPERATOR, PROVER
+from clearing.protocol.fields import PROVER
 from clearing.services import config as services_config
 from clearing.services import pending_stream, replay, rpc
+from clearing.services.admin_service import AdminServicer, admit
 from clearing.services.engine_thread import EngineThread
 from clearing.services.ledger_feed import FEED_WORKERS, FeedServicer, get_account, ledger_status, stream_ledger
 from clearing.services.pki import load_config, load_identity
 from clearing.services.receipts import ReceiptRetry
-from clearing.services.scenario_staging import ScenarioStaging, staged_set
 from clearing.services.trade_batcher import TradeBatcher
 
 log = logging.getLogger("zkclear.clearing")
@@ -127,12 +124,6 @@ BOOKED_KEPT = 4096
 ADMIN_SERVICE = "zkclear.v1.AdminService"
 #: Environment variable: trade-proof verification processes of a served node.
 VERIFY_WORKERS_ENV = "ZKCLEAR_VERIFY_WORKERS"
-
-
-def _derived_id(kind: str, *parts: str) -> str:
-    """A node-side request id derived from a client's (fits the 64-char id)."""
-    h = hashlib.sha256("\x00".join((kind,) + parts).encode()).hexdigest()[:40]
-    return f"{kind}.{h}"
 
 
 def open_engine(db_path: str, node_key, genesis: tuple[dict, bytes] | None) -> Engine:
@@ -276,7 +267,7 @@ class ClearingNode:
             reply = self.prover.PushOpening(prover_pb2.PushOpeningRequest(trade_id=trade_id, sealed=sealed),
                                             timeout=timeout)
             sig = convert.signature(reply.signature)
-            rid = _derived_id("rcpt", trade_id)
+            rid = replay.derived_id("rcpt", trade_id)
 
             def book(e: Engine) -> dict:
                 try:
@@ -356,7 +347,7 @@ class ClearingNode:
             reply = self.prover.PushOpening(prover_pb2.PushOpeningRequest(trade_id=trade_id, sealed=sealed),
                                             timeout=timeout)
             sig = convert.signature(reply.signature)
-            rid = _derived_id("rcpt", trade_id)
+            rid = replay.derived_id("rcpt", trade_id)
             self.run(lambda e: e.receipt(trade_id, sig, rid))
         except (grpc.RpcError, rpc.Abort, EngineError):
             if self.receipt_owed(trade_id):
@@ -380,19 +371,6 @@ def _receiptless(e: Engine) -> list[str]:
     return sorted(tid for tid, t in e.state.trades.items() if t["status"] == "pending" and not t.get("receipt"))
 
 
-def _check_margin_phase(e: Engine, cycle: int) -> None:
-    """Refuse a margin run the ledger would refuse, before asking the prover."""
-    st = e.status()
-    if cycle != st["cycle"]:
-        raise FailedPrecondition(f"request is for cycle {cycle}, the ledger is in cycle {st['cycle']}")
-    if st["phase"] != "margin" or st["margin_done"]:
-        raise FailedPrecondition("margin proofs are collected once per cycle, after settlement")
-
-
-def _instrument_ids(e: Engine) -> list[str]:
-    return [i["id"] for i in e.status()["instruments"]]
-
-
 def _remaining(context) -> float | None:
     r = context.time_remaining()
     return None if r is None else max(r - 0.05, 0.01)
@@ -412,7 +390,7 @@ class ClearingServicer(clearing_pb2_grpc.ClearingServiceServicer):
             caller.require_member(request.member)
             if convert.key(request.identity_key, "identity key") != caller.ed25519_public:
                 raise rpc.Denied("the identity key must be the one in the caller's certificate")
-        return _admit(self.node, request)
+        return admit(self.node, request)
 
     # -- trades -----------------------------------------------------------------
     @rpc.unary
@@ -532,7 +510,7 @@ class ClearingServicer(clearing_pb2_grpc.ClearingServiceServicer):
     def RequestCure(self, request, context, caller):
         caller.require_member(request.member)
         convert.request_id(request.request_id)
-        rid = _derived_id("cure", request.member, request.request_id)
+        rid = replay.derived_id("cure", request.member, request.request_id)
 
         def ask(timeout):
             answer = convert.cure(self.node.prover.ProveCure(common_pb2.MemberRequest(member=request.member),
@@ -557,191 +535,6 @@ class ClearingServicer(clearing_pb2_grpc.ClearingServiceServicer):
     @rpc.server_stream
     def StreamLedger(self, request, context, caller):
         yield from stream_ledger(self.node, request)
-
-
-def default_event_status(e: Engine) -> admin_pb2.DefaultEventStatus:
-    """The default event in progress (public data), or an empty status."""
-    ev, seq = e.default_event(), e.chain_head()[0]
-    if ev is None:
-        return admin_pb2.DefaultEventStatus(seq=seq, in_progress=False)
-    disclosed = [admin_pb2.DisclosedAccount(member=m, cash=str(d["cash"]), df=str(d["df"]), positions=d["pos"])
-                 for m, d in sorted(ev.get("disclosed", {}).items())]
-    return admin_pb2.DefaultEventStatus(seq=seq, index=ev["index"], in_progress=True,
-                                        stage=str(ev.get("stage", "")), disclosed=disclosed,
-                                        need={k: str(v) for k, v in ev.get("need", {}).items()})
-
-
-def _admit(node: ClearingNode, request) -> common_pb2.Ack:
-    key = convert.key(request.identity_key, "identity key")
-    relay_key = convert.key(request.relay_key, "relay key")
-    relay_sig = convert.signature(request.relay_signature, "relay signature")
-    op_sig = convert.signature(request.operator_signature, "operator signature")
-    res = node.run(lambda e: e.admit(request.member, key, relay_key, relay_sig, op_sig, request.request_id))
-    return common_pb2.Ack(seq=res["seq"])
-
-
-class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
-    """Operator-only RPCs; the engine also checks the operator's signatures."""
-
-    def __init__(self, node: ClearingNode):
-        self.node = node
-        self.roster = node.roster
-        self.staging = ScenarioStaging()  # issue 13 §2: in memory, lost on a restart
-
-    @staticmethod
-    def _operator(caller) -> None:
-        caller.require("operator")
-
-    @rpc.unary
-    def Admit(self, request, context, caller):
-        self._operator(caller)
-        return _admit(self.node, request)
-
-    @rpc.unary
-    def Settle(self, request, context, caller):
-        self._operator(caller)
-        ids = self.node.run(_instrument_ids)
-        ss = convert.scenario_set(staged_set(request, self.staging, len(ids)), ids)
-        prices = list(request.prices)
-        res = self.node.once(OPERATOR, request.request_id, "settle", (prices, ss), lambda e: e.settle(
-            request.cycle, prices, ss, convert.signature(request.operator_signature, "operator signature"),
-            request.request_id))
-        return common_pb2.Ack(seq=res["seq"])
-
-    @rpc.unary
-    def StageScenarioRows(self, request, context, caller):
-        """Stage scenario rows for a Settle with staged_rows (:mod:`clearing.services.scenario_staging`)."""
-        self._operator(caller)
-        convert.request_id(request.request_id)
-        st = self.node.run(lambda e: e.status())
-        self.staging.stage(request.cycle, request.first_row, request.rows, request.total_rows, st["cycle"],
-                           len(st["instruments"]))
-        return common_pb2.Ack(seq=st["seq"])
-
-    @rpc.unary
-    def RunMargin(self, request, context, caller):
-        self._operator(caller)
-        convert.request_id(request.request_id)
-        rid = _derived_id("margin", request.request_id)
-
-        def ask(timeout):
-            batch = self.node.prover.ProveMargin(prover_pb2.ProveMarginRequest(cycle=request.cycle), timeout=timeout)
-            if batch.cycle != request.cycle:
-                raise rpc.Abort(grpc.StatusCode.FAILED_PRECONDITION,
-                                "the prover service answered for another cycle; refused")
-            return convert.margin_entries(batch), convert.signature(batch.signature)
-
-        done = self.node.prove_once(rid, context, ask,
-                                    lambda e, answer: e.submit_margin_batch(request.cycle, *answer, rid),
-                                    precheck=lambda e: _check_margin_phase(e, request.cycle))
-        return common_pb2.MarginResults(seq=done["seq"], results=done["results"])
-
-    @rpc.unary
-    def DeclareDefault(self, request, context, caller):
-        self._operator(caller)
-        res = self.node.once(OPERATOR, request.request_id, "default", (request.member,), lambda e: e.declare_default(
-            request.cycle, request.member, convert.signature(request.operator_signature, "operator signature"),
-            request.request_id))
-        return common_pb2.Ack(seq=res["seq"])
-
-    @rpc.unary
-    def DeclareInsolvency(self, request, context, caller):
-        self._operator(caller)
-        res = self.node.once(OPERATOR, request.request_id, "default-insolvency", (request.member, request.reason),
-                             lambda e: e.declare_insolvency(
-                                 request.cycle, request.member, request.reason,
-                                 convert.signature(request.operator_signature, "operator signature"),
-                                 request.request_id))
-        return common_pb2.Ack(seq=res["seq"])
-
-    @rpc.unary
-    def Liquidate(self, request, context, caller):
-        """Issue 14 §2: the operator's liquidation of a member that failed maintenance."""
-        self._operator(caller)
-        res = self.node.once(OPERATOR, request.request_id, "liquidate", (request.member,), lambda e: e.liquidate(
-            request.cycle, request.member, convert.signature(request.operator_signature, "operator signature"),
-            request.request_id))
-        return common_pb2.Ack(seq=res["seq"])
-
-    @rpc.unary
-    def SetCcpParameters(self, request, context, caller):
-        self._operator(caller)
-        params = (request.skin_in_the_game_1, request.skin_in_the_game_2, request.assessment_cap_multiple)
-        res = self.node.once(OPERATOR, request.request_id, "ccp-params", params, lambda e: e.set_ccp_parameters(
-            request.cycle, *params, convert.signature(request.operator_signature, "operator signature"),
-            request.request_id))
-        return common_pb2.Ack(seq=res["seq"])
-
-    @rpc.unary
-    def OpenEpoch(self, request, context, caller):
-        self._operator(caller)
-        convert.request_id(request.request_id)
-        rid = _derived_id("epoch", request.request_id)
-        done = self.node.prove_once(
-            rid, context, lambda timeout: convert.epoch_total(self.node.prover.ProveEpochTotal(
-                prover_pb2.ProveEpochTotalRequest(cycle=request.cycle), timeout=timeout)),
-            lambda e, answer: e.open_epoch_total(answer, rid))
-        return common_pb2.Ack(seq=done["seq"])
-
-    @rpc.unary
-    def OpenDefaultEvent(self, request, context, caller):
-        self._operator(caller)
-        convert.request_id(request.request_id)
-        rid = _derived_id("dm-open", request.request_id)
-        done = self.node.prove_once(
-            rid, context, lambda timeout: convert.default_open(self.node.prover.ProveDefaultOpen(
-                prover_pb2.ProveDefaultOpenRequest(cycle=request.cycle), timeout=timeout)),
-            lambda e, answer: e.dm_open(answer, rid))
-        status = self.node.run(default_event_status)
-        status.seq, status.index = done["seq"], done["index"]
-        return status
-
-    @rpc.unary
-    def GetDefaultEvent(self, request, context, caller):
-        self._operator(caller)
-        return self.node.run(default_event_status)
-
-    @rpc.unary
-    def CloseOut(self, request, context, caller):
-        self._operator(caller)
-        prices = list(request.prices)
-        res = self.node.once(OPERATOR, request.request_id, "dm-closeout", (request.index, prices),
-                             lambda e: e.dm_closeout(request.cycle, request.index, prices, convert.lots(request.lots),
-                                                     convert.signature(request.operator_signature,
-                                                                       "operator signature"),
-                                                     request.request_id))
-        need = dict(res.get("need", {}))
-        seq = res["seq"]
-        rounds = 0
-        while need:
-            rounds += 1
-            if rounds > 8:
-                raise rpc.Abort(grpc.StatusCode.ABORTED,
-                                "the default allocation did not complete in 8 rounds; retry with the same request id")
-            purpose = sorted(need)[0]
-            rid = _derived_id("dm-shares", request.request_id, purpose)
-            # prove_once calls both at once; the defaults bind this round's purpose and id.
-            done = self.node.prove_once(
-                rid, context, lambda timeout, purpose=purpose: convert.default_shares(
-                    self.node.prover.ProveDefaultShares(prover_pb2.ProveDefaultSharesRequest(purpose=purpose),
-                                                        timeout=timeout)),
-                lambda e, answer, rid=rid: e.dm_shares(answer, rid))
-            need, seq = dict(done.get("need", {})), done["seq"]
-        return admin_pb2.DefaultEventStatus(seq=seq, index=request.index,
-                                            need={k: str(v) for k, v in need.items()})
-
-    @rpc.unary
-    def CloseCycle(self, request, context, caller):
-        self._operator(caller)
-        res = self.node.once(NODE, request.request_id, "close", (),
-                             lambda e: e.close_cycle(request.cycle, request.request_id))
-        return admin_pb2.CycleDigest(seq=res["seq"], cycle=res["cycle"], digest=bytes.fromhex(res["digest"]))
-
-    @rpc.unary
-    def GetDefaultReports(self, request, context, caller):
-        self._operator(caller)
-        reports = self.node.run(lambda e: e.default_reports())
-        return admin_pb2.DefaultReports(reports_json=[canonical(r) for r in reports])
 
 
 def create_server(config_dir, *, port: int = 0, host: str = "127.0.0.1", db_path=None,

@@ -29,6 +29,7 @@ way (:meth:`clearing.services.clearing_service.ClearingNode.prove_once`).
 """
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 
 from clearing.node.engine import Engine
@@ -79,3 +80,9 @@ def recorded(e: Engine, actor: str, request_id: str, kind: str, key: tuple) -> d
 
 
 __all__ = ["KEYS", "recorded", "trade_key"]
+
+
+def derived_id(kind: str, *parts: str) -> str:
+    """A node-side request id derived from a client's (fits the 64-char id)."""
+    h = hashlib.sha256("\x00".join((kind,) + parts).encode()).hexdigest()[:40]
+    return f"{kind}.{h}"
