@@ -161,7 +161,6 @@ import signal
 import sqlite3
 import threading
 import traceback
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from concurrent import futures
 from dataclasses import dataclass
@@ -177,6 +176,7 @@ from clearing.ccp.scenario import ScenarioError
 from clearing.protocol import errors as ce
 from clearing.protocol.relay import OpeningError, RelayError
 from clearing.protocol.signing import EncodingError, KeyFormatError, SignatureError
+from clearing.services.identity_cache import IdentityCache
 from clearing.services.pki import AuthError, PkiError, Roster, certificate_identity
 from zkp.errors import DecodeError, ProvingError, VerificationError
 from zkp.statements import StatementError
@@ -273,44 +273,6 @@ class Caller:
         if who in allowed or (self.role == "operator" and "operator" in allowed):
             return
         raise Denied(f"{who} may not call this RPC")
-
-
-class IdentityCache:
-    """Callers already authenticated: (roster, peer certificate PEM) ->
-    :class:`Caller`, at most ``capacity`` entries (least recently used
-    dropped first).  Only successful checks are stored; thread-safe."""
-
-    def __init__(self, capacity: int = 1024):
-        self.capacity = capacity
-        self._entries: OrderedDict[bytes, tuple[Roster, Caller]] = OrderedDict()
-        self._lock = threading.Lock()
-        #: full checks run (misses) and calls answered from the cache (hits)
-        self.checks = 0
-        self.hits = 0
-
-    def get(self, roster: Roster, pem: bytes) -> Caller | None:
-        with self._lock:
-            entry = self._entries.get(pem)
-            if entry is None or entry[0] is not roster:
-                return None
-            self._entries.move_to_end(pem)
-            self.hits += 1
-            return entry[1]
-
-    def put(self, roster: Roster, pem: bytes, caller: Caller) -> None:
-        with self._lock:
-            self.checks += 1
-            self._entries[pem] = (roster, caller)
-            self._entries.move_to_end(pem)
-            while len(self._entries) > self.capacity:
-                self._entries.popitem(last=False)
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._entries)
-
-    def __repr__(self) -> str:
-        return f"IdentityCache({len(self)} of {self.capacity})"
 
 
 #: The process's authenticated callers (every server of the process shares it).
