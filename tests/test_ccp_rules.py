@@ -274,7 +274,8 @@ def test_oracle_source_imports_neither_rules_nor_fold():
                                                                   "clearing.ccp.oracle_waterfall",
                                                                   "clearing.ccp.oracle_liquidation"} == {
         f"clearing.ccp.scenario.{x}" for x in ("Scenario", "ScenarioError", "grid_deposit", "load_scenario",
-                                               "scenario_matrix")} | {"clearing.ccp.oracle_margin.requirement_rule"} \
+                                               "scenario_matrix")} | {
+        f"clearing.ccp.oracle_margin.{x}" for x in ("integers", "requirement", "requirement_rule", "scenario_pnl")} \
         | waterfall
     assert _forbidden(_imported_modules(CCP / "oracle_waterfall.py"), ("clearing", "prover", "zkp")) == set()
     assert _forbidden(_imported_modules(CCP / "oracle_liquidation.py"), ("clearing", "prover", "zkp")) == set()
@@ -295,7 +296,11 @@ def test_oracle_loads_neither_rules_nor_fold():
 
 def test_scenario_format_imports_neither_oracle_nor_generator_nor_rules():
     names = _imported_modules(CCP / "scenario.py")
-    assert _forbidden(names, ("clearing",)) == set()
+    # of the house only its strict readers (clearing/ccp/strict.py), which import nothing of the house
+    assert {n for n in names if n.split(".")[0] == "clearing"} == {"clearing.ccp.strict"} | {
+        f"clearing.ccp.strict.{x}" for x in ("ScenarioError", "parse_json", "read_int", "read_list", "read_obj",
+                                             "read_str", "type_name")}
+    assert _forbidden(_imported_modules(CCP / "strict.py"), ("clearing",)) == set()
     loaded = _loaded_after_import("clearing.ccp.scenario")
     assert _forbidden(loaded, ("clearing.ccp.oracle", "clearing.ccp.generate", "clearing.ccp.rules",
                                "clearing.fold")) == set()

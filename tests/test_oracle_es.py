@@ -47,7 +47,7 @@ def test_oracle_es_is_the_ru_minimum_over_integer_t(p, data):
 @given(portfolios)
 def test_es_with_k_1_is_the_worst_loss_and_with_k_S_the_mean(p):
     A, pos = p
-    losses = om.scenario_losses(A, pos)
+    losses = [-x for x in om.scenario_pnl(A, pos)]
     assert om.k_times_es(A, pos, 1) == max(losses)
     assert om.k_times_es(A, pos, len(A)) == sum(losses)
     # ES never exceeds the scan requirement over the same rows plus no move
@@ -74,11 +74,11 @@ def test_oracle_rejects_k_out_of_range(k):
 
 def test_oracle_rejects_non_integers_and_shapes():
     with pytest.raises(TypeError, match="integers only"):
-        om.scenario_losses([[1.5]], [1])
+        om.scenario_pnl([[1.5]], [1])
     with pytest.raises(TypeError, match="integers only"):
-        om.scenario_losses([[1]], [True])
+        om.scenario_pnl([[1]], [True])
     with pytest.raises(ValueError, match="has 2 entries, positions have 1"):
-        om.scenario_losses([[1, 2]], [1])
+        om.scenario_pnl([[1, 2]], [1])
     with pytest.raises(ValueError, match="no scenarios"):
         om.k_times_es([], [1], 1)
 

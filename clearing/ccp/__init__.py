@@ -10,11 +10,17 @@ rules      the CCP's public arithmetic written once -- variation margin,
            the members' clients.
 scenario   the scenario file format: frozen dataclasses, the strict loader,
            the shipped demo scenario, the P&L array A[s][i], the
-           deposit-grid rounding.  Imports nothing of the house.
+           deposit-grid rounding.  Imports only strict.
+strict     the strict JSON parser, the typed field readers and
+           ScenarioError.  Imports nothing of the house.
 oracle     the plaintext reference run of a scenario, with its *own*
-           arithmetic; imports only the scenario format and oracle_margin.
-oracle_margin  the oracle's requirement under the set's margin model (the
-           expected shortfall, exact, in its own arithmetic).
+           arithmetic; imports only the scenario format and its oracle_*
+           modules.
+oracle_margin  the oracle's scan P&L and requirement and the requirement
+           under the set's margin model (the expected shortfall, exact, in
+           its own arithmetic).
+oracle_pretrade  the oracle's pre-trade headroom and intraday runs
+           (issue 14 §1).
 historical historical-simulation ES scenario sets from daily prices, and a
            seeded synthetic fat-tailed price history.
 generate   random but realistic scenarios ending in a default that reaches
@@ -24,8 +30,9 @@ generate   random but realistic scenarios ending in a default that reaches
 Dependencies inside the package, one way:
 
     rules     imports nothing of the house
-    scenario  imports nothing of the house
-    oracle    imports scenario, oracle_margin (which imports scenario)
+    strict    imports nothing of the house
+    scenario  imports strict
+    oracle    imports scenario and its oracle_* modules (which import at most scenario)
     historical imports scenario
     generate  imports scenario, rules, oracle   (nothing imports generate)
 

@@ -9,10 +9,12 @@ exactly two places: the pro-rata share of tranche 4 and of tranche 6.
 
 Independence (issue 12)
   The oracle keeps its own arithmetic (``vm``, ``closeout_loss``,
-  ``requirement``, ``defaulter_tranches``, ``mutual_waterfall``, ``pro_rata``
-  below): it never imports :mod:`clearing.ccp.rules` (the rules written once
-  for the engine's fold) nor :mod:`clearing.fold`, and imports nothing of
-  the house but the scenario format (:mod:`clearing.ccp.scenario`).  So the
+  ``defaulter_tranches``, ``mutual_waterfall``, ``pro_rata`` below;
+  ``scenario_pnl`` and ``requirement`` in :mod:`clearing.ccp.oracle_margin`):
+  it never imports :mod:`clearing.ccp.rules` (the rules written once for
+  the engine's fold) nor :mod:`clearing.fold`, and imports nothing of the
+  house but the scenario format (:mod:`clearing.ccp.scenario`) and its own
+  ``oracle_*`` modules.  So the
   demo's and the tests' engine-vs-oracle cross-checks compare two
   implementations and can fail; ``tests/test_ccp_rules.py`` checks the
   imports and shows a one-unit perturbation of a fold rule being caught.
@@ -164,7 +166,10 @@ from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 
 from clearing.ccp.oracle_liquidation import liquidate_if_due, liquidations, reactivate  # issue 14 §2
-from clearing.ccp.oracle_margin import requirement_rule  # the expected-shortfall model (issue 13)
+from clearing.ccp.oracle_margin import integers as _ints  # the oracle's own scan and ES arithmetic (issue 13)
+from clearing.ccp.oracle_margin import requirement as requirement  # re-exported: the scan requirement
+from clearing.ccp.oracle_margin import requirement_rule
+from clearing.ccp.oracle_margin import scenario_pnl as scenario_pnl  # re-exported
 from clearing.ccp.oracle_waterfall import (
     CoolingOff,
     collateral_consumed,
@@ -184,15 +189,6 @@ class OracleError(RuntimeError):
     """An accounting identity failed: a bug, never a property of the input."""
 
 
-def _ints(name: str, xs: Sequence) -> list[int]:
-    out = []
-    for x in xs:
-        if isinstance(x, bool) or not isinstance(x, int):
-            raise TypeError(f"{name}: integers only, got {type(x).__name__} {x!r}")
-        out.append(x)
-    return out
-
-
 def _same_len(**seqs: Sequence) -> int:
     lens = {k: len(v) for k, v in seqs.items()}
     if len(set(lens.values())) != 1:
@@ -209,26 +205,6 @@ def vm(prev_prices: Sequence[int], prices: Sequence[int], mults: Sequence[int], 
     pp, p, m, q = (_ints(n, x) for n, x in (("prev_prices", prev_prices), ("prices", prices),
                                             ("mults", mults), ("positions", positions)))
     return sum((p[i] - pp[i]) * m[i] * q[i] for i in range(len(p)))
-
-
-def scenario_pnl(matrix: Sequence[Sequence[int]], positions: Sequence[int]) -> list[int]:
-    """P&L of a portfolio under each scenario: [sum_i A[s][i] * pos_i for s]."""
-    q = _ints("positions", positions)
-    out = []
-    for s, row in enumerate(matrix):
-        if len(row) != len(q):
-            raise ValueError(f"scenario row {s} has {len(row)} entries, positions have {len(q)}")
-        a = _ints(f"matrix[{s}]", row)
-        out.append(sum(a[i] * q[i] for i in range(len(q))))
-    return out
-
-
-def requirement(matrix: Sequence[Sequence[int]], positions: Sequence[int]) -> int:
-    """Initial-margin requirement: the worst scenario loss, max(0, -min_s P&L_s)."""
-    pnl = scenario_pnl(matrix, positions)
-    if not pnl:
-        raise ValueError("the scenario matrix has no scenarios")
-    return max(0, -min(pnl))
 
 
 def pro_rata(R: int, dfs: Sequence[int]) -> tuple[list[int], int]:
@@ -495,7 +471,7 @@ class _Run:
         self.iids = sc.instrument_ids
         self.mults = list(sc.multipliers)
         self.matrix = scenario_matrix(sc)
-        self.requirement = requirement_rule(sc, self.matrix, requirement)   # under the set's margin model
+        self.requirement = requirement_rule(sc, self.matrix)   # under the set's margin model
         self.acc = {m.id: _Account(0, 0, [0] * len(self.iids), m.liquidity) for m in sc.members}
         self.led = _Ledger(auction_pos=[0] * len(self.iids))
         self.sitg1 = sc.ccp.skin_in_the_game_1

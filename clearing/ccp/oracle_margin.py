@@ -26,6 +26,8 @@ member's loss in scenario s is L_s = -sum_i A[s][i] * pos_i.
   its IM call is R - cash, cured by a deposit on the CCP's deposit grid like
   every call (``clearing.ccp.scenario.grid_deposit``).
 
+The scan requirement and the per-scenario P&L (:func:`scenario_pnl`,
+:func:`requirement`) are here too; :mod:`clearing.ccp.oracle` re-exports them.
 Here the oracle finds t* with :func:`heapq.nlargest` and evaluates the
 Rockafellar-Uryasev objective at t*, in integers; the engine's rules sort the
 losses and add the k largest.  ``tests/test_oracle_es.py`` checks this module
@@ -40,23 +42,36 @@ from collections.abc import Callable, Sequence
 from clearing.ccp.scenario import MODEL_ES, Scenario
 
 
-def scenario_losses(matrix: Sequence[Sequence[int]], positions: Sequence[int]) -> list[int]:
-    """L_s = -sum_i A[s][i] * pos_i for every scenario s (integers only)."""
-    q = list(positions)
-    for x in q:
+def integers(name: str, xs: Sequence) -> list[int]:
+    """``xs`` as a list of ints; TypeError for a bool, float or anything else."""
+    out = []
+    for x in xs:
         if isinstance(x, bool) or not isinstance(x, int):
-            raise TypeError(f"positions: integers only, got {type(x).__name__} {x!r}")
+            raise TypeError(f"{name}: integers only, got {type(x).__name__} {x!r}")
+        out.append(x)
+    return out
+
+
+def scenario_pnl(matrix: Sequence[Sequence[int]], positions: Sequence[int]) -> list[int]:
+    """P&L of a portfolio under each scenario: [sum_i A[s][i] * pos_i for s]
+    (the loss L_s is its negative)."""
+    q = integers("positions", positions)
     out = []
     for s, row in enumerate(matrix):
         if len(row) != len(q):
             raise ValueError(f"scenario row {s} has {len(row)} entries, positions have {len(q)}")
-        loss = 0
-        for a, p in zip(row, q):
-            if isinstance(a, bool) or not isinstance(a, int):
-                raise TypeError(f"matrix[{s}]: integers only, got {type(a).__name__} {a!r}")
-            loss -= a * p
-        out.append(loss)
+        a = integers(f"matrix[{s}]", row)
+        out.append(sum(a[i] * q[i] for i in range(len(q))))
     return out
+
+
+def requirement(matrix: Sequence[Sequence[int]], positions: Sequence[int]) -> int:
+    """The scan model's initial-margin requirement: the worst scenario loss,
+    max(0, -min_s P&L_s)."""
+    pnl = scenario_pnl(matrix, positions)
+    if not pnl:
+        raise ValueError("the scenario matrix has no scenarios")
+    return max(0, -min(pnl))
 
 
 def ru_objective_k(losses: Sequence[int], k: int, t: int) -> int:
@@ -68,7 +83,7 @@ def ru_objective_k(losses: Sequence[int], k: int, t: int) -> int:
 def k_times_es(matrix: Sequence[Sequence[int]], positions: Sequence[int], k: int) -> int:
     """k * ES exactly: the RU objective at t* = the k-th largest loss, which
     equals the sum of the k largest losses (see the module docstring)."""
-    losses = scenario_losses(matrix, positions)
+    losses = [-x for x in scenario_pnl(matrix, positions)]
     if not losses:
         raise ValueError("the scenario matrix has no scenarios")
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= len(losses):
@@ -84,16 +99,16 @@ def es_requirement(matrix: Sequence[Sequence[int]], positions: Sequence[int], k:
     return max(0, q + (1 if r else 0))
 
 
-def requirement_rule(sc: Scenario, matrix: Sequence[Sequence[int]],
-                     scan: Callable[[Sequence[Sequence[int]], Sequence[int]], int]) -> Callable[[Sequence[int]], int]:
+def requirement_rule(sc: Scenario, matrix: Sequence[Sequence[int]]) -> Callable[[Sequence[int]], int]:
     """The oracle's requirement for positions under the scenario's model:
-    ``scan`` (the oracle's own worst-loss rule) for the scan model, else the
+    :func:`requirement` (the worst loss) for the scan model, else the
     expected shortfall with the set's k."""
     model = sc.margin_scenarios.model
     if model.kind == MODEL_ES:
         k = model.k
         return lambda positions: es_requirement(matrix, positions, k)
-    return lambda positions: scan(matrix, positions)
+    return lambda positions: requirement(matrix, positions)
 
 
-__all__ = ["scenario_losses", "ru_objective_k", "k_times_es", "es_requirement", "requirement_rule"]
+__all__ = ["integers", "scenario_pnl", "requirement", "ru_objective_k", "k_times_es", "es_requirement",
+           "requirement_rule"]

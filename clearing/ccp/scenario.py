@@ -3,6 +3,9 @@ resources, trades and price variants (DESIGN §4, §5, §10) -- the frozen
 dataclasses, the strict loader (:func:`load_scenario`), the shipped demo
 scenario (:func:`builtin_scenario`), the per-contract P&L array
 (:func:`scenario_matrix`) and the deposit-grid rounding (:func:`grid_deposit`).
+The strict JSON parser, the typed field readers and :class:`ScenarioError`
+live in :mod:`clearing.ccp.strict` (re-exported here: ``ScenarioError``,
+``parse_json``).
 
 This module is the format only: it imports neither the oracle
 (:mod:`clearing.ccp.oracle`) nor the rules (:mod:`clearing.ccp.rules`); the
@@ -127,11 +130,18 @@ import json
 import math
 import os
 import re
-from collections.abc import Mapping, Set
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from importlib import resources
 from typing import Any
+
+from clearing.ccp.strict import ScenarioError, parse_json
+from clearing.ccp.strict import read_int as _int
+from clearing.ccp.strict import read_list as _list
+from clearing.ccp.strict import read_obj as _obj
+from clearing.ccp.strict import read_str as _str
+from clearing.ccp.strict import type_name as _type_name
 
 AMOUNT_BOUND = 1 << 63
 PRICE_BOUND = 1 << 40
@@ -147,10 +157,6 @@ MAX_MEMBERS = 1 << 16
 MAX_INSTRUMENTS = 4096
 MAX_SCENARIOS = 2048
 MAX_ID_LENGTH = 64
-
-
-class ScenarioError(ValueError):
-    """A scenario file or dict is malformed; the message names the field."""
 
 
 # ---------------------------------------------------------------------------
@@ -416,91 +422,13 @@ class Scenario:
 
 
 # ---------------------------------------------------------------------------
-# strict field readers
+# strict field readers (clearing.ccp.strict) and the price reader
 # ---------------------------------------------------------------------------
-def _type_name(v: Any) -> str:
-    return type(v).__name__
-
-
-def _int(v: Any, path: str, lo: int, hi: int) -> int:
-    """An int (not bool, not float, not str) with lo <= v < hi."""
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise ScenarioError(f"{path}: expected an integer, got {_type_name(v)} {v!r}")
-    if not lo <= v < hi:
-        raise ScenarioError(f"{path}: {v} is outside [{lo}, {hi})")
-    return v
-
-
-def _str(v: Any, path: str, *, allow_empty: bool = True, max_len: int | None = None) -> str:
-    if not isinstance(v, str):
-        raise ScenarioError(f"{path}: expected a string, got {_type_name(v)} {v!r}")
-    if not allow_empty and not v:
-        raise ScenarioError(f"{path}: must not be empty")
-    if max_len is not None and len(v) > max_len:
-        raise ScenarioError(f"{path}: longer than {max_len} characters")
-    return v
-
-
-def _list(v: Any, path: str, *, min_len: int = 0, max_len: int | None = None, exact: int | None = None) -> list:
-    if not isinstance(v, (list, tuple)):
-        raise ScenarioError(f"{path}: expected a list, got {_type_name(v)}")
-    if exact is not None and len(v) != exact:
-        raise ScenarioError(f"{path}: expected {exact} entries, got {len(v)}")
-    if len(v) < min_len:
-        raise ScenarioError(f"{path}: expected at least {min_len} entries, got {len(v)}")
-    if max_len is not None and len(v) > max_len:
-        raise ScenarioError(f"{path}: at most {max_len} entries allowed, got {len(v)}")
-    return list(v)
-
-
-def _obj(v: Any, path: str, required: set[str], optional: Set[str] = frozenset()) -> Mapping:
-    if not isinstance(v, Mapping):
-        raise ScenarioError(f"{path}: expected an object, got {_type_name(v)}")
-    for k in v:
-        if not isinstance(k, str):
-            raise ScenarioError(f"{path}: non-string key {k!r}")
-    missing = sorted(required - set(v))
-    if missing:
-        raise ScenarioError(f"{path}: missing field(s) {', '.join(missing)}")
-    unknown = sorted(set(v) - required - set(optional))
-    if unknown:
-        raise ScenarioError(f"{path}: unknown field(s) {', '.join(unknown)}")
-    return v
-
-
 def _price(v: Any, path: str, tick: int) -> int:
     p = _int(v, path, 1, PRICE_BOUND)
     if p % tick:
         raise ScenarioError(f"{path}: price {p} is not a multiple of the tick {tick}")
     return p
-
-
-def _reject_float(s: str):
-    raise ScenarioError(f"floats are not allowed in a scenario (found {s})")
-
-
-def _reject_constant(s: str):
-    raise ScenarioError(f"{s} is not allowed in a scenario")
-
-
-def _no_duplicate_keys(pairs):
-    out = {}
-    for k, v in pairs:
-        if k in out:
-            raise ScenarioError(f"duplicate key {k!r} in a JSON object")
-        out[k] = v
-    return out
-
-
-def parse_json(text: str) -> dict:
-    """Parse scenario JSON strictly: floats, NaN/Infinity and duplicate keys
-    are errors (``json`` would otherwise silently turn 1e3 into a float and
-    keep the last of two duplicate keys)."""
-    try:
-        return json.loads(text, parse_float=_reject_float, parse_constant=_reject_constant,
-                          object_pairs_hook=_no_duplicate_keys)
-    except json.JSONDecodeError as e:
-        raise ScenarioError(f"invalid JSON: {e}") from None
 
 
 # ---------------------------------------------------------------------------

@@ -360,7 +360,6 @@ def run_scenario(tmp_path, sc, variant_name: str, seed=b"scenario", reopen_every
     turn.  Returns (sim, per-day
     public records; a cure is (member, deposit), the call keeps the call)."""
     # the oracle's member: its requirement, independent of clearing.ccp.rules (the demo member uses the rules)
-    from clearing.ccp.oracle import requirement
     from clearing.ccp.oracle_margin import requirement_rule
     from clearing.ccp.scenario import grid_deposit, scenario_maintenance, scenario_matrix, scenario_model
     from clearing.protocol.errors import FailedPrecondition
@@ -382,7 +381,7 @@ def run_scenario(tmp_path, sc, variant_name: str, seed=b"scenario", reopen_every
     sim.reopen_every_step = reopen_every_step
     matrix = scenario_matrix(sc)
     model = scenario_model(sc)                         # {"kind": "scan"} or {"kind": "es", "k": k}
-    req = requirement_rule(sc, matrix, requirement)    # the oracle's requirement under that model
+    req = requirement_rule(sc, matrix)    # the oracle's requirement under that model
     variant = sc.variant(variant_name)
     liquidity = {}
     for m in sc.members:
