@@ -269,7 +269,10 @@ def test_oracle_source_imports_neither_rules_nor_fold():
         "limit_assessments", "vm_gains_haircut")}
     # and its own maintenance liquidation (issue 14 §2)
     waterfall |= {f"clearing.ccp.oracle_liquidation.{x}" for x in ("liquidate_if_due", "liquidations", "reactivate")}
-    assert {n for n in names if n.split(".")[0] == "clearing"} - {"clearing.ccp.scenario",
+    # and its own pre-trade limit (issue 14 §1: ``from clearing.ccp import oracle_pretrade as pt``)
+    assert {"clearing.ccp", "clearing.ccp.oracle_pretrade"} <= names
+    assert {n for n in names if n.split(".")[0] == "clearing"} - {"clearing.ccp", "clearing.ccp.oracle_pretrade",
+                                                                  "clearing.ccp.scenario",
                                                                   "clearing.ccp.oracle_margin",
                                                                   "clearing.ccp.oracle_waterfall",
                                                                   "clearing.ccp.oracle_liquidation"} == {
@@ -279,6 +282,9 @@ def test_oracle_source_imports_neither_rules_nor_fold():
         | waterfall
     assert _forbidden(_imported_modules(CCP / "oracle_waterfall.py"), ("clearing", "prover", "zkp")) == set()
     assert _forbidden(_imported_modules(CCP / "oracle_liquidation.py"), ("clearing", "prover", "zkp")) == set()
+    # the pre-trade module: only the oracle's own error, imported lazily (no cycle at import time)
+    assert _forbidden(_imported_modules(CCP / "oracle_pretrade.py"), ("clearing", "prover", "zkp")) == {
+        "clearing.ccp.oracle", "clearing.ccp.oracle.OracleError"}
     margin = _imported_modules(CCP / "oracle_margin.py")
     assert {n for n in margin if n.split(".")[0] == "clearing"} == {
         "clearing.ccp.scenario", "clearing.ccp.scenario.MODEL_ES", "clearing.ccp.scenario.Scenario"}

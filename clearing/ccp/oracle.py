@@ -95,6 +95,8 @@ above then run on R minus that draw), and the uncovered loss U they leave
 goes to VM gains haircutting (tranche 8, debited from the gaining
 survivors' cash before the assessments are settled); only what that leaves
 is uncovered, and its rounding residual joins rounding_residual.
+Issue 14 §1 (a set with ``pretrade``; rules in :mod:`clearing.ccp.oracle_pretrade`):
+an intraday run before step 1, a headroom check of every novation in step 1, H reset in step 3.
 Survivors' cash (their initial margin) is never used.  Tranche 4 debits df_j.
 Liquidity line: VM owed to winners that the defaulters did not pay,
 sum of max(0, -cash at default).  Disclosure: fewer than three survivors ->
@@ -165,6 +167,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 
+from clearing.ccp import oracle_pretrade as pt  # issue 14 §1: headroom and intraday runs
 from clearing.ccp.oracle_liquidation import liquidate_if_due, liquidations, reactivate  # issue 14 §2
 from clearing.ccp.oracle_margin import integers as _ints  # the oracle's own scan and ES arithmetic (issue 13)
 from clearing.ccp.oracle_margin import requirement as requirement  # re-exported: the scan requirement
@@ -415,6 +418,7 @@ class DayRecord:
     cash_end: dict[str, int]               # end of day, members not in default
     df_end: dict[str, int]
     liquidity_end: dict[str, int]
+    headroom_end: dict[str, int] = field(default_factory=dict)   # issue 14 §1: H per active member at day end
 
 
 @dataclass
@@ -433,6 +437,10 @@ class OracleResult:
     final: dict[str, dict]
     #: maintenance liquidations {member, day, penalty, remainder} (issue 14 §2, oracle_liquidation)
     liquidations: list[dict] = field(default_factory=list)
+    #: issue 14 §1, oracle_pretrade: [{member, trade_id}], [{member, trade_id, deposit}], [{day, marks, results, cures}]
+    pretrade_refusals: list[dict] = field(default_factory=list)
+    pretrade_cures: list[dict] = field(default_factory=list)
+    intraday: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -480,6 +488,7 @@ class _Run:
         self.day_vm: dict[str, int] = {}      # trade + settlement VM of the day, less haircuts (tranche 8)
         self.cooling_off: CoolingOff | None = None   # the running cooling-off period (oracle_waterfall)
         self.events: list[DefaultEvent] = []
+        self.pt = pt.pretrade_state(self)     # the pre-trade limit's state, None without it (oracle_pretrade)
         self.inv = {"positions_net_zero": True, "vm_zero_sum": True, "cash_conservation": True,
                     "loss_identity": True}
 
@@ -653,10 +662,11 @@ class _Run:
                 a.cash += member.cash + member.default_fund
                 a.cash -= member.default_fund          # df funded out of cash (DESIGN §4)
                 a.df += member.default_fund
+        pt.intraday_run(self, d, prev)       # issue 14 §1: an intraday run on the variant's marks
         # 1. novation
         trade_vm = {m: 0 for m in self.active()}
         booked, rejected = [], []
-        for t in sc.trades:
+        for k, t in enumerate(sc.trades):
             if t.day != d:
                 continue
             td = {"buyer": t.buyer, "seller": t.seller, "instrument": t.instrument,
@@ -666,6 +676,8 @@ class _Run:
                 rejected.append({**td, "reason": f"member(s) in default: {', '.join(gone)}"})
                 continue
             i = sc.instrument_index(t.instrument)
+            if not pt.admits(self, d, k, t, i, prev, td, rejected):   # refused for lack of headroom
+                continue
             v = (prev[i] - t.price) * self.mults[i] * t.quantity
             self.acc[t.buyer].pos[i] += t.quantity
             self.acc[t.seller].pos[i] -= t.quantity
@@ -711,6 +723,7 @@ class _Run:
                     cures.append(Cure(m, dep))
                 else:
                     failing.append((m, kind, 0))
+        pt.margin_run(self, cash, reqs)
         # 4. default events (a cascade of assessment failures makes further events)
         defaults, ev_idx = [], []
         cause = "margin"
@@ -718,6 +731,7 @@ class _Run:
             defaults += [f[0] for f in failing]
             ev_idx.append(len(self.events))
             failing = self.default_event(d, P, failing, cause)
+            pt.after_event(self, self.events[-1])
             cause = "assessment"
             reactivate(self)  # liquidated members that kept a remainder (oracle_liquidation)
         reactivate(self)
@@ -729,7 +743,7 @@ class _Run:
             trade_vm=trade_vm, vm=settle_vm, auction_vm=auction_vm, cash=cash, positions=positions,
             requirement=reqs, calls=calls, cures=cures, defaults=defaults, default_events=ev_idx,
             cash_end={m: self.acc[m].cash for m in act}, df_end={m: self.acc[m].df for m in act},
-            liquidity_end={m: self.acc[m].liquidity for m in act})
+            liquidity_end={m: self.acc[m].liquidity for m in act}, headroom_end=pt.headroom_end(self))
 
     def _cool_off(self, day: int, D0: int) -> int | None:
         """The cooling-off limit of an event on ``day`` (None: no cooling-off)."""
@@ -745,7 +759,7 @@ class _Run:
         """Each event's collateral consumed before the default, per defaulter,
         and its gross loss (:func:`clearing.ccp.oracle_waterfall.collateral_consumed`)."""
         initial = {m.id: m.cash + m.default_fund for m in self.sc.members}
-        cures = [(d.day, c.member, c.amount) for d in days for c in d.cures]
+        cures = [(d.day, c.member, c.amount) for d in days for c in d.cures] + pt.deposits(self)
         tagged = [(e.index, m, a) for e in self.events for m, a in e.assessment_deposits.items()]
         for e in self.events:
             e.collateral_consumed = {r.member: collateral_consumed(initial, cures, tagged, r.member, r.day, e.index,
@@ -773,8 +787,7 @@ class _Run:
                     "insurance_fund_left": self.insurance_fund},
             final={m: {"status": a.status, "cash": a.cash, "df": a.df, "positions": self._posdict(a.pos),
                        "liquidity": a.liquidity} for m, a in self.acc.items()},
-            liquidations=liquidations(self),
-        )
+            liquidations=liquidations(self), **pt.result_fields(self))
 
 
 def run_oracle(scenario: Scenario | Mapping | str, variant_name: str) -> OracleResult:

@@ -97,6 +97,19 @@ the remainder as cash, its default fund and its liquidity, and stays active
 defaults with cash - penalty (the default event's rules, so the shortfall
 -remainder is met from its default fund, tranche 2, on).
 
+Pre-trade limit (issue 14 §1)
+-----------------------------
+``margin_scenarios.pretrade`` (optional; only ``true`` is accepted, absent =
+no limit, files and sets unchanged): the operator's published set carries
+``"pretrade": true`` (:func:`scenario_pretrade`).  Scan model only.  A
+variant may then carry ``intraday_marks``: [[day, [mark per instrument]]]
+with 1 <= day < the variant's days, days strictly increasing (at most one
+intraday run per day), marks positive prices on the instrument's tick grid.
+The rules (the oracle's: :mod:`clearing.ccp.oracle_pretrade`): headroom H
+per member, set at each margin run, debited by every novation by its worst
+scenario impact, a refused trade cured by a deposit on the grid; intraday
+runs on the marks reset H.
+
 ``pnl`` gives the per-contract P&L A[s][i] in minor units directly (historical
 sets: :mod:`clearing.ccp.historical`), |A| < 2^64; ``shocks`` gives price
 shocks, A[s][i] = shock[s][i] * mult_i (each |shock| within the instrument's
@@ -299,6 +312,8 @@ class MarginScenarios:
     pnl: tuple[tuple[int, ...], ...] = ()
     #: the maintenance tier (issue 14 §2); None: none
     maintenance: Maintenance | None = None
+    #: the pre-trade limit is on (issue 14 §1)
+    pretrade: bool = False
 
     @property
     def count(self) -> int:
@@ -313,6 +328,8 @@ class Variant:
     name: str
     settlement_prices: tuple[tuple[int, ...], ...]
     close_out_prices: tuple[int, ...]
+    #: intraday runs (issue 14 §1, pre-trade sets only): ((day, marks per instrument), ...), days increasing
+    intraday_marks: tuple[tuple[int, tuple[int, ...]], ...] = ()
 
     @property
     def days(self) -> int:
@@ -378,6 +395,8 @@ class Scenario:
         mm = self.margin_scenarios.maintenance
         if mm is not None:
             ms["maintenance"] = {"ratio": mm.ratio, "penalty_bps": mm.penalty_bps}
+        if self.margin_scenarios.pretrade:
+            ms["pretrade"] = True
         if self.margin_scenarios.pnl:
             ms["pnl"] = [list(r) for r in self.margin_scenarios.pnl]
         else:
@@ -412,7 +431,8 @@ class Scenario:
             d["rules"] = self.rules
         d["variants"] = {
             name: {"settlement_prices": [list(r) for r in v.settlement_prices],
-                   "close_out_prices": list(v.close_out_prices)}
+                   "close_out_prices": list(v.close_out_prices),
+                   **({"intraday_marks": [[day, list(m)] for day, m in v.intraday_marks]} if v.intraday_marks else {})}
             for name, v in self.variants.items()
         }
         return d
@@ -544,7 +564,7 @@ def _validate(d: Any) -> Scenario:
     for vname, v in rv.items():
         _str(vname, "variants key", allow_empty=False, max_len=MAX_ID_LENGTH)
         p = f"variants.{vname}"
-        v = _obj(v, p, {"settlement_prices", "close_out_prices"})
+        v = _obj(v, p, {"settlement_prices", "close_out_prices"}, {"intraday_marks"})
         rows = _list(v["settlement_prices"], f"{p}.settlement_prices", min_len=1, max_len=MAX_DAYS)
         sp = []
         for day, row in enumerate(rows):
@@ -561,6 +581,7 @@ def _validate(d: Any) -> Scenario:
             settlement_prices=tuple(sp),
             close_out_prices=tuple(_price(x, f"{p}.close_out_prices[{i}]", instruments[i].tick)
                                    for i, x in enumerate(cp)),
+            intraday_marks=_intraday_marks(v, p, instruments, len(sp), margin_scenarios.pretrade),
         )
     min_days = min(v.days for v in variants.values())
 
@@ -654,7 +675,7 @@ def _margin_model(v: Any, scenarios: int) -> MarginModel:
 def _margin_scenarios(v: Any, instruments: list[Instrument]) -> MarginScenarios:
     """``margin_scenarios``: the model, and the shocks or the P&L rows (module docstring)."""
     n_ins = len(instruments)
-    ms = _obj(v, "margin_scenarios", set(), {"description", "model", "shocks", "pnl", "maintenance"})
+    ms = _obj(v, "margin_scenarios", set(), {"description", "model", "shocks", "pnl", "maintenance", "pretrade"})
     desc = _str(ms.get("description", ""), "margin_scenarios.description")
     if ("shocks" in ms) == ("pnl" in ms):
         raise ScenarioError("margin_scenarios: exactly one of shocks (price units) or pnl (minor units) is required")
@@ -682,9 +703,35 @@ def _margin_scenarios(v: Any, instruments: list[Instrument]) -> MarginScenarios:
     mm = _maintenance(ms["maintenance"]) if "maintenance" in ms else None
     if mm is not None and model.kind != MODEL_SCAN:
         raise ScenarioError("margin_scenarios.maintenance: maintenance margin is defined for the scan model only")
+    pretrade = "pretrade" in ms
+    if pretrade and ms["pretrade"] is not True:
+        raise ScenarioError("margin_scenarios.pretrade: must be true when present (omit it to turn the limit off), "
+                            f"got {_type_name(ms['pretrade'])}")
+    if pretrade and model.kind != MODEL_SCAN:
+        raise ScenarioError("margin_scenarios.pretrade: the pre-trade limit is defined for the scan model only")
     if form == "pnl":
-        return MarginScenarios(description=desc, model=model, pnl=tuple(rows), maintenance=mm)
-    return MarginScenarios(shocks=tuple(rows), description=desc, model=model, maintenance=mm)
+        return MarginScenarios(description=desc, model=model, pnl=tuple(rows), maintenance=mm, pretrade=pretrade)
+    return MarginScenarios(shocks=tuple(rows), description=desc, model=model, maintenance=mm, pretrade=pretrade)
+
+
+def _intraday_marks(v: Mapping, p: str, instruments: list[Instrument], days: int,
+                    pretrade: bool) -> tuple[tuple[int, tuple[int, ...]], ...]:
+    """A variant's optional ``intraday_marks`` [[day, [mark per instrument]]] (module docstring)."""
+    if "intraday_marks" not in v:
+        return ()
+    p = f"{p}.intraday_marks"
+    if not pretrade:
+        raise ScenarioError(f"{p}: intraday runs need the pre-trade limit (margin_scenarios.pretrade)")
+    out: list[tuple[int, tuple[int, ...]]] = []
+    for k, entry in enumerate(_list(v["intraday_marks"], p, max_len=MAX_DAYS)):
+        day, marks = _list(entry, f"{p}[{k}]", exact=2)
+        day = _int(day, f"{p}[{k}][0]", 1, days)
+        if out and day <= out[-1][0]:
+            raise ScenarioError(f"{p}[{k}][0]: day {day} after day {out[-1][0]}: days must increase, "
+                                "at most one intraday run per day")
+        row = _list(marks, f"{p}[{k}][1]", exact=len(instruments))
+        out.append((day, tuple(_price(x, f"{p}[{k}][1][{i}]", instruments[i].tick) for i, x in enumerate(row))))
+    return tuple(out)
 
 
 _RATIO = re.compile(r"(0\.[0-9]{1,6}|1(\.0{1,6})?)")
@@ -728,6 +775,11 @@ def scenario_maintenance(sc: Scenario) -> dict | None:
     them ({num, den, penalty_bps}), or None (no maintenance tier)."""
     mm = sc.margin_scenarios.maintenance
     return None if mm is None else mm.signed()
+
+
+def scenario_pretrade(sc: Scenario) -> bool:
+    """Whether the operator's signed set carries ``"pretrade": true``."""
+    return sc.margin_scenarios.pretrade
 
 
 def scenario_model(sc: Scenario) -> dict:
