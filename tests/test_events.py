@@ -34,6 +34,7 @@ from clearing.protocol.events import EVENTS, parse
 from prover.custody.witness import Divergence, WitnessStore
 from support import privacy as P
 from support.df_sizing import sized_ledger_run
+from support.headroom import headroom_run
 from support.liquidation import liquidation_run
 
 
@@ -47,6 +48,7 @@ def ledgers(tmp_path_factory):
     out["_sim"] = extra
     out["sized"] = sized_ledger_run(base).engine.events_with_hashes()  # issue 14 §4 kinds
     out["liquidation"] = liquidation_run(base).engine.events_with_hashes()  # issue 14 §2: liquidate
+    out["headroom"] = headroom_run(base).engine.events_with_hashes()  # issue 14 §1: pretrade-refusal
     return out
 
 
@@ -54,7 +56,7 @@ def ledgers(tmp_path_factory):
 def samples(ledgers) -> dict[str, dict]:
     """kind -> the first body of that kind in the real ledgers."""
     out: dict[str, dict] = {}
-    for name in ("normal", "harsh", "extra", "sized", "liquidation"):
+    for name in ("normal", "harsh", "extra", "sized", "liquidation", "headroom"):
         for _, body, _ in ledgers[name]:
             out.setdefault(body["kind"], body)
     return out
@@ -65,7 +67,7 @@ def samples(ledgers) -> dict[str, dict]:
 # ---------------------------------------------------------------------------
 def test_every_event_of_real_ledgers_round_trips(ledgers):
     kinds = set()
-    for name in ("normal", "harsh", "extra", "sized", "liquidation"):
+    for name in ("normal", "harsh", "extra", "sized", "liquidation", "headroom"):
         head = GENESIS_HASH
         for seq, body, h in ledgers[name]:
             event = parse(body)
@@ -82,7 +84,7 @@ def test_every_event_of_real_ledgers_round_trips(ledgers):
 
 def test_registries_name_the_same_kinds():
     assert set(EVENTS) == set(CHECKS) == set(FOLDS)
-    assert len(EVENTS) == 23
+    assert len(EVENTS) == 26  # issue 14: + pretrade-refusal, intraday, intraday-batch
     for kind, cls in EVENTS.items():
         assert cls.kind == kind and dataclasses.is_dataclass(cls)
 

@@ -26,7 +26,7 @@ from . import clearing_pb2 as zkclear_dot_v1_dot_clearing__pb2
 from . import common_pb2 as zkclear_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16zkclear/v1/admin.proto\x12\nzkclear.v1\x1a\x19zkclear/v1/clearing.proto\x1a\x17zkclear/v1/common.proto\"\xbe\x01\n\x0bScenarioSet\x12\x0f\n\x07version\x18\x01 \x01(\x04\x12)\n\x04rows\x18\x02 \x03(\x0b\x32\x1b.zkclear.v1.ScenarioSet.Row\x12\r\n\x05model\x18\x03 \x01(\t\x12\t\n\x01k\x18\x04 \x01(\r\x12\x17\n\x0fmaintenance_num\x18\x05 \x01(\r\x12\x17\n\x0fmaintenance_den\x18\x06 \x01(\r\x12\x13\n\x0bpenalty_bps\x18\x07 \x01(\r\x1a\x12\n\x03Row\x12\x0b\n\x03pnl\x18\x01 \x03(\x12\"\xa2\x01\n\rSettleRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\r\n\x05\x63ycle\x18\x02 \x01(\x04\x12\x0e\n\x06prices\x18\x03 \x03(\x04\x12-\n\x0cscenario_set\x18\x04 \x01(\x0b\x32\x17.zkclear.v1.ScenarioSet\x12\x1a\n\x12operator_signature\x18\x05 \x01(\x0c\x12\x13\n\x0bstaged_rows\x18\x06 \x01(\x08\"\x8f\x01\n\x18StageScenarioRowsRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\r\n\x05\x63ycle\x18\x02 \x01(\x04\x12\x11\n\tfirst_row\x18\x03 \x01(\r\x12)\n\x04rows\x18\x04 \x03(\x0b\x32\x1b.zkclear.v1.ScenarioSet.Row\x12\x12\n\ntotal_rows\x18\x05 \x01(\r\"f\n\x15\x44\x65\x63lareDefaultRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\r\n\x05\x63ycle\x18\x02 \x01(\x04\x12\x0e\n\x06member\x18\x03 \x01(\t\x12\x1a\n\x12operator_signature\x18\x04 \x01(\x0c\"y\n\x18\x44\x65\x63lareInsolvencyRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\r\n\x05\x63ycle\x18\x02 \x01(\x04\x12\x0e\n\x06member\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x1a\n\x12operator_signature\x18\x05 \x01(\x0c\"a\n\x10LiquidateRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\r\n\x05\x63ycle\x18\x02 \x01(\x04\x12\x0e\n\x06member\x18\x03 \x01(\t\x12\x1a\n\x12operator_signature\x18\x04 \x01(\x0c\"\xb1\x01\n\x17SetCcpParametersRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\r\n\x05\x63ycle\x18\x02 \x01(\x04\x12\x1a\n\x12skin_in_the_game_1\x18\x03 \x01(\x04\x12\x1a\n\x12skin_in_the_game_2\x18\x04 \x01(\x04\x12\x1f\n\x17\x61ssessment_cap_multiple\x18\x05 \x01(\r\x12\x1a\n\x12operator_signature\x18\x06 \x01(\x0c\";\n\x03Lot\x12\x0e\n\x06winner\x18\x01 \x01(\t\x12\x12\n\ninstrument\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x12\"\x8e\x01\n\x0f\x43loseOutRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\r\n\x05\x63ycle\x18\x02 \x01(\x04\x12\r\n\x05index\x18\x03 \x01(\x04\x12\x0e\n\x06prices\x18\x04 \x03(\x04\x12\x1a\n\x12operator_signature\x18\x05 \x01(\x0c\x12\x1d\n\x04lots\x18\x06 \x03(\x0b\x32\x0f.zkclear.v1.Lot\"\x15\n\x13\x44\x65\x66\x61ultEventRequest\"O\n\x10\x44isclosedAccount\x12\x0e\n\x06member\x18\x01 \x01(\t\x12\x0c\n\x04\x63\x61sh\x18\x02 \x01(\t\x12\n\n\x02\x64\x66\x18\x03 \x01(\t\x12\x11\n\tpositions\x18\x04 \x03(\x12\"\xea\x01\n\x12\x44\x65\x66\x61ultEventStatus\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12\r\n\x05index\x18\x02 \x01(\x04\x12\x36\n\x04need\x18\x03 \x03(\x0b\x32(.zkclear.v1.DefaultEventStatus.NeedEntry\x12\x13\n\x0bin_progress\x18\x04 \x01(\x08\x12\r\n\x05stage\x18\x05 \x01(\t\x12/\n\tdisclosed\x18\x06 \x03(\x0b\x32\x1c.zkclear.v1.DisclosedAccount\x1a+\n\tNeedEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"9\n\x0b\x43ycleDigest\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12\r\n\x05\x63ycle\x18\x02 \x01(\x04\x12\x0e\n\x06\x64igest\x18\x03 \x01(\x0c\"\x17\n\x15\x44\x65\x66\x61ultReportsRequest\"&\n\x0e\x44\x65\x66\x61ultReports\x12\x14\n\x0creports_json\x18\x01 \x03(\x0c\x32\xd9\x07\n\x0c\x41\x64minService\x12\x35\n\x05\x41\x64mit\x12\x1b.zkclear.v1.RegisterRequest\x1a\x0f.zkclear.v1.Ack\x12\x34\n\x06Settle\x12\x19.zkclear.v1.SettleRequest\x1a\x0f.zkclear.v1.Ack\x12J\n\x11StageScenarioRows\x12$.zkclear.v1.StageScenarioRowsRequest\x1a\x0f.zkclear.v1.Ack\x12@\n\tRunMargin\x12\x18.zkclear.v1.CycleRequest\x1a\x19.zkclear.v1.MarginResults\x12\x44\n\x0e\x44\x65\x63lareDefault\x12!.zkclear.v1.DeclareDefaultRequest\x1a\x0f.zkclear.v1.Ack\x12J\n\x11\x44\x65\x63lareInsolvency\x12$.zkclear.v1.DeclareInsolvencyRequest\x1a\x0f.zkclear.v1.Ack\x12:\n\tLiquidate\x12\x1c.zkclear.v1.LiquidateRequest\x1a\x0f.zkclear.v1.Ack\x12H\n\x10SetCcpParameters\x12#.zkclear.v1.SetCcpParametersRequest\x1a\x0f.zkclear.v1.Ack\x12\x36\n\tOpenEpoch\x12\x18.zkclear.v1.CycleRequest\x1a\x0f.zkclear.v1.Ack\x12L\n\x10OpenDefaultEvent\x12\x18.zkclear.v1.CycleRequest\x1a\x1e.zkclear.v1.DefaultEventStatus\x12R\n\x0fGetDefaultEvent\x12\x1f.zkclear.v1.DefaultEventRequest\x1a\x1e.zkclear.v1.DefaultEventStatus\x12G\n\x08\x43loseOut\x12\x1b.zkclear.v1.CloseOutRequest\x1a\x1e.zkclear.v1.DefaultEventStatus\x12?\n\nCloseCycle\x12\x18.zkclear.v1.CycleRequest\x1a\x17.zkclear.v1.CycleDigest\x12R\n\x11GetDefaultReports\x12!.zkclear.v1.DefaultReportsRequest\x1a\x1a.zkclear.v1.DefaultReportsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16zkclear/v1/admin.proto\x12\nzkclear.v1\x1a\x19zkclear/v1/clearing.proto\x1a\x17zkclear/v1/common.proto\"\xd0\x01\n\x0bScenarioSet\x12\x0f\n\x07version\x18\x01 \x01(\x04\x12)\n\x04rows\x18\x02 \x03(\x0b\x32\x1b.zkclear.v1.ScenarioSet.Row\x12\r\n\x05model\x18\x03 \x01(\t\x12\t\n\x01k\x18\x04 \x01(\r\x12\x17\n\x0fmaintenance_num\x18\x05 \x01(\r\x12\x17\n\x0fmaintenance_den\x18\x06 \x01(\r\x12\x13\n\x0bpenalty_bps\x18\x07 \x01(\r\x12\x10\n\x08pretrade\x18\x08 \x01(\x08\x1a\x12\n\x03Row\x12\x0b\n\x03pnl\x18\x01 \x03(\x12\"\xa2\x01\n\rSettleRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\r\n\x05\x63ycle\x18\x02 \x01(\x04\x12\x0e\n\x06prices\x18\x03 \x03(\x04\x12-\n\x0cscenario_set\x18\x04 \x01(\x0b\x32\x17.zkclear.v1.ScenarioSet\x12\x1a\n\x12operator_signature\x18\x05 \x01(\x0c\x12\x13\n\x0bstaged_rows\x18\x06 \x01(\x08\"\x8f\x01\n\x18StageScenarioRowsRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\r\n\x05\x63ycle\x18\x02 \x01(\x04\x12\x11\n\tfirst_row\x18\x03 \x01(\r\x12)\n\x04rows\x18\x04 \x03(\x0b\x32\x1b.zkclear.v1.ScenarioSet.Row\x12\x12\n\ntotal_rows\x18\x05 \x01(\r\"f\n\x15\x44\x65\x63lareDefaultRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\r\n\x05\x63ycle\x18\x02 \x01(\x04\x12\x0e\n\x06member\x18\x03 \x01(\t\x12\x1a\n\x12operator_signature\x18\x04 \x01(\x0c\"y\n\x18\x44\x65\x63lareInsolvencyRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\r\n\x05\x63ycle\x18\x02 \x01(\x04\x12\x0e\n\x06member\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x1a\n\x12operator_signature\x18\x05 \x01(\x0c\"a\n\x10LiquidateRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\r\n\x05\x63ycle\x18\x02 \x01(\x04\x12\x0e\n\x06member\x18\x03 \x01(\t\x12\x1a\n\x12operator_signature\x18\x04 \x01(\x0c\"\xb1\x01\n\x17SetCcpParametersRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\r\n\x05\x63ycle\x18\x02 \x01(\x04\x12\x1a\n\x12skin_in_the_game_1\x18\x03 \x01(\x04\x12\x1a\n\x12skin_in_the_game_2\x18\x04 \x01(\x04\x12\x1f\n\x17\x61ssessment_cap_multiple\x18\x05 \x01(\r\x12\x1a\n\x12operator_signature\x18\x06 \x01(\x0c\";\n\x03Lot\x12\x0e\n\x06winner\x18\x01 \x01(\t\x12\x12\n\ninstrument\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x12\"\x8e\x01\n\x0f\x43loseOutRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\r\n\x05\x63ycle\x18\x02 \x01(\x04\x12\r\n\x05index\x18\x03 \x01(\x04\x12\x0e\n\x06prices\x18\x04 \x03(\x04\x12\x1a\n\x12operator_signature\x18\x05 \x01(\x0c\x12\x1d\n\x04lots\x18\x06 \x03(\x0b\x32\x0f.zkclear.v1.Lot\"\x15\n\x13\x44\x65\x66\x61ultEventRequest\"O\n\x10\x44isclosedAccount\x12\x0e\n\x06member\x18\x01 \x01(\t\x12\x0c\n\x04\x63\x61sh\x18\x02 \x01(\t\x12\n\n\x02\x64\x66\x18\x03 \x01(\t\x12\x11\n\tpositions\x18\x04 \x03(\x12\"\xea\x01\n\x12\x44\x65\x66\x61ultEventStatus\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12\r\n\x05index\x18\x02 \x01(\x04\x12\x36\n\x04need\x18\x03 \x03(\x0b\x32(.zkclear.v1.DefaultEventStatus.NeedEntry\x12\x13\n\x0bin_progress\x18\x04 \x01(\x08\x12\r\n\x05stage\x18\x05 \x01(\t\x12/\n\tdisclosed\x18\x06 \x03(\x0b\x32\x1c.zkclear.v1.DisclosedAccount\x1a+\n\tNeedEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"9\n\x0b\x43ycleDigest\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12\r\n\x05\x63ycle\x18\x02 \x01(\x04\x12\x0e\n\x06\x64igest\x18\x03 \x01(\x0c\"\x17\n\x15\x44\x65\x66\x61ultReportsRequest\"&\n\x0e\x44\x65\x66\x61ultReports\x12\x14\n\x0creports_json\x18\x01 \x03(\x0c\x32\xd9\x07\n\x0c\x41\x64minService\x12\x35\n\x05\x41\x64mit\x12\x1b.zkclear.v1.RegisterRequest\x1a\x0f.zkclear.v1.Ack\x12\x34\n\x06Settle\x12\x19.zkclear.v1.SettleRequest\x1a\x0f.zkclear.v1.Ack\x12J\n\x11StageScenarioRows\x12$.zkclear.v1.StageScenarioRowsRequest\x1a\x0f.zkclear.v1.Ack\x12@\n\tRunMargin\x12\x18.zkclear.v1.CycleRequest\x1a\x19.zkclear.v1.MarginResults\x12\x44\n\x0e\x44\x65\x63lareDefault\x12!.zkclear.v1.DeclareDefaultRequest\x1a\x0f.zkclear.v1.Ack\x12J\n\x11\x44\x65\x63lareInsolvency\x12$.zkclear.v1.DeclareInsolvencyRequest\x1a\x0f.zkclear.v1.Ack\x12:\n\tLiquidate\x12\x1c.zkclear.v1.LiquidateRequest\x1a\x0f.zkclear.v1.Ack\x12H\n\x10SetCcpParameters\x12#.zkclear.v1.SetCcpParametersRequest\x1a\x0f.zkclear.v1.Ack\x12\x36\n\tOpenEpoch\x12\x18.zkclear.v1.CycleRequest\x1a\x0f.zkclear.v1.Ack\x12L\n\x10OpenDefaultEvent\x12\x18.zkclear.v1.CycleRequest\x1a\x1e.zkclear.v1.DefaultEventStatus\x12R\n\x0fGetDefaultEvent\x12\x1f.zkclear.v1.DefaultEventRequest\x1a\x1e.zkclear.v1.DefaultEventStatus\x12G\n\x08\x43loseOut\x12\x1b.zkclear.v1.CloseOutRequest\x1a\x1e.zkclear.v1.DefaultEventStatus\x12?\n\nCloseCycle\x12\x18.zkclear.v1.CycleRequest\x1a\x17.zkclear.v1.CycleDigest\x12R\n\x11GetDefaultReports\x12!.zkclear.v1.DefaultReportsRequest\x1a\x1a.zkclear.v1.DefaultReportsb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,39 +36,39 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DEFAULTEVENTSTATUS_NEEDENTRY']._loaded_options = None
   _globals['_DEFAULTEVENTSTATUS_NEEDENTRY']._serialized_options = b'8\001'
   _globals['_SCENARIOSET']._serialized_start=91
-  _globals['_SCENARIOSET']._serialized_end=281
-  _globals['_SCENARIOSET_ROW']._serialized_start=263
-  _globals['_SCENARIOSET_ROW']._serialized_end=281
-  _globals['_SETTLEREQUEST']._serialized_start=284
-  _globals['_SETTLEREQUEST']._serialized_end=446
-  _globals['_STAGESCENARIOROWSREQUEST']._serialized_start=449
-  _globals['_STAGESCENARIOROWSREQUEST']._serialized_end=592
-  _globals['_DECLAREDEFAULTREQUEST']._serialized_start=594
-  _globals['_DECLAREDEFAULTREQUEST']._serialized_end=696
-  _globals['_DECLAREINSOLVENCYREQUEST']._serialized_start=698
-  _globals['_DECLAREINSOLVENCYREQUEST']._serialized_end=819
-  _globals['_LIQUIDATEREQUEST']._serialized_start=821
-  _globals['_LIQUIDATEREQUEST']._serialized_end=918
-  _globals['_SETCCPPARAMETERSREQUEST']._serialized_start=921
-  _globals['_SETCCPPARAMETERSREQUEST']._serialized_end=1098
-  _globals['_LOT']._serialized_start=1100
-  _globals['_LOT']._serialized_end=1159
-  _globals['_CLOSEOUTREQUEST']._serialized_start=1162
-  _globals['_CLOSEOUTREQUEST']._serialized_end=1304
-  _globals['_DEFAULTEVENTREQUEST']._serialized_start=1306
-  _globals['_DEFAULTEVENTREQUEST']._serialized_end=1327
-  _globals['_DISCLOSEDACCOUNT']._serialized_start=1329
-  _globals['_DISCLOSEDACCOUNT']._serialized_end=1408
-  _globals['_DEFAULTEVENTSTATUS']._serialized_start=1411
-  _globals['_DEFAULTEVENTSTATUS']._serialized_end=1645
-  _globals['_DEFAULTEVENTSTATUS_NEEDENTRY']._serialized_start=1602
-  _globals['_DEFAULTEVENTSTATUS_NEEDENTRY']._serialized_end=1645
-  _globals['_CYCLEDIGEST']._serialized_start=1647
-  _globals['_CYCLEDIGEST']._serialized_end=1704
-  _globals['_DEFAULTREPORTSREQUEST']._serialized_start=1706
-  _globals['_DEFAULTREPORTSREQUEST']._serialized_end=1729
-  _globals['_DEFAULTREPORTS']._serialized_start=1731
-  _globals['_DEFAULTREPORTS']._serialized_end=1769
-  _globals['_ADMINSERVICE']._serialized_start=1772
-  _globals['_ADMINSERVICE']._serialized_end=2757
+  _globals['_SCENARIOSET']._serialized_end=299
+  _globals['_SCENARIOSET_ROW']._serialized_start=281
+  _globals['_SCENARIOSET_ROW']._serialized_end=299
+  _globals['_SETTLEREQUEST']._serialized_start=302
+  _globals['_SETTLEREQUEST']._serialized_end=464
+  _globals['_STAGESCENARIOROWSREQUEST']._serialized_start=467
+  _globals['_STAGESCENARIOROWSREQUEST']._serialized_end=610
+  _globals['_DECLAREDEFAULTREQUEST']._serialized_start=612
+  _globals['_DECLAREDEFAULTREQUEST']._serialized_end=714
+  _globals['_DECLAREINSOLVENCYREQUEST']._serialized_start=716
+  _globals['_DECLAREINSOLVENCYREQUEST']._serialized_end=837
+  _globals['_LIQUIDATEREQUEST']._serialized_start=839
+  _globals['_LIQUIDATEREQUEST']._serialized_end=936
+  _globals['_SETCCPPARAMETERSREQUEST']._serialized_start=939
+  _globals['_SETCCPPARAMETERSREQUEST']._serialized_end=1116
+  _globals['_LOT']._serialized_start=1118
+  _globals['_LOT']._serialized_end=1177
+  _globals['_CLOSEOUTREQUEST']._serialized_start=1180
+  _globals['_CLOSEOUTREQUEST']._serialized_end=1322
+  _globals['_DEFAULTEVENTREQUEST']._serialized_start=1324
+  _globals['_DEFAULTEVENTREQUEST']._serialized_end=1345
+  _globals['_DISCLOSEDACCOUNT']._serialized_start=1347
+  _globals['_DISCLOSEDACCOUNT']._serialized_end=1426
+  _globals['_DEFAULTEVENTSTATUS']._serialized_start=1429
+  _globals['_DEFAULTEVENTSTATUS']._serialized_end=1663
+  _globals['_DEFAULTEVENTSTATUS_NEEDENTRY']._serialized_start=1620
+  _globals['_DEFAULTEVENTSTATUS_NEEDENTRY']._serialized_end=1663
+  _globals['_CYCLEDIGEST']._serialized_start=1665
+  _globals['_CYCLEDIGEST']._serialized_end=1722
+  _globals['_DEFAULTREPORTSREQUEST']._serialized_start=1724
+  _globals['_DEFAULTREPORTSREQUEST']._serialized_end=1747
+  _globals['_DEFAULTREPORTS']._serialized_start=1749
+  _globals['_DEFAULTREPORTS']._serialized_end=1787
+  _globals['_ADMINSERVICE']._serialized_start=1790
+  _globals['_ADMINSERVICE']._serialized_end=2775
 # @@protoc_insertion_point(module_scope)

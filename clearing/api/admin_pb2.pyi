@@ -9,7 +9,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ScenarioSet(_message.Message):
-    __slots__ = ("version", "rows", "model", "k", "maintenance_num", "maintenance_den", "penalty_bps")
+    __slots__ = ("version", "rows", "model", "k", "maintenance_num", "maintenance_den", "penalty_bps", "pretrade")
     class Row(_message.Message):
         __slots__ = ("pnl",)
         PNL_FIELD_NUMBER: _ClassVar[int]
@@ -22,6 +22,7 @@ class ScenarioSet(_message.Message):
     MAINTENANCE_NUM_FIELD_NUMBER: _ClassVar[int]
     MAINTENANCE_DEN_FIELD_NUMBER: _ClassVar[int]
     PENALTY_BPS_FIELD_NUMBER: _ClassVar[int]
+    PRETRADE_FIELD_NUMBER: _ClassVar[int]
     version: int
     rows: _containers.RepeatedCompositeFieldContainer[ScenarioSet.Row]
     model: str
@@ -29,7 +30,8 @@ class ScenarioSet(_message.Message):
     maintenance_num: int
     maintenance_den: int
     penalty_bps: int
-    def __init__(self, version: _Optional[int] = ..., rows: _Optional[_Iterable[_Union[ScenarioSet.Row, _Mapping]]] = ..., model: _Optional[str] = ..., k: _Optional[int] = ..., maintenance_num: _Optional[int] = ..., maintenance_den: _Optional[int] = ..., penalty_bps: _Optional[int] = ...) -> None: ...
+    pretrade: bool
+    def __init__(self, version: _Optional[int] = ..., rows: _Optional[_Iterable[_Union[ScenarioSet.Row, _Mapping]]] = ..., model: _Optional[str] = ..., k: _Optional[int] = ..., maintenance_num: _Optional[int] = ..., maintenance_den: _Optional[int] = ..., penalty_bps: _Optional[int] = ..., pretrade: _Optional[bool] = ...) -> None: ...
 
 class SettleRequest(_message.Message):
     __slots__ = ("request_id", "cycle", "prices", "scenario_set", "operator_signature", "staged_rows")

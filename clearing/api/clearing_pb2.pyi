@@ -40,14 +40,16 @@ class SubmitTradeRequest(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., trade: _Optional[_Union[_common_pb2.Trade, _Mapping]] = ..., proof: _Optional[bytes] = ..., signature: _Optional[bytes] = ..., sealed_counterparty: _Optional[bytes] = ..., sealed_prover: _Optional[bytes] = ...) -> None: ...
 
 class TradeStatus(_message.Message):
-    __slots__ = ("seq", "trade", "status")
+    __slots__ = ("seq", "trade", "status", "pretrade_refused")
     SEQ_FIELD_NUMBER: _ClassVar[int]
     TRADE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
+    PRETRADE_REFUSED_FIELD_NUMBER: _ClassVar[int]
     seq: int
     trade: _common_pb2.Trade
     status: str
-    def __init__(self, seq: _Optional[int] = ..., trade: _Optional[_Union[_common_pb2.Trade, _Mapping]] = ..., status: _Optional[str] = ...) -> None: ...
+    pretrade_refused: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, seq: _Optional[int] = ..., trade: _Optional[_Union[_common_pb2.Trade, _Mapping]] = ..., status: _Optional[str] = ..., pretrade_refused: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class AffirmTradeRequest(_message.Message):
     __slots__ = ("request_id", "trade_id", "member", "signature")

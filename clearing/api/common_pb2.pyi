@@ -77,16 +77,20 @@ class Account(_message.Message):
     def __init__(self, member: _Optional[str] = ..., cash: _Optional[bytes] = ..., df: _Optional[bytes] = ..., positions: _Optional[_Iterable[bytes]] = ..., due: _Optional[bytes] = ..., status: _Optional[str] = ..., version: _Optional[int] = ..., funded: _Optional[bool] = ...) -> None: ...
 
 class MarginEntry(_message.Message):
-    __slots__ = ("member", "solvency_only", "ctx_seq", "proof")
+    __slots__ = ("member", "solvency_only", "ctx_seq", "proof", "headroom", "headroom_proof")
     MEMBER_FIELD_NUMBER: _ClassVar[int]
     SOLVENCY_ONLY_FIELD_NUMBER: _ClassVar[int]
     CTX_SEQ_FIELD_NUMBER: _ClassVar[int]
     PROOF_FIELD_NUMBER: _ClassVar[int]
+    HEADROOM_FIELD_NUMBER: _ClassVar[int]
+    HEADROOM_PROOF_FIELD_NUMBER: _ClassVar[int]
     member: str
     solvency_only: bool
     ctx_seq: int
     proof: bytes
-    def __init__(self, member: _Optional[str] = ..., solvency_only: _Optional[bool] = ..., ctx_seq: _Optional[int] = ..., proof: _Optional[bytes] = ...) -> None: ...
+    headroom: bytes
+    headroom_proof: bytes
+    def __init__(self, member: _Optional[str] = ..., solvency_only: _Optional[bool] = ..., ctx_seq: _Optional[int] = ..., proof: _Optional[bytes] = ..., headroom: _Optional[bytes] = ..., headroom_proof: _Optional[bytes] = ...) -> None: ...
 
 class MarginBatch(_message.Message):
     __slots__ = ("cycle", "entries", "signature")

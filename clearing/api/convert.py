@@ -33,14 +33,14 @@ from typing import Any
 
 from google.protobuf.descriptor import FieldDescriptor
 
-from clearing.protocol import maintenance
+from clearing.protocol import headroom
 from clearing.protocol.contracts import CureProof, DefaultOpening, Disclosed, ProRataAllocation, WindowTotal
 from clearing.protocol.errors import InvalidArgument
 from zkp.errors import DecodeError
 from zkp.field import decode_scalar, encode_scalar
 from zkp.group import Point
 
-from . import admin_pb2, common_pb2
+from . import admin_pb2, clearing_pb2, common_pb2
 
 POINT_BYTES = 32
 KEY_BYTES = 32
@@ -221,6 +221,13 @@ def trade_msg(t: dict) -> common_pb2.Trade:
                             commitment=point_bytes(t["T"]))
 
 
+def trade_status_msg(t: dict, seq: int = 0) -> clearing_pb2.TradeStatus:
+    """A trade record -> its TradeStatus (with the short sides of its last
+    pre-trade refusal, issue 14 §1)."""
+    return clearing_pb2.TradeStatus(seq=seq, trade=trade_msg(t), status=t["status"],
+                                    pretrade_refused=list(t.get("pretrade_refused", ())))
+
+
 def side(v) -> str:
     """A wire ``Side`` -> "buy" / "sell" (SIDE_UNSPECIFIED is refused)."""
     s = _SIDES.get(v)
@@ -249,14 +256,36 @@ def account(msg: common_pb2.Account) -> dict:
 
 # -- margin -----------------------------------------------------------------------------
 def margin_entries(msg: common_pb2.MarginBatch) -> list[dict]:
-    return [{"member": e.member, "solvency_only": e.solvency_only, "ctx_seq": e.ctx_seq,
-             "proof": nonempty(e.proof, "proof").hex()} for e in msg.entries]
+    """Wire margin entries -> the engine's dicts; an entry's pre-trade
+    headroom (issue 14 §1) {H, proof} only when both fields are set."""
+    out = []
+    for e in msg.entries:
+        d = {"member": e.member, "solvency_only": e.solvency_only, "ctx_seq": e.ctx_seq,
+             "proof": nonempty(e.proof, "proof").hex()}
+        if e.headroom or e.headroom_proof:
+            d["headroom"] = {"H": point(e.headroom, "headroom", allow_identity=True),
+                             "proof": nonempty(e.headroom_proof, "headroom proof").hex()}
+        out.append(d)
+    return out
 
 
 def margin_batch_msg(cycle: int, entries: Sequence[dict], sig: bytes) -> common_pb2.MarginBatch:
     return common_pb2.MarginBatch(cycle=cycle, signature=sig, entries=[
         common_pb2.MarginEntry(member=e["member"], solvency_only=e["solvency_only"], ctx_seq=e["ctx_seq"],
-                               proof=bytes.fromhex(e["proof"])) for e in entries])
+                               proof=bytes.fromhex(e["proof"]),
+                               headroom=bytes.fromhex(e["headroom"]["H"]) if "headroom" in e else b"",
+                               headroom_proof=bytes.fromhex(e["headroom"]["proof"]) if "headroom" in e else b"")
+        for e in entries])
+
+
+def receipt_headroom(msg) -> dict | None:
+    """A prover Receipt's headroom debit {H_buyer, H_seller, proof} (hex), or
+    None without one (issue 14 §1)."""
+    if not (msg.h_buyer or msg.h_seller or msg.headroom_proof):
+        return None
+    return {"H_buyer": point(msg.h_buyer, "h_buyer", allow_identity=True),
+            "H_seller": point(msg.h_seller, "h_seller", allow_identity=True),
+            "proof": nonempty(msg.headroom_proof, "headroom proof").hex()}
 
 
 def cure_msg(a: CureProof) -> common_pb2.CureProof:
@@ -344,17 +373,22 @@ def scenario_set(msg: admin_pb2.ScenarioSet, instruments: Sequence[str]) -> dict
         terms = {"num": msg.maintenance_num, "den": msg.maintenance_den, "penalty_bps": msg.penalty_bps}
     elif msg.maintenance_num or msg.penalty_bps:
         raise ConversionError("scenario set: maintenance terms need maintenance_den")
-    sid = maintenance.set_id(msg.version, list(instruments), matrix, model, terms)
+    try:
+        sid = headroom.set_id(msg.version, list(instruments), matrix, model, terms, msg.pretrade)
+    except InvalidArgument as exc:
+        raise ConversionError(f"scenario set: {exc}") from None
     out = {"version": msg.version, "matrix": matrix, "id": sid.hex()}
     if model is not None:
         out["model"] = model
     if terms is not None:
         out["maintenance"] = terms
+    if msg.pretrade:
+        out[headroom.KEY] = True  # issue 14 §1
     return out
 
 
 def scenario_set_msg(version: int, matrix: Sequence[Sequence[int]], model: dict | None = None,
-                     terms: Mapping | None = None) -> admin_pb2.ScenarioSet:
+                     terms: Mapping | None = None, pretrade: bool = False) -> admin_pb2.ScenarioSet:
     """The wire scenario set; ``model`` None or {"kind": "scan"} (the scan) or {"kind": "es", "k": k};
     ``terms`` None or the maintenance terms {num, den, penalty_bps} (issue 14 §2)."""
     es = model is not None and model.get("kind") == "es"
@@ -362,12 +396,13 @@ def scenario_set_msg(version: int, matrix: Sequence[Sequence[int]], model: dict 
     return admin_pb2.ScenarioSet(version=version, rows=[admin_pb2.ScenarioSet.Row(pnl=list(r)) for r in matrix],
                                  model="es" if es else "", k=model["k"] if es and model else 0,
                                  maintenance_num=t.get("num", 0), maintenance_den=t.get("den", 0),
-                                 penalty_bps=t.get("penalty_bps", 0))
+                                 penalty_bps=t.get("penalty_bps", 0), pretrade=pretrade)
 
 
 __all__ = [
     "INT_LIMIT", "INTEGER_RANGES", "integer", "amount", "counter", "cap_multiple", "check_integers",
-    "ConversionError", "point", "points", "point_bytes", "scalar", "scalar_bytes", "decimal", "to_decimal",
+    "ConversionError", "trade_status_msg", "receipt_headroom",
+    "point", "points", "point_bytes", "scalar", "scalar_bytes", "decimal", "to_decimal",
     "key", "signature", "request_id", "trade", "trade_msg", "account", "account_msg", "margin_entries",
     "margin_batch_msg", "cure", "cure_msg", "epoch_total", "epoch_total_msg", "default_open", "default_open_msg",
     "default_shares", "default_shares_msg",

@@ -16,12 +16,22 @@ class PushOpeningRequest(_message.Message):
     def __init__(self, trade_id: _Optional[str] = ..., sealed: _Optional[bytes] = ...) -> None: ...
 
 class Receipt(_message.Message):
-    __slots__ = ("trade_id", "signature")
+    __slots__ = ("trade_id", "signature", "h_buyer", "h_seller", "headroom_proof", "refused", "refusal_signature")
     TRADE_ID_FIELD_NUMBER: _ClassVar[int]
     SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    H_BUYER_FIELD_NUMBER: _ClassVar[int]
+    H_SELLER_FIELD_NUMBER: _ClassVar[int]
+    HEADROOM_PROOF_FIELD_NUMBER: _ClassVar[int]
+    REFUSED_FIELD_NUMBER: _ClassVar[int]
+    REFUSAL_SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     trade_id: str
     signature: bytes
-    def __init__(self, trade_id: _Optional[str] = ..., signature: _Optional[bytes] = ...) -> None: ...
+    h_buyer: bytes
+    h_seller: bytes
+    headroom_proof: bytes
+    refused: _containers.RepeatedScalarFieldContainer[str]
+    refusal_signature: bytes
+    def __init__(self, trade_id: _Optional[str] = ..., signature: _Optional[bytes] = ..., h_buyer: _Optional[bytes] = ..., h_seller: _Optional[bytes] = ..., headroom_proof: _Optional[bytes] = ..., refused: _Optional[_Iterable[str]] = ..., refusal_signature: _Optional[bytes] = ...) -> None: ...
 
 class PrepareFundingRequest(_message.Message):
     __slots__ = ("request_id", "member", "amount")
@@ -158,18 +168,20 @@ class ProveDefaultSharesRequest(_message.Message):
     def __init__(self, purpose: _Optional[str] = ...) -> None: ...
 
 class Balances(_message.Message):
-    __slots__ = ("member", "cash", "df", "positions", "due")
+    __slots__ = ("member", "cash", "df", "positions", "due", "headroom")
     MEMBER_FIELD_NUMBER: _ClassVar[int]
     CASH_FIELD_NUMBER: _ClassVar[int]
     DF_FIELD_NUMBER: _ClassVar[int]
     POSITIONS_FIELD_NUMBER: _ClassVar[int]
     DUE_FIELD_NUMBER: _ClassVar[int]
+    HEADROOM_FIELD_NUMBER: _ClassVar[int]
     member: str
     cash: str
     df: str
     positions: _containers.RepeatedScalarFieldContainer[str]
     due: str
-    def __init__(self, member: _Optional[str] = ..., cash: _Optional[str] = ..., df: _Optional[str] = ..., positions: _Optional[_Iterable[str]] = ..., due: _Optional[str] = ...) -> None: ...
+    headroom: str
+    def __init__(self, member: _Optional[str] = ..., cash: _Optional[str] = ..., df: _Optional[str] = ..., positions: _Optional[_Iterable[str]] = ..., due: _Optional[str] = ..., headroom: _Optional[str] = ...) -> None: ...
 
 class ProverStatusRequest(_message.Message):
     __slots__ = ()

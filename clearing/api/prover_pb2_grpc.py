@@ -123,6 +123,10 @@ class ProverServiceServicer:
     def PushOpening(self, request, context):
         """A trade opening sealed to the prover, relayed by the node; the prover
         checks it against the ledger's pending trade and signs a receipt.
+        Under a pre-trade set (issue 14 §1) the receipt carries both sides'
+        headroom debit proof, or -- a side would go below zero -- the signed
+        refusal naming the short sides (no signature then; the node books it as
+        a pretrade-refusal event and the trade stays pending).
         Idempotent per trade id (a repeated push re-signs the same receipt).
         The other RPCs change no ledger state (the node submits what they
         return, with its own request ids); PrepareFunding is idempotent per

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from clearing.api import admin_pb2, admin_pb2_grpc, clearing_pb2, clearing_pb2_grpc, common_pb2, convert
 from clearing.clients.participant import SigningClient, new_request_id
 from clearing.clients.retry import Retrying
-from clearing.protocol import maintenance
+from clearing.protocol import headroom
 from clearing.protocol.messages import (
     admission_message,
     book_lots,
@@ -88,19 +88,20 @@ class Operator(SigningClient):
 
     def settle(self, prices: Sequence[int], matrix: Sequence[Sequence[int]], version: int = 0,
                cycle: int | None = None, request_id: str | None = None, model: dict | None = None,
-               maintenance_terms: dict | None = None) -> int:
+               maintenance_terms: dict | None = None, pretrade: bool = False) -> int:
         """Sign and publish the settlement prices with the scenario set;
         ``model`` None (the scan) or {"kind": "es", "k": k} (issue 13);
-        ``maintenance_terms`` None or {num, den, penalty_bps} (issue 14 §2)."""
+        ``maintenance_terms`` None or {num, den, penalty_bps} (issue 14 §2);
+        ``pretrade`` turns the pre-trade risk limit on (issue 14 §1, scan only)."""
         status = self.status()
         cycle = status.cycle if cycle is None else cycle
         ids = [i.id for i in status.instruments]
-        sid = maintenance.set_id(version, ids, [list(r) for r in matrix], model, maintenance_terms)
+        sid = headroom.set_id(version, ids, [list(r) for r in matrix], model, maintenance_terms, pretrade)
         op_sig = self._sign(settlement_message(cycle, list(prices), sid))
         rid = request_id or f"settle-{cycle}"
         req = admin_pb2.SettleRequest(
             request_id=rid, cycle=cycle, prices=list(prices),
-            scenario_set=convert.scenario_set_msg(version, matrix, model, maintenance_terms),
+            scenario_set=convert.scenario_set_msg(version, matrix, model, maintenance_terms, pretrade),
             operator_signature=op_sig)
         if req.ByteSize() > STAGE_ABOVE_BYTES:
             self._stage_rows(rid, cycle, req.scenario_set.rows)

@@ -197,7 +197,10 @@ class Participant(SigningClient):
 
     def balances(self) -> dict:
         b = self._prover().GetBalances(common_pb2.MemberRequest(member=self.name))
-        return {"cash": int(b.cash), "df": int(b.df), "pos": [int(p) for p in b.positions], "due": int(b.due)}
+        out = {"cash": int(b.cash), "df": int(b.df), "pos": [int(p) for p in b.positions], "due": int(b.due)}
+        if b.headroom:  # issue 14 §1: under a pre-trade set, the member's own headroom H
+            out["headroom"] = int(b.headroom)
+        return out
 
     def status(self) -> dict:
         a = self.account()

@@ -73,6 +73,7 @@ from collections.abc import Callable
 from typing import Any
 
 from clearing.ccp.rules import closeout_loss, mutual_tranches, own_resources
+from clearing.fold import headroom
 from clearing.fold.state import State
 from clearing.protocol import events as ev
 from clearing.protocol.encoding import canonical
@@ -196,6 +197,7 @@ def _book_lots(state: State, seq: int, lots, c, mults: list, alg) -> None:
         lot_vm = (P[i] - c[i]) * mults[i] * q
         w.pos[i] = w.pos[i] + alg.public(q)
         w.cash = w.cash + alg.public(lot_vm)
+        headroom.lot_won(state, w, i, q, lot_vm, alg)  # issue 14 §1
         books["auction_cash"] -= lot_vm
         state.flows["charges"] -= lot_vm
         w.trades[i] += 1
@@ -418,6 +420,7 @@ def _haircut(state: State, seq: int, amounts, total: int, alg) -> None:
     for m, h in zip(dm["survivors"], amounts):
         a = state.members[m]
         a.cash = a.cash - h
+        headroom.sub(a, h)  # issue 14 §1: H - C(h)
         state.vm[m] = state.vm.get(m, alg.zero()) - h
         state.vm[HAIRCUT_POOL] = state.vm.get(HAIRCUT_POOL, alg.zero()) + h
         a.version = seq
@@ -430,6 +433,7 @@ def _haircut(state: State, seq: int, amounts, total: int, alg) -> None:
 def _assessment_pay(state: State, seq: int, e: ev.AssessmentPay, alg) -> None:
     a = state.members[e.member]
     a.cash = a.cash + alg.public(e.amount) - a.due
+    headroom.add(a, alg.public(e.amount) - a.due)  # issue 14 §1
     a.due = None
     a.version = seq
     state.flows["deposits"] += e.amount
@@ -439,6 +443,7 @@ def _assessment_pay(state: State, seq: int, e: ev.AssessmentPay, alg) -> None:
 def _assessment_settle(state: State, seq: int, e: ev.AssessmentSettle, alg) -> None:
     a = state.members[e.member]
     a.cash = a.cash - a.due  # paid from hidden cash: sum(cash + df - due) is unchanged
+    headroom.sub(a, a.due)  # issue 14 §1
     a.due = None
     a.version = seq
 

@@ -211,9 +211,38 @@ def check_receipt_headroom(core: Core, t: dict, b: ev.Receipt) -> None:
         raise InvalidArgument("the headroom debit proof does not verify") from None
 
 
+def check_pretrade_refusal(core: Core, b: ev.PretradeRefusal) -> None:
+    """Issue 14 §1: the prover's signed refusal of a pending trade's debit,
+    against both sides' headroom as the node holds it now (stale:
+    FailedPrecondition).  The node cannot check that a side is short (H is
+    hidden): the signature makes the prover's refusal attributable, which is
+    all a refusal adds -- the prover could always withhold a receipt."""
+    t = _pending(core, b.trade_id)
+    _ident("request id", b.request_id)
+    if not headroom.enabled(core.state.scenario_set or {}):
+        raise FailedPrecondition("a pre-trade refusal without a pre-trade scenario set")
+    if core.state.trades[t["trade_id"]]["receipt"]:
+        raise AlreadyExists("trade already has the prover's receipt")
+    sides = [m for m in (t["buyer"], t["seller"]) if m in b.members]
+    if not b.members or list(b.members) != sides:
+        raise InvalidArgument("a refusal names the trade's short sides, buyer first, each once")
+    buyer, seller = core.state.members[t["buyer"]], core.state.members[t["seller"]]
+    if buyer.headroom is None or seller.headroom is None:
+        raise FailedPrecondition("the trade's sides have no headroom record")
+    for name, v in (("H_buyer", b.H_buyer), ("H_seller", b.H_seller)):
+        _hexbytes(name, v, 32)
+    if (b.H_buyer, b.H_seller) != (buyer.headroom.encode().hex(), seller.headroom.encode().hex()):
+        raise FailedPrecondition("the refusal is for a stale headroom; the prover answers again on a retry")
+    if core.state.trades[t["trade_id"]].get("pretrade_refused_at") == [b.H_buyer, b.H_seller]:
+        raise AlreadyExists("the trade was already refused against this headroom")
+    _verify_sig(core._cfg()["keys"]["prover"], headroom.refusal_message(t, b.members, b.H_buyer, b.H_seller),
+                b.sig, "the prover service")
+
+
 #: event kind -> its check ``(core, event) -> None`` (raises on a refusal)
 CHECKS: dict[str, Callable[[Core, Any], None]] = {
     "trade": check_trade,
     "affirm": check_affirm,
     "receipt": check_receipt,
+    "pretrade-refusal": check_pretrade_refusal,
 }

@@ -4,7 +4,8 @@ statement builders.  Wired at engine level: the fold
 (:mod:`clearing.fold.headroom`), the node's checks (margin-batch entries'
 ``headroom`` {H, proof}, the receipt's ``headroom`` {H_buyer, H_seller,
 proof}) and the prover's custody (it commits H at the margin run and proves
-the debit with the receipt).  Not yet in the services / proto.
+the debit with the receipt, or signs a refusal), and the services
+(ProverService.PushOpening's Receipt carries the debit or the refusal).
 
 Format.  A scenario set (the ``settle`` event's ``scenario_set``, the
 operator's signed set) may carry ``"pretrade": true``.  Absent: no
@@ -40,7 +41,24 @@ Rules (for the wiring; :mod:`zkp.headroom` has the relations).
   back if the trade expires un-novated, carried over a margin run while the
   trade is pending).  Without it (the prover refuses: "pre-trade headroom
   exhausted") the trade is not novated.
-* Withdrawal w: H <- H - w*G; df-fund filing: H <- H + df - df'.
+* Refusal: when a side would go negative the prover signs a **refusal**
+  (:func:`refusal_message`: the trade tuple's hash, the short sides'
+  member ids -- buyer first --, and both sides' current H as the node holds
+  them) instead of a receipt; the node checks it against the pending trade
+  and both current H and books a ``pretrade-refusal`` event (public: the
+  trade id and which side was short, one bit about that member's hidden
+  headroom; docs/leakage.md).  The trade stays pending (its opening is not
+  kept by the prover): a deposit by a short side, or the next margin run,
+  lets the node push it again; it expires un-novated at the cycle's close
+  otherwise.  A refusal against the same H twice is one event (the node's
+  request id is derived from the trade id and both H).
+* Deposit d by a member not under a call: H <- H + d*G (a cure deposit of
+  a called member, whose H is 0 until the next run, does not raise it:
+  its excess after the cure is below the deposit).
+* Withdrawal w: H <- H - w*G; df-fund filing: H <- H + df - df';
+  assessment paid from cash (public due): H <- H - due*G; VM gains haircut
+  (committed h_j): H <- H - C(h_j).  Every debit of hidden cash between two
+  runs is a debit of H, so H never exceeds the member's excess.
 """
 from __future__ import annotations
 
@@ -143,6 +161,14 @@ def debited(H_buyer: Point, H_seller: Point, T: Point, w: int, vm: int) -> tuple
     return H_buyer + T * (vm - w), H_seller + T * (-vm - w)
 
 
+def refusal_message(trade: Mapping, members: Sequence[str], H_buyer: str, H_seller: str):
+    """The prover's signed refusal of a trade's debit: the trade, the short
+    sides (buyer first) and both sides' H (hex) it was refused against."""
+    return "pretrade-refusal", [("trade-id", trade["trade_id"]), ("trade", sha256(trade_tuple(trade))),
+                                ("members", list(members)), ("H-buyer", bytes.fromhex(H_buyer)),
+                                ("H-seller", bytes.fromhex(H_seller))]
+
+
 def receipt_message(trade: Mapping, headroom_proof: bytes | None = None):
     """The prover's receipt; with the limit on, it covers the headroom proof."""
     if headroom_proof is None:
@@ -152,4 +178,4 @@ def receipt_message(trade: Mapping, headroom_proof: bytes | None = None):
 
 
 __all__ = ["KEY", "EXHAUSTED", "enabled", "set_id", "set_id_of", "worst_impacts", "plain_margin", "member_statement",
-           "headroom_statement", "novation_vm", "debit_statement", "debited", "receipt_message"]
+           "headroom_statement", "novation_vm", "debit_statement", "debited", "refusal_message", "receipt_message"]

@@ -114,6 +114,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         done = self.node.prove_once(rid, context, ask,
                                     lambda e, answer: e.submit_margin_batch(request.cycle, *answer, rid),
                                     precheck=lambda e: _check_margin_phase(e, request.cycle))
+        self.node.push_refused()  # issue 14 §1: a new H for every member
         return common_pb2.MarginResults(seq=done["seq"], results=done["results"])
 
     @rpc.unary

@@ -85,6 +85,7 @@ import logging
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 
 import grpc
@@ -266,23 +267,23 @@ class ClearingNode:
         try:
             reply = self.prover.PushOpening(prover_pb2.PushOpeningRequest(trade_id=trade_id, sealed=sealed),
                                             timeout=timeout)
-            sig = convert.signature(reply.signature)
-            rid = replay.derived_id("rcpt", trade_id)
+            answer = _prover_answer(trade_id, reply)
 
             def book(e: Engine) -> dict:
                 try:
-                    e.receipt(trade_id, sig, rid)
+                    answer(e)
                 except EngineError:
                     if _owed_opening(e, trade_id) is not None:
                         raise
                 return e.trade(trade_id)
 
             t = self.run(book)
-            with self._pushes_lock:
-                self._booked[trade_id] = None
-                if len(self._booked) > BOOKED_KEPT:
-                    self._booked.popitem(last=False)
-            return clearing_pb2.TradeStatus(seq=seq, trade=convert.trade_msg(t), status=t["status"])
+            if not reply.refused:  # a refused trade may be pushed again (after a deposit or the next run)
+                with self._pushes_lock:
+                    self._booked[trade_id] = None
+                    if len(self._booked) > BOOKED_KEPT:
+                        self._booked.popitem(last=False)
+            return convert.trade_status_msg(t, seq)
         except (grpc.RpcError, rpc.Abort, EngineError) as exc:
             if self.receipt_owed(trade_id):
                 code, _ = rpc.status_of(exc)
@@ -326,7 +327,21 @@ class ClearingNode:
 
     def trade_status(self, trade_id: str, seq: int = 0) -> clearing_pb2.TradeStatus:
         t = self.run(lambda e: e.trade(trade_id))
-        return clearing_pb2.TradeStatus(seq=seq, trade=convert.trade_msg(t), status=t["status"])
+        return convert.trade_status_msg(t, seq)
+
+    def push_refused(self, member: str | None = None) -> None:
+        """Queue the pending trades refused for lack of pre-trade headroom
+        (issue 14 §1) -- those of ``member`` after its deposit, or all of
+        them after a margin run -- for the prover to answer again against
+        the new H (a refusal against the same H is one event: its request id
+        is derived from both H)."""
+        def refused(e: Engine) -> list[str]:
+            return sorted(tid for tid, t in e.state.trades.items()
+                          if t["status"] == "pending" and not t.get("receipt") and t.get("pretrade_refused")
+                          and (member is None or member in (t["buyer"], t["seller"])))
+        tids = self.run(refused)
+        if tids:
+            self.receipts.add_all(tids)
 
     def receipt_owed(self, trade_id: str) -> bool:
         """The trade is pending without the prover's receipt."""
@@ -346,12 +361,27 @@ class ClearingNode:
         try:
             reply = self.prover.PushOpening(prover_pb2.PushOpeningRequest(trade_id=trade_id, sealed=sealed),
                                             timeout=timeout)
-            sig = convert.signature(reply.signature)
-            rid = replay.derived_id("rcpt", trade_id)
-            self.run(lambda e: e.receipt(trade_id, sig, rid))
+            self.run(_prover_answer(trade_id, reply))
         except (grpc.RpcError, rpc.Abort, EngineError):
             if self.receipt_owed(trade_id):
                 raise
+
+
+def _prover_answer(trade_id: str, reply) -> Callable[[Engine], dict]:
+    """The engine call booking the prover's answer to a pushed opening: its
+    receipt (with the headroom debit under a pre-trade set), or its signed
+    refusal of the debit (issue 14 §1), under node-derived request ids."""
+    if reply.refused:
+        H_buyer = convert.point(reply.h_buyer, "h_buyer", allow_identity=True)
+        H_seller = convert.point(reply.h_seller, "h_seller", allow_identity=True)
+        sig = convert.signature(reply.refusal_signature)
+        rid = replay.derived_id("refusal", trade_id, H_buyer, H_seller)
+        members = list(reply.refused)
+        return lambda e: e.pretrade_refusal(trade_id, members, H_buyer, H_seller, sig, rid)
+    sig = convert.signature(reply.signature)
+    debit = convert.receipt_headroom(reply)
+    rid = replay.derived_id("rcpt", trade_id)
+    return lambda e: e.receipt(trade_id, sig, rid, headroom=debit)
 
 
 def _owed_opening(e: Engine, trade_id: str) -> bytes | None:
@@ -444,6 +474,7 @@ class ClearingServicer(clearing_pb2_grpc.ClearingServiceServicer):
         res = self.node.once(request.member, request.request_id, "deposit", (request.member, request.amount),
                              lambda e: e.deposit(request.member, request.amount, request.cycle,
                                                  convert.signature(request.signature), request.request_id))
+        self.node.push_refused(request.member)  # issue 14 §1: the cure of a pre-trade refusal
         return common_pb2.Ack(seq=res["seq"])
 
     def _proved(self, request, context, caller, kind: str, key: tuple, submit) -> common_pb2.Ack:

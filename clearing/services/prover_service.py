@@ -66,6 +66,7 @@ from clearing.services.follower import FollowError, follow
 from clearing.services.pki import PkiError, dask_tls, load_config, load_identity
 from prover.custody import thin
 from prover.custody.df_sizing import prove_df_size
+from prover.custody.headroom import HeadroomRefused
 from prover.custody.sealed_store import SealedStore, check_key_file
 from prover.custody.witness import Divergence, WitnessStore
 from prover.distributed import DEFAULT_DEADLINE, DaskConfigError, DaskProver, tls_security
@@ -230,13 +231,23 @@ class ProverServicer(prover_pb2_grpc.ProverServiceServicer):
         w = self.node.witness
 
         def go():
-            again = w.receipt_again(request.trade_id)  # a retried push: the opening is already held
-            if again is not None:
-                return again
-            return w.receive_opening(request.trade_id, convert.nonempty(request.sealed, "sealed opening"))
+            try:
+                again = w.receipt_again(request.trade_id)  # a retried push: the opening is already held
+                if again is None:
+                    again = w.receive_opening(request.trade_id, convert.nonempty(request.sealed, "sealed opening"))
+            except HeadroomRefused as r:  # issue 14 §1: the signed refusal, an answer
+                return r, None
+            return again, w.headroom_debit(request.trade_id)
 
-        sig = self.node.guarded(go)
-        return prover_pb2.Receipt(trade_id=request.trade_id, signature=sig)
+        out, d = self.node.guarded(go)
+        if isinstance(out, HeadroomRefused):
+            return prover_pb2.Receipt(trade_id=request.trade_id, h_buyer=bytes.fromhex(out.H_buyer),
+                                      h_seller=bytes.fromhex(out.H_seller), refused=list(out.members),
+                                      refusal_signature=out.sig)
+        if d is None:
+            return prover_pb2.Receipt(trade_id=request.trade_id, signature=out)
+        return prover_pb2.Receipt(trade_id=request.trade_id, signature=out, h_buyer=bytes.fromhex(d["H_buyer"]),
+                                  h_seller=bytes.fromhex(d["H_seller"]), headroom_proof=bytes.fromhex(d["proof"]))
 
     @rpc.unary
     def PrepareFunding(self, request, context, caller):
@@ -358,8 +369,10 @@ class ProverServicer(prover_pb2_grpc.ProverServiceServicer):
             return w.balances(request.member), w.due(request.member)
 
         bal, due = self.node.guarded(go)
+        h = bal.get("headroom")
         return prover_pb2.Balances(member=request.member, cash=str(bal["cash"]), df=str(bal["df"]),
-                                   positions=[str(p) for p in bal["pos"]], due=str(due))
+                                   positions=[str(p) for p in bal["pos"]], due=str(due),
+                                   headroom="" if h is None else str(h))
 
     # -- thin members (prover.custody.thin): only the member itself ------------------
     @rpc.unary

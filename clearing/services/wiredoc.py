@@ -87,6 +87,8 @@ MESSAGE_NOTES: dict[str, tuple[str, str]] = {
     "affirmation": ("member (the counterparty)", "to affirm: `AffirmTradeRequest.signature`, `affirm.sig`"),
     "prover-receipt": ("prover", "after opening the relayed opening and checking it against T: "
                                  "`Receipt.signature`, `receipt.sig`"),
+    "pretrade-refusal": ("prover", "instead of a receipt, when a side of the trade lacks pre-trade headroom "
+                                   "(issue 14 §1): `Receipt.refusal_signature`, `pretrade-refusal.sig`"),
     "scenario-set": ("nobody (hashed, never signed itself)",
                      "SHA-256 of its canonical tuple is the scenario-set id, signed inside `settlement`; the "
                      "instruments are the genesis instrument ids in order (not sent in `SettleRequest`)"),
@@ -135,6 +137,11 @@ FIELD_NOTES: dict[tuple[str, str], str] = {
                     "raw here)",
     ("affirmation", "trade"): "SHA-256 of the canonical bytes of the `trade` tuple",
     ("prover-receipt", "trade"): "SHA-256 of the canonical bytes of the `trade` tuple",
+    ("prover-receipt", "headroom-proof"): "SHA-256 of the headroom debit proof bytes",
+    ("pretrade-refusal", "trade"): "SHA-256 of the canonical bytes of the `trade` tuple",
+    ("pretrade-refusal", "members"): "the short sides, buyer first",
+    ("pretrade-refusal", "H-buyer"): "the buyer's headroom commitment C(H) it was refused against, 32-byte point",
+    ("pretrade-refusal", "H-seller"): "the seller's headroom commitment, 32-byte point",
     ("scenario-set", "instruments"): "genesis instrument ids, in genesis order",
     ("scenario-set", "matrix"): "rows S x I of per-contract P&L (signed ints); in a scan set row 0 is all zeros",
     ("settlement", "scenario-set"): "the scenario-set id: SHA-256 of the canonical `scenario-set` tuple",
@@ -294,6 +301,7 @@ EVENT_NOTES: dict[str, tuple[str, str]] = {
     "trade": ("trade", "ClearingService.SubmitTrade"),
     "affirm": ("affirmation", "ClearingService.AffirmTrade"),
     "receipt": ("prover-receipt", "the node, after ProverService.PushOpening"),
+    "pretrade-refusal": ("pretrade-refusal", "the node, after ProverService.PushOpening answers with a refusal"),
     "settle": ("settlement", "AdminService.Settle"),
     "margin-batch": ("margin-batch", "AdminService.RunMargin"),
     "margin-cure": ("margin-proof", "ClearingService.RequestCure"),

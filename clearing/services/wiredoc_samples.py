@@ -146,12 +146,19 @@ class MessageSample:
                 fields += [("maintenance-num", terms["num"]), ("maintenance-den", terms["den"]),
                            ("penalty-bps", terms["penalty_bps"])]
             return "scenario-set", fields
+        if self.function in ("headroom.refusal", "headroom.receipt"):  # issue 14 §1: clearing.protocol.headroom
+            from clearing.protocol import headroom
+
+            fn_h = headroom.receipt_message if self.function == "headroom.receipt" else headroom.refusal_message
+            return fn_h(**self.args)
         fn: Callable[..., tuple[str, list]] = getattr(m, self.function)
         return fn(**self.args)
 
 
 #: variant -> when a kind takes that shape
 VARIANT_TEXT = {
+    "pre-trade headroom": "under a scenario set with `pretrade` (issue 14 §1) the receipt also covers the "
+                          "headroom debit proof: `headroom-proof` (SHA-256 of the proof bytes) follows",
     "maintenance terms": "the scenario set carries maintenance terms (issue 14 §2: the ratio mu = num/den and "
                          "the liquidation penalty rate in bps): `maintenance-num`, `maintenance-den` and "
                          "`penalty-bps` follow in the id's tuple; a set without them hashes as before",
@@ -207,6 +214,11 @@ def message_samples() -> list[MessageSample]:
         MessageSample("trade_message", "A", {"trade": trade}),
         MessageSample("affirmation_message", "B", {"trade": trade, "member": "B"}),
         MessageSample("receipt_message", PROVER, {"trade": trade}),
+        MessageSample("headroom.receipt", PROVER, {"trade": trade, "headroom_proof": filler("debit", 96)},
+                      variant="pre-trade headroom"),
+        MessageSample("headroom.refusal", PROVER, {"trade": trade, "members": ["B"],
+                                                  "H_buyer": _point_hex("headroom-A"),
+                                                  "H_seller": _point_hex("headroom-B")}),
         MessageSample("scenario_set", OPERATOR, {"version": SCENARIO_VERSION, "instruments": INSTRUMENT_IDS,
                                                  "matrix": SCENARIO_MATRIX}),
         *([MessageSample("scenario_set", OPERATOR, {"version": SCENARIO_VERSION + 1, "instruments": INSTRUMENT_IDS,
@@ -331,6 +343,8 @@ def event_samples() -> list[dict]:
         {"kind": "trade", "trade": trade, "proof": proof("trade"), "request_id": "trade-1", "sig": _sig("trade")},
         {"kind": "affirm", "trade_id": "t-1", "member": "B", "request_id": "aff-1", "sig": _sig("affirm")},
         {"kind": "receipt", "trade_id": "t-1", "request_id": "rcpt.1", "sig": _sig("receipt")},
+        {"kind": "pretrade-refusal", "trade_id": "t-2", "members": ["B"], "H_buyer": _point_hex("headroom-A"),
+         "H_seller": _point_hex("headroom-B"), "request_id": "refusal.1", "sig": _sig("refusal")},
         {"kind": "settle", "cycle": 3, "prices": [501000, 13020],
          "scenario_set": {"version": SCENARIO_VERSION, "matrix": SCENARIO_MATRIX,
                           "id": m.scenario_set_id(SCENARIO_VERSION, INSTRUMENT_IDS, SCENARIO_MATRIX).hex()},

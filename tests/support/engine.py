@@ -190,6 +190,15 @@ class Sim:
         self.sync()
         return res
 
+    def book_refusal(self, refused):
+        """Book the prover's signed pre-trade refusal (a
+        :class:`prover.custody.headroom.HeadroomRefused`) as the node would."""
+        self.last_rid = self.rid("refusal")
+        res = self.engine.pretrade_refusal(refused.trade_id, refused.members, refused.H_buyer, refused.H_seller,
+                                           refused.sig, self.last_rid)
+        self.sync()
+        return res
+
     # -- cycle ------------------------------------------------------------------------------
     def settle(self, prices, matrix, version=None, model=None, maintenance=None, pretrade=False):
         """``model``: None (the scan) or {"kind": "es", "k": k} (issue 13);

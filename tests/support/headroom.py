@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from prover.custody.headroom import HeadroomRefused
 from support.engine import INSTRUMENTS, MATRIX, Sim, basic_sim
 
 PRICES = [i["price0"] for i in INSTRUMENTS]
@@ -19,6 +20,12 @@ def headroom_run(base: Path) -> Sim:
     sim.margin()
     sim.close()
     assert sim.trade("h1", "A", "B", "ESX", 1, PRICES[0])["status"] == "novated"
+    try:  # beyond A's headroom: the prover's signed refusal, booked (pretrade-refusal)
+        sim.trade("h2", "A", "B", "ESX", 10**4, PRICES[0])
+    except HeadroomRefused as refused:
+        sim.book_refusal(refused)
+    else:  # pragma: no cover - the ledger must hold a refusal
+        raise AssertionError("h2 should have been refused")
     return sim
 
 

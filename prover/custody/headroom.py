@@ -1,0 +1,91 @@
+"""The prover's side of the pre-trade limit at a receipt (issue 14 §1,
+:mod:`clearing.protocol.headroom`): the debit proof of both sides, or a
+signed refusal naming the short sides.
+
+For a pending trade whose opening (q, rho) the store just checked, with
+both sides' headroom openings H_b, H_s, the public worst impact w_i and
+the side's novation VM vm (clearing.fold.headroom.terms):
+
+    H_b' = H_b + (vm - w_i)*q,   H_s' = H_s + (-vm - w_i)*q.
+
+Both >= 0 (as integers; each below 2^64): the :class:`zkp.headroom.HeadroomDebit`
+proof, kept with both H (hex) for the receipt event, and the receipt
+signature covering it.  Otherwise no proof is attempted (the prover never
+proves a false debit): :class:`HeadroomRefused` carries the short sides
+(buyer first), both current H and the prover's signature over
+:func:`clearing.protocol.headroom.refusal_message` -- the node books it as
+a ``pretrade-refusal`` event.  The refusal reveals which side is short (one
+bit about its hidden H, docs/leakage.md); nothing else leaves: no value is
+logged or put in a message.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from clearing.fold import headroom as headroom_fold
+from clearing.fold.state import State
+from clearing.protocol import headroom, signing
+from prover.custody.errors import Refused
+from prover.headroom import prove_debit
+from zkp.errors import ProvingError
+from zkp.field import to_signed
+from zkp.generators import generators
+from zkp.pedersen import Opening
+from zkp.statements import StatementError
+
+#: an H' must be below this to be proven (the debit's range)
+_BOUND = 1 << 64
+
+
+class HeadroomRefused(Refused):
+    """A side would go below zero: the signed refusal (public: the trade,
+    the short sides, both sides' H as points)."""
+
+    def __init__(self, trade_id: str, members: tuple[str, ...], H_buyer: str, H_seller: str, sig: bytes):
+        super().__init__(headroom.EXHAUSTED)
+        self.trade_id, self.members, self.H_buyer, self.H_seller, self.sig = trade_id, members, H_buyer, H_seller, sig
+
+
+@dataclass(frozen=True)
+class Debit:
+    """A receipt's headroom debit: {H_buyer, H_seller, proof} (hex) and the receipt signature."""
+
+    debit: dict
+    sig: bytes
+
+
+def short_sides(state: State, trade: dict, q: int) -> tuple[str, ...]:
+    """The sides whose H' would fall outside [0, 2^64), buyer first."""
+    w, vm = headroom_fold.terms(state, trade)
+    out = []
+    for side, v in ((trade["buyer"], vm), (trade["seller"], -vm)):
+        h = state.members[side].headroom
+        after = None if h is None else to_signed(h.value) + (v - w) * q
+        if after is None or not 0 <= after < _BOUND:
+            out.append(side)
+    return tuple(out)
+
+
+def receipt(state: State, sk, trade_id: str, trade: dict, op: Opening, rng=None) -> Debit:
+    """The debit proof and receipt signature, or :class:`HeadroomRefused`."""
+    gens = generators()
+    hb, hs = state.members[trade["buyer"]].headroom, state.members[trade["seller"]].headroom
+    Hb = gens.commit(hb.value, hb.blinding).encode().hex() if hb is not None else ""
+    Hs = gens.commit(hs.value, hs.blinding).encode().hex() if hs is not None else ""
+    short = short_sides(state, trade, to_signed(op.value))
+    if short:
+        sig = signing.sign(sk, *headroom.refusal_message(trade, short, Hb, Hs))
+        raise HeadroomRefused(trade_id, short, Hb, Hs, sig)
+    w, vm = headroom_fold.terms(state, trade)
+    try:
+        st = headroom.debit_statement(state.cycle, state.cycle_seq, trade, gens.commit(hb.value, hb.blinding),
+                                      gens.commit(hs.value, hs.blinding), w, vm)
+        proof = prove_debit(st, hb, hs, op, rng=rng).to_bytes()
+    except (ProvingError, StatementError):  # pragma: no cover - short_sides decided it; kept as a guard
+        sig = signing.sign(sk, *headroom.refusal_message(trade, (trade["buyer"], trade["seller"]), Hb, Hs))
+        raise HeadroomRefused(trade_id, (trade["buyer"], trade["seller"]), Hb, Hs, sig) from None
+    debit = {"H_buyer": st.H_buyer.encode().hex(), "H_seller": st.H_seller.encode().hex(), "proof": proof.hex()}
+    return Debit(debit, signing.sign(sk, *headroom.receipt_message(trade, proof)))
+
+
+__all__ = ["HeadroomRefused", "Debit", "short_sides", "receipt"]
