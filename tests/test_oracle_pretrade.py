@@ -358,12 +358,23 @@ def test_format_round_trip_and_accessor():
     (lambda d: d["variants"]["normal"].update(intraday_marks=[[2, [97_050, True]]]), "expected an integer"),
     (lambda d: d["variants"]["normal"].update(intraday_marks=[[2]]), "expected 2 entries"),
     (lambda d: d["variants"]["normal"].update(intraday_marks={"2": [97_050, 50_200]}), "expected a list"),
+    (lambda d: d["margin_scenarios"].update(maintenance={"ratio": "0.8", "penalty_bps": 50}),
+     "not defined with a maintenance tier"),
 ])
 def test_format_negatives(edit, match):
     d = packaged()
     edit(d)
     with pytest.raises(ScenarioError, match=match):
         load_scenario(d)
+
+
+def test_pretrade_with_maintenance_without_intraday_runs():
+    d = packaged()
+    d["margin_scenarios"]["maintenance"] = {"ratio": "0.8", "penalty_bps": 50}
+    del d["variants"]["normal"]["intraday_marks"]
+    sc = load_scenario(d)
+    assert scenario_pretrade(sc) and sc.margin_scenarios.maintenance is not None
+    assert load_scenario(sc.to_dict()) == sc
 
 
 def test_format_off_tick_mark():

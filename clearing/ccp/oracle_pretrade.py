@@ -47,7 +47,8 @@ the member reads its own).
    else "call") and cures by a deposit of c rounded up to the grid, at most
    its liquidity; H = 0.  Restriction: a scenario in which an intraday call
    exceeds the member's remaining liquidity is refused (OracleError): an
-   intraday default is not modelled.  No maintenance check intraday.
+   intraday default is not modelled.  (The format refuses intraday runs
+   with a maintenance tier: an intraday liquidation is not defined.)
    Recorded {day, marks: [M_i per instrument], results: {member: "pass" |
    "call" | "payment"}, cures: [[member, deposit]]} in ``intraday``.
 6. ``headroom_end`` of a day: {member: H} of the active members at the end

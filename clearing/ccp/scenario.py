@@ -104,7 +104,8 @@ no limit, files and sets unchanged): the operator's published set carries
 ``"pretrade": true`` (:func:`scenario_pretrade`).  Scan model only.  A
 variant may then carry ``intraday_marks``: [[day, [mark per instrument]]]
 with 1 <= day < the variant's days, days strictly increasing (at most one
-intraday run per day), marks positive prices on the instrument's tick grid.
+intraday run per day), marks positive prices on the instrument's tick grid;
+not with a maintenance tier (an intraday liquidation is not defined).
 The rules (the oracle's: :mod:`clearing.ccp.oracle_pretrade`): headroom H
 per member, set at each margin run, debited by every novation by its worst
 scenario impact, a refused trade cured by a deposit on the grid; intraday
@@ -581,7 +582,7 @@ def _validate(d: Any) -> Scenario:
             settlement_prices=tuple(sp),
             close_out_prices=tuple(_price(x, f"{p}.close_out_prices[{i}]", instruments[i].tick)
                                    for i, x in enumerate(cp)),
-            intraday_marks=_intraday_marks(v, p, instruments, len(sp), margin_scenarios.pretrade),
+            intraday_marks=_intraday_marks(v, p, instruments, len(sp), margin_scenarios),
         )
     min_days = min(v.days for v in variants.values())
 
@@ -715,13 +716,15 @@ def _margin_scenarios(v: Any, instruments: list[Instrument]) -> MarginScenarios:
 
 
 def _intraday_marks(v: Mapping, p: str, instruments: list[Instrument], days: int,
-                    pretrade: bool) -> tuple[tuple[int, tuple[int, ...]], ...]:
+                    ms: MarginScenarios) -> tuple[tuple[int, tuple[int, ...]], ...]:
     """A variant's optional ``intraday_marks`` [[day, [mark per instrument]]] (module docstring)."""
     if "intraday_marks" not in v:
         return ()
     p = f"{p}.intraday_marks"
-    if not pretrade:
+    if not ms.pretrade:
         raise ScenarioError(f"{p}: intraday runs need the pre-trade limit (margin_scenarios.pretrade)")
+    if ms.maintenance is not None:
+        raise ScenarioError(f"{p}: intraday runs are not defined with a maintenance tier")
     out: list[tuple[int, tuple[int, ...]]] = []
     for k, entry in enumerate(_list(v["intraday_marks"], p, max_len=MAX_DAYS)):
         day, marks = _list(entry, f"{p}[{k}]", exact=2)
