@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from clearing.ccp.rules import variation_margin as public_vm
-from clearing.fold import default, df_sizing, headroom, liquidation
+from clearing.fold import default, df_sizing, headroom, intraday, liquidation
 from clearing.fold.state import Account, State, _deepcopy_json
 from clearing.protocol import events as ev
 from clearing.protocol.errors import (
@@ -72,7 +72,8 @@ def _deposit(state: State, seq: int, e: ev.Deposit, alg) -> None:
     a.cash = a.cash + alg.public(e.amount)
     a.version = seq
     state.flows["deposits"] += e.amount
-    headroom.add(a, alg.public(e.amount))  # issue 14 §1: H + d*G
+    if a.status == STATUS_ACTIVE:  # issue 14 §1: H + d*G (a called member's cure deposit: H stays 0)
+        headroom.add(a, alg.public(e.amount))
     default.post_collateral(state, e.member, e.amount)  # per member, for the gross loss (issue 14)
 
 
@@ -159,6 +160,7 @@ def _settle(state: State, seq: int, e: ev.Settle, alg) -> None:
     state.prices = list(e.prices)
     state.scenario_set = _deepcopy_json(e.scenario_set)
     headroom.on_settle(state, alg)  # issue 14 §1: H = 0 + deposits before the first run
+    intraday.on_settle(state)  # issue 14 §1: a settle clears the intraday basis
     state.phase = "margin"
     state.margin, state.margin_done = {}, False
 
@@ -228,4 +230,6 @@ FOLDS: dict[str, Callable[[State, int, Any, Any], None]] = {
     **default.FOLDS,
     **liquidation.FOLDS,  # liquidate; its dm-closeout wraps default's (issue 14 §2)
     **df_sizing.FOLDS,
+    **intraday.FOLDS,  # intraday, intraday-batch (issue 14 §1)
+    **headroom.FOLDS,  # pretrade-refusal (issue 14 §1)
 }

@@ -13,13 +13,25 @@ Rules, on the commitments the fold already holds (node) or their openings
   no entry: no headroom until a deposit or the next run); then the open
   reservations (pending trades with a debit) are applied again, so they
   carry over the run until the trade novates or expires;
-* deposit d: H + d*G; withdrawal w: H - w*G; df-fund: H + df - df';
+* deposit d by an active member: H + d*G (a called member's cure deposit
+  leaves H at 0); withdrawal w: H - w*G; df-fund: H + df - df';
+  assessment paid (assessment-pay: H + a*G - C(due); assessment-settle:
+  H - C(due)); VM gains haircut: H - C(h); an auction lot won at c: H +
+  (lot VM - w_i*|q|)*G (the lot's VM and its worst impact, both public);
 * receipt with a headroom debit: H_buyer + (vm - w_i)*T, H_seller +
   (-vm - w_i)*T with vm = (c_i - p)*m at the receipt (c_i the last
-  settlement price) and w_i the set's worst impact; the trade record keeps
+  settlement price; while an intraday basis is in force, c_i is the
+  intraday mark M_i, clearing.protocol.intraday -- the VM booked into cash
+  at novation stays (c_i - p)*m*q) and w_i the signed (unshifted) set's
+  worst impact; the trade record keeps
   the public pair ``headroom_debit`` [w_i, vm] so that
 * close: a trade that expires un-novated with a debit gets it back
-  (the exact inverse).
+  (the exact inverse);
+* pretrade-refusal: the trade record keeps the short sides
+  (``pretrade_refused``) and the H pair refused against
+  (``pretrade_refused_at``: one refusal per pair), and ``books["pretrade_refusals"]`` gains one
+  {member, trade_id} per short side (public; the report's
+  ``pretrade_refusals``).  H is unchanged.
 """
 from __future__ import annotations
 
@@ -80,7 +92,9 @@ def terms(state: State, t: dict) -> tuple[int, int]:
     mult = state.cfg()["instruments"][i]["multiplier"]
     assert state.scenario_set is not None
     w = protocol.worst_impacts(state.scenario_set)[i]
-    return w, protocol.novation_vm(t["price"], state.prices[i], mult)
+    from clearing.fold.intraday import mark  # issue 14 §1: under an intraday basis, the VM at the mark
+    m = mark(state, i)
+    return w, protocol.novation_vm(t["price"], state.prices[i] if m is None else m, mult)
 
 
 def _shift(state: State, t: dict, w: int, vm: int, sign: int, alg) -> None:
@@ -106,4 +120,32 @@ def give_back(state: State, t: dict, alg) -> None:
         _shift(state, t, w, vm, -1, alg)
 
 
-__all__ = ["enabled", "add", "sub", "admitted", "on_settle", "reset", "terms", "debit", "give_back"]
+def lot_won(state: State, a: Account, instrument: int, quantity: int, lot_vm: int, alg) -> None:
+    """An auction lot won by a survivor: its VM in, its worst impact out."""
+    if a.headroom is not None and enabled(state):
+        assert state.scenario_set is not None
+        w = protocol.worst_impacts(state.scenario_set)[instrument]
+        a.headroom = a.headroom + alg.public(lot_vm - w * abs(quantity))
+
+
+#: the public books' list of refusals (absent until the first one)
+REFUSALS = "pretrade_refusals"
+
+
+def refused(state: State, seq: int, e, alg) -> None:
+    """A ``pretrade-refusal`` event: the short sides on the trade and in the books."""
+    t = dict(state.trades[e.trade_id], pretrade_refused=list(e.members), pretrade_refused_at=[e.H_buyer, e.H_seller])
+    state.trades[e.trade_id] = t
+    rows = state.books.setdefault(REFUSALS, [])
+    rows.extend({"member": m, "trade_id": e.trade_id} for m in e.members)
+
+
+def refusals(state: State) -> list[dict]:
+    """Every refusal so far, in ledger order [{member, trade_id}]."""
+    return [dict(r) for r in state.books.get(REFUSALS, [])]
+
+
+FOLDS = {"pretrade-refusal": refused}
+
+__all__ = ["enabled", "add", "sub", "admitted", "on_settle", "reset", "terms", "debit", "give_back", "lot_won",
+           "REFUSALS", "refused", "refusals", "FOLDS"]

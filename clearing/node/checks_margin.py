@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from clearing.fold.intraday import margin_basis
 from clearing.protocol import events as ev
 from clearing.protocol import headroom, signing
 from clearing.protocol.encoding import content_hash
@@ -53,19 +54,21 @@ if TYPE_CHECKING:
     from clearing.node.core import Core
 
 
-def margin_results(core: Core, cycle: int, entries: Sequence[Mapping]) -> dict:
+def margin_results(core: Core, cycle: int, entries: Sequence[Mapping], scenario_set: dict | None = None) -> dict:
     """Verify a cycle's margin proofs as one batch; name the culprits.
 
     Returns {member: "pass" | "call" | "payment"} for every member that is
     not in default: full proof verified -> pass; solvency-only proof
-    verified -> call; no (valid) proof -> payment default candidate."""
+    verified -> call; no (valid) proof -> payment default candidate.
+    ``scenario_set``: the set the statements are built over (default: the
+    set in force; an intraday run's derived set, issue 14 §1)."""
+    ss = core.state.scenario_set if scenario_set is None else scenario_set
     items, owners = [], []
     for e in entries:
         a = core.state.members[e["member"]]
         if e["ctx_seq"] != a.version:
             continue  # stale: treated as no proof
-        st = margin_statement(cycle, a.version, e["member"], a.cash, a.pos, core.state.scenario_set,
-                              e["solvency_only"])
+        st = margin_statement(cycle, a.version, e["member"], a.cash, a.pos, ss, e["solvency_only"])
         try:
             pr = StatementProof.from_bytes(bytes.fromhex(e["proof"]), st)
         except (DecodeError, StatementError, ValueError):
@@ -80,7 +83,7 @@ def margin_results(core: Core, cycle: int, entries: Sequence[Mapping]) -> dict:
             failed = set(exc.failed)
         except VerificationError:
             failed = set(range(len(items)))
-    fail = "liquidate" if terms_of(core.state.scenario_set or {}) else "payment"  # issue 14 §2
+    fail = "liquidate" if terms_of(ss or {}) else "payment"  # issue 14 §2
     res = {m: fail for m, a in core.state.members.items() if a.status != STATUS_DEFAULTED}
     for k, e in enumerate(owners):
         if k not in failed and e["member"] in res:
@@ -117,11 +120,13 @@ def check_margin_batch(core: Core, b: ev.MarginBatch) -> None:
     check_headroom_entries(core, b.cycle, entries, results)
 
 
-def check_headroom_entries(core: Core, cycle: int, entries: Sequence[Mapping], results: Mapping) -> None:
+def check_headroom_entries(core: Core, cycle: int, entries: Sequence[Mapping], results: Mapping,
+                           scenario_set: dict | None = None) -> None:
     """Issue 14 §1: under a pre-trade set, an entry may carry the member's
     committed headroom H with its proof (0 <= H <= cash + P&L_s for every s),
     only beside a full proof that passed; without the flag no entry may."""
-    on = headroom.enabled(core.state.scenario_set or {})
+    ss = dict(core.state.scenario_set or {}) if scenario_set is None else dict(scenario_set)
+    on = headroom.enabled(ss)
     for e in entries:
         h = e.get("headroom")
         if h is None:
@@ -134,8 +139,7 @@ def check_headroom_entries(core: Core, cycle: int, entries: Sequence[Mapping], r
         H = _point("H", h["H"])
         if H.encode().hex() != h["H"]:
             raise InvalidArgument("H must be the canonical lower-case hex encoding of a point")
-        st = headroom.member_statement(cycle, a.version, e["member"], a.cash, a.pos, core.state.scenario_set or {},
-                                       H)
+        st = headroom.member_statement(cycle, a.version, e["member"], a.cash, a.pos, ss, H)
         try:
             verify_headroom(st, _hexbytes("headroom proof", h["proof"]))
         except VerificationError:
@@ -158,8 +162,8 @@ def check_margin_cure(core: Core, b: ev.MarginCure) -> None:
     _verify_sig(core._cfg()["keys"]["prover"],
                 margin_proof_message(b.cycle, b.member, b.solvency_only, b.ctx_seq, proof),
                 b.sig, "the prover service")
-    st = margin_statement(b.cycle, a.version, b.member, a.cash, a.pos, core.state.scenario_set,
-                          b.solvency_only)
+    st = margin_statement(b.cycle, a.version, b.member, a.cash, a.pos, margin_basis(core.state),
+                          b.solvency_only)  # issue 14 §1: an intraday call is cured on the intraday basis
     try:
         verify(st, _proof(st, proof))
     except VerificationError:
@@ -182,8 +186,8 @@ def check_withdraw(core: Core, b: ev.Withdraw) -> None:
         raise FailedPrecondition("withdrawal proof is for a stale account version")
     msg = withdrawal_message(mid, b.amount, b.cycle, b.request_id)
     _verify_sig(a.key, msg, b.sig, mid)
-    st = withdrawal_statement(b.cycle, a.version, mid, a.cash, a.pos, core.state.scenario_set,
-                              b.amount, signing.encode_tuple(*msg))
+    st = withdrawal_statement(b.cycle, a.version, mid, a.cash, a.pos, margin_basis(core.state),
+                              b.amount, signing.encode_tuple(*msg))  # issue 14 §1: the intraday basis if any
     try:
         verify(st, _proof(st, b.proof))
     except VerificationError:

@@ -123,6 +123,7 @@ from clearing.node import (  # noqa: E402
     checks_cycle,
     checks_default,
     checks_df_sizing,
+    checks_intraday,
     checks_liquidation,
     checks_margin,
     checks_onboarding,
@@ -133,4 +134,5 @@ from clearing.node.checks_margin import margin_results as _margin_results  # noq
 CHECKS: dict[str, Callable[[Core, Any], None]] = {
     **checks_onboarding.CHECKS, **checks_capture.CHECKS, **checks_cycle.CHECKS, **checks_margin.CHECKS,
     **checks_default.CHECKS, **checks_df_sizing.CHECKS, **checks_liquidation.CHECKS,
+    **checks_intraday.CHECKS,  # issue 14 §1: intraday margin runs
 }

@@ -44,6 +44,7 @@ from clearing.fold.apply import apply_event
 from clearing.fold.snapshot import Rows, cycle_digest
 from clearing.fold.state import State, _deepcopy_json
 from clearing.node.checks_capture import VerifiedProofs
+from clearing.node.checks_intraday import batch_results
 from clearing.node.core import Core
 from clearing.node.ledger import Ledger
 from clearing.node.marker import _check_marker, write_marker
@@ -452,6 +453,14 @@ class Engine(Core):
         self._drop_relay(trade_id)
         return res
 
+    def pretrade_refusal(self, trade_id: str, members: Sequence[str], H_buyer: str, H_seller: str, sig: bytes,
+                         request_id: str) -> dict:
+        """The prover service's signed refusal of a trade's headroom debit
+        (issue 14 §1): the short sides, public; the trade stays pending."""
+        event = ev.PretradeRefusal(trade_id=trade_id, members=tuple(members), H_buyer=H_buyer, H_seller=H_seller,
+                                   request_id=request_id, sig=_h(sig))
+        return self._run(PROVER, request_id, event, self._after_trade_step(trade_id))
+
     def _drop_relay(self, trade_id: str) -> None:
         t = self.state.trades.get(trade_id)
         if t is not None and t["status"] != "pending":
@@ -482,6 +491,29 @@ class Engine(Core):
         results = self.margin_results(cycle, checked)
         self._batch_cache = ((self.state.seq, content_hash(checked)), results)
         event = ev.MarginBatch(cycle=cycle, entries=checked, results=results, request_id=request_id, sig=_h(sig))
+        return self._commit(event, req, lambda new: {"results": results})
+
+    def intraday(self, cycle: int, run: int, marks: Sequence[int], op_sig: bytes, request_id: str) -> dict:
+        """The operator-signed intraday marks of run ``run`` (issue 14 §1,
+        clearing.protocol.intraday): the intraday basis is in force."""
+        event = ev.Intraday(cycle=cycle, run=run, marks=tuple(marks), request_id=request_id, op_sig=_h(op_sig))
+        return self._run(OPERATOR, request_id, event)
+
+    def submit_intraday_batch(self, cycle: int, run: int, entries: Sequence[dict], sig: bytes,
+                              request_id: str) -> dict:
+        """The prover's proofs of an intraday run, verified and classified
+        as a margin batch over the run's derived set.  Returns {"seq",
+        "results"}."""
+        sent = [dict(e, proof=_h(_hexbytes("proof", e.get("proof")))) for e in entries]
+        content = {"kind": "intraday-batch", "cycle": cycle, "run": run, "entries": sent,
+                   "request_id": request_id, "sig": _h(sig)}
+        done, req = self._idempotent(PROVER, request_id, content)
+        if done is not None:
+            return done
+        checked = ev.list_of(ev.MARGIN_ENTRY, frozen=True)("intraday-batch event: entries", sent)
+        results = batch_results(self, cycle, run, checked)
+        event = ev.IntradayBatch(cycle=cycle, run=run, entries=checked, results=results, request_id=request_id,
+                                 sig=_h(sig))
         return self._commit(event, req, lambda new: {"results": results})
 
     def cure(self, answer: CureProof, request_id: str) -> dict:

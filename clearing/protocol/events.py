@@ -33,6 +33,9 @@ affirm             trade_id str, member str, request_id str, sig hex
 receipt            trade_id str, request_id str, sig hex, optional headroom
                    {H_buyer hex, H_seller hex, proof hex} (issue 14 §1, only
                    under a scenario set with "pretrade": true)
+pretrade-refusal   trade_id str, members [str], H_buyer hex, H_seller hex,
+                   request_id str, sig hex (issue 14 §1: the prover's
+                   refusal of a debit; clearing.protocol.headroom)
 settle             cycle int, prices [int], scenario_set {version int,
                    matrix [[int]], id hex, optional model {kind, k},
                    optional maintenance {num, den, penalty_bps},
@@ -43,6 +46,10 @@ margin-batch       cycle int, entries [{member str, solvency_only bool,
                    request_id str, sig hex
 margin-cure        cycle int, member str, solvency_only bool, ctx_seq int,
                    proof hex, request_id str, sig hex
+intraday           cycle int, run int, marks [int], request_id str, op_sig hex
+                   (issue 14 §1: an intraday margin run, clearing.protocol.intraday)
+intraday-batch     cycle int, run int, entries [margin entries], results
+                   {member: str}, request_id str, sig hex
 withdraw           member str, amount int, cycle int, ctx_seq int, proof hex,
                    request_id str, sig hex
 default            cycle int, member str, request_id str, op_sig hex
@@ -403,6 +410,19 @@ class Receipt(Event):
     headroom: Mapping[str, Any] | None = field(default=None, metadata={**nested(RECEIPT_HEADROOM), "optional": True})
 
 
+@dataclass(frozen=True)
+class PretradeRefusal(Event):
+    """The prover's signed refusal of a trade's headroom debit (issue 14 §1)."""
+
+    kind: ClassVar[str] = "pretrade-refusal"
+    trade_id: str
+    members: tuple[str, ...]
+    H_buyer: str
+    H_seller: str
+    request_id: str
+    sig: str
+
+
 # -- settlement and the cycle -------------------------------------------------------
 @dataclass(frozen=True)
 class Settle(Event):
@@ -442,6 +462,27 @@ class MarginCure(Event):
     solvency_only: bool
     ctx_seq: int
     proof: str
+    request_id: str
+    sig: str
+
+
+@dataclass(frozen=True)
+class Intraday(Event):
+    kind: ClassVar[str] = "intraday"
+    cycle: int
+    run: int
+    marks: tuple[int, ...]
+    request_id: str
+    op_sig: str
+
+
+@dataclass(frozen=True)
+class IntradayBatch(Event):
+    kind: ClassVar[str] = "intraday-batch"
+    cycle: int
+    run: int
+    entries: tuple[Mapping[str, Any], ...] = field(metadata=nested(list_of(MARGIN_ENTRY, frozen=True)))
+    results: Mapping[str, str] = field(metadata=nested(map_of(_str)))
     request_id: str
     sig: str
 
@@ -560,7 +601,8 @@ class AssessmentSettle(Event):
 EVENTS: dict[str, type[Event]] = {cls.kind: cls for cls in (
     Genesis, Admit, Deposit, DfFund, DfEpoch, CcpParams, Trade, Affirm, Receipt, Settle, Close,
     MarginBatch, MarginCure, Withdraw, Default, DmOpen, DmCloseout, DmShares, AssessmentPay, AssessmentSettle,
-    DfSize, DefaultInsolvency, Liquidate,
+    DfSize, DefaultInsolvency, Liquidate, PretradeRefusal,
+    Intraday, IntradayBatch,  # issue 14 §1: intraday margin runs
 )}
 
 

@@ -32,7 +32,9 @@ import json
 from collections.abc import Callable, Iterable
 
 from clearing.fold import headroom as headroom_fold
+from clearing.fold import intraday as intraday_fold
 from clearing.fold.apply import apply_event
+from clearing.fold.intraday import margin_basis
 from clearing.fold.state import PointAlgebra, State
 from clearing.protocol import events as ev
 from clearing.protocol import headroom, maintenance, signing
@@ -41,6 +43,7 @@ from clearing.protocol.encoding import canonical
 from clearing.protocol.errors import InvalidArgument, shown
 from clearing.protocol.events import parse
 from clearing.protocol.fields import PROVER, STATUS_ACTIVE, STATUS_CALL, STATUS_DEFAULTED, STATUS_PAYMENT
+from clearing.protocol.intraday import intraday_message
 from clearing.protocol.messages import (
     TRADE_FIELDS,
     admission_message,
@@ -76,10 +79,13 @@ from clearing.protocol.statements import (
     withdrawal_statement,
 )
 from clearing.protocol.vm_gains import VM_PURPOSES
+from prover.custody import headroom as custody_headroom
 from prover.custody.df_sizing import window_unsized
+from prover.custody.errors import Refused
+from prover.custody.intraday import intraday_batch
 from prover.custody.vm_gains import vm_gains_answer
 from prover.distributed import DaskProver
-from prover.headroom import prove_debit, prove_headroom
+from prover.headroom import prove_headroom
 from prover.maintenance import maintenance_tier, prove_tiered
 from prover.pool import ProverPool, shared_pool
 from prover.statements import pro_rata_shares, prove, prove_reveals
@@ -87,7 +93,7 @@ from zkp.errors import ProvingError
 from zkp.field import random_scalar, to_signed
 from zkp.generators import generators
 from zkp.pedersen import Opening, opening_combination
-from zkp.statements import Context, StatementError
+from zkp.statements import Context
 
 
 def _plain(v):
@@ -131,10 +137,6 @@ def _ratio(scenario_set: dict) -> tuple[int, int] | None:
 
 class Divergence(ProvingError):
     """The node's public commitments differ from the replayed openings."""
-
-
-class Refused(ProvingError):
-    """The request is not something the signed ledger requires."""
 
 
 class OpeningAlgebra:
@@ -294,6 +296,9 @@ class WitnessStore:
             ss = e.scenario_set
             if headroom.set_id_of(ss, self.state.instrument_ids()) != set_id:  # issue 14 §1/§2
                 raise Divergence("a settlement's scenario set is not the one its signed id names")
+        elif isinstance(e, ev.Intraday) and self.state.scenario_set is not None:  # issue 14 §1
+            self._op(intraday_message(e.cycle, e.run, e.marks, bytes.fromhex(self.state.scenario_set["id"])),
+                     e.op_sig)
         elif isinstance(e, ev.Default):
             self._op(default_message(e.cycle, e.member), e.op_sig)
         elif isinstance(e, ev.Liquidate):
@@ -369,27 +374,19 @@ class WitnessStore:
     def _receipt(self, trade_id: str, trade: dict, op: Opening) -> bytes:
         """The receipt signature; under a pre-trade set (issue 14 §1) with
         the headroom debit proof against both sides' current H, kept for
-        :meth:`headroom_debit`.  Refused(EXHAUSTED) when a side would go
-        negative: the prover never proves a false debit."""
+        :meth:`headroom_debit` (:mod:`prover.custody.headroom`); a side that
+        would go negative: :class:`~prover.custody.headroom.HeadroomRefused`
+        (the signed refusal) -- the prover never proves a false debit."""
         self.headroom_debits.pop(trade_id, None)
         if not headroom_fold.enabled(self.state):
             return signing.sign(self._sk, *receipt_message(trade))
-        hb, hs = self.state.members[trade["buyer"]].headroom, self.state.members[trade["seller"]].headroom
-        if hb is None or hs is None:
-            raise Refused(headroom.EXHAUSTED)
-        gens = generators()
-        w, vm = headroom_fold.terms(self.state, trade)
-        try:  # an identity H (no headroom at all) is no statement's source either
-            st = headroom.debit_statement(self.state.cycle, self.state.cycle_seq, trade,
-                                          gens.commit(hb.value, hb.blinding), gens.commit(hs.value, hs.blinding),
-                                          w, vm)
-            proof = prove_debit(st, hb, hs, op, rng=self._rng).to_bytes()
-        except (ProvingError, StatementError):
+        try:
+            out = custody_headroom.receipt(self.state, self._sk, trade_id, trade, op, rng=self._rng)
+        except custody_headroom.HeadroomRefused:
             self.log.append(("receipt", trade_id, self.state.cycle, "refused: headroom exhausted"))
-            raise Refused(headroom.EXHAUSTED) from None
-        self.headroom_debits[trade_id] = {"H_buyer": st.H_buyer.encode().hex(),
-                                          "H_seller": st.H_seller.encode().hex(), "proof": proof.hex()}
-        return signing.sign(self._sk, *headroom.receipt_message(trade, proof))
+            raise
+        self.headroom_debits[trade_id] = out.debit
+        return out.sig
 
     def headroom_debit(self, trade_id: str) -> dict | None:
         """The headroom debit {H_buyer, H_seller, proof} of the last receipt
@@ -489,6 +486,10 @@ class WitnessStore:
         sig = signing.sign(self._sk, *margin_batch_message(cycle, entries))
         return entries, sig
 
+    def intraday_batch(self, cycle: int, run: int, accounts: dict) -> tuple[list[dict], bytes]:
+        """An intraday run's batch (issue 14 §1, prover.custody.intraday)."""
+        return intraday_batch(self, cycle, run, accounts)
+
     def _prove_headroom(self, cycle: int, mid: str, version: int, openings: list, scenario_set: dict,
                         entry: dict) -> None:
         """Issue 14 §1: the member's committed headroom H and its proof, into
@@ -512,7 +513,8 @@ class WitnessStore:
         Refused when the member is not called; ProvingError when even
         solvency fails."""
         a = self.state.account(member)
-        scenario_set = self._require_margin_phase(self.state.cycle)
+        scenario_set = margin_basis(self.state) if intraday_fold.basis(self.state) else \
+            self._require_margin_phase(self.state.cycle)  # issue 14 §1: an intraday call, on its basis
         if a.status not in (STATUS_CALL, STATUS_PAYMENT):
             raise Refused(f"member {shown(member)} is not called")
         self.check(member, public_account)
@@ -540,7 +542,7 @@ class WitnessStore:
             raise Refused("withdrawal not allowed for this member or cycle")
         self.check(member, public_account)
         cash, pos = self._commitments(a)
-        st = withdrawal_statement(cycle, a.version, member, cash, pos, self.state.scenario_set, amount,
+        st = withdrawal_statement(cycle, a.version, member, cash, pos, margin_basis(self.state), amount,
                                     signing.encode_tuple(*msg))
         proof = prove(st, [a.cash, *a.pos], rng=self._rng)
         self.log.append(("withdrawal", member, cycle, "proved"))
@@ -745,8 +747,11 @@ class WitnessStore:
     def balances(self, member: str) -> dict:
         """The member's opened account as signed integers (private data)."""
         a = self.state.account(member)
-        return {"cash": to_signed(a.cash.value), "df": to_signed(a.df.value),
-                "pos": [to_signed(p.value) for p in a.pos]}
+        out = {"cash": to_signed(a.cash.value), "df": to_signed(a.df.value),
+               "pos": [to_signed(p.value) for p in a.pos]}
+        if a.headroom is not None:  # issue 14 §1: the member's own pre-trade headroom
+            out["headroom"] = to_signed(a.headroom.value)
+        return out
 
     def vm(self, member: str) -> int:
         """The member's opened VM of the current cycle so far."""

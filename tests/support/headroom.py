@@ -12,7 +12,7 @@ PRICES = [i["price0"] for i in INSTRUMENTS]
 
 def headroom_run(base: Path) -> Sim:
     """A pre-trade set, a margin run with headroom entries, one novation
-    whose receipt carries the debit proof."""
+    whose receipt carries the debit proof, a refusal, an intraday run."""
     directory = Path(base) / "headroom"
     directory.mkdir(parents=True, exist_ok=True)
     sim = basic_sim(directory, members=("A", "B", "C"), seed=b"headroom-run")
@@ -26,6 +26,8 @@ def headroom_run(base: Path) -> Sim:
         sim.book_refusal(refused)
     else:  # pragma: no cover - the ledger must hold a refusal
         raise AssertionError("h2 should have been refused")
+    from support.intraday import intraday_run  # issue 14 §1: an intraday run (intraday, intraday-batch)
+    intraday_run(sim, [PRICES[0] + 10_000, PRICES[1]])
     return sim
 
 
