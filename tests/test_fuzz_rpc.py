@@ -62,6 +62,7 @@ from hypothesis import strategies as st
 
 from clearing.api import admin_pb2, auditor_pb2, clearing_pb2, common_pb2, convert, prover_pb2
 from clearing.protocol import errors as ce
+from clearing.protocol.intraday import intraday_message
 from clearing.protocol.messages import (
     admission_message,
     affirmation_message,
@@ -96,14 +97,15 @@ ACCEPTED = frozenset({S.OK, S.INVALID_ARGUMENT, S.FAILED_PRECONDITION, S.NOT_FOU
 CHEAP_DEADLINE, PROVING_DEADLINE = 10.0, 60.0
 #: RPCs that may make or verify proofs (the longer deadline), besides the prover's Prove*.
 PROVING = frozenset({"SubmitTrade", "AffirmTrade", "FundDefault", "Withdraw", "PayAssessment", "SettleAssessment",
-                     "RequestCure", "RunMargin", "OpenEpoch", "OpenDefaultEvent", "CloseOut", "PushOpening", "Audit"})
+                     "RequestCure", "RunMargin", "OpenEpoch", "OpenDefaultEvent", "CloseOut", "PushOpening", "Audit",
+                     "IntradayRun"})
 #: Node RPCs that append to the ledger when they succeed.
 MUTATING = frozenset({"Register", "SubmitTrade", "AffirmTrade", "Deposit", "FundDefault", "FileSizing", "Withdraw",
                       "PayAssessment", "SettleAssessment", "RequestCure", "Admit", "Settle", "RunMargin",
                       "DeclareDefault", "DeclareInsolvency", "SetCcpParameters", "OpenEpoch", "OpenDefaultEvent", "CloseOut",
-                      "CloseCycle", "Liquidate"})
+                      "CloseCycle", "Liquidate", "IntradayRun"})
 NODE_ONLY = frozenset({"PushOpening", "ProveMargin", "ProveCure", "ProveEpochTotal", "ProveDefaultOpen",
-                       "ProveDefaultShares"})
+                       "ProveDefaultShares", "ProveIntraday"})
 FEED_METHODS = ("GetAccount", "GetLedgerStatus", "StreamLedger")
 #: Examples per structured test (one per RPC) and per raw-bytes test (one per service) in the default suite,
 #: but for an audit (the auditor replays and re-verifies the whole ledger: 0.1 s, 1 s after the slow set).
@@ -162,7 +164,8 @@ def _service_rpcs() -> list[Rpc]:
 SERVICE_RPCS = _service_rpcs()
 #: The phase of the cycle an RPC is fuzzed in (others: whatever the last test left).
 PHASES = {**{m: "trading" for m in ("SubmitTrade", "AffirmTrade", "FundDefault", "PrepareFunding", "ProveFunding",
-                                    "Settle", "StageScenarioRows", "OpenEpoch", "PushOpening", "ProveEpochTotal")},
+                                    "Settle", "StageScenarioRows", "OpenEpoch", "PushOpening", "ProveEpochTotal",
+                                    "IntradayRun", "ProveIntraday")},
           **{m: "margin" for m in ("RequestCure", "RunMargin", "DeclareDefault", "OpenDefaultEvent", "CloseOut",
                                    "CloseCycle", "ProveMargin", "ProveCure", "ProveDefaultOpen",
                                    "ProveDefaultShares")}}
@@ -341,11 +344,13 @@ class Env:
         returned = {seq for _, seq, _ in mark.ok}
         self.trades |= {t for _, _, t in mark.ok if t}  # a receipt the node owes may come later
         closeouts = any(name == "CloseOut" for name, _, _ in mark.ok)
+        intraday = any(name == "IntradayRun" for name, _, _ in mark.ok)  # books the marks, then the batch
         unexplained = []
         for ev in events:
             body = json.loads(ev.body)
             if ev.seq in returned or (body.get("kind") == "receipt" and body.get("trade_id") in self.trades) \
-                    or (body.get("kind") == "dm-shares" and closeouts):
+                    or (body.get("kind") == "dm-shares" and closeouts) \
+                    or (body.get("kind") == "intraday" and intraday):
                 continue
             unexplained.append((ev.seq, body.get("kind"), body.get("request_id")))
         assert unexplained == [], (unexplained, mark.ok)
@@ -429,6 +434,10 @@ def _seeds(env: Env) -> dict[str, object]:
     s["CloseCycle"] = common_pb2.CycleRequest(request_id=f"fz-close-{cyc}", cycle=cyc)
     s["GetDefaultReports"] = admin_pb2.DefaultReportsRequest()
     s["ProveMargin"] = prover_pb2.ProveMarginRequest(cycle=cyc)
+    # issue 14 §1: intraday run 1 on marks at the settlement prices (ProveIntraday: only while a run awaits its batch)
+    s["IntradayRun"] = admin_pb2.IntradayRunRequest(request_id=f"fz-intraday-{cyc}", cycle=cyc, run=1, marks=P0,
+                                                    operator_signature=op._sign(intraday_message(cyc, 1, P0, sid)))
+    s["ProveIntraday"] = prover_pb2.ProveIntradayRequest(cycle=cyc, run=1)
     s["ProveCure"] = common_pb2.MemberRequest(member="A")
     s["ProveEpochTotal"] = prover_pb2.ProveEpochTotalRequest(cycle=cyc)
     s["ProveDefaultOpen"] = prover_pb2.ProveDefaultOpenRequest(cycle=cyc)
@@ -764,9 +773,10 @@ SEED_STEPS = [
       "PrepareFunding", "ProveWithdrawal", "Deposit", "SubmitTrade", "CheckAffirmation", "PrepareTrade",
       "AffirmTrade", "Withdraw", "SetCcpParameters",
       "Admit", "Register", "PayAssessment", "SettleAssessment", "ProveAssessmentPayment",
-      "ProveAssessmentFromCash", "DeclareDefault", "DeclareInsolvency", "OpenEpoch", "Liquidate"],
+      "ProveAssessmentFromCash", "DeclareDefault", "DeclareInsolvency", "OpenEpoch", "Liquidate", "ProveIntraday",
+      "IntradayRun"],
      {"Register", "PayAssessment", "SettleAssessment", "ProveAssessmentPayment", "ProveAssessmentFromCash",
-      "DeclareDefault", "DeclareInsolvency", "Liquidate"}),
+      "DeclareDefault", "DeclareInsolvency", "Liquidate", "ProveIntraday"}),
     (["ProveFunding", "FundDefault", "ProveSizing", "FileSizing", "GetCover2Report", "StageScenarioRows", "Settle"],
      {"ProveSizing", "FileSizing"}),
     (["ProveMargin", "RequestCure", "ProveCure", "OpenDefaultEvent", "ProveDefaultOpen", "ProveDefaultShares",

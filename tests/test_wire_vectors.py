@@ -213,6 +213,12 @@ def _spec_fields(kind: str, a: dict) -> list:
         "settlement": lambda: [("cycle", a["cycle"]), ("prices", a["prices"]), ("scenario-set", h(a["set_id"]))],
         "margin-batch": lambda: [("cycle", a["cycle"]), ("entries", [
             [e["member"], e["solvency_only"], e["ctx_seq"], sha(h(e["proof"]))] for e in a["entries"]])],
+        "intraday": lambda: [("cycle", a["cycle"]), ("run", a["run"]), ("marks", a["marks"]),
+                             ("scenario-set", h(a["set_id"]))],  # issue 14 §1
+        "intraday-set": lambda: [("scenario-set", h(a["set_id"])), ("cycle", a["cycle"]), ("run", a["run"]),
+                                 ("prices", a["prices"]), ("marks", a["marks"])],
+        "intraday-batch": lambda: [("cycle", a["cycle"]), ("run", a["run"]), ("entries", [
+            [e["member"], e["solvency_only"], e["ctx_seq"], sha(h(e["proof"]))] for e in a["entries"]])],
         "margin-proof": lambda: [("cycle", a["cycle"]), ("member", a["member"]),
                                  ("solvency-only", a["solvency_only"]), ("ctx-seq", a["ctx_seq"]),
                                  ("proof", sha(h(a["proof"])))],

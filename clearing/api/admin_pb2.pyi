@@ -89,6 +89,20 @@ class DeclareInsolvencyRequest(_message.Message):
     operator_signature: bytes
     def __init__(self, request_id: _Optional[str] = ..., cycle: _Optional[int] = ..., member: _Optional[str] = ..., reason: _Optional[str] = ..., operator_signature: _Optional[bytes] = ...) -> None: ...
 
+class IntradayRunRequest(_message.Message):
+    __slots__ = ("request_id", "cycle", "run", "marks", "operator_signature")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CYCLE_FIELD_NUMBER: _ClassVar[int]
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    MARKS_FIELD_NUMBER: _ClassVar[int]
+    OPERATOR_SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    cycle: int
+    run: int
+    marks: _containers.RepeatedScalarFieldContainer[int]
+    operator_signature: bytes
+    def __init__(self, request_id: _Optional[str] = ..., cycle: _Optional[int] = ..., run: _Optional[int] = ..., marks: _Optional[_Iterable[int]] = ..., operator_signature: _Optional[bytes] = ...) -> None: ...
+
 class LiquidateRequest(_message.Message):
     __slots__ = ("request_id", "cycle", "member", "operator_signature")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]

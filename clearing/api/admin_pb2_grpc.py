@@ -56,6 +56,11 @@ class AdminServiceStub:
                 request_serializer=zkclear_dot_v1_dot_common__pb2.CycleRequest.SerializeToString,
                 response_deserializer=zkclear_dot_v1_dot_common__pb2.MarginResults.FromString,
                 _registered_method=True)
+        self.IntradayRun = channel.unary_unary(
+                '/zkclear.v1.AdminService/IntradayRun',
+                request_serializer=zkclear_dot_v1_dot_admin__pb2.IntradayRunRequest.SerializeToString,
+                response_deserializer=zkclear_dot_v1_dot_common__pb2.MarginResults.FromString,
+                _registered_method=True)
         self.DeclareDefault = channel.unary_unary(
                 '/zkclear.v1.AdminService/DeclareDefault',
                 request_serializer=zkclear_dot_v1_dot_admin__pb2.DeclareDefaultRequest.SerializeToString,
@@ -137,6 +142,18 @@ class AdminServiceServicer:
     def RunMargin(self, request, context):
         """Cycle control: the node obtains the margin batch from the prover
         service and verifies it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def IntradayRun(self, request, context):
+        """An intraday margin run on operator-signed marks (issue 14 §1): the node
+        books the marks, obtains the run's batch from the prover service
+        (ProveIntraday), verifies and classifies it as a margin batch over the
+        derived scenario set and resets the pre-trade headroom.  Trading phase
+        only, after a settle; scan sets without maintenance terms (else
+        INVALID_ARGUMENT); runs numbered 1, 2, .. within the cycle.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -242,6 +259,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
             'RunMargin': grpc.unary_unary_rpc_method_handler(
                     servicer.RunMargin,
                     request_deserializer=zkclear_dot_v1_dot_common__pb2.CycleRequest.FromString,
+                    response_serializer=zkclear_dot_v1_dot_common__pb2.MarginResults.SerializeToString,
+            ),
+            'IntradayRun': grpc.unary_unary_rpc_method_handler(
+                    servicer.IntradayRun,
+                    request_deserializer=zkclear_dot_v1_dot_admin__pb2.IntradayRunRequest.FromString,
                     response_serializer=zkclear_dot_v1_dot_common__pb2.MarginResults.SerializeToString,
             ),
             'DeclareDefault': grpc.unary_unary_rpc_method_handler(
@@ -402,6 +424,33 @@ class AdminService:
             target,
             '/zkclear.v1.AdminService/RunMargin',
             zkclear_dot_v1_dot_common__pb2.CycleRequest.SerializeToString,
+            zkclear_dot_v1_dot_common__pb2.MarginResults.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IntradayRun(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zkclear.v1.AdminService/IntradayRun',
+            zkclear_dot_v1_dot_admin__pb2.IntradayRunRequest.SerializeToString,
             zkclear_dot_v1_dot_common__pb2.MarginResults.FromString,
             options,
             channel_credentials,

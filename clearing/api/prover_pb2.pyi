@@ -149,6 +149,14 @@ class ProveMarginRequest(_message.Message):
     cycle: int
     def __init__(self, cycle: _Optional[int] = ...) -> None: ...
 
+class ProveIntradayRequest(_message.Message):
+    __slots__ = ("cycle", "run")
+    CYCLE_FIELD_NUMBER: _ClassVar[int]
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    cycle: int
+    run: int
+    def __init__(self, cycle: _Optional[int] = ..., run: _Optional[int] = ...) -> None: ...
+
 class ProveEpochTotalRequest(_message.Message):
     __slots__ = ("cycle",)
     CYCLE_FIELD_NUMBER: _ClassVar[int]

@@ -75,6 +75,11 @@ class ProverServiceStub:
                 request_serializer=zkclear_dot_v1_dot_prover__pb2.ProveMarginRequest.SerializeToString,
                 response_deserializer=zkclear_dot_v1_dot_common__pb2.MarginBatch.FromString,
                 _registered_method=True)
+        self.ProveIntraday = channel.unary_unary(
+                '/zkclear.v1.ProverService/ProveIntraday',
+                request_serializer=zkclear_dot_v1_dot_prover__pb2.ProveIntradayRequest.SerializeToString,
+                response_deserializer=zkclear_dot_v1_dot_common__pb2.MarginBatch.FromString,
+                _registered_method=True)
         self.ProveCure = channel.unary_unary(
                 '/zkclear.v1.ProverService/ProveCure',
                 request_serializer=zkclear_dot_v1_dot_common__pb2.MemberRequest.SerializeToString,
@@ -180,6 +185,15 @@ class ProverServiceServicer:
 
     def ProveMargin(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ProveIntraday(self, request, context):
+        """The batch of the intraday run the replayed ledger awaits (issue 14 §1),
+        node only; answered once per run (a repeat returns the recorded batch);
+        FAILED_PRECONDITION for any other run.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -309,6 +323,11 @@ def add_ProverServiceServicer_to_server(servicer, server):
             'ProveMargin': grpc.unary_unary_rpc_method_handler(
                     servicer.ProveMargin,
                     request_deserializer=zkclear_dot_v1_dot_prover__pb2.ProveMarginRequest.FromString,
+                    response_serializer=zkclear_dot_v1_dot_common__pb2.MarginBatch.SerializeToString,
+            ),
+            'ProveIntraday': grpc.unary_unary_rpc_method_handler(
+                    servicer.ProveIntraday,
+                    request_deserializer=zkclear_dot_v1_dot_prover__pb2.ProveIntradayRequest.FromString,
                     response_serializer=zkclear_dot_v1_dot_common__pb2.MarginBatch.SerializeToString,
             ),
             'ProveCure': grpc.unary_unary_rpc_method_handler(
@@ -567,6 +586,33 @@ class ProverService:
             target,
             '/zkclear.v1.ProverService/ProveMargin',
             zkclear_dot_v1_dot_prover__pb2.ProveMarginRequest.SerializeToString,
+            zkclear_dot_v1_dot_common__pb2.MarginBatch.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ProveIntraday(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zkclear.v1.ProverService/ProveIntraday',
+            zkclear_dot_v1_dot_prover__pb2.ProveIntradayRequest.SerializeToString,
             zkclear_dot_v1_dot_common__pb2.MarginBatch.FromString,
             options,
             channel_credentials,

@@ -30,6 +30,7 @@ from clearing.api import admin_pb2, admin_pb2_grpc, clearing_pb2, clearing_pb2_g
 from clearing.clients.participant import SigningClient, new_request_id
 from clearing.clients.retry import Retrying
 from clearing.protocol import headroom
+from clearing.protocol.intraday import intraday_message
 from clearing.protocol.messages import (
     admission_message,
     book_lots,
@@ -59,6 +60,8 @@ class Operator(SigningClient):
         self.admin = Retrying(admin_pb2_grpc.AdminServiceStub(ch), timeout)
         self.clearing = Retrying(clearing_pb2_grpc.ClearingServiceStub(ch), timeout)
         self.prove_timeout = prove_timeout
+        self._set_id: bytes | None = None  # the set id of this client's last settle (intraday runs)
+        self._runs: dict[int, int] = {}  # cycle -> the last intraday run this client numbered
 
     def __repr__(self) -> str:
         return f"Operator({self.identity.name!r})"
@@ -107,7 +110,26 @@ class Operator(SigningClient):
             self._stage_rows(rid, cycle, req.scenario_set.rows)
             del req.scenario_set.rows[:]
             req.staged_rows = True
+        self._set_id = sid  # what intraday marks are signed with (issue 14 §1)
         return self.admin.Settle(req).seq
+
+    def intraday(self, marks: Sequence[int], run: int | None = None, cycle: int | None = None,
+                 set_id: bytes | None = None, request_id: str | None = None) -> dict[str, str]:
+        """An intraday margin run on these marks (issue 14 §1): signs (cycle,
+        run, marks, set id) and returns the results {member: pass | call |
+        payment}.  ``set_id`` defaults to the set of this client's last
+        settle, ``run`` to the next run this client numbered in the cycle."""
+        cycle = self._cycle(cycle)
+        set_id = set_id if set_id is not None else self._set_id
+        if set_id is None:
+            raise ValueError("the scenario set id in force is unknown to this client: pass set_id")
+        run = self._runs.get(cycle, 0) + 1 if run is None else run
+        op_sig = self._sign(intraday_message(cycle, run, list(marks), set_id))
+        res = self.admin.IntradayRun(admin_pb2.IntradayRunRequest(
+            request_id=request_id or f"intraday-{cycle}-{run}", cycle=cycle, run=run, marks=list(marks),
+            operator_signature=op_sig), timeout=self.prove_timeout)
+        self._runs[cycle] = max(self._runs.get(cycle, 0), run)
+        return dict(res.results)
 
     def _stage_rows(self, rid: str, cycle: int, rows) -> None:
         """Send ``rows`` to the node's staging in order, in chunks of at most STAGE_ABOVE_BYTES."""

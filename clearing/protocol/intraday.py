@@ -64,22 +64,27 @@ from zkp.statements import MAX_PRICE, StatementError, check_matrix
 KEY = "intraday"
 
 
-def intraday_message(cycle: int, run: int, marks: Sequence[int], set_id: bytes):
+def intraday_message(cycle: int, run: int, marks: Sequence[int], set_id: bytes) -> tuple[str, list]:
     """The operator's signed intraday run: its cycle, run number, marks and
     the id of the scenario set in force."""
     return "intraday", [("cycle", cycle), ("run", run), ("marks", list(marks)), ("scenario-set", bytes(set_id))]
 
 
-def batch_message(cycle: int, run: int, entries: Sequence[Mapping]):
+def batch_message(cycle: int, run: int, entries: Sequence[Mapping]) -> tuple[str, list]:
     """The prover's signed intraday batch (entries as margin-batch entries)."""
     return "intraday-batch", [("cycle", cycle), ("run", run), ("entries", [_margin_entry(e) for e in entries])]
 
 
+def derived_set_tuple(set_id: bytes, cycle: int, run: int, prices: Sequence[int],
+                      marks: Sequence[int]) -> tuple[str, list]:
+    """The canonical tuple id' hashes (hashed, never signed itself)."""
+    return "intraday-set", [("scenario-set", bytes(set_id)), ("cycle", cycle), ("run", run),
+                            ("prices", list(prices)), ("marks", list(marks))]
+
+
 def derived_id(set_id: bytes, cycle: int, run: int, prices: Sequence[int], marks: Sequence[int]) -> bytes:
     """id' of the run's derived set (module docstring)."""
-    return sha256(signing.encode_tuple("intraday-set", [
-        ("scenario-set", bytes(set_id)), ("cycle", cycle), ("run", run), ("prices", list(prices)),
-        ("marks", list(marks))]))
+    return sha256(signing.encode_tuple(*derived_set_tuple(set_id, cycle, run, prices, marks)))
 
 
 def shifts(prices: Sequence[int], marks: Sequence[int], multipliers: Sequence[int]) -> list[int]:
@@ -137,5 +142,5 @@ def mark_vm(price: int, mark: int, multiplier: int) -> int:
     return (mark - price) * multiplier
 
 
-__all__ = ["KEY", "intraday_message", "batch_message", "derived_id", "shifts", "derived_matrix", "check_set",
-           "check_marks", "derived_set", "mark_vm"]
+__all__ = ["KEY", "intraday_message", "batch_message", "derived_set_tuple", "derived_id", "shifts",
+           "derived_matrix", "check_set", "check_marks", "derived_set", "mark_vm"]

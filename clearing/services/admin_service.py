@@ -17,7 +17,7 @@ from clearing.api import admin_pb2, admin_pb2_grpc, common_pb2, convert, prover_
 from clearing.node.engine import Engine
 from clearing.protocol.encoding import canonical
 from clearing.protocol.errors import FailedPrecondition
-from clearing.protocol.fields import NODE, OPERATOR
+from clearing.protocol.fields import NODE, OPERATOR, PROVER
 from clearing.services import replay, rpc
 from clearing.services.scenario_staging import ScenarioStaging, staged_set
 
@@ -115,6 +115,32 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
                                     lambda e, answer: e.submit_margin_batch(request.cycle, *answer, rid),
                                     precheck=lambda e: _check_margin_phase(e, request.cycle))
         self.node.push_refused()  # issue 14 §1: a new H for every member
+        return common_pb2.MarginResults(seq=done["seq"], results=done["results"])
+
+    @rpc.unary
+    def IntradayRun(self, request, context, caller):
+        """An intraday margin run (issue 14 §1): book the signed marks, then
+        the prover's batch (ProveIntraday), both idempotent by request id."""
+        self._operator(caller)
+        convert.request_id(request.request_id)
+        marks, run = list(request.marks), request.run
+        sig = convert.signature(request.operator_signature, "operator signature")
+        rid = replay.derived_id("intraday", request.request_id)
+        done = self.node.run(lambda e: e.recorded(PROVER, rid))
+        if done is None:  # a replay of a booked run skips straight to its recorded result
+            self.node.run(lambda e: e.intraday(request.cycle, run, marks, sig, request.request_id))
+
+            def ask(timeout):
+                batch = self.node.prover.ProveIntraday(prover_pb2.ProveIntradayRequest(cycle=request.cycle, run=run),
+                                                       timeout=timeout)
+                if batch.cycle != request.cycle:
+                    raise rpc.Abort(grpc.StatusCode.FAILED_PRECONDITION,
+                                    "the prover service answered for another cycle; refused")
+                return convert.margin_entries(batch), convert.signature(batch.signature)
+
+            done = self.node.prove_once(rid, context, ask,
+                                        lambda e, answer: e.submit_intraday_batch(request.cycle, run, *answer, rid))
+            self.node.push_refused()  # refused trades are answered again against the new H
         return common_pb2.MarginResults(seq=done["seq"], results=done["results"])
 
     @rpc.unary

@@ -337,6 +337,14 @@ class ProverServicer(prover_pb2_grpc.ProverServiceServicer):
         return convert.margin_batch_msg(request.cycle, entries, sig)
 
     @rpc.unary
+    def ProveIntraday(self, request, context, caller):
+        """The batch of the intraday run the ledger awaits (issue 14 §1), once per run."""
+        w = self.node.witness
+        entries, sig = self._node_step(caller, context,
+                                       lambda: w.intraday_batch(request.cycle, request.run, self.node.accounts()))
+        return convert.margin_batch_msg(request.cycle, entries, sig)
+
+    @rpc.unary
     def ProveCure(self, request, context, caller):
         w = self.node.witness
         return convert.cure_msg(self._node_step(

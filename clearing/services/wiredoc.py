@@ -95,6 +95,13 @@ MESSAGE_NOTES: dict[str, tuple[str, str]] = {
     "settlement": ("operator", "per cycle: `SettleRequest.operator_signature`, `settle.op_sig`"),
     "margin-batch": ("prover", "per cycle: `MarginBatch.signature` (ProveMargin), `margin-batch.sig`"),
     "margin-proof": ("prover", "per cure: `CureProof.signature` (ProveCure), `margin-cure.sig`"),
+    "intraday": ("operator", "per intraday run (issue 14 §1): `IntradayRunRequest.operator_signature`, "
+                             "`intraday.op_sig`"),
+    "intraday-set": ("nobody (hashed, never signed itself)",
+                     "SHA-256 of its canonical tuple is the id of an intraday run's derived scenario set, which "
+                     "the run's margin statements bind (issue 14 §1, clearing.protocol.intraday)"),
+    "intraday-batch": ("prover", "per intraday run: `MarginBatch.signature` (ProveIntraday), "
+                                 "`intraday-batch.sig`"),
     "withdrawal": ("member", "per withdrawal: `ProveWithdrawalRequest.signature` and "
                              "`WithdrawRequest.signature`, `withdraw.sig`; its canonical bytes are the "
                              "Withdrawal statement's `request`"),
@@ -217,6 +224,8 @@ def render_messages() -> str:
         signer, when = MESSAGE_NOTES[kind]
         fn = "signing.sign_kem_key" if s.function == "kem_key" else (
             "messages.scenario_set_id" if s.function == "scenario_set" else f"messages.{s.function}")
+        fn = {"intraday.marks": "intraday.intraday_message", "intraday.set": "intraday.derived_id",
+              "intraday.batch": "intraday.batch_message"}.get(s.function, fn)  # issue 14 §1
         if s.variant:
             out.append(f"#### `{kind}` ({s.variant})\n")
             out.append(f"The same kind when {s.variant_text()}.\n")
@@ -305,6 +314,8 @@ EVENT_NOTES: dict[str, tuple[str, str]] = {
     "settle": ("settlement", "AdminService.Settle"),
     "margin-batch": ("margin-batch", "AdminService.RunMargin"),
     "margin-cure": ("margin-proof", "ClearingService.RequestCure"),
+    "intraday": ("intraday", "AdminService.IntradayRun"),
+    "intraday-batch": ("intraday-batch", "AdminService.IntradayRun, after ProverService.ProveIntraday"),
     "withdraw": ("withdrawal", "ClearingService.Withdraw"),
     "default": ("default-declaration", "AdminService.DeclareDefault"),
     "dm-open": ("default-open", "AdminService.OpenDefaultEvent"),

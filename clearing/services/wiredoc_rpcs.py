@@ -162,6 +162,18 @@ RPC_NOTES: dict[str, RpcNote] = {
     "AdminService.RunMargin": RpcNote(
         OPERATOR, (_CYCLE, _PROVER_REFUSED, _PROVER_DOWN, _DEADLINE_P, _VERIFY),
         "Once per cycle after settlement; a retry replays the recorded results."),
+    "AdminService.IntradayRun": RpcNote(
+        OPERATOR, (_CYCLE, _IDEM, _PROVER_REFUSED, _PROVER_DOWN, _DEADLINE_P, _VERIFY,
+                   ("FAILED_PRECONDITION", "not the trading phase, no scenario set settled yet, a default event "
+                                           "in progress, or not the next run number (the previous run's batch "
+                                           "not booked yet)"),
+                   ("INVALID_ARGUMENT", "marks not one per instrument, not positive, above MAX_PRICE or off the "
+                                        "tick; an ES set or a set with maintenance terms (intraday runs are "
+                                        "defined for scan sets without them)")),
+        "Issue 14 §1: books the operator-signed marks (event intraday), obtains the run's batch from the "
+        "prover (ProveIntraday), verifies and classifies it as a margin batch over the derived set (event "
+        "intraday-batch; the pre-trade headroom is reset).  A retry with the same request id replays the "
+        "recorded results."),
     "AdminService.DeclareDefault": RpcNote(OPERATOR, (_VERIFY, _IDEM, _CYCLE, _UNKNOWN)),
     "AdminService.DeclareInsolvency": RpcNote(
         OPERATOR, (_VERIFY, _IDEM, _UNKNOWN,
@@ -215,6 +227,10 @@ RPC_NOTES: dict[str, RpcNote] = {
         "deposit (PayAssessment)."),
     "ProverService.ProveMargin": RpcNote(
         NODE, (_ALARM, _DEADLINE_P), "The answer (every member's margin proof) may be up to MAX_BULK_BYTES."),
+    "ProverService.ProveIntraday": RpcNote(
+        NODE, (_ALARM, _DEADLINE_P),
+        "Issue 14 §1: only for the intraday run the replayed ledger awaits; answered once per run and ledger "
+        "position (a repeat returns the recorded batch).  Up to MAX_BULK_BYTES, as ProveMargin."),
     "ProverService.ProveCure": RpcNote(NODE, (_ALARM, _DEADLINE_P)),
     "ProverService.ProveDefaultOpen": RpcNote(NODE, (_ALARM, _DEADLINE_P),
                                               "Answered once when the ledger requires it; a repeat returns the "

@@ -151,6 +151,13 @@ class MessageSample:
 
             fn_h = headroom.receipt_message if self.function == "headroom.receipt" else headroom.refusal_message
             return fn_h(**self.args)
+        if self.function.startswith("intraday."):  # issue 14 §1: clearing.protocol.intraday
+            from clearing.protocol import intraday
+            if self.function == "intraday.marks":
+                return intraday.intraday_message(**self.args)
+            if self.function == "intraday.set":
+                return intraday.derived_set_tuple(**self.args)
+            return intraday.batch_message(**self.args)
         fn: Callable[..., tuple[str, list]] = getattr(m, self.function)
         return fn(**self.args)
 
@@ -231,6 +238,12 @@ def message_samples() -> list[MessageSample]:
         MessageSample("margin_batch_message", PROVER, {"cycle": 3, "entries": [
             {"member": "A", "solvency_only": False, "ctx_seq": 41, "proof": filler("margin-A", 96)},
             {"member": "B", "solvency_only": True, "ctx_seq": 42, "proof": filler("margin-B", 96)}]}),
+        MessageSample("intraday.marks", OPERATOR, {"cycle": 3, "run": 1, "marks": [501500, 13020],
+                                                             "set_id": set_id}),
+        MessageSample("intraday.set", OPERATOR, {"set_id": set_id, "cycle": 3, "run": 1,
+                                                              "prices": [501000, 13020], "marks": [501500, 13020]}),
+        MessageSample("intraday.batch", PROVER, {"cycle": 3, "run": 1, "entries": [
+            {"member": "A", "solvency_only": False, "ctx_seq": 46, "proof": filler("intraday-A", 96)}]}),
         MessageSample("margin_proof_message", PROVER, {"cycle": 3, "member": "B", "solvency_only": False,
                                                        "ctx_seq": 45, "proof": filler("cure-B", 96)}),
         MessageSample("withdrawal_message", "A", {"member": "A", "amount": 1000000, "cycle": 3,
@@ -357,6 +370,12 @@ def event_samples() -> list[dict]:
          "proof": proof("cure"), "request_id": "cure.1", "sig": _sig("cure")},
         {"kind": "withdraw", "member": "A", "amount": 1000000, "cycle": 3, "ctx_seq": 44, "proof": proof("wd"),
          "request_id": "wd-1", "sig": _sig("withdraw")},
+        # issue 14 §1: an intraday run on operator-signed marks (clearing.protocol.intraday)
+        {"kind": "intraday", "cycle": 3, "run": 1, "marks": [501500, 13020], "request_id": "intraday-3-1",
+         "op_sig": op("intraday")},
+        {"kind": "intraday-batch", "cycle": 3, "run": 1, "entries": [
+            {"member": "A", "solvency_only": False, "ctx_seq": 46, "proof": proof("intraday-A")}],
+         "results": {"A": "pass"}, "request_id": "intraday.1", "sig": _sig("intraday-batch")},
         {"kind": "default", "cycle": 3, "member": "B", "request_id": "dflt-1", "op_sig": op("default")},
         {"kind": "default-insolvency", "cycle": 3, "member": "B", "reason": "insolvency filing",
          "request_id": "insolv-1", "op_sig": op("insolvency")},
