@@ -104,6 +104,21 @@ def test_marks_in_favour_reset_headroom_and_allow_a_trade(sim):
     assert sim.engine.trade("t1")["headroom_debit"] == [W_ESX, W_ESX]
     assert _value(sim, "D") == 1_000_000
     assert sim.witness.balances("D")["cash"] == 1_000_000  # the cash VM stays at c_i: (c_i - p)*m*q = 0
+    # a withdrawal while the basis is in force is proven and verified on the derived set
+    sim.withdraw("A", 1_000)
+    body = [b for _, b in sim.engine.events() if b["kind"] == "withdraw"][-1]
+    a = sim.engine.state.members["A"]
+    from clearing.protocol.messages import withdrawal_message
+    from clearing.protocol.statements import withdrawal_statement
+    msg = signing.encode_tuple(*withdrawal_message("A", 1_000, sim.cycle, body["request_id"]))
+    before = a.cash + generators().commit(1_000, 0)
+    on_basis = withdrawal_statement(sim.cycle, body["ctx_seq"], "A", before, a.pos,
+                                   intraday_fold.margin_basis(sim.engine.state), 1_000, msg)
+    verify(on_basis, StatementProof.from_bytes(bytes.fromhex(body["proof"]), on_basis))
+    plain = withdrawal_statement(sim.cycle, body["ctx_seq"], "A", before, a.pos, sim.engine.state.scenario_set,
+                                 1_000, msg)
+    with pytest.raises((VerificationError, DecodeError)):
+        verify(plain, StatementProof.from_bytes(bytes.fromhex(body["proof"]), plain))
 
 
 @pytest.mark.slow
@@ -115,7 +130,6 @@ def test_marks_against_reset_headroom_and_refuse_a_trade(sim):
         sim.witness.receive_opening("t2", sim.engine.relayed("t2", PROVER))
 
 
-@pytest.mark.slow
 def test_call_intraday_cured_on_the_basis_then_cleared_by_settle(sim):
     assert _run(sim, CRASH)["D"] == "call"  # cash >= 0 but 10^6 - 10^6 - 500,000 < 0
     assert sim.engine.state.members["D"].status == "call"
@@ -151,6 +165,24 @@ def test_runs_are_numbered_and_replayed(sim):
         _marks(sim, UP, run=2)
     e1 = sim.witness.intraday_batch(sim.cycle, 1, sim.accounts())
     assert sim.witness.intraday_batch(sim.cycle, 1, sim.accounts()) == e1  # recorded: the same H commitments
+    from clearing.protocol import events as ev
+    entries, bsig = e1
+    honest = {"A": "pass", "B": "pass", "C": "pass", "D": "pass"}
+    forged = ev.IntradayBatch(cycle=sim.cycle, run=1, entries=entries, results=dict(honest, D="call"),
+                              request_id="forged", sig=bsig.hex())
+    with pytest.raises(InvalidArgument, match="do not match"):
+        sim.engine.verify_event(forged)
+    tampered = [dict(x) for x in entries]
+    tampered[0]["ctx_seq"] += 1
+    for bad in (ev.IntradayBatch(cycle=sim.cycle, run=1, entries=tampered, results=honest, request_id="t",
+                                 sig=bsig.hex()),
+                ev.IntradayBatch(cycle=sim.cycle, run=1, entries=entries, results=honest, request_id="t",
+                                 sig=signing.sign(sim.op_sk, *intraday.batch_message(sim.cycle, 1, entries)).hex())):
+        with pytest.raises(InvalidArgument, match="signature"):
+            sim.engine.verify_event(bad)
+    with pytest.raises(FailedPrecondition, match="awaits its batch"):
+        sim.engine.verify_event(ev.IntradayBatch(cycle=sim.cycle, run=2, entries=entries, results=honest,
+                                                 request_id="t", sig=bsig.hex()))
     bid = sim.rid("intraday-batch")
     results = sim.engine.submit_intraday_batch(sim.cycle, 1, *e1, bid)
     assert sim.engine.submit_intraday_batch(sim.cycle, 1, *e1, bid) == results  # replayed

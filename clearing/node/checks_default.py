@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from clearing.fold.intraday import margin_basis
 from clearing.node.checks_onboarding import _check_deposit_total
 from clearing.protocol import events as ev
 from clearing.protocol import signing
@@ -312,8 +313,8 @@ def check_assessment_settle(core: Core, b: ev.AssessmentSettle) -> None:
         raise FailedPrecondition("assessment proof is for a stale account version")
     msg = assessment_settlement_message(b.member, b.index, b.cycle, b.request_id)
     _verify_sig(a.key, msg, b.sig, b.member)
-    st = assessment_cash_statement(b.cycle, a.version, b.member, a.cash, a.pos, core.state.scenario_set,
-                                   a.due, signing.encode_tuple(*msg))
+    st = assessment_cash_statement(b.cycle, a.version, b.member, a.cash, a.pos, margin_basis(core.state),
+                                   a.due, signing.encode_tuple(*msg))  # issue 14 §1: the intraday basis if any
     try:
         verify(st, _proof(st, b.proof))
     except VerificationError:

@@ -733,7 +733,7 @@ class WitnessStore:
         self.check(member, public_account)
         gens = generators()
         cash, pos = self._commitments(a)
-        st = assessment_cash_statement(cycle, a.version, member, cash, pos, self.state.scenario_set,
+        st = assessment_cash_statement(cycle, a.version, member, cash, pos, margin_basis(self.state),
                                          gens.commit(a.due.value, a.due.blinding), signing.encode_tuple(*msg))
         try:
             proof = prove(st, [a.cash, *a.pos, a.due], rng=self._rng)
