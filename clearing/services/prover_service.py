@@ -340,8 +340,16 @@ class ProverServicer(prover_pb2_grpc.ProverServiceServicer):
     def ProveIntraday(self, request, context, caller):
         """The batch of the intraday run the ledger awaits (issue 14 §1), once per run."""
         w = self.node.witness
-        entries, sig = self._node_step(caller, context,
-                                       lambda: w.intraday_batch(request.cycle, request.run, self.node.accounts()))
+        remaining = context.time_remaining()
+        limit = None if remaining is None else \
+            time.monotonic() + remaining - max(ANSWER_SLACK, ANSWER_SHARE * remaining)
+
+        def step():
+            if isinstance(w.executor, DaskProver):  # answer before the caller gives up (as ProveMargin)
+                w.executor.not_after = limit
+            return w.intraday_batch(request.cycle, request.run, self.node.accounts())
+
+        entries, sig = self._node_step(caller, context, step)
         return convert.margin_batch_msg(request.cycle, entries, sig)
 
     @rpc.unary

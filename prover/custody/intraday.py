@@ -63,8 +63,9 @@ def _entries(store: WitnessStore, cycle: int, derived: dict, accounts: dict) -> 
     results = executor.prove_margins(jobs, rng=store._rng)
     entries = []
     for k, ((mid, version), out) in enumerate(zip(mids, results)):
-        if out is None:
-            store.log.append(("intraday", mid, cycle, "insolvent: no proof"))
+        if out is None:  # unproven (Dask deadline) = no entry, as insolvent (as the margin batch)
+            store.log.append(("intraday", mid, cycle, "unproven: no proof by the deadline"
+                              if k in executor.last_unproven else "insolvent: no proof"))
             continue
         proved, proof = out
         store.log.append(("intraday", mid, cycle, "solvency-only" if proved.solvency_only else "full"))
