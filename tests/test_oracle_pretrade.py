@@ -219,11 +219,12 @@ def test_the_intraday_mark_is_the_debit_basis():
 
 
 def test_intraday_payment_call_and_unmet_call():
-    # A +2 with cash 2,000 (no excess); marks 880: E'(0) = 2,000 - 2 * 1,200 = -400 < 0 -> "payment";
+    # A +2 with cash 2,000 (no excess); marks 880: E'(0) = 2,000 - 2 * 1,200 = -400 < 0, but the un-settled
+    # cash is >= 0 -> "call" (the engine's solvency row is the cash itself: "payment" only when cash < 0);
     # worst E' = 2,000 + 2 * (-1,200 - 1,000) = -2,400 -> deposit 2,400 on grid 1,000 -> 3,000
     d = mini({"A": 2_000, "B": 100_000}, {"A": 5_000}, [("A", "B", 2)], [], marks=[[1, [880]]], grid=1000)
     r = run_oracle(load_scenario(d), "v")
-    assert r.intraday == [{"day": 1, "marks": [880], "results": {"A": "payment", "B": "pass"},
+    assert r.intraday == [{"day": 1, "marks": [880], "results": {"A": "call", "B": "pass"},
                            "cures": [["A", 3000]]}]
     assert r.final["A"]["liquidity"] == 2_000 and all(r.invariants.values())
     # on the grid 1 the cure leaves A no excess and no liquidity: H = 0 (the invariants of run_checked) and a

@@ -41,10 +41,11 @@ the member reads its own).
    reason "pre-trade headroom exhausted"; the other side's H is not debited.
 5. Intraday run on day d (a variant's ``intraday_marks`` entry for d, before
    that day's step 1), marks M, no VM settlement: u_i = (M_i - P(d-1)_i) *
-   mult_i; E'_s = cash + sum_i (A[s][i] + u_i) * pos_i for every s.  Each
-   active member (file order) with min_s E'_s >= 0 passes, H = min_s E'_s;
-   else it is called intraday for c = -min_s E'_s ("payment" when E'_0 < 0,
-   else "call") and cures by a deposit of c rounded up to the grid, at most
+   mult_i; E'_s = cash + sum_i (A[s][i] + u_i) * pos_i for every s, and
+   E'_* = cash (the un-settled cash itself: unrealised gains at the marks
+   are no headroom until settled).  Each active member (file order) with
+   m = min(E'_*, min_s E'_s) >= 0 passes, H = m; else it is called intraday
+   for c = -m ("payment" when cash < 0, else "call") and cures by a deposit of c rounded up to the grid, at most
    its liquidity; H = 0.  Restriction: a scenario in which an intraday call
    exceeds the member's remaining liquidity is refused (OracleError): an
    intraday default is not modelled.  (The format refuses intraday runs
@@ -118,12 +119,13 @@ def intraday_run(run: Any, day: int, prev) -> None:
     cures: list[list] = []
     for m in run.active():
         a = run.acc[m]
-        E = [a.cash + sum((row[i] + u[i]) * a.pos[i] for i in range(len(u))) for row in run.matrix]
+        # the un-settled cash itself first (the engine's no-move row), then every shifted scenario
+        E = [a.cash] + [a.cash + sum((row[i] + u[i]) * a.pos[i] for i in range(len(u))) for row in run.matrix]
         low = min(E)
         if low >= 0:
             results[m], pt.H[m] = "pass", low
             continue
-        results[m], call = ("payment" if E[0] < 0 else "call"), -low
+        results[m], call = ("payment" if a.cash < 0 else "call"), -low
         if call > a.liquidity:
             from clearing.ccp.oracle import OracleError  # the oracle's own error; no cycle at call time
             raise OracleError(f"day {day}: the intraday call of {m} exceeds its liquidity (an intraday default "
