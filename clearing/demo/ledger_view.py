@@ -171,6 +171,12 @@ class LedgerView:
                                  "scenarios": len(b["scenario_set"].get("matrix", []))}
         elif kind == "margin-cure":
             c["cures"].append({"member": b["member"], "solvency_only": b["solvency_only"]})
+        elif kind == "pretrade-refusal":  # issue 14 §1
+            c.setdefault("pretrade_refusals", []).append({"trade_id": b["trade_id"], "members": list(b["members"])})
+        elif kind == "intraday":
+            c.setdefault("intraday", []).append({"run": b["run"], "marks": list(b["marks"])})
+        elif kind == "intraday-batch" and c.get("intraday"):
+            c["intraday"][-1]["results"] = dict(b["results"])
         elif kind == "withdraw":
             c["withdrawals"].append({"member": b["member"], "amount": b["amount"]})
         elif kind == "default":

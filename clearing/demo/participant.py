@@ -53,7 +53,9 @@ Requests (``op``)
                  sign the affirmation.  Unexpected trades are left alone
                  (they expire at the cycle close).
 ``call``         the member was called: it computes its shortfall
-                 (worst-scenario requirement minus cash, from its openings)
+                 (worst-scenario requirement minus cash, from its openings;
+                 for an intraday call, ``shift`` u_i = (mark_i - c_i)*m_i:
+                 minus the worst of cash and cash + sum_i (A[s][i] + u_i)*pos_i)
                  and, when its remaining liquidity covers it, cures by one
                  public deposit of the shortfall rounded up to a multiple of
                  the scenario's public deposit grid (``ccp.deposit_grid``),
@@ -70,6 +72,15 @@ Requests (``op``)
                  scenario's public deposit grid (at most its remaining
                  liquidity); otherwise decline (the operator then declares
                  the default: the cascade).  The reply never carries the due.
+``pretrade_cure`` ``trade_id``, ``w``, ``vm`` (issue 14 §1): a trade of this
+                 member was refused for lack of pre-trade headroom.  From
+                 the public worst impact w_i and the buyer's per-contract
+                 novation VM vm (both public), its own quantity q and its
+                 own headroom H (GetBalances, for itself), its shortfall is
+                 -(H + (±vm - w_i)*q); it deposits that rounded up to the
+                 grid (at most its liquidity) -- the node then asks the
+                 prover again -- or declines when the liquidity is short.
+                 The reply carries the deposit, never the shortfall.
 ``status``       the member's public account status.
 ``quit``         exit.
 
@@ -227,15 +238,40 @@ class Agent:
         missing = sorted(set(expected) - pending)
         return {"affirmed": affirmed, "refused": refused, "missing": missing, "unexpected": unexpected}
 
+    def op_pretrade_cure(self, req) -> dict:
+        """Issue 14 §1: cure a pre-trade refusal of ``trade_id`` by a grid-rounded deposit."""
+        tid = str(req["trade_id"])
+        k = int(tid.split("-", 1)[1])
+        t = self.sc.trades[k]
+        if trade_id(k, t) != tid or self.name not in (t.buyer, t.seller):
+            return {"cured": False, "error": "not a trade of this member"}
+        v = int(req["vm"]) if t.buyer == self.name else -int(req["vm"])
+        H = self.p.balances().get("headroom", 0)
+        shortfall = max(0, -(H + (v - int(req["w"])) * t.quantity))
+        if shortfall == 0:
+            return {"cured": True, "deposit": 0}
+        if shortfall > self.liquidity:
+            return {"cured": False}
+        deposit = grid_deposit(shortfall, self.liquidity, self.sc.ccp.deposit_grid)
+        self.liquidity -= deposit
+        self.p.deposit(deposit, request_id=f"pretrade-cure-{tid}-{self.name}")
+        return {"cured": True, "deposit": deposit}
+
     def op_call(self, req) -> dict:
         bal = self.p.balances()
-        shortfall = max(0, margin_requirement(self.matrix, bal["pos"], self.model) - bal["cash"])
+        if req.get("shift"):  # an intraday call (issue 14 §1): the scan at the marks, E'_s = cash + P&L'_s
+            shift = [int(u) for u in req["shift"]]
+            worst = min([0] + [sum((a + u) * q for a, u, q in zip(row, shift, bal["pos"])) for row in self.matrix])
+            shortfall = max(0, -(bal["cash"] + worst))
+        else:
+            shortfall = max(0, margin_requirement(self.matrix, bal["pos"], self.model) - bal["cash"])
         if shortfall > self.liquidity:
             return {"cured": False}
         deposit = grid_deposit(shortfall, self.liquidity, self.sc.ccp.deposit_grid)
         self.liquidity -= deposit
         cycle = self.p.ledger_status().cycle
-        self.p.cure(deposit, request_id=f"cure-{cycle}-{self.name}")
+        tag = f"intraday{int(req.get('run', 1))}-" if req.get("shift") else ""  # one cure per call
+        self.p.cure(deposit, request_id=f"cure-{cycle}-{tag}{self.name}")
         return {"cured": self.p.account().status == "active", "deposit": deposit}
 
     def op_assessment(self, req) -> dict:

@@ -29,6 +29,9 @@
   §4; empty unless the scenario's ccp section has a stress set);
   ``liquidations`` [{member, cycle, penalty, remainder}] every maintenance
   liquidation (issue 14 §2; clearing.demo.liquidations).
+  ``pretrade_refusals`` [{member, trade_id}] every refusal of a trade for
+  lack of pre-trade headroom, per short side (issue 14 §1;
+  clearing.demo.pretrade).
 * :func:`waterfall_svg` draws the chart by hand as SVG (no plotting
   library): one floating bar per tranche starting where the previous one
   ended, then the rounding residual, the uncovered loss and the total loss.
@@ -85,7 +88,7 @@ def amount(x: int) -> str:
 def assemble_report(*, scenario, variant: str, backend: str, days: list[dict], cycles: list[dict], proofs: dict,
                     refused_invalid: int, invariants: dict, reports: list[dict], auditor: dict, oracle: dict,
                     elapsed: float, processes: list[dict] | None = None, cover2: list[dict] | None = None,
-                    liquidations: list[dict] | None = None) -> dict:
+                    liquidations: list[dict] | None = None, pretrade_refusals: list[dict] | None = None) -> dict:
     waterfall: list[dict[str, Any]] = [{"tranche": t, "amount": sum(_tranche(r, t) for r in reports)}
                                        for t in TRANCHES]
     loss = sum(int(r["loss"]) for r in reports)
@@ -121,6 +124,7 @@ def assemble_report(*, scenario, variant: str, backend: str, days: list[dict], c
         "liquidity_line": sum(int(r.get("liquidity_line", 0)) for r in reports),
         "cover2": [dict(w) for w in cover2 or []],
         "liquidations": [dict(x) for x in liquidations or []],
+        "pretrade_refusals": [dict(x) for x in pretrade_refusals or []],
         "accounting_identity": identity,
         "invariants": invariants,
         "auditor": auditor,
@@ -263,6 +267,13 @@ def cycle_facts(c: dict, instrument_ids: list[str], digest_chars: int = 64) -> l
         lines.append("public deposits: " + ", ".join(f"{d['member']} {amount(d['amount'])}" for d in c["deposits"]))
     if c.get("funded"):
         lines.append("default-fund funding (amounts hidden, range-proven): " + ", ".join(c["funded"]))
+    for r in c.get("intraday", []):  # issue 14 §1: intraday margin runs on operator-signed marks
+        res = ", ".join(f"{m} {x}" for m, x in sorted(r.get("results", {}).items()))
+        lines.append(f"intraday run {r['run']} at marks " + ", ".join(
+            f"{i} {p}" for i, p in zip(instrument_ids, r["marks"])) + (f": {res}" if res else ""))
+    for r in c.get("pretrade_refusals", []):
+        lines.append(f"pre-trade refusal (prover-signed): trade {r['trade_id']}, short side "
+                     + ", ".join(r["members"]))
     if c.get("trades"):
         toks = [f"{t['buyer']} buys from {t['seller']} {t['instrument']} @ {t['price']}" for t in c["trades"]]
         n = len(c["trades"])
@@ -361,6 +372,10 @@ def report_html(report: dict, svg: str) -> str:
         body.append(_table(["member", "cycle", "penalty (into the insurance fund)", "remainder (kept if >= 0)"],
                            [(x["member"], str(x["cycle"]), amount(x["penalty"]), amount(x["remainder"]))
                             for x in report["liquidations"]], frozenset({2, 3})))
+    if report.get("pretrade_refusals"):  # issue 14 §1: refusals for lack of pre-trade headroom
+        body.append("<h3>Pre-trade refusals (headroom exhausted)</h3>")
+        body.append(_table(["member (short side)", "trade"],
+                           [(x["member"], x["trade_id"]) for x in report["pretrade_refusals"]]))
     for r in report["default_reports"]:
         body.append(f"<h3>Default event {r['index']} (cycle {r['cycle']})</h3>")
         body.append(f"<p>Defaulters {e(', '.join(d['member'] for d in r['defaulters']))}; survivors "
@@ -437,6 +452,8 @@ def print_summary(report: dict, paths: dict) -> None:
                 else f"leaves bad debt of {amount(-x['remainder'])} for the waterfall")
         out.append(f"  Liquidation of {x['member']} in cycle {x['cycle']}: penalty {amount(x['penalty'])} into the "
                    f"insurance fund; it {kept}")
+    for x in report.get("pretrade_refusals", []):  # issue 14 §1: refusals for lack of pre-trade headroom
+        out.append(f"  Pre-trade refusal of trade {x['trade_id']}: {x['member']} lacked headroom")
     a, p, o = report["auditor"], report["proofs"], report["oracle"]
     out.append("")
     out.append(f"proofs: {p['generated']} generated, {p['verified']} verified, {p['rejected']} rejected")

@@ -95,7 +95,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from clearing.demo import df_windows, liquidations
+from clearing.demo import df_windows, liquidations, pretrade
 from clearing.demo.errors import DemoError, PortTaken
 from clearing.demo.ledger_view import LedgerView, check_invariants
 from clearing.demo.oracle_check import compare_with_oracle
@@ -462,8 +462,10 @@ class _Run:
         the cycle's close and the ledger followed up to it."""
         cycle = self.op.status().cycle
         rec = {"day": d, "cycle": cycle, "booked": [], "refused": [], "calls": [], "cures": [], "defaults": []}
+        pretrade.intraday(self, d, rec)  # issue 14 §1 (a variant's intraday marks)
         if any(t.day == d for t in self.sc.trades):
             self._capture(d, cycle, rec)
+            pretrade.cure_refusals(self, d, rec)  # issue 14 §1: refusals for lack of headroom, cured
         declared = self._margin(d, cycle, rec)
         while declared:
             declared = self._default_event(rec)
@@ -501,7 +503,7 @@ class _Run:
         prices = list(self.variant.settlement_prices[d])
         model = scenario_model(self.sc)
         self.op.settle(prices, scenario_matrix(self.sc), model=None if model["kind"] == "scan" else model,
-                       maintenance_terms=scenario_maintenance(self.sc))
+                       maintenance_terms=scenario_maintenance(self.sc), pretrade=pretrade.enabled(self))
         results = self.op.run_margin()
         summary = ", ".join(f"{m} {r}" for m, r in sorted(results.items()))
         self.say(f"cycle {cycle}: settled at {prices}; margin batch verified: {summary}")
@@ -578,7 +580,8 @@ class _Run:
         checked, mismatches = compare_with_oracle(self.days, reports, self.oracle, self.ledger.public_books())
         cover2, cover2_mismatches = df_windows.cover2_outputs(self)
         liquidated, liquidation_mismatches = liquidations.liquidation_outputs(self)
-        mismatches = list(mismatches) + cover2_mismatches + liquidation_mismatches
+        refusals, pretrade_mismatches = pretrade.pretrade_outputs(self)
+        mismatches = list(mismatches) + cover2_mismatches + liquidation_mismatches + pretrade_mismatches
         from clearing.demo.report import assemble_report
 
         report = assemble_report(
@@ -589,7 +592,7 @@ class _Run:
                      "events": int(audit.events), "cycles": int(audit.cycles), "error": audit.error,
                      "digests": auditor_digests},
             oracle={"checked": checked, "mismatches": mismatches, "ok": not mismatches},
-            elapsed=self.say.elapsed(), cover2=cover2, liquidations=liquidated,
+            elapsed=self.say.elapsed(), cover2=cover2, liquidations=liquidated, pretrade_refusals=refusals,
             processes=[{"name": n, "pid": c.pid, "endpoint": self.targets[n]} for n, c in self.nodes.items()]
             + [{"name": f"member {m}", "pid": c.pid, "endpoint": None} for m, c in self.agents.items()])
         from clearing.demo.report import print_summary, write_outputs

@@ -26,6 +26,12 @@ name           file (package clearing.data)  what it shows
                                            remainder, its penalty into the
                                            insurance fund; shortfall: bad debt
                                            through its df and the waterfall)
+``pretrade``   ccp-pretrade.json           issue 14 §1: the pre-trade risk limit --
+                                           a trade refused for lack of headroom,
+                                           cured by a grid-rounded deposit and
+                                           novated; an intraday margin run on
+                                           operator-signed marks that resets H
+                                           and calls a member, who cures
 =============  ==========================  =====================================
 """
 from __future__ import annotations
@@ -36,7 +42,8 @@ from importlib import resources
 PACKAGED = {"demo": "ccp-demo.json", "ccp-demo": "ccp-demo.json",
             "bad-debt": "ccp-bad-debt.json", "ccp-bad-debt": "ccp-bad-debt.json",
             "cover2": "ccp-cover2.json", "ccp-cover2": "ccp-cover2.json",
-            "liquidation": "ccp-liquidation.json", "ccp-liquidation": "ccp-liquidation.json"}
+            "liquidation": "ccp-liquidation.json", "ccp-liquidation": "ccp-liquidation.json",
+            "pretrade": "ccp-pretrade.json", "ccp-pretrade": "ccp-pretrade.json"}
 
 
 def load_named_scenario(name_or_path: str):
