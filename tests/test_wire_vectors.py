@@ -204,7 +204,12 @@ def _spec_fields(kind: str, a: dict) -> list:
         "affirmation": lambda: [("trade-id", a["trade"]["trade_id"]), ("member", a["member"]),
                                 ("trade", sha(_spec_message("trade", trade(a["trade"]))))],
         "prover-receipt": lambda: [("trade-id", a["trade"]["trade_id"]),
-                                   ("trade", sha(_spec_message("trade", trade(a["trade"]))))],
+                                   ("trade", sha(_spec_message("trade", trade(a["trade"]))))]
+        + ([("headroom-proof", sha(h(a["headroom_proof"])))] if "headroom_proof" in a else []),  # issue 14 §1
+        "pretrade-refusal": lambda: [("trade-id", a["trade"]["trade_id"]),
+                                     ("trade", sha(_spec_message("trade", trade(a["trade"])))),
+                                     ("members", a["members"]), ("H-buyer", h(a["H_buyer"])),
+                                     ("H-seller", h(a["H_seller"]))],
         "scenario-set": lambda: [("version", a["version"]), ("instruments", a["instruments"]),
                                  ("matrix", a["matrix"])]
         + ([("model", a["model"]["kind"]), ("k", a["model"]["k"])] if "model" in a else [])
