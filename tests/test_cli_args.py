@@ -23,6 +23,8 @@ BAD = [
     (["admin", *CFG, "settle", "--prices", str(1 << 40)], "--prices"),
     (["admin", *CFG, "settle", "--prices", "5", "--version", "-1"], "--version"),
     (["admin", *CFG, "close-out", "-1", "--prices", "5"], "index"),
+    (["admin", *CFG, "intraday", "--marks", "0,5"], "--marks"),
+    (["admin", *CFG, "intraday", "--marks", "5,6", "--run", "0"], "--run"),
     (["admin", *CFG, "close-out", "0", "--prices", "5;6"], "--prices"),
     (["admin", *CFG, "--cycle", "0", "close"], "--cycle"),
     (["admin", *CFG, "--cycle", str(1 << 20), "close"], "--cycle"),

@@ -240,7 +240,7 @@ class Instrument(_message.Message):
     def __init__(self, id: _Optional[str] = ..., multiplier: _Optional[int] = ..., tick: _Optional[int] = ..., price0: _Optional[int] = ...) -> None: ...
 
 class LedgerStatus(_message.Message):
-    __slots__ = ("seq", "head", "cycle", "phase", "members", "instruments", "prices", "state_hash", "digests", "cycle_seq", "epoch")
+    __slots__ = ("seq", "head", "cycle", "phase", "members", "instruments", "prices", "state_hash", "digests", "cycle_seq", "epoch", "scenario_set_id", "intraday_run")
     SEQ_FIELD_NUMBER: _ClassVar[int]
     HEAD_FIELD_NUMBER: _ClassVar[int]
     CYCLE_FIELD_NUMBER: _ClassVar[int]
@@ -252,6 +252,8 @@ class LedgerStatus(_message.Message):
     DIGESTS_FIELD_NUMBER: _ClassVar[int]
     CYCLE_SEQ_FIELD_NUMBER: _ClassVar[int]
     EPOCH_FIELD_NUMBER: _ClassVar[int]
+    SCENARIO_SET_ID_FIELD_NUMBER: _ClassVar[int]
+    INTRADAY_RUN_FIELD_NUMBER: _ClassVar[int]
     seq: int
     head: bytes
     cycle: int
@@ -263,7 +265,9 @@ class LedgerStatus(_message.Message):
     digests: _containers.RepeatedScalarFieldContainer[bytes]
     cycle_seq: int
     epoch: int
-    def __init__(self, seq: _Optional[int] = ..., head: _Optional[bytes] = ..., cycle: _Optional[int] = ..., phase: _Optional[str] = ..., members: _Optional[_Iterable[str]] = ..., instruments: _Optional[_Iterable[_Union[Instrument, _Mapping]]] = ..., prices: _Optional[_Iterable[int]] = ..., state_hash: _Optional[bytes] = ..., digests: _Optional[_Iterable[bytes]] = ..., cycle_seq: _Optional[int] = ..., epoch: _Optional[int] = ...) -> None: ...
+    scenario_set_id: bytes
+    intraday_run: int
+    def __init__(self, seq: _Optional[int] = ..., head: _Optional[bytes] = ..., cycle: _Optional[int] = ..., phase: _Optional[str] = ..., members: _Optional[_Iterable[str]] = ..., instruments: _Optional[_Iterable[_Union[Instrument, _Mapping]]] = ..., prices: _Optional[_Iterable[int]] = ..., state_hash: _Optional[bytes] = ..., digests: _Optional[_Iterable[bytes]] = ..., cycle_seq: _Optional[int] = ..., epoch: _Optional[int] = ..., scenario_set_id: _Optional[bytes] = ..., intraday_run: _Optional[int] = ...) -> None: ...
 
 class StreamLedgerRequest(_message.Message):
     __slots__ = ("since",)

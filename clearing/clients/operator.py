@@ -117,13 +117,20 @@ class Operator(SigningClient):
                  set_id: bytes | None = None, request_id: str | None = None) -> dict[str, str]:
         """An intraday margin run on these marks (issue 14 §1): signs (cycle,
         run, marks, set id) and returns the results {member: pass | call |
-        payment}.  ``set_id`` defaults to the set of this client's last
-        settle, ``run`` to the next run this client numbered in the cycle."""
+        payment}.  ``set_id`` defaults to the set in force on the ledger
+        (LedgerStatus.scenario_set_id), ``run`` to the run after the ledger's
+        basis in force and this client's last (a retry of a call whose
+        answer was lost passes the same ``run`` and ``request_id``: the node
+        replays the recorded result)."""
         cycle = self._cycle(cycle)
-        set_id = set_id if set_id is not None else self._set_id
-        if set_id is None:
-            raise ValueError("the scenario set id in force is unknown to this client: pass set_id")
-        run = self._runs.get(cycle, 0) + 1 if run is None else run
+        if set_id is None or run is None:  # from the ledger: the set in force and its basis's run
+            st = self.status()
+            if set_id is None:
+                set_id = st.scenario_set_id or self._set_id
+            if run is None:
+                run = max(st.intraday_run if st.cycle == cycle else 0, self._runs.get(cycle, 0)) + 1
+        if not set_id:
+            raise ValueError("no scenario set is in force yet: settle first")
         op_sig = self._sign(intraday_message(cycle, run, list(marks), set_id))
         res = self.admin.IntradayRun(admin_pb2.IntradayRunRequest(
             request_id=request_id or f"intraday-{cycle}-{run}", cycle=cycle, run=run, marks=list(marks),

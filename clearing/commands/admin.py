@@ -3,7 +3,8 @@ input is signed with the operator's key and sent with the operator's
 certificate to the clearing node's AdminService.
 
 Actions: status, default-event, admit (all members of the roster, or NAME), settle
-(prices and the scenario set), open-epoch (the group's default-fund
+(prices and the scenario set; --pretrade for the pre-trade risk limit), intraday --marks
+(an intraday margin run on signed marks: issue 14 §1), open-epoch (the group's default-fund
 total D), margin (the node obtains the prover's margin
 batch and verifies it), params --sitg1 N --sitg2 N --cap N (the CCP's skin in
 the game and assessment cap multiple), declare-default MEMBER, declare-insolvency MEMBER
@@ -45,6 +46,14 @@ def configure(parser) -> None:
                         "members failing IM but passing maintenance are called, the others liquidated")
     s.add_argument("--penalty-bps", type=int_in(0, 10_000, "penalty"), default=0,
                    help="liquidation penalty in basis points of the closed-out notional (with --maintenance)")
+    s.add_argument("--pretrade", action="store_true",
+                   help="turn the pre-trade risk limit on (issue 14 §1; scan sets only): each margin run commits "
+                        "every member's headroom and every novation must prove both sides stay within it")
+    it = sub.add_parser("intraday", help="an intraday margin run on operator-signed marks (issue 14 §1): no VM "
+                                         "is settled; members are classified and their headroom reset")
+    it.add_argument("--marks", type=price_list, required=True, help="comma-separated marks, in instrument order")
+    it.add_argument("--run", type=int_in(1, (1 << 32) - 1, "run"),
+                    help="the run number within the cycle (default: the next one; give it to retry a run)")
     sub.add_parser("margin", help="run the cycle's margin batch")
     sub.add_parser("open-epoch",
                    help="close the funding window once every member has filed (the prover opens the group total D)")
@@ -149,8 +158,11 @@ def run(args) -> int:
                 version, matrix, model = _scenario_set(args)
                 _check_set_instruments(args, op)
                 seq = op.settle(args.prices, matrix, version, cycle=cycle, request_id=rid, model=model,
-                                maintenance_terms=_terms(args))
+                                maintenance_terms=_terms(args), pretrade=args.pretrade)
                 print(f"settled: ledger event {seq}")
+            elif args.action == "intraday":
+                for m, r in sorted(op.intraday(args.marks, run=args.run, cycle=cycle, request_id=rid).items()):
+                    print(f"{m}: {r}")
             elif args.action == "margin":
                 for m, r in sorted(op.run_margin(cycle=cycle, request_id=rid).items()):
                     print(f"{m}: {r}")

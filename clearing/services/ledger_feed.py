@@ -87,7 +87,15 @@ def ledger_status(e: Engine) -> clearing_pb2.LedgerStatus:
                                              price0=i["price0"]) for i in s["instruments"]],
         prices=s["prices"], state_hash=bytes.fromhex(e.state_digest()),
         digests=[bytes.fromhex(d) if isinstance(d, str) else bytes(d) for d in s["digests"]],
-        cycle_seq=s["cycle_seq"], epoch=s["epoch"])
+        cycle_seq=s["cycle_seq"], epoch=s["epoch"], **_set_fields(e))
+
+
+def _set_fields(e: Engine) -> dict:
+    """The set in force and the intraday run of its basis (issue 14 §1), for
+    an operator client that restarted."""
+    ss = e.state.scenario_set
+    b = e.state.books.get("intraday") if e.state.books else None
+    return {"scenario_set_id": bytes.fromhex(ss["id"]) if ss else b"", "intraday_run": b["run"] if b else 0}
 
 
 __all__ = ["FEED_CALLER", "FEED_WORKERS", "FeedServicer", "get_account", "ledger_status", "stream_ledger"]
