@@ -11,8 +11,11 @@ Rules, on the commitments the fold already holds (node) or their openings
 * margin-batch under a pre-trade set: H = the entry's committed H when the
   entry carries a headroom proof, else 0 (called, liquidated, insolvent or
   no entry: no headroom until a deposit or the next run); then the open
-  reservations (pending trades with a debit) are applied again, so they
-  carry over the run until the trade novates or expires;
+  reservations (pending trades with a receipt) are applied again at the
+  terms (w_i, vm) of the basis the run installs -- the novation books the
+  VM and the position at that basis -- so they carry over the run until the
+  trade novates or expires (a receipt booked while the limit was off is
+  reserved at the run likewise);
 * deposit d by an active member: H + d*G (a called member's cure deposit
   leaves H at 0); withdrawal w: H - w*G; df-fund: H + df - df';
   assessment paid (assessment-pay: H + a*G - C(due); assessment-settle:
@@ -80,10 +83,13 @@ def reset(state: State, e, alg) -> None:
         x = by_member.get(mid)
         h = x.get("headroom") if x is not None else None
         a.headroom = alg.commitment(h["H"], "headroom") if h is not None else alg.zero()
-    for tid in sorted(tid for tid, t in state.trades.items() if t["status"] == "pending" and "headroom_debit" in t):
-        t = state.trades[tid]
-        w, vm = t["headroom_debit"]
-        _shift(state, t, w, vm, 1, alg)  # an open reservation carries over the run
+    for tid in sorted(tid for tid, t in state.trades.items() if t["status"] == "pending" and t.get("receipt")):
+        # an open reservation carries over the run at the terms of the basis the run installs (the novation
+        # books the VM and the position at it); a receipt booked while the limit was off is reserved now
+        t = state.trades[tid] = dict(state.trades[tid])
+        w, vm = terms(state, t)
+        t["headroom_debit"] = [w, vm]
+        _shift(state, t, w, vm, 1, alg)
 
 
 def terms(state: State, t: dict) -> tuple[int, int]:

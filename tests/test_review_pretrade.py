@@ -1,0 +1,123 @@
+"""Adversarial review of the pre-trade limit (issue 14 §1): H never exceeds
+the member's excess at the basis in force, min over the basis rows of
+cash + sum_i A[s][i]*pos_i (the signed set after a margin run; the derived
+set -- the un-settled cash row, then A[s] + u -- while an intraday basis is
+in force).
+
+A trade whose receipt (the reservation) is booked before a run and whose
+affirmation comes after it is novated at the new basis: the cash VM at the
+new settlement price, the position at the new scenario rows (or the marks).
+Its reservation must follow the basis the run installs, not the terms of the
+receipt; and a receipt booked while the limit was off (no reservation) must
+be reserved when a run under a pre-trade set resets H -- otherwise the member
+novates a position its headroom never paid for.
+
+Numbers (tests/support/engine.py): ESX multiplier 50, settlement price
+500,000, w_ESX = 500,000 per contract.  D has 10^6 of cash and is long 1 ESX
+(H_D = 500,000); it buys 1 more at 500,000, receipt first, affirmation later.
+"""
+from __future__ import annotations
+
+from clearing.fold.intraday import margin_basis
+from clearing.protocol.fields import PROVER
+from clearing.protocol.messages import affirmation_message
+from support.engine import INSTRUMENTS, MATRIX, basic_sim
+from support.intraday import intraday_run
+from zkp.field import to_signed
+from zkp.generators import generators
+
+PRICES = [i["price0"] for i in INSTRUMENTS]
+DOWN = [490_000, PRICES[1]]  # u_ESX = -500,000 (D's long loses 500,000 per contract)
+
+
+def _sim(tmp_path, pretrade=True):
+    s = basic_sim(tmp_path, seed=b"review-pretrade")
+    s.admit("D")
+    s.deposit("D", 1_000_000 + 10_000)
+    s.fund("D", 10_000)
+    s.settle(PRICES, MATRIX, pretrade=pretrade)
+    s.margin()
+    s.close()
+    assert s.trade("t0", "D", "C", "ESX", 1, PRICES[0])["status"] == "novated"
+    return s
+
+
+def _headroom(sim, mid) -> int:
+    node, op = sim.engine.state.members[mid].headroom, sim.witness.state.members[mid].headroom
+    assert node == generators().commit(op.value, op.blinding)  # node and prover folds agree
+    return to_signed(op.value)
+
+
+def _excess(sim, mid) -> int:
+    """min over the basis rows of cash + P&L_s, from the prover's openings."""
+    a = sim.witness.state.members[mid]
+    cash, pos = to_signed(a.cash.value), [to_signed(p.value) for p in a.pos]
+    rows = margin_basis(sim.engine.state)["matrix"]
+    return min(cash + sum(x * q for x, q in zip(row, pos)) for row in rows)
+
+
+def _submit_and_receipt(sim, tid, qty, price):
+    """D buys from C: the trade and the prover's receipt (with its debit when
+    the limit is on); C has not affirmed yet."""
+    trade, proof, sig, sc, sp, _ = sim.make_trade(tid, "D", "C", "ESX", qty, price)
+    sim.engine.submit_trade(trade, proof, sig, sc, sp, sim.rid("trade"))
+    sim.sync()
+    rsig = sim.witness.receive_opening(tid, sim.engine.relayed(tid, PROVER))
+    assert sim.engine.receipt(tid, rsig, sim.rid("rcpt"), headroom=sim.witness.headroom_debit(tid))["status"] \
+        == "pending"
+    sim.sync()
+
+
+def _affirm(sim, tid):
+    checked = sim.counterparty_check("C", tid)
+    res = sim.engine.affirm(tid, "C", sim.members["C"].sign(affirmation_message(checked, "C")), sim.rid("aff"))
+    sim.sync()
+    return res
+
+
+def test_reservation_follows_an_intraday_basis(tmp_path):
+    sim = _sim(tmp_path)
+    _submit_and_receipt(sim, "t1", 1, PRICES[0])  # reserved at c: (0 - w)*1 -> H_D = 0
+    assert _headroom(sim, "D") == 0
+    assert intraday_run(sim, DOWN)["D"] == "pass"  # rows: 10^6, 5*10^5, 0, 10^6, 7.5*10^5 -> H = 0
+    assert _affirm(sim, "t1")["status"] == "novated"
+    # long 2 at the marks: 10^6 + 2*(-500,000 - 500,000) = -10^6 (the receipt's terms gave -500,000)
+    assert _excess(sim, "D") == -1_000_000
+    assert _headroom(sim, "D") <= _excess(sim, "D")
+    assert sim.engine.trade("t1")["headroom_debit"] == [500_000, -500_000]  # vm at the mark
+
+
+def test_reservation_follows_a_settle_and_margin_run(tmp_path):
+    sim = _sim(tmp_path)
+    _submit_and_receipt(sim, "t1", 1, PRICES[0])
+    sim.settle(DOWN, MATRIX, pretrade=True)  # D's cash 10^6 - 500,000 (VM on its long 1)
+    assert sim.margin()["D"] == "pass"  # 500,000 + (-500,000) = 0 -> H = 0
+    assert _affirm(sim, "t1")["status"] == "novated"  # in the margin phase, cash VM at 490,000
+    assert _excess(sim, "D") == -1_000_000  # cash 0, long 2: 0 - 2*500,000
+    assert _headroom(sim, "D") <= _excess(sim, "D")
+    sim.close()
+    assert _headroom(sim, "D") <= _excess(sim, "D")
+
+
+def test_receipt_from_before_the_limit_is_reserved_at_the_run(tmp_path):
+    sim = _sim(tmp_path, pretrade=False)
+    _submit_and_receipt(sim, "t1", 1, PRICES[0])  # no limit: a plain receipt, no reservation
+    sim.settle(PRICES, MATRIX, version=1, pretrade=True)  # a new version: the flag changes the set's id
+    assert sim.margin()["D"] == "pass"  # cash 10^6, long 1 -> H = 500,000
+    assert _affirm(sim, "t1")["status"] == "novated"
+    assert _excess(sim, "D") == 0  # long 2: 10^6 - 2*500,000
+    assert _headroom(sim, "D") <= _excess(sim, "D")
+    sim.close()  # nothing pending: no give-back
+    assert _headroom(sim, "D") <= _excess(sim, "D")
+
+
+def test_expired_reservation_given_back_at_the_terms_it_holds(tmp_path):
+    sim = _sim(tmp_path)
+    _submit_and_receipt(sim, "t1", 1, PRICES[0])
+    assert intraday_run(sim, DOWN)["D"] == "pass"
+    sim.settle(DOWN, MATRIX, pretrade=True)
+    assert sim.margin()["D"] == "pass"  # cash 500,000, long 1 -> H = 0, then t1's reservation
+    assert _headroom(sim, "D") == -1_000_000  # (vm - w)*1 at 490,000: -500,000 - 500,000
+    sim.close()  # t1 expires un-novated: exactly the reservation it holds comes back
+    assert sim.engine.trade("t1")["status"] == "expired"
+    assert _headroom(sim, "D") == 0
