@@ -18,11 +18,14 @@ Numbers (tests/support/engine.py): ESX multiplier 50, settlement price
 """
 from __future__ import annotations
 
+import pytest
+
 from clearing.fold.intraday import margin_basis
 from clearing.protocol.fields import PROVER
 from clearing.protocol.messages import affirmation_message
+from prover.custody.headroom import HeadroomRefused
 from support.engine import INSTRUMENTS, MATRIX, basic_sim
-from support.intraday import intraday_run
+from support.intraday import book_batch, book_marks, intraday_run
 from zkp.field import to_signed
 from zkp.generators import generators
 
@@ -121,3 +124,35 @@ def test_expired_reservation_given_back_at_the_terms_it_holds(tmp_path):
     sim.close()  # t1 expires un-novated: exactly the reservation it holds comes back
     assert sim.engine.trade("t1")["status"] == "expired"
     assert _headroom(sim, "D") == 0
+
+
+def test_no_novation_on_the_previous_basis_between_settle_and_margin_run(tmp_path):
+    """After the settle books D's VM (-500,000 on its long 1) its H of the
+    last run (500,000) is above its excess (0): until the margin run installs
+    a new H, a debit must not be proven against the old one."""
+    sim = _sim(tmp_path)
+    sim.settle(DOWN, MATRIX, pretrade=True)
+    assert _excess(sim, "D") == 0  # cash 500,000, long 1
+    assert _headroom(sim, "D") <= _excess(sim, "D")
+    with pytest.raises(HeadroomRefused):  # buying 1 more at 490,000 costs w = 500,000
+        sim.trade("t1", "D", "C", "ESX", 1, DOWN[0])
+    sim.deposit("D", 500_001)  # a deposit still raises H by its public amount (every H is 0 until the run)
+    sim.deposit("C", 500_000)
+    assert (_headroom(sim, "D"), _headroom(sim, "C")) == (500_001, 500_000)
+    assert sim.trade("t2", "D", "C", "ESX", 1, DOWN[0])["status"] == "novated"
+    assert _headroom(sim, "D") <= _excess(sim, "D")
+    assert sim.margin()["D"] == "pass"
+    assert _headroom(sim, "D") == _excess(sim, "D") == 1
+
+
+def test_no_novation_on_the_previous_basis_between_marks_and_intraday_batch(tmp_path):
+    """The operator's marks are in force before the prover's batch: debits
+    are at the marks, so the H of the previous basis must not serve them."""
+    sim = _sim(tmp_path)
+    book_marks(sim, DOWN)
+    assert _excess(sim, "D") == 0  # rows 10^6, 500,000, 0, 10^6, 750,000
+    assert _headroom(sim, "D") <= _excess(sim, "D")
+    with pytest.raises(HeadroomRefused):  # at 490,000: vm 0 at the mark, w = 500,000
+        sim.trade("t1", "D", "C", "ESX", 1, DOWN[0])
+    book_batch(sim)
+    assert _headroom(sim, "D") == _excess(sim, "D") == 0

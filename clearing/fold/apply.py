@@ -159,8 +159,8 @@ def _settle(state: State, seq: int, e: ev.Settle, alg) -> None:
     state.vm[AUCTION] = state.vm.get(AUCTION, alg.zero()) + alg.public(avm)
     state.prices = list(e.prices)
     state.scenario_set = _deepcopy_json(e.scenario_set)
-    headroom.on_settle(state, alg)  # issue 14 §1: H = 0 + deposits before the first run
     intraday.on_settle(state)  # issue 14 §1: a settle clears the intraday basis
+    headroom.on_settle(state, alg)  # issue 14 §1: H = 0 + deposits until the run (reservations at the new prices)
     state.phase = "margin"
     state.margin, state.margin_done = {}, False
 

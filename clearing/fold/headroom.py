@@ -5,9 +5,11 @@ accounts' ``headroom`` stays None, so snapshots and digests are unchanged).
 
 Rules, on the commitments the fold already holds (node) or their openings
 (prover):
-* settle with a pre-trade set: an account without H gets H = 0 (the
-  identity) -- before the first margin run H = 0 + deposits;
-  an admission under such a set likewise;
+* settle with a pre-trade set, and an intraday run's marks: every H = 0
+  (the identity), then the open reservations at the new terms (below) --
+  until the run's batch installs the new H, H = 0 + deposits: the H of the
+  previous basis knows neither the settle's VM nor the marks, so no debit is
+  proven against it; an admission under such a set likewise;
 * margin-batch under a pre-trade set: H = the entry's committed H when the
   entry carries a headroom proof, else 0 (called, liquidated, insolvent or
   no entry: no headroom until a deposit or the next run); then the open
@@ -65,12 +67,13 @@ def admitted(state: State, a: Account, alg) -> None:
 
 
 def on_settle(state: State, alg) -> None:
+    """A new basis (a settle, or an intraday run's marks): every H = 0 until
+    the run's batch, open reservations at the new terms (module docstring)."""
     if not enabled(state):
         return
     for mid in sorted(state.members):
-        a = state.members[mid]
-        if a.headroom is None:
-            a.headroom = alg.zero()
+        state.members[mid].headroom = alg.zero()
+    _carry(state, alg)
 
 
 def reset(state: State, e, alg) -> None:
@@ -83,6 +86,10 @@ def reset(state: State, e, alg) -> None:
         x = by_member.get(mid)
         h = x.get("headroom") if x is not None else None
         a.headroom = alg.commitment(h["H"], "headroom") if h is not None else alg.zero()
+    _carry(state, alg)
+
+
+def _carry(state: State, alg) -> None:
     for tid in sorted(tid for tid, t in state.trades.items() if t["status"] == "pending" and t.get("receipt")):
         # an open reservation carries over the run at the terms of the basis the run installs (the novation
         # books the VM and the position at it); a receipt booked while the limit was off is reserved now
