@@ -156,3 +156,19 @@ def test_no_novation_on_the_previous_basis_between_marks_and_intraday_batch(tmp_
         sim.trade("t1", "D", "C", "ESX", 1, DOWN[0])
     book_batch(sim)
     assert _headroom(sim, "D") == _excess(sim, "D") == 0
+
+
+CRASH = [480_000, PRICES[1]]  # u_ESX = -1,000,000: D (cash 10^6, long 1) is called
+
+
+def test_auction_lot_won_under_an_intraday_basis_debits_at_the_mark(tmp_path):
+    """B (flat) wins the defaulter's long 1 ESX while the crash marks are in
+    force: at the marks the lot is worth (M - c)*50 less than its VM booked
+    at the last settlement price, which its H must lose too."""
+    sim = _sim(tmp_path)
+    assert intraday_run(sim, CRASH)["D"] == "call"
+    sim.declare_default("D")
+    c = [480_000, PRICES[1]]
+    sim.default_event(c, lots=[{"instrument": "ESX", "quantity": 1, "winner": "B"}])
+    # B: cash + its lot VM at P (+10^6), long 1 worth (480,000 - 500,000)*50 = -10^6 more at the marks
+    assert _headroom(sim, "B") <= _excess(sim, "B")

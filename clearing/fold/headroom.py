@@ -22,7 +22,9 @@ Rules, on the commitments the fold already holds (node) or their openings
   leaves H at 0); withdrawal w: H - w*G; df-fund: H + df - df';
   assessment paid (assessment-pay: H + a*G - C(due); assessment-settle:
   H - C(due)); VM gains haircut: H - C(h); an auction lot won at c: H +
-  (lot VM - w_i*|q|)*G (the lot's VM and its worst impact, both public);
+  (lot VM - w_i*|q|)*G (the lot's VM and its worst impact, both public;
+  while an intraday basis is in force the lot VM at the mark, (M_i - c)*m*q,
+  as a receipt's debit);
 * receipt with a headroom debit: H_buyer + (vm - w_i)*T, H_seller +
   (-vm - w_i)*T with vm = (c_i - p)*m at the receipt (c_i the last
   settlement price; while an intraday basis is in force, c_i is the
@@ -138,6 +140,10 @@ def lot_won(state: State, a: Account, instrument: int, quantity: int, lot_vm: in
     if a.headroom is not None and enabled(state):
         assert state.scenario_set is not None
         w = protocol.worst_impacts(state.scenario_set)[instrument]
+        from clearing.fold.intraday import mark  # under an intraday basis the lot is valued at the mark
+        m = mark(state, instrument)
+        if m is not None:
+            lot_vm += (m - state.prices[instrument]) * state.cfg()["instruments"][instrument]["multiplier"] * quantity
         a.headroom = a.headroom + alg.public(lot_vm - w * abs(quantity))
 
 
