@@ -81,10 +81,15 @@ def _sim_of(name: str, base):
         if ("liq", base) not in _SIZED:
             _SIZED[("liq", base)] = liquidation_run(base)
         return _SIZED[("liq", base)]
+    if name == "headroom":  # issue 14 §1: pretrade-refusal, intraday, intraday-batch (the headroom fields)
+        from support.headroom import headroom_run
+        if ("headroom", base) not in _SIZED:
+            _SIZED[("headroom", base)] = headroom_run(base)
+        return _SIZED[("headroom", base)]
     return P.extra_ops_run(base) if name == "extra" else P.builtin_run(name, base).sim
 
 
-@pytest.mark.parametrize("name", ["normal", "harsh", "extra", "sized", "liquidation"])
+@pytest.mark.parametrize("name", ["normal", "harsh", "extra", "sized", "liquidation", "headroom"])
 def test_replay_event_by_event_matches_the_scratch_definitions(name, base, tmp_path):
     sim = _sim_of(name, base)
     events = sim.engine.events()
@@ -113,11 +118,12 @@ def test_replay_event_by_event_matches_the_scratch_definitions(name, base, tmp_p
         _check(again)
     finally:
         again.close()
-    if name == "extra":  # together the four ledgers hold every event kind of the fold
+    if name == "extra":  # together the ledgers hold every event kind of the fold
         assert kinds | {body["kind"] for _, body in P.builtin_run("harsh", base).sim.engine.events()} \
             | {body["kind"] for _, body in P.builtin_run("normal", base).sim.engine.events()} \
             | {body["kind"] for _, body in _sim_of("sized", base).engine.events()} \
-            | {body["kind"] for _, body in _sim_of("liquidation", base).engine.events()} >= set(fold_apply.FOLDS)
+            | {body["kind"] for _, body in _sim_of("liquidation", base).engine.events()} \
+            | {body["kind"] for _, body in _sim_of("headroom", base).engine.events()} >= set(fold_apply.FOLDS)
 
 
 def _state_view(eng: Engine) -> tuple:
