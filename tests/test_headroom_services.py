@@ -6,30 +6,14 @@ the trade to the prover again, which now proves the debit -- the trade
 novates.  The auditor re-verifies the ledger, refusal included."""
 from __future__ import annotations
 
-import time
-
-from clearing.api import clearing_pb2
 from clearing.services.auditor import audit_node
 from clearing.services.pki import load_identity
-from support.services import INSTRUMENTS, MATRIX, Cluster
+from support.services import INSTRUMENTS, MATRIX, Cluster, events_of, pretrade_cluster, wait_trade_status
 
 PRICES = [i["price0"] for i in INSTRUMENTS]
 W_ESX = max(abs(r[0]) for r in MATRIX)  # 500,000 per ESX contract
 CASH = {"A": 10**9, "B": 1_000_000, "C": 10**9}
 GRID = 100_000
-
-
-def _events(c, kind):
-    return c.clearing.resource.run(lambda e: [b for _, b in e.events() if b.get("kind") == kind])
-
-
-def _wait_status(c, member, trade_id, want, timeout=30.0):
-    end = time.monotonic() + timeout
-    while True:
-        t = c.member(member).clearing.GetTrade(clearing_pb2.GetTradeRequest(trade_id=trade_id))
-        if t.status == want or time.monotonic() > end:
-            return t
-        time.sleep(0.05)
 
 
 def test_refusal_then_cure_by_deposit_through_services(tmp_path):
@@ -48,19 +32,19 @@ def test_refusal_then_cure_by_deposit_through_services(tmp_path):
         res = c.trade("h1", "A", "B", "ESX", "buy", 3, PRICES[0])
         assert res.status == "pending"
         assert list(res.pretrade_refused) == ["B"]
-        refusals = _events(c, "pretrade-refusal")
+        refusals = events_of(c, "pretrade-refusal")
         assert [(r["trade_id"], r["members"]) for r in refusals] == [("h1", ["B"])]
         # the member's own shortfall, rounded up to the grid (never the exact hidden value)
         short = 3 * W_ESX - c.member("B").balances()["headroom"]
         deposit = -(-short // GRID) * GRID
         assert deposit == 500_000
         c.member("B").deposit(deposit)
-        t = _wait_status(c, "B", "h1", "novated")
+        t = wait_trade_status(c, "B", "h1", "novated")
         assert t.status == "novated" and list(t.pretrade_refused) == ["B"]
         assert c.member("B").balances()["headroom"] == 1_000_000 + deposit - 3 * W_ESX
         assert c.member("A").balances()["headroom"] == 10**9 - 3 * W_ESX
-        assert len(_events(c, "pretrade-refusal")) == 1  # one refusal, then the receipt
-        [rc] = [r for r in _events(c, "receipt") if r["trade_id"] == "h1"]
+        assert len(events_of(c, "pretrade-refusal")) == 1  # one refusal, then the receipt
+        [rc] = [r for r in events_of(c, "receipt") if r["trade_id"] == "h1"]
         assert set(rc["headroom"]) == {"H_buyer", "H_seller", "proof"}
         res = audit_node(load_identity(c.dir, "auditor"), c.roster, c.clearing_target)
         assert res.ok and res.node_agrees, res.error
@@ -71,16 +55,10 @@ def test_refusal_then_cure_by_deposit_through_services(tmp_path):
 def test_a_trade_within_headroom_novates_at_once(tmp_path):
     c = Cluster(tmp_path / "cfg", members=tuple(CASH))
     try:
-        op = c.operator()
-        op.admit_all()
-        for m, cash in CASH.items():
-            c.member(m).deposit(cash)
-        op.settle(PRICES, MATRIX, pretrade=True)
-        op.run_margin()
-        op.close_cycle()
+        pretrade_cluster(c, CASH)
         res = c.trade("h2", "B", "A", "ESX", "sell", 2, PRICES[0])
         assert res.status == "novated" and not res.pretrade_refused
         assert c.member("B").balances()["headroom"] == 0
-        assert _events(c, "pretrade-refusal") == []
+        assert events_of(c, "pretrade-refusal") == []
     finally:
         c.stop()

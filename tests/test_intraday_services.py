@@ -13,53 +13,33 @@ the seller's debit VM is (500,000 - 490,000) * 50 = w per contract, so the
 debit is 0."""
 from __future__ import annotations
 
-import time
-
 import grpc
 import pytest
 
-from clearing.api import admin_pb2, clearing_pb2
+from clearing.api import admin_pb2
 from clearing.services.auditor import audit_node
 from clearing.services.pki import load_identity
-from support.services import INSTRUMENTS, MATRIX, Cluster
+from support.services import INSTRUMENTS, Cluster, events_of, pretrade_cluster, wait_trade_status
 
 PRICES = [i["price0"] for i in INSTRUMENTS]
 CASH = {"A": 10**9, "B": 1_000_000, "C": 10**9}
 MARKS = [490_000, PRICES[1]]
 
 
-def _events(c, kind):
-    return c.clearing.resource.run(lambda e: [b for _, b in e.events() if b.get("kind") == kind])
-
-
-def _wait_status(c, member, trade_id, want, timeout=30.0):
-    end = time.monotonic() + timeout
-    while True:
-        t = c.member(member).clearing.GetTrade(clearing_pb2.GetTradeRequest(trade_id=trade_id))
-        if t.status == want or time.monotonic() > end:
-            return t
-        time.sleep(0.05)
-
-
 def test_intraday_run_through_services(tmp_path):
     c = Cluster(tmp_path / "cfg", members=tuple(CASH))
     try:
+        pretrade_cluster(c, CASH)
         op = c.operator()
-        op.admit_all()
-        for m, cash in CASH.items():
-            c.member(m).deposit(cash)
-        op.settle(PRICES, MATRIX, pretrade=True)
-        op.run_margin()
-        op.close_cycle()
         res = c.trade("h1", "A", "B", "ESX", "buy", 3, PRICES[0])
         assert res.status == "pending" and list(res.pretrade_refused) == ["B"]
         results = op.intraday(MARKS)
         assert results == {"A": "pass", "B": "pass", "C": "pass"}
         assert op.intraday(MARKS, run=1) == results  # the same request id: the recorded results
-        [marks] = _events(c, "intraday")
+        [marks] = events_of(c, "intraday")
         assert marks["marks"] == MARKS and marks["run"] == 1
-        assert len(_events(c, "intraday-batch")) == 1
-        t = _wait_status(c, "B", "h1", "novated")  # pushed again after the run: the debit is 0 at the mark
+        assert len(events_of(c, "intraday-batch")) == 1
+        t = wait_trade_status(c, "B", "h1", "novated")  # pushed again after the run: the debit is 0 at the mark
         assert t.status == "novated"
         assert c.member("B").balances()["headroom"] == 1_000_000
         with pytest.raises(grpc.RpcError) as err:

@@ -111,6 +111,37 @@ class Cluster:
         return self.member(counterparty).affirm(tid, expect={"quantity": qty, "price": price})
 
 
+def events_of(c: Cluster, kind: str) -> list[dict]:
+    """The bodies of the node's ledger events of ``kind``, in order."""
+    return c.clearing.resource.run(lambda e: [b for _, b in e.events() if b.get("kind") == kind])
+
+
+def pretrade_cluster(c: Cluster, cash: dict) -> None:
+    """Issue 14 §1: admit, deposit ``cash`` per member, a pre-trade set, one
+    margin run (H = cash for flat members), the cycle closed."""
+    op = c.operator()
+    op.admit_all()
+    for m, amount in cash.items():
+        c.member(m).deposit(amount)
+    op.settle([i["price0"] for i in INSTRUMENTS], MATRIX, pretrade=True)
+    op.run_margin()
+    op.close_cycle()
+
+
+def wait_trade_status(c: Cluster, member: str, trade_id: str, want: str, timeout: float = 30.0):
+    """GetTrade until the trade's status is ``want`` (or the timeout): the TradeStatus."""
+    import time
+
+    from clearing.api import clearing_pb2
+
+    end = time.monotonic() + timeout
+    while True:
+        t = c.member(member).clearing.GetTrade(clearing_pb2.GetTradeRequest(trade_id=trade_id))
+        if t.status == want or time.monotonic() > end:
+            return t
+        time.sleep(0.05)
+
+
 # ---------------------------------------------------------------------------
 # The cross-check with the plaintext oracle
 # ---------------------------------------------------------------------------
