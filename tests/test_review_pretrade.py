@@ -21,6 +21,7 @@ from __future__ import annotations
 import pytest
 
 from clearing.fold.intraday import margin_basis
+from clearing.protocol.errors import FailedPrecondition, InvalidArgument
 from clearing.protocol.fields import PROVER
 from clearing.protocol.messages import affirmation_message
 from prover.custody.headroom import HeadroomRefused
@@ -172,3 +173,60 @@ def test_auction_lot_won_under_an_intraday_basis_debits_at_the_mark(tmp_path):
     sim.default_event(c, lots=[{"instrument": "ESX", "quantity": 1, "winner": "B"}])
     # B: cash + its lot VM at P (+10^6), long 1 worth (480,000 - 500,000)*50 = -10^6 more at the marks
     assert _headroom(sim, "B") <= _excess(sim, "B")
+
+
+def test_a_side_at_zero_headroom_may_take_a_trade_that_raises_it(tmp_path):
+    """Between the settle and the run every H is the identity; a debit whose
+    coefficient is >= 0 for that side is still proven and booked."""
+    sim = _sim(tmp_path)
+    sim.settle(PRICES, MATRIX, pretrade=True)
+    assert sim.engine.state.members["C"].headroom.encode() == generators().commit(0, 0).encode()
+    sim.deposit("D", 1_500_000)  # D buys at 520,000: (c - p)*50 - w = -1,500,000
+    assert sim.trade("t1", "D", "C", "ESX", 1, 520_000)["status"] == "novated"
+    assert (_headroom(sim, "D"), _headroom(sim, "C")) == (0, 500_000)  # C: 1,000,000 - 500,000
+
+
+def _pending_with_debit(tmp_path):
+    sim = _sim(tmp_path)
+    trade, proof, sig, sc, sp, _ = sim.make_trade("t1", "D", "C", "ESX", 1, PRICES[0])
+    sim.engine.submit_trade(trade, proof, sig, sc, sp, sim.rid("trade"))
+    sim.sync()
+    rsig = sim.witness.receive_opening("t1", sim.engine.relayed("t1", PROVER))
+    return sim, rsig, sim.witness.headroom_debit("t1")
+
+
+_IDENTITY = generators().commit(0, 0).encode().hex()
+_MALFORMED_POINTS = {"short": "00" * 31, "long": "00" * 33, "not hex": "zz" * 32, "off curve": "ff" * 32}
+
+
+@pytest.mark.parametrize("side", ["H_buyer", "H_seller"])
+def test_receipt_debit_malformed_points_are_invalid_argument(tmp_path, side):
+    sim, rsig, good = _pending_with_debit(tmp_path)
+    for bad in [*_MALFORMED_POINTS.values(), good[side].upper()]:
+        with pytest.raises(InvalidArgument):
+            sim.engine.receipt("t1", rsig, sim.rid("rcpt"), headroom=dict(good, **{side: bad}))
+    with pytest.raises(FailedPrecondition, match="stale"):  # a well-formed point that is not the H held
+        sim.engine.receipt("t1", rsig, sim.rid("rcpt"), headroom=dict(good, **{side: _IDENTITY}))
+    for bad in ("", "00" * 10):
+        with pytest.raises(InvalidArgument):
+            sim.engine.receipt("t1", rsig, sim.rid("rcpt"), headroom=dict(good, proof=bad))
+    assert sim.engine.receipt("t1", rsig, sim.rid("rcpt"), headroom=good)["status"] == "pending"
+
+
+def test_refusal_malformed_points_are_invalid_argument(tmp_path):
+    sim = _sim(tmp_path)
+    trade, proof, sig, sc, sp, _ = sim.make_trade("t1", "D", "C", "ESX", 2, PRICES[0])
+    sim.engine.submit_trade(trade, proof, sig, sc, sp, sim.rid("trade"))
+    sim.sync()
+    with pytest.raises(HeadroomRefused) as refused:
+        sim.witness.receive_opening("t1", sim.engine.relayed("t1", PROVER))
+    r = refused.value
+    for bad in [*_MALFORMED_POINTS.values(), r.H_buyer.upper()]:
+        with pytest.raises(InvalidArgument):
+            sim.engine.pretrade_refusal("t1", r.members, bad, r.H_seller, r.sig, sim.rid("refusal"))
+        with pytest.raises(InvalidArgument):
+            sim.engine.pretrade_refusal("t1", r.members, r.H_buyer, bad, r.sig, sim.rid("refusal"))
+    with pytest.raises(FailedPrecondition, match="stale"):
+        sim.engine.pretrade_refusal("t1", r.members, _IDENTITY, r.H_seller, r.sig, sim.rid("refusal"))
+    sim.book_refusal(r)
+    assert sim.engine.trade("t1")["pretrade_refused"] == ["D"]

@@ -193,6 +193,7 @@ def check_receipt_headroom(core: Core, t: dict, b: ev.Receipt) -> None:
     if not headroom.enabled(core.state.scenario_set or {}):
         raise InvalidArgument("a headroom debit without a pre-trade scenario set")
     proof = _hexbytes("headroom proof", h["proof"])
+    _canonical_points(h["H_buyer"], h["H_seller"])  # malformed: InvalidArgument, not "stale"
     _verify_sig(core._cfg()["keys"]["prover"], headroom.receipt_message(t, proof), b.sig, "the prover service")
     buyer, seller = core.state.members[t["buyer"]], core.state.members[t["seller"]]
     if buyer.headroom is None or seller.headroom is None:
@@ -209,6 +210,13 @@ def check_receipt_headroom(core: Core, t: dict, b: ev.Receipt) -> None:
         verify_debit(st, proof)
     except VerificationError:
         raise InvalidArgument("the headroom debit proof does not verify") from None
+
+
+def _canonical_points(H_buyer: str, H_seller: str) -> None:
+    """Both H as canonical lower-case hex points (the identity allowed: H = 0)."""
+    for name, v in (("H_buyer", H_buyer), ("H_seller", H_seller)):
+        if _point(name, v, allow_identity=True).encode().hex() != v:
+            raise InvalidArgument(f"{name} must be the canonical lower-case hex encoding of a point")
 
 
 def check_pretrade_refusal(core: Core, b: ev.PretradeRefusal) -> None:
@@ -229,8 +237,7 @@ def check_pretrade_refusal(core: Core, b: ev.PretradeRefusal) -> None:
     buyer, seller = core.state.members[t["buyer"]], core.state.members[t["seller"]]
     if buyer.headroom is None or seller.headroom is None:
         raise FailedPrecondition("the trade's sides have no headroom record")
-    for name, v in (("H_buyer", b.H_buyer), ("H_seller", b.H_seller)):
-        _hexbytes(name, v, 32)
+    _canonical_points(b.H_buyer, b.H_seller)
     if (b.H_buyer, b.H_seller) != (buyer.headroom.encode().hex(), seller.headroom.encode().hex()):
         raise FailedPrecondition("the refusal is for a stale headroom; the prover answers again on a retry")
     if core.state.trades[t["trade_id"]].get("pretrade_refused_at") == [b.H_buyer, b.H_seller]:
