@@ -19,7 +19,7 @@ from clearing.protocol.messages import TRADE_FIELDS, affirmation_message, trade_
 from clearing.protocol.relay import open_opening
 from prover.custody.witness import Refused
 from support.engine import INSTRUMENTS, MATRIX, basic_sim
-from support.headroom import cheat_prove_unfolded
+from support.headroom import cheat_prove_unfolded, pretrade_sim
 from zkp.generators import generators
 from zkp.pedersen import Opening
 from zkp.statements import StatementProof
@@ -61,14 +61,7 @@ def _receipt(sim, tid):
 @pytest.fixture
 def sim(tmp_path):
     """A, B, C with 10^9 cash, D with 10^6; a pre-trade set; one margin run; cycle 2."""
-    s = basic_sim(tmp_path, seed=b"headroom-engine")
-    s.admit("D")
-    s.deposit("D", 1_000_000 + 10_000)
-    s.fund("D", 10_000)
-    s.settle(PRICES, MATRIX, pretrade=True)
-    assert s.margin() == {"A": "pass", "B": "pass", "C": "pass", "D": "pass"}
-    s.close()
-    return s
+    return pretrade_sim(tmp_path, b"headroom-engine")
 
 
 def test_margin_run_sets_headroom(sim):

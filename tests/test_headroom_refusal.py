@@ -17,6 +17,7 @@ from clearing.protocol.fields import PROVER
 from clearing.protocol.messages import TRADE_FIELDS, affirmation_message
 from prover.custody.headroom import HeadroomRefused
 from support.engine import INSTRUMENTS, MATRIX, basic_sim
+from support.headroom import pretrade_sim
 from zkp.generators import generators
 
 PRICES = [i["price0"] for i in INSTRUMENTS]
@@ -25,14 +26,8 @@ W_ESX = 500_000
 
 @pytest.fixture
 def sim(tmp_path):
-    s = basic_sim(tmp_path, seed=b"headroom-refusal")
-    s.admit("D")
-    s.deposit("D", 1_000_000 + 10_000)
-    s.fund("D", 10_000)
-    s.settle(PRICES, MATRIX, pretrade=True)
-    assert s.margin()["D"] == "pass"
-    s.close()
-    return s
+    """A, B, C with 10^9 cash, D with 10^6; a pre-trade set; one margin run; cycle 2."""
+    return pretrade_sim(tmp_path, b"headroom-refusal")
 
 
 def _submit(sim, tid, buyer, seller, qty):

@@ -31,6 +31,19 @@ def headroom_run(base: Path) -> Sim:
     return sim
 
 
+def pretrade_sim(base: Path, seed: bytes) -> Sim:
+    """A, B, C with 10^9 cash, D with H = 10^6 after one margin run under a
+    pre-trade set; the cycle closed (the engine tests' starting point)."""
+    s = basic_sim(base, seed=seed)
+    s.admit("D")
+    s.deposit("D", 1_000_000 + 10_000)
+    s.fund("D", 10_000)
+    s.settle(PRICES, MATRIX, pretrade=True)
+    assert s.margin() == {"A": "pass", "B": "pass", "C": "pass", "D": "pass"}
+    s.close()
+    return s
+
+
 def cheat_prove_unfolded(st, openings, rng=None):
     """Prove a one-chunk statement whatever its derived values are (negative
     ones wrap mod r), the prover's range checks switched off."""
