@@ -39,8 +39,13 @@ Rules (for the wiring; :mod:`zkp.headroom` has the relations).
   carried by the prover's receipt and covered by its signature
   (:func:`receipt_message`), applied at the receipt (the reservation; given
   back if the trade expires un-novated, carried over a margin run while the
-  trade is pending).  Without it (the prover refuses: "pre-trade headroom
+  trade is pending, at the terms of the new basis as the novation books
+  them).  Without it (the prover refuses: "pre-trade headroom
   exhausted") the trade is not novated.
+* Settle under a pre-trade set, and an intraday run's marks: every H = 0
+  (plus deposits) until the run's batch, the pending reservations carried
+  at the new terms -- the previous H knows neither the settle's VM nor the
+  marks, so no debit is proven against it.
 * Refusal: when a side would go negative the prover signs a **refusal**
   (:func:`refusal_message`: the trade tuple's hash, the short sides'
   member ids -- buyer first --, and both sides' current H as the node holds
