@@ -50,7 +50,7 @@ if TYPE_CHECKING:  # zkp is imported when a suite runs, not by `import bench`
 
 #: suite name -> modules whose import registers that suite's cases.
 SUITES: dict[str, tuple[str, ...]] = {
-    "crypto": ("bench.crypto", "bench.statements"),
+    "crypto": ("bench.crypto", "bench.statements", "bench.headroom"),
     # whole-cycle suites: their module's run_cli(args, log) runs them
     "cycle": ("bench.cycle",),
     "scale": ("bench.scale",),

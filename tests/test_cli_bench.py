@@ -270,7 +270,8 @@ def test_bench_full_quick_run(tmp_path):
     report = _crypto_report(tmp_path)
     rows = {r["case"]: r for r in report["results"]}
     assert list(rows) == ["range_1x64", "range_16x64", "margin_20x16", "margin_es_1000x1000",
-                          "batch_margin_100x20x16", "prorata_share", "batch_100x16x64"]
+                          "batch_margin_100x20x16", "prorata_share", "headroom_20x16", "headroom_debit",
+                          "batch_100x16x64"]
     _check_range_row(rows["range_1x64"], 672)
     _check_range_row(rows["range_16x64"], 928)
     # one 16x64 proof in the 6-byte statement frame; a margin proof adds its
