@@ -53,7 +53,7 @@ SHOCKS = {1: [[0], [-100], [100]],
 
 def scenario(members: dict[str, tuple[int, int, int]], trades: list[tuple], prices: list[list[int]], *,
              instruments: int = 1, grid: int = 1, marks: list | None = None, close_out: list[int] | None = None,
-             sitg: int = 0) -> dict:
+             sitg: int = 0, maintenance: dict | None = None) -> dict:
     """A pre-trade scenario file: ``members`` {id: (cash, df, liquidity)};
     ``trades`` (day, buyer, seller, instrument index, quantity, price) with
     day-0 trades at price0; ``prices`` the settlement rows from day 0."""
@@ -68,8 +68,10 @@ def scenario(members: dict[str, tuple[int, int, int]], trades: list[tuple], pric
     variant: dict = {"settlement_prices": prices, "close_out_prices": close_out or prices[-1]}
     if marks:
         variant["intraday_marks"] = marks
-    return {"name": "pretrade-x", "instruments": ins,
-            "margin_scenarios": {"shocks": SHOCKS[instruments], "pretrade": True},
+    margin: dict = {"shocks": SHOCKS[instruments], "pretrade": True}
+    if maintenance:
+        margin["maintenance"] = maintenance
+    return {"name": "pretrade-x", "instruments": ins, "margin_scenarios": margin,
             "members": [{"id": m, "cash": c, "default_fund": df, "liquidity": liq, "target_positions": pos[m]}
                         for m, (c, df, liq) in members.items()],
             "ccp": {"skin_in_the_game_1": sitg, "skin_in_the_game_2": 0, "assessment_cap_multiple": 1,
@@ -264,13 +266,13 @@ def scenarios(draw) -> dict:
             # about one contract's worst impact per unit of H: 1 to 5 contracts meet H of 0 to 8,000
             trades.append((day, b, s, i, draw(st.integers(1, 5)),
                            prices[day - 1][i] + draw(st.integers(-moves[i] // 2, moves[i] // 2))))
-    marks = None
-    if draw(st.booleans()):
-        day = draw(st.integers(1, ndays - 1))
-        marks = [[day, [p + draw(st.integers(-m // 2, m // 2)) for p, m in zip(prices[day - 1], moves)]]]
+    # intraday runs on some days, or else (the format has no intraday liquidation) maybe a maintenance tier
+    marks = [[day, [p + draw(st.integers(-m // 2, m // 2)) for p, m in zip(prices[day - 1], moves)]]
+             for day in range(1, ndays) if draw(st.booleans())]
+    maintenance = None if marks or draw(st.booleans()) else {"ratio": "0.8", "penalty_bps": 50}
     close_out = [p + draw(st.integers(-m, m)) for p, m in zip(prices[-1], moves)]
     return scenario(members, trades, prices, instruments=n_ins, grid=draw(st.sampled_from([1, 250, 1_000])),
-                    marks=marks, close_out=close_out)
+                    marks=marks, close_out=close_out, maintenance=maintenance)
 
 
 def _check_generated(d: dict) -> None:
