@@ -2,7 +2,7 @@
 scenario set with ``"pretrade": true``; H set at the margin run (the batch
 entries carry C(H) and its proof), debited at the prover's receipt (the
 receipt carries the HeadroomDebit proof against both sides' current H),
-given back when a reserved trade expires, raised by deposits.
+checked only after the counterparty's affirmation, raised by deposits.
 
 Numbers (tests/support/engine.py): ESX multiplier 50, worst impact
 w_ESX = max_s |A[s][ESX]| = 500,000 per contract; at the settlement price
@@ -111,13 +111,14 @@ def test_beyond_headroom_refused_deposit_cures(sim):
     assert _value(sim, "C") == CASH - 3 * W_ESX
 
 
-def test_expired_trade_gives_reservation_back(sim):
+def test_unaffirmed_trade_reserves_nothing_and_expires(sim):
     _submit(sim, "t3", "A", "B", 4, affirm=False)
-    assert _receipt(sim, "t3")["status"] == "pending"  # reserved at the receipt, not novated
-    assert _value(sim, "A") == CASH - 4 * W_ESX
+    with pytest.raises(Refused, match="affirmation"):  # the pre-trade check follows the affirmation (review)
+        _receipt(sim, "t3")
+    assert _value(sim, "A") == CASH
     sim.settle(PRICES, MATRIX, pretrade=True)
     sim.margin()
-    assert _value(sim, "A") == CASH - 4 * W_ESX  # the run's H, the open reservation carried over
+    assert _value(sim, "A") == CASH
     sim.close()
     assert sim.engine.trade("t3")["status"] == "expired"
     assert _value(sim, "A") == CASH and _value(sim, "B") == CASH

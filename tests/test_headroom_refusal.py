@@ -148,11 +148,14 @@ def test_no_refusal_without_a_pretrade_set_or_after_the_receipt(tmp_path, sim):
     trade, proof, sig, sc, sp, _ = sim.make_trade("x2", "A", "B", "ESX", 1, PRICES[0])
     sim.engine.submit_trade(trade, proof, sig, sc, sp, sim.rid("trade"))
     sim.sync()
+    checked = sim.counterparty_check("B", "x2")  # the pre-trade check follows the affirmation (review)
+    sim.engine.affirm("x2", "B", sim.members["B"].sign(affirmation_message(checked, "B")), sim.rid("aff"))
+    sim.sync()
     rsig = sim.witness.receive_opening("x2", sim.engine.relayed("x2", PROVER))
     sim.engine.receipt("x2", rsig, sim.rid("rcpt"), headroom=sim.witness.headroom_debit("x2"))
     sim.sync()
     s2 = _signed(sim, "x2", ["A"], _H(sim, "A"), _H(sim, "B"))
-    with pytest.raises(AlreadyExists):
+    with pytest.raises(FailedPrecondition, match="novated"):  # the receipt novated it
         sim.engine.pretrade_refusal("x2", ["A"], _H(sim, "A"), _H(sim, "B"), s2, sim.rid("refusal"))
 
 

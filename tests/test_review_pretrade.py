@@ -4,17 +4,17 @@ cash + sum_i A[s][i]*pos_i (the signed set after a margin run; the derived
 set -- the un-settled cash row, then A[s] + u -- while an intraday basis is
 in force).
 
-A trade whose receipt (the reservation) is booked before a run and whose
-affirmation comes after it is novated at the new basis: the cash VM at the
-new settlement price, the position at the new scenario rows (or the marks).
-Its reservation must follow the basis the run installs, not the terms of the
-receipt; and a receipt booked while the limit was off (no reservation) must
-be reserved when a run under a pre-trade set resets H -- otherwise the member
-novates a position its headroom never paid for.
+Findings tested here: the prover's check (debit or refusal) of a trade the
+counterparty has not affirmed (a free probe of the counterparty's hidden
+headroom, or a lock on it until the close); a receipt booked while the
+limit was off, affirmed after a run under a pre-trade set (novated with no
+debit); debits between a new basis (settle, marks) and its batch proven
+against the previous H; an auction lot under intraday marks valued at the
+settlement price; malformed H points answered as "stale".
 
 Numbers (tests/support/engine.py): ESX multiplier 50, settlement price
 500,000, w_ESX = 500,000 per contract.  D has 10^6 of cash and is long 1 ESX
-(H_D = 500,000); it buys 1 more at 500,000, receipt first, affirmation later.
+(H_D = 500,000).
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from clearing.fold.intraday import margin_basis
 from clearing.protocol.errors import FailedPrecondition, InvalidArgument
 from clearing.protocol.fields import PROVER
 from clearing.protocol.messages import affirmation_message
+from prover.custody.errors import Refused
 from prover.custody.headroom import HeadroomRefused
 from support.engine import INSTRUMENTS, MATRIX, basic_sim
 from support.intraday import book_batch, book_marks, intraday_run
@@ -61,8 +62,8 @@ def _excess(sim, mid) -> int:
 
 
 def _submit_and_receipt(sim, tid, qty, price):
-    """D buys from C: the trade and the prover's receipt (with its debit when
-    the limit is on); C has not affirmed yet."""
+    """D buys from C while the limit is off: the trade and the prover's plain
+    receipt; C has not affirmed yet."""
     trade, proof, sig, sc, sp, _ = sim.make_trade(tid, "D", "C", "ESX", qty, price)
     sim.engine.submit_trade(trade, proof, sig, sc, sp, sim.rid("trade"))
     sim.sync()
@@ -79,30 +80,6 @@ def _affirm(sim, tid):
     return res
 
 
-def test_reservation_follows_an_intraday_basis(tmp_path):
-    sim = _sim(tmp_path)
-    _submit_and_receipt(sim, "t1", 1, PRICES[0])  # reserved at c: (0 - w)*1 -> H_D = 0
-    assert _headroom(sim, "D") == 0
-    assert intraday_run(sim, DOWN)["D"] == "pass"  # rows: 10^6, 5*10^5, 0, 10^6, 7.5*10^5 -> H = 0
-    assert _affirm(sim, "t1")["status"] == "novated"
-    # long 2 at the marks: 10^6 + 2*(-500,000 - 500,000) = -10^6 (the receipt's terms gave -500,000)
-    assert _excess(sim, "D") == -1_000_000
-    assert _headroom(sim, "D") <= _excess(sim, "D")
-    assert sim.engine.trade("t1")["headroom_debit"] == [500_000, -500_000]  # vm at the mark
-
-
-def test_reservation_follows_a_settle_and_margin_run(tmp_path):
-    sim = _sim(tmp_path)
-    _submit_and_receipt(sim, "t1", 1, PRICES[0])
-    sim.settle(DOWN, MATRIX, pretrade=True)  # D's cash 10^6 - 500,000 (VM on its long 1)
-    assert sim.margin()["D"] == "pass"  # 500,000 + (-500,000) = 0 -> H = 0
-    assert _affirm(sim, "t1")["status"] == "novated"  # in the margin phase, cash VM at 490,000
-    assert _excess(sim, "D") == -1_000_000  # cash 0, long 2: 0 - 2*500,000
-    assert _headroom(sim, "D") <= _excess(sim, "D")
-    sim.close()
-    assert _headroom(sim, "D") <= _excess(sim, "D")
-
-
 def test_receipt_from_before_the_limit_is_reserved_at_the_run(tmp_path):
     sim = _sim(tmp_path, pretrade=False)
     _submit_and_receipt(sim, "t1", 1, PRICES[0])  # no limit: a plain receipt, no reservation
@@ -113,18 +90,6 @@ def test_receipt_from_before_the_limit_is_reserved_at_the_run(tmp_path):
     assert _headroom(sim, "D") <= _excess(sim, "D")
     sim.close()  # nothing pending: no give-back
     assert _headroom(sim, "D") <= _excess(sim, "D")
-
-
-def test_expired_reservation_given_back_at_the_terms_it_holds(tmp_path):
-    sim = _sim(tmp_path)
-    _submit_and_receipt(sim, "t1", 1, PRICES[0])
-    assert intraday_run(sim, DOWN)["D"] == "pass"
-    sim.settle(DOWN, MATRIX, pretrade=True)
-    assert sim.margin()["D"] == "pass"  # cash 500,000, long 1 -> H = 0, then t1's reservation
-    assert _headroom(sim, "D") == -1_000_000  # (vm - w)*1 at 490,000: -500,000 - 500,000
-    sim.close()  # t1 expires un-novated: exactly the reservation it holds comes back
-    assert sim.engine.trade("t1")["status"] == "expired"
-    assert _headroom(sim, "D") == 0
 
 
 def test_no_novation_on_the_previous_basis_between_settle_and_margin_run(tmp_path):
@@ -191,6 +156,7 @@ def _pending_with_debit(tmp_path):
     trade, proof, sig, sc, sp, _ = sim.make_trade("t1", "D", "C", "ESX", 1, PRICES[0])
     sim.engine.submit_trade(trade, proof, sig, sc, sp, sim.rid("trade"))
     sim.sync()
+    _affirm(sim, "t1")
     rsig = sim.witness.receive_opening("t1", sim.engine.relayed("t1", PROVER))
     return sim, rsig, sim.witness.headroom_debit("t1")
 
@@ -210,7 +176,7 @@ def test_receipt_debit_malformed_points_are_invalid_argument(tmp_path, side):
     for bad in ("", "00" * 10):
         with pytest.raises(InvalidArgument):
             sim.engine.receipt("t1", rsig, sim.rid("rcpt"), headroom=dict(good, proof=bad))
-    assert sim.engine.receipt("t1", rsig, sim.rid("rcpt"), headroom=good)["status"] == "pending"
+    assert sim.engine.receipt("t1", rsig, sim.rid("rcpt"), headroom=good)["status"] == "novated"
 
 
 def test_refusal_malformed_points_are_invalid_argument(tmp_path):
@@ -218,6 +184,7 @@ def test_refusal_malformed_points_are_invalid_argument(tmp_path):
     trade, proof, sig, sc, sp, _ = sim.make_trade("t1", "D", "C", "ESX", 2, PRICES[0])
     sim.engine.submit_trade(trade, proof, sig, sc, sp, sim.rid("trade"))
     sim.sync()
+    _affirm(sim, "t1")
     with pytest.raises(HeadroomRefused) as refused:
         sim.witness.receive_opening("t1", sim.engine.relayed("t1", PROVER))
     r = refused.value
@@ -230,3 +197,66 @@ def test_refusal_malformed_points_are_invalid_argument(tmp_path):
         sim.engine.pretrade_refusal("t1", r.members, _IDENTITY, r.H_seller, r.sig, sim.rid("refusal"))
     sim.book_refusal(r)
     assert sim.engine.trade("t1")["pretrade_refused"] == ["D"]
+
+
+def _initiated_by_c(sim, tid, qty, price):
+    """C (the seller) initiates a trade naming D as buyer; D has not affirmed."""
+    trade, proof, sig, sc, sp, _ = sim.make_trade(tid, "D", "C", "ESX", qty, price, side="sell")
+    sim.engine.submit_trade(trade, proof, sig, sc, sp, sim.rid("trade"))
+    sim.sync()
+
+
+def _answer_as_if_affirmed(sim, tid):
+    """The prover's answer to an unaffirmed trade, its own affirmation check
+    bypassed (a lagging or faulty prover): the node must not book it either."""
+    trades = sim.witness.state.trades
+    saved = trades[tid]
+    trades[tid] = dict(saved, affirmed=True)
+    try:
+        return sim.witness.receive_opening(tid, sim.engine.relayed(tid, PROVER))
+    finally:
+        trades[tid] = saved
+
+
+def test_an_unaffirmed_trade_cannot_reserve_the_counterpartys_headroom(tmp_path):
+    """Griefing: C names D in a trade D never agreed to (C's own headroom
+    hardly matters); the debit would lock D's headroom until the close.  The
+    pre-trade check follows the counterparty's affirmation."""
+    sim = _sim(tmp_path)
+    _initiated_by_c(sim, "g1", 1, PRICES[0])  # D's debit 500,000 = its whole H
+    with pytest.raises(Refused, match="affirmation"):
+        sim.witness.receive_opening("g1", sim.engine.relayed("g1", PROVER))
+    rsig = _answer_as_if_affirmed(sim, "g1")
+    with pytest.raises(FailedPrecondition, match="affirmation"):
+        sim.engine.receipt("g1", rsig, sim.rid("rcpt"), headroom=sim.witness.headroom_debit("g1"))
+    assert _headroom(sim, "D") == 500_000  # nothing reserved
+    _affirm_by(sim, "D", "g1")  # once D agrees, the check runs (the prover holds the opening) and it novates
+    rsig = sim.witness.receipt_again("g1")
+    assert sim.engine.receipt("g1", rsig, sim.rid("rcpt"), headroom=sim.witness.headroom_debit("g1"))["status"] \
+        == "novated"
+    sim.sync()
+    assert _headroom(sim, "D") == 0
+
+
+def test_an_unaffirmed_trade_cannot_probe_the_counterpartys_headroom(tmp_path):
+    """Probing: the initiator chooses q (hidden from everyone else) and the
+    price, so each refusal naming the counterparty would tell it whether the
+    counterparty's H < (w_i -+ vm)*q -- a binary search of a hidden balance at
+    no cost.  A refusal of a trade the counterparty has not affirmed is not booked."""
+    sim = _sim(tmp_path)
+    _initiated_by_c(sim, "p1", 2, PRICES[0])  # D would need 1,000,000 > 500,000
+    with pytest.raises(Refused, match="affirmation"):
+        sim.witness.receive_opening("p1", sim.engine.relayed("p1", PROVER))
+    with pytest.raises(HeadroomRefused) as refused:
+        _answer_as_if_affirmed(sim, "p1")
+    r = refused.value
+    assert r.members == ("D",)
+    with pytest.raises(FailedPrecondition, match="affirmation"):
+        sim.engine.pretrade_refusal("p1", r.members, r.H_buyer, r.H_seller, r.sig, sim.rid("refusal"))
+    assert "pretrade_refusals" not in sim.engine.state.books
+
+
+def _affirm_by(sim, mid, tid):
+    checked = sim.counterparty_check(mid, tid)
+    sim.engine.affirm(tid, mid, sim.members[mid].sign(affirmation_message(checked, mid)), sim.rid("aff"))
+    sim.sync()

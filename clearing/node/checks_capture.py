@@ -192,6 +192,7 @@ def check_receipt_headroom(core: Core, t: dict, b: ev.Receipt) -> None:
     assert h is not None
     if not headroom.enabled(core.state.scenario_set or {}):
         raise InvalidArgument("a headroom debit without a pre-trade scenario set")
+    _require_affirmed(core, t)
     proof = _hexbytes("headroom proof", h["proof"])
     _canonical_points(h["H_buyer"], h["H_seller"])  # malformed: InvalidArgument, not "stale"
     _verify_sig(core._cfg()["keys"]["prover"], headroom.receipt_message(t, proof), b.sig, "the prover service")
@@ -210,6 +211,15 @@ def check_receipt_headroom(core: Core, t: dict, b: ev.Receipt) -> None:
         verify_debit(st, proof)
     except VerificationError:
         raise InvalidArgument("the headroom debit proof does not verify") from None
+
+
+def _require_affirmed(core: Core, t: dict) -> None:
+    """Under a pre-trade set the prover's check (debit or refusal) follows the
+    counterparty's affirmation: otherwise an initiator could reserve another
+    member's headroom until the close, or probe it (each refusal names the
+    short side, and the initiator alone knows q), with trades never agreed to."""
+    if not core.state.trades[t["trade_id"]]["affirmed"]:
+        raise FailedPrecondition("under a pre-trade set the headroom check follows the counterparty's affirmation")
 
 
 def _canonical_points(H_buyer: str, H_seller: str) -> None:
@@ -231,6 +241,7 @@ def check_pretrade_refusal(core: Core, b: ev.PretradeRefusal) -> None:
         raise FailedPrecondition("a pre-trade refusal without a pre-trade scenario set")
     if core.state.trades[t["trade_id"]]["receipt"]:
         raise AlreadyExists("trade already has the prover's receipt")
+    _require_affirmed(core, t)
     sides = [m for m in (t["buyer"], t["seller"]) if m in b.members]
     if not b.members or list(b.members) != sides:
         raise InvalidArgument("a refusal names the trade's short sides, buyer first, each once")

@@ -41,7 +41,13 @@ Rules (for the wiring; :mod:`zkp.headroom` has the relations).
   back if the trade expires un-novated, carried over a margin run while the
   trade is pending, at the terms of the new basis as the novation books
   them).  Without it (the prover refuses: "pre-trade headroom
-  exhausted") the trade is not novated.
+  exhausted") the trade is not novated.  The prover's check (debit or
+  refusal) comes only after the counterparty's affirmation (the node
+  refuses both before it, FailedPrecondition; the prover does not answer):
+  otherwise an initiator could lock another member's headroom with a trade
+  it never agreed to, or probe it -- the initiator alone knows q, so each
+  refusal naming the counterparty would bound its hidden H.  With the
+  affirmation first a receipt novates at once.
 * Settle under a pre-trade set, and an intraday run's marks: every H = 0
   (plus deposits) until the run's batch, the pending reservations carried
   at the new terms -- the previous H knows neither the settle's VM nor the

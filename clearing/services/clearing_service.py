@@ -390,6 +390,8 @@ def _owed_opening(e: Engine, trade_id: str) -> bytes | None:
     t = e.state.trades.get(trade_id)
     if t is None or t["status"] != "pending" or t.get("receipt"):
         return None
+    if not t.get("affirmed") and "pretrade" in (e.state.scenario_set or {}):
+        return None  # issue 14 §1: the pre-trade check follows the counterparty's affirmation
     try:
         return e.relayed(trade_id, PROVER)
     except NotFound:

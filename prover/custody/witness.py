@@ -380,6 +380,8 @@ class WitnessStore:
         self.headroom_debits.pop(trade_id, None)
         if not headroom_fold.enabled(self.state):
             return signing.sign(self._sk, *receipt_message(trade))
+        if not self.state.trades[trade_id]["affirmed"]:  # no reservation or refusal the counterparty did not agree to
+            raise Refused("under a pre-trade set the headroom check follows the counterparty's affirmation")
         try:
             out = custody_headroom.receipt(self.state, self._sk, trade_id, trade, op, rng=self._rng)
         except custody_headroom.HeadroomRefused:
