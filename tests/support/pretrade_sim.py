@@ -27,8 +27,14 @@ openings and public numbers only):
   -- that second refusal is booked too, as the clearing service books every
   signed answer (``book_second_refusal``) -- and the trade expires at the
   close;
+  (``demo_order``: every trade of the day captured first, then the refused
+  ones cured in the listed order -- clearing.demo.pretrade.cure_refusals'
+  order -- a side whose shortfall is gone by then deposits nothing, and
+  without a deposit the node does not push the trade again);
 * settle, margin, cures, default events and assessments as
-  :func:`support.engine.run_scenario`.
+  :func:`support.engine.run_scenario` (``push_after_run``: right after the
+  margin run, every refused trade still pending is pushed to the prover
+  again, as the clearing service does after RunMargin).
 
 :func:`run_pretrade` returns (sim, per-day records, pre-trade records);
 :func:`compare_pretrade` asserts them equal to the oracle's run.
@@ -38,7 +44,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from clearing.fold import headroom as headroom_fold
-from clearing.protocol.errors import FailedPrecondition
+from clearing.protocol.errors import AlreadyExists, FailedPrecondition
 from clearing.protocol.fields import PROVER
 from prover.custody.headroom import HeadroomRefused
 from support.engine import Sim, compare_with_oracle, settle_assessment
@@ -99,9 +105,10 @@ def _retry(sim: Sim, tid: str) -> dict:
     return res
 
 
-def _capture(sim: Sim, sc, d: int, k: int, t, basis, matrix, liquidity: dict, rec: PretradeRecord,
-             book_second_refusal: bool) -> bool:
-    """One trade of day ``d``: True when it novates."""
+def _submit(sim: Sim, d: int, k: int, t, rec: PretradeRecord) -> bool | tuple[str, ...]:
+    """Trade ``k`` of day ``d`` submitted, affirmed and pushed to the prover:
+    True when it novates, False when a side is in default (refused at
+    submission), else the short sides of the prover's refusal (booked)."""
     tid = f"d{d}-{k}"
     if any(sim.engine.account(m)["status"] == "defaulted" for m in (t.buyer, t.seller)):
         try:
@@ -111,40 +118,96 @@ def _capture(sim: Sim, sc, d: int, k: int, t, basis, matrix, liquidity: dict, re
         raise AssertionError(f"{tid}: a trade naming a defaulted member was accepted")
     try:
         res = sim.trade(tid, t.buyer, t.seller, t.instrument, t.quantity, t.price)
-        assert res["status"] == "novated", tid
-        return True
     except HeadroomRefused as r:
         assert d > 0, "no check before the first pre-trade set"
         sim.book_refusal(r)
-        short = r.members
-        rec.refusals += [{"member": m, "trade_id": tid} for m in short]
+        rec.refusals += [{"member": m, "trade_id": tid} for m in r.members]
+        return tuple(r.members)
+    assert res["status"] == "novated", tid
+    return True
+
+
+def _cure(sim: Sim, sc, d: int, k: int, t, short: tuple[str, ...], basis, matrix, liquidity: dict,
+          rec: PretradeRecord, book_second_refusal: bool) -> bool:
+    """The short sides of refused trade ``k`` deposit their shortfalls (each
+    from the public w_i, vm and its own H and q); after a deposit the trade
+    is pushed to the prover once more.  True when it novates."""
+    tid = f"d{d}-{k}"
     i = sc.instrument_index(t.instrument)
     w = max(abs(row[i]) for row in matrix)
     vm = (basis[i] - t.price) * sc.instruments[i].multiplier
     deposited = False
     for m in short:
         v = vm if m == t.buyer else -vm
-        short = -(headroom(sim, m) + (v - w) * t.quantity)
-        assert short > 0, (tid, m)
-        dep = up_to_grid(short, liquidity[m], sc.ccp.deposit_grid)
+        shortfall = -(headroom(sim, m) + (v - w) * t.quantity)
+        dep = up_to_grid(shortfall, liquidity[m], sc.ccp.deposit_grid) if shortfall > 0 else 0
         if dep > 0:
             liquidity[m] -= dep
             sim.deposit(m, dep)
             rec.cures.append({"member": m, "trade_id": tid, "deposit": dep})
             deposited = True
-    if not deposited:  # nothing moved: the prover would answer the same refusal
+    if not deposited:  # nothing moved: the node does not push it again (the prover would refuse the same)
         return False
     try:
         res = _retry(sim, tid)
-        assert res["status"] == "novated", tid
-        return True
     except HeadroomRefused as again:
         if book_second_refusal:
             sim.book_refusal(again)
         return False
+    assert res["status"] == "novated", tid
+    return True
 
 
-def run_pretrade(tmp_path, sc, variant_name: str, seed=b"pretrade", book_second_refusal: bool = True):
+def _trades(sim: Sim, sc, d: int, basis, matrix, liquidity: dict, rec: PretradeRecord, book_second_refusal: bool,
+            demo_order: bool) -> tuple[list[int], list[int]]:
+    """The day's trades in the listed order, each refusal cured at once (the
+    rules), or -- ``demo_order`` -- all of them captured first and the
+    refusals cured afterwards, as clearing.demo.pretrade.cure_refusals does.
+    Returns the indices (booked, rejected), each in the listed order."""
+    outcome: dict[int, bool] = {}
+    refused: dict[int, tuple[str, ...]] = {}
+    day = [(k, t) for k, t in enumerate(sc.trades) if t.day == d]
+    for k, t in day:
+        got = _submit(sim, d, k, t, rec)
+        if isinstance(got, tuple):
+            refused[k] = got
+            if not demo_order:
+                outcome[k] = _cure(sim, sc, d, k, t, got, basis, matrix, liquidity, rec, book_second_refusal)
+        else:
+            outcome[k] = got
+    for k, short in refused.items():
+        if k not in outcome:
+            outcome[k] = _cure(sim, sc, d, k, sc.trades[k], short, basis, matrix, liquidity, rec,
+                               book_second_refusal)
+    return [k for k, _ in day if outcome[k]], [k for k, _ in day if not outcome[k]]
+
+
+def _push_after_run(sim: Sim, d: int, booked: list[int], rejected: list[int]) -> None:
+    """What the clearing service does after a margin run (admin_service.RunMargin ->
+    ClearingNode.push_refused): every pending trade refused for lack of
+    headroom is pushed to the prover again against the new H; its receipt
+    novates it (moved from ``rejected`` to ``booked``), its new refusal is
+    booked; a called side leaves it pending."""
+    for tid in sorted(tid for tid, t in sim.engine.state.trades.items()
+                      if t["status"] == "pending" and not t.get("receipt") and t.get("pretrade_refused")):
+        try:
+            _retry(sim, tid)
+        except HeadroomRefused as again:
+            try:
+                sim.book_refusal(again)
+            except AlreadyExists:
+                pass
+            continue
+        except FailedPrecondition:
+            continue
+        k = int(tid.split("-", 1)[1])
+        if tid.startswith(f"d{d}-") and k in rejected:
+            rejected.remove(k)
+            booked.append(k)
+
+
+def run_pretrade(tmp_path, sc, variant_name: str, seed=b"pretrade", book_second_refusal: bool = True,
+                 demo_order: bool = False, push_after_run: bool = False):
     """Every day of a pre-trade scenario variant through the engine (day d is
     cycle d+1).  Returns (sim, days, record): ``days`` as
     :func:`support.engine.run_scenario`'s (for
@@ -197,17 +260,14 @@ def run_pretrade(tmp_path, sc, variant_name: str, seed=b"pretrade", book_second_
         if d in marks_by_day:
             _intraday(sim, sc, d, marks_by_day[d], prev, matrix, liquidity, rec)
             basis = list(marks_by_day[d])
-        booked, rejected = [], []
-        for k, t in enumerate(sc.trades):
-            if t.day != d:
-                continue
-            (booked if _capture(sim, sc, d, k, t, basis, matrix, liquidity, rec, book_second_refusal)
-             else rejected).append(k)
+        booked, rejected = _trades(sim, sc, d, basis, matrix, liquidity, rec, book_second_refusal, demo_order)
         sim.settle(list(variant.settlement_prices[d]), matrix, model=model, maintenance=maintenance, pretrade=True)
         vm = {m: sim.witness.vm(m) for m in sim.members if sim.engine.account(m)["status"] != "defaulted"}
         cash = {m: sim.witness.balances(m)["cash"] for m in vm}
         positions = {m: sim.witness.balances(m)["pos"] for m in vm}
         results = sim.margin()
+        if push_after_run:
+            _push_after_run(sim, d, booked, rejected)
         calls, cures, defaults = [], [], []
         for m, res in results.items():
             if res == "pass":
