@@ -31,7 +31,10 @@ liquidity (the rules deposit what liquidity it has); the demo captures a
 day's trades before curing any refusal (the rules cure each in the listed
 order before the next trade); after the day's margin run the clearing
 service pushes a refused trade to the prover again and it novates in the
-margin phase (the rules: it expires at the close).
+margin phase (the rules: it expires at the close); a deposit makes the
+service push every refused trade of the depositor again, so a later cure
+can novate an earlier refused trade instead (the rules: one re-check, right
+after the trade's own cure).
 """
 from __future__ import annotations
 
@@ -264,6 +267,34 @@ def test_no_novation_after_the_margin_run():
     with tempfile.TemporaryDirectory() as tmp:
         sim, days, rec = run_pretrade(Path(tmp), sc, "v", push_after_run=True)
         assert days[1]["rejected"] == [1] and days[1]["booked"] == []
+        compare_pretrade(sim, days, rec, oracle, sc)
+
+
+#: day 1: d1-1 A buys 1 from C: both short (A by 500, C by 200), A deposits, C has no liquidity: expires;
+#: d1-2 C sells 1 to D at 1,150 (C's vm 1,500 > w: H_C 800 -> 1,300); d1-3 A buys 2 from D at 1,000 (H_A
+#: 1,000 - 2,000: A deposits 1,000 -> novated, H_A 0)
+PUSH = scenario({**_members(A=10_000), "D": (5_000, 0, 0)},
+                OPEN + [(1, "A", "C", 0, 1, 1000), (1, "D", "C", 0, 1, 1150), (1, "A", "D", 0, 2, 1000)], FLAT)
+
+
+def test_a_refused_trade_stays_refused_when_a_later_deposit_would_cover_it():
+    o = cross_check(PUSH)
+    assert o.pretrade_cures == [{"member": "A", "trade_id": "d1-1", "deposit": 500},
+                                {"member": "A", "trade_id": "d1-3", "deposit": 1000}]
+    assert [t["trade_id"] for t in o.days[1].rejected_trades] == ["d1-1"] and len(o.days[1].trades) == 2
+
+
+@pytest.mark.xfail(strict=True, reason="services (ClearingService deposit -> ClearingNode.push_refused(member)): a "
+                   "deposit pushes every pending refused trade of the depositor to the prover again, so A's cure "
+                   "deposit for d1-3 novates the earlier refused d1-1 first (C's H rose in between), which uses the "
+                   "deposit and leaves d1-3 short; the rules text (day step (1)) re-checks a refused trade once, "
+                   "right after its own cure, and it otherwise expires at the close")
+def test_a_deposit_pushes_only_the_trade_it_cures():
+    sc = load_scenario(PUSH)
+    oracle = run_oracle(sc, "v")
+    with tempfile.TemporaryDirectory() as tmp:
+        sim, days, rec = run_pretrade(Path(tmp), sc, "v", push_on_deposit=True)
+        assert days[1]["booked"] == [2, 3] and days[1]["rejected"] == [1]
         compare_pretrade(sim, days, rec, oracle, sc)
 
 

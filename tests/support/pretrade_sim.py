@@ -34,7 +34,9 @@ openings and public numbers only):
 * settle, margin, cures, default events and assessments as
   :func:`support.engine.run_scenario` (``push_after_run``: right after the
   margin run, every refused trade still pending is pushed to the prover
-  again, as the clearing service does after RunMargin).
+  again, as the clearing service does after RunMargin;
+  ``push_on_deposit``: after each cure deposit, every refused trade of the
+  depositor, as the clearing service does after a Deposit).
 
 :func:`run_pretrade` returns (sim, per-day records, pre-trade records);
 :func:`compare_pretrade` asserts them equal to the oracle's run.
@@ -42,6 +44,7 @@ openings and public numbers only):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from clearing.fold import headroom as headroom_fold
 from clearing.protocol.errors import AlreadyExists, FailedPrecondition
@@ -127,71 +130,35 @@ def _submit(sim: Sim, d: int, k: int, t, rec: PretradeRecord) -> bool | tuple[st
     return True
 
 
-def _cure(sim: Sim, sc, d: int, k: int, t, short: tuple[str, ...], basis, matrix, liquidity: dict,
-          rec: PretradeRecord, book_second_refusal: bool) -> bool:
-    """The short sides of refused trade ``k`` deposit their shortfalls (each
-    from the public w_i, vm and its own H and q); after a deposit the trade
-    is pushed to the prover once more.  True when it novates."""
-    tid = f"d{d}-{k}"
-    i = sc.instrument_index(t.instrument)
-    w = max(abs(row[i]) for row in matrix)
-    vm = (basis[i] - t.price) * sc.instruments[i].multiplier
-    deposited = False
-    for m in short:
-        v = vm if m == t.buyer else -vm
-        shortfall = -(headroom(sim, m) + (v - w) * t.quantity)
-        dep = up_to_grid(shortfall, liquidity[m], sc.ccp.deposit_grid) if shortfall > 0 else 0
-        if dep > 0:
-            liquidity[m] -= dep
-            sim.deposit(m, dep)
-            rec.cures.append({"member": m, "trade_id": tid, "deposit": dep})
-            deposited = True
-    if not deposited:  # nothing moved: the node does not push it again (the prover would refuse the same)
-        return False
-    try:
-        res = _retry(sim, tid)
-    except HeadroomRefused as again:
-        if book_second_refusal:
-            sim.book_refusal(again)
-        return False
-    assert res["status"] == "novated", tid
-    return True
+@dataclass
+class _Day:
+    """One day's capture: the harness's options and the trades' outcomes."""
+
+    sim: Sim
+    sc: Any
+    d: int
+    basis: list[int]
+    matrix: list[list[int]]
+    liquidity: dict[str, int]
+    rec: PretradeRecord
+    book_second_refusal: bool = True
+    demo_order: bool = False
+    push_on_deposit: bool = False
+    novated: set[str] = field(default_factory=set)   # trade ids novated today
 
 
-def _trades(sim: Sim, sc, d: int, basis, matrix, liquidity: dict, rec: PretradeRecord, book_second_refusal: bool,
-            demo_order: bool) -> tuple[list[int], list[int]]:
-    """The day's trades in the listed order, each refusal cured at once (the
-    rules), or -- ``demo_order`` -- all of them captured first and the
-    refusals cured afterwards, as clearing.demo.pretrade.cure_refusals does.
-    Returns the indices (booked, rejected), each in the listed order."""
-    outcome: dict[int, bool] = {}
-    refused: dict[int, tuple[str, ...]] = {}
-    day = [(k, t) for k, t in enumerate(sc.trades) if t.day == d]
-    for k, t in day:
-        got = _submit(sim, d, k, t, rec)
-        if isinstance(got, tuple):
-            refused[k] = got
-            if not demo_order:
-                outcome[k] = _cure(sim, sc, d, k, t, got, basis, matrix, liquidity, rec, book_second_refusal)
-        else:
-            outcome[k] = got
-    for k, short in refused.items():
-        if k not in outcome:
-            outcome[k] = _cure(sim, sc, d, k, sc.trades[k], short, basis, matrix, liquidity, rec,
-                               book_second_refusal)
-    return [k for k, _ in day if outcome[k]], [k for k, _ in day if not outcome[k]]
-
-
-def _push_after_run(sim: Sim, d: int, booked: list[int], rejected: list[int]) -> None:
-    """What the clearing service does after a margin run (admin_service.RunMargin ->
-    ClearingNode.push_refused): every pending trade refused for lack of
-    headroom is pushed to the prover again against the new H; its receipt
-    novates it (moved from ``rejected`` to ``booked``), its new refusal is
-    booked; a called side leaves it pending."""
+def _push(sim: Sim, member: str | None = None) -> list[str]:
+    """The clearing service's ClearingNode.push_refused: every pending trade
+    refused for lack of headroom (of ``member``, or all) pushed to the prover
+    again against the current H, in trade-id order; a receipt novates it, a
+    new refusal is booked (one against the same H pair is a duplicate), a
+    called side leaves it pending.  Returns the trade ids novated."""
+    out = []
     for tid in sorted(tid for tid, t in sim.engine.state.trades.items()
-                      if t["status"] == "pending" and not t.get("receipt") and t.get("pretrade_refused")):
+                      if t["status"] == "pending" and not t.get("receipt") and t.get("pretrade_refused")
+                      and (member is None or member in (t["buyer"], t["seller"]))):
         try:
-            _retry(sim, tid)
+            res = _retry(sim, tid)
         except HeadroomRefused as again:
             try:
                 sim.book_refusal(again)
@@ -200,14 +167,69 @@ def _push_after_run(sim: Sim, d: int, booked: list[int], rejected: list[int]) ->
             continue
         except FailedPrecondition:
             continue
-        k = int(tid.split("-", 1)[1])
-        if tid.startswith(f"d{d}-") and k in rejected:
-            rejected.remove(k)
-            booked.append(k)
+        assert res["status"] == "novated", tid
+        out.append(tid)
+    return out
+
+
+def _cure(day: _Day, k: int, t, short: tuple[str, ...]) -> None:
+    """The short sides of refused trade ``k`` deposit their shortfalls (each
+    from the public w_i, vm and its own H and q); after a deposit the trade
+    is pushed to the prover once more (``push_on_deposit``: after each
+    deposit, every refused trade of the depositor, as the clearing service
+    does)."""
+    sim, sc, tid = day.sim, day.sc, f"d{day.d}-{k}"
+    i = sc.instrument_index(t.instrument)
+    w = max(abs(row[i]) for row in day.matrix)
+    vm = (day.basis[i] - t.price) * sc.instruments[i].multiplier
+    deposited = False
+    for m in short:
+        v = vm if m == t.buyer else -vm
+        shortfall = -(headroom(sim, m) + (v - w) * t.quantity)
+        dep = up_to_grid(shortfall, day.liquidity[m], sc.ccp.deposit_grid) if shortfall > 0 else 0
+        if dep > 0:
+            day.liquidity[m] -= dep
+            sim.deposit(m, dep)
+            day.rec.cures.append({"member": m, "trade_id": tid, "deposit": dep})
+            deposited = True
+            if day.push_on_deposit:
+                day.novated.update(_push(sim, m))
+    if not deposited or day.push_on_deposit:  # nothing moved: the node does not push it again
+        return
+    try:
+        res = _retry(sim, tid)
+    except HeadroomRefused as again:
+        if day.book_second_refusal:
+            sim.book_refusal(again)
+        return
+    assert res["status"] == "novated", tid
+    day.novated.add(tid)
+
+
+def _trades(day: _Day) -> tuple[list[int], list[int]]:
+    """The day's trades in the listed order, each refusal cured at once (the
+    rules), or -- ``demo_order`` -- all of them captured first and the
+    refusals cured afterwards, as clearing.demo.pretrade.cure_refusals does.
+    Returns the indices (booked, rejected), each in the listed order."""
+    refused: dict[int, tuple[str, ...]] = {}
+    trades = [(k, t) for k, t in enumerate(day.sc.trades) if t.day == day.d]
+    for k, t in trades:
+        got = _submit(day.sim, day.d, k, t, day.rec)
+        if isinstance(got, tuple):
+            refused[k] = got
+            if not day.demo_order:
+                _cure(day, k, t, got)
+        elif got:
+            day.novated.add(f"d{day.d}-{k}")
+    if day.demo_order:
+        for k, short in refused.items():
+            _cure(day, k, day.sc.trades[k], short)
+    return ([k for k, _ in trades if f"d{day.d}-{k}" in day.novated],
+            [k for k, _ in trades if f"d{day.d}-{k}" not in day.novated])
 
 
 def run_pretrade(tmp_path, sc, variant_name: str, seed=b"pretrade", book_second_refusal: bool = True,
-                 demo_order: bool = False, push_after_run: bool = False):
+                 demo_order: bool = False, push_after_run: bool = False, push_on_deposit: bool = False):
     """Every day of a pre-trade scenario variant through the engine (day d is
     cycle d+1).  Returns (sim, days, record): ``days`` as
     :func:`support.engine.run_scenario`'s (for
@@ -260,14 +282,17 @@ def run_pretrade(tmp_path, sc, variant_name: str, seed=b"pretrade", book_second_
         if d in marks_by_day:
             _intraday(sim, sc, d, marks_by_day[d], prev, matrix, liquidity, rec)
             basis = list(marks_by_day[d])
-        booked, rejected = _trades(sim, sc, d, basis, matrix, liquidity, rec, book_second_refusal, demo_order)
+        day = _Day(sim, sc, d, basis, matrix, liquidity, rec, book_second_refusal, demo_order, push_on_deposit)
+        booked, rejected = _trades(day)
         sim.settle(list(variant.settlement_prices[d]), matrix, model=model, maintenance=maintenance, pretrade=True)
         vm = {m: sim.witness.vm(m) for m in sim.members if sim.engine.account(m)["status"] != "defaulted"}
         cash = {m: sim.witness.balances(m)["cash"] for m in vm}
         positions = {m: sim.witness.balances(m)["pos"] for m in vm}
         results = sim.margin()
-        if push_after_run:
-            _push_after_run(sim, d, booked, rejected)
+        if push_after_run:  # the clearing service after RunMargin
+            day.novated.update(_push(sim))
+            booked, rejected = ([k for k in sorted(booked + rejected) if f"d{d}-{k}" in day.novated],
+                                [k for k in rejected if f"d{d}-{k}" not in day.novated])
         calls, cures, defaults = [], [], []
         for m, res in results.items():
             if res == "pass":
