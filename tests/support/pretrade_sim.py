@@ -379,6 +379,19 @@ def compare_pretrade(sim: Sim, days: list[dict], rec: PretradeRecord, oracle, sc
         assert {m: dict(zip(ids, p)) for m, p in ours["positions"].items()} == theirs.positions, d
         assert ours["headroom_end"] == theirs.headroom_end, d
     assert {m: rec.liquidity[m] for m in oracle.final} == {m: f["liquidity"] for m, f in oracle.final.items()}
+    # each novation's public debit terms [w_i, vm] are the rules' (vm at the basis: the day's marks, else P(d-1))
+    marks = {x["day"]: x["marks"] for x in oracle.intraday}
+    from clearing.ccp.scenario import scenario_matrix
+
+    matrix = scenario_matrix(sc)
+    for tid, t in sim.engine.state.trades.items():
+        d, k = (int(x) for x in tid[1:].split("-"))
+        if d == 0 or t["status"] != "novated":
+            continue
+        i = sc.instrument_index(t["instrument"])
+        basis = marks.get(d, sc.variant(oracle.variant).settlement_prices[d - 1])
+        w = max(abs(row[i]) for row in matrix)
+        assert t["headroom_debit"] == [w, (basis[i] - t["price"]) * sc.instruments[i].multiplier], tid
 
 
 __all__ = ["PretradeRecord", "up_to_grid", "headroom", "run_pretrade", "first_refusals", "compare_pretrade"]
