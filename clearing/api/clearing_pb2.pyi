@@ -69,6 +69,14 @@ class GetTradeRequest(_message.Message):
     trade_id: str
     def __init__(self, trade_id: _Optional[str] = ...) -> None: ...
 
+class RetryTradeRequest(_message.Message):
+    __slots__ = ("trade_id", "member")
+    TRADE_ID_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_FIELD_NUMBER: _ClassVar[int]
+    trade_id: str
+    member: str
+    def __init__(self, trade_id: _Optional[str] = ..., member: _Optional[str] = ...) -> None: ...
+
 class PendingTrade(_message.Message):
     __slots__ = ("trade", "sealed_opening")
     TRADE_FIELD_NUMBER: _ClassVar[int]

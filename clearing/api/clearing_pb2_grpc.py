@@ -55,6 +55,11 @@ class ClearingServiceStub:
                 request_serializer=zkclear_dot_v1_dot_clearing__pb2.GetTradeRequest.SerializeToString,
                 response_deserializer=zkclear_dot_v1_dot_clearing__pb2.TradeStatus.FromString,
                 _registered_method=True)
+        self.RetryTrade = channel.unary_unary(
+                '/zkclear.v1.ClearingService/RetryTrade',
+                request_serializer=zkclear_dot_v1_dot_clearing__pb2.RetryTradeRequest.SerializeToString,
+                response_deserializer=zkclear_dot_v1_dot_clearing__pb2.TradeStatus.FromString,
+                _registered_method=True)
         self.StreamPendingTrades = channel.unary_stream(
                 '/zkclear.v1.ClearingService/StreamPendingTrades',
                 request_serializer=zkclear_dot_v1_dot_common__pb2.MemberRequest.SerializeToString,
@@ -147,6 +152,21 @@ class ClearingServiceServicer:
 
     def GetTrade(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RetryTrade(self, request, context):
+        """Issue 14 §1: ask the prover again for a pending, affirmed trade it
+        refused for lack of pre-trade headroom (after a short side's deposit):
+        the node pushes the trade once more and books the answer -- its receipt
+        (the trade novates) or a new refusal against the new headroom (the same
+        headroom gives the recorded refusal: retrying is idempotent).  Caller:
+        the trade's buyer or seller (PERMISSION_DENIED otherwise); NOT_FOUND for
+        an unknown trade; FAILED_PRECONDITION when it is not pending or was not
+        refused.  Nothing else re-pushes a refused trade: it expires at the
+        cycle's close unless a party asks.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -262,6 +282,11 @@ def add_ClearingServiceServicer_to_server(servicer, server):
             'GetTrade': grpc.unary_unary_rpc_method_handler(
                     servicer.GetTrade,
                     request_deserializer=zkclear_dot_v1_dot_clearing__pb2.GetTradeRequest.FromString,
+                    response_serializer=zkclear_dot_v1_dot_clearing__pb2.TradeStatus.SerializeToString,
+            ),
+            'RetryTrade': grpc.unary_unary_rpc_method_handler(
+                    servicer.RetryTrade,
+                    request_deserializer=zkclear_dot_v1_dot_clearing__pb2.RetryTradeRequest.FromString,
                     response_serializer=zkclear_dot_v1_dot_clearing__pb2.TradeStatus.SerializeToString,
             ),
             'StreamPendingTrades': grpc.unary_stream_rpc_method_handler(
@@ -432,6 +457,33 @@ class ClearingService:
             target,
             '/zkclear.v1.ClearingService/GetTrade',
             zkclear_dot_v1_dot_clearing__pb2.GetTradeRequest.SerializeToString,
+            zkclear_dot_v1_dot_clearing__pb2.TradeStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RetryTrade(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zkclear.v1.ClearingService/RetryTrade',
+            zkclear_dot_v1_dot_clearing__pb2.RetryTradeRequest.SerializeToString,
             zkclear_dot_v1_dot_clearing__pb2.TradeStatus.FromString,
             options,
             channel_credentials,

@@ -255,6 +255,12 @@ class Participant(SigningClient):
         return res.seq
 
     # -- money -----------------------------------------------------------------------
+    def retry_trade(self, trade_id: str) -> clearing_pb2.TradeStatus:
+        """Issue 14 §1: ask again for a pending trade refused for lack of
+        pre-trade headroom (after this member's deposit): novated, or
+        pending with the new refusal's short sides."""
+        return self.clearing.RetryTrade(clearing_pb2.RetryTradeRequest(trade_id=trade_id, member=self.name))
+
     def deposit(self, amount: int, request_id: str | None = None, cycle: int | None = None) -> int:
         rid = request_id or new_request_id("dep")
         cycle = self.ledger_status().cycle if cycle is None else cycle

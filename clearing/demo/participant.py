@@ -40,13 +40,14 @@ Requests (``op``)
 ``onboard``      deposit cash + default-fund contribution (one public
                  deposit) and fund the contribution out of cash (a range
                  proof; the node sees one deposit, not the split).
-``submit``       ``day``: initiate this member's trades of that day.  The
+``submit``       ``day`` (and optionally ``only``, a list of trade ids):
+                 initiate this member's trades of that day.  The
                  initiator of the scenario's k-th trade is its buyer for
                  even k and its seller for odd k (both sides are exercised);
                  trade ids are ``d<day>-<k>``.  The initiator commits to the
                  quantity, proves its range, signs, and seals the opening to
                  the counterparty and to the prover service.
-``affirm``       ``day``: stream the trades pending for this member once, decrypt
+``affirm``       ``day`` (optionally ``only``): stream the trades pending for this member once, decrypt
                  each relayed opening, check that it opens T and that the
                  terms (instrument, price, quantity, buyer, seller) are the
                  ones agreed in the scenario, refuse a T seen before, and
@@ -78,9 +79,10 @@ Requests (``op``)
                  novation VM vm (both public), its own quantity q and its
                  own headroom H (GetBalances, for itself), its shortfall is
                  -(H + (±vm - w_i)*q); it deposits that rounded up to the
-                 grid (at most its liquidity) -- the node then asks the
-                 prover again -- or declines when the liquidity is short.
-                 The reply carries the deposit, never the shortfall.
+                 grid, at most its remaining liquidity (nothing when that
+                 is 0).  The reply carries the deposit, never the shortfall.
+``retry``        ``trade_id``: ask the node again for a refused trade
+                 (RetryTrade): novated, or refused again.
 ``status``       the member's public account status.
 ``quit``         exit.
 
@@ -191,10 +193,13 @@ class Agent:
     def op_submit(self, req) -> dict:
         day = int(req["day"])
         submitted, refused = [], []
+        only = set(req["only"]) if req.get("only") is not None else None
         for k, t in enumerate(self.sc.trades):
             if t.day != day or initiator(k, t) != self.name:
                 continue
             tid = trade_id(k, t)
+            if only is not None and tid not in only:
+                continue
             side = "buy" if t.buyer == self.name else "sell"
             other = t.seller if side == "buy" else t.buyer
             try:
@@ -209,8 +214,10 @@ class Agent:
     def op_affirm(self, req) -> dict:
         day = int(req["day"])
         expected = {}
+        only = set(req["only"]) if req.get("only") is not None else None
         for k, t in enumerate(self.sc.trades):
-            if t.day == day and self.name in (t.buyer, t.seller) and initiator(k, t) != self.name:
+            if (t.day == day and self.name in (t.buyer, t.seller) and initiator(k, t) != self.name
+                    and (only is None or trade_id(k, t) in only)):
                 expected[trade_id(k, t)] = t
         affirmed: list[dict] = []
         refused: list[dict] = []
@@ -239,23 +246,30 @@ class Agent:
         return {"affirmed": affirmed, "refused": refused, "missing": missing, "unexpected": unexpected}
 
     def op_pretrade_cure(self, req) -> dict:
-        """Issue 14 §1: cure a pre-trade refusal of ``trade_id`` by a grid-rounded deposit."""
+        """Issue 14 §1: cure a pre-trade refusal of ``trade_id``: a deposit of
+        the shortfall rounded up to the grid, at most the remaining liquidity
+        (nothing when that is 0); the orchestrator then has a side ask again
+        (``retry``)."""
         tid = str(req["trade_id"])
         k = int(tid.split("-", 1)[1])
         t = self.sc.trades[k]
         if trade_id(k, t) != tid or self.name not in (t.buyer, t.seller):
-            return {"cured": False, "error": "not a trade of this member"}
+            return {"deposit": 0, "error": "not a trade of this member"}
         v = int(req["vm"]) if t.buyer == self.name else -int(req["vm"])
         H = self.p.balances().get("headroom", 0)
         shortfall = max(0, -(H + (v - int(req["w"])) * t.quantity))
-        if shortfall == 0:
-            return {"cured": True, "deposit": 0}
-        if shortfall > self.liquidity:
-            return {"cured": False}
-        deposit = grid_deposit(shortfall, self.liquidity, self.sc.ccp.deposit_grid)
-        self.liquidity -= deposit
-        self.p.deposit(deposit, request_id=f"pretrade-cure-{tid}-{self.name}")
-        return {"cured": True, "deposit": deposit}
+        grid = self.sc.ccp.deposit_grid
+        deposit = min(-(-shortfall // grid) * grid if grid else shortfall, self.liquidity)
+        if deposit > 0:
+            self.liquidity -= deposit
+            self.p.deposit(deposit, request_id=f"pretrade-cure-{tid}-{self.name}")
+        return {"deposit": deposit}
+
+    def op_retry(self, req) -> dict:
+        """Issue 14 §1: ask the node once more for a trade refused for lack of
+        headroom (RetryTrade): its status after the prover's new answer."""
+        st = self.p.retry_trade(str(req["trade_id"]))
+        return {"status": st.status, "pretrade_refused": list(st.pretrade_refused)}
 
     def op_call(self, req) -> dict:
         bal = self.p.balances()

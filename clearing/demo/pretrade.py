@@ -8,13 +8,14 @@ Only for a scenario whose set carries ``pretrade`` (``margin_scenarios.pretrade`
   prover's intraday batch (every member's H reset at the marks, members
   classified); a called member cures as at the end of the day, its
   shortfall computed at the marks (``shift`` u_i = (mark_i - c_i)*m_i);
-* **refusal and cure** (after the day's capture): a trade the prover
-  refused for lack of headroom stays pending with its short sides public
-  (``TradeStatus.pretrade_refused``); each short member deposits its
-  shortfall rounded up to the grid (:meth:`clearing.demo.participant.Agent.op_pretrade_cure`,
-  from the public w_i and vm and its own H and q), the node pushes the
-  trade to the prover again and it novates -- or, still short, expires at
-  the close;
+* **capture in order, refusal and cure**: the day's trades are captured
+  one at a time in the scenario's order (headroom makes them interact); a
+  trade the prover refused for lack of headroom stays pending with its
+  short sides public (``TradeStatus.pretrade_refused``); each short member
+  deposits its shortfall rounded up to the grid, at most its liquidity
+  (:meth:`clearing.demo.participant.Agent.op_pretrade_cure`, from the
+  public w_i and vm and its own H and q), one side asks again (RetryTrade)
+  and the trade novates -- or, still short, expires at the close;
 * ``pretrade_outputs``: the report's ``pretrade_refusals`` [{member,
   trade_id}] from the public ledger (the fold's ``books["pretrade_refusals"]``),
   compared with the oracle's (:mod:`clearing.ccp.oracle_pretrade`), and the
@@ -22,12 +23,7 @@ Only for a scenario whose set carries ``pretrade`` (``margin_scenarios.pretrade`
 """
 from __future__ import annotations
 
-import time
 from typing import Any
-
-#: seconds the orchestrator waits for a cured trade to novate (the node's
-#: receipt retry starts after 0.5 s and backs off)
-NOVATE_WAIT = 60.0
 
 
 def enabled(run: Any) -> bool:
@@ -70,57 +66,67 @@ def intraday(run: Any, d: int, rec: dict) -> None:
     rec["intraday"] = row
 
 
-def cure_refusals(run: Any, d: int, rec: dict) -> None:
-    """After the day's capture: each trade refused for lack of headroom, its
-    short sides' grid-rounded deposits, then its novation (or expiry)."""
-    if not enabled(run):
-        return
-    from clearing.api import clearing_pb2
-    from clearing.ccp.scenario import scenario_matrix
-    from clearing.demo.participant import trade_id
+def capture_in_order(run: Any, d: int, cycle: int, rec: dict) -> None:
+    """The day's trades one at a time, in the scenario's order (the rules'
+    order: headroom makes trades interact): the initiator's process submits,
+    the counterparty's affirms; a trade refused for lack of headroom is
+    cured (:func:`_cure`) before the next trade."""
+    from clearing.demo.participant import initiator, trade_id
 
-    matrix = scenario_matrix(run.sc)
-    marks = _marks_of(run, d)
-    basis = marks if marks is not None else (run.variant.settlement_prices[d - 1] if d else None)
-    refusals, cures = [], []
+    booked, refused, submitted, invalid = [], [], 0, 0
+    rec["pretrade_refusals"], rec["pretrade_cures"] = [], []
     for k, t in enumerate(run.sc.trades):
         if t.day != d:
             continue
         tid = trade_id(k, t)
-        st = run.op.clearing.GetTrade(clearing_pb2.GetTradeRequest(trade_id=tid))
-        if st.status != "pending" or not st.pretrade_refused:
-            continue
-        i = run.sc.instrument_index(t.instrument)
-        w = max(abs(row[i]) for row in matrix)
-        vm = (basis[i] - t.price) * run.sc.instruments[i].multiplier if basis is not None else 0
-        short = list(st.pretrade_refused)
-        refusals += [{"member": m, "trade_id": tid} for m in short]
-        run.say(f"  {tid}: refused for lack of pre-trade headroom of {', '.join(short)} (the trade stays pending)")
-        for m in short:
-            reply = run.agents[m].call({"op": "pretrade_cure", "trade_id": tid, "w": w, "vm": vm})
-            if reply.get("cured") and reply.get("deposit"):
-                cures.append({"member": m, "trade_id": tid, "deposit": reply["deposit"]})
-                run.say(f"  {m}: deposits {reply['deposit']:,} (its shortfall rounded up to the grid)")
-        status = _wait_novated(run, tid)
-        if status == "novated":
-            rec["booked"] = sorted({*rec["booked"], tid})
-            rec["refused"] = [x for x in rec["refused"] if x != tid]
-            run.say(f"  {tid}: novated after the cure (the node asked the prover again; the debit is proven)")
-        else:
-            rec["refused"] = sorted({*rec["refused"], tid})
-            run.say(f"  {tid}: still without headroom -- it expires at the cycle's close")
-    rec["pretrade_refusals"], rec["pretrade_cures"] = refusals, cures
+        ini = initiator(k, t)
+        cp = t.seller if ini == t.buyer else t.buyer
+        sub = run.agents[ini].call({"op": "submit", "day": d, "only": [tid]})
+        aff = run.agents[cp].call({"op": "affirm", "day": d, "only": [tid]})
+        errors = [r.get("error", "") for r in sub.get("refused", []) + aff.get("refused", [])]
+        submitted += len(sub.get("submitted", []))
+        invalid += sum(1 for e in errors if str(e).startswith("INVALID_ARGUMENT"))
+        status = next((a["status"] for a in aff.get("affirmed", []) if a["id"] == tid), None)
+        if status == "pending" and _cure(run, d, t, tid, rec):
+            status = "novated"
+        (booked if status == "novated" else refused).append(tid)
+    rec["booked"], rec["refused"] = sorted(booked), sorted(refused)
+    run.refused_invalid += invalid
+    run.say(f"cycle {cycle} (day {d}): {submitted} trade{'' if submitted == 1 else 's'} submitted and affirmed "
+            f"one at a time (the pre-trade limit makes their order matter), {len(booked)} novated"
+            + (f", {len(refused)} refused" if refused else ""))
 
 
-def _wait_novated(run: Any, tid: str) -> str:
+def _cure(run: Any, d: int, t: Any, tid: str, rec: dict) -> bool:
+    """A pending trade after its affirmation: when the prover refused it for
+    lack of headroom, each short side deposits its shortfall rounded up to
+    the grid (at most its liquidity), then one side asks again
+    (RetryTrade).  True when it novated."""
     from clearing.api import clearing_pb2
+    from clearing.ccp.scenario import scenario_matrix
 
-    end = time.monotonic() + NOVATE_WAIT
-    while True:
-        st = run.op.clearing.GetTrade(clearing_pb2.GetTradeRequest(trade_id=tid))
-        if st.status != "pending" or time.monotonic() > end:
-            return st.status
-        time.sleep(0.1)
+    st = run.op.clearing.GetTrade(clearing_pb2.GetTradeRequest(trade_id=tid))
+    short = list(st.pretrade_refused)
+    if st.status != "pending" or not short:
+        return st.status == "novated"
+    i = run.sc.instrument_index(t.instrument)
+    w = max(abs(row[i]) for row in scenario_matrix(run.sc))
+    marks = _marks_of(run, d)
+    basis = marks if marks is not None else (run.variant.settlement_prices[d - 1] if d else None)
+    vm = (basis[i] - t.price) * run.sc.instruments[i].multiplier if basis is not None else 0
+    rec["pretrade_refusals"] += [{"member": m, "trade_id": tid} for m in short]
+    run.say(f"  {tid}: refused for lack of pre-trade headroom of {', '.join(short)} (the trade stays pending)")
+    for m in short:
+        dep = run.agents[m].call({"op": "pretrade_cure", "trade_id": tid, "w": w, "vm": vm})["deposit"]
+        if dep:
+            rec["pretrade_cures"].append({"member": m, "trade_id": tid, "deposit": dep})
+            run.say(f"  {m}: deposits {dep:,} (its shortfall rounded up to the grid, at most its liquidity)")
+    again = run.agents[short[0]].call({"op": "retry", "trade_id": tid})
+    if again["status"] == "novated":
+        run.say(f"  {tid}: novated after the cure ({short[0]} asked again; the prover proved the debit)")
+        return True
+    run.say(f"  {tid}: still without headroom -- it expires at the cycle's close")
+    return False
 
 
 def pretrade_outputs(run: Any) -> tuple[list[dict], list[str]]:
@@ -141,4 +147,4 @@ def pretrade_outputs(run: Any) -> tuple[list[dict], list[str]]:
     return rows, bad
 
 
-__all__ = ["enabled", "intraday", "cure_refusals", "pretrade_outputs", "NOVATE_WAIT"]
+__all__ = ["enabled", "intraday", "capture_in_order", "pretrade_outputs"]

@@ -464,8 +464,10 @@ class _Run:
         rec = {"day": d, "cycle": cycle, "booked": [], "refused": [], "calls": [], "cures": [], "defaults": []}
         pretrade.intraday(self, d, rec)  # issue 14 §1 (a variant's intraday marks)
         if any(t.day == d for t in self.sc.trades):
-            self._capture(d, cycle, rec)
-            pretrade.cure_refusals(self, d, rec)  # issue 14 §1: refusals for lack of headroom, cured
+            if pretrade.enabled(self):  # issue 14 §1: one at a time, refusals cured before the next trade
+                pretrade.capture_in_order(self, d, cycle, rec)
+            else:
+                self._capture(d, cycle, rec)
         declared = self._margin(d, cycle, rec)
         while declared:
             declared = self._default_event(rec)

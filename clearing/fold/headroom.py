@@ -37,8 +37,8 @@ Rules, on the commitments the fold already holds (node) or their openings
 * pretrade-refusal: the trade record keeps the short sides
   (``pretrade_refused``) and the H pair refused against
   (``pretrade_refused_at``: one refusal per pair), and ``books["pretrade_refusals"]`` gains one
-  {member, trade_id} per short side (public; the report's
-  ``pretrade_refusals``).  H is unchanged.
+  {member, trade_id} per short side not yet listed for that trade (public;
+  the report's ``pretrade_refusals``).  H is unchanged.
 """
 from __future__ import annotations
 
@@ -156,11 +156,12 @@ def refused(state: State, seq: int, e, alg) -> None:
     t = dict(state.trades[e.trade_id], pretrade_refused=list(e.members), pretrade_refused_at=[e.H_buyer, e.H_seller])
     state.trades[e.trade_id] = t
     rows = state.books.setdefault(REFUSALS, [])
-    rows.extend({"member": m, "trade_id": e.trade_id} for m in e.members)
+    seen = {(r["member"], r["trade_id"]) for r in rows if r["trade_id"] == e.trade_id}
+    rows.extend({"member": m, "trade_id": e.trade_id} for m in e.members if (m, e.trade_id) not in seen)
 
 
 def refusals(state: State) -> list[dict]:
-    """Every refusal so far, in ledger order [{member, trade_id}]."""
+    """Every refused side so far, once per trade, in ledger order [{member, trade_id}]."""
     return [dict(r) for r in state.books.get(REFUSALS, [])]
 
 

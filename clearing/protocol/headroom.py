@@ -59,10 +59,11 @@ Rules (for the wiring; :mod:`zkp.headroom` has the relations).
   and both current H and books a ``pretrade-refusal`` event (public: the
   trade id and which side was short, one bit about that member's hidden
   headroom; docs/leakage.md).  The trade stays pending (its opening is not
-  kept by the prover): a deposit by a short side, or the next margin run,
-  lets the node push it again; it expires un-novated at the cycle's close
-  otherwise.  A refusal against the same H twice is one event (the node's
-  request id is derived from the trade id and both H).
+  kept by the prover): after a deposit a side asks again
+  (ClearingService.RetryTrade) and the node pushes it once more; nothing
+  else does, and it expires un-novated at the cycle's close otherwise.  A
+  refusal against the same H twice is one event (the node's request id is
+  derived from the trade id and both H).
 * Deposit d by a member not under a call: H <- H + d*G (a cure deposit of
   a called member, whose H is 0 until the next run, does not raise it:
   its excess after the cure is below the deposit).

@@ -114,7 +114,6 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         done = self.node.prove_once(rid, context, ask,
                                     lambda e, answer: e.submit_margin_batch(request.cycle, *answer, rid),
                                     precheck=lambda e: _check_margin_phase(e, request.cycle))
-        self.node.push_refused()  # issue 14 §1: a new H for every member
         return common_pb2.MarginResults(seq=done["seq"], results=done["results"])
 
     @rpc.unary
@@ -140,7 +139,6 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
 
             done = self.node.prove_once(rid, context, ask,
                                         lambda e, answer: e.submit_intraday_batch(request.cycle, run, *answer, rid))
-            self.node.push_refused()  # refused trades are answered again against the new H
         return common_pb2.MarginResults(seq=done["seq"], results=done["results"])
 
     @rpc.unary

@@ -102,7 +102,7 @@ from clearing.api import (
 from clearing.node.checks_capture import VerifiedProofs
 from clearing.node.engine import Engine
 from clearing.protocol.df_sizing import SizingFiling
-from clearing.protocol.errors import EngineError, FailedPrecondition, NotFound
+from clearing.protocol.errors import EngineError, FailedPrecondition, NotFound, PermissionDenied, shown
 from clearing.protocol.fields import PROVER
 from clearing.services import config as services_config
 from clearing.services import pending_stream, replay, rpc
@@ -329,19 +329,22 @@ class ClearingNode:
         t = self.run(lambda e: e.trade(trade_id))
         return convert.trade_status_msg(t, seq)
 
-    def push_refused(self, member: str | None = None) -> None:
-        """Queue the pending trades refused for lack of pre-trade headroom
-        (issue 14 §1) -- those of ``member`` after its deposit, or all of
-        them after a margin run -- for the prover to answer again against
-        the new H (a refusal against the same H is one event: its request id
-        is derived from both H)."""
-        def refused(e: Engine) -> list[str]:
-            return sorted(tid for tid, t in e.state.trades.items()
-                          if t["status"] == "pending" and not t.get("receipt") and t.get("pretrade_refused")
-                          and (member is None or member in (t["buyer"], t["seller"])))
-        tids = self.run(refused)
-        if tids:
-            self.receipts.add_all(tids)
+    def retry_refused(self, member: str, trade_id: str, timeout: float | None) -> clearing_pb2.TradeStatus:
+        """Issue 14 §1: push a pending, affirmed trade the prover refused for
+        lack of headroom once more (RetryTrade; the caller one of its sides)
+        and book the answer: its receipt, or a refusal against the new H."""
+        def check(e: Engine) -> bytes | None:
+            t = e.state.trades.get(trade_id)
+            if t is None:
+                raise NotFound(f"unknown trade {shown(trade_id)}")
+            if member not in (t["buyer"], t["seller"]):
+                raise PermissionDenied(f"{shown(member)} is not a side of trade {shown(trade_id)}")
+            if t["status"] != "pending" or not t.get("pretrade_refused"):
+                raise FailedPrecondition(f"trade {shown(trade_id)} is {t['status']}, not refused for lack of "
+                                         "pre-trade headroom")
+            return _owed_opening(e, trade_id)
+        sealed = self.run(check)
+        return self.receipt_and_status(trade_id, sealed, 0, timeout)
 
     def receipt_owed(self, trade_id: str) -> bool:
         """The trade is pending without the prover's receipt."""
@@ -399,8 +402,11 @@ def _owed_opening(e: Engine, trade_id: str) -> bytes | None:
 
 
 def _receiptless(e: Engine) -> list[str]:
-    """Pending trades without the prover's receipt (the node owes it)."""
-    return sorted(tid for tid, t in e.state.trades.items() if t["status"] == "pending" and not t.get("receipt"))
+    """Pending trades without the prover's receipt (the node owes it); not
+    those the prover refused for lack of headroom (a party asks again:
+    RetryTrade)."""
+    return sorted(tid for tid, t in e.state.trades.items()
+                  if t["status"] == "pending" and not t.get("receipt") and not t.get("pretrade_refused"))
 
 
 def _remaining(context) -> float | None:
@@ -460,6 +466,11 @@ class ClearingServicer(clearing_pb2_grpc.ClearingServiceServicer):
     def GetTrade(self, request, context, caller):
         return self.node.trade_status(request.trade_id)
 
+    @rpc.unary
+    def RetryTrade(self, request, context, caller):
+        caller.require_member(request.member)
+        return self.node.retry_refused(request.member, request.trade_id, _remaining(context))
+
     @rpc.server_stream
     def StreamPendingTrades(self, request, context, caller):
         caller.require_member(request.member)
@@ -476,7 +487,6 @@ class ClearingServicer(clearing_pb2_grpc.ClearingServiceServicer):
         res = self.node.once(request.member, request.request_id, "deposit", (request.member, request.amount),
                              lambda e: e.deposit(request.member, request.amount, request.cycle,
                                                  convert.signature(request.signature), request.request_id))
-        self.node.push_refused(request.member)  # issue 14 §1: the cure of a pre-trade refusal
         return common_pb2.Ack(seq=res["seq"])
 
     def _proved(self, request, context, caller, kind: str, key: tuple, submit) -> common_pb2.Ack:

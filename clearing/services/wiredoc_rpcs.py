@@ -93,6 +93,15 @@ RPC_NOTES: dict[str, RpcNote] = {
          ("FAILED_PRECONDITION", "the trade is no longer pending (novated or expired), or a party is called or "
                                  "defaulted"))),
     "ClearingService.GetTrade": RpcNote(ANY, (("NOT_FOUND", "unknown trade"),)),
+    "ClearingService.RetryTrade": RpcNote(
+        f"{MEMBER_SELF}: the trade's buyer or seller",
+        (("NOT_FOUND", "unknown trade"),
+         ("PERMISSION_DENIED", "the member is not a side of the trade"),
+         ("FAILED_PRECONDITION", "the trade is not pending or was not refused for lack of pre-trade headroom"),
+         ("UNAVAILABLE", "the prover service did not answer (the trade stays pending; ask again)")),
+        "Issue 14 §1: the node pushes a refused trade to the prover once more and books its answer -- the "
+        "receipt (the trade novates) or a new `pretrade-refusal` against the current headroom; asking again "
+        "against the same headroom gives the recorded refusal. Nothing else re-pushes a refused trade."),
     "ClearingService.StreamPendingTrades": RpcNote(
         MEMBER_SELF, (("RESOURCE_EXHAUSTED", "a following stream beyond the per-member or total limit of "
                                              "following streams"),

@@ -26,17 +26,11 @@ openings and public numbers only):
   node's re-push after a deposit): it novates, or the prover refuses again
   -- that second refusal is booked too, as the clearing service books every
   signed answer (``book_second_refusal``) -- and the trade expires at the
-  close;
-  (``demo_order``: every trade of the day captured first, then the refused
-  ones cured in the listed order -- clearing.demo.pretrade.cure_refusals'
-  order -- a side whose shortfall is gone by then deposits nothing, and
-  without a deposit the node does not push the trade again);
+  close (the demo does the same: clearing.demo.pretrade.capture_in_order,
+  one side asking again with RetryTrade);
 * settle, margin, cures, default events and assessments as
-  :func:`support.engine.run_scenario` (``push_after_run``: right after the
-  margin run, every refused trade still pending is pushed to the prover
-  again, as the clearing service does after RunMargin;
-  ``push_on_deposit``: after each cure deposit, every refused trade of the
-  depositor, as the clearing service does after a Deposit).
+  :func:`support.engine.run_scenario`.  Nothing else pushes a refused trade
+  again (the clearing service only on RetryTrade).
 
 :func:`run_pretrade` returns (sim, per-day records, pre-trade records);
 :func:`compare_pretrade` asserts them equal to the oracle's run.
@@ -47,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from clearing.fold import headroom as headroom_fold
-from clearing.protocol.errors import AlreadyExists, FailedPrecondition
+from clearing.protocol.errors import FailedPrecondition
 from clearing.protocol.fields import PROVER
 from prover.custody.headroom import HeadroomRefused
 from support.engine import Sim, compare_with_oracle, settle_assessment
@@ -142,42 +136,13 @@ class _Day:
     liquidity: dict[str, int]
     rec: PretradeRecord
     book_second_refusal: bool = True
-    demo_order: bool = False
-    push_on_deposit: bool = False
     novated: set[str] = field(default_factory=set)   # trade ids novated today
-
-
-def _push(sim: Sim, member: str | None = None) -> list[str]:
-    """The clearing service's ClearingNode.push_refused: every pending trade
-    refused for lack of headroom (of ``member``, or all) pushed to the prover
-    again against the current H, in trade-id order; a receipt novates it, a
-    new refusal is booked (one against the same H pair is a duplicate), a
-    called side leaves it pending.  Returns the trade ids novated."""
-    out = []
-    for tid in sorted(tid for tid, t in sim.engine.state.trades.items()
-                      if t["status"] == "pending" and not t.get("receipt") and t.get("pretrade_refused")
-                      and (member is None or member in (t["buyer"], t["seller"]))):
-        try:
-            res = _retry(sim, tid)
-        except HeadroomRefused as again:
-            try:
-                sim.book_refusal(again)
-            except AlreadyExists:
-                pass
-            continue
-        except FailedPrecondition:
-            continue
-        assert res["status"] == "novated", tid
-        out.append(tid)
-    return out
 
 
 def _cure(day: _Day, k: int, t, short: tuple[str, ...]) -> None:
     """The short sides of refused trade ``k`` deposit their shortfalls (each
     from the public w_i, vm and its own H and q); after a deposit the trade
-    is pushed to the prover once more (``push_on_deposit``: after each
-    deposit, every refused trade of the depositor, as the clearing service
-    does)."""
+    is pushed to the prover once more (a side's RetryTrade)."""
     sim, sc, tid = day.sim, day.sc, f"d{day.d}-{k}"
     i = sc.instrument_index(t.instrument)
     w = max(abs(row[i]) for row in day.matrix)
@@ -192,9 +157,7 @@ def _cure(day: _Day, k: int, t, short: tuple[str, ...]) -> None:
             sim.deposit(m, dep)
             day.rec.cures.append({"member": m, "trade_id": tid, "deposit": dep})
             deposited = True
-            if day.push_on_deposit:
-                day.novated.update(_push(sim, m))
-    if not deposited or day.push_on_deposit:  # nothing moved: the node does not push it again
+    if not deposited:  # nothing moved: asking again gives the same refusal
         return
     try:
         res = _retry(sim, tid)
@@ -208,28 +171,20 @@ def _cure(day: _Day, k: int, t, short: tuple[str, ...]) -> None:
 
 def _trades(day: _Day) -> tuple[list[int], list[int]]:
     """The day's trades in the listed order, each refusal cured at once (the
-    rules), or -- ``demo_order`` -- all of them captured first and the
-    refusals cured afterwards, as clearing.demo.pretrade.cure_refusals does.
-    Returns the indices (booked, rejected), each in the listed order."""
-    refused: dict[int, tuple[str, ...]] = {}
+    rules, and clearing.demo.pretrade.capture_in_order).  Returns the
+    indices (booked, rejected), each in the listed order."""
     trades = [(k, t) for k, t in enumerate(day.sc.trades) if t.day == day.d]
     for k, t in trades:
         got = _submit(day.sim, day.d, k, t, day.rec)
         if isinstance(got, tuple):
-            refused[k] = got
-            if not day.demo_order:
-                _cure(day, k, t, got)
+            _cure(day, k, t, got)
         elif got:
             day.novated.add(f"d{day.d}-{k}")
-    if day.demo_order:
-        for k, short in refused.items():
-            _cure(day, k, day.sc.trades[k], short)
     return ([k for k, _ in trades if f"d{day.d}-{k}" in day.novated],
             [k for k, _ in trades if f"d{day.d}-{k}" not in day.novated])
 
 
-def run_pretrade(tmp_path, sc, variant_name: str, seed=b"pretrade", book_second_refusal: bool = True,
-                 demo_order: bool = False, push_after_run: bool = False, push_on_deposit: bool = False):
+def run_pretrade(tmp_path, sc, variant_name: str, seed=b"pretrade", book_second_refusal: bool = True):
     """Every day of a pre-trade scenario variant through the engine (day d is
     cycle d+1).  Returns (sim, days, record): ``days`` as
     :func:`support.engine.run_scenario`'s (for
@@ -282,17 +237,13 @@ def run_pretrade(tmp_path, sc, variant_name: str, seed=b"pretrade", book_second_
         if d in marks_by_day:
             _intraday(sim, sc, d, marks_by_day[d], prev, matrix, liquidity, rec)
             basis = list(marks_by_day[d])
-        day = _Day(sim, sc, d, basis, matrix, liquidity, rec, book_second_refusal, demo_order, push_on_deposit)
+        day = _Day(sim, sc, d, basis, matrix, liquidity, rec, book_second_refusal)
         booked, rejected = _trades(day)
         sim.settle(list(variant.settlement_prices[d]), matrix, model=model, maintenance=maintenance, pretrade=True)
         vm = {m: sim.witness.vm(m) for m in sim.members if sim.engine.account(m)["status"] != "defaulted"}
         cash = {m: sim.witness.balances(m)["cash"] for m in vm}
         positions = {m: sim.witness.balances(m)["pos"] for m in vm}
         results = sim.margin()
-        if push_after_run:  # the clearing service after RunMargin
-            day.novated.update(_push(sim))
-            booked, rejected = ([k for k in sorted(booked + rejected) if f"d{d}-{k}" in day.novated],
-                                [k for k in rejected if f"d{d}-{k}" not in day.novated])
         calls, cures, defaults = [], [], []
         for m, res in results.items():
             if res == "pass":

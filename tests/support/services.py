@@ -128,20 +128,6 @@ def pretrade_cluster(c: Cluster, cash: dict) -> None:
     op.close_cycle()
 
 
-def wait_trade_status(c: Cluster, member: str, trade_id: str, want: str, timeout: float = 30.0):
-    """GetTrade until the trade's status is ``want`` (or the timeout): the TradeStatus."""
-    import time
-
-    from clearing.api import clearing_pb2
-
-    end = time.monotonic() + timeout
-    while True:
-        t = c.member(member).clearing.GetTrade(clearing_pb2.GetTradeRequest(trade_id=trade_id))
-        if t.status == want or time.monotonic() > end:
-            return t
-        time.sleep(0.05)
-
-
 # ---------------------------------------------------------------------------
 # The cross-check with the plaintext oracle
 # ---------------------------------------------------------------------------
