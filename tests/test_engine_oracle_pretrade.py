@@ -240,16 +240,19 @@ def test_a_refused_trade_stays_refused_when_a_later_deposit_would_cover_it():
 
 def test_intraday_call_then_trades_at_the_mark():
     # A +2 (cash 2,000, no excess), B -2; marks 880 on day 1: A's worst E' = 2,000 + 2 * (-1,200 - 1,000)
-    # = -2,400 -> "call", deposits 3,000 on the grid 1,000 (H_A = 0); A buys 1 at 780 (vm at the mark
-    # (880 - 780) * 10 = 1,000 = w: H_A stays 0), then 1 at 781 (vm 990: short 10 -> deposits 1,000 -> novated)
+    # = -2,400 -> "call", deposits 3,000 on the grid 1,000 (H_A = 0); under the marks w = max(1,000, |u| =
+    # 1,200) = 1,200: A buys 1 at 780 (vm at the mark (880 - 780) * 10 = 1,000: short 200 -> deposits 1,000
+    # -> novated, H_A 800), then 1 at 781 (vm 990: H_A 800 - 210 = 590, novated)
     d = scenario({"A": (2_000, 0, 5_000), "B": (100_000, 0, 0), "C": (5_000, 0, 0)},
                  [(0, "A", "B", 0, 2, 1000), (1, "A", "B", 0, 1, 780), (1, "A", "B", 0, 1, 781),
                   (1, "C", "B", 0, 4, 900)], [[1000], [900]], grid=1000, marks=[[1, [880]]])
     o = cross_check(d)
     assert o.intraday == [{"day": 1, "marks": [880], "results": {"A": "call", "B": "pass", "C": "pass"},
                            "cures": [["A", 3000]]}]
-    assert o.pretrade_cures == [{"member": "A", "trade_id": "d1-2", "deposit": 1000}]
-    assert len(o.days[1].trades) == 3
+    assert o.pretrade_cures == [{"member": "A", "trade_id": "d1-1", "deposit": 1000}]
+    # C (H 5,000, no liquidity) buys 4 at 900: (vm (880 - 900) * 10 = -200 - 1,200) * 4 = -5,600: refused, expires
+    assert len(o.days[1].trades) == 2
+    assert o.pretrade_refusals[-1] == {"member": "C", "trade_id": "d1-3"}
 
 
 def test_default_with_assessments_and_haircut_moves_headroom():

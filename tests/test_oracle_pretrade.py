@@ -228,8 +228,9 @@ def test_intraday_payment_call_and_unmet_call():
                            "cures": [["A", 3000]]}]
     assert r.final["A"]["liquidity"] == 2_000 and all(r.invariants.values())
     # on the grid 1 the cure leaves A no excess and no liquidity: H = 0 (the invariants of run_checked) and a
-    # trade needs vm >= w: buying at 780 from the mark 880 (vm = 1,000) passes, at 781 (990) it is refused
-    d1 = mini({"A": 2_000, "B": 100_000}, {"A": 2_400}, [("A", "B", 2)], [("A", "B", 1, 781), ("A", "B", 1, 780)],
+    # trade needs vm >= w, under the marks w = max(w_i 1,000, |u| = (880 - 1,000) * 10 = 1,200) = 1,200:
+    # buying at 760 from the mark 880 (vm = 1,200) passes, at 761 (1,190) it is refused
+    d1 = mini({"A": 2_000, "B": 100_000}, {"A": 2_400}, [("A", "B", 2)], [("A", "B", 1, 761), ("A", "B", 1, 760)],
               marks=[[1, [880]]])
     r, seen = run_checked(load_scenario(d1))
     assert r.intraday[0]["cures"] == [["A", 2400]] and seen == [False, True]
@@ -290,9 +291,12 @@ def run_checked(sc) -> tuple:
             for m in run.active():
                 a = run.acc[m]
                 assert H[m] <= min(a.cash + (A_s + u) * a.pos[0] for A_s in (0, -1000, 1000)), m
+                if run.pt.basis:  # and the un-settled cash itself (the derived set's no-move row)
+                    assert H[m] <= a.cash, m
         vm = (basis - t.price) * 10
-        short = [m for m, h in ((t.buyer, H[t.buyer] + (vm - w) * t.quantity),
-                                (t.seller, H[t.seller] + (-vm - w) * t.quantity)) if h < 0]
+        wd = max(w, abs((basis - prev[i]) * 10)) if run.pt.basis else w  # under marks: max(w_i, |u_i|)
+        short = [m for m, h in ((t.buyer, H[t.buyer] + (vm - wd) * t.quantity),
+                                (t.seller, H[t.seller] + (-vm - wd) * t.quantity)) if h < 0]
         n = len(run.pt.refusals)
         ok = real(run, day, k, t, i, prev, td, rejected)
         if day == 0:

@@ -262,12 +262,9 @@ def _affirm_by(sim, mid, tid):
     sim.sync()
 
 
-@pytest.mark.xfail(strict=True, reason="documented limitation (README, clearing/protocol/intraday.py): under marks "
-                   "beyond the worst scenario move (|u_i| > w_i) a debit at the mark can leave H above the "
-                   "un-settled cash row; a fix debits max(w_i, |u_i|) while the basis is in force (engine, oracle "
-                   "and the ccp-pretrade rules text together)")
 def test_intraday_marks_beyond_the_worst_move_keep_h_below_the_cash_row(tmp_path):
     sim = _sim(tmp_path)
     assert intraday_run(sim, [520_000, PRICES[1]])["D"] == "pass"  # u = +1,000,000 > w: H = cash = 10^6
+    # the debit uses w = max(w_i, |u_i|) = 1,000,000 under these marks: H 10^6 - 10^6 = 0 <= the cash row
     assert sim.trade("t1", "D", "C", "ESX", 1, 520_000)["status"] == "novated"  # cash VM at c: -1,000,000
-    assert _headroom(sim, "D") <= _excess(sim, "D")  # H 500,000 > min(cash 0, ...) = 0
+    assert _headroom(sim, "D") <= _excess(sim, "D")

@@ -148,6 +148,8 @@ def admits(run: Any, day: int, k: int, t: Any, i: int, prev, td: dict, rejected:
     tid = f"d{day}-{k}"
     vm = ((pt.basis or prev)[i] - t.price) * run.mults[i]
     w, q, H = pt.w[i], t.quantity, pt.H
+    if pt.basis:  # under intraday marks: the debit also covers the un-settled cash row, |u_i|
+        w = max(w, abs((pt.basis[i] - prev[i]) * run.mults[i]))
 
     def after() -> tuple[int, int]:
         return H[t.buyer] + (vm - w) * q, H[t.seller] + (-vm - w) * q

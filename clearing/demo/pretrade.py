@@ -112,8 +112,11 @@ def _cure(run: Any, d: int, t: Any, tid: str, rec: dict) -> bool:
     i = run.sc.instrument_index(t.instrument)
     w = max(abs(row[i]) for row in scenario_matrix(run.sc))
     marks = _marks_of(run, d)
+    mult = run.sc.instruments[i].multiplier
+    if marks is not None and d:  # under intraday marks the debit covers the un-settled cash too
+        w = max(w, abs((marks[i] - run.variant.settlement_prices[d - 1][i]) * mult))
     basis = marks if marks is not None else (run.variant.settlement_prices[d - 1] if d else None)
-    vm = (basis[i] - t.price) * run.sc.instruments[i].multiplier if basis is not None else 0
+    vm = (basis[i] - t.price) * mult if basis is not None else 0
     rec["pretrade_refusals"] += [{"member": m, "trade_id": tid} for m in short]
     run.say(f"  {tid}: refused for lack of pre-trade headroom of {', '.join(short)} (the trade stays pending)")
     for m in short:

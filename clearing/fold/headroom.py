@@ -102,14 +102,21 @@ def _carry(state: State, alg) -> None:
 
 
 def terms(state: State, t: dict) -> tuple[int, int]:
-    """(w_i, vm) of a trade at this point of the ledger (public)."""
+    """(w, vm) of a trade at this point of the ledger (public): w_i and the
+    VM from the last settlement price; under an intraday basis the VM at the
+    mark and w = max(w_i, |u_i|), u_i = (M_i - c_i)*m_i -- the derived set's
+    no-move row is the un-settled cash, which a novation moves by (c_i -
+    p)*m per contract = vm - u_i: with w >= |u_i| the debit covers that row
+    too, so H stays at or below every row of the basis."""
     i = state.instrument_index(t["instrument"])
     mult = state.cfg()["instruments"][i]["multiplier"]
     assert state.scenario_set is not None
     w = protocol.worst_impacts(state.scenario_set)[i]
     from clearing.fold.intraday import mark  # issue 14 §1: under an intraday basis, the VM at the mark
     m = mark(state, i)
-    return w, protocol.novation_vm(t["price"], state.prices[i] if m is None else m, mult)
+    if m is None:
+        return w, protocol.novation_vm(t["price"], state.prices[i], mult)
+    return max(w, abs((m - state.prices[i]) * mult)), protocol.novation_vm(t["price"], m, mult)
 
 
 def _shift(state: State, t: dict, w: int, vm: int, sign: int, alg) -> None:

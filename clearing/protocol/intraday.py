@@ -43,11 +43,12 @@ Rules.
   margin-family statement (the cure of a call, a withdrawal, the headroom
   at the batch) is built over the derived set
   (:func:`clearing.fold.intraday.margin_basis`), and the receipt debit's VM
-  uses the mark: vm = (M_i - p) * mult_i (w_i stays max_s |A[s][i]| of the
-  signed set).  (H <= every derived E_s is kept by such debits for the rows
-  from 1 on; row 0, cash >= 0, moves by the novation VM at c_i -- a trade
-  far from c_i can leave cash < 0 with H >= 0, which the next run calls.)
-  A settle clears the basis.
+  uses the mark: vm = (M_i - p) * mult_i, and w = max(w_i, |u_i|) with w_i
+  = max_s |A[s][i]| of the signed set.  A novation moves row s >= 1 by
+  q*(vm + A[s][i]) >= q*(vm - w) and row 0 (the un-settled cash) by the
+  novation VM at c_i, q*(vm - u_i) >= q*(vm - w) (and -q*(vm + u_i) for the
+  seller): so H stays at or below every row of the derived set.
+  (:func:`clearing.fold.headroom.terms`.)  A settle clears the basis.
 """
 from __future__ import annotations
 

@@ -132,6 +132,7 @@ class _Day:
     sc: Any
     d: int
     basis: list[int]
+    prev: list[int]  # P(d-1): the debit's w covers |basis - prev| (the un-settled cash under marks)
     matrix: list[list[int]]
     liquidity: dict[str, int]
     rec: PretradeRecord
@@ -145,7 +146,7 @@ def _cure(day: _Day, k: int, t, short: tuple[str, ...]) -> None:
     is pushed to the prover once more (a side's RetryTrade)."""
     sim, sc, tid = day.sim, day.sc, f"d{day.d}-{k}"
     i = sc.instrument_index(t.instrument)
-    w = max(abs(row[i]) for row in day.matrix)
+    w = max([abs(row[i]) for row in day.matrix] + [abs((day.basis[i] - day.prev[i]) * sc.instruments[i].multiplier)])
     vm = (day.basis[i] - t.price) * sc.instruments[i].multiplier
     deposited = False
     for m in short:
@@ -237,7 +238,7 @@ def run_pretrade(tmp_path, sc, variant_name: str, seed=b"pretrade", book_second_
         if d in marks_by_day:
             _intraday(sim, sc, d, marks_by_day[d], prev, matrix, liquidity, rec)
             basis = list(marks_by_day[d])
-        day = _Day(sim, sc, d, basis, matrix, liquidity, rec, book_second_refusal)
+        day = _Day(sim, sc, d, basis, list(prev), matrix, liquidity, rec, book_second_refusal)
         booked, rejected = _trades(day)
         sim.settle(list(variant.settlement_prices[d]), matrix, model=model, maintenance=maintenance, pretrade=True)
         vm = {m: sim.witness.vm(m) for m in sim.members if sim.engine.account(m)["status"] != "defaulted"}
@@ -340,8 +341,9 @@ def compare_pretrade(sim: Sim, days: list[dict], rec: PretradeRecord, oracle, sc
         if d == 0 or t["status"] != "novated":
             continue
         i = sc.instrument_index(t["instrument"])
-        basis = marks.get(d, sc.variant(oracle.variant).settlement_prices[d - 1])
-        w = max(abs(row[i]) for row in matrix)
+        prev = sc.variant(oracle.variant).settlement_prices[d - 1]
+        basis = marks.get(d, prev)
+        w = max([abs(row[i]) for row in matrix] + [abs((basis[i] - prev[i]) * sc.instruments[i].multiplier)])
         assert t["headroom_debit"] == [w, (basis[i] - t["price"]) * sc.instruments[i].multiplier], tid
 
 
