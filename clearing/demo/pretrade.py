@@ -73,7 +73,9 @@ def capture_in_order(run: Any, d: int, cycle: int, rec: dict) -> None:
     cured (:func:`_cure`) before the next trade."""
     from clearing.demo.participant import initiator, trade_id
 
-    booked, refused, submitted, invalid = [], [], 0, 0
+    booked: list[str] = []
+    refused: list[str] = []
+    submitted = invalid = 0
     rec["pretrade_refusals"], rec["pretrade_cures"] = [], []
     for k, t in enumerate(run.sc.trades):
         if t.day != d:

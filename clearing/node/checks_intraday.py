@@ -14,12 +14,12 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from clearing.fold import intraday as fold
-from clearing.node.checks_margin import check_headroom_entries, margin_results
+from clearing.node.checks_margin import check_entry_shapes, check_headroom_entries, margin_results
 from clearing.protocol import events as ev
 from clearing.protocol import intraday
 from clearing.protocol.encoding import content_hash
-from clearing.protocol.errors import FailedPrecondition, InvalidArgument, shown
-from clearing.protocol.fields import STATUS_DEFAULTED, _hexbytes, _ident, _int
+from clearing.protocol.errors import FailedPrecondition, InvalidArgument
+from clearing.protocol.fields import _ident, _int
 from clearing.protocol.messages import _verify_sig
 
 if TYPE_CHECKING:
@@ -78,16 +78,7 @@ def batch_results(core: Core, cycle: int, run: int, entries: Sequence[Mapping]) 
 def check_intraday_batch(core: Core, e: ev.IntradayBatch) -> None:
     _ident("request id", e.request_id)
     b = _pending_basis(core, e.cycle, e.run)
-    seen = set()
-    for x in e.entries:
-        a = core._member(x["member"])
-        if x["member"] in seen:
-            raise InvalidArgument("one margin proof per member")
-        seen.add(x["member"])
-        if a.status == STATUS_DEFAULTED:
-            raise FailedPrecondition(f"member {shown(x['member'])} is in default")
-        _int("ctx_seq", x["ctx_seq"], 0, 1 << 64)
-        _hexbytes("proof", x["proof"])
+    check_entry_shapes(core, e.entries)
     _verify_sig(core._cfg()["keys"]["prover"], intraday.batch_message(e.cycle, e.run, e.entries), e.sig,
                 "the prover service")
     derived = fold.derived(core.state, b)

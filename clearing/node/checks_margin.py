@@ -91,12 +91,9 @@ def margin_results(core: Core, cycle: int, entries: Sequence[Mapping], scenario_
     return dict(sorted(res.items()))
 
 
-def check_margin_batch(core: Core, b: ev.MarginBatch) -> None:
-    core._check_cycle(b.cycle)
-    _ident("request id", b.request_id)
-    if core.state.phase != "margin" or core.state.margin_done:
-        raise FailedPrecondition("margin proofs are collected once per cycle, after settlement")
-    entries = b.entries
+def check_entry_shapes(core: Core, entries: Sequence[Mapping]) -> None:
+    """A batch's entries (margin or intraday): one per member, none for a
+    member in default, a valid ctx_seq and proof hex."""
     seen = set()
     for e in entries:
         a = core._member(e["member"])
@@ -107,6 +104,15 @@ def check_margin_batch(core: Core, b: ev.MarginBatch) -> None:
             raise FailedPrecondition(f"member {shown(e['member'])} is in default")
         _int("ctx_seq", e["ctx_seq"], 0, 1 << 64)
         _hexbytes("proof", e["proof"])
+
+
+def check_margin_batch(core: Core, b: ev.MarginBatch) -> None:
+    core._check_cycle(b.cycle)
+    _ident("request id", b.request_id)
+    if core.state.phase != "margin" or core.state.margin_done:
+        raise FailedPrecondition("margin proofs are collected once per cycle, after settlement")
+    entries = b.entries
+    check_entry_shapes(core, entries)
     _verify_sig(core._cfg()["keys"]["prover"], margin_batch_message(b.cycle, entries), b.sig,
                 "the prover service")
     cached = core._batch_cache
