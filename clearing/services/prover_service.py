@@ -321,8 +321,10 @@ class ProverServicer(prover_pb2_grpc.ProverServiceServicer):
         rpc.require_time(context, PROVE_TIME)
         return self.node.guarded(step)
 
-    @rpc.unary
-    def ProveMargin(self, request, context, caller):
+    def _batch(self, caller, context, cycle: int, make) -> common_pb2.MarginBatch:
+        """A node-driven margin-family batch (``make(accounts)`` -> (entries,
+        signature)), proved in time for the caller: a Dask executor is given
+        this call's deadline (a stale one would leave members unproven)."""
         w = self.node.witness
         remaining = context.time_remaining()
         limit = None if remaining is None else \
@@ -331,26 +333,21 @@ class ProverServicer(prover_pb2_grpc.ProverServiceServicer):
         def step():
             if isinstance(w.executor, DaskProver):  # answer before the caller gives up
                 w.executor.not_after = limit
-            return w.margin_batch(request.cycle, self.node.accounts())
+            return make(self.node.accounts())
 
         entries, sig = self._node_step(caller, context, step)
-        return convert.margin_batch_msg(request.cycle, entries, sig)
+        return convert.margin_batch_msg(cycle, entries, sig)
+
+    @rpc.unary
+    def ProveMargin(self, request, context, caller):
+        return self._batch(caller, context, request.cycle,
+                           lambda accounts: self.node.witness.margin_batch(request.cycle, accounts))
 
     @rpc.unary
     def ProveIntraday(self, request, context, caller):
         """The batch of the intraday run the ledger awaits (issue 14 §1), once per run."""
-        w = self.node.witness
-        remaining = context.time_remaining()
-        limit = None if remaining is None else \
-            time.monotonic() + remaining - max(ANSWER_SLACK, ANSWER_SHARE * remaining)
-
-        def step():
-            if isinstance(w.executor, DaskProver):  # answer before the caller gives up (as ProveMargin)
-                w.executor.not_after = limit
-            return w.intraday_batch(request.cycle, request.run, self.node.accounts())
-
-        entries, sig = self._node_step(caller, context, step)
-        return convert.margin_batch_msg(request.cycle, entries, sig)
+        return self._batch(caller, context, request.cycle,
+                           lambda accounts: self.node.witness.intraday_batch(request.cycle, request.run, accounts))
 
     @rpc.unary
     def ProveCure(self, request, context, caller):

@@ -358,6 +358,51 @@ def settle_assessment(sim: Sim, member: str, index: int, liquidity: dict, grid: 
     return None
 
 
+def margin_day(sim: Sim, sc, d: int, variant, liquidity: dict, matrix, req) -> tuple[list, list, list]:
+    """Day ``d``'s margin run as the oracle's members act: a member failing
+    maintenance liquidated at once, a call cured by a grid-rounded deposit
+    within the liquidity (else a default), then the default events, a
+    survivor that cannot pay its assessment defaulting in turn.  Returns
+    (calls, cures, defaults) -- the members in default at the end."""
+    from clearing.ccp.scenario import grid_deposit
+    from clearing.protocol.messages import liquidation_message
+
+    results = sim.margin()
+    calls, cures, defaults = [], [], []
+    for m, res in results.items():
+        if res == "pass":
+            continue
+        if res == "liquidate":  # issue 14 §2: fails maintenance, liquidated at once
+            sim.engine.liquidate(sim.cycle, m, sim.op(liquidation_message(sim.cycle, m, f"liq-{d}-{m}")),
+                                 f"liq-{d}-{m}")
+            sim.sync()
+            defaults.append(m)  # until its close-out shows a remainder kept (below)
+            continue
+        bal = sim.witness.balances(m)
+        amount = req(bal["pos"]) - bal["cash"]
+        calls.append((m, amount, "im" if res == "call" else "payment"))
+        if amount <= liquidity[m]:
+            deposit = grid_deposit(amount, liquidity[m], sc.ccp.deposit_grid)
+            liquidity[m] -= deposit
+            sim.cure(m, deposit)
+            cures.append((m, deposit))
+        else:
+            sim.declare_default(m)
+            defaults.append(m)
+    # default events; a survivor that cannot pay its assessment defaults in turn
+    while sim.engine.state.pending_defaults:
+        index = sim.default_event(list(variant.close_out_prices))
+        for m in sorted(sim.engine.state.members):
+            acct = sim.engine.account(m)
+            if acct["due"] is None or acct["status"] != "active":
+                continue
+            if settle_assessment(sim, m, index, liquidity, sc.ccp.deposit_grid, matrix, req) is None:
+                sim.declare_default(m)
+                defaults.append(m)
+    defaults = [m for m in defaults if sim.engine.account(m)["status"] == "defaulted"]
+    return calls, cures, defaults
+
+
 def run_scenario(tmp_path, sc, variant_name: str, seed=b"scenario", reopen_every_step=False):
     """Run every day of a scenario variant through the engine, day d being
     cycle d+1, with the oracle's member behaviour: a called member whose
@@ -370,9 +415,8 @@ def run_scenario(tmp_path, sc, variant_name: str, seed=b"scenario", reopen_every
     public records; a cure is (member, deposit), the call keeps the call)."""
     # the oracle's member: its requirement, independent of clearing.ccp.rules (the demo member uses the rules)
     from clearing.ccp.oracle_margin import requirement_rule
-    from clearing.ccp.scenario import grid_deposit, scenario_maintenance, scenario_matrix, scenario_model
+    from clearing.ccp.scenario import scenario_maintenance, scenario_matrix, scenario_model
     from clearing.protocol.errors import FailedPrecondition
-    from clearing.protocol.messages import liquidation_message
 
     instruments = [{"id": i.id, "multiplier": i.multiplier, "tick": i.tick, "price0": i.price0}
                    for i in sc.instruments]
@@ -413,39 +457,7 @@ def run_scenario(tmp_path, sc, variant_name: str, seed=b"scenario", reopen_every
         sim.settle(list(variant.settlement_prices[d]), matrix, model=model, maintenance=scenario_maintenance(sc))
         vm = {m: sim.witness.vm(m) for m in sim.members if sim.engine.account(m)["status"] != "defaulted"}
         cash = {m: sim.witness.balances(m)["cash"] for m in vm}
-        results = sim.margin()
-        calls, cures, defaults = [], [], []
-        for m, res in results.items():
-            if res == "pass":
-                continue
-            if res == "liquidate":  # issue 14 §2: fails maintenance, liquidated at once
-                sim.engine.liquidate(sim.cycle, m, sim.op(liquidation_message(sim.cycle, m, f"liq-{d}-{m}")),
-                                     f"liq-{d}-{m}")
-                sim.sync()
-                defaults.append(m)  # until its close-out shows a remainder kept (below)
-                continue
-            bal = sim.witness.balances(m)
-            amount = req(bal["pos"]) - bal["cash"]
-            calls.append((m, amount, "im" if res == "call" else "payment"))
-            if amount <= liquidity[m]:
-                deposit = grid_deposit(amount, liquidity[m], sc.ccp.deposit_grid)
-                liquidity[m] -= deposit
-                sim.cure(m, deposit)
-                cures.append((m, deposit))
-            else:
-                sim.declare_default(m)
-                defaults.append(m)
-        # default events; a survivor that cannot pay its assessment defaults in turn
-        while sim.engine.state.pending_defaults:
-            index = sim.default_event(list(variant.close_out_prices))
-            for m in sorted(sim.engine.state.members):
-                acct = sim.engine.account(m)
-                if acct["due"] is None or acct["status"] != "active":
-                    continue
-                if settle_assessment(sim, m, index, liquidity, sc.ccp.deposit_grid, matrix, req) is None:
-                    sim.declare_default(m)
-                    defaults.append(m)
-        defaults = [m for m in defaults if sim.engine.account(m)["status"] == "defaulted"]
+        calls, cures, defaults = margin_day(sim, sc, d, variant, liquidity, matrix, req)
         close = sim.close()
         days.append({"day": d, "booked": booked, "rejected": rejected, "vm": vm, "cash": cash, "calls": calls,
                      "cures": cures, "defaults": defaults, "digest": close["digest"],

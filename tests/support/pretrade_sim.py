@@ -44,7 +44,7 @@ from clearing.fold import headroom as headroom_fold
 from clearing.protocol.errors import FailedPrecondition
 from clearing.protocol.fields import PROVER
 from prover.custody.headroom import HeadroomRefused
-from support.engine import Sim, compare_with_oracle, settle_assessment
+from support.engine import Sim, compare_with_oracle, margin_day
 from support.intraday import intraday_run
 from zkp.generators import generators
 
@@ -195,13 +195,11 @@ def run_pretrade(tmp_path, sc, variant_name: str, seed=b"pretrade", book_second_
     commitment), ``booked_ids`` and ``rejected_ids``."""
     from clearing.ccp.oracle_margin import requirement_rule
     from clearing.ccp.scenario import (
-        grid_deposit,
         scenario_maintenance,
         scenario_matrix,
         scenario_model,
         scenario_pretrade,
     )
-    from clearing.protocol.messages import liquidation_message
     from support import df_sizing
 
     assert scenario_pretrade(sc), "a scenario with margin_scenarios.pretrade"
@@ -244,38 +242,7 @@ def run_pretrade(tmp_path, sc, variant_name: str, seed=b"pretrade", book_second_
         vm = {m: sim.witness.vm(m) for m in sim.members if sim.engine.account(m)["status"] != "defaulted"}
         cash = {m: sim.witness.balances(m)["cash"] for m in vm}
         positions = {m: sim.witness.balances(m)["pos"] for m in vm}
-        results = sim.margin()
-        calls, cures, defaults = [], [], []
-        for m, res in results.items():
-            if res == "pass":
-                continue
-            if res == "liquidate":  # issue 14 §2 (a pre-trade set may carry a maintenance tier)
-                sim.engine.liquidate(sim.cycle, m, sim.op(liquidation_message(sim.cycle, m, f"liq-{d}-{m}")),
-                                     f"liq-{d}-{m}")
-                sim.sync()
-                defaults.append(m)
-                continue
-            bal = sim.witness.balances(m)
-            amount = req(bal["pos"]) - bal["cash"]
-            calls.append((m, amount, "im" if res == "call" else "payment"))
-            if amount <= liquidity[m]:
-                deposit = grid_deposit(amount, liquidity[m], sc.ccp.deposit_grid)
-                liquidity[m] -= deposit
-                sim.cure(m, deposit)
-                cures.append((m, deposit))
-            else:
-                sim.declare_default(m)
-                defaults.append(m)
-        while sim.engine.state.pending_defaults:
-            index = sim.default_event(list(variant.close_out_prices))
-            for m in sorted(sim.engine.state.members):
-                acct = sim.engine.account(m)
-                if acct["due"] is None or acct["status"] != "active":
-                    continue
-                if settle_assessment(sim, m, index, liquidity, sc.ccp.deposit_grid, matrix, req) is None:
-                    sim.declare_default(m)
-                    defaults.append(m)
-        defaults = [m for m in defaults if sim.engine.account(m)["status"] == "defaulted"]
+        calls, cures, defaults = margin_day(sim, sc, d, variant, liquidity, matrix, req)
         active = [m for m in sc.member_ids if sim.engine.account(m)["status"] == "active"]
         H = {m: headroom(sim, m) for m in active}
         close = sim.close()
