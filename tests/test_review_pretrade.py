@@ -10,7 +10,10 @@ headroom, or a lock on it until the close); a receipt booked while the
 limit was off, affirmed after a run under a pre-trade set (novated with no
 debit); debits between a new basis (settle, marks) and its batch proven
 against the previous H; an auction lot under intraday marks valued at the
-settlement price; malformed H points answered as "stale".
+settlement price; malformed H points answered as "stale"; through the
+services, a refused trade pushed again other than by RetryTrade (a replayed
+AffirmTrade, the background receipt retries after a RetryTrade the prover
+did not answer).
 
 Numbers (tests/support/engine.py): ESX multiplier 50, settlement price
 500,000, w_ESX = 500,000 per contract.  D has 10^6 of cash and is long 1 ESX
@@ -18,8 +21,10 @@ Numbers (tests/support/engine.py): ESX multiplier 50, settlement price
 """
 from __future__ import annotations
 
+import grpc
 import pytest
 
+from clearing.api import clearing_pb2
 from clearing.fold.intraday import margin_basis
 from clearing.protocol.errors import FailedPrecondition, InvalidArgument
 from clearing.protocol.fields import PROVER
@@ -28,6 +33,7 @@ from prover.custody.errors import Refused
 from prover.custody.headroom import HeadroomRefused
 from support.engine import INSTRUMENTS, MATRIX, basic_sim
 from support.intraday import book_batch, book_marks, intraday_run
+from support.services import Cluster, events_of, pretrade_cluster
 from zkp.field import to_signed
 from zkp.generators import generators
 
@@ -268,3 +274,47 @@ def test_intraday_marks_beyond_the_worst_move_keep_h_below_the_cash_row(tmp_path
     # the debit uses w = max(w_i, |u_i|) = 1,000,000 under these marks: H 10^6 - 10^6 = 0 <= the cash row
     assert sim.trade("t1", "D", "C", "ESX", 1, 520_000)["status"] == "novated"  # cash VM at c: -1,000,000
     assert _headroom(sim, "D") <= _excess(sim, "D")
+
+
+def test_retry_trade_with_the_prover_down_is_unavailable_and_pushes_nothing_later(tmp_path):
+    """RetryTrade is the only re-push of a refused trade: when the prover does
+    not answer, the call says so (UNAVAILABLE, as the wire doc states: the
+    member asks again) instead of reporting the old refusal as the answer
+    and handing the trade to the node's background receipt retries -- which
+    would re-push it later, at a time no side chose."""
+    c = Cluster(tmp_path / "cfg", members=("A", "B", "C"))
+    try:
+        pretrade_cluster(c, {"A": 10**9, "B": 1_000_000, "C": 10**9})
+        res = c.trade("r1", "A", "B", "ESX", "buy", 3, PRICES[0])  # debit 3 * 500,000 > H_B = 1,000,000
+        assert res.status == "pending" and list(res.pretrade_refused) == ["B"]
+        c.member("B").deposit(500_000)
+        c.prover.stop(0)
+        with pytest.raises(grpc.RpcError) as err:
+            c.member("B").retry_trade("r1")
+        assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert c.clearing.resource.receipts.queued() == []
+        c.restart_prover()
+        assert c.member("B").retry_trade("r1").status == "novated"
+        assert len(events_of(c, "pretrade-refusal")) == 1
+    finally:
+        c.stop()
+
+
+def test_a_replayed_affirmation_does_not_push_a_refused_trade_again(tmp_path):
+    """A client's retry of its AffirmTrade (same request id, e.g. after a lost
+    reply) replays the recorded affirmation; it must not re-push the refused
+    trade to the prover -- only RetryTrade does."""
+    c = Cluster(tmp_path / "cfg", members=("A", "B", "C"))
+    try:
+        pretrade_cluster(c, {"A": 10**9, "B": 1_000_000, "C": 10**9})
+        c.member("A").trade("r2", "B", "ESX", "buy", 3, PRICES[0])
+        res = c.member("B").affirm("r2", expect={"quantity": 3}, request_id="aff-r2")
+        assert res.status == "pending" and list(res.pretrade_refused) == ["B"]
+        c.member("B").deposit(500_000)  # now enough headroom
+        again = c.member("B").affirm("r2", request_id="aff-r2")  # the replay
+        assert again.status == "pending" and list(again.pretrade_refused) == ["B"]
+        assert c.member("B").clearing.GetTrade(clearing_pb2.GetTradeRequest(trade_id="r2")).status == "pending"
+        assert c.member("B").retry_trade("r2").status == "novated"
+        assert len(events_of(c, "pretrade-refusal")) == 1
+    finally:
+        c.stop()

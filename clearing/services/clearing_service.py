@@ -57,6 +57,9 @@ The servicers are a thin, checked shell around :class:`clearing.node.engine.Engi
   :class:`clearing.services.receipts.ReceiptRetry` (one background thread, exponential backoff) pushes
   the opening again until the receipt is booked or the trade is no longer
   pending.  On start the node queues every pending trade without a receipt.
+  Not a trade the prover refused for lack of pre-trade headroom (issue 14
+  §1): it is pushed again only when a side asks (RetryTrade), and a
+  RetryTrade whose push fails answers UNAVAILABLE instead of queueing it.
 * **openings only as sealed ciphertexts.**  Relayed openings sit in the
   engine's relay table (outside the public ledger) until the trade is
   novated or expires; StreamPendingTrades hands a member only the
@@ -234,11 +237,13 @@ class ClearingNode:
         return self.run(lambda e: (apply(e), _owed_opening(e, trade_id)))
 
     def receipt_and_status(self, trade_id: str, sealed: bytes | None, seq: int,
-                           timeout: float | None) -> clearing_pb2.TradeStatus:
+                           timeout: float | None, *, background: bool = True) -> clearing_pb2.TradeStatus:
         """The trade's status after a committed step, the prover's receipt
         booked first when ``sealed`` (the owed opening) is given: the push,
         then one engine call booking the receipt and reading the trade.  A
-        receipt not obtained goes to :attr:`receipts` (the step stands).
+        receipt not obtained goes to :attr:`receipts` (the step stands);
+        with ``background=False`` (RetryTrade: a refused trade is pushed
+        only on request) the failure is the call's instead, UNAVAILABLE.
 
         One push per trade at a time: a step whose trade's opening is being
         pushed by another call (the initiator's SubmitTrade and the
@@ -255,14 +260,14 @@ class ClearingNode:
                     running.wait(timeout)
                 return self.trade_status(trade_id, seq)
             try:
-                return self._push_and_book(trade_id, sealed, seq, timeout)
+                return self._push_and_book(trade_id, sealed, seq, timeout, background)
             finally:
                 with self._pushes_lock:
                     self._pushes.pop(trade_id).set()
         return self.trade_status(trade_id, seq)
 
-    def _push_and_book(self, trade_id: str, sealed: bytes, seq: int,
-                       timeout: float | None) -> clearing_pb2.TradeStatus:
+    def _push_and_book(self, trade_id: str, sealed: bytes, seq: int, timeout: float | None,
+                       background: bool = True) -> clearing_pb2.TradeStatus:
         """:meth:`receipt_and_status`'s push and booking."""
         try:
             reply = self.prover.PushOpening(prover_pb2.PushOpeningRequest(trade_id=trade_id, sealed=sealed),
@@ -273,12 +278,12 @@ class ClearingNode:
                 try:
                     answer(e)
                 except EngineError:
-                    if _owed_opening(e, trade_id) is not None:
+                    if _owed_opening(e, trade_id, refused=True) is not None:
                         raise
                 return e.trade(trade_id)
 
             t = self.run(book)
-            if not reply.refused:  # a refused trade may be pushed again (after a deposit or the next run)
+            if not reply.refused:  # a refused trade may be pushed again (a side's RetryTrade)
                 with self._pushes_lock:
                     self._booked[trade_id] = None
                     if len(self._booked) > BOOKED_KEPT:
@@ -287,6 +292,10 @@ class ClearingNode:
         except (grpc.RpcError, rpc.Abort, EngineError) as exc:
             if self.receipt_owed(trade_id):
                 code, _ = rpc.status_of(exc)
+                if not background:  # RetryTrade: nothing pushes a refused trade unasked
+                    raise rpc.Abort(grpc.StatusCode.UNAVAILABLE,
+                                    f"the prover's answer was not obtained ({code.name}), or was for a headroom "
+                                    "that moved meanwhile; the trade stays pending: ask again") from None
                 log.warning("prover receipt for a trade not obtained yet (%s); retrying in the background",
                             code.name)
                 self.receipts.add(trade_id)
@@ -342,9 +351,9 @@ class ClearingNode:
             if t["status"] != "pending" or not t.get("pretrade_refused"):
                 raise FailedPrecondition(f"trade {shown(trade_id)} is {t['status']}, not refused for lack of "
                                          "pre-trade headroom")
-            return _owed_opening(e, trade_id)
+            return _owed_opening(e, trade_id, refused=True)
         sealed = self.run(check)
-        return self.receipt_and_status(trade_id, sealed, 0, timeout)
+        return self.receipt_and_status(trade_id, sealed, 0, timeout, background=False)
 
     def receipt_owed(self, trade_id: str) -> bool:
         """The trade is pending without the prover's receipt."""
@@ -387,11 +396,16 @@ def _prover_answer(trade_id: str, reply) -> Callable[[Engine], dict]:
     return lambda e: e.receipt(trade_id, sig, rid, headroom=debit)
 
 
-def _owed_opening(e: Engine, trade_id: str) -> bytes | None:
+def _owed_opening(e: Engine, trade_id: str, *, refused: bool = False) -> bytes | None:
     """The opening sealed to the prover of a trade still owing its receipt
-    (pending, no receipt, the relay holds it), else None: one engine call."""
+    (pending, no receipt, the relay holds it), else None: one engine call.
+    A trade the prover refused for lack of headroom only with ``refused``
+    (RetryTrade's push): a replayed SubmitTrade or AffirmTrade, or the
+    background retries, do not push it again (issue 14 §1)."""
     t = e.state.trades.get(trade_id)
     if t is None or t["status"] != "pending" or t.get("receipt"):
+        return None
+    if t.get("pretrade_refused") and not refused:
         return None
     if not t.get("affirmed") and "pretrade" in (e.state.scenario_set or {}):
         return None  # issue 14 §1: the pre-trade check follows the counterparty's affirmation

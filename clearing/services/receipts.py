@@ -10,7 +10,9 @@ that pushes again after :data:`RECEIPT_RETRY_BASE` seconds, then after
 twice as long each time it fails (at most :data:`RECEIPT_RETRY_CAP`), until
 the receipt is booked or the trade is no longer pending (novated, or
 expired at the cycle's close).  On start the node queues every pending
-trade without a receipt (a crash between the trade and its receipt).
+trade without a receipt (a crash between the trade and its receipt) -- not
+one the prover refused for lack of pre-trade headroom (issue 14 §1), which
+is pushed again only on a side's RetryTrade, never from here.
 
 The thread is no RPC worker: its waiting on the prover holds nothing the
 prover needs from the node.  Nothing secret passes through here (the

@@ -98,7 +98,8 @@ RPC_NOTES: dict[str, RpcNote] = {
         (("NOT_FOUND", "unknown trade"),
          ("PERMISSION_DENIED", "the member is not a side of the trade"),
          ("FAILED_PRECONDITION", "the trade is not pending or was not refused for lack of pre-trade headroom"),
-         ("UNAVAILABLE", "the prover service did not answer (the trade stays pending; ask again)")),
+         ("UNAVAILABLE", "the prover service did not answer, or its answer was for a headroom that moved "
+                         "meanwhile (the trade stays pending and nothing pushes it later; ask again)")),
         "Issue 14 §1: the node pushes a refused trade to the prover once more and books its answer -- the "
         "receipt (the trade novates) or a new `pretrade-refusal` against the current headroom; asking again "
         "against the same headroom gives the recorded refusal. Nothing else re-pushes a refused trade."),
