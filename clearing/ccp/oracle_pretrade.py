@@ -26,8 +26,10 @@ the member reads its own).
    contract vm = (B_i - p) * mult_i for the buyer (-vm for the seller), B_i
    the basis: the last settlement price P(d-1)_i, or the intraday mark M_i
    while the day's intraday marks are in force (from the intraday run to the
-   day's settlement).  H_b' = H_b + (vm - w_i) * q, H_s' = H_s + (-vm - w_i)
-   * q.  Both >= 0: the trade novates (the VM booked into cash is still
+   day's settlement).  w = w_i, or while the marks are in force max(w_i,
+   |u_i|) with u_i of 5. (the debit also covers the un-settled cash row).
+   H_b' = H_b + (vm - w) * q, H_s' = H_s + (-vm - w) * q.  Both >= 0: the
+   trade novates (the VM booked into cash is still
    (P(d-1)_i - p) * mult_i * q) and H_b, H_s become H_b', H_s'.  Otherwise
    it is *refused*: each side with H' < 0 (buyer first) is listed
    {member, trade_id} in ``pretrade_refusals``, trade_id = "d{day}-{k}" with

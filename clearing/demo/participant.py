@@ -75,10 +75,11 @@ Requests (``op``)
                  the default: the cascade).  The reply never carries the due.
 ``pretrade_cure`` ``trade_id``, ``w``, ``vm`` (issue 14 §1): a trade of this
                  member was refused for lack of pre-trade headroom.  From
-                 the public worst impact w_i and the buyer's per-contract
-                 novation VM vm (both public), its own quantity q and its
-                 own headroom H (GetBalances, for itself), its shortfall is
-                 -(H + (±vm - w_i)*q); it deposits that rounded up to the
+                 the public debit terms w (w_i, or max(w_i, |u_i|) under
+                 intraday marks) and the buyer's per-contract novation VM
+                 vm, its own quantity q and its own headroom H
+                 (GetBalances, for itself), its shortfall is
+                 -(H + (±vm - w)*q); it deposits that rounded up to the
                  grid, at most its remaining liquidity (nothing when that
                  is 0).  The reply carries the deposit, never the shortfall.
 ``retry``        ``trade_id``: ask the node again for a refused trade

@@ -13,11 +13,12 @@ Rules, on the commitments the fold already holds (node) or their openings
 * margin-batch under a pre-trade set: H = the entry's committed H when the
   entry carries a headroom proof, else 0 (called, liquidated, insolvent or
   no entry: no headroom until a deposit or the next run); then the open
-  reservations (pending trades with a receipt) are applied again at the
-  terms (w_i, vm) of the basis the run installs -- the novation books the
-  VM and the position at that basis -- so they carry over the run until the
-  trade novates or expires (a receipt booked while the limit was off is
-  reserved at the run likewise);
+  reservations (pending trades with a receipt: under a pre-trade set a
+  receipt follows the affirmation and novates at once, so only a receipt
+  booked while the limit was off, for a trade still pending when the set
+  came in force) are applied again at the terms (w, vm) of the basis the
+  run installs -- the novation books the VM and the position at that
+  basis -- so they carry over the run until the trade novates or expires;
 * deposit d by an active member: H + d*G (a called member's cure deposit
   leaves H at 0); withdrawal w: H - w*G; df-fund: H + df - df';
   assessment paid (assessment-pay: H + a*G - C(due); assessment-settle:
@@ -25,15 +26,17 @@ Rules, on the commitments the fold already holds (node) or their openings
   (lot VM - w_i*|q|)*G (the lot's VM and its worst impact, both public;
   while an intraday basis is in force the lot VM at the mark, (M_i - c)*m*q,
   as a receipt's debit);
-* receipt with a headroom debit: H_buyer + (vm - w_i)*T, H_seller +
-  (-vm - w_i)*T with vm = (c_i - p)*m at the receipt (c_i the last
-  settlement price; while an intraday basis is in force, c_i is the
-  intraday mark M_i, clearing.protocol.intraday -- the VM booked into cash
-  at novation stays (c_i - p)*m*q) and w_i the signed (unshifted) set's
-  worst impact; the trade record keeps
-  the public pair ``headroom_debit`` [w_i, vm] so that
-* close: a trade that expires un-novated with a debit gets it back
-  (the exact inverse);
+* receipt with a headroom debit (it follows the affirmation: the trade
+  novates with it): H_buyer + (vm - w)*T, H_seller + (-vm - w)*T with vm =
+  (c_i - p)*m at the receipt (c_i the last settlement price; while an
+  intraday basis is in force, c_i is the intraday mark M_i,
+  clearing.protocol.intraday -- the VM booked into cash at novation stays
+  (c_i - p)*m*q) and w = w_i, the signed (unshifted) set's worst impact
+  (under an intraday basis w = max(w_i, |u_i|), :func:`terms`); the trade
+  record keeps the public pair ``headroom_debit`` [w, vm], as a carried
+  reservation does, so that
+* close: a trade that expires un-novated with a debit (a reservation) gets
+  it back (the exact inverse);
 * pretrade-refusal: the trade record keeps the short sides
   (``pretrade_refused``) and the H pair refused against
   (``pretrade_refused_at``: one refusal per pair), and ``books["pretrade_refusals"]`` gains one

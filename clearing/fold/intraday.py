@@ -7,7 +7,8 @@ snapshots and digests); ``results`` is None until the run's batch is
 booked, then the batch's {member: pass | call | payment}.
 
 * intraday: the basis (run, marks) is in force; under a pre-trade set
-  every H = 0 until the batch (:func:`clearing.fold.headroom.on_settle`);
+  every H = 0 (plus deposits) until the batch
+  (:func:`clearing.fold.headroom.on_settle`);
 * intraday-batch: every member not in default gets the status of its result
   (as the margin batch); under a pre-trade set H is reset from the entries
   (:func:`clearing.fold.headroom.reset`, open reservations carried over);
@@ -64,7 +65,7 @@ def next_run(state: State) -> int:
 
 def _intraday(state: State, seq: int, e, alg) -> None:
     state.books[BOOK] = {"cycle": e.cycle, "run": e.run, "marks": list(e.marks), "results": None}
-    headroom.on_settle(state, alg)  # a new basis: H = 0 until the run's batch (reservations at the marks)
+    headroom.on_settle(state, alg)  # a new basis: H = 0 + deposits until the run's batch (reservations at the marks)
 
 
 def _intraday_batch(state: State, seq: int, e, alg) -> None:

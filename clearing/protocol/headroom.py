@@ -30,18 +30,22 @@ Rules (for the wiring; :mod:`zkp.headroom` has the relations).
   C(0) (the identity): it cannot trade until it deposits or the next run.
 * Deposit d (public): H <- H + d*G.
 * Novation of a trade (T = C(q), price p, instrument i, multiplier m,
-  settlement price c_i): vm = (c_i - p)*m, w_i = max_s |A[s][i]|
-  (:func:`worst_impacts`);  H_buyer <- H_buyer + (vm - w_i)*T,
-  H_seller <- H_seller + (-vm - w_i)*T, only with a :class:`HeadroomDebit`
+  settlement price c_i): vm = (c_i - p)*m, w = w_i = max_s |A[s][i]|
+  (:func:`worst_impacts`) -- under an intraday basis vm at the mark M_i and
+  w = max(w_i, |u_i|), u_i = (M_i - c_i)*m (:mod:`clearing.protocol.intraday`,
+  :func:`clearing.fold.headroom.terms`);  H_buyer <- H_buyer + (vm - w)*T,
+  H_seller <- H_seller + (-vm - w)*T, only with a :class:`HeadroomDebit`
   proof that both are >= 0 (:func:`debit_statement`, Context(cycle, the
   cycle's opening seq, buyer); the statement binds both sides' current H,
   which the receipt names so that a stale proof is a FailedPrecondition),
   carried by the prover's receipt and covered by its signature
-  (:func:`receipt_message`), applied at the receipt (the reservation; given
-  back if the trade expires un-novated, carried over a margin run while the
-  trade is pending, at the terms of the new basis as the novation books
-  them).  Without it (the prover refuses: "pre-trade headroom
-  exhausted") the trade is not novated.  The prover's check (debit or
+  (:func:`receipt_message`), applied at the receipt -- which novates the
+  trade at once (below).  Only a receipt booked while the limit was off,
+  for a trade still pending when a pre-trade set comes in force, is a
+  reservation: debited at the new basis, carried over each run at the
+  terms of the basis it installs, given back if the trade expires
+  un-novated.  Without a debit proof (the prover refuses: "pre-trade
+  headroom exhausted") the trade is not novated.  The prover's check (debit or
   refusal) comes only after the counterparty's affirmation (the node
   refuses both before it, FailedPrecondition; the prover does not answer):
   otherwise an initiator could lock another member's headroom with a trade
@@ -49,7 +53,7 @@ Rules (for the wiring; :mod:`zkp.headroom` has the relations).
   refusal naming the counterparty would bound its hidden H.  With the
   affirmation first a receipt novates at once.
 * Settle under a pre-trade set, and an intraday run's marks: every H = 0
-  (plus deposits) until the run's batch, the pending reservations carried
+  (plus deposits) until the run's batch, any reservation (above) carried
   at the new terms -- the previous H knows neither the settle's VM nor the
   marks, so no debit is proven against it.
 * Refusal: when a side would go negative the prover signs a **refusal**
@@ -63,7 +67,8 @@ Rules (for the wiring; :mod:`zkp.headroom` has the relations).
   (ClearingService.RetryTrade) and the node pushes it once more; nothing
   else does, and it expires un-novated at the cycle's close otherwise.  A
   refusal against the same H twice is one event (the node's request id is
-  derived from the trade id and both H).
+  derived from the trade id and both H); the books list each short side
+  once per trade, however often it is refused again.
 * Deposit d by a member not under a call: H <- H + d*G (a cure deposit of
   a called member, whose H is 0 until the next run, does not raise it:
   its excess after the cure is below the deposit).
