@@ -131,8 +131,11 @@ class ProverServiceServicer:
         Under a pre-trade set (issue 14 §1) the receipt carries both sides'
         headroom debit proof, or -- a side would go below zero -- the signed
         refusal naming the short sides (no signature then; the node books it as
-        a pretrade-refusal event and the trade stays pending).
-        Idempotent per trade id (a repeated push re-signs the same receipt).
+        a pretrade-refusal event and the trade stays pending) -- only once the
+        counterparty has affirmed (FAILED_PRECONDITION before).
+        Idempotent per trade id (a repeated push re-signs the same receipt; a
+        refused trade, pushed again on a side's RetryTrade, is answered against
+        the current headroom).
         The other RPCs change no ledger state (the node submits what they
         return, with its own request ids); PrepareFunding is idempotent per
         (member, request_id).

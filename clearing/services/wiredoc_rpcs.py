@@ -216,9 +216,11 @@ RPC_NOTES: dict[str, RpcNote] = {
     # -- ProverService --------------------------------------------------------------------
     "ProverService.PushOpening": RpcNote(
         NODE, (("FAILED_PRECONDITION", "the trade is not pending in the replayed ledger, the sealed opening "
-                                       "does not open or does not open T, T or the blinding was seen before, or "
-                                       "the prover's alarm is raised"),),
-        "Idempotent per trade id: a repeated push re-signs the same receipt."),
+                                       "does not open or does not open T, T or the blinding was seen before, "
+                                       "under a pre-trade set the counterparty has not affirmed yet (issue 14 "
+                                       "§1), or the prover's alarm is raised"),),
+        "Idempotent per trade id: a repeated push re-signs the same receipt (a refused trade, pushed again on a "
+        "side's RetryTrade, is answered against the current headroom)."),
     "ProverService.PrepareFunding": RpcNote(f"{MEMBER_SELF} or {NODE}", (_ALARM,),
                                             "Idempotent per (member, request id): a repeat returns the same "
                                             "commitment."),
