@@ -19,11 +19,13 @@ openings and public numbers only):
   naming a defaulted member is refused at submission; otherwise submitted,
   affirmed and pushed to the prover.  A prover-signed refusal is booked
   (``pretrade-refusal``); each short side computes its shortfall from the
-  public w_i = max_s |A[s][i]| and vm = (B_i - p) * mult_i (B the marks in
-  force, else the last settlement) and its own H and q, and deposits
-  min(shortfall rounded up to the grid, its liquidity) when that is > 0.
-  When some side deposited, the trade is pushed to the prover once more (the
-  node's re-push after a deposit): it novates, or the prover refuses again
+  public w = w_i = max_s |A[s][i]| (under marks max(w_i, |u_i|)) and vm =
+  (B_i - p) * mult_i (B the marks in force, else the last settlement) and
+  its own H and q, and deposits min(shortfall rounded up to the grid, its
+  liquidity) when that is > 0.  When some side deposited, the trade is
+  pushed to the prover once more (a side's RetryTrade; without a deposit
+  the prover's answer would be the recorded refusal): it novates, or the
+  prover refuses again
   -- that second refusal is booked too, as the clearing service books every
   signed answer (``book_second_refusal``) -- and the trade expires at the
   close (the demo does the same: clearing.demo.pretrade.capture_in_order,
