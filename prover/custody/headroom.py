@@ -3,10 +3,11 @@
 signed refusal naming the short sides.
 
 For a pending trade whose opening (q, rho) the store just checked, with
-both sides' headroom openings H_b, H_s, the public worst impact w_i and
-the side's novation VM vm (clearing.fold.headroom.terms):
+both sides' headroom openings H_b, H_s, the public debit terms w (the
+worst impact w_i; under an intraday basis max(w_i, |u_i|)) and the side's
+novation VM vm (clearing.fold.headroom.terms):
 
-    H_b' = H_b + (vm - w_i)*q,   H_s' = H_s + (-vm - w_i)*q.
+    H_b' = H_b + (vm - w)*q,   H_s' = H_s + (-vm - w)*q.
 
 Both >= 0 (as integers; each below 2^64): the :class:`zkp.headroom.HeadroomDebit`
 proof, kept with both H (hex) for the receipt event, and the receipt
