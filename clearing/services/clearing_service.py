@@ -59,7 +59,8 @@ The servicers are a thin, checked shell around :class:`clearing.node.engine.Engi
   pending.  On start the node queues every pending trade without a receipt.
   Not a trade the prover refused for lack of pre-trade headroom (issue 14
   §1): it is pushed again only when a side asks (RetryTrade), and a
-  RetryTrade whose push fails answers UNAVAILABLE instead of queueing it.
+  RetryTrade whose push fails answers with the failure (UNAVAILABLE when
+  the prover is down) instead of queueing it.
 * **openings only as sealed ciphertexts.**  Relayed openings sit in the
   engine's relay table (outside the public ledger) until the trade is
   novated or expires; StreamPendingTrades hands a member only the
@@ -243,7 +244,8 @@ class ClearingNode:
         then one engine call booking the receipt and reading the trade.  A
         receipt not obtained goes to :attr:`receipts` (the step stands);
         with ``background=False`` (RetryTrade: a refused trade is pushed
-        only on request) the failure is the call's instead, UNAVAILABLE.
+        only on request) the failure is the call's instead: the prover's
+        status, or UNAVAILABLE for an answer the engine did not book.
 
         One push per trade at a time: a step whose trade's opening is being
         pushed by another call (the initiator's SubmitTrade and the
@@ -293,9 +295,11 @@ class ClearingNode:
             if self.receipt_owed(trade_id):
                 code, _ = rpc.status_of(exc)
                 if not background:  # RetryTrade: nothing pushes a refused trade unasked
+                    if not isinstance(exc, EngineError):
+                        raise  # the prover's failure, as its status (UNAVAILABLE when it is down)
                     raise rpc.Abort(grpc.StatusCode.UNAVAILABLE,
-                                    f"the prover's answer was not obtained ({code.name}), or was for a headroom "
-                                    "that moved meanwhile; the trade stays pending: ask again") from None
+                                    f"the prover's answer could not be booked ({code.name}: the headroom moved "
+                                    "meanwhile); the trade stays pending: ask again") from None
                 log.warning("prover receipt for a trade not obtained yet (%s); retrying in the background",
                             code.name)
                 self.receipts.add(trade_id)

@@ -97,7 +97,8 @@ RPC_NOTES: dict[str, RpcNote] = {
         f"{MEMBER_SELF}: the trade's buyer or seller",
         (("NOT_FOUND", "unknown trade"),
          ("PERMISSION_DENIED", "the member is not a side of the trade"),
-         ("FAILED_PRECONDITION", "the trade is not pending or was not refused for lack of pre-trade headroom"),
+         ("FAILED_PRECONDITION", "the trade is not pending or was not refused for lack of pre-trade headroom, "
+                                 "or the prover refuses to answer for it (its status passed on)"),
          ("UNAVAILABLE", "the prover service did not answer, or its answer was for a headroom that moved "
                          "meanwhile (the trade stays pending and nothing pushes it later; ask again)")),
         "Issue 14 §1: the node pushes a refused trade to the prover once more and books its answer -- the "
