@@ -19,12 +19,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from clearing.fold import intraday as fold
-from clearing.protocol import headroom, signing
-from clearing.protocol.fields import STATUS_DEFAULTED
+from clearing.protocol import signing
 from clearing.protocol.intraday import batch_message
-from clearing.protocol.statements import margin_statement
 from prover.custody.errors import Refused
-from prover.pool import shared_pool
 
 if TYPE_CHECKING:
     from prover.custody.witness import WitnessStore
@@ -42,38 +39,11 @@ def intraday_batch(store: WitnessStore, cycle: int, run: int, accounts: dict) ->
     derived = fold.derived(s, b)
 
     def make() -> dict:
-        entries = _entries(store, cycle, derived, accounts)
+        entries = store.margin_entries(cycle, accounts, derived, "intraday")
         return {"entries": entries, "sig": signing.sign(store._sk, *batch_message(cycle, run, entries))}
 
     done = store._answer(("intraday", cycle, run, s.seq), make)
     return [dict(e) for e in done["entries"]], bytes(done["sig"])
-
-
-def _entries(store: WitnessStore, cycle: int, derived: dict, accounts: dict) -> list[dict]:
-    jobs, mids = [], []
-    for mid in sorted(store.state.members):
-        a = store.state.members[mid]
-        if a.status == STATUS_DEFAULTED:
-            continue
-        store.check(mid, accounts[mid])
-        cash, pos = store._commitments(a)
-        jobs.append((margin_statement(cycle, a.version, mid, cash, pos, derived), [a.cash, *a.pos]))
-        mids.append((mid, a.version))
-    executor = store.executor or shared_pool(store.workers)
-    results = executor.prove_margins(jobs, rng=store._rng)
-    entries = []
-    for k, ((mid, version), out) in enumerate(zip(mids, results)):
-        if out is None:  # unproven (Dask deadline) = no entry, as insolvent (as the margin batch)
-            store.log.append(("intraday", mid, cycle, "unproven: no proof by the deadline"
-                              if k in executor.last_unproven else "insolvent: no proof"))
-            continue
-        proved, proof = out
-        store.log.append(("intraday", mid, cycle, "solvency-only" if proved.solvency_only else "full"))
-        entry = {"member": mid, "solvency_only": proved.solvency_only, "ctx_seq": version, "proof": proof.hex()}
-        if not proved.solvency_only and headroom.enabled(derived):
-            store._prove_headroom(cycle, mid, version, jobs[k][1], derived, entry)
-        entries.append(entry)
-    return entries
 
 
 __all__ = ["intraday_batch"]

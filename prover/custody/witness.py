@@ -459,6 +459,16 @@ class WitnessStore:
         scenario_set = self._require_margin_phase(cycle)
         if self.state.margin_done:
             raise Refused("the margin batch of this cycle was already submitted")
+        entries = self.margin_entries(cycle, accounts, scenario_set, "margin")
+        sig = signing.sign(self._sk, *margin_batch_message(cycle, entries))
+        return entries, sig
+
+    def margin_entries(self, cycle: int, accounts: dict, scenario_set: dict, kind: str) -> list[dict]:
+        """Every member's margin entry over ``scenario_set`` (the signed set,
+        or an intraday run's derived set): per member not in default, the full
+        proof when it holds, else the maintenance or solvency-only tier, else
+        none; under a pre-trade set a full one carries the headroom.  ``kind``
+        names the step in the log."""
         jobs, mids = [], []
         for mid in sorted(self.state.members):
             a = self.state.members[mid]
@@ -476,17 +486,16 @@ class WitnessStore:
         entries = []
         for k, ((mid, version), out) in enumerate(zip(mids, results)):
             if out is None:  # unproven (Dask deadline) = no entry, as insolvent
-                self.log.append(("margin", mid, cycle, "unproven: no proof by the deadline"
+                self.log.append((kind, mid, cycle, "unproven: no proof by the deadline"
                                  if k in executor.last_unproven else "insolvent: no proof"))
                 continue
             proved, proof = out
-            self.log.append(("margin", mid, cycle, "solvency-only" if proved.solvency_only else "full"))
+            self.log.append((kind, mid, cycle, "solvency-only" if proved.solvency_only else "full"))
             entry = {"member": mid, "solvency_only": proved.solvency_only, "ctx_seq": version, "proof": proof.hex()}
             if not proved.solvency_only and headroom.enabled(scenario_set):
                 self._prove_headroom(cycle, mid, version, jobs[k][1], scenario_set, entry)  # issue 14 §1
             entries.append(entry)
-        sig = signing.sign(self._sk, *margin_batch_message(cycle, entries))
-        return entries, sig
+        return entries
 
     def intraday_batch(self, cycle: int, run: int, accounts: dict) -> tuple[list[dict], bytes]:
         """An intraday run's batch (issue 14 §1, prover.custody.intraday)."""
