@@ -34,18 +34,18 @@ from zkp.group import (
     set_backend,
     use_backend,
 )
-from zkp.group.jacobian import (
+from zkp.group.glv import (
     BN_U,
     GLV_BETA,
     GLV_BITS,
     GLV_LAMBDA,
     GLV_V1,
     GLV_V2,
-    STRAUS_MAX,
     glv_split,
     pippenger_window,
     wnaf_positions,
 )
+from zkp.group.jacobian import STRAUS_MAX
 
 REF = _load("pyecc")
 JACOBIAN = [n for n in FAST_BACKENDS if n in ("ints", "gmpy2")]
