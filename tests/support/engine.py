@@ -358,6 +358,25 @@ def settle_assessment(sim: Sim, member: str, index: int, liquidity: dict, grid: 
     return None
 
 
+def scenario_sim(path, sc, seed) -> Sim:
+    """A fresh engine harness with the scenario's genesis: its instruments
+    and CCP parameters (the optional issue-14 keys when it has them)."""
+    from support import df_sizing
+
+    instruments = [{"id": i.id, "multiplier": i.multiplier, "tick": i.tick, "price0": i.price0}
+                   for i in sc.instruments]
+    ccp = {"skin_in_the_game_1": sc.ccp.skin_in_the_game_1, "skin_in_the_game_2": sc.ccp.skin_in_the_game_2,
+           "assessment_cap_multiple": sc.ccp.assessment_cap_multiple}
+    if sc.ccp.insurance_fund:  # optional genesis key (issue 14)
+        ccp["insurance_fund"] = sc.ccp.insurance_fund
+    if sc.ccp.cooling_off_cycles:
+        ccp["cooling_off_cycles"] = sc.ccp.cooling_off_cycles
+    if sc.ccp.assessment_total_cap_multiple is not None:
+        ccp["assessment_total_cap_multiple"] = sc.ccp.assessment_total_cap_multiple
+    ccp.update(df_sizing.scenario_ccp(sc))
+    return Sim(path, instruments, ccp, seed=seed)
+
+
 def margin_day(sim: Sim, sc, d: int, variant, liquidity: dict, matrix, req) -> tuple[list, list, list]:
     """Day ``d``'s margin run as the oracle's members act: a member failing
     maintenance liquidated at once, a call cured by a grid-rounded deposit
@@ -417,20 +436,9 @@ def run_scenario(tmp_path, sc, variant_name: str, seed=b"scenario", reopen_every
     from clearing.ccp.oracle_margin import requirement_rule
     from clearing.ccp.scenario import scenario_maintenance, scenario_matrix, scenario_model
     from clearing.protocol.errors import FailedPrecondition
-
-    instruments = [{"id": i.id, "multiplier": i.multiplier, "tick": i.tick, "price0": i.price0}
-                   for i in sc.instruments]
-    ccp = {"skin_in_the_game_1": sc.ccp.skin_in_the_game_1, "skin_in_the_game_2": sc.ccp.skin_in_the_game_2,
-           "assessment_cap_multiple": sc.ccp.assessment_cap_multiple}
-    if sc.ccp.insurance_fund:  # optional genesis key (issue 14)
-        ccp["insurance_fund"] = sc.ccp.insurance_fund
-    if sc.ccp.cooling_off_cycles:
-        ccp["cooling_off_cycles"] = sc.ccp.cooling_off_cycles
-    if sc.ccp.assessment_total_cap_multiple is not None:
-        ccp["assessment_total_cap_multiple"] = sc.ccp.assessment_total_cap_multiple
     from support import df_sizing  # issue 14 §4: sizing / Cover-2 keys and window 0, when the scenario has them
-    ccp.update(df_sizing.scenario_ccp(sc))
-    sim = Sim(tmp_path / "scenario.db", instruments, ccp, seed=seed)
+
+    sim = scenario_sim(tmp_path / "scenario.db", sc, seed)
     sim.reopen_every_step = reopen_every_step
     matrix = scenario_matrix(sc)
     model = scenario_model(sc)                         # {"kind": "scan"} or {"kind": "es", "k": k}

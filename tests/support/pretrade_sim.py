@@ -46,7 +46,7 @@ from clearing.fold import headroom as headroom_fold
 from clearing.protocol.errors import FailedPrecondition
 from clearing.protocol.fields import PROVER
 from prover.custody.headroom import HeadroomRefused
-from support.engine import Sim, compare_with_oracle, margin_day
+from support.engine import Sim, compare_with_oracle, margin_day, scenario_sim
 from support.intraday import intraday_run
 from zkp.generators import generators
 
@@ -205,18 +205,7 @@ def run_pretrade(tmp_path, sc, variant_name: str, seed=b"pretrade", book_second_
     from support import df_sizing
 
     assert scenario_pretrade(sc), "a scenario with margin_scenarios.pretrade"
-    instruments = [{"id": i.id, "multiplier": i.multiplier, "tick": i.tick, "price0": i.price0}
-                   for i in sc.instruments]
-    ccp = {"skin_in_the_game_1": sc.ccp.skin_in_the_game_1, "skin_in_the_game_2": sc.ccp.skin_in_the_game_2,
-           "assessment_cap_multiple": sc.ccp.assessment_cap_multiple}
-    if sc.ccp.insurance_fund:
-        ccp["insurance_fund"] = sc.ccp.insurance_fund
-    if sc.ccp.cooling_off_cycles:
-        ccp["cooling_off_cycles"] = sc.ccp.cooling_off_cycles
-    if sc.ccp.assessment_total_cap_multiple is not None:
-        ccp["assessment_total_cap_multiple"] = sc.ccp.assessment_total_cap_multiple
-    ccp.update(df_sizing.scenario_ccp(sc))
-    sim = Sim(tmp_path / "pretrade.db", instruments, ccp, seed=seed)
+    sim = scenario_sim(tmp_path / "pretrade.db", sc, seed)
     matrix = scenario_matrix(sc)
     model = scenario_model(sc)
     maintenance = scenario_maintenance(sc)
