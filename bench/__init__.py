@@ -352,6 +352,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     cap.add_argument("--window", type=int, default=None,
                      help="capture: calls each initiator and each affirmation desk keeps in flight (default 8)")
     cap.add_argument("--profile", action="store_true", help="capture: py-spy the node over each row (needs --keep)")
+    cap.add_argument("--pretrade", action="store_true",
+                     help="capture: the pre-trade limit on (issue 14 §1): every trade carries a headroom debit proof")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -240,14 +240,26 @@ class House:
 
         return Operator(self.identity("operator"), self.roster, self.target["clearing"], timeout=CALL_TIMEOUT)
 
-    def onboard(self) -> None:
-        """Admit every member; each deposits and funds the default fund."""
+    def onboard(self, pretrade: bool = False) -> None:
+        """Admit every member; each deposits and funds the default fund.
+        ``pretrade`` (issue 14 §1): 100 times the cash, then a settlement at
+        price0 with the built-in scan set and the pre-trade limit on, a
+        margin run (every member's headroom committed) and the cycle closed:
+        every trade of the row then carries a headroom debit proof."""
         with self.operator() as op:
             op.admit_all()
         for m in self.members:
             with self.participant(m, prover=True) as p:
-                p.deposit(CASH, request_id=f"dep-{m}")
+                p.deposit(CASH * (100 if pretrade else 1), request_id=f"dep-{m}")
                 p.fund(DF, request_id=f"df-{m}")
+        if pretrade:
+            from clearing.ccp.scenario import builtin_scenario, scenario_matrix
+
+            with self.operator() as op:
+                op.settle([i["price0"] for i in self.instruments], scenario_matrix(builtin_scenario()),
+                          pretrade=True)
+                op.run_margin()
+                op.close_cycle()
 
     def stop(self) -> None:
         for node in ("prover", "clearing"):
@@ -529,7 +541,8 @@ def check_row(house: House, trade_plan: list[list[Planned]], w: Workload) -> tup
 
 def run_row(mode: str, clients: int, trades: int, *, members: int = DEFAULT_MEMBERS, backend: str,
             rate: float | None = None, window: int = DEFAULT_WINDOW, keep: str | None = None,
-            timeout: float = ROW_TIMEOUT, profile: bool = False, log: Callable[[str], None] = lambda m: None) -> dict:
+            timeout: float = ROW_TIMEOUT, profile: bool = False, pretrade: bool = False,
+            log: Callable[[str], None] = lambda m: None) -> dict:
     """One row on a fresh house (``keep``: a directory to leave its config,
     databases and logs in, else a temporary one, removed; ``profile``: the
     node sampled by py-spy over the clocked window into ``<row>/node.pyspy``
@@ -543,13 +556,15 @@ def run_row(mode: str, clients: int, trades: int, *, members: int = DEFAULT_MEMB
     window = max(1, min(window, MAX_IN_FLIGHT // clients))
     work = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="zkclear-capture-"))
     work.mkdir(parents=True, exist_ok=True)
-    house = House(work / (f"{mode}-k{clients}-w{window}" + (f"-r{rate:.0f}" if rate else "")), names, backend)
+    house = House(work / (f"{mode}-k{clients}-w{window}" + (f"-r{rate:.0f}" if rate else "")
+                          + ("-pretrade" if pretrade else "")), names, backend)
     trade_plan = plan(trades, clients, names, house.instruments)
     w = Workload(house, mode, trade_plan, rate=rate, window=window, log=log)
     try:
         house.start()
-        house.onboard()
+        house.onboard(pretrade)
         log(f"capture {mode} K={clients} window {window}: {trades} trades, {members} members"
+            + (", pre-trade limit on" if pretrade else "")
             + (f", paced at {rate:.1f}/s" if rate else "") + " ...")
         w.prepare()
         load = os.getloadavg()
@@ -572,7 +587,7 @@ def run_row(mode: str, clients: int, trades: int, *, members: int = DEFAULT_MEMB
                        affirm_pending=sum(r.status != "novated" for r in w.affirmed.values()),
                        members=members, paced_tps=rate, load_avg=load)
         per = max(novated, 1)
-        row.update(window=window, pending_streams=w.streams_opened,
+        row.update(window=window, pending_streams=w.streams_opened, pretrade=pretrade,
                    node_rpcs_per_trade=round(sum(calls["clearing"].values()) / per, 2),
                    node_rpcs=dict(sorted(calls["clearing"].items())),
                    prover_rpcs=dict(sorted(calls["prover"].items())))
@@ -602,7 +617,7 @@ def _start_profile(house: House) -> subprocess.Popen:
 def run_capture(*, modes: Sequence[str] = MODES, clients: Sequence[int] = DEFAULT_CLIENTS,
                 trades: int = DEFAULT_TRADES, members: int = DEFAULT_MEMBERS, backend: str | None = None,
                 rate: float | None = None, half_capacity: bool = False, keep: str | None = None,
-                window: int = DEFAULT_WINDOW, profile: bool = False,
+                window: int = DEFAULT_WINDOW, profile: bool = False, pretrade: bool = False,
                 log: Callable[[str], None] = lambda m: None) -> dict:
     """Every row (``modes`` x ``clients``); with ``half_capacity`` one more row
     per mode, paced at half the best trades/s measured in that mode, at the K
@@ -622,7 +637,8 @@ def run_capture(*, modes: Sequence[str] = MODES, clients: Sequence[int] = DEFAUL
     rows: list[dict] = []
     with use_backend(backend):  # loaded here, before any client thread
         _rows(rows, modes, clients, trades, dict(members=members, backend=backend, window=window, keep=keep,
-                                                 profile=profile, log=log), rate, half_capacity)
+                                                 profile=profile, pretrade=pretrade, log=log), rate,
+              half_capacity)
     return {"machine": machine_description(), "suite": "capture", "backend": backend,
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "commit": _commit(),
             "members": members, "window": window, "results": rows}
@@ -672,7 +688,8 @@ def run_cli(args: argparse.Namespace, log: Callable[[str], None]) -> int:
     window = getattr(args, "window", None) or DEFAULT_WINDOW
     report = run_capture(modes=modes, clients=clients, trades=trades, members=members, backend=args.backend,
                          rate=args.rate, half_capacity=args.half_capacity, keep=args.keep, window=window,
-                         profile=bool(getattr(args, "profile", False)), log=log)
+                         profile=bool(getattr(args, "profile", False)),
+                         pretrade=bool(getattr(args, "pretrade", False)), log=log)
     report["quick"] = quick
     print(format_table(report))
     if args.json:

@@ -174,3 +174,24 @@ def test_quick_capture_run(tmp_path, capsys):
         assert r["trades_per_s"] > 0 and 0 < r["p50_ms"] <= r["p99_ms"]
         assert r["node_cpu_ms_per_trade"] > 0 and r["prover_cpu_ms_per_trade"] >= 0
     assert "preproved" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_capture_row_under_the_pretrade_limit(tmp_path):
+    """``--pretrade`` (issue 14 §1): a margin run commits every member's
+    headroom before the row, every trade of the row novates with its
+    two-sided debit proof on the ledger."""
+    out = tmp_path / "capture.json"
+    assert cli.main(["bench", "capture", "--clients", "2", "--trades", "6", "--modes", "end_to_end",
+                     "--members", "4", "--pretrade", "--keep", str(tmp_path / "rows"), "--json", str(out)]) == 0
+    [row] = json.loads(out.read_text())["results"]
+    assert row["ok"] is True and row["pretrade"] is True and row["novated"] == 6, row["problems"]
+    from clearing.node.ledger import Ledger  # the kept ledger: every receipt carries a debit
+
+    [db] = list((tmp_path / "rows").glob("*-pretrade/data/clearing/clearing.db"))
+    led = Ledger(str(db))
+    try:
+        receipts = [b for _, b in led.events() if b["kind"] == "receipt"]
+        assert len(receipts) == 6 and all(set(r["headroom"]) == {"H_buyer", "H_seller", "proof"} for r in receipts)
+    finally:
+        led.close()
