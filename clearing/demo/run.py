@@ -124,8 +124,8 @@ def configure(parser) -> None:
                         help="scenario variant (default: normal; demo also has harsh, bad-debt and cover2 severe, "
                              "liquidation shortfall)")
     parser.add_argument("--scenario", metavar="NAME|FILE",
-                        help="a packaged scenario (demo, bad-debt, liquidation, cover2) or a scenario JSON file "
-                             "(default: demo)")
+                        help="a packaged scenario (demo, bad-debt, liquidation, cover2, pretrade) or a scenario JSON "
+                             "file (default: demo)")
     parser.add_argument("--generate", action="store_true",
                         help="generate a random scenario ending in a default that reaches survivors' contributions")
     parser.add_argument("--members", type=int, default=4, help="with --generate: members (>= 3, default 4)")

@@ -125,9 +125,10 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         marks, run = list(request.marks), request.run
         sig = convert.signature(request.operator_signature, "operator signature")
         rid = replay.derived_id("intraday", request.request_id)
+        # the marks booked, or replayed when this request id booked them (ALREADY_EXISTS for other marks or run)
+        self.node.run(lambda e: e.intraday(request.cycle, run, marks, sig, request.request_id))
         done = self.node.run(lambda e: e.recorded(PROVER, rid))
-        if done is None:  # a replay of a booked run skips straight to its recorded result
-            self.node.run(lambda e: e.intraday(request.cycle, run, marks, sig, request.request_id))
+        if done is None:  # the batch not booked yet (a replay of a booked run gets its recorded result)
 
             def ask(timeout):
                 batch = self.node.prover.ProveIntraday(prover_pb2.ProveIntradayRequest(cycle=request.cycle, run=run),

@@ -427,9 +427,14 @@ def _receiptless(e: Engine) -> list[str]:
                   if t["status"] == "pending" and not t.get("receipt") and not t.get("pretrade_refused"))
 
 
+#: a caller's remaining time beyond this is no deadline at all (gRPC reports
+#: an infinite deadline as ~2^63 s; passed downstream it expired at once)
+NO_DEADLINE = 10.0**8
+
+
 def _remaining(context) -> float | None:
     r = context.time_remaining()
-    return None if r is None else max(r - 0.05, 0.01)
+    return None if r is None or r > NO_DEADLINE else max(r - 0.05, 0.01)
 
 
 class ClearingServicer(clearing_pb2_grpc.ClearingServiceServicer):
