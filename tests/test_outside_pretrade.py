@@ -15,7 +15,9 @@ w_ESX = 500,000 per contract.  B has 10^6 of cash, flat (H_B = 10^6): buying
 the seller B's debit is 0."""
 from __future__ import annotations
 
+import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 import pytest
@@ -82,8 +84,10 @@ def test_retry_trade_and_intraday_run_from_a_raw_client(tmp_path, caplog):
         done = op.admin._stub.IntradayRun(_intraday_req(op, MARKS, 1, "raw-intraday"))
         assert dict(done.results) == {"A": "pass", "B": "pass", "C": "pass"}
         assert op.status().intraday_run == 1
-        t = retry(B, "h1")
-        assert t.status == "novated"
+        with ThreadPoolExecutor(4) as pool:  # both sides ask at once, twice each: one novation
+            answers = list(pool.map(lambda who: retry(who, "h1"), (A, B, A, B)))
+        assert {t.status for t in answers} == {"novated"}
+        assert [r["trade_id"] for r in events_of(c, "receipt")].count("h1") == 1
         code, msg = _code(lambda: retry(A, "h1"))  # novated: nothing to retry
         assert code == grpc.StatusCode.FAILED_PRECONDITION and "novated" in msg
         # a trade that was never refused
@@ -195,3 +199,30 @@ def test_demo_help_names_every_packaged_scenario():
     for name in PACKAGED:
         if not name.startswith("ccp-"):
             assert name in action.help, name
+
+
+def test_console_errors_are_one_line(tmp_path, capsys):
+    """``zkclear admin intraday`` before any settle and ``admin settle
+    --pretrade`` of an ES set: one line on stderr, exit 1, no traceback, and
+    nothing booked."""
+    from clearing import cli
+
+    c = Cluster(tmp_path / "cfg", members=("A", "B", "C"))
+    try:
+        c.operator().admit_all()
+        services = c.dir / "services.json"
+        cfg = json.loads(services.read_text())
+        cfg["endpoints"]["clearing"] = c.clearing_target
+        services.write_text(json.dumps(cfg))
+        es = tmp_path / "es.json"
+        es.write_text(json.dumps({"version": 0, "matrix": MATRIX, "model": {"kind": "es", "k": 2}}))
+        prices = ",".join(map(str, PRICES))
+        for argv in (["intraday", "--marks", prices],
+                     ["settle", "--prices", prices, "--scenario-set", str(es), "--pretrade"]):
+            code = cli.main(["admin", "--config", str(c.dir), *argv])
+            err = capsys.readouterr().err
+            assert code == 1, err
+            assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+        assert events_of(c, "settle") == [] and events_of(c, "intraday") == []
+    finally:
+        c.stop()
