@@ -22,6 +22,7 @@ import random
 import pytest
 
 from prover import statements as P
+from support.statement_fixtures import commit_values
 from verifier import statements as V
 from zkp.errors import VerificationError
 from zkp.field import R, SeededRng
@@ -44,9 +45,7 @@ POS = (1 << 52) - 1
 
 
 def committed(values):
-    gens = generators()
-    ops = [Opening(v % R, RNG.randbelow(R - 1) + 1) for v in values]
-    return [gens.commit(o.value, o.blinding) for o in ops], ops
+    return commit_values(values, RNG)
 
 
 def test_no_wrap_bounds_from_the_constants():

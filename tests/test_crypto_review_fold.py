@@ -29,6 +29,7 @@ import pytest
 import verifier.rangeproof as VR
 import zkp.margin as ZM
 from prover import statements as P
+from support.statement_fixtures import commit_values
 from verifier import statements as V
 from zkp.errors import DecodeError, VerificationError
 from zkp.field import R, SeededRng
@@ -42,9 +43,7 @@ RNG = SeededRng(b"crypto-review-fold")
 
 
 def committed(values):
-    gens = generators()
-    ops = [Opening(v % R, RNG.randbelow(R - 1) + 1) for v in values]
-    return [gens.commit(o.value, o.blinding) for o in ops], ops
+    return commit_values(values, RNG)
 
 
 def es_statement(S, I, k, cash, seed=1):

@@ -14,32 +14,26 @@ from hypothesis import strategies as st
 
 from prover import df_sizing as PD
 from prover import statements as P
+from support.statement_fixtures import commit_values, make_ctx, scan_matrix
 from verifier import df_sizing as VD
 from verifier import statements as V
 from zkp.df_sizing import Cover2, DfBound, DfSizing, check_fraction, sized_minimum
 from zkp.errors import DecodeError, ProvingError, VerificationError
-from zkp.field import R, SeededRng
+from zkp.field import SeededRng
 from zkp.generators import generators
 from zkp.margin import MarginModel, MarginProof
-from zkp.pedersen import Opening
-from zkp.statements import Context, StatementError, StatementProof
+from zkp.statements import StatementError, StatementProof
 
 RNG = SeededRng(b"df-sizing-statement")
 F = (1, 4)  # f = 25 %
 
 
 def ctx(member=b"A", cycle=2, seq=9):
-    return Context(cycle, seq, member)
+    return make_ctx(member, cycle, seq)
 
 
 def committed(values):
-    gens = generators()
-    ops = [Opening(v % R, RNG.randbelow(R - 1) + 1) for v in values]
-    return [gens.commit(o.value, o.blinding) for o in ops], ops
-
-
-def scan_matrix(rnd, S, I):
-    return [[0] * I] + [[rnd.randint(-5000, 5000) for _ in range(I)] for _ in range(S - 1)]
+    return commit_values(values, RNG)
 
 
 def im(matrix, positions):

@@ -15,7 +15,7 @@ import pytest
 from clearing.protocol import headroom, signing
 from clearing.protocol.errors import FailedPrecondition, InvalidArgument
 from clearing.protocol.fields import PROVER
-from clearing.protocol.messages import TRADE_FIELDS, affirmation_message, trade_tuple
+from clearing.protocol.messages import TRADE_FIELDS, trade_tuple
 from clearing.protocol.relay import open_opening
 from prover.custody.witness import Refused
 from support.engine import INSTRUMENTS, MATRIX, basic_sim
@@ -41,21 +41,13 @@ def _value(sim, mid) -> int:
 
 
 def _submit(sim, tid, buyer, seller, qty, affirm=True):
-    trade, proof, sig, sc, sp, _ = sim.make_trade(tid, buyer, seller, "ESX", qty, PRICES[0])
-    sim.engine.submit_trade(trade, proof, sig, sc, sp, sim.rid("trade"))
-    sim.sync()
+    sim.submit(tid, buyer, seller, "ESX", qty, PRICES[0])
     if affirm:
-        checked = sim.counterparty_check(seller, tid)
-        sim.engine.affirm(tid, seller, sim.members[seller].sign(affirmation_message(checked, seller)),
-                          sim.rid("aff"))
-        sim.sync()
+        sim.affirm_by(seller, tid)
 
 
 def _receipt(sim, tid):
-    sig = sim.witness.receive_opening(tid, sim.engine.relayed(tid, PROVER))
-    res = sim.engine.receipt(tid, sig, sim.rid("rcpt"), headroom=sim.witness.headroom_debit(tid))
-    sim.sync()
-    return res
+    return sim.push_receipt(tid)
 
 
 @pytest.fixture

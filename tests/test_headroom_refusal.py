@@ -31,12 +31,8 @@ def sim(tmp_path):
 
 
 def _submit(sim, tid, buyer, seller, qty):
-    trade, proof, sig, sc, sp, _ = sim.make_trade(tid, buyer, seller, "ESX", qty, PRICES[0])
-    sim.engine.submit_trade(trade, proof, sig, sc, sp, sim.rid("trade"))
-    sim.sync()
-    checked = sim.counterparty_check(seller, tid)
-    sim.engine.affirm(tid, seller, sim.members[seller].sign(affirmation_message(checked, seller)), sim.rid("aff"))
-    sim.sync()
+    sim.submit(tid, buyer, seller, "ESX", qty, PRICES[0])
+    sim.affirm_by(seller, tid)
 
 
 def _refused(sim, tid) -> HeadroomRefused:

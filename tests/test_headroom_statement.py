@@ -14,6 +14,8 @@ import pytest
 
 from prover import headroom as PH
 from prover import statements as P
+from support.headroom import cheat_prove_unfolded as support_cheat_prove_unfolded
+from support.statement_fixtures import commit_values, make_ctx, scan_matrix
 from verifier import headroom as VH
 from verifier import statements as V
 from zkp.errors import DecodeError, ProvingError, VerificationError
@@ -21,24 +23,17 @@ from zkp.field import R, SeededRng
 from zkp.generators import generators
 from zkp.headroom import Headroom, HeadroomDebit, headroom_of, worst_impacts
 from zkp.margin import Margin, MarginModel, MarginProof
-from zkp.pedersen import Opening
-from zkp.statements import Context, StatementError, StatementProof
+from zkp.statements import StatementError, StatementProof
 
 RNG = SeededRng(b"headroom-statement")
 
 
 def ctx(member=b"A", cycle=3, seq=17):
-    return Context(cycle, seq, member)
+    return make_ctx(member, cycle, seq)
 
 
 def committed(values):
-    gens = generators()
-    ops = [Opening(v % R, RNG.randbelow(R - 1) + 1) for v in values]
-    return [gens.commit(o.value, o.blinding) for o in ops], ops
-
-
-def scan_matrix(rnd, S, I):
-    return [[0] * I] + [[rnd.randint(-5000, 5000) for _ in range(I)] for _ in range(S - 1)]
+    return commit_values(values, RNG)
 
 
 def oracle_headroom(cash, matrix, positions):
@@ -71,17 +66,7 @@ def cheat_prove(st, openings):
 
 def cheat_prove_unfolded(st, openings):
     """The same for an unfolded statement (one chunk, on its transcript fork)."""
-    import prover.rangeproof as prover_mod
-    from zkp.statements import chunk_transcript
-
-    derived = st.derive_values(openings)
-    saved = prover_mod._check_witness
-    prover_mod._check_witness = lambda *a: None
-    try:
-        return (prover_mod.prove_range(chunk_transcript(st, 0), [d.value for d in derived],
-                                       [d.blinding for d in derived], st.BITS, rng=RNG),)
-    finally:
-        prover_mod._check_witness = saved
+    return support_cheat_prove_unfolded(st, openings, rng=RNG)
 
 
 def with_h(st, h):

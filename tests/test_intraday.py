@@ -44,20 +44,12 @@ _marks, _batch, _run = book_marks, book_batch, intraday_run
 
 
 def _submit(sim, tid, buyer, seller, qty, price):
-    from clearing.protocol.messages import affirmation_message
-    trade, proof, sig, sc, sp, _ = sim.make_trade(tid, buyer, seller, "ESX", qty, price)
-    sim.engine.submit_trade(trade, proof, sig, sc, sp, sim.rid("trade"))
-    sim.sync()
-    checked = sim.counterparty_check(seller, tid)
-    sim.engine.affirm(tid, seller, sim.members[seller].sign(affirmation_message(checked, seller)), sim.rid("aff"))
-    sim.sync()
+    sim.submit(tid, buyer, seller, "ESX", qty, price)
+    sim.affirm_by(seller, tid)
 
 
 def _receipt(sim, tid):
-    sig = sim.witness.receive_opening(tid, sim.engine.relayed(tid, PROVER))
-    res = sim.engine.receipt(tid, sig, sim.rid("rcpt"), headroom=sim.witness.headroom_debit(tid))
-    sim.sync()
-    return res
+    return sim.push_receipt(tid)
 
 
 def _sim(tmp_path, pretrade=True, seed=b"intraday", **settle):

@@ -13,31 +13,25 @@ import pytest
 
 from prover import maintenance as PM
 from prover import statements as P
+from support.statement_fixtures import commit_values, make_ctx, scan_matrix
 from verifier import statements as V
 from zkp.errors import DecodeError, ProvingError, VerificationError
 from zkp.field import R, SeededRng
 from zkp.generators import generators
 from zkp.maintenance import MAX_RATIO_DEN, Maintenance, check_ratio, maintenance_of
 from zkp.margin import Margin, MarginModel, MarginProof
-from zkp.pedersen import Opening
-from zkp.statements import Context, StatementError, StatementProof
+from zkp.statements import StatementError, StatementProof
 
 RNG = SeededRng(b"maintenance-statement")
 MU = (4, 5)  # 0.8
 
 
 def ctx(member=b"A", cycle=3, seq=17):
-    return Context(cycle, seq, member)
+    return make_ctx(member, cycle, seq)
 
 
 def committed(values):
-    gens = generators()
-    ops = [Opening(v % R, RNG.randbelow(R - 1) + 1) for v in values]
-    return [gens.commit(o.value, o.blinding) for o in ops], ops
-
-
-def scan_matrix(rnd, S, I):
-    return [[0] * I] + [[rnd.randint(-5000, 5000) for _ in range(I)] for _ in range(S - 1)]
+    return commit_values(values, RNG)
 
 
 def requirement(matrix, positions, mu):

@@ -28,7 +28,6 @@ from clearing.api import clearing_pb2
 from clearing.fold.intraday import margin_basis
 from clearing.protocol.errors import FailedPrecondition, InvalidArgument
 from clearing.protocol.fields import PROVER
-from clearing.protocol.messages import affirmation_message
 from prover.custody.errors import Refused
 from prover.custody.headroom import HeadroomRefused
 from support.engine import INSTRUMENTS, MATRIX, basic_sim
@@ -70,20 +69,12 @@ def _excess(sim, mid) -> int:
 def _submit_and_receipt(sim, tid, qty, price):
     """D buys from C while the limit is off: the trade and the prover's plain
     receipt; C has not affirmed yet."""
-    trade, proof, sig, sc, sp, _ = sim.make_trade(tid, "D", "C", "ESX", qty, price)
-    sim.engine.submit_trade(trade, proof, sig, sc, sp, sim.rid("trade"))
-    sim.sync()
-    rsig = sim.witness.receive_opening(tid, sim.engine.relayed(tid, PROVER))
-    assert sim.engine.receipt(tid, rsig, sim.rid("rcpt"), headroom=sim.witness.headroom_debit(tid))["status"] \
-        == "pending"
-    sim.sync()
+    sim.submit(tid, "D", "C", "ESX", qty, price)
+    assert sim.push_receipt(tid)["status"] == "pending"
 
 
 def _affirm(sim, tid):
-    checked = sim.counterparty_check("C", tid)
-    res = sim.engine.affirm(tid, "C", sim.members["C"].sign(affirmation_message(checked, "C")), sim.rid("aff"))
-    sim.sync()
-    return res
+    return sim.affirm_by("C", tid)
 
 
 def test_receipt_from_before_the_limit_is_reserved_at_the_run(tmp_path):
@@ -263,9 +254,7 @@ def test_an_unaffirmed_trade_cannot_probe_the_counterpartys_headroom(tmp_path):
 
 
 def _affirm_by(sim, mid, tid):
-    checked = sim.counterparty_check(mid, tid)
-    sim.engine.affirm(tid, mid, sim.members[mid].sign(affirmation_message(checked, mid)), sim.rid("aff"))
-    sim.sync()
+    sim.affirm_by(mid, tid)
 
 
 def test_intraday_marks_beyond_the_worst_move_keep_h_below_the_cash_row(tmp_path):

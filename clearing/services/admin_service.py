@@ -142,41 +142,38 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
                                         lambda e, answer: e.submit_intraday_batch(request.cycle, run, *answer, rid))
         return common_pb2.MarginResults(seq=done["seq"], results=done["results"])
 
-    @rpc.unary
-    def DeclareDefault(self, request, context, caller):
+    def _signed_once(self, caller, request, kind: str, key: tuple, apply) -> common_pb2.Ack:
+        """An operator-signed request applied once (``apply(engine, the
+        operator's signature)``; a retry of its request id gets the recorded
+        result): its ledger seq."""
         self._operator(caller)
-        res = self.node.once(OPERATOR, request.request_id, "default", (request.member,), lambda e: e.declare_default(
-            request.cycle, request.member, convert.signature(request.operator_signature, "operator signature"),
-            request.request_id))
+        res = self.node.once(OPERATOR, request.request_id, kind, key, lambda e: apply(
+            e, convert.signature(request.operator_signature, "operator signature")))
         return common_pb2.Ack(seq=res["seq"])
 
     @rpc.unary
+    def DeclareDefault(self, request, context, caller):
+        return self._signed_once(caller, request, "default", (request.member,),
+                                 lambda e, sig: e.declare_default(request.cycle, request.member, sig,
+                                                                  request.request_id))
+
+    @rpc.unary
     def DeclareInsolvency(self, request, context, caller):
-        self._operator(caller)
-        res = self.node.once(OPERATOR, request.request_id, "default-insolvency", (request.member, request.reason),
-                             lambda e: e.declare_insolvency(
-                                 request.cycle, request.member, request.reason,
-                                 convert.signature(request.operator_signature, "operator signature"),
-                                 request.request_id))
-        return common_pb2.Ack(seq=res["seq"])
+        return self._signed_once(caller, request, "default-insolvency", (request.member, request.reason),
+                                 lambda e, sig: e.declare_insolvency(request.cycle, request.member, request.reason,
+                                                                     sig, request.request_id))
 
     @rpc.unary
     def Liquidate(self, request, context, caller):
         """Issue 14 §2: the operator's liquidation of a member that failed maintenance."""
-        self._operator(caller)
-        res = self.node.once(OPERATOR, request.request_id, "liquidate", (request.member,), lambda e: e.liquidate(
-            request.cycle, request.member, convert.signature(request.operator_signature, "operator signature"),
-            request.request_id))
-        return common_pb2.Ack(seq=res["seq"])
+        return self._signed_once(caller, request, "liquidate", (request.member,),
+                                 lambda e, sig: e.liquidate(request.cycle, request.member, sig, request.request_id))
 
     @rpc.unary
     def SetCcpParameters(self, request, context, caller):
-        self._operator(caller)
         params = (request.skin_in_the_game_1, request.skin_in_the_game_2, request.assessment_cap_multiple)
-        res = self.node.once(OPERATOR, request.request_id, "ccp-params", params, lambda e: e.set_ccp_parameters(
-            request.cycle, *params, convert.signature(request.operator_signature, "operator signature"),
-            request.request_id))
-        return common_pb2.Ack(seq=res["seq"])
+        return self._signed_once(caller, request, "ccp-params", params,
+                                 lambda e, sig: e.set_ccp_parameters(request.cycle, *params, sig, request.request_id))
 
     @rpc.unary
     def OpenEpoch(self, request, context, caller):

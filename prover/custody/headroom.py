@@ -55,9 +55,10 @@ class Debit:
     sig: bytes
 
 
-def short_sides(state: State, trade: dict, q: int) -> tuple[str, ...]:
-    """The sides whose H' would fall outside [0, 2^64), buyer first."""
-    w, vm = headroom_fold.terms(state, trade)
+def short_sides(state: State, trade: dict, q: int, terms: tuple[int, int] | None = None) -> tuple[str, ...]:
+    """The sides whose H' would fall outside [0, 2^64), buyer first
+    (``terms``: the trade's (w, vm) when already computed)."""
+    w, vm = terms if terms is not None else headroom_fold.terms(state, trade)
     out = []
     for side, v in ((trade["buyer"], vm), (trade["seller"], -vm)):
         h = state.members[side].headroom
@@ -71,21 +72,23 @@ def receipt(state: State, sk, trade_id: str, trade: dict, op: Opening, rng=None)
     """The debit proof and receipt signature, or :class:`HeadroomRefused`."""
     gens = generators()
     hb, hs = state.members[trade["buyer"]].headroom, state.members[trade["seller"]].headroom
-    Hb = gens.commit(hb.value, hb.blinding).encode().hex() if hb is not None else ""
-    Hs = gens.commit(hs.value, hs.blinding).encode().hex() if hs is not None else ""
-    short = short_sides(state, trade, to_signed(op.value))
+    Pb = None if hb is None else gens.commit(hb.value, hb.blinding)
+    Ps = None if hs is None else gens.commit(hs.value, hs.blinding)
+    Hb = "" if Pb is None else Pb.encode().hex()
+    Hs = "" if Ps is None else Ps.encode().hex()
+    w, vm = headroom_fold.terms(state, trade)
+    short = short_sides(state, trade, to_signed(op.value), (w, vm))
+    if not short:
+        assert Pb is not None and Ps is not None  # a side without H is short
+        try:
+            st = headroom.debit_statement(state.cycle, state.cycle_seq, trade, Pb, Ps, w, vm)
+            proof = prove_debit(st, hb, hs, op, rng=rng).to_bytes()
+        except (ProvingError, StatementError):  # pragma: no cover - short_sides decided it; kept as a guard
+            short = (trade["buyer"], trade["seller"])
     if short:
         sig = signing.sign(sk, *headroom.refusal_message(trade, short, Hb, Hs))
         raise HeadroomRefused(trade_id, short, Hb, Hs, sig)
-    w, vm = headroom_fold.terms(state, trade)
-    try:
-        st = headroom.debit_statement(state.cycle, state.cycle_seq, trade, gens.commit(hb.value, hb.blinding),
-                                      gens.commit(hs.value, hs.blinding), w, vm)
-        proof = prove_debit(st, hb, hs, op, rng=rng).to_bytes()
-    except (ProvingError, StatementError):  # pragma: no cover - short_sides decided it; kept as a guard
-        sig = signing.sign(sk, *headroom.refusal_message(trade, (trade["buyer"], trade["seller"]), Hb, Hs))
-        raise HeadroomRefused(trade_id, (trade["buyer"], trade["seller"]), Hb, Hs, sig) from None
-    debit = {"H_buyer": st.H_buyer.encode().hex(), "H_seller": st.H_seller.encode().hex(), "proof": proof.hex()}
+    debit = {"H_buyer": Hb, "H_seller": Hs, "proof": proof.hex()}
     return Debit(debit, signing.sign(sk, *headroom.receipt_message(trade, proof)))
 
 

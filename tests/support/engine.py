@@ -178,13 +178,28 @@ class Sim:
 
     def trade(self, tid, buyer, seller, inst, qty, price, side="buy"):
         """Full capture: submit, counterparty affirms, prover receipts."""
+        self.submit(tid, buyer, seller, inst, qty, price, side)
+        self.affirm_by(seller if side == "buy" else buyer, tid)
+        return self.push_receipt(tid)
+
+    def submit(self, tid, buyer, seller, inst, qty, price, side="buy"):
+        """The initiator's submission only (the trade pending)."""
         trade, proof, sig, sc, sp, _ = self.make_trade(tid, buyer, seller, inst, qty, price, side)
-        self.engine.submit_trade(trade, proof, sig, sc, sp, self.rid("trade"))
+        res = self.engine.submit_trade(trade, proof, sig, sc, sp, self.rid("trade"))
         self.sync()
-        cp = seller if side == "buy" else buyer
-        checked = self.counterparty_check(cp, tid)
-        self.engine.affirm(tid, cp, self.members[cp].sign(affirmation_message(checked, cp)), self.rid("aff"))
+        return res
+
+    def affirm_by(self, member, tid):
+        """``member``'s checked, signed affirmation of pending trade ``tid``."""
+        checked = self.counterparty_check(member, tid)
+        res = self.engine.affirm(tid, member, self.members[member].sign(affirmation_message(checked, member)),
+                                 self.rid("aff"))
         self.sync()
+        return res
+
+    def push_receipt(self, tid):
+        """The node's push of the opening to the prover and the receipt booked
+        (with its headroom debit under a pre-trade set)."""
         rsig = self.witness.receive_opening(tid, self.engine.relayed(tid, PROVER))
         res = self.engine.receipt(tid, rsig, self.rid("rcpt"), headroom=self.witness.headroom_debit(tid))
         self.sync()
@@ -377,6 +392,23 @@ def scenario_sim(path, sc, seed) -> Sim:
     return Sim(path, instruments, ccp, seed=seed)
 
 
+def onboard_scenario(sim: Sim, sc) -> dict[str, int]:
+    """Day 0's onboarding as the oracle's members do it: each member admitted,
+    one public deposit of cash + df, df funded out of cash (and the
+    sizing/Cover-2 window 0 when the scenario has one); returns each
+    member's liquidity for calls and assessments."""
+    from support import df_sizing
+
+    liquidity = {}
+    for m in sc.members:
+        sim.admit(m.id)
+        sim.deposit(m.id, m.cash + m.default_fund)
+        sim.fund(m.id, m.default_fund)
+        liquidity[m.id] = m.liquidity
+    df_sizing.onboarding_window(sim, sc)
+    return liquidity
+
+
 def margin_day(sim: Sim, sc, d: int, variant, liquidity: dict, matrix, req) -> tuple[list, list, list]:
     """Day ``d``'s margin run as the oracle's members act: a member failing
     maintenance liquidated at once, a call cured by a grid-rounded deposit
@@ -436,7 +468,6 @@ def run_scenario(tmp_path, sc, variant_name: str, seed=b"scenario", reopen_every
     from clearing.ccp.oracle_margin import requirement_rule
     from clearing.ccp.scenario import scenario_maintenance, scenario_matrix, scenario_model
     from clearing.protocol.errors import FailedPrecondition
-    from support import df_sizing  # issue 14 §4: sizing / Cover-2 keys and window 0, when the scenario has them
 
     sim = scenario_sim(tmp_path / "scenario.db", sc, seed)
     sim.reopen_every_step = reopen_every_step
@@ -444,13 +475,7 @@ def run_scenario(tmp_path, sc, variant_name: str, seed=b"scenario", reopen_every
     model = scenario_model(sc)                         # {"kind": "scan"} or {"kind": "es", "k": k}
     req = requirement_rule(sc, matrix)    # the oracle's requirement under that model
     variant = sc.variant(variant_name)
-    liquidity = {}
-    for m in sc.members:
-        sim.admit(m.id)
-        sim.deposit(m.id, m.cash + m.default_fund)
-        sim.fund(m.id, m.default_fund)
-        liquidity[m.id] = m.liquidity
-    df_sizing.onboarding_window(sim, sc)
+    liquidity = onboard_scenario(sim, sc)
     days = []
     for d in range(variant.days):
         booked, rejected = [], []

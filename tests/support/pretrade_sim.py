@@ -46,7 +46,7 @@ from clearing.fold import headroom as headroom_fold
 from clearing.protocol.errors import FailedPrecondition
 from clearing.protocol.fields import PROVER
 from prover.custody.headroom import HeadroomRefused
-from support.engine import Sim, compare_with_oracle, margin_day, scenario_sim
+from support.engine import Sim, compare_with_oracle, margin_day, onboard_scenario, scenario_sim
 from support.intraday import intraday_run
 from zkp.generators import generators
 
@@ -202,7 +202,6 @@ def run_pretrade(tmp_path, sc, variant_name: str, seed=b"pretrade", book_second_
         scenario_model,
         scenario_pretrade,
     )
-    from support import df_sizing
 
     assert scenario_pretrade(sc), "a scenario with margin_scenarios.pretrade"
     sim = scenario_sim(tmp_path / "pretrade.db", sc, seed)
@@ -212,13 +211,7 @@ def run_pretrade(tmp_path, sc, variant_name: str, seed=b"pretrade", book_second_
     req = requirement_rule(sc, matrix)
     variant = sc.variant(variant_name)
     marks_by_day = dict(variant.intraday_marks)
-    liquidity: dict[str, int] = {}
-    for m in sc.members:
-        sim.admit(m.id)
-        sim.deposit(m.id, m.cash + m.default_fund)
-        sim.fund(m.id, m.default_fund)
-        liquidity[m.id] = m.liquidity
-    df_sizing.onboarding_window(sim, sc)
+    liquidity = onboard_scenario(sim, sc)
     rec = PretradeRecord(liquidity=liquidity)
     days = []
     for d in range(variant.days):
